@@ -1,0 +1,138 @@
+/** rcopy array create|list|show|delete|start|stop|status */
+import fs from 'node:fs';
+import { StorageArray, peekArray, type Durability } from '../../engine/array.js';
+import { arrayDir, arraysDir, existingArrayDir, isArrayDir, listArrayNames, livePid, socketPath } from '../../engine/home.js';
+import { startController, tryConnect } from '../../server/client.js';
+import { E } from '../../errors.js';
+import { checkName, formatBytes, parseSize } from '../../units.js';
+import type { CliContext } from '../context.js';
+import type { Output } from '../output.js';
+import { confirm, need } from '../ui.js';
+import { arrayChoices, iso, pickArray } from './common.js';
+import path from 'node:path';
+
+type Args = Array<string | string[] | undefined>;
+
+export async function create(ctx: CliContext, [nameArg]: Args, opts: Record<string, any>): Promise<Output> {
+  const name = checkName('array', await need(ctx, nameArg as string | undefined, { name: 'the array name', message: 'Name of the new array:' }));
+  const trackSize = parseSize(opts.trackSize ?? '64k');
+  const dir = arrayDir(name, ctx.home);
+  fs.mkdirSync(arraysDir(ctx.home), { recursive: true });
+  const a = await StorageArray.create(dir, { name, serial: opts.serial, trackSize, durability: (opts.durability ?? 'fsync') as Durability });
+  const info = a.info();
+  await a.close();
+  return { data: info, text: `created array ${name} (serial ${info.serial}, track size ${formatBytes(info.trackSize)}, durability ${info.durability}) in ${dir}` };
+}
+
+function statusOf(dir: string): { running: boolean; pid: number | null; socket: string } {
+  const pid = livePid(dir);
+  return { running: pid !== null, pid, socket: socketPath(dir) };
+}
+
+export async function list(ctx: CliContext, _a?: Args, _o?: Record<string, any>): Promise<Output> {
+  const rows = [];
+  for (const n of listArrayNames(ctx.home)) {
+    const dir = path.join(arraysDir(ctx.home), n);
+    if (!isArrayDir(dir)) continue;
+    const info = peekArray(dir);
+    rows.push({ ...info, ...statusOf(dir) });
+  }
+  return {
+    data: rows,
+    table: {
+      head: ['array', 'serial', 'track size', 'volumes', 'durability', 'controller'],
+      rows: rows.map((r) => [r.name, r.serial, formatBytes(r.trackSize), r.volumes, r.durability, r.running ? `running (pid ${r.pid})` : 'stopped']),
+    },
+    text: rows.length ? undefined : `no arrays in ${ctx.home} (create one with: rcopy array create NAME)`,
+  };
+}
+
+export async function show(ctx: CliContext, [nameArg]: Args): Promise<Output> {
+  const name = await pickArray(ctx, nameArg as string | undefined);
+  const dir = existingArrayDir(name, ctx.home);
+  const info = { ...peekArray(dir), ...statusOf(dir), createdAt: '' };
+  info.createdAt = iso(info.created);
+  return { data: info };
+}
+
+export async function start(ctx: CliContext, [nameArg]: Args): Promise<Output> {
+  const name = await pickArray(ctx, nameArg as string | undefined);
+  const dir = existingArrayDir(name, ctx.home);
+  const c = await startController(dir, ctx.home, name);
+  const r = (await c.call('controller.ping')).result as { pid: number };
+  c.close();
+  return { data: { name, running: true, pid: r.pid, socket: socketPath(dir) }, text: `controller of ${name} running (pid ${r.pid})` };
+}
+
+async function stopOne(dir: string, name: string): Promise<{ name: string; stopped: boolean; pid: number | null }> {
+  const pid = livePid(dir);
+  const c = await tryConnect(dir, name);
+  if (c) {
+    try {
+      await c.call('controller.stop', {}, { timeoutMs: 10_000 });
+    } catch {
+      /* it may close the connection as it goes */
+    }
+    c.close();
+  }
+  if (pid !== null) {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && livePid(dir) === pid) await new Promise((r) => setTimeout(r, 25));
+    if (livePid(dir) === pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      fs.rmSync(path.join(dir, 'controller.pid'), { force: true });
+    }
+  }
+  return { name, stopped: pid !== null || c !== null, pid };
+}
+
+export async function stop(ctx: CliContext, [nameArg]: Args, opts: Record<string, any>): Promise<Output> {
+  if (opts.all) {
+    const names = listArrayNames(ctx.home).filter((n) => isArrayDir(path.join(arraysDir(ctx.home), n)));
+    const res = await Promise.all(names.map((n) => stopOne(path.join(arraysDir(ctx.home), n), n)));
+    const stopped = res.filter((r) => r.stopped);
+    return { data: res, text: stopped.length ? `stopped ${stopped.map((r) => r.name).join(', ')}` : 'no controller was running' };
+  }
+  const name = await pickArray(ctx, nameArg as string | undefined);
+  const r = await stopOne(existingArrayDir(name, ctx.home), name);
+  return { data: r, text: r.stopped ? `stopped the controller of ${name}` : `the controller of ${name} was not running` };
+}
+
+export async function status(ctx: CliContext, [nameArg]: Args): Promise<Output> {
+  const name = await pickArray(ctx, nameArg as string | undefined);
+  const dir = existingArrayDir(name, ctx.home);
+  const st = statusOf(dir);
+  let running = false;
+  let uptime: number | undefined;
+  const c = await tryConnect(dir, name);
+  if (c) {
+    try {
+      const r = (await c.call('controller.ping', {}, { timeoutMs: 5000 })).result as { pid: number; uptime: number };
+      running = true;
+      st.pid = r.pid;
+      uptime = r.uptime;
+    } catch {
+      running = false;
+    }
+    c.close();
+  }
+  const data = { name, running, pid: running ? st.pid : null, socket: st.socket, uptimeSeconds: uptime };
+  return { data, text: running ? `${name}: running, pid ${st.pid}, socket ${st.socket}` : `${name}: stopped` };
+}
+
+export async function remove(ctx: CliContext, [nameArg]: Args): Promise<Output> {
+  const name = await need(ctx, nameArg as string | undefined, { name: 'the array name', message: 'Delete which array?', choices: () => arrayChoices(ctx) });
+  checkName('array', name);
+  const dir = arrayDir(name, ctx.home);
+  if (!fs.existsSync(dir)) throw E.noArray(name);
+  if (!isArrayDir(dir)) throw E.notAnArray(dir);
+  const info = peekArray(dir);
+  await confirm(ctx, `Delete array ${name} and its ${info.volumes} volume(s)? Their data is lost.`);
+  await stopOne(dir, name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { data: { deleted: name }, text: `deleted array ${name}` };
+}

@@ -1,0 +1,67 @@
+/** Shared by command modules: reaching a controller, and choosing arrays and volumes. */
+import { arraysDir, existingArrayDir, isArrayDir, listArrayNames } from '../../engine/home.js';
+import { connectArray } from '../../server/client.js';
+import type { CallOptions, RpcClient } from '../../server/protocol.js';
+import { checkName, formatBytes, parseVolRef } from '../../units.js';
+import type { CliContext } from '../context.js';
+import { need, type Choice } from '../ui.js';
+import path from 'node:path';
+
+/** Calls one method on an array's controller (starting it if needed). */
+export async function call<T = any>(ctx: CliContext, array: string, method: string, params: unknown = {}, opts: CallOptions = {}): Promise<T> {
+  const c = await connectArray(array, ctx.home);
+  try {
+    return (await c.call<T>(method, params, opts)).result;
+  } finally {
+    c.close();
+  }
+}
+
+/** Runs fn with an open connection to an array's controller. */
+export async function withArray<T>(ctx: CliContext, array: string, fn: (c: RpcClient) => Promise<T>): Promise<T> {
+  const c = await connectArray(array, ctx.home);
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
+export function arrayNames(ctx: CliContext): string[] {
+  return listArrayNames(ctx.home).filter((n) => isArrayDir(path.join(arraysDir(ctx.home), n)));
+}
+
+export async function arrayChoices(ctx: CliContext): Promise<Choice[]> {
+  return arrayNames(ctx).map((n) => ({ name: n, value: n }));
+}
+
+export async function pickArray(ctx: CliContext, value: string | undefined): Promise<string> {
+  const name = await need(ctx, value, { name: 'the array name', message: 'Which array?', choices: () => arrayChoices(ctx) });
+  checkName('array', name);
+  existingArrayDir(name, ctx.home);
+  return name;
+}
+
+export async function volumeChoices(ctx: CliContext, filter?: (v: any) => boolean): Promise<Choice[]> {
+  const out: Choice[] = [];
+  for (const a of arrayNames(ctx)) {
+    const vols = await call<any[]>(ctx, a, 'volume.list');
+    for (const v of vols) {
+      if (filter && !filter(v)) continue;
+      out.push({ name: `${a}:${v.name}  (${formatBytes(v.size)}, ${v.allocatedTracks} tracks written)`, value: `${a}:${v.name}` });
+    }
+  }
+  return out;
+}
+
+/** ARRAY:VOLUME from the command line, or chosen from a list on a terminal. */
+export async function pickVolume(ctx: CliContext, value: string | undefined, message = 'Which volume?'): Promise<{ array: string; name: string; ref: string }> {
+  const ref = await need(ctx, value, { name: 'the volume (ARRAY:VOLUME)', message, choices: () => volumeChoices(ctx) });
+  const r = parseVolRef(ref);
+  existingArrayDir(r.array, ctx.home);
+  return { ...r, ref: `${r.array}:${r.name}` };
+}
+
+export function iso(ms: number | null | undefined): string {
+  return ms ? new Date(ms).toISOString() : '';
+}

@@ -1,0 +1,189 @@
+/** rcopy io write|read|checksum and rcopy workload run */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { E } from '../../errors.js';
+import { Rng } from '../../engine/workload.js';
+import { formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
+import type { CliContext } from '../context.js';
+import type { Output } from '../output.js';
+import { progress } from '../ui.js';
+import { withArray } from './common.js';
+import { existingArrayDir } from '../../engine/home.js';
+
+type Args = Array<string | string[] | undefined>;
+const CHUNK = 1024 * 1024;
+const DEPTH = 4;
+
+function patternFiller(pattern: string, seed: number | undefined): (buf: Buffer) => void {
+  if (pattern === 'zero') return (b) => b.fill(0);
+  if (pattern === 'random') {
+    if (seed !== undefined) {
+      const rng = new Rng(seed);
+      return (b) => rng.fill(b);
+    }
+    return (b) => {
+      const crypto = globalThis.crypto;
+      for (let o = 0; o < b.length; o += 65536) crypto.getRandomValues(b.subarray(o, Math.min(b.length, o + 65536)));
+    };
+  }
+  const byte = /^0x[0-9a-f]{1,2}$/i.test(pattern) ? parseInt(pattern, 16) : /^\d{1,3}$/.test(pattern) ? Number(pattern) : NaN;
+  if (!(byte >= 0 && byte <= 255)) throw E.badInput(`invalid pattern '${pattern}'`, 'use zero, random, or a byte value 0-255 / 0xNN');
+  return (b) => b.fill(byte);
+}
+
+export async function write(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const { array, name } = parseVolRef(ref as string);
+  existingArrayDir(array, ctx.home);
+  const offset = parseSize(opts.offset ?? '0');
+  if ((opts.file ? 1 : 0) + (opts.pattern ? 1 : 0) !== 1) throw E.usage('give exactly one of --file or --pattern');
+  let length: number;
+  let fill: ((buf: Buffer, pos: number) => Promise<void>) | null = null;
+  let fh: fsp.FileHandle | null = null;
+  if (opts.file) {
+    try {
+      fh = await fsp.open(opts.file, 'r');
+    } catch (e) {
+      throw E.badInput(`cannot read '${opts.file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    length = (await fh.stat()).size;
+    if (opts.length !== undefined) length = Math.min(length, parseSize(opts.length));
+    const f = fh;
+    fill = async (buf, pos) => {
+      let done = 0;
+      while (done < buf.length) {
+        const { bytesRead } = await f.read(buf, done, buf.length - done, pos + done);
+        if (bytesRead === 0) throw E.badInput(`'${opts.file}' became shorter while it was read`);
+        done += bytesRead;
+      }
+    };
+  } else {
+    if (opts.length === undefined) throw E.usage('--pattern needs --length');
+    length = parseSize(opts.length);
+    const f = patternFiller(String(opts.pattern), opts.seed !== undefined ? Number(opts.seed) : undefined);
+    fill = async (buf) => f(buf);
+  }
+  try {
+    return await withArray(ctx, array, async (c) => {
+      const vol = (await c.call('volume.show', { name })).result as { size: number };
+      if (offset + length > vol.size) {
+        throw E.outOfRange(`${array}:${name}: offset ${offset} + length ${length} is past the end of the volume (${vol.size} bytes)`);
+      }
+      const p = await progress(ctx, `writing ${array}:${name}`);
+      const t0 = performance.now();
+      let next = 0;
+      let written = 0;
+      const worker = async (): Promise<void> => {
+        while (next < length) {
+          const pos = next;
+          const len = Math.min(CHUNK, length - pos);
+          next += len;
+          const buf = Buffer.allocUnsafe(len);
+          await fill!(buf, pos);
+          await c.call('io.write', { volume: name, offset: offset + pos }, { payload: buf });
+          written += len;
+          p.update(written, length);
+        }
+      };
+      await Promise.all(Array.from({ length: DEPTH }, () => worker()));
+      const seconds = (performance.now() - t0) / 1000;
+      p.stop();
+      const data = { volume: `${array}:${name}`, offset, length, seconds: Math.round(seconds * 1000) / 1000, bytesPerSecond: Math.round(length / seconds) };
+      return { data, text: `wrote ${formatBytes(length)} to ${array}:${name} at offset ${offset} (${formatRate(length / seconds)})` };
+    });
+  } finally {
+    await fh?.close();
+  }
+}
+
+function hexdump(buf: Buffer, base: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < buf.length; i += 16) {
+    const row = buf.subarray(i, i + 16);
+    const hex = [...row].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    const asc = [...row].map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('');
+    lines.push(`${(base + i).toString(16).padStart(10, '0')}  ${hex.padEnd(47)}  ${asc}`);
+  }
+  return lines.join('\n');
+}
+
+export async function read(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const { array, name } = parseVolRef(ref as string);
+  existingArrayDir(array, ctx.home);
+  const offset = parseSize(opts.offset ?? '0');
+  const length = parseSize(opts.length);
+  return withArray(ctx, array, async (c) => {
+    const vol = (await c.call('volume.show', { name })).result as { size: number };
+    if (offset + length > vol.size) throw E.outOfRange(`${array}:${name}: offset ${offset} + length ${length} is past the end of the volume (${vol.size} bytes)`);
+    const crypto = await import('node:crypto');
+    const h = crypto.createHash('sha256');
+    const out = opts.out && opts.out !== '-' ? fs.openSync(opts.out, 'w') : null;
+    const chunks: Buffer[] = [];
+    try {
+      for (let pos = 0; pos < length; pos += 16 * CHUNK) {
+        const len = Math.min(16 * CHUNK, length - pos);
+        const r = await c.call('io.read', { volume: name, offset: offset + pos, length: len });
+        const data = r.payload ?? Buffer.alloc(0);
+        h.update(data);
+        if (out !== null) fs.writeSync(out, data);
+        else if (opts.out === '-') process.stdout.write(data);
+        else if (ctx.format === 'table') chunks.push(data);
+      }
+    } finally {
+      if (out !== null) fs.closeSync(out);
+    }
+    const data = { volume: `${array}:${name}`, offset, length, sha256: h.digest('hex'), out: opts.out ?? null };
+    if (opts.out === '-') return { text: '' , data };
+    if (out !== null) return { data, text: `read ${formatBytes(length)} into ${opts.out}` };
+    return { data, text: hexdump(Buffer.concat(chunks), offset) };
+  });
+}
+
+export async function checksum(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const { array, name } = parseVolRef(ref as string);
+  existingArrayDir(array, ctx.home);
+  const params: Record<string, unknown> = { volume: name };
+  if (opts.range) {
+    const m = /^([^-]+)-([^-]+)$/.exec(String(opts.range));
+    if (!m) throw E.badInput(`invalid --range '${opts.range}'`, 'use START-END, e.g. 0-1G');
+    const s = parseSize(m[1]!);
+    const e = parseSize(m[2]!);
+    if (e <= s) throw E.badInput(`invalid --range '${opts.range}': end must be after start`);
+    params.offset = s;
+    params.length = e - s;
+  }
+  const r = await withArray(ctx, array, (c) => c.call<{ sha256: string; bytes: number }>('io.checksum', params));
+  const data = { volume: `${array}:${name}`, ...r.result };
+  return { data, text: `${r.result.sha256}  ${array}:${name}` };
+}
+
+export async function workload(ctx: CliContext, [refs]: Args, opts: Record<string, any>): Promise<Output> {
+  const list = (refs as string[]).map(parseVolRef);
+  const array = list[0]!.array;
+  if (list.some((r) => r.array !== array)) throw E.usage('a workload runs on the volumes of one array', 'run one workload per array');
+  existingArrayDir(array, ctx.home);
+  const params: Record<string, unknown> = {
+    volumes: list.map((r) => r.name),
+    pattern: opts.pattern ?? 'random',
+    bs: parseSize(opts.bs ?? '64k'),
+    writeRatio: Number(opts.writeRatio ?? 1),
+    depth: Number(opts.depth ?? 4),
+    seed: Number(opts.seed ?? 1),
+    progress: ctx.progress,
+  };
+  if (!['seq', 'random', 'zipf'].includes(String(params.pattern))) throw E.badInput(`unknown pattern '${params.pattern}'`, 'use seq, random or zipf');
+  if (!(Number(params.writeRatio) >= 0 && Number(params.writeRatio) <= 1)) throw E.badInput(`invalid --write-ratio '${opts.writeRatio}'`, 'a fraction from 0 to 1');
+  if (opts.rate) params.rate = parseRate(opts.rate);
+  if (opts.duration) params.durationMs = parseDuration(opts.duration);
+  if (opts.bytes) params.bytes = parseSize(opts.bytes);
+  if (!opts.duration && !opts.bytes) throw E.usage('a workload needs --duration or --bytes');
+  const p = await progress(ctx, `workload on ${list.map((r) => `${r.array}:${r.name}`).join(', ')}`);
+  const r = await withArray(ctx, array, (c) =>
+    c.call<any>('workload.run', params, { onEvent: (ev) => p.update(Number(ev.bytes), params.bytes as number | undefined) }),
+  );
+  p.stop();
+  const w = r.result;
+  return {
+    data: w,
+    text: `${w.ops} ops (${w.writes} writes, ${w.reads} reads), ${formatBytes(w.bytes)} in ${w.seconds}s: ${w.iops} IOPS, ${w.mbps} MB/s, latency p50 ${w.latencyMs.p50} ms, p95 ${w.latencyMs.p95} ms, p99 ${w.latencyMs.p99} ms, max ${w.latencyMs.max} ms`,
+  };
+}

@@ -1,0 +1,341 @@
+/**
+ * One simulated storage system: a directory with a management store (mgmt.db), volume images
+ * under volumes/ and journals under journals/. The StorageArray object is the single writer: only
+ * the array's controller holds one open.
+ *
+ * Host writes go through hostWrite(), which runs the write hooks that features install
+ * (replication journals or differential bitmaps, PB-bit statistics) and then makes the write
+ * durable as the array's durability setting says before it resolves.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { E, RcopyError } from '../errors.js';
+import { checkName } from '../units.js';
+import { STORE_FILE } from './home.js';
+import { ManagementStore } from './store.js';
+import { Volume, type VolumeInfo } from './volume.js';
+
+export type Durability = 'fsync' | 'none';
+
+export interface ArrayInfo {
+  name: string;
+  serial: string;
+  trackSize: number;
+  durability: Durability;
+  created: number;
+  dir: string;
+  volumes: number;
+}
+
+/** Where a write comes from: a host, a restore of pulled entries, a resync, a backup restore... */
+export type WriteOrigin = 'host' | 'restore' | 'resync' | 'copy' | 'backup-restore' | 'sync';
+
+/**
+ * Called for every write before the data lands on the volume. A hook that must be durable before
+ * the volume write (a journal append) awaits inside; it may return a function to run after the
+ * volume write (e.g. a synchronous push).
+ */
+export type WriteHook = (vol: Volume, offset: number, data: Buffer, origin: WriteOrigin) => void | Promise<void | (() => Promise<void>)>;
+
+export interface CreateArrayOptions {
+  name: string;
+  serial?: string;
+  trackSize?: number;
+  durability?: Durability;
+}
+
+const VOLUME_DDL = `CREATE TABLE IF NOT EXISTS volumes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  size INTEGER NOT NULL,
+  created INTEGER NOT NULL
+)`;
+
+export class StorageArray {
+  readonly volumes = new Map<string, Volume>();
+  readonly writeHooks: WriteHook[] = [];
+  /** Sync hooks: make other durable parts (journals) durable with the volumes, once per batch. */
+  readonly syncHooks: Array<() => Promise<void>> = [];
+  private syncer: GroupSync;
+
+  private constructor(
+    readonly dir: string,
+    readonly store: ManagementStore,
+    readonly name: string,
+    readonly serial: string,
+    readonly trackSize: number,
+    public durability: Durability,
+    readonly created: number,
+  ) {
+    this.syncer = new GroupSync(() => this.syncAll());
+  }
+
+  static async create(dir: string, opts: CreateArrayOptions): Promise<StorageArray> {
+    checkName('array', opts.name);
+    const trackSize = opts.trackSize ?? 64 * 1024;
+    if (!(trackSize >= 4096 && trackSize <= 1024 * 1024 && (trackSize & (trackSize - 1)) === 0)) {
+      throw E.badSize(String(trackSize), 'track size must be a power of two from 4k to 1M');
+    }
+    const serial = opts.serial ?? String(10000 + crypto.randomInt(90000));
+    if (!/^\d{5}$/.test(serial)) throw E.badInput(`invalid serial '${serial}'`, 'a serial is 5 digits, e.g. 64015');
+    const durability = opts.durability ?? 'fsync';
+    if (durability !== 'fsync' && durability !== 'none') throw E.badInput(`invalid durability '${String(durability)}'`, 'use fsync or none');
+    if (fs.existsSync(dir)) {
+      if (fs.existsSync(path.join(dir, STORE_FILE))) throw E.arrayExists(opts.name);
+      throw E.notAnArray(dir);
+    }
+    fs.mkdirSync(path.join(dir, 'volumes'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'journals'), { recursive: true });
+    const tmp = path.join(dir, `${STORE_FILE}.tmp`);
+    const store = ManagementStore.open(tmp, { create: true });
+    const created = Date.now();
+    store.tx(() => {
+      store.setMeta('name', opts.name);
+      store.setMeta('serial', serial);
+      store.setMeta('trackSize', String(trackSize));
+      store.setMeta('durability', durability);
+      store.setMeta('created', String(created));
+    });
+    store.db.pragma('wal_checkpoint(TRUNCATE)');
+    store.close();
+    fs.renameSync(tmp, path.join(dir, STORE_FILE));
+    for (const ext of ['-wal', '-shm']) fs.rmSync(tmp + ext, { force: true });
+    return StorageArray.open(dir);
+  }
+
+  static async open(dir: string): Promise<StorageArray> {
+    const file = path.join(dir, STORE_FILE);
+    if (!fs.existsSync(file)) throw E.notAnArray(dir);
+    const store = ManagementStore.open(file);
+    const name = store.getMeta('name')!;
+    const durability = (store.getMeta('durability') ?? 'fsync') as Durability;
+    const a = new StorageArray(
+      dir,
+      store,
+      name,
+      store.getMeta('serial') ?? '00000',
+      Number(store.getMeta('trackSize') ?? 65536),
+      durability,
+      Number(store.getMeta('created') ?? 0),
+    );
+    store.ensureSchema('volumes', VOLUME_DDL);
+    const rows = store.db.prepare('SELECT id, name, size, created FROM volumes ORDER BY id').all() as Array<{ id: number; name: string; size: number; created: number }>;
+    for (const r of rows) {
+      a.volumes.set(r.name, await Volume.open(dir, r.id, r.name, r.size, a.trackSize, r.created));
+    }
+    return a;
+  }
+
+  info(): ArrayInfo {
+    return {
+      name: this.name,
+      serial: this.serial,
+      trackSize: this.trackSize,
+      durability: this.durability,
+      created: this.created,
+      dir: this.dir,
+      volumes: this.volumes.size,
+    };
+  }
+
+  volume(name: string): Volume {
+    const v = this.volumes.get(name);
+    if (!v) throw E.noVolume(this.name, name);
+    return v;
+  }
+
+  volumeById(id: number): Volume {
+    for (const v of this.volumes.values()) if (v.id === id) return v;
+    throw E.integrity(`array '${this.name}' has no volume with id ${id}`);
+  }
+
+  async createVolume(name: string, size: number): Promise<VolumeInfo> {
+    checkName('volume', name);
+    if (this.volumes.has(name)) throw E.volumeExists(this.name, name);
+    if (!Number.isSafeInteger(size) || size <= 0) throw E.badSize(String(size), 'a volume needs a positive size');
+    if (size % this.trackSize !== 0) {
+      throw E.badSize(String(size), `not a multiple of the track size (${this.trackSize} bytes)`);
+    }
+    const p = Volume.paths(this.dir, name);
+    if (fs.existsSync(p.image)) fs.rmSync(p.image);
+    if (fs.existsSync(p.alloc)) fs.rmSync(p.alloc);
+    const created = Date.now();
+    const info = this.store.db.prepare('INSERT INTO volumes(name, size, created) VALUES (?, ?, ?)').run(name, size, created);
+    try {
+      const v = await Volume.create(this.dir, Number(info.lastInsertRowid), name, size, this.trackSize, created);
+      this.volumes.set(name, v);
+      return v.info();
+    } catch (e) {
+      this.store.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+      throw e;
+    }
+  }
+
+  /** Checks that come from features (a volume in a pair cannot be deleted...). */
+  readonly deleteGuards: Array<(vol: Volume) => void> = [];
+
+  async deleteVolume(name: string): Promise<void> {
+    const v = this.volume(name);
+    for (const g of this.deleteGuards) g(v);
+    this.store.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
+    this.volumes.delete(name);
+    await v.close();
+    const p = Volume.paths(this.dir, name);
+    await fsp.rm(p.image, { force: true });
+    await fsp.rm(p.alloc, { force: true });
+  }
+
+  /**
+   * A write into a volume: hooks first (journal append, bitmaps, PB bits), then the data, then
+   * durability (group commit: concurrent writes share one fsync).
+   */
+  async write(volName: string | Volume, offset: number, data: Buffer, origin: WriteOrigin = 'host', opts: { sync?: boolean } = {}): Promise<void> {
+    const vol = typeof volName === 'string' ? this.volume(volName) : volName;
+    vol.checkRange(offset, data.length);
+    let after: Array<() => Promise<void>> | null = null;
+    for (const h of this.writeHooks) {
+      const r = h(vol, offset, data, origin);
+      if (r && typeof (r as Promise<unknown>).then === 'function') {
+        const f = await r;
+        if (typeof f === 'function') (after ??= []).push(f);
+      }
+    }
+    await vol.write(offset, data);
+    if (opts.sync !== false) await this.commit();
+    if (after) for (const f of after) await f();
+  }
+
+  async read(volName: string, offset: number, length: number): Promise<Buffer> {
+    return this.volume(volName).read(offset, length);
+  }
+
+  /** Makes everything written so far durable, if the array's durability asks for it. */
+  async commit(): Promise<void> {
+    if (this.durability === 'fsync') await this.syncer.sync();
+  }
+
+  private async syncAll(): Promise<void> {
+    const tasks: Promise<void>[] = [];
+    for (const v of this.volumes.values()) tasks.push(v.sync());
+    for (const h of this.syncHooks) tasks.push(h());
+    await Promise.all(tasks);
+  }
+
+  /** SHA-256 of a volume range, holes read as zeros. Reads 1 MiB at a time, 4 in flight. */
+  async checksum(volName: string, range?: { offset: number; length: number }): Promise<{ sha256: string; bytes: number }> {
+    const vol = this.volume(volName);
+    const start = range?.offset ?? 0;
+    const length = range?.length ?? vol.size - start;
+    vol.checkRange(start, length);
+    return { sha256: await hashRange(vol, start, length), bytes: length };
+  }
+
+  async close(): Promise<void> {
+    for (const v of this.volumes.values()) await v.close().catch(() => undefined);
+    this.volumes.clear();
+    this.store.close();
+  }
+}
+
+const ZERO_MIB = Buffer.alloc(1024 * 1024);
+
+/**
+ * Hashes [start, start+length) of a volume. Unallocated tracks are hashed as zeros without reading.
+ * Reads are pipelined so the disk and the hash overlap.
+ */
+export async function hashRange(vol: Volume, start: number, length: number): Promise<string> {
+  const h = crypto.createHash('sha256');
+  const CH = 1024 * 1024;
+  const end = start + length;
+  const depth = 4;
+  const queue: Array<Promise<Buffer>> = [];
+  let next = start;
+  const issue = (): void => {
+    if (next >= end) return;
+    const len = Math.min(CH, end - next);
+    const off = next;
+    next += len;
+    queue.push(readOrZero(vol, off, len));
+  };
+  for (let i = 0; i < depth; i++) issue();
+  while (queue.length) {
+    const buf = await queue.shift()!;
+    issue();
+    h.update(buf);
+  }
+  return h.digest('hex');
+}
+
+async function readOrZero(vol: Volume, off: number, len: number): Promise<Buffer> {
+  const ts = vol.trackSize;
+  const first = Math.floor(off / ts);
+  const last = Math.floor((off + len - 1) / ts);
+  let any = false;
+  for (let t = first; t <= last; t++) {
+    if (vol.isAllocated(t)) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return len === ZERO_MIB.length ? ZERO_MIB : Buffer.alloc(len);
+  return vol.read(off, len);
+}
+
+/** Coalesces concurrent sync requests: callers that arrive during a sync share the next one. */
+export class GroupSync {
+  private running: Promise<void> | null = null;
+  private pending: Promise<void> | null = null;
+
+  constructor(private readonly doSync: () => Promise<void>) {}
+
+  sync(): Promise<void> {
+    if (!this.running) {
+      this.running = this.doSync().finally(() => {
+        this.running = null;
+      });
+      return this.running;
+    }
+    if (!this.pending) {
+      const after = this.running;
+      this.pending = after
+        .catch(() => undefined)
+        .then(() => {
+          this.pending = null;
+          return this.sync();
+        });
+    }
+    return this.pending;
+  }
+}
+
+export function isRcopyError(e: unknown): e is RcopyError {
+  return e instanceof RcopyError;
+}
+
+/** Reads an array's identity without opening it for writing (safe while its controller runs). */
+export function peekArray(dir: string): ArrayInfo {
+  const file = path.join(dir, STORE_FILE);
+  if (!fs.existsSync(file)) throw E.notAnArray(dir);
+  const store = ManagementStore.open(file, { readonly: true });
+  try {
+    let volumes = 0;
+    try {
+      volumes = (store.db.prepare('SELECT count(*) AS n FROM volumes').get() as { n: number }).n;
+    } catch {
+      volumes = 0;
+    }
+    return {
+      name: store.getMeta('name') ?? path.basename(dir),
+      serial: store.getMeta('serial') ?? '00000',
+      trackSize: Number(store.getMeta('trackSize') ?? 65536),
+      durability: (store.getMeta('durability') ?? 'fsync') as Durability,
+      created: Number(store.getMeta('created') ?? 0),
+      dir,
+      volumes,
+    };
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * One error type for everything the user can see. Each error has a stable code
+ * (ERR_RCOPY_*), a one-line message and, where the user can fix it, a hint.
+ * The exit status is derived from the code's kind (DESIGN.md §5):
+ *   0 done, 1 failed, 2 usage, 3 data/integrity, 4 peer/link, 5 timeout.
+ */
+
+export type ErrorKind = 'failed' | 'usage' | 'integrity' | 'peer' | 'timeout';
+
+const EXIT: Record<ErrorKind, number> = { failed: 1, usage: 2, integrity: 3, peer: 4, timeout: 5 };
+
+export interface RcopyErrorJSON {
+  code: string;
+  message: string;
+  hint?: string;
+  kind: ErrorKind;
+}
+
+export class RcopyError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+  readonly kind: ErrorKind;
+
+  constructor(code: string, message: string, opts: { hint?: string; kind?: ErrorKind } = {}) {
+    super(message);
+    this.name = 'RcopyError';
+    this.code = code.startsWith('ERR_RCOPY_') ? code : `ERR_RCOPY_${code}`;
+    this.hint = opts.hint;
+    this.kind = opts.kind ?? 'failed';
+  }
+
+  get exitCode(): number {
+    return EXIT[this.kind];
+  }
+
+  toJSON(): RcopyErrorJSON {
+    const j: RcopyErrorJSON = { code: this.code, message: this.message, kind: this.kind };
+    if (this.hint) j.hint = this.hint;
+    return j;
+  }
+
+  static fromJSON(j: RcopyErrorJSON): RcopyError {
+    return new RcopyError(j.code, j.message, { hint: j.hint, kind: j.kind });
+  }
+}
+
+/** A bug in rcopy, not something the user did. */
+export class InternalError extends RcopyError {
+  constructor(message: string) {
+    super('ERR_RCOPY_INTERNAL', `internal error (a bug in rcopy): ${message}`, { kind: 'failed' });
+  }
+}
+
+export function exitCodeOf(err: unknown): number {
+  return err instanceof RcopyError ? err.exitCode : 1;
+}
+
+/** Named factories, so the same situation always gets the same code and wording. */
+export const E = {
+  usage: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_USAGE', message, { kind: 'usage', hint }),
+  badSize: (text: string, why = 'not a size') =>
+    new RcopyError('ERR_RCOPY_BAD_SIZE', `invalid size '${text}': ${why}`, { kind: 'usage', hint: 'use a number with an optional unit: 512, 64k, 10M, 4G, 1T' }),
+  badRate: (text: string) =>
+    new RcopyError('ERR_RCOPY_BAD_RATE', `invalid rate '${text}'`, { kind: 'usage', hint: 'use a size per second: 100MB/s, 1Gb/s, 50M' }),
+  badDuration: (text: string) =>
+    new RcopyError('ERR_RCOPY_BAD_DURATION', `invalid duration '${text}'`, { kind: 'usage', hint: 'use 500ms, 30s, 5m, 1h or 1d' }),
+  badName: (what: string, name: string, why: string) =>
+    new RcopyError('ERR_RCOPY_BAD_NAME', `invalid ${what} name '${name}': ${why}`, { kind: 'usage', hint: 'names use letters, digits, . _ and -, start with a letter or digit, at most 64 characters' }),
+  noArray: (name: string) =>
+    new RcopyError('ERR_RCOPY_NO_ARRAY', `no array named '${name}'`, { kind: 'usage', hint: "run 'rcopy array list' to see the arrays, or 'rcopy array create NAME'" }),
+  arrayExists: (name: string) =>
+    new RcopyError('ERR_RCOPY_ARRAY_EXISTS', `an array named '${name}' already exists`, { kind: 'usage', hint: 'choose another name, or delete it first with rcopy array delete' }),
+  notAnArray: (dir: string) =>
+    new RcopyError('ERR_RCOPY_NOT_AN_ARRAY', `'${dir}' is not an rcopy array directory`, { kind: 'usage', hint: 'it has no rcopy management store; remove or rename it' }),
+  noVolume: (array: string, name: string) =>
+    new RcopyError('ERR_RCOPY_NO_VOLUME', `array '${array}' has no volume '${name}'`, { kind: 'usage', hint: `run 'rcopy volume list ${array}'` }),
+  volumeExists: (array: string, name: string) =>
+    new RcopyError('ERR_RCOPY_VOLUME_EXISTS', `volume '${array}:${name}' already exists`, { kind: 'usage' }),
+  outOfRange: (what: string) => new RcopyError('ERR_RCOPY_OUT_OF_RANGE', what, { kind: 'usage' }),
+  notRunning: (name: string) =>
+    new RcopyError('ERR_RCOPY_CONTROLLER_DOWN', `the controller of array '${name}' is not running`, { kind: 'failed', hint: `run 'rcopy array start ${name}'` }),
+  integrity: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_INTEGRITY', message, { kind: 'integrity', hint }),
+  peer: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_PEER', message, { kind: 'peer', hint }),
+  linkDown: (a: string, b: string) =>
+    new RcopyError('ERR_RCOPY_LINK_DOWN', `the link between '${a}' and '${b}' is down`, { kind: 'peer', hint: `run 'rcopy link up ${a} ${b}'` }),
+  timeout: (message: string) => new RcopyError('ERR_RCOPY_TIMEOUT', message, { kind: 'timeout' }),
+  state: (message: string, hint: string) => new RcopyError('ERR_RCOPY_STATE', message, { kind: 'failed', hint }),
+  notFound: (what: string, id: string, hint?: string) =>
+    new RcopyError('ERR_RCOPY_NOT_FOUND', `no ${what} '${id}'`, { kind: 'usage', hint }),
+  badInput: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_BAD_INPUT', message, { kind: 'usage', hint }),
+};

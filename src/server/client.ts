@@ -1,0 +1,118 @@
+/**
+ * Reaching an array's controller: from the CLI (which starts the controller on first use) and
+ * from another controller (a peer; never started from here: a peer that is down is a link error).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { E, RcopyError } from '../errors.js';
+import { existingArrayDir, livePid, logFile, socketPath } from '../engine/home.js';
+import { RpcClient } from './protocol.js';
+
+const CONTROLLER_JS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'controller.js');
+
+export async function tryConnect(dir: string, label: string): Promise<RpcClient | null> {
+  try {
+    return await RpcClient.connect(socketPath(dir), label, 3000);
+  } catch {
+    return null;
+  }
+}
+
+/** Starts the controller of an array directory in the background; resolves once it answers. */
+export async function startController(dir: string, home: string, label: string): Promise<RpcClient> {
+  const existing = await tryConnect(dir, label);
+  if (existing) return existing;
+  const log = fs.openSync(logFile(dir), 'a');
+  const child = spawn(process.execPath, [CONTROLLER_JS, dir, home], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, RCOPY_HOME: home },
+  });
+  fs.closeSync(log);
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  child.unref();
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const c = await tryConnect(dir, label);
+    if (c) return c;
+    if (exited && livePid(dir) === null) {
+      const tail = readTail(logFile(dir));
+      throw new RcopyError('ERR_RCOPY_CONTROLLER_START', `the controller of '${label}' failed to start`, { hint: `see ${logFile(dir)}: ${tail}` });
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new RcopyError('ERR_RCOPY_CONTROLLER_START', `the controller of '${label}' did not answer within 20 s`, { hint: `see ${logFile(dir)}` });
+}
+
+function readTail(file: string): string {
+  try {
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+    return (lines[lines.length - 1] ?? '').slice(0, 300);
+  } catch {
+    return 'no log';
+  }
+}
+
+/** CLI side: connect to (and if needed start) the controller of a named array. */
+export async function connectArray(name: string, home: string, opts: { autostart?: boolean } = {}): Promise<RpcClient> {
+  const dir = existingArrayDir(name, home);
+  if (opts.autostart === false) {
+    const c = await tryConnect(dir, name);
+    if (!c) throw E.notRunning(name);
+    return c;
+  }
+  return startController(dir, home, name);
+}
+
+/** Controller side: cached connections to peer arrays' controllers. */
+export class PeerPool {
+  private conns = new Map<string, RpcClient>();
+  private connecting = new Map<string, Promise<RpcClient>>();
+
+  constructor(private readonly home: string) {}
+
+  async get(name: string): Promise<RpcClient> {
+    const c = this.conns.get(name);
+    if (c && !c.isClosed) return c;
+    const p = this.connecting.get(name);
+    if (p) return p;
+    const attempt = (async () => {
+      let dir: string;
+      try {
+        dir = existingArrayDir(name, this.home);
+      } catch (e) {
+        throw new RcopyError('ERR_RCOPY_PEER', `peer array '${name}' is not known here: ${(e as Error).message}`, { kind: 'peer' });
+      }
+      const conn = await tryConnect(dir, name);
+      if (!conn) {
+        throw new RcopyError('ERR_RCOPY_PEER_DOWN', `the controller of peer array '${name}' is not running`, {
+          kind: 'peer',
+          hint: `run 'rcopy array start ${name}'`,
+        });
+      }
+      this.conns.set(name, conn);
+      return conn;
+    })();
+    this.connecting.set(name, attempt);
+    try {
+      return await attempt;
+    } finally {
+      this.connecting.delete(name);
+    }
+  }
+
+  drop(name: string): void {
+    this.conns.get(name)?.close();
+    this.conns.delete(name);
+  }
+
+  closeAll(): void {
+    for (const c of this.conns.values()) c.close();
+    this.conns.clear();
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * The array controller: one long-running process per array that owns the engine (the single
+ * writer). It serves the CLI and peer controllers over a Unix socket in the array directory and
+ * runs the background work (pull loops, collection timers, workloads).
+ *
+ * Started as:  node controller.js ARRAY_DIR HOME
+ * It takes controller.pid with O_EXCL (a stale file of a dead pid is replaced), logs to
+ * controller.log in the array directory, and never writes to the caller's stdout/stderr.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import { RcopyError, InternalError } from '../errors.js';
+import { StorageArray } from '../engine/array.js';
+import { livePid, logFile, pidFile, socketPath } from '../engine/home.js';
+import { FrameDecoder, encodeFrame, type Frame } from './protocol.js';
+import { loadHandlers, type Handler, type HandlerContext, type Service } from './handlers.js';
+import { PeerPool } from './client.js';
+
+export class Controller implements HandlerContext {
+  private server: net.Server | null = null;
+  private handlers = new Map<string, Handler>();
+  readonly services: Service[] = [];
+  readonly peers: PeerPool;
+  private sockets = new Set<net.Socket>();
+  stopping = false;
+  private stopWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly array: StorageArray,
+    readonly home: string,
+  ) {
+    this.peers = new PeerPool(home);
+  }
+
+  log(msg: string): void {
+    const line = `${new Date().toISOString()} [${this.array.name}] ${msg}\n`;
+    try {
+      fs.appendFileSync(logFile(this.array.dir), line);
+    } catch {
+      /* the log is best effort */
+    }
+  }
+
+  service<T extends Service>(name: string): T {
+    const s = this.services.find((x) => x.name === name);
+    if (!s) throw new InternalError(`no service '${name}'`);
+    return s as T;
+  }
+
+  async start(): Promise<void> {
+    const reg = await loadHandlers();
+    for (const [k, v] of Object.entries(reg.handlers)) this.handlers.set(k, v);
+    for (const make of reg.services) this.services.push(make(this));
+    for (const s of this.services) await s.start();
+    const sp = socketPath(this.array.dir);
+    fs.rmSync(sp, { force: true });
+    this.server = net.createServer((sock) => this.onConnection(sock));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(sp, () => resolve());
+    });
+    this.log(`controller started, pid ${process.pid}, socket ${sp}`);
+  }
+
+  private onConnection(sock: net.Socket): void {
+    this.sockets.add(sock);
+    sock.setNoDelay(true);
+    const dec = new FrameDecoder();
+    sock.on('data', (chunk) => {
+      let frames: Frame[];
+      try {
+        frames = dec.push(chunk);
+      } catch (e) {
+        this.log(`bad frame from a client: ${(e as Error).message}`);
+        sock.destroy();
+        return;
+      }
+      for (const f of frames) void this.dispatch(sock, f);
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => this.sockets.delete(sock));
+  }
+
+  private async dispatch(sock: net.Socket, f: Frame): Promise<void> {
+    const id = f.header.id;
+    const method = f.header.m;
+    const send = (h: unknown, payload?: Buffer | null): void => {
+      if (sock.destroyed) return;
+      for (const b of encodeFrame(h, payload)) sock.write(b);
+    };
+    try {
+      if (typeof id !== 'number' || typeof method !== 'string') {
+        throw new RcopyError('ERR_RCOPY_BAD_REQUEST', 'request without id or method', { kind: 'peer' });
+      }
+      const h = this.handlers.get(method);
+      if (!h) throw new RcopyError('ERR_RCOPY_BAD_REQUEST', `unknown method '${method}'`, { kind: 'peer', hint: 'the CLI and the controller may be of different versions: restart the controller' });
+      const params = f.header.p ?? {};
+      if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+        throw new RcopyError('ERR_RCOPY_BAD_REQUEST', `'${method}': params must be an object`, { kind: 'peer' });
+      }
+      const out = await h(this, params as Record<string, unknown>, f.payload, (ev) => send({ id, ev }));
+      if (out && typeof out === 'object' && 'payload' in out && Buffer.isBuffer((out as { payload: unknown }).payload)) {
+        const o = out as { result?: unknown; payload: Buffer };
+        send({ id, r: o.result ?? null }, o.payload);
+      } else {
+        send({ id, r: out ?? null });
+      }
+    } catch (e) {
+      const err = e instanceof RcopyError ? e : new InternalError((e as Error)?.stack ?? String(e));
+      if (!(e instanceof RcopyError)) this.log(`internal error in '${String(method)}': ${(e as Error)?.stack ?? String(e)}`);
+      send({ id: typeof id === 'number' ? id : 0, e: err.toJSON() });
+    }
+  }
+
+  private stoppedFlag = false;
+
+  /** Resolves when stop() has finished. */
+  waitStopped(): Promise<void> {
+    return new Promise((r) => (this.stoppedFlag ? r() : this.stopWaiters.push(r)));
+  }
+
+  async stop(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log(`stopping: ${reason}`);
+    this.server?.close();
+    for (const s of [...this.services].reverse()) {
+      try {
+        await s.stop();
+      } catch (e) {
+        this.log(`service ${s.name} failed to stop: ${(e as Error).message}`);
+      }
+    }
+    this.peers.closeAll();
+    for (const s of this.sockets) s.end();
+    await this.array.close();
+    fs.rmSync(socketPath(this.array.dir), { force: true });
+    try {
+      if (fs.readFileSync(pidFile(this.array.dir), 'utf8').trim() === String(process.pid)) fs.rmSync(pidFile(this.array.dir));
+    } catch {
+      /* gone already */
+    }
+    this.log('stopped');
+    this.stoppedFlag = true;
+    for (const w of this.stopWaiters) w();
+  }
+}
+
+function takePidFile(dir: string): boolean {
+  for (let i = 0; i < 3; i++) {
+    try {
+      fs.writeFileSync(pidFile(dir), `${process.pid}\n`, { flag: 'wx' });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (livePid(dir) !== null) return false;
+      fs.rmSync(pidFile(dir), { force: true });
+    }
+  }
+  return false;
+}
+
+async function main(): Promise<void> {
+  const [dir, home] = process.argv.slice(2);
+  if (!dir || !home) {
+    process.stderr.write('usage: controller ARRAY_DIR HOME\n');
+    process.exit(2);
+  }
+  const early = (msg: string): void => fs.appendFileSync(logFile(dir), `${new Date().toISOString()} ${msg}\n`);
+  if (!takePidFile(dir)) {
+    early(`another controller (pid ${livePid(dir)}) owns this array; exiting`);
+    process.exit(0);
+  }
+  let ctl: Controller | null = null;
+  const shutdown = (why: string): void => {
+    if (!ctl) process.exit(0);
+    void ctl.stop(why).finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => undefined);
+  process.on('uncaughtException', (e) => {
+    early(`uncaught exception: ${e.stack ?? e.message}`);
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (e) => {
+    early(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`);
+  });
+  try {
+    const array = await StorageArray.open(dir);
+    ctl = new Controller(array, home);
+    await ctl.start();
+    await ctl.waitStopped();
+    process.exit(0);
+  } catch (e) {
+    early(`controller failed: ${(e as Error).stack ?? String(e)}`);
+    try {
+      fs.rmSync(pidFile(dir), { force: true });
+    } catch {
+      /* nothing */
+    }
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  void main();
+}

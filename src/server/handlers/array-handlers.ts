@@ -1,0 +1,30 @@
+/** Controller methods for the array itself and its volumes. */
+import type { Handler } from '../handlers.js';
+import { int, str } from '../validate.js';
+import { checkName } from '../../units.js';
+
+export const handlers: Record<string, Handler> = {
+  'controller.ping': async (ctx) => ({ pid: process.pid, name: ctx.array.name, uptime: process.uptime() }),
+
+  'controller.stop': async (ctx) => {
+    setImmediate(() => void ctx.stop('stop requested'));
+    return { pid: process.pid, stopping: true };
+  },
+
+  'array.info': async (ctx) => ({ ...ctx.array.info(), pid: process.pid }),
+
+  'volume.create': async (ctx, p) => {
+    const name = checkName('volume', str(p, 'name'));
+    return ctx.array.createVolume(name, int(p, 'size', 1));
+  },
+
+  'volume.list': async (ctx) => [...ctx.array.volumes.values()].map((v) => v.info()),
+
+  'volume.show': async (ctx, p) => ctx.array.volume(str(p, 'name')).info(),
+
+  'volume.delete': async (ctx, p) => {
+    const name = str(p, 'name');
+    await ctx.array.deleteVolume(name);
+    return { deleted: name };
+  },
+};

@@ -1,0 +1,55 @@
+/** Controller methods for host I/O into volumes and the workload generator. */
+import type { Handler } from '../handlers.js';
+import { bool, int, num, oneOf, optInt, optNum, str, strList, needPayload } from '../validate.js';
+import { runWorkload } from '../../engine/workload.js';
+import { E } from '../../errors.js';
+
+const MAX_IO = 64 * 1024 * 1024;
+
+export const handlers: Record<string, Handler> = {
+  'io.write': async (ctx, p, payload) => {
+    const data = needPayload(payload, 'io.write');
+    await ctx.array.write(str(p, 'volume'), int(p, 'offset'), data, 'host');
+    return { written: data.length };
+  },
+
+  'io.read': async (ctx, p) => {
+    const length = int(p, 'length', 0, MAX_IO);
+    const data = await ctx.array.read(str(p, 'volume'), int(p, 'offset'), length);
+    return { result: { length }, payload: data };
+  },
+
+  'io.checksum': async (ctx, p) => {
+    const offset = optInt(p, 'offset');
+    const length = optInt(p, 'length');
+    const range = offset !== undefined || length !== undefined ? { offset: offset ?? 0, length: length ?? ctx.array.volume(str(p, 'volume')).size - (offset ?? 0) } : undefined;
+    return ctx.array.checksum(str(p, 'volume'), range);
+  },
+
+  'workload.run': async (ctx, p, _payload, emit) => {
+    const names = strList(p, 'volumes');
+    const vols = names.map((n) => ctx.array.volume(n));
+    const durationMs = optNum(p, 'durationMs', 1);
+    const bytes = optInt(p, 'bytes', 1);
+    if (durationMs === undefined && bytes === undefined) throw E.usage('a workload needs --duration or --bytes');
+    return runWorkload(
+      vols,
+      {
+        pattern: oneOf(p, 'pattern', ['seq', 'random', 'zipf'] as const, 'random'),
+        bs: int(p, 'bs', 512, 64 * 1024 * 1024),
+        rate: optNum(p, 'rate', 1),
+        durationMs,
+        bytes,
+        writeRatio: p.writeRatio === undefined ? 1 : num(p, 'writeRatio', 0, 1),
+        seed: optInt(p, 'seed'),
+        depth: optInt(p, 'depth', 1, 64) ?? 4,
+      },
+      {
+        write: (vol, off, data) => ctx.array.write(vol, off, data, 'host'),
+        read: (vol, off, len) => vol.read(off, len),
+      },
+      bool(p, 'progress') ? (pr) => emit(pr) : undefined,
+      () => ctx.stopping,
+    );
+  },
+};

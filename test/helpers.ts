@@ -1,0 +1,132 @@
+/**
+ * Test helpers: a temporary RCOPY_HOME per test, running the built `rcopy` binary as a real
+ * process, and stopping every controller the test started (a test that leaves one running fails).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(ROOT, 'bin', 'rcopy');
+export const SHARED = path.resolve(ROOT, '..', 'shared');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json<T = any>(): T;
+}
+
+export function tmpDir(prefix = 'rcopy-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export class TestHome {
+  readonly dir: string;
+  constructor() {
+    this.dir = tmpDir();
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, RCOPY_HOME: this.dir, NO_COLOR: '1', CI: 'true' };
+  }
+
+  /** Runs rcopy with arguments; never throws on a non-zero exit. */
+  run(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], { env: { ...this.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`rcopy ${args.join(' ')} timed out\n${stderr}`));
+      }, opts.timeoutMs ?? 120_000);
+      child.on('close', (code) => {
+        clearTimeout(t);
+        resolve({
+          code: code ?? -1,
+          stdout,
+          stderr,
+          json() {
+            try {
+              return JSON.parse(stdout);
+            } catch {
+              throw new Error(`not JSON from rcopy ${args.join(' ')}:\n${stdout}\n${stderr}`);
+            }
+          },
+        });
+      });
+      child.stdin.end(opts.input ?? '');
+    });
+  }
+
+  /** Runs rcopy and asserts exit 0; returns parsed JSON when --json was given. */
+  async ok(...args: string[]): Promise<any> {
+    const r = await this.run(args);
+    assert.equal(r.code, 0, `rcopy ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    return args.includes('--json') ? r.json() : r.stdout;
+  }
+
+  /** Runs rcopy expecting failure with an exit code and error code. */
+  async fails(code: number, errCode: string | RegExp, ...args: string[]): Promise<RunResult> {
+    const r = await this.run(args);
+    assert.equal(r.code, code, `rcopy ${args.join(' ')}: expected exit ${code}, got ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    const text = r.stdout + r.stderr;
+    if (typeof errCode === 'string') assert.ok(text.includes(errCode), `expected ${errCode} in output:\n${text}`);
+    else assert.match(text, errCode);
+    return r;
+  }
+
+  pids(): number[] {
+    const arrays = path.join(this.dir, 'arrays');
+    if (!fs.existsSync(arrays)) return [];
+    const out: number[] = [];
+    for (const n of fs.readdirSync(arrays)) {
+      try {
+        const pid = Number(fs.readFileSync(path.join(arrays, n, 'controller.pid'), 'utf8'));
+        process.kill(pid, 0);
+        out.push(pid);
+      } catch {
+        /* not running */
+      }
+    }
+    return out;
+  }
+
+  /** Stops every controller, checks none is left, removes the home. */
+  async cleanup(): Promise<void> {
+    spawnSync(process.execPath, [BIN, 'array', 'stop', '--all'], { env: this.env, timeout: 60_000 });
+    const left = this.pids();
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    assert.deepEqual(left, [], 'controllers were still running after array stop --all');
+  }
+}
+
+export function arrayDirOf(home: TestHome, name: string): string {
+  return path.join(home.dir, 'arrays', name);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs = 30_000, stepMs = 100): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (await cond()) return;
+    await sleep(stepMs);
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
