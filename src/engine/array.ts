@@ -39,6 +39,19 @@ export type WriteOrigin = 'host' | 'restore' | 'resync' | 'copy' | 'backup-resto
  */
 export type WriteHook = (vol: Volume, offset: number, data: Buffer, origin: WriteOrigin) => void | Promise<void | (() => Promise<void>)>;
 
+/** A use of a volume by a feature: e.g. { kind: 'pair', id: 'siteA:db', role: 'P-VOL', state: 'PAIR', active: true }. */
+export interface VolumeUse {
+  kind: 'pair' | 'backup-source' | 'backup-target' | string;
+  /** How to name it to the user (a pair by its volumes, a backup by its id). */
+  id: string;
+  role?: string;
+  state?: string;
+  /** An active use forbids overwriting the volume from outside (restore, delete). */
+  active: boolean;
+  /** Anything worth recording alongside (e.g. the pair and last restored sequence number of an S-VOL). */
+  detail?: Record<string, unknown>;
+}
+
 export interface CreateArrayOptions {
   name: string;
   serial?: string;
@@ -176,9 +189,21 @@ export class StorageArray {
   /** Checks that come from features (a volume in a pair cannot be deleted...). */
   readonly deleteGuards: Array<(vol: Volume) => void> = [];
 
+  /** Features report who uses a volume (a pair, a backup...), so others can refuse or record it. */
+  readonly usageProviders: Array<(vol: Volume) => VolumeUse[]> = [];
+
+  usesOf(volName: string | Volume): VolumeUse[] {
+    const vol = typeof volName === 'string' ? this.volume(volName) : volName;
+    return this.usageProviders.flatMap((f) => f(vol));
+  }
+
   async deleteVolume(name: string): Promise<void> {
     const v = this.volume(name);
     for (const g of this.deleteGuards) g(v);
+    const busy = this.usesOf(v).filter((u) => u.active);
+    if (busy.length) {
+      throw E.state(`volume '${this.name}:${name}' is in use by ${busy.map((u) => `${u.kind} ${u.id}${u.state ? ` (${u.state})` : ''}`).join(', ')}`, 'delete the pair or backup that uses it first');
+    }
     this.store.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);
     this.volumes.delete(name);
     await v.close();

@@ -40,7 +40,7 @@ test('arrays: create, list, show, status, stop, delete', async () => {
     assert.equal(st.running, false);
     // csv and yaml formats
     const csv = await h.ok('array', 'list', '--format', 'csv');
-    assert.match(csv.split('\n')[0], /^name,serial,trackSize/);
+    assert.match(csv.split('\n')[0], /^array,serial,track size/);
     const yaml = await h.ok('array', 'show', 'siteB', '--format', 'yaml');
     assert.match(yaml, /durability: none/);
     // delete needs --yes without a terminal, and changes nothing without it
