@@ -1,0 +1,710 @@
+/**
+ * A journal volume: one preallocated file of fixed capacity used as a ring buffer of records.
+ *
+ * Layout (integers little-endian, u64 values are numbers below 2^53):
+ *   [0, 4096)        header slot 0      slot = generation % 2; the two are written alternately
+ *   [4096, 8192)     header slot 1
+ *   [8192, 8192+cap) data area: a ring of records; cap is a multiple of 512
+ *
+ * Header slot: 0 magic 'RCJRNL01' | 8 u32 version | 12 u32 data start | 16 salt (8 random bytes) |
+ *   24 u64 capacity | 32 u64 generation | 40 u64 tailOffset (file position of the oldest unreleased
+ *   record, or of where the next one goes) | 48 u64 releasedSeq | 56 u64 lastSeq | 64 u64 tailBatchFirst
+ *   (batchFirst of the record at the tail when a release split its batch, else 0) | 72 u32 epoch |
+ *   76 u32 crc32 of [0, 76).
+ *   The valid slot (magic, version, crc) with the highest generation wins; a torn slot is ignored.
+ *
+ * Record: an 80-byte header, the data, zero padding up to a multiple of 512 bytes.
+ *   0 u32 crc32 of header bytes [4, 80) and of the data (checksum first, covering length and payload) |
+ *   4 magic 'RCJE' | 8 salt | 16 u64 seq | 24 u64 batchFirst (seq of the first record of its batch) |
+ *   32 u64 timestamp ms | 40 u64 volume byte offset | 48 u64 file position of the record itself |
+ *   56 u32 volumeId | 60 u32 data length | 64 u32 caller's flags | 68 u16 kind (1 data, 2 wrap) |
+ *   70 u16 batchEnd (1 on the last record of an append batch) | 72 u32 epoch | 76 reserved zero.
+ *   A record never straddles the end of the ring: when it does not fit, a wrap marker (kind 2, no data,
+ *   seq = the seq of the record that follows) is written at the head and the record goes to the start.
+ *
+ * Invariants:
+ *   - Seqs strictly increase along the ring from tailOffset; every live record has seq > releasedSeq.
+ *     Anything in the free part of the ring was written on an earlier lap, so it has a smaller seq
+ *     and the recovery scan stops at it; the salt keeps records of other journals out.
+ *   - Recovery accepts whole batches only: a record opens a batch when batchFirst == seq (or, at the
+ *     tail, == tailBatchFirst), the batch ends at batchEnd, and a half-written batch is dropped.
+ *   - Every open() takes a new epoch and makes it durable before it appends. Epochs never decrease
+ *     along the ring, so records left beyond a torn or corrupt record by an earlier session are not
+ *     joined to the chain when the new session's records happen to line up with them.
+ *   - Space freed by release() is reused only after the header naming the new tail is durable, so a
+ *     crash never leaves a valid header pointing at overwritten records.
+ *   - appends are not fsynced; sync() makes everything appended before it durable.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import zlib from 'node:zlib';
+import { E, InternalError, RcopyError } from '../errors.js';
+
+export interface JournalEntry {
+  seq: number;
+  timestamp: number;
+  volumeId: number;
+  offset: number;
+  data: Buffer;
+  flags?: number;
+}
+
+export interface JournalAppendEntry {
+  seq?: number;
+  timestamp?: number;
+  volumeId: number;
+  offset: number;
+  data: Buffer;
+  flags?: number;
+}
+
+/** What open() found. stoppedAt: file position where the scan ended (the head). reason: set when
+ *  the scan ended at something other than a clean end (a torn or corrupt record, a short file). */
+export interface JournalRecovery {
+  records: number;
+  lastSeq: number;
+  stoppedAt: number;
+  reason?: string;
+}
+
+export interface JournalStats {
+  capacity: number;
+  used: number;
+  usedPct: number;
+  entries: number;
+  oldestSeq: number | null;
+  newestSeq: number | null;
+  lastSeq: number;
+  oldestTimestamp: number | null;
+  bytesPending: number;
+}
+
+export const MAX_RECORD_DATA = 4 * 1024 * 1024;
+export const DEFAULT_READ_BYTES = 64 * 1024 * 1024;
+const SLOT = 4096;
+const DATA_START = 2 * SLOT;
+const ALIGN = 512;
+const REC_HDR = 80;
+const SLOT_MAGIC = Buffer.from('RCJRNL01', 'latin1');
+const REC_MAGIC = 0x454a4352; // 'RCJE'
+const VERSION = 1;
+const KIND_DATA = 1;
+const KIND_WRAP = 2;
+const ZERO = Buffer.alloc(8 * 1024 * 1024);
+const TWO32 = 2 ** 32;
+
+/** crc32 (IEEE), zlib's when the runtime has it (Node >= 20.15), else a table-driven one. */
+export const crc32: (data: Uint8Array, initial?: number) => number =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (d, i = 0) => zlib.crc32(d, i) : tableCrc32;
+
+function tableCrc32(data: Uint8Array, initial = 0): number {
+  let c = ~initial;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c;
+  }
+  return t;
+})();
+
+function putU64(b: Buffer, off: number, n: number): void {
+  b.writeUInt32LE(n % TWO32, off);
+  b.writeUInt32LE(Math.floor(n / TWO32), off + 4);
+}
+/** -1 when the value does not fit a safe integer (only possible for garbage). */
+function getU64(b: Buffer, off: number): number {
+  const hi = b.readUInt32LE(off + 4);
+  return hi >= 0x200000 ? -1 : hi * TWO32 + b.readUInt32LE(off);
+}
+
+export function recordSize(dataLength: number): number {
+  return Math.ceil((REC_HDR + dataLength) / ALIGN) * ALIGN;
+}
+
+async function readFully(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<number> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await fh.read(buf, done, buf.length - done, pos + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+async function writevFully(fh: fsp.FileHandle, bufs: Buffer[], pos: number): Promise<void> {
+  let rest = bufs.filter((b) => b.length > 0);
+  while (rest.length > 0) {
+    const { bytesWritten } = await fh.writev(rest, pos);
+    if (bytesWritten <= 0) throw new InternalError('writev wrote nothing');
+    pos += bytesWritten;
+    let n = bytesWritten;
+    let i = 0;
+    while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (n > 0) rest[0] = rest[0]!.subarray(n);
+  }
+}
+
+interface IndexEntry {
+  seq: number;
+  pos: number;
+  len: number;
+  ts: number;
+  bf: number; // batchFirst
+  /** ring bytes this record holds: its own size plus any end-of-ring gap skipped just before it */
+  alloc: number;
+}
+
+interface HeaderState {
+  salt: Buffer;
+  capacity: number;
+  generation: number;
+  tail: number;
+  releasedSeq: number;
+  lastSeq: number;
+  tailBatchFirst: number;
+  epoch: number;
+}
+
+interface Placement {
+  pos: number;
+  wrapAt: number; // position of a wrap marker written before this record, or -1
+  alloc: number;
+}
+
+export class JournalFile {
+  /** What open() found; for a journal made by create(), an empty scan. */
+  recovery: JournalRecovery;
+  private idx: IndexEntry[] = [];
+  private idxStart = 0;
+  private used = 0;
+  private bytesPending = 0;
+  private appendQueue: Promise<unknown> = Promise.resolve();
+  private headerQueue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly fh: fsp.FileHandle,
+    private hdr: HeaderState,
+    private head: number,
+    recovery: JournalRecovery,
+  ) {
+    this.recovery = recovery;
+  }
+
+  get capacity(): number {
+    return this.hdr.capacity;
+  }
+  get lastSeq(): number {
+    return this.hdr.lastSeq;
+  }
+  private get dataEnd(): number {
+    return DATA_START + this.hdr.capacity;
+  }
+  private get tail(): number {
+    return this.hdr.tail;
+  }
+
+  /** Makes a new journal file of `capacity` data bytes (a multiple of 512); fails if it exists.
+   *  The data area is written with zeros unless `sparse`, so later appends cannot hit a full disk. */
+  static async create(file: string, capacity: number, opts: { sparse?: boolean } = {}): Promise<JournalFile> {
+    if (!Number.isSafeInteger(capacity) || capacity < 64 * 1024 || capacity % ALIGN !== 0) {
+      throw E.badInput(`journal capacity ${capacity} is not valid`, 'use a multiple of 512 bytes, at least 64 KiB');
+    }
+    const fh = await fsp.open(file, 'wx+');
+    try {
+      if (opts.sparse) await fh.truncate(DATA_START + capacity);
+      else for (let p = DATA_START; p < DATA_START + capacity; p += ZERO.length) {
+        await writevFully(fh, [ZERO.subarray(0, Math.min(ZERO.length, DATA_START + capacity - p))], p);
+      }
+      const hdr: HeaderState = { salt: randomBytes(8), capacity, generation: 0, tail: DATA_START, releasedSeq: 0, lastSeq: 0, tailBatchFirst: 0, epoch: 1 };
+      await writevFully(fh, [encodeSlot(hdr)], 0);
+      hdr.generation = 1;
+      await writevFully(fh, [encodeSlot(hdr)], SLOT);
+      await fh.sync();
+      await syncDir(path.dirname(file));
+      return new JournalFile(file, fh, hdr, DATA_START, { records: 0, lastSeq: 0, stoppedAt: DATA_START });
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await fsp.rm(file, { force: true });
+      throw err;
+    }
+  }
+
+  /** Opens a journal and recovers its records: scans from the tail while records are whole, carry
+   *  this journal's salt and increasing seqs; the first bad or torn record ends the scan. */
+  static async open(file: string): Promise<JournalFile> {
+    const fh = await fsp.open(file, 'r+');
+    try {
+      const slots = Buffer.alloc(DATA_START);
+      await readFully(fh, slots, 0);
+      const a = decodeSlot(slots.subarray(0, SLOT));
+      const b = decodeSlot(slots.subarray(SLOT));
+      const hdr = a && b ? (a.generation >= b.generation ? a : b) : (a ?? b);
+      if (!hdr) throw E.integrity(`journal ${file}: both header slots are corrupt or this is not a journal file`);
+      const j = new JournalFile(file, fh, hdr, hdr.tail, { records: 0, lastSeq: hdr.lastSeq, stoppedAt: hdr.tail });
+      await j.scan();
+      // a new epoch for this session, durable before any append
+      await j.persistHeader({ ...j.hdr, epoch: j.hdr.epoch + 1 });
+      j.hdr.generation++;
+      j.hdr.epoch++;
+      return j;
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  private async scan(): Promise<void> {
+    const { salt, capacity, releasedSeq } = this.hdr;
+    const reader = new WindowReader(this.fh, this.dataEnd);
+    const fileSize = (await this.fh.stat()).size;
+    let pos = this.tail;
+    let end = this.tail; // end of the last accepted record
+    let prev = releasedSeq;
+    let prevEpoch = 0;
+    let expectSeq = -1; // seq announced by a wrap marker
+    let batchFirst = this.hdr.tailBatchFirst > 0 ? this.hdr.tailBatchFirst : -1; // a batch split by release()
+    let pending: IndexEntry[] = [];
+    let pendingBytes = 0;
+    let used = 0;
+    let reason: string | undefined;
+    const ring = (from: number, to: number) => (to >= from ? to - from : this.dataEnd - from + (to - DATA_START));
+    for (;;) {
+      if (pos === this.dataEnd) pos = DATA_START;
+      if (pos >= fileSize) break; // a short file ends with free space
+      const h = await reader.get(pos, REC_HDR);
+      if (!h) { reason = `file ends inside the record header at ${pos}`; break; }
+      if (h.readUInt32LE(4) !== REC_MAGIC || !h.subarray(8, 16).equals(salt)) break; // free space
+      const seq = getU64(h, 16);
+      const len = h.readUInt32LE(60);
+      const kind = h.readUInt16LE(68);
+      if (seq <= prev) break; // a record from an earlier lap
+      const epoch = h.readUInt32LE(72);
+      if (epoch < prevEpoch || epoch > this.hdr.epoch) break; // left behind by an earlier session
+      if (getU64(h, 48) !== pos || len > MAX_RECORD_DATA || (kind !== KIND_DATA && kind !== KIND_WRAP)) {
+        reason = `record at ${pos} has an invalid header`;
+        break;
+      }
+      if (kind === KIND_WRAP) {
+        if (expectSeq !== -1 || pos === DATA_START) { reason = `misplaced wrap marker at ${pos}`; break; }
+        if (crc32(h.subarray(4)) !== h.readUInt32LE(0)) { reason = `wrap marker at ${pos} has a bad crc`; break; }
+        expectSeq = seq;
+        prevEpoch = epoch;
+        pos = DATA_START;
+        continue;
+      }
+      const size = recordSize(len);
+      if (pos + size > this.dataEnd) { reason = `record seq ${seq} at ${pos} crosses the end of the ring`; break; }
+      const rec = await reader.get(pos, REC_HDR + len);
+      if (!rec) { reason = `record seq ${seq} at ${pos} is cut short by the end of the file`; break; }
+      if (crc32(rec.subarray(REC_HDR), crc32(rec.subarray(4, REC_HDR))) !== rec.readUInt32LE(0)) {
+        reason = `record seq ${seq} at ${pos} has a bad crc (torn or corrupt)`;
+        break;
+      }
+      if (expectSeq !== -1 && seq !== expectSeq) { reason = `record at ${pos} does not follow its wrap marker`; break; }
+      const bf = getU64(h, 24);
+      if (bf !== (batchFirst === -1 ? seq : batchFirst)) { reason = `record seq ${seq} at ${pos} is not part of a whole batch`; break; }
+      const alloc = ring(end === this.dataEnd ? DATA_START : end, pos) + size;
+      if (used + pendingBytes + alloc > capacity) { reason = 'records exceed the capacity'; break; }
+      expectSeq = -1;
+      prevEpoch = epoch;
+      batchFirst = bf;
+      pending.push({ seq, pos, len, ts: getU64(h, 32), bf, alloc });
+      pendingBytes += alloc;
+      end = pos + size;
+      prev = seq;
+      pos = end;
+      if (h.readUInt16LE(70) === 1) {
+        for (const e of pending) { this.idx.push(e); this.bytesPending += e.len; }
+        used += pendingBytes;
+        pending = [];
+        pendingBytes = 0;
+        batchFirst = -1;
+        this.head = end === this.dataEnd ? DATA_START : end;
+      }
+    }
+    if (pending.length > 0) reason ??= `a batch of ${pending.length} record(s) at the end was not written whole`;
+    this.used = used;
+    const last = this.idx[this.idx.length - 1];
+    this.hdr.lastSeq = Math.max(this.hdr.lastSeq, this.hdr.releasedSeq, last?.seq ?? 0);
+    this.recovery = { records: this.idx.length, lastSeq: this.hdr.lastSeq, stoppedAt: this.head };
+    if (reason) this.recovery.reason = reason;
+  }
+
+  /** Appends a batch of records; all or nothing. Serialised: concurrent calls get contiguous seqs
+   *  in call order. Does not fsync. */
+  append(entries: JournalAppendEntry[]): Promise<{ firstSeq: number; lastSeq: number }> {
+    const p = this.appendQueue.then(() => this.doAppend(entries));
+    this.appendQueue = p.catch(() => {});
+    return p;
+  }
+
+  private async doAppend(entries: JournalAppendEntry[]): Promise<{ firstSeq: number; lastSeq: number }> {
+    this.assertOpen();
+    const firstSeq = entries[0]?.seq ?? this.hdr.lastSeq + 1;
+    let seq = this.hdr.lastSeq;
+    const seqs: number[] = [];
+    for (const e of entries) {
+      if (!Buffer.isBuffer(e.data)) throw new InternalError('journal entry data must be a Buffer');
+      if (e.data.length > MAX_RECORD_DATA) throw E.badInput(`journal record of ${e.data.length} bytes is over the 4 MiB limit`, 'split the write');
+      if (!Number.isSafeInteger(e.offset) || e.offset < 0 || !Number.isInteger(e.volumeId) || e.volumeId < 0 || e.volumeId >= TWO32) {
+        throw E.badInput(`journal entry has an invalid volume ${e.volumeId} or offset ${e.offset}`);
+      }
+      const s = e.seq ?? seq + 1;
+      if (!Number.isSafeInteger(s) || s <= seq) {
+        throw new RcopyError('ERR_RCOPY_JOURNAL_SEQ', `journal ${this.path}: seq ${s} is not greater than ${seq}`);
+      }
+      seqs.push((seq = s));
+    }
+    if (entries.length === 0) return { firstSeq, lastSeq: this.hdr.lastSeq };
+    const sizes = entries.map((e) => recordSize(e.data.length));
+    const plan = this.plan(sizes);
+    if (!plan) {
+      const need = sizes.reduce((a, b) => a + b, 0);
+      throw new RcopyError('ERR_RCOPY_JOURNAL_FULL', `journal ${this.path} is full: the batch needs ${need} bytes, ${this.hdr.capacity - this.used} of ${this.hdr.capacity} are free`, {
+        hint: 'the secondary must pull and restore so the primary can release entries, or the journal needs more capacity',
+      });
+    }
+    // Build the segments: records are contiguous except across a wrap.
+    const headers = Buffer.alloc(REC_HDR * entries.length);
+    const segments: Segment[] = [];
+    let seg: Segment | undefined;
+    const now = Date.now();
+    const batchFirst = seqs[0]!;
+    const newIdx: IndexEntry[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const pl = plan.places[i]!;
+      const s = seqs[i]!;
+      if (pl.wrapAt !== -1) {
+        const m = Buffer.alloc(REC_HDR);
+        fillHeader(m, this.hdr.salt, s, 0, 0, 0, pl.wrapAt, 0, 0, 0, KIND_WRAP, false, this.hdr.epoch);
+        m.writeUInt32LE(crc32(m.subarray(4)), 0);
+        if (seg && seg.pos + seg.len === pl.wrapAt) seg.bufs.push(m);
+        else segments.push({ pos: pl.wrapAt, len: REC_HDR, bufs: [m] });
+        seg = undefined;
+      }
+      if (!seg || seg.pos + seg.len !== pl.pos) segments.push((seg = { pos: pl.pos, len: 0, bufs: [] }));
+      const h = headers.subarray(i * REC_HDR, (i + 1) * REC_HDR);
+      const ts = e.timestamp ?? now;
+      fillHeader(h, this.hdr.salt, s, batchFirst, ts, e.offset, pl.pos, e.volumeId, e.data.length, e.flags ?? 0, KIND_DATA, i === entries.length - 1, this.hdr.epoch);
+      const pad = sizes[i]! - REC_HDR - e.data.length;
+      h.writeUInt32LE(crc32(e.data, crc32(h.subarray(4))), 0);
+      if (e.data.length <= 4096) seg.bufs.push(Buffer.concat([h, e.data, ZERO.subarray(0, pad)])); // one buffer, fewer iovecs
+      else seg.bufs.push(h, e.data, ZERO.subarray(0, pad)); // header, data and padding in one writev, no copy
+      seg.len += sizes[i]!;
+      newIdx.push({ seq: s, pos: pl.pos, len: e.data.length, ts, bf: batchFirst, alloc: pl.alloc });
+    }
+    await Promise.all(segments.map((sg) => writevFully(this.fh, sg.bufs, sg.pos)));
+    // Commit in memory only once the bytes are written.
+    for (const e of newIdx) { this.idx.push(e); this.bytesPending += e.len; }
+    this.used += plan.used;
+    this.head = plan.head;
+    this.hdr.lastSeq = seqs[seqs.length - 1]!;
+    return { firstSeq: seqs[0]!, lastSeq: this.hdr.lastSeq };
+  }
+
+  /** Where records of these sizes would go, or null when they do not all fit. */
+  private plan(sizes: number[]): { places: Placement[]; head: number; used: number } | null {
+    let head = this.head;
+    let used = this.used;
+    const tail = this.tail;
+    const places: Placement[] = [];
+    for (const s of sizes) {
+      let pl: Placement;
+      if (head > tail || (head === tail && used === 0)) {
+        const endRoom = this.dataEnd - head;
+        if (s <= endRoom) pl = { pos: head, wrapAt: -1, alloc: s };
+        else if (s <= tail - DATA_START) pl = { pos: DATA_START, wrapAt: head, alloc: endRoom + s };
+        else return null;
+      } else if (head < tail && s <= tail - head) {
+        pl = { pos: head, wrapAt: -1, alloc: s };
+      } else {
+        return null;
+      }
+      places.push(pl);
+      used += pl.alloc;
+      head = pl.pos + s === this.dataEnd ? DATA_START : pl.pos + s;
+    }
+    return { places, head, used: used - this.used };
+  }
+
+  canFit(dataLengths: number[]): boolean {
+    if (dataLengths.some((n) => n > MAX_RECORD_DATA)) return false;
+    return this.plan(dataLengths.map(recordSize)) !== null;
+  }
+
+  /** Makes everything appended before this call durable (fdatasync). */
+  async sync(): Promise<void> {
+    this.assertOpen();
+    await this.appendQueue;
+    await this.fh.datasync();
+  }
+
+  /** Entries with seq >= fromSeq in order, at most maxEntries and maxBytes of data (default 64 MiB),
+   *  but at least one when there is one. Each is checked against its crc; a bad one throws. */
+  async read(fromSeq: number, opts: { maxBytes?: number; maxEntries?: number } = {}): Promise<JournalEntry[]> {
+    this.assertOpen();
+    const maxBytes = opts.maxBytes ?? DEFAULT_READ_BYTES;
+    const maxEntries = opts.maxEntries ?? Infinity;
+    const pick: IndexEntry[] = [];
+    let bytes = 0;
+    for (let i = this.find(fromSeq); i < this.idx.length && pick.length < maxEntries; i++) {
+      const e = this.idx[i]!;
+      if (pick.length > 0 && bytes + e.len > maxBytes) break;
+      pick.push(e);
+      bytes += e.len;
+    }
+    // Read runs of records that lie next to each other in the file with one read each.
+    const runs: IndexEntry[][] = [];
+    for (const e of pick) {
+      const run = runs[runs.length - 1];
+      const last = run?.[run.length - 1];
+      if (run && last && last.pos + recordSize(last.len) === e.pos) run.push(e);
+      else runs.push([e]);
+    }
+    const out = await Promise.all(runs.map((run) => this.readRun(run)));
+    const result: JournalEntry[] = [];
+    for (const part of out) {
+      for (const r of part) {
+        if (r === null) return result; // released (and possibly overwritten) while we read
+        result.push(r);
+      }
+    }
+    return result;
+  }
+
+  private async readRun(run: IndexEntry[]): Promise<Array<JournalEntry | null>> {
+    const first = run[0]!;
+    const last = run[run.length - 1]!;
+    const buf = Buffer.allocUnsafe(last.pos + REC_HDR + last.len - first.pos);
+    const got = await readFully(this.fh, buf, first.pos);
+    return run.map((e) => {
+      const at = e.pos - first.pos;
+      const r = at + REC_HDR + e.len <= got ? buf.subarray(at, at + REC_HDR + e.len) : null;
+      const ok = r !== null && r.readUInt32LE(4) === REC_MAGIC && r.subarray(8, 16).equals(this.hdr.salt) &&
+        getU64(r, 16) === e.seq && getU64(r, 48) === e.pos && r.readUInt32LE(60) === e.len &&
+        r.readUInt16LE(68) === KIND_DATA && crc32(r.subarray(REC_HDR), crc32(r.subarray(4, REC_HDR))) === r.readUInt32LE(0);
+      if (!ok) {
+        if (e.seq <= this.hdr.releasedSeq) return null;
+        throw E.integrity(`journal ${this.path}: record seq ${e.seq} at offset ${e.pos} is corrupt (crc or header mismatch)`,
+          'the journal file was damaged; the entry cannot be used');
+      }
+      return { seq: e.seq, timestamp: getU64(r, 32), volumeId: r.readUInt32LE(56), offset: getU64(r, 40), data: r.subarray(REC_HDR), flags: r.readUInt32LE(64) };
+    });
+  }
+
+  /** Index position of the first entry with seq >= fromSeq. */
+  private find(fromSeq: number): number {
+    let lo = this.idxStart;
+    let hi = this.idx.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.idx[mid]!.seq < fromSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Frees every entry with seq <= uptoSeq. The new tail is durable (header slot + fsync) before
+   *  the space can be reused. */
+  release(uptoSeq: number): Promise<void> {
+    return this.underHeaderLock(async () => {
+      this.assertOpen();
+      let k = 0;
+      let freed = 0;
+      let bytes = 0;
+      for (let i = this.idxStart; i < this.idx.length && this.idx[i]!.seq <= uptoSeq; i++, k++) {
+        freed += this.idx[i]!.alloc;
+        bytes += this.idx[i]!.len;
+      }
+      const released = Math.max(this.hdr.releasedSeq, Math.min(uptoSeq, this.hdr.lastSeq));
+      if (k === 0 && released === this.hdr.releasedSeq) return;
+      const lastFreed = this.idx[this.idxStart + k - 1];
+      let tail = lastFreed ? lastFreed.pos + recordSize(lastFreed.len) : this.tail;
+      if (tail === this.dataEnd) tail = DATA_START;
+      const next = this.idx[this.idxStart + k];
+      const tailBatchFirst = next && next.bf !== next.seq ? next.bf : 0;
+      await this.persistHeader({ tail, releasedSeq: released, lastSeq: this.hdr.lastSeq, tailBatchFirst });
+      this.takeHeader({ tail, releasedSeq: released, tailBatchFirst });
+      this.used -= freed;
+      this.bytesPending -= bytes;
+      this.dropFront(k);
+    });
+  }
+
+  /** Drops every entry; lastSeq is kept so seqs keep increasing. */
+  reset(): Promise<void> {
+    const p = this.appendQueue.then(() =>
+      this.underHeaderLock(async () => {
+        this.assertOpen();
+        const v = { tail: this.head, releasedSeq: this.hdr.lastSeq, tailBatchFirst: 0 };
+        await this.persistHeader({ ...v, lastSeq: this.hdr.lastSeq });
+        this.takeHeader(v);
+        this.used = 0;
+        this.bytesPending = 0;
+        this.dropFront(this.idx.length - this.idxStart);
+      }),
+    );
+    this.appendQueue = p.catch(() => {});
+    return p;
+  }
+
+  stats(): JournalStats {
+    const first = this.idx[this.idxStart];
+    const last = this.idx.length > this.idxStart ? this.idx[this.idx.length - 1] : undefined;
+    return {
+      capacity: this.hdr.capacity,
+      used: this.used,
+      usedPct: (this.used / this.hdr.capacity) * 100,
+      entries: this.idx.length - this.idxStart,
+      oldestSeq: first?.seq ?? null,
+      newestSeq: last?.seq ?? null,
+      lastSeq: this.hdr.lastSeq,
+      oldestTimestamp: first?.ts ?? null,
+      bytesPending: this.bytesPending,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.appendQueue;
+    await this.headerQueue;
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  private dropFront(k: number): void {
+    this.idxStart += k;
+    if (this.idxStart === this.idx.length) {
+      this.idx = [];
+      this.idxStart = 0;
+    } else if (this.idxStart > 4096 && this.idxStart * 2 > this.idx.length) {
+      this.idx = this.idx.slice(this.idxStart);
+      this.idxStart = 0;
+    }
+  }
+
+  private underHeaderLock(fn: () => Promise<void>): Promise<void> {
+    const p = this.headerQueue.then(fn);
+    this.headerQueue = p.catch(() => {});
+    return p;
+  }
+
+  /** Writes the next generation into the slot that does not hold the current one and fsyncs. The
+   *  caller then takes the new values (takeHeader) in the same synchronous step as its other changes,
+   *  so an append never sees the new tail with the old usage. */
+  private async persistHeader(v: { tail: number; releasedSeq: number; lastSeq: number; tailBatchFirst: number; epoch?: number }): Promise<void> {
+    const next: HeaderState = { ...this.hdr, ...v, generation: this.hdr.generation + 1 };
+    await writevFully(this.fh, [encodeSlot(next)], (next.generation % 2) * SLOT);
+    await this.fh.datasync();
+  }
+
+  private takeHeader(v: { tail: number; releasedSeq: number; tailBatchFirst: number }): void {
+    this.hdr.generation++;
+    this.hdr.tail = v.tail;
+    this.hdr.releasedSeq = v.releasedSeq;
+    this.hdr.tailBatchFirst = v.tailBatchFirst;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new InternalError(`journal ${this.path} is used after close()`);
+  }
+}
+
+interface Segment {
+  pos: number;
+  len: number;
+  bufs: Buffer[];
+}
+
+function fillHeader(h: Buffer, salt: Buffer, seq: number, batchFirst: number, ts: number, offset: number, pos: number,
+  volumeId: number, len: number, flags: number, kind: number, batchEnd: boolean, epoch: number): void {
+  h.writeUInt32LE(REC_MAGIC, 4);
+  salt.copy(h, 8);
+  putU64(h, 16, seq);
+  putU64(h, 24, batchFirst);
+  putU64(h, 32, ts);
+  putU64(h, 40, offset);
+  putU64(h, 48, pos);
+  h.writeUInt32LE(volumeId >>> 0, 56);
+  h.writeUInt32LE(len, 60);
+  h.writeUInt32LE(flags >>> 0, 64);
+  h.writeUInt16LE(kind, 68);
+  h.writeUInt16LE(batchEnd ? 1 : 0, 70);
+  h.writeUInt32LE(epoch, 72);
+}
+
+function encodeSlot(h: HeaderState): Buffer {
+  const b = Buffer.alloc(SLOT);
+  SLOT_MAGIC.copy(b, 0);
+  b.writeUInt32LE(VERSION, 8);
+  b.writeUInt32LE(DATA_START, 12);
+  h.salt.copy(b, 16);
+  putU64(b, 24, h.capacity);
+  putU64(b, 32, h.generation);
+  putU64(b, 40, h.tail);
+  putU64(b, 48, h.releasedSeq);
+  putU64(b, 56, h.lastSeq);
+  putU64(b, 64, h.tailBatchFirst);
+  b.writeUInt32LE(h.epoch, 72);
+  b.writeUInt32LE(crc32(b.subarray(0, 76)), 76);
+  return b;
+}
+
+function decodeSlot(b: Buffer): HeaderState | null {
+  if (b.length < 80 || !b.subarray(0, 8).equals(SLOT_MAGIC) || b.readUInt32LE(8) !== VERSION || b.readUInt32LE(12) !== DATA_START) return null;
+  if (crc32(b.subarray(0, 76)) !== b.readUInt32LE(76)) return null;
+  const h: HeaderState = {
+    salt: Buffer.from(b.subarray(16, 24)),
+    capacity: getU64(b, 24),
+    generation: getU64(b, 32),
+    tail: getU64(b, 40),
+    releasedSeq: getU64(b, 48),
+    lastSeq: getU64(b, 56),
+    tailBatchFirst: getU64(b, 64),
+    epoch: b.readUInt32LE(72),
+  };
+  const { capacity, generation, tail, releasedSeq, lastSeq } = h;
+  if (h.tailBatchFirst < 0 || h.tailBatchFirst > releasedSeq) return null;
+  if (capacity <= 0 || capacity % ALIGN !== 0 || generation < 0 || releasedSeq < 0 || lastSeq < releasedSeq) return null;
+  if (tail < DATA_START || tail >= DATA_START + capacity || (tail - DATA_START) % ALIGN !== 0) return null;
+  return h;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const d = await fsp.open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+/** Sequential reads for the recovery scan through a 4 MiB window, so small records cost no syscall each. */
+class WindowReader {
+  private buf = Buffer.alloc(0);
+  private at = 0;
+  constructor(private readonly fh: fsp.FileHandle, private readonly limit: number) {}
+
+  /** `len` bytes at `pos`, or null when the file ends first. */
+  async get(pos: number, len: number): Promise<Buffer | null> {
+    if (pos < this.at || pos + len > this.at + this.buf.length) {
+      const want = Math.min(Math.max(len, 4 * 1024 * 1024), this.limit - pos);
+      const b = Buffer.allocUnsafe(Math.max(want, len));
+      const got = await readFully(this.fh, b, pos);
+      this.buf = b.subarray(0, got);
+      this.at = pos;
+    }
+    if (pos + len > this.at + this.buf.length) return null;
+    return this.buf.subarray(pos - this.at, pos - this.at + len);
+  }
+}
