@@ -1,0 +1,34 @@
+/** Test helpers for the PB-bit statistics tests: temp dirs, the shared traces, hand-made entries. */
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StatsEntry } from '../../src/engine/pb-table.js';
+
+export function testdir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'rcopy-stats-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** ../shared/traces beside the repository: walk up from this file until a `shared/traces` is found. */
+export function sharedTraces(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const cand = join(d, 'shared', 'traces');
+    if (existsSync(cand)) return cand;
+    d = dirname(d);
+  }
+  throw new Error('shared/traces not found above ' + fileURLToPath(import.meta.url));
+}
+
+/** An entry with the given tracks set. */
+export function entry(volume: string, start: number, end: number, tracks: number[], opts: { size?: number; trackSize?: number; writes?: number; writeBytes?: number } = {}): StatsEntry {
+  const size = opts.size ?? 1024;
+  const bitmap = Buffer.alloc(Math.ceil(size / 8));
+  let count = 0;
+  for (const t of tracks) {
+    if (!(bitmap[t >> 3]! & (1 << (t & 7)))) count++;
+    bitmap[t >> 3]! |= 1 << (t & 7);
+  }
+  return { start, end, volume, trackSize: opts.trackSize ?? 65536, tracks: size, bitmap, count, writes: opts.writes ?? tracks.length, writeBytes: opts.writeBytes ?? tracks.length * 4096 };
+}
