@@ -219,17 +219,31 @@ export class StorageArray {
   async write(volName: string | Volume, offset: number, data: Buffer, origin: WriteOrigin = 'host', opts: { sync?: boolean } = {}): Promise<void> {
     const vol = typeof volName === 'string' ? this.volume(volName) : volName;
     vol.checkRange(offset, data.length);
-    let after: Array<() => Promise<void>> | null = null;
-    for (const h of this.writeHooks) {
-      const r = h(vol, offset, data, origin);
-      if (r && typeof (r as Promise<unknown>).then === 'function') {
-        const f = await r;
-        if (typeof f === 'function') (after ??= []).push(f);
+    // Hooks and the volume write run under one lock, so the order of journal sequence numbers is
+    // the order in which the data lands on the volume. Durability (fsync) happens outside it.
+    const after = await this.locked(async () => {
+      let after: Array<() => Promise<void>> | null = null;
+      for (const h of this.writeHooks) {
+        const r = h(vol, offset, data, origin);
+        if (r && typeof (r as Promise<unknown>).then === 'function') {
+          const f = await r;
+          if (typeof f === 'function') (after ??= []).push(f);
+        }
       }
-    }
-    await vol.write(offset, data);
+      await vol.write(offset, data);
+      return after;
+    });
     if (opts.sync !== false) await this.commit();
     if (after) for (const f of after) await f();
+  }
+
+  private lockChain: Promise<unknown> = Promise.resolve();
+
+  /** Runs fn with the write lock held (hooks that change replication state use it too). */
+  locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lockChain.then(fn, fn);
+    this.lockChain = run.catch(() => undefined);
+    return run;
   }
 
   async read(volName: string, offset: number, length: number): Promise<Buffer> {

@@ -35,6 +35,8 @@ export interface HandlerModule {
 const MODULES: Array<() => Promise<HandlerModule>> = [
   () => import('./handlers/array-handlers.js'),
   () => import('./handlers/io-handlers.js'),
+  () => import('./handlers/backup-handlers.js'),
+  () => import('./handlers/repl-handlers.js'),
 ];
 
 export async function loadHandlers(): Promise<{ handlers: Record<string, Handler>; services: Array<(ctx: HandlerContext) => Service> }> {

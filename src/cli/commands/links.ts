@@ -1,0 +1,175 @@
+/** rcopy journal …, rcopy link …, rcopy pull … */
+import { E } from '../../errors.js';
+import { existingArrayDir } from '../../engine/home.js';
+import { checkName, formatBytes, formatDuration, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
+import type { CliContext } from '../context.js';
+import type { Output } from '../output.js';
+import { confirm } from '../ui.js';
+import { arrayNames, call, iso, pickArray } from './common.js';
+
+type Args = Array<string | string[] | undefined>;
+
+function journalRef(ref: string | undefined): { array: string; name: string } {
+  if (!ref) throw E.usage('missing the journal (ARRAY:JOURNAL)');
+  const r = parseVolRef(ref);
+  checkName('journal', r.name);
+  return r;
+}
+
+export async function journalCreate(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const j = journalRef(ref as string);
+  existingArrayDir(j.array, ctx.home);
+  if (!opts.size) throw E.usage('missing --size', 'e.g. --size 1G');
+  const params: Record<string, unknown> = { name: j.name, size: parseSize(opts.size), autoResync: !!opts.autoResync };
+  if (opts.blockadeWatch) params.blockadeWatchMs = parseDuration(opts.blockadeWatch);
+  if (opts.overflowWatch) params.overflowWatchMs = parseDuration(opts.overflowWatch);
+  const info = await call(ctx, j.array, 'journal.create', params);
+  return { data: info, text: `created journal ${j.array}:${j.name} (${formatBytes(info.capacity)})` };
+}
+
+export async function journalSet(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const j = journalRef(ref as string);
+  existingArrayDir(j.array, ctx.home);
+  const params: Record<string, unknown> = { name: j.name };
+  if (opts.blockadeWatch) params.blockadeWatchMs = parseDuration(opts.blockadeWatch);
+  if (opts.overflowWatch) params.overflowWatchMs = parseDuration(opts.overflowWatch);
+  if (opts.autoResync !== undefined) params.autoResync = opts.autoResync === true || opts.autoResync === 'on' || opts.autoResync === 'true';
+  const info = await call(ctx, j.array, 'journal.set', params);
+  return { data: info };
+}
+
+function journalRows(list: any[]): Output['table'] {
+  return {
+    head: ['journal', 'role', 'capacity', 'used', 'entries', 'oldest seq', 'newest seq', 'restored', 'peer', 'pairs'],
+    rows: list.map((j) => [
+      `${j.array}:${j.name}`,
+      j.role ?? '-',
+      formatBytes(j.capacity),
+      `${j.usedPct}%`,
+      j.entries,
+      j.oldestSeq ?? '',
+      j.newestSeq ?? '',
+      j.restoredSeq ?? '',
+      j.peer ?? '',
+      j.pairs.join(' '),
+    ]),
+  };
+}
+
+export async function journalList(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
+  const arrays = arrayArg ? [await pickArray(ctx, arrayArg as string)] : arrayNames(ctx);
+  const list: any[] = [];
+  for (const a of arrays) list.push(...(await call<any[]>(ctx, a, 'journal.list')));
+  return { data: list, table: journalRows(list), text: list.length ? undefined : 'no journals (rcopy journal create ARRAY:NAME --size 1G)' };
+}
+
+export async function journalShow(ctx: CliContext, [ref]: Args): Promise<Output> {
+  const j = journalRef(ref as string);
+  existingArrayDir(j.array, ctx.home);
+  const info = await call(ctx, j.array, 'journal.show', { name: j.name });
+  return { data: { ...info, oldestTime: iso(info.oldestTimestamp) } };
+}
+
+export async function journalDelete(ctx: CliContext, [ref]: Args): Promise<Output> {
+  const j = journalRef(ref as string);
+  existingArrayDir(j.array, ctx.home);
+  await confirm(ctx, `Delete journal ${j.array}:${j.name}?`);
+  return { data: await call(ctx, j.array, 'journal.delete', { name: j.name }), text: `deleted journal ${j.array}:${j.name}` };
+}
+
+// ------------------------------------------------------------------ links
+
+function twoArrays(ctx: CliContext, a: string | undefined, b: string | undefined): [string, string] {
+  if (!a || !b) throw E.usage('name both arrays of the link', 'e.g. rcopy link add siteA siteB');
+  checkName('array', a);
+  checkName('array', b);
+  if (a === b) throw E.usage('a link joins two different arrays');
+  existingArrayDir(a, ctx.home);
+  existingArrayDir(b, ctx.home);
+  return [a, b];
+}
+
+async function setLink(ctx: CliContext, a: string, b: string, patch: Record<string, unknown>): Promise<any> {
+  // the side that answers last holds the state: do both; a peer that is not reachable is an error
+  const ra = await call(ctx, a, 'link.set', { peer: b, ...patch });
+  await call(ctx, b, 'link.set', { peer: a, ...patch });
+  return ra;
+}
+
+function linkText(a: string, b: string, l: any): string {
+  return `${a} <-> ${b}: ${l.up ? 'up' : 'DOWN'}, bandwidth ${l.bandwidth ? formatRate(l.bandwidth) : 'unlimited'}, latency ${l.latencyMs} ms`;
+}
+
+export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: Record<string, any>): Promise<Output> {
+  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
+  const patch: Record<string, unknown> = { up: true };
+  patch.bandwidth = opts.bandwidth ? parseRate(opts.bandwidth) : null;
+  patch.latencyMs = opts.latency ? parseDuration(opts.latency) : 0;
+  const l = await setLink(ctx, a, b, patch);
+  return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}` };
+}
+
+export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: Record<string, any>): Promise<Output> {
+  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
+  const patch: Record<string, unknown> = {};
+  if (opts.bandwidth) patch.bandwidth = opts.bandwidth === 'unlimited' ? null : parseRate(opts.bandwidth);
+  if (opts.latency) patch.latencyMs = parseDuration(opts.latency);
+  const l = await setLink(ctx, a, b, patch);
+  return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}` };
+}
+
+export async function linkUpDown(ctx: CliContext, [a0, b0]: Args, opts: Record<string, any>): Promise<Output> {
+  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
+  const up = !!opts.__up;
+  const l = await setLink(ctx, a, b, { up });
+  return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}${up ? '' : ' (pulls stop; pairs suspend with PSUE after the path-blockade watch time)'}` };
+}
+
+export async function linkList(ctx: CliContext): Promise<Output> {
+  const seen = new Map<string, any>();
+  for (const a of arrayNames(ctx)) {
+    const links = await call<any[]>(ctx, a, 'link.list');
+    for (const l of links) {
+      const key = [a, l.peer].sort().join(' <-> ');
+      if (!seen.has(key)) seen.set(key, { link: key, a, b: l.peer, ...l });
+    }
+  }
+  const list = [...seen.values()];
+  return {
+    data: list,
+    table: { head: ['link', 'state', 'bandwidth', 'latency'], rows: list.map((l) => [l.link, l.up ? 'up' : 'DOWN', l.bandwidth ? formatRate(l.bandwidth) : 'unlimited', `${l.latencyMs} ms`]) },
+    text: list.length ? undefined : 'no links (rcopy link add A B --bandwidth 100MB/s)',
+  };
+}
+
+export async function linkShow(ctx: CliContext, [a0, b0]: Args): Promise<Output> {
+  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
+  const links = await call<any[]>(ctx, a, 'link.list');
+  const l = links.find((x) => x.peer === b) ?? { peer: b, bandwidth: null, latencyMs: 0, up: true };
+  return { data: { a, b, ...l }, text: linkText(a, b, l) };
+}
+
+// ------------------------------------------------------------------ pulls
+
+export function pullText(s: any): string {
+  const lines = [
+    `pull of ${s.journal}: ${s.enabled ? 'started' : 'stopped'} (${s.mode}${s.intervalMs ? `, every ${formatDuration(s.intervalMs)}` : ''})${s.running ? '' : ', loop not running'}`,
+    `  pulls ${s.pulls}, entries ${s.entries}, ${formatBytes(s.bytes)} at ${formatRate(s.bytesPerSecond)}; pulled seq ${s.pulledSeq}, restored seq ${s.restoredSeq}`,
+    `  logical ${formatBytes(s.logicalBytes)}, sent as data ${formatBytes(s.dataBytes)}, as references ${formatBytes(s.referenceBytes)}`,
+  ];
+  if (s.primary) lines.push(`  primary journal: ${s.primary.entries} entries waiting, ${s.primary.usedPct.toFixed(1)}% used, last seq ${s.primary.lastSeq}`);
+  if (s.lastError) lines.push(`  last error: ${s.lastError}`);
+  return lines.join('\n');
+}
+
+export async function pull(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const j = journalRef(ref as string);
+  existingArrayDir(j.array, ctx.home);
+  const verb = opts.__verb as 'start' | 'stop' | 'status' | 'once';
+  const params: Record<string, unknown> = { journal: j.name };
+  if (verb === 'start' && opts.interval) params.intervalMs = parseDuration(opts.interval);
+  const r = await call(ctx, j.array, `pull.${verb}`, params);
+  const status = verb === 'once' ? r.status : r;
+  const head = verb === 'once' ? `pulled ${r.entries} entries (${formatBytes(r.bytes)})\n` : '';
+  return { data: r, text: head + pullText(status) };
+}

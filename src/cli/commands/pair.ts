@@ -1,0 +1,311 @@
+/** rcopy pair create|list|show|wait|split|resync|takeover|revert|delete */
+import path from 'node:path';
+import { E, RcopyError } from '../../errors.js';
+import { arraysDir, existingArrayDir } from '../../engine/home.js';
+import { ManagementStore } from '../../engine/store.js';
+import { formatBytes, formatDuration, formatRate, parseDuration, parseVolRef } from '../../units.js';
+import type { CliContext } from '../context.js';
+import type { Output } from '../output.js';
+import { confirm, need, progress, type Choice } from '../ui.js';
+import { arrayNames, call, iso, volumeChoices } from './common.js';
+
+type Args = Array<string | string[] | undefined>;
+
+export interface PairTarget {
+  id: string;
+  /** The array that drives the pair (its secondary side). */
+  sArray: string;
+  pArray: string;
+}
+
+/** Finds the pairs named by a volume (either side) or by --group. */
+export async function resolvePairs(ctx: CliContext, ref: string | undefined, group: string | undefined): Promise<PairTarget[]> {
+  if (group) {
+    const out = new Map<string, PairTarget>();
+    for (const a of arrayNames(ctx)) {
+      let rows: Array<{ id: string; role: string; remote_array: string }> = [];
+      try {
+        const s = ManagementStore.open(path.join(arraysDir(ctx.home), a, 'mgmt.db'), { readonly: true });
+        try {
+          rows = s.db.prepare('SELECT id, role, remote_array FROM pairs WHERE group_name = ?').all(group) as typeof rows;
+        } catch {
+          rows = [];
+        }
+        s.close();
+      } catch {
+        continue;
+      }
+      for (const r of rows) {
+        if (r.role === 'S') out.set(r.id, { id: r.id, sArray: a, pArray: r.remote_array });
+        else if (!out.has(r.id)) out.set(r.id, { id: r.id, sArray: r.remote_array, pArray: a });
+      }
+    }
+    if (!out.size) throw E.notFound('pair group', group, "run 'rcopy pair list' to see the groups");
+    return [...out.values()];
+  }
+  if (!ref) throw E.usage('name a pair by one of its volumes (ARRAY:VOLUME), or give --group NAME');
+  const v = parseVolRef(ref);
+  existingArrayDir(v.array, ctx.home);
+  const found = await call<any[]>(ctx, v.array, 'pair.find', { volume: v.name });
+  if (!found.length) throw E.state(`${ref} is not in a pair (SMPL)`, 'create one: rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J,S-ARRAY:J');
+  if (found.length > 1) {
+    throw E.usage(`${ref} is in ${found.length} pairs (${found.map((f) => `${f.pvol} -> ${f.svol}`).join(', ')})`, 'name the pair by its other volume');
+  }
+  const d = found[0]!;
+  return [{ id: d.id, sArray: parseVolRef(d.svol).array, pArray: parseVolRef(d.pvol).array }];
+}
+
+async function one(ctx: CliContext, ref: string | undefined, group: string | undefined): Promise<PairTarget> {
+  const ps = await resolvePairs(ctx, ref, group);
+  return ps[0]!;
+}
+
+/** Both sides' views of a pair; a side that cannot be reached is null. */
+async function views(ctx: CliContext, t: PairTarget): Promise<{ p: any | null; s: any | null }> {
+  const get = async (a: string): Promise<any | null> => {
+    try {
+      return await call(ctx, a, 'pair.show', { id: t.id });
+    } catch {
+      return null;
+    }
+  };
+  const [p, s] = await Promise.all([get(t.pArray), get(t.sArray)]);
+  return { p, s };
+}
+
+export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Record<string, any>): Promise<Output> {
+  const pvol = await need(ctx, pvolArg as string | undefined, { name: 'the P-VOL (ARRAY:VOLUME)', message: 'Primary volume (P-VOL)?', choices: () => volumeChoices(ctx) });
+  const p = parseVolRef(pvol);
+  const svol = await need(ctx, svolArg as string | undefined, {
+    name: 'the S-VOL (ARRAY:VOLUME)',
+    message: 'Secondary volume (S-VOL)?',
+    choices: async () => (await volumeChoices(ctx)).filter((c) => !c.value.startsWith(`${p.array}:`)),
+  });
+  const s = parseVolRef(svol);
+  existingArrayDir(p.array, ctx.home);
+  existingArrayDir(s.array, ctx.home);
+  let journals = opts.journal as string | undefined;
+  if (!journals && ctx.interactive) {
+    const jchoices = async (a: string): Promise<Choice[]> =>
+      (await call<any[]>(ctx, a, 'journal.list')).map((j) => ({ name: `${a}:${j.name}  (${formatBytes(j.capacity)}, ${j.usedPct}% used, ${j.role ?? 'unused'})`, value: `${a}:${j.name}` }));
+    const j1 = await need(ctx, undefined, { name: '--journal', message: `Master journal on ${p.array}?`, choices: () => jchoices(p.array) });
+    const j2 = await need(ctx, undefined, { name: '--journal', message: `Restore journal on ${s.array}?`, choices: () => jchoices(s.array) });
+    journals = `${j1},${j2}`;
+  }
+  if (!journals) throw E.usage('missing --journal P-ARRAY:J1,S-ARRAY:J2', 'each side needs a journal: rcopy journal create ARRAY:J --size 1G');
+  const parts = journals.split(',').map((x) => parseVolRef(x.trim()));
+  if (parts.length !== 2 || parts[0]!.array !== p.array || parts[1]!.array !== s.array) {
+    throw E.usage(`--journal must be ${p.array}:J1,${s.array}:J2 (the primary's journal first)`);
+  }
+  const mode = opts.mode ?? 'async';
+  if (mode !== 'async' && mode !== 'sync') throw E.badInput(`unknown mode '${mode}'`, 'use async or sync');
+  const d = await call(ctx, s.array, 'pair.create', { pvol, svol: s.name, pjournal: parts[0]!.name, sjournal: parts[1]!.name, mode, group: opts.group, nocopy: !!opts.nocopy });
+  let text = `created pair ${d.pvol} -> ${d.svol} (${d.mode}, group ${d.group}): ${d.state}`;
+  if (opts.wait) {
+    const t = { id: d.id, sArray: s.array, pArray: p.array };
+    await waitFor(ctx, [t], 'PAIR', false, opts.timeout ? parseDuration(opts.timeout) : 600_000, true);
+    text += '\ninitial copy complete: PAIR';
+  }
+  return { data: d, text };
+}
+
+function lagOf(pv: any): number | null {
+  return pv?.oldestTimestamp ? Math.max(0, (Date.now() - pv.oldestTimestamp) / 1000) : 0;
+}
+
+export async function list(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
+  const arrays = arrayArg ? [arrayArg as string] : arrayNames(ctx);
+  for (const a of arrays) existingArrayDir(a, ctx.home);
+  const byId = new Map<string, { p?: any; s?: any }>();
+  const linkBw = new Map<string, number | null>();
+  for (const a of arrays) {
+    for (const d of await call<any[]>(ctx, a, 'pair.list')) {
+      const e = byId.get(d.id) ?? {};
+      if (d.role === 'P') e.p = d;
+      else e.s = d;
+      byId.set(d.id, e);
+    }
+    for (const l of await call<any[]>(ctx, a, 'link.list').catch(() => [])) linkBw.set([a, l.peer].sort().join('|'), l.bandwidth);
+  }
+  const rows = [...byId.entries()].map(([id, v]) => {
+    const any = v.p ?? v.s;
+    const changed = (v.p?.changedTracks ?? 0) + (v.s?.changedTracks ?? 0);
+    const changedBytes = (v.p?.changedBytes ?? 0) + (v.s?.changedBytes ?? 0);
+    const bw = linkBw.get([parseVolRef(any.pvol).array, parseVolRef(any.svol).array].sort().join('|')) ?? null;
+    return {
+      id,
+      pvol: any.pvol,
+      svol: any.svol,
+      group: any.group,
+      mode: any.mode,
+      pState: v.p?.state ?? null,
+      sState: v.s?.state ?? null,
+      copyPct: v.s?.copyPct ?? null,
+      journalUsedPct: v.p?.journalUsedPct ?? null,
+      entriesBehind: v.p && v.s ? Math.max(0, (v.p.lastSeq ?? 0) - (v.s.restoredSeq ?? 0)) : null,
+      bytesBehind: v.p?.journalBytes ?? null,
+      lagSeconds: v.p ? lagOf(v.p) : null,
+      changedTracks: changed,
+      changedBytes,
+      linkBandwidth: bw,
+      resyncSecondsEstimate: bw ? changedBytes / bw : changedBytes ? null : 0,
+      imageTime: v.s?.imageTime ?? null,
+    };
+  });
+  return {
+    data: rows,
+    table: {
+      head: ['P-VOL', 'S-VOL', 'mode', 'state P/S', 'copy', 'journal', 'behind', 'lag', 'changed (bitmap)', 'est. resync'],
+      rows: rows.map((r) => [
+        r.pvol,
+        r.svol,
+        r.mode,
+        `${r.pState ?? '?'}/${r.sState ?? '?'}`,
+        r.copyPct === null ? '' : `${r.copyPct}%`,
+        r.journalUsedPct === null ? '' : `${r.journalUsedPct}%`,
+        r.entriesBehind === null ? '' : `${r.entriesBehind} (${formatBytes(r.bytesBehind ?? 0)})`,
+        r.lagSeconds === null ? '' : `${r.lagSeconds.toFixed(1)}s`,
+        r.changedTracks ? `${r.changedTracks} tr (${formatBytes(r.changedBytes)})` : '0',
+        r.resyncSecondsEstimate === null ? 'link unlimited' : formatDuration(r.resyncSecondsEstimate * 1000),
+      ]),
+    },
+    text: rows.length ? undefined : 'no pairs (rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J1,S-ARRAY:J2)',
+  };
+}
+
+export async function show(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const t = await one(ctx, ref as string | undefined, opts.group);
+  const { p, s } = await views(ctx, t);
+  const any = s ?? p;
+  if (!any) throw E.peer(`neither side of pair ${t.id} answered`);
+  const data = {
+    id: t.id,
+    pvol: any.pvol,
+    svol: any.svol,
+    group: any.group,
+    mode: any.mode,
+    state: s?.state ?? p?.state,
+    primary: p,
+    secondary: s,
+    imageTime: s?.imageTime ? iso(s.imageTime) : null,
+    logicalBytes: s?.pull?.logicalBytes ?? 0,
+    dataBytes: s?.pull?.dataBytes ?? 0,
+    referenceBytes: s?.pull?.referenceBytes ?? 0,
+    changedTracks: (p?.changedTracks ?? 0) + (s?.changedTracks ?? 0),
+  };
+  const lines = [
+    `pair ${data.pvol} -> ${data.svol}  (${data.mode}, group ${data.group})`,
+    `  primary:   ${p ? `${p.state} since ${iso(p.stateSince)}${p.reason ? ` (${p.reason})` : ''}; journal ${p.journal} ${p.journalUsedPct}% used, ${p.journalEntries} entries, last seq ${p.lastSeq}; bitmap ${p.changedTracks} tracks` : 'not reachable'}`,
+    `  secondary: ${s ? `${s.state} since ${iso(s.stateSince)}${s.reason ? ` (${s.reason})` : ''}; restored seq ${s.restoredSeq}; bitmap ${s.changedTracks} tracks${s.state === 'COPY' ? `; copy ${s.copyPct}% (${s.copyDone}/${s.copyTotal} tracks)` : ''}${s.writable ? '; writable' : ''}` : 'not reachable'}`,
+  ];
+  if (s?.imageTime) lines.push(`  consistent image of ${iso(s.imageTime)} kept${s.imageTracks ? ` (${s.imageTracks} tracks saved)` : ''}`);
+  if (s?.pull) lines.push(`  transfer: logical ${formatBytes(s.pull.logicalBytes)}, data ${formatBytes(s.pull.dataBytes)}, references ${formatBytes(s.pull.referenceBytes)}`);
+  lines.push(`  next: ${(s ?? p).hint}`);
+  return { data, text: lines.join('\n') };
+}
+
+function matches(state: string, v: { p: any | null; s: any | null }): boolean {
+  const ps = v.p?.state;
+  const ss = v.s?.state;
+  if (state === 'PAIR') return ps === 'PAIR' && ss === 'PAIR';
+  return ps === state || ss === state || (state === 'SSUS' && ss === 'SSUS') || (state === 'PSUS' && ps === 'PSUS');
+}
+
+function drained(v: { p: any | null; s: any | null }): boolean {
+  return !!v.p && !!v.s && v.s.restoredSeq >= v.p.lastSeq && (v.s.journalEntries ?? 0) === 0;
+}
+
+async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, needDrained: boolean, timeoutMs: number, showProgress: boolean): Promise<Array<{ p: any; s: any }>> {
+  const t0 = Date.now();
+  const prog = showProgress ? await progress(ctx, `waiting for ${state}`, 'tracks') : null;
+  try {
+    for (;;) {
+      const vs = await Promise.all(targets.map((t) => views(ctx, t)));
+      if (vs.every((v) => matches(state, v) && (!needDrained || drained(v)))) return vs;
+      const copying = vs.find((v) => v.s?.state === 'COPY');
+      if (prog && copying) prog.update(copying.s.copyDone, copying.s.copyTotal || undefined, `${copying.s.resyncing ? 'resync' : 'copy'} ${copying.s.copyPct}%`);
+      if (Date.now() - t0 > timeoutMs) {
+        const now = vs.map((v, i) => `${targets[i]!.id}: ${v.p?.state ?? '?'}/${v.s?.state ?? '?'}${needDrained && v.p && v.s ? ` (restored ${v.s.restoredSeq} of ${v.p.lastSeq})` : ''}`).join(', ');
+        throw E.timeout(`timed out after ${formatDuration(timeoutMs)} waiting for ${state}${needDrained ? ' and an empty journal' : ''}: ${now}`);
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  } finally {
+    prog?.stop();
+  }
+}
+
+export async function wait(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
+  const state = String(opts.state ?? 'PAIR').toUpperCase();
+  if (!['COPY', 'PAIR', 'PFUL', 'PSUS', 'SSUS', 'PSUE', 'PFUS', 'SSWS'].includes(state)) throw E.badInput(`unknown state '${opts.state}'`, 'use PAIR, COPY, PSUS, SSUS, PSUE, PFUS, PFUL or SSWS');
+  const timeoutMs = parseDuration(opts.timeout ?? '5m');
+  const t0 = Date.now();
+  const vs = await waitFor(ctx, targets, state, !!opts.drained, timeoutMs, true);
+  const secs = (Date.now() - t0) / 1000;
+  return {
+    data: { state, drained: !!opts.drained, seconds: secs, pairs: vs.map((v, i) => ({ id: targets[i]!.id, primary: v.p?.state, secondary: v.s?.state, restoredSeq: v.s?.restoredSeq, lastSeq: v.p?.lastSeq })) },
+    text: `${targets.map((t) => t.id).join(', ')}: ${state}${opts.drained ? ', journal drained' : ''} (after ${secs.toFixed(1)}s)`,
+  };
+}
+
+export async function split(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const t = await one(ctx, ref as string | undefined, opts.group);
+  const r = await call(ctx, t.sArray, 'pair.split', { id: t.id, rw: !!opts.rw });
+  const ps = r.pairs as any[];
+  return {
+    data: r,
+    text: `${r.note ? `${r.note}: ` : ''}split ${ps.map((p) => `${p.pvol} -> ${p.svol}`).join(', ')}: primary PSUS, secondary ${ps[0]?.state}${opts.rw ? ' (S-VOL writable)' : ''}; changes are tracked in the differential bitmaps.`,
+  };
+}
+
+export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const t = await one(ctx, ref as string | undefined, opts.group);
+  const t0 = Date.now();
+  const before = await views(ctx, t);
+  const changed = (before.p?.changedTracks ?? 0) + (before.s?.changedTracks ?? 0);
+  const r = await call(ctx, t.sArray, 'pair.resync', { id: t.id, swap: !!opts.swap });
+  const targets = await resolvePairs(ctx, undefined, (r.pairs as any[])[0]?.group);
+  if (opts.wait === false) return { data: r, text: `resync started for ${targets.map((x) => x.id).join(', ')} (${changed} changed tracks)` };
+  const timeoutMs = opts.timeout ? parseDuration(opts.timeout) : 3_600_000;
+  let vs: Array<{ p: any; s: any }>;
+  try {
+    vs = await waitFor(ctx, targets, 'PAIR', false, timeoutMs, true);
+  } catch (e) {
+    const now = await Promise.all(targets.map((x) => views(ctx, x)));
+    const failed = now.find((v) => v.s && v.s.state !== 'COPY' && v.s.state !== 'PAIR');
+    if (failed) throw new RcopyError('ERR_RCOPY_RESYNC_FAILED', `resync of ${failed.s.id} stopped: ${failed.s.state} (${failed.s.reason})`, { kind: 'peer', hint: `fix the cause, then rcopy pair resync ${failed.s.id} again, or rcopy pair revert ${failed.s.id}` });
+    throw e;
+  }
+  const secs = (Date.now() - t0) / 1000;
+  const tracks = vs.reduce((n, v) => n + (v.s?.copyDone ?? 0), 0);
+  const bytes = tracks * (vs[0]?.s?.changedBytes !== undefined ? (before.s?.changedBytes ?? 0) / Math.max(1, before.s?.changedTracks ?? 1) || 65536 : 65536);
+  return {
+    data: { pairs: vs.map((v) => v.s), swapped: !!opts.swap, changedTracksBefore: changed, tracksCopied: tracks, seconds: secs },
+    text: `resync${opts.swap ? ' (swap)' : ''} complete: ${tracks} tracks copied in ${secs.toFixed(2)}s (${formatRate(bytes / Math.max(secs, 0.001))}); ${vs.map((v) => `${v.s?.pvol} -> ${v.s?.svol}`).join(', ')} PAIR`,
+  };
+}
+
+export async function takeover(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const t = await one(ctx, ref as string | undefined, opts.group);
+  const v = await views(ctx, t);
+  await confirm(ctx, `Take over ${t.id} on ${t.sArray}? The S-VOL becomes writable; writes the primary makes from now on are lost when you resync with --swap.`, v.p ? `primary state ${v.p.state}, ${v.p.journalEntries ?? 0} journal entries not yet here` : 'the primary is not reachable');
+  const r = await call(ctx, t.sArray, 'pair.takeover', { id: t.id });
+  return { data: r, text: `${r.note ? `${r.note}: ` : ''}took over on ${t.sArray}: ${(r.pairs as any[]).map((p) => `${p.svol} SSWS`).join(', ')}${r.primaryReached === false ? ' (the primary was not reached; it suspends by itself)' : ''}. To reverse the direction: rcopy pair resync ${t.id} --swap` };
+}
+
+export async function revert(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const t = await one(ctx, ref as string | undefined, opts.group);
+  const v = await views(ctx, t);
+  await confirm(ctx, `Revert ${v.s?.svol ?? t.id} to its consistent image of ${iso(v.s?.imageTime)}? Every track the interrupted resync copied is put back.`, v.s ? `${v.s.imageTracks ?? '?'} tracks saved; state ${v.s.state}` : undefined);
+  const r = await call(ctx, t.sArray, 'pair.revert', { id: t.id });
+  return { data: r, text: `reverted ${r.pair.svol} to the image of ${iso(r.pair.imageTime)} (${r.tracksRestored} tracks put back); state ${r.pair.state}. Next: rcopy pair resync ${t.id}` };
+}
+
+export async function remove(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+  const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
+  await confirm(ctx, `Delete ${targets.length} pair(s): ${targets.map((t) => t.id).join(', ')}? Replication stops; the volumes keep their data.`);
+  const out = [];
+  for (const t of targets) out.push(await call(ctx, t.sArray, 'pair.delete', { id: t.id, force: !!opts.force }));
+  return { data: out, text: out.map((o) => `deleted pair ${o.deleted}${o.remote !== 'deleted' ? ` (primary side ${o.remote})` : ''}`).join('\n') };
+}

@@ -1,0 +1,326 @@
+/**
+ * The secondary's side of journal transfer: one pull loop per restore journal, and restore.
+ *
+ * A pull asks the primary for entries after the last sequence number held here and carries the
+ * last one restored, so the primary can free that space. Pulled entries are appended to the
+ * restore journal (durable) first, then applied to the S-VOLs strictly in sequence order across
+ * the whole group; the restored seq is recorded after the volumes are durable. After a crash,
+ * entries from the recorded restored seq on are applied again, in order (idempotent).
+ *
+ * Timing is the secondary's choice: fixed (`interval`), or adaptive from what the primary
+ * reports: back-to-back while entries are waiting, then backing off from 20 ms to 1 s while the
+ * primary's journal is idle (a busy or old journal resets the back-off).
+ */
+import { RcopyError } from '../../errors.js';
+import type { Replicator } from './replicator.js';
+import type { PairRow } from './repl-store.js';
+import { JOURNALING, type PairState } from './pair-state.js';
+import type { PrimaryInfo, PullReplyEntry } from './replicator.js';
+
+export const PULL_BATCH = 16 * 1024 * 1024;
+
+export interface PullStats {
+  journal: string;
+  enabled: boolean;
+  running: boolean;
+  mode: 'adaptive' | 'fixed';
+  intervalMs: number | null;
+  nextWaitMs: number;
+  pulls: number;
+  entries: number;
+  bytes: number;
+  logicalBytes: number;
+  dataBytes: number;
+  referenceBytes: number;
+  lastPullAt: number | null;
+  lastError: string | null;
+  failingSince: number | null;
+  pulledSeq: number;
+  restoredSeq: number;
+  primary: PrimaryInfo | null;
+  bytesPerSecond: number;
+}
+
+interface Loop {
+  stop: boolean;
+  wake: () => void;
+  done: Promise<void>;
+}
+
+const mapState: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'PSUE', PFUS: 'PFUS' };
+
+export class PullManager {
+  private loops = new Map<string, Loop>();
+  private stats = new Map<string, PullStats>();
+  private busy = new Map<string, Promise<unknown>>();
+  /** Pairs whose copy is running (the copy manager sets this): the group is not restored meanwhile. */
+  copying: (journal: string) => boolean = () => false;
+  onSuspend: (pairs: PairRow[]) => void = () => undefined;
+
+  constructor(private readonly r: Replicator) {}
+
+  stat(journal: string): PullStats {
+    let s = this.stats.get(journal);
+    if (!s) {
+      const row = this.r.rs.journal(journal);
+      s = {
+        journal,
+        enabled: !!row?.pullEnabled,
+        running: false,
+        mode: row?.pullIntervalMs ? 'fixed' : 'adaptive',
+        intervalMs: row?.pullIntervalMs ?? null,
+        nextWaitMs: 0,
+        pulls: 0,
+        entries: 0,
+        bytes: 0,
+        logicalBytes: 0,
+        dataBytes: 0,
+        referenceBytes: 0,
+        lastPullAt: null,
+        lastError: null,
+        failingSince: null,
+        pulledSeq: 0,
+        restoredSeq: 0,
+        primary: null,
+        bytesPerSecond: 0,
+      };
+      this.stats.set(journal, s);
+    }
+    const row = this.r.rs.journal(journal);
+    s.enabled = !!row?.pullEnabled;
+    s.mode = row?.pullIntervalMs ? 'fixed' : 'adaptive';
+    s.intervalMs = row?.pullIntervalMs ?? null;
+    s.restoredSeq = row?.restoredSeq ?? 0;
+    s.pulledSeq = this.r.journals.get(journal)?.lastSeq ?? 0;
+    s.running = this.loops.has(journal);
+    return s;
+  }
+
+  startAll(): void {
+    for (const j of this.r.rs.journals()) if (j.role === 'restore' && j.pullEnabled) this.run(j.name);
+  }
+
+  /** Starts (or re-times) the pull of a restore journal; persistent across restarts. */
+  start(journal: string, intervalMs: number | null): void {
+    const row = this.r.journalRow(journal);
+    if (row.role !== 'restore') {
+      throw new RcopyError('ERR_RCOPY_STATE', `journal ${this.r.name}:${journal} is not a restore journal`, { hint: 'pull runs on the secondary, on the journal named second in --journal P:J1,S:J2' });
+    }
+    this.r.rs.updateJournal(journal, { pullEnabled: true, pullIntervalMs: intervalMs });
+    this.run(journal);
+    this.loops.get(journal)?.wake();
+  }
+
+  async stop(journal: string, persist = true): Promise<void> {
+    if (persist) this.r.rs.updateJournal(journal, { pullEnabled: false });
+    const l = this.loops.get(journal);
+    if (!l) return;
+    l.stop = true;
+    l.wake();
+    await l.done;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.loops.keys()].map((j) => this.stop(j, false)));
+  }
+
+  kick(journal: string): void {
+    this.loops.get(journal)?.wake();
+  }
+
+  private run(journal: string): void {
+    if (this.loops.has(journal)) return;
+    let wake: () => void = () => undefined;
+    const loop: Loop = { stop: false, wake: () => wake(), done: Promise.resolve() };
+    this.loops.set(journal, loop);
+    let backoff = 20;
+    loop.done = (async () => {
+      while (!loop.stop) {
+        let waitMs = 1000;
+        const s = this.stat(journal);
+        try {
+          const r = await this.once(journal);
+          if (r.skipped) waitMs = 200;
+          else if (s.intervalMs) waitMs = s.intervalMs;
+          else if (r.entries > 0 || r.waiting > 0) {
+            waitMs = 0;
+            backoff = 20;
+          } else {
+            const busy = r.info && (r.info.usedPct > 50 || (r.info.oldestTimestamp !== null && Date.now() - r.info.oldestTimestamp > 2000));
+            backoff = busy ? 20 : Math.min(1000, backoff * 2);
+            waitMs = backoff;
+          }
+        } catch (e) {
+          waitMs = Math.min(1000, this.r.journalRow(journal).blockadeWatchMs / 4);
+          await this.onFailure(journal, e as Error);
+        }
+        s.nextWaitMs = waitMs;
+        if (loop.stop) break;
+        if (waitMs > 0) await new Promise<void>((res) => {
+          const t = setTimeout(res, waitMs);
+          wake = () => {
+            clearTimeout(t);
+            res();
+          };
+        });
+        else await new Promise((res) => setImmediate(res));
+      }
+      this.loops.delete(journal);
+    })();
+  }
+
+  private async onFailure(journal: string, e: Error): Promise<void> {
+    const s = this.stat(journal);
+    s.lastError = `${(e as RcopyError).code ?? 'Error'}: ${e.message}`;
+    s.failingSince ??= Date.now();
+    const row = this.r.journalRow(journal);
+    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S' && JOURNALING.has(p.state) && p.state !== 'COPY');
+    if (ps.length && Date.now() - s.failingSince > row.blockadeWatchMs) {
+      this.r.log(`pulls of ${journal} failing for more than ${row.blockadeWatchMs} ms (${s.lastError}): suspending (PSUE)`);
+      await this.suspendSecondary(journal, 'PSUE', 'link or primary unreachable past the path-blockade watch time');
+    }
+  }
+
+  /** One pull and restore cycle (serialised per journal). */
+  once(journal: string): Promise<{ entries: number; bytes: number; waiting: number; info: PrimaryInfo | null; skipped?: boolean }> {
+    const prev = this.busy.get(journal) ?? Promise.resolve();
+    const p = prev.catch(() => undefined).then(() => this.doOnce(journal));
+    this.busy.set(journal, p.catch(() => undefined));
+    return p;
+  }
+
+  private async doOnce(journal: string): Promise<{ entries: number; bytes: number; waiting: number; info: PrimaryInfo | null; skipped?: boolean }> {
+    const row = this.r.journalRow(journal);
+    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S');
+    // restore what is already here even if nothing can be pulled
+    await this.restore(journal);
+    await this.dropImages(journal);
+    if (!ps.length || !row.peerArray || !row.peerJournal) return { entries: 0, bytes: 0, waiting: 0, info: null, skipped: true };
+    if (ps.some((p) => p.state === 'COPY') || this.copying(journal)) return { entries: 0, bytes: 0, waiting: 0, info: null, skipped: true };
+    if (!ps.some((p) => JOURNALING.has(p.state))) return { entries: 0, bytes: 0, waiting: 0, info: null, skipped: true };
+    const s = this.stat(journal);
+    const jf = this.r.journal(journal);
+    const t0 = performance.now();
+    const peer = await this.r.peer(row.peerArray);
+    const restored = this.r.journalRow(journal).restoredSeq;
+    const reply = await peer.call<{ entries: PullReplyEntry[]; info: PrimaryInfo }>(
+      'repl.pull',
+      { journal: row.peerJournal, after: jf.lastSeq, restored, maxBytes: PULL_BATCH, from: this.r.name },
+      { timeoutMs: 120_000 },
+    );
+    const payload = reply.payload ?? Buffer.alloc(0);
+    await this.r.shaper(row.peerArray).transfer(payload.length, t0);
+    const { entries, info } = reply.result;
+    s.failingSince = null;
+    s.lastError = null;
+    s.primary = info;
+    s.lastPullAt = Date.now();
+    s.pulls++;
+    if (entries.length) {
+      const volIds = new Map<string, number>();
+      for (const p of ps) volIds.set(p.remoteVol, this.r.array.volume(p.localVol).id);
+      let pos = 0;
+      const batch = [];
+      for (const e of entries) {
+        const id = volIds.get(e.vol);
+        const data = payload.subarray(pos, pos + e.len);
+        pos += e.len;
+        if (id === undefined) continue; // a volume of the primary that is not paired here
+        batch.push({ seq: e.seq, timestamp: e.ts, volumeId: id, offset: e.off, data });
+      }
+      if (pos !== payload.length) throw new RcopyError('ERR_RCOPY_PEER', `pull reply from ${row.peerArray}: entries describe ${pos} bytes but ${payload.length} arrived`, { kind: 'peer' });
+      if (batch.length) {
+        await jf.append(batch);
+        if (this.r.array.durability === 'fsync') await jf.sync();
+      }
+      s.entries += entries.length;
+      s.bytes += payload.length;
+      s.logicalBytes += payload.length;
+      s.dataBytes += payload.length;
+      const el = (performance.now() - t0) / 1000;
+      if (el > 0) s.bytesPerSecond = Math.round(0.7 * s.bytesPerSecond + 0.3 * (payload.length / el));
+      await this.restore(journal);
+      if (ps.some((p) => p.mode === 'sync')) {
+        peer.call('repl.ack', { journal: row.peerJournal, restored: this.r.journalRow(journal).restoredSeq }).catch(() => undefined);
+      }
+    }
+    // the primary suspended the group (split, journal full, its own blockade): mirror it once drained
+    const remote = Object.entries(info.states);
+    const lastPulled = entries.length ? entries[entries.length - 1]!.seq : jf.lastSeq;
+    const drained = lastPulled >= info.lastSeq || info.entries === 0;
+    for (const [id, st] of remote) {
+      const p = ps.find((x) => x.id === id);
+      const to = mapState[st];
+      if (p && to && JOURNALING.has(p.state) && drained) {
+        const split = st === 'PSUS';
+        await this.suspendSecondary(journal, to, split ? 'split on the primary' : st === 'PFUS' ? 'journal full on the primary' : 'suspended by the primary');
+        break;
+      }
+    }
+    return { entries: entries.length, bytes: payload.length, waiting: Math.max(0, info.lastSeq - lastPulled), info };
+  }
+
+  /** Applies the restore journal's entries after the restored seq, in order, to the S-VOLs. */
+  async restore(journal: string): Promise<number> {
+    const jf = this.r.journal(journal);
+    let applied = 0;
+    for (;;) {
+      const restored = this.r.journalRow(journal).restoredSeq;
+      const batch = await jf.read(restored + 1, { maxBytes: PULL_BATCH });
+      if (!batch.length) break;
+      for (const e of batch) {
+        if (e.data.length === 0) continue;
+        const vol = this.r.array.volumeById(e.volumeId);
+        await this.r.array.write(vol, e.offset, e.data, 'restore', { sync: false });
+      }
+      await this.r.array.commit();
+      const last = batch[batch.length - 1]!.seq;
+      this.r.rs.updateJournal(journal, { restoredSeq: last });
+      await jf.release(last);
+      applied += batch.length;
+    }
+    return applied;
+  }
+
+  /** Drops kept images of pairs whose resync finished and whose journal passed the copy's end. */
+  private async dropImages(journal: string): Promise<void> {
+    const restored = this.r.journalRow(journal).restoredSeq;
+    for (const p of this.r.groupPairs(journal)) {
+      if (p.role === 'S' && p.state === 'PAIR' && p.splitSeq !== null && restored >= p.splitSeq) {
+        await this.r.dropImage(p);
+        this.r.rs.updatePair(p.id, { splitSeq: null, imageTime: null });
+        this.r.invalidate();
+      }
+    }
+  }
+
+  /** Pulls and restores until the restored seq reaches `upto` (or the primary has nothing more). */
+  async drain(journal: string, upto: number, timeoutMs: number): Promise<boolean> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < timeoutMs) {
+      if (this.r.journalRow(journal).restoredSeq >= upto) return true;
+      const r = await this.once(journal);
+      if (r.skipped) return this.r.journalRow(journal).restoredSeq >= upto;
+      if (r.entries === 0 && r.info && r.info.lastSeq <= this.r.journalRow(journal).restoredSeq) return true;
+      if (r.entries === 0 && r.info && r.info.entries === 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * S side: suspends the group. Everything already in the restore journal is applied first (it is
+   * a consistent prefix), so the S-VOL holds the image of this moment.
+   */
+  async suspendSecondary(journal: string, state: PairState, reason: string, opts: { writable?: boolean } = {}): Promise<void> {
+    await this.restore(journal).catch((e) => this.r.log(`restore before suspension failed: ${(e as Error).message}`));
+    const now = Date.now();
+    const changed: PairRow[] = [];
+    for (const p of this.r.groupPairs(journal)) {
+      if (p.role !== 'S') continue;
+      const patch: Partial<PairRow> = { writable: opts.writable ?? (state === 'SSWS' ? true : p.writable) };
+      if (p.imageTime === null || !this.r.hasImage(p)) patch.imageTime = now;
+      changed.push(this.r.setState(p, state, reason, patch));
+    }
+    this.onSuspend(changed);
+  }
+}

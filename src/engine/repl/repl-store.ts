@@ -1,0 +1,232 @@
+/**
+ * Replication's part of the management store: journals, pairs and links of one array.
+ * Each array keeps its own view of a pair (role P or S); both views share the pair id, which is
+ * the primary volume's reference at creation ("ARRAY:VOLUME").
+ */
+import type { ManagementStore } from '../store.js';
+import type { PairState, Role } from './pair-state.js';
+
+export interface JournalRow {
+  name: string;
+  size: number;
+  /** 'master' (fed by host writes to P-VOLs) or 'restore' (fed by pulls); null until a pair uses it. */
+  role: 'master' | 'restore' | null;
+  /** For a restore journal: the primary array and its master journal. */
+  peerArray: string | null;
+  peerJournal: string | null;
+  /** For a restore journal: the last sequence number applied to the S-VOLs. */
+  restoredSeq: number;
+  /** Pull settings (restore journals): started, fixed interval in ms (null = adaptive). */
+  pullEnabled: boolean;
+  pullIntervalMs: number | null;
+  /** Path-blockade watch time and data-overflow watch time, ms. */
+  blockadeWatchMs: number;
+  overflowWatchMs: number;
+  autoResync: boolean;
+  created: number;
+}
+
+export interface PairRow {
+  id: string;
+  role: Role;
+  localVol: string;
+  remoteArray: string;
+  remoteVol: string;
+  localJournal: string;
+  remoteJournal: string;
+  groupName: string;
+  mode: 'async' | 'sync';
+  state: PairState;
+  stateSince: number;
+  /** Why the last suspension happened (split, link down, journal full...). */
+  reason: string | null;
+  /** S side: copy/resync progress: tracks done and tracks to do. */
+  copyDone: number;
+  copyTotal: number;
+  /** S side: a resync (true) or the initial copy (false) is the current COPY. */
+  resyncing: boolean;
+  /** S side: time of the consistent image kept while suspended/resyncing. */
+  imageTime: number | null;
+  /** S side: the S-VOL accepts host writes (split --rw or takeover). */
+  writable: boolean;
+  /** P side: the journal's last seq when a split was asked for (drain up to here). */
+  splitSeq: number | null;
+  nocopy: boolean;
+  created: number;
+}
+
+export interface LinkRow {
+  peer: string;
+  bandwidth: number | null; // bytes/s, null = unlimited
+  latencyMs: number;
+  up: boolean;
+  changed: number;
+}
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS journals (
+  name TEXT PRIMARY KEY, size INTEGER NOT NULL, role TEXT, peer_array TEXT, peer_journal TEXT,
+  restored_seq INTEGER NOT NULL DEFAULT 0, pull_enabled INTEGER NOT NULL DEFAULT 0, pull_interval_ms INTEGER,
+  blockade_watch_ms INTEGER NOT NULL DEFAULT 60000, overflow_watch_ms INTEGER NOT NULL DEFAULT 60000,
+  auto_resync INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pairs (
+  id TEXT PRIMARY KEY, role TEXT NOT NULL, local_vol TEXT NOT NULL, remote_array TEXT NOT NULL, remote_vol TEXT NOT NULL,
+  local_journal TEXT NOT NULL, remote_journal TEXT NOT NULL, group_name TEXT NOT NULL, mode TEXT NOT NULL,
+  state TEXT NOT NULL, state_since INTEGER NOT NULL, reason TEXT, copy_done INTEGER NOT NULL DEFAULT 0,
+  copy_total INTEGER NOT NULL DEFAULT 0, resyncing INTEGER NOT NULL DEFAULT 0, image_time INTEGER,
+  writable INTEGER NOT NULL DEFAULT 0, split_seq INTEGER, nocopy INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS links (
+  peer TEXT PRIMARY KEY, bandwidth REAL, latency_ms REAL NOT NULL DEFAULT 0, up INTEGER NOT NULL DEFAULT 1, changed INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS repl_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, pair TEXT, event TEXT NOT NULL
+);`;
+
+type Row = Record<string, any>;
+
+function journalOf(r: Row): JournalRow {
+  return {
+    name: r.name,
+    size: r.size,
+    role: r.role,
+    peerArray: r.peer_array,
+    peerJournal: r.peer_journal,
+    restoredSeq: r.restored_seq,
+    pullEnabled: !!r.pull_enabled,
+    pullIntervalMs: r.pull_interval_ms,
+    blockadeWatchMs: r.blockade_watch_ms,
+    overflowWatchMs: r.overflow_watch_ms,
+    autoResync: !!r.auto_resync,
+    created: r.created,
+  };
+}
+
+function pairOf(r: Row): PairRow {
+  return {
+    id: r.id,
+    role: r.role,
+    localVol: r.local_vol,
+    remoteArray: r.remote_array,
+    remoteVol: r.remote_vol,
+    localJournal: r.local_journal,
+    remoteJournal: r.remote_journal,
+    groupName: r.group_name,
+    mode: r.mode,
+    state: r.state,
+    stateSince: r.state_since,
+    reason: r.reason,
+    copyDone: r.copy_done,
+    copyTotal: r.copy_total,
+    resyncing: !!r.resyncing,
+    imageTime: r.image_time,
+    writable: !!r.writable,
+    splitSeq: r.split_seq,
+    nocopy: !!r.nocopy,
+    created: r.created,
+  };
+}
+
+const PAIR_COLS: Record<keyof PairRow, string> = {
+  id: 'id', role: 'role', localVol: 'local_vol', remoteArray: 'remote_array', remoteVol: 'remote_vol',
+  localJournal: 'local_journal', remoteJournal: 'remote_journal', groupName: 'group_name', mode: 'mode',
+  state: 'state', stateSince: 'state_since', reason: 'reason', copyDone: 'copy_done', copyTotal: 'copy_total',
+  resyncing: 'resyncing', imageTime: 'image_time', writable: 'writable', splitSeq: 'split_seq', nocopy: 'nocopy', created: 'created',
+};
+
+const JOURNAL_COLS: Record<keyof JournalRow, string> = {
+  name: 'name', size: 'size', role: 'role', peerArray: 'peer_array', peerJournal: 'peer_journal', restoredSeq: 'restored_seq',
+  pullEnabled: 'pull_enabled', pullIntervalMs: 'pull_interval_ms', blockadeWatchMs: 'blockade_watch_ms',
+  overflowWatchMs: 'overflow_watch_ms', autoResync: 'auto_resync', created: 'created',
+};
+
+function sqlValue(v: unknown): unknown {
+  return typeof v === 'boolean' ? (v ? 1 : 0) : v;
+}
+
+export class ReplStore {
+  constructor(readonly store: ManagementStore) {
+    store.ensureSchema('replication', DDL);
+  }
+
+  journals(): JournalRow[] {
+    return (this.store.db.prepare('SELECT * FROM journals ORDER BY name').all() as Row[]).map(journalOf);
+  }
+
+  journal(name: string): JournalRow | undefined {
+    const r = this.store.db.prepare('SELECT * FROM journals WHERE name = ?').get(name) as Row | undefined;
+    return r ? journalOf(r) : undefined;
+  }
+
+  addJournal(j: JournalRow): void {
+    const cols = Object.keys(JOURNAL_COLS) as Array<keyof JournalRow>;
+    this.store.db
+      .prepare(`INSERT INTO journals (${cols.map((c) => JOURNAL_COLS[c]).join(',')}) VALUES (${cols.map(() => '?').join(',')})`)
+      .run(...cols.map((c) => sqlValue(j[c])));
+  }
+
+  updateJournal(name: string, patch: Partial<JournalRow>): void {
+    const keys = Object.keys(patch) as Array<keyof JournalRow>;
+    if (!keys.length) return;
+    this.store.db.prepare(`UPDATE journals SET ${keys.map((k) => `${JOURNAL_COLS[k]} = ?`).join(', ')} WHERE name = ?`).run(...keys.map((k) => sqlValue(patch[k])), name);
+  }
+
+  deleteJournal(name: string): void {
+    this.store.db.prepare('DELETE FROM journals WHERE name = ?').run(name);
+  }
+
+  pairs(): PairRow[] {
+    return (this.store.db.prepare('SELECT * FROM pairs ORDER BY id').all() as Row[]).map(pairOf);
+  }
+
+  pair(id: string): PairRow | undefined {
+    const r = this.store.db.prepare('SELECT * FROM pairs WHERE id = ?').get(id) as Row | undefined;
+    return r ? pairOf(r) : undefined;
+  }
+
+  addPair(p: PairRow): void {
+    const cols = Object.keys(PAIR_COLS) as Array<keyof PairRow>;
+    this.store.db
+      .prepare(`INSERT INTO pairs (${cols.map((c) => PAIR_COLS[c]).join(',')}) VALUES (${cols.map(() => '?').join(',')})`)
+      .run(...cols.map((c) => sqlValue(p[c])));
+  }
+
+  updatePair(id: string, patch: Partial<PairRow>): void {
+    const keys = Object.keys(patch) as Array<keyof PairRow>;
+    if (!keys.length) return;
+    this.store.db.prepare(`UPDATE pairs SET ${keys.map((k) => `${PAIR_COLS[k]} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => sqlValue(patch[k])), id);
+  }
+
+  deletePair(id: string): void {
+    this.store.db.prepare('DELETE FROM pairs WHERE id = ?').run(id);
+  }
+
+  links(): LinkRow[] {
+    return (this.store.db.prepare('SELECT * FROM links ORDER BY peer').all() as Row[]).map((r) => ({
+      peer: r.peer,
+      bandwidth: r.bandwidth,
+      latencyMs: r.latency_ms,
+      up: !!r.up,
+      changed: r.changed,
+    }));
+  }
+
+  link(peer: string): LinkRow | undefined {
+    return this.links().find((l) => l.peer === peer);
+  }
+
+  setLink(l: LinkRow): void {
+    this.store.db
+      .prepare('INSERT INTO links (peer, bandwidth, latency_ms, up, changed) VALUES (?, ?, ?, ?, ?) ON CONFLICT(peer) DO UPDATE SET bandwidth = excluded.bandwidth, latency_ms = excluded.latency_ms, up = excluded.up, changed = excluded.changed')
+      .run(l.peer, l.bandwidth, l.latencyMs, l.up ? 1 : 0, l.changed);
+  }
+
+  event(pair: string | null, event: string): void {
+    this.store.db.prepare('INSERT INTO repl_events (time, pair, event) VALUES (?, ?, ?)').run(Date.now(), pair, event);
+  }
+
+  events(pair: string, limit = 20): Array<{ time: number; event: string }> {
+    return (this.store.db.prepare('SELECT time, event FROM repl_events WHERE pair = ? ORDER BY id DESC LIMIT ?').all(pair, limit) as Row[]).map((r) => ({ time: r.time, event: r.event }));
+  }
+}

@@ -1,0 +1,629 @@
+/**
+ * Journal-based remote copy for one array: its journals, its side of every pair, the write hook
+ * that journals host writes to P-VOLs (or records them in differential bitmaps while suspended),
+ * the primary's answers to pulls, and suspension/resync state changes.
+ *
+ * The secondary drives transfers (pull loops in pull-loop.ts, initial copy and resync in
+ * copy-task.ts); the primary only answers. A journal group — the pairs that share a master journal
+ * and its restore journal — is the consistency group: it is split, suspended and resynchronised as a
+ * whole, and restore keeps the primary's sequence order across all its volumes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { E, RcopyError } from '../../errors.js';
+import type { StorageArray, VolumeUse, WriteOrigin } from '../array.js';
+import { TrackBitmap } from '../bitmap.js';
+import { JournalFile, MAX_RECORD_DATA, type JournalEntry } from '../journal-file.js';
+import type { Volume } from '../volume.js';
+import { ImageKeeper } from './image-keeper.js';
+import { LinkShaper } from './link-shaper.js';
+import { JOURNALING, SUSPENDED, checkMove, nextCommand, type PairState } from './pair-state.js';
+import { ReplStore, type JournalRow, type LinkRow, type PairRow } from './repl-store.js';
+
+export interface PeerCaller {
+  call<T = any>(method: string, params?: unknown, opts?: { payload?: Buffer | null; timeoutMs?: number }): Promise<{ result: T; payload: Buffer | null }>;
+}
+export type PeerGetter = (array: string) => Promise<PeerCaller>;
+
+export const HIGH_WATER = 0.8;
+
+export interface PullReplyEntry {
+  seq: number;
+  ts: number;
+  vol: string;
+  off: number;
+  len: number;
+}
+
+export interface PrimaryInfo {
+  lastSeq: number;
+  entries: number;
+  usedPct: number;
+  oldestTimestamp: number | null;
+  bytesPending: number;
+  states: Record<string, PairState>;
+}
+
+function safe(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+export class Replicator {
+  readonly rs: ReplStore;
+  readonly journals = new Map<string, JournalFile>();
+  private bitmaps = new Map<string, TrackBitmap>();
+  private keepers = new Map<string, ImageKeeper>();
+  private shapers = new Map<string, LinkShaper>();
+  /** P side: writes of sync pairs waiting until the secondary has restored their seq. */
+  private syncWaiters = new Map<string, Array<{ seq: number; resolve: () => void }>>();
+  /** P side: when the master journal went over the high-water mark. */
+  private overSince = new Map<string, number>();
+  /** P side: last time a secondary pulled from a master journal. */
+  readonly lastPulled = new Map<string, number>();
+  /** Listeners the pull loops and copy tasks register (kick on sync writes, state changes). */
+  onKick: (journal: string) => void = () => undefined;
+  onStateChange: (pairs: PairRow[]) => void = () => undefined;
+  private pairCache: Map<string, PairRow[]> | null = null;
+
+  constructor(
+    readonly array: StorageArray,
+    readonly peers: PeerGetter,
+    readonly log: (msg: string) => void,
+  ) {
+    this.rs = new ReplStore(array.store);
+  }
+
+  get name(): string {
+    return this.array.name;
+  }
+
+  // ---------------------------------------------------------------- start / stop
+
+  async start(): Promise<void> {
+    fs.mkdirSync(path.join(this.array.dir, 'journals'), { recursive: true });
+    fs.mkdirSync(path.join(this.array.dir, 'bitmaps'), { recursive: true });
+    for (const j of this.rs.journals()) {
+      const jf = await JournalFile.open(this.journalPath(j.name));
+      if (jf.recovery.reason) this.log(`journal ${j.name}: recovery stopped at ${jf.recovery.stoppedAt}: ${jf.recovery.reason}`);
+      this.journals.set(j.name, jf);
+    }
+    // Redo: entries still in a master journal are re-applied to their P-VOLs, so a write that was
+    // journaled but not yet on the volume when the controller died is on both (in order).
+    for (const j of this.rs.journals()) {
+      if (j.role !== 'master') continue;
+      const jf = this.journals.get(j.name)!;
+      let from = (jf.stats().oldestSeq ?? jf.lastSeq + 1);
+      for (;;) {
+        const batch = await jf.read(from, { maxBytes: 32 * 1024 * 1024 });
+        if (!batch.length) break;
+        for (const e of batch) {
+          const vol = this.volumeByIdOrNull(e.volumeId);
+          if (vol) await vol.write(e.offset, e.data);
+        }
+        from = batch[batch.length - 1]!.seq + 1;
+      }
+    }
+    for (const p of this.rs.pairs()) await this.bitmap(p);
+    this.array.writeHooks.push((vol, off, data, origin) => this.onWrite(vol, off, data, origin));
+    this.array.syncHooks.push(async () => {
+      await Promise.all([...this.journals.values()].map((j) => j.sync()));
+    });
+    this.array.usageProviders.push((vol) => this.usesOf(vol));
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.syncWaiters.values()) for (const x of w) x.resolve();
+    this.syncWaiters.clear();
+    for (const b of this.bitmaps.values()) await b.close().catch(() => undefined);
+    for (const k of this.keepers.values()) await k.close().catch(() => undefined);
+    for (const j of this.journals.values()) await j.close().catch(() => undefined);
+    this.bitmaps.clear();
+    this.keepers.clear();
+    this.journals.clear();
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  journalPath(name: string): string {
+    return path.join(this.array.dir, 'journals', `${name}.jnl`);
+  }
+
+  journal(name: string): JournalFile {
+    const j = this.journals.get(name);
+    if (!j) throw E.notFound('journal', `${this.name}:${name}`, `run 'rcopy journal list ${this.name}'`);
+    return j;
+  }
+
+  journalRow(name: string): JournalRow {
+    const j = this.rs.journal(name);
+    if (!j) throw E.notFound('journal', `${this.name}:${name}`, `run 'rcopy journal list ${this.name}' or 'rcopy journal create ${this.name}:${name} --size 1G'`);
+    return j;
+  }
+
+  private volumeByIdOrNull(id: number): Volume | null {
+    for (const v of this.array.volumes.values()) if (v.id === id) return v;
+    return null;
+  }
+
+  pairs(): PairRow[] {
+    return this.rs.pairs();
+  }
+
+  private pairsByVol(): Map<string, PairRow[]> {
+    if (!this.pairCache) {
+      const m = new Map<string, PairRow[]>();
+      for (const p of this.rs.pairs()) {
+        const l = m.get(p.localVol) ?? [];
+        l.push(p);
+        m.set(p.localVol, l);
+      }
+      this.pairCache = m;
+    }
+    return this.pairCache;
+  }
+
+  invalidate(): void {
+    this.pairCache = null;
+  }
+
+  pair(id: string): PairRow {
+    const p = this.rs.pair(id);
+    if (!p) throw E.notFound('pair', id, `run 'rcopy pair list'`);
+    return p;
+  }
+
+  /** The pairs of the journal group that `journal` (a local journal) belongs to. */
+  groupPairs(journal: string): PairRow[] {
+    return this.rs.pairs().filter((p) => p.localJournal === journal);
+  }
+
+  private usesOf(vol: Volume): VolumeUse[] {
+    const out: VolumeUse[] = [];
+    for (const p of this.pairsByVol().get(vol.name) ?? []) {
+      const j = this.rs.journal(p.localJournal);
+      out.push({
+        kind: 'pair',
+        id: p.id,
+        role: p.role === 'P' ? 'P-VOL' : 'S-VOL',
+        state: p.state,
+        active: true,
+        detail: {
+          pair: p.id,
+          group: p.groupName,
+          role: p.role === 'P' ? 'P-VOL' : 'S-VOL',
+          state: p.state,
+          restoredSeq: p.role === 'S' ? j?.restoredSeq ?? 0 : undefined,
+          imageTime: p.imageTime,
+          peer: `${p.remoteArray}:${p.remoteVol}`,
+        },
+      });
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- links
+
+  linkOf(peer: string): LinkRow {
+    return this.rs.link(peer) ?? { peer, bandwidth: null, latencyMs: 0, up: true, changed: 0 };
+  }
+
+  shaper(peer: string): LinkShaper {
+    const l = this.linkOf(peer);
+    let s = this.shapers.get(peer);
+    if (!s) {
+      s = new LinkShaper(l.bandwidth, l.latencyMs);
+      this.shapers.set(peer, s);
+    }
+    s.bandwidth = l.bandwidth;
+    s.latencyMs = l.latencyMs;
+    return s;
+  }
+
+  setLink(l: LinkRow): void {
+    const before = this.rs.link(l.peer);
+    this.rs.setLink({ ...l, changed: before && before.up === l.up ? before.changed : Date.now() });
+    this.shaper(l.peer);
+  }
+
+  checkLink(peer: string): void {
+    if (!this.linkOf(peer).up) throw E.linkDown(this.name, peer);
+  }
+
+  /** A peer's controller, through the link (down → ERR_RCOPY_LINK_DOWN). */
+  async peer(name: string): Promise<PeerCaller> {
+    this.checkLink(name);
+    return this.peers(name);
+  }
+
+  // ---------------------------------------------------------------- journals
+
+  async createJournal(name: string, size: number, opts: { blockadeWatchMs?: number; overflowWatchMs?: number; autoResync?: boolean } = {}): Promise<JournalRow> {
+    if (this.rs.journal(name)) throw new RcopyError('ERR_RCOPY_JOURNAL_EXISTS', `journal '${this.name}:${name}' already exists`, { kind: 'usage' });
+    if (!(size >= 1024 * 1024)) throw E.badSize(String(size), 'a journal needs at least 1M');
+    const file = this.journalPath(name);
+    fs.rmSync(file, { force: true });
+    const jf = await JournalFile.create(file, size);
+    const row: JournalRow = {
+      name,
+      size,
+      role: null,
+      peerArray: null,
+      peerJournal: null,
+      restoredSeq: 0,
+      pullEnabled: false,
+      pullIntervalMs: null,
+      blockadeWatchMs: opts.blockadeWatchMs ?? 60_000,
+      overflowWatchMs: opts.overflowWatchMs ?? 60_000,
+      autoResync: !!opts.autoResync,
+      created: Date.now(),
+    };
+    this.rs.addJournal(row);
+    this.journals.set(name, jf);
+    return row;
+  }
+
+  setJournalOptions(name: string, patch: Partial<Pick<JournalRow, 'blockadeWatchMs' | 'overflowWatchMs' | 'autoResync'>>): JournalRow {
+    this.journalRow(name);
+    this.rs.updateJournal(name, patch);
+    return this.journalRow(name);
+  }
+
+  async deleteJournal(name: string): Promise<void> {
+    this.journalRow(name);
+    const users = this.groupPairs(name);
+    if (users.length) throw E.state(`journal '${this.name}:${name}' is used by pair ${users.map((p) => p.id).join(', ')}`, 'delete the pairs first');
+    await this.journals.get(name)?.close();
+    this.journals.delete(name);
+    this.rs.deleteJournal(name);
+    fs.rmSync(this.journalPath(name), { force: true });
+  }
+
+  journalInfo(name: string): Record<string, unknown> {
+    const row = this.journalRow(name);
+    const st = this.journal(name).stats();
+    return {
+      name,
+      array: this.name,
+      role: row.role,
+      capacity: st.capacity,
+      used: st.used,
+      usedPct: Math.round(st.usedPct * 100) / 100,
+      entries: st.entries,
+      bytesPending: st.bytesPending,
+      oldestSeq: st.oldestSeq,
+      newestSeq: st.newestSeq,
+      lastSeq: st.lastSeq,
+      oldestTimestamp: st.oldestTimestamp,
+      restoredSeq: row.role === 'restore' ? row.restoredSeq : undefined,
+      peer: row.peerArray ? `${row.peerArray}:${row.peerJournal}` : null,
+      pairs: this.groupPairs(name).map((p) => p.id),
+      blockadeWatchMs: row.blockadeWatchMs,
+      overflowWatchMs: row.overflowWatchMs,
+      autoResync: row.autoResync,
+    };
+  }
+
+  /** Makes the next seq of a journal greater than `seq` (used when roles swap). */
+  async bumpSeq(name: string, seq: number): Promise<void> {
+    const j = this.journal(name);
+    if (j.lastSeq >= seq) return;
+    await j.append([{ seq, volumeId: 0, offset: 0, data: Buffer.alloc(0) }]);
+    await j.reset();
+  }
+
+  // ---------------------------------------------------------------- bitmaps and images
+
+  bitmapPath(id: string): string {
+    return path.join(this.array.dir, 'bitmaps', `${safe(id)}.diff`);
+  }
+
+  imagePath(id: string): string {
+    return path.join(this.array.dir, 'bitmaps', `${safe(id)}.image`);
+  }
+
+  async bitmap(p: PairRow): Promise<TrackBitmap> {
+    let b = this.bitmaps.get(p.id);
+    if (!b) {
+      const vol = this.array.volume(p.localVol);
+      b = await TrackBitmap.openFile(this.bitmapPath(p.id), vol.tracks);
+      this.bitmaps.set(p.id, b);
+    }
+    return b;
+  }
+
+  bitmapNow(id: string): TrackBitmap | undefined {
+    return this.bitmaps.get(id);
+  }
+
+  async keeper(p: PairRow): Promise<ImageKeeper> {
+    let k = this.keepers.get(p.id);
+    if (!k) {
+      k = await ImageKeeper.open(this.imagePath(p.id));
+      this.keepers.set(p.id, k);
+    }
+    return k;
+  }
+
+  hasImage(p: PairRow): boolean {
+    return this.keepers.has(p.id) || ImageKeeper.exists(this.imagePath(p.id));
+  }
+
+  async dropImage(p: PairRow): Promise<void> {
+    const k = this.keepers.get(p.id);
+    this.keepers.delete(p.id);
+    if (k) await k.destroy();
+    else fs.rmSync(this.imagePath(p.id), { force: true });
+  }
+
+  private async markTracks(p: PairRow, vol: Volume, off: number, len: number): Promise<void> {
+    if (len <= 0) return;
+    const b = await this.bitmap(p);
+    const first = Math.floor(off / vol.trackSize);
+    const last = Math.floor((off + len - 1) / vol.trackSize);
+    let fresh: number[] | null = null;
+    for (let t = first; t <= last; t++) if (!b.get(t)) (fresh ??= []).push(t);
+    if (fresh) await b.setAndPersist(fresh);
+  }
+
+  // ---------------------------------------------------------------- the write hook
+
+  private async onWrite(vol: Volume, off: number, data: Buffer, origin: WriteOrigin): Promise<void | (() => Promise<void>)> {
+    const ps = this.pairsByVol().get(vol.name);
+    if (!ps) return;
+    let after: (() => Promise<void>) | undefined;
+    for (const p of ps) {
+      if (p.role === 'S') {
+        if (origin === 'host' || origin === 'backup-restore') {
+          if (!p.writable) {
+            throw E.state(
+              `${this.name}:${vol.name} is the S-VOL of pair ${p.id} (${p.state}) and is read-only to hosts`,
+              p.state === 'PAIR' || p.state === 'COPY' || p.state === 'PFUL' ? `take over: rcopy pair takeover ${p.id}, or split with --rw` : `split with --rw or take over: rcopy pair takeover ${p.id}`,
+            );
+          }
+          await this.markTracks(p, vol, off, data.length);
+        }
+        continue;
+      }
+      // P-VOL
+      if (JOURNALING.has(p.state)) {
+        const seq = await this.appendMaster(p, vol, off, data);
+        if (seq !== null && p.mode === 'sync' && (p.state === 'PAIR' || p.state === 'PFUL')) {
+          after = () => this.waitRestored(p.localJournal, seq);
+          this.onKick(p.localJournal);
+        }
+      } else {
+        await this.markTracks(p, vol, off, data.length);
+      }
+    }
+    return after;
+  }
+
+  /** Appends a write to the pair's master journal; on a full journal, suspends the group (PFUS). */
+  private async appendMaster(p: PairRow, vol: Volume, off: number, data: Buffer): Promise<number | null> {
+    const j = this.journal(p.localJournal);
+    const parts: Array<{ volumeId: number; offset: number; data: Buffer }> = [];
+    for (let o = 0; o < data.length; o += MAX_RECORD_DATA) {
+      parts.push({ volumeId: vol.id, offset: off + o, data: data.subarray(o, Math.min(data.length, o + MAX_RECORD_DATA)) });
+    }
+    if (!j.canFit(parts.map((x) => x.data.length))) {
+      this.log(`journal ${p.localJournal} is full: suspending group ${p.groupName} (PFUS)`);
+      await this.suspendPrimaryLocked(p.localJournal, 'PFUS', 'journal full');
+      await this.markTracks(this.pair(p.id), vol, off, data.length);
+      return null;
+    }
+    const r = await j.append(parts);
+    const pct = j.stats().usedPct / 100;
+    if (pct >= HIGH_WATER && !this.overSince.has(p.localJournal)) {
+      this.overSince.set(p.localJournal, Date.now());
+      this.log(`warning: journal ${p.localJournal} is ${(pct * 100).toFixed(0)}% full (PFUL)`);
+      for (const q of this.groupPairs(p.localJournal)) if (q.state === 'PAIR') this.setState(q, 'PFUL', 'journal over 80%');
+    }
+    return r.lastSeq;
+  }
+
+  private waitRestored(journal: string, seq: number): Promise<void> {
+    return new Promise((resolve) => {
+      const l = this.syncWaiters.get(journal) ?? [];
+      l.push({ seq, resolve });
+      this.syncWaiters.set(journal, l);
+    });
+  }
+
+  private releaseWaiters(journal: string, restored: number, all = false): void {
+    const l = this.syncWaiters.get(journal);
+    if (!l) return;
+    const keep = [];
+    for (const w of l) {
+      if (all || w.seq <= restored) w.resolve();
+      else keep.push(w);
+    }
+    this.syncWaiters.set(journal, keep);
+  }
+
+  // ---------------------------------------------------------------- state changes
+
+  setState(p: PairRow, to: PairState, reason?: string, patch: Partial<PairRow> = {}): PairRow {
+    checkMove(p.id, p.state, to);
+    const changed = p.state !== to;
+    this.rs.updatePair(p.id, { ...patch, state: to, stateSince: changed ? Date.now() : p.stateSince, reason: reason ?? p.reason });
+    if (changed) {
+      this.rs.event(p.id, `${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
+      this.log(`pair ${p.id} (${p.role}): ${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
+    }
+    this.invalidate();
+    const np = this.pair(p.id);
+    this.onStateChange([np]);
+    return np;
+  }
+
+  /**
+   * Folds every entry of a journal into the differential bitmaps of the pairs whose volumes they
+   * touch, then empties the journal. Nothing is dropped: the tracks are resynchronised later.
+   */
+  private async foldJournal(journal: string): Promise<number> {
+    const j = this.journal(journal);
+    const byVol = new Map<number, PairRow>();
+    for (const p of this.groupPairs(journal)) {
+      const v = this.array.volumes.get(p.localVol);
+      if (v) byVol.set(v.id, p);
+    }
+    let folded = 0;
+    let from = j.stats().oldestSeq;
+    if (from !== null) {
+      const touched = new Map<string, Set<number>>();
+      for (;;) {
+        const batch = await j.read(from, { maxBytes: 64 * 1024 * 1024 });
+        if (!batch.length) break;
+        for (const e of batch) {
+          const p = byVol.get(e.volumeId);
+          if (!p || e.data.length === 0) continue;
+          const ts = this.array.trackSize;
+          const s = touched.get(p.id) ?? new Set<number>();
+          for (let t = Math.floor(e.offset / ts); t <= Math.floor((e.offset + e.data.length - 1) / ts); t++) s.add(t);
+          touched.set(p.id, s);
+          folded++;
+        }
+        from = batch[batch.length - 1]!.seq + 1;
+      }
+      for (const [id, s] of touched) await (await this.bitmap(this.pair(id))).setAndPersist([...s]);
+    }
+    await j.reset();
+    return folded;
+  }
+
+  /** P side: suspend a master journal's group. Caller holds the array's write lock. */
+  async suspendPrimaryLocked(journal: string, state: 'PSUS' | 'PSUE' | 'PFUS', reason: string, opts: { keepEntries?: boolean } = {}): Promise<void> {
+    const ps = this.groupPairs(journal).filter((p) => p.role === 'P');
+    for (const p of ps) if (!SUSPENDED.has(p.state) || p.state !== state) this.setState(p, state, reason, { splitSeq: opts.keepEntries ? this.journal(journal).lastSeq : null });
+    if (!opts.keepEntries) {
+      const n = await this.foldJournal(journal);
+      if (n) this.log(`folded ${n} journal entries of ${journal} into the differential bitmaps`);
+    }
+    this.overSince.delete(journal);
+    this.releaseWaiters(journal, 0, true);
+  }
+
+  suspendPrimary(journal: string, state: 'PSUS' | 'PSUE' | 'PFUS', reason: string, opts: { keepEntries?: boolean } = {}): Promise<void> {
+    return this.array.locked(() => this.suspendPrimaryLocked(journal, state, reason, opts));
+  }
+
+  /** P side: after a planned split has drained, fold what is left and empty the journal. */
+  async finishSplit(journal: string): Promise<void> {
+    await this.array.locked(async () => {
+      await this.foldJournal(journal);
+      for (const p of this.groupPairs(journal)) if (p.splitSeq !== null) this.rs.updatePair(p.id, { splitSeq: null });
+      this.invalidate();
+    });
+  }
+
+  // ---------------------------------------------------------------- primary side of a pull
+
+  async servePull(journal: string, after: number, restored: number, maxBytes: number, from: string): Promise<{ entries: PullReplyEntry[]; payload: Buffer; info: PrimaryInfo }> {
+    const row = this.journalRow(journal);
+    if (row.role !== 'master') throw E.state(`journal ${this.name}:${journal} is not a master journal`, 'pull from the journal that the P-VOLs use');
+    this.checkLink(from);
+    this.lastPulled.set(journal, Date.now());
+    const j = this.journal(journal);
+    const oldest = j.stats().oldestSeq;
+    if (restored > 0 && oldest !== null && restored >= oldest) await j.release(Math.min(restored, j.lastSeq));
+    this.releaseWaiters(journal, restored);
+    const entries = await j.read(after + 1, { maxBytes });
+    const names = new Map<number, string>();
+    for (const v of this.array.volumes.values()) names.set(v.id, v.name);
+    const meta: PullReplyEntry[] = [];
+    const bufs: Buffer[] = [];
+    for (const e of entries) {
+      if (e.data.length === 0) continue;
+      meta.push({ seq: e.seq, ts: e.timestamp, vol: names.get(e.volumeId) ?? `#${e.volumeId}`, off: e.offset, len: e.data.length });
+      bufs.push(e.data);
+    }
+    return { entries: meta, payload: Buffer.concat(bufs), info: this.primaryInfo(journal) };
+  }
+
+  primaryInfo(journal: string): PrimaryInfo {
+    const st = this.journal(journal).stats();
+    const states: Record<string, PairState> = {};
+    for (const p of this.groupPairs(journal)) states[p.id] = p.state;
+    return { lastSeq: st.lastSeq, entries: st.entries, usedPct: st.usedPct, oldestTimestamp: st.oldestTimestamp, bytesPending: st.bytesPending, states };
+  }
+
+  ack(journal: string, restored: number): void {
+    this.releaseWaiters(journal, restored);
+  }
+
+  // ---------------------------------------------------------------- periodic checks
+
+  /**
+   * Runs every half second: the high-water mark and data-overflow watch on master journals, and
+   * the path-blockade watch on the primary side (a link that stays down suspends with PSUE).
+   */
+  async watch(): Promise<void> {
+    for (const row of this.rs.journals()) {
+      if (row.role !== 'master') continue;
+      const ps = this.groupPairs(row.name).filter((p) => p.role === 'P');
+      if (!ps.length) continue;
+      const j = this.journals.get(row.name);
+      if (!j) continue;
+      const pct = j.stats().usedPct / 100;
+      const since = this.overSince.get(row.name);
+      if (pct < HIGH_WATER && since !== undefined) {
+        this.overSince.delete(row.name);
+        for (const p of ps) if (p.state === 'PFUL') this.setState(p, 'PAIR', 'journal below 80%');
+      } else if (since !== undefined && Date.now() - since > row.overflowWatchMs && ps.some((p) => JOURNALING.has(p.state))) {
+        this.log(`journal ${row.name} stayed over 80% for ${row.overflowWatchMs} ms: suspending (PFUS)`);
+        await this.suspendPrimary(row.name, 'PFUS', 'journal over 80% past the data-overflow watch time');
+      }
+      const peer = ps[0]!.remoteArray;
+      const link = this.linkOf(peer);
+      if (!link.up && Date.now() - link.changed > row.blockadeWatchMs && ps.some((p) => JOURNALING.has(p.state) || p.state === 'PSUS')) {
+        this.log(`link to ${peer} down for more than ${row.blockadeWatchMs} ms: suspending ${row.name} (PSUE)`);
+        await this.suspendPrimary(row.name, 'PSUE', 'link down past the path-blockade watch time');
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers for both sides
+
+  describe(p: PairRow): Record<string, unknown> {
+    const b = this.bitmaps.get(p.id);
+    const j = this.rs.journal(p.localJournal);
+    const jf = this.journals.get(p.localJournal);
+    const st = jf?.stats();
+    const changed = b ? b.count() : 0;
+    return {
+      id: p.id,
+      group: p.groupName,
+      role: p.role,
+      array: this.name,
+      volume: `${this.name}:${p.localVol}`,
+      pvol: p.role === 'P' ? `${this.name}:${p.localVol}` : `${p.remoteArray}:${p.remoteVol}`,
+      svol: p.role === 'S' ? `${this.name}:${p.localVol}` : `${p.remoteArray}:${p.remoteVol}`,
+      journal: `${this.name}:${p.localJournal}`,
+      remoteJournal: `${p.remoteArray}:${p.remoteJournal}`,
+      mode: p.mode,
+      state: p.state,
+      stateSince: p.stateSince,
+      reason: p.reason,
+      copyPct: p.role === 'S' ? (p.state === 'COPY' ? (p.copyTotal ? Math.floor((p.copyDone / p.copyTotal) * 1000) / 10 : 0) : 100) : undefined,
+      copyDone: p.copyDone,
+      copyTotal: p.copyTotal,
+      resyncing: p.resyncing,
+      writable: p.writable,
+      imageTime: p.imageTime,
+      imageTracks: this.keepers.get(p.id)?.tracks ?? (this.hasImage(p) ? null : 0),
+      changedTracks: changed,
+      changedBytes: changed * this.array.trackSize,
+      journalUsedPct: st ? Math.round(st.usedPct * 100) / 100 : null,
+      journalEntries: st?.entries ?? null,
+      journalBytes: st?.bytesPending ?? null,
+      lastSeq: st?.lastSeq ?? null,
+      restoredSeq: p.role === 'S' ? j?.restoredSeq ?? 0 : undefined,
+      oldestTimestamp: st?.oldestTimestamp ?? null,
+      hint: nextCommand(p.state, p.id),
+    };
+  }
+
+  readJournalEntries(journal: string, from: number, maxBytes: number): Promise<JournalEntry[]> {
+    return this.journal(journal).read(from, { maxBytes });
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * Controller methods for journals, links, pairs and pulls, and the replication service that owns
+ * the Replicator of this array (write hook, pull loops, copy tasks, watch timer).
+ */
+import { E } from '../../errors.js';
+import { CopyManager } from '../../engine/repl/copy-task.js';
+import { PairOps } from '../../engine/repl/pair-ops.js';
+import { PullManager } from '../../engine/repl/pull-loop.js';
+import { Replicator, type PeerCaller } from '../../engine/repl/replicator.js';
+import { SUSPENDED } from '../../engine/repl/pair-state.js';
+import { checkName } from '../../units.js';
+import type { Handler, HandlerContext, Service } from '../handlers.js';
+import { bool, int, num, oneOf, optInt, optNum, optStr, str } from '../validate.js';
+
+export class ReplService implements Service {
+  readonly name = 'replication';
+  readonly r: Replicator;
+  readonly pulls: PullManager;
+  readonly copies: CopyManager;
+  readonly ops: PairOps;
+  private timer: NodeJS.Timeout | null = null;
+  private kicking = new Set<string>();
+  private watching = false;
+
+  constructor(private readonly ctx: HandlerContext) {
+    this.r = new Replicator(ctx.array, (name) => ctx.peers.get(name) as Promise<PeerCaller>, (m) => ctx.log(m));
+    this.pulls = new PullManager(this.r);
+    this.copies = new CopyManager(this.r);
+    this.ops = new PairOps(this.r, this.pulls, this.copies);
+    this.pulls.copying = (j) => this.copies.groupCopying(j);
+    this.r.onKick = (journal) => this.kick(journal);
+  }
+
+  private kick(journal: string): void {
+    if (this.kicking.has(journal)) return;
+    const p = this.r.groupPairs(journal).find((x) => x.role === 'P');
+    if (!p) return;
+    this.kicking.add(journal);
+    void this.r
+      .peer(p.remoteArray)
+      .then((peer) => peer.call('repl.kick', { journal: p.remoteJournal }))
+      .catch(() => undefined)
+      .finally(() => this.kicking.delete(journal));
+  }
+
+  async start(): Promise<void> {
+    await this.r.start();
+    this.pulls.startAll();
+    this.copies.startPending();
+    this.timer = setInterval(() => void this.tick(), 500);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.watching || this.ctx.stopping) return;
+    this.watching = true;
+    try {
+      await this.r.watch();
+      // auto-resync: a group set to it comes back by itself once the link is up again
+      for (const j of this.r.rs.journals()) {
+        if (j.role !== 'restore' || !j.autoResync || !j.peerArray) continue;
+        const ps = this.r.groupPairs(j.name).filter((p) => p.role === 'S');
+        if (ps.length && ps.every((p) => p.state === 'PSUE') && this.r.linkOf(j.peerArray).up) {
+          this.ctx.log(`auto-resync of journal group ${ps[0]!.groupName}`);
+          await this.ops.resync(ps[0]!.id, false).catch((e) => this.ctx.log(`auto-resync failed: ${(e as Error).message}`));
+        }
+      }
+      // a copy that should run (after a restart, or a peer that came back) is started
+      this.copies.startPending();
+    } catch (e) {
+      this.ctx.log(`watch: ${(e as Error).message}`);
+    } finally {
+      this.watching = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.copies.abortAll();
+    await this.pulls.stopAll();
+    await this.r.stop();
+  }
+}
+
+const svc = (ctx: HandlerContext): ReplService => ctx.service<ReplService>('replication');
+
+export const services = [(ctx: HandlerContext) => new ReplService(ctx)];
+
+export const handlers: Record<string, Handler> = {
+  // ---------------------------------------------------------------- journals
+  'journal.create': async (ctx, p) => {
+    const s = svc(ctx);
+    const row = await s.r.createJournal(checkName('journal', str(p, 'name')), int(p, 'size', 1), {
+      blockadeWatchMs: optNum(p, 'blockadeWatchMs', 100),
+      overflowWatchMs: optNum(p, 'overflowWatchMs', 100),
+      autoResync: bool(p, 'autoResync'),
+    });
+    return s.r.journalInfo(row.name);
+  },
+  'journal.set': async (ctx, p) => {
+    const s = svc(ctx);
+    const patch: Record<string, unknown> = {};
+    const b = optNum(p, 'blockadeWatchMs', 100);
+    const o = optNum(p, 'overflowWatchMs', 100);
+    if (b !== undefined) patch.blockadeWatchMs = b;
+    if (o !== undefined) patch.overflowWatchMs = o;
+    if (p.autoResync !== undefined) patch.autoResync = bool(p, 'autoResync');
+    s.r.setJournalOptions(str(p, 'name'), patch);
+    return s.r.journalInfo(str(p, 'name'));
+  },
+  'journal.list': async (ctx) => {
+    const s = svc(ctx);
+    return s.r.rs.journals().map((j) => s.r.journalInfo(j.name));
+  },
+  'journal.show': async (ctx, p) => svc(ctx).r.journalInfo(str(p, 'name')),
+  'journal.delete': async (ctx, p) => {
+    await svc(ctx).r.deleteJournal(str(p, 'name'));
+    return { deleted: str(p, 'name') };
+  },
+
+  // ---------------------------------------------------------------- links
+  'link.set': async (ctx, p) => {
+    const s = svc(ctx);
+    const peer = checkName('array', str(p, 'peer'));
+    const cur = s.r.linkOf(peer);
+    const l = {
+      peer,
+      bandwidth: p.bandwidth === undefined ? cur.bandwidth : p.bandwidth === null ? null : num(p, 'bandwidth', 1),
+      latencyMs: p.latencyMs === undefined ? cur.latencyMs : num(p, 'latencyMs', 0, 60_000),
+      up: p.up === undefined ? cur.up : bool(p, 'up'),
+      changed: cur.changed,
+    };
+    s.r.setLink(l);
+    if (l.up && !cur.up) ctx.peers.drop(peer);
+    return s.r.linkOf(peer);
+  },
+  'link.list': async (ctx) => svc(ctx).r.rs.links(),
+
+  // ---------------------------------------------------------------- pairs (CLI-facing)
+  'pair.create': async (ctx, p) =>
+    svc(ctx).ops.create({
+      pvol: str(p, 'pvol'),
+      svol: str(p, 'svol'),
+      pjournal: str(p, 'pjournal'),
+      sjournal: str(p, 'sjournal'),
+      mode: oneOf(p, 'mode', ['async', 'sync'] as const, 'async'),
+      group: optStr(p, 'group'),
+      nocopy: bool(p, 'nocopy'),
+    }),
+  'pair.list': async (ctx) => {
+    const s = svc(ctx);
+    return s.r.pairs().map((x) => s.r.describe(x));
+  },
+  'pair.find': async (ctx, p) => {
+    const s = svc(ctx);
+    const vol = str(p, 'volume');
+    ctx.array.volume(vol);
+    return s.r.pairs().filter((x) => x.localVol === vol).map((x) => s.r.describe(x));
+  },
+  'pair.group': async (ctx, p) => {
+    const s = svc(ctx);
+    const g = str(p, 'group');
+    return s.r.pairs().filter((x) => x.groupName === g).map((x) => s.r.describe(x));
+  },
+  'pair.show': async (ctx, p) => {
+    const s = svc(ctx);
+    const pr = s.r.pair(str(p, 'id'));
+    const pull = pr.role === 'S' ? s.pulls.stat(pr.localJournal) : undefined;
+    return { ...s.r.describe(pr), pull, events: s.r.rs.events(pr.id, 10) };
+  },
+  'pair.delete': async (ctx, p) => svc(ctx).ops.delete(str(p, 'id'), bool(p, 'force')),
+  'pair.split': async (ctx, p) => svc(ctx).ops.split(str(p, 'id'), bool(p, 'rw')),
+  'pair.resync': async (ctx, p) => svc(ctx).ops.resync(str(p, 'id'), bool(p, 'swap')),
+  'pair.takeover': async (ctx, p) => svc(ctx).ops.takeover(str(p, 'id')),
+  'pair.revert': async (ctx, p) => svc(ctx).ops.revert(str(p, 'id')),
+
+  // ---------------------------------------------------------------- pulls
+  'pull.start': async (ctx, p) => {
+    const s = svc(ctx);
+    const j = str(p, 'journal');
+    s.pulls.start(j, optInt(p, 'intervalMs', 1) ?? null);
+    return s.pulls.stat(j);
+  },
+  'pull.stop': async (ctx, p) => {
+    const s = svc(ctx);
+    const j = str(p, 'journal');
+    s.r.journalRow(j);
+    await s.pulls.stop(j);
+    return s.pulls.stat(j);
+  },
+  'pull.status': async (ctx, p) => {
+    const s = svc(ctx);
+    const j = str(p, 'journal');
+    s.r.journalRow(j);
+    return s.pulls.stat(j);
+  },
+  'pull.once': async (ctx, p) => {
+    const s = svc(ctx);
+    const j = str(p, 'journal');
+    if (s.r.journalRow(j).role !== 'restore') throw E.state(`journal ${ctx.array.name}:${j} is not a restore journal`, 'pull runs on the secondary');
+    const r = await s.pulls.once(j);
+    return { ...r, status: s.pulls.stat(j) };
+  },
+
+  // ---------------------------------------------------------------- peer methods (primary side)
+  'repl.pull': async (ctx, p) => {
+    const r = await svc(ctx).r.servePull(str(p, 'journal'), int(p, 'after'), int(p, 'restored'), int(p, 'maxBytes', 1, 256 * 1024 * 1024), checkName('array', str(p, 'from')));
+    return { result: { entries: r.entries, info: r.info }, payload: r.payload };
+  },
+  'repl.info': async (ctx, p) => svc(ctx).r.primaryInfo(str(p, 'journal')),
+  'repl.ack': async (ctx, p) => {
+    svc(ctx).r.ack(str(p, 'journal'), int(p, 'restored'));
+    return null;
+  },
+  'repl.kick': async (ctx, p) => {
+    svc(ctx).pulls.kick(str(p, 'journal'));
+    return null;
+  },
+  'repl.allocMap': async (ctx, p) => ({ result: null, payload: ctx.array.volume(str(p, 'volume')).alloc.toBuffer() }),
+  'repl.diffMap': async (ctx, p) => {
+    const s = svc(ctx);
+    const b = await s.r.bitmap(s.r.pair(str(p, 'pair')));
+    return { result: { count: b.count() }, payload: b.toBuffer() };
+  },
+  'repl.readTracks': async (ctx, p) => {
+    const vol = ctx.array.volume(str(p, 'volume'));
+    const data = await vol.read(int(p, 'offset'), int(p, 'length', 1, 64 * 1024 * 1024));
+    return { result: null, payload: data };
+  },
+  'repl.primaryCreate': async (ctx, p) =>
+    svc(ctx).ops.primaryCreate({
+      pvol: str(p, 'pvol'),
+      svolArray: checkName('array', str(p, 'svolArray')),
+      svol: str(p, 'svol'),
+      size: int(p, 'size', 1),
+      pjournal: str(p, 'pjournal'),
+      sjournal: str(p, 'sjournal'),
+      mode: oneOf(p, 'mode', ['async', 'sync'] as const),
+      group: str(p, 'group'),
+      nocopy: bool(p, 'nocopy'),
+    }),
+  'repl.primaryDelete': async (ctx, p) => svc(ctx).ops.primaryDelete(str(p, 'pair')),
+  'repl.primarySplit': async (ctx, p) => svc(ctx).ops.primarySplit(str(p, 'journal')),
+  'repl.primaryFinishSplit': async (ctx, p) => {
+    await svc(ctx).ops.primaryFinishSplit(str(p, 'journal'), int(p, 'restored'));
+    return null;
+  },
+  'repl.primarySuspend': async (ctx, p) => {
+    await svc(ctx).ops.primarySuspend(str(p, 'journal'), oneOf(p, 'state', ['PSUS', 'PSUE'] as const), str(p, 'reason'));
+    return null;
+  },
+  'repl.primaryBeginResync': async (ctx, p) => svc(ctx).ops.primaryBeginResync(str(p, 'journal')),
+  'repl.primaryCopyDone': async (ctx, p) => svc(ctx).ops.primaryCopyDone(str(p, 'pair')),
+  'repl.copyDone': async (ctx, p) => svc(ctx).ops.primaryCopyDone(str(p, 'pair')),
+  'repl.primarySwap': async (ctx, p) => svc(ctx).ops.primarySwap(str(p, 'journal'), int(p, 'base')),
+};
+
+export { SUSPENDED };
