@@ -31,7 +31,7 @@ export function parseRate(text: string | number): number {
     return text;
   }
   const t = String(text).trim();
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)([bB]?)(?:\/s|ps)?$/.exec(t);
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]?)(i?)([bB]?)(?:\/s|ps)?$/.exec(t);
   if (!m) throw E.badRate(t);
   const unit = (m[2] ?? '').toLowerCase();
   const bits = m[4] === 'b';

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { livePid } from '../src/engine/home.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'rcopy');
@@ -87,13 +88,8 @@ export class TestHome {
     if (!fs.existsSync(arrays)) return [];
     const out: number[] = [];
     for (const n of fs.readdirSync(arrays)) {
-      try {
-        const pid = Number(fs.readFileSync(path.join(arrays, n, 'controller.pid'), 'utf8'));
-        process.kill(pid, 0);
-        out.push(pid);
-      } catch {
-        /* not running */
-      }
+      const pid = livePid(path.join(arrays, n));
+      if (pid !== null) out.push(pid);
     }
     return out;
   }

@@ -78,8 +78,19 @@ export function livePid(dir: string): number | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   try {
     process.kill(pid, 0);
-    return pid;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return null;
   }
+  // A killed controller whose parent is gone may linger as a zombie, and a pid may be reused:
+  // on Linux, only a running process whose command line is a controller counts.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return null;
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmd.includes('controller')) return null;
+  } catch {
+    if (fs.existsSync('/proc/self/stat')) return null; // Linux, and the process is gone
+  }
+  return pid;
 }

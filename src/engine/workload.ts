@@ -15,6 +15,8 @@ export interface WorkloadOptions {
   writeRatio?: number; // 0..1
   seed?: number;
   depth?: number;
+  /** Put the op's global index (u64 LE) and volume index (u32) at the start of each written block. */
+  stamp?: boolean;
 }
 
 export interface WorkloadResult {
@@ -126,6 +128,7 @@ export async function runWorkload(vols: Volume[], opts: WorkloadOptions, io: Wor
   let writes = 0;
   let reads = 0;
   let issued = 0;
+  let stampNo = 0;
   let lastReport = t0;
   const done = (): boolean => {
     const el = performance.now() - t0;
@@ -156,6 +159,11 @@ export async function runWorkload(vols: Volume[], opts: WorkloadOptions, io: Wor
       const s = performance.now();
       if (isWrite) {
         rng.fill(buf);
+        if (opts.stamp && bs >= 16) {
+          buf.writeBigUInt64LE(BigInt(stampNo++), 0);
+          buf.writeUInt32LE(vi, 8);
+          buf.writeUInt32LE(0x53544d50, 12);
+        }
         await io.write(vol, block * bs, Buffer.from(buf));
         writes++;
       } else {

@@ -169,6 +169,7 @@ export async function workload(ctx: CliContext, [refs]: Args, opts: Record<strin
     depth: Number(opts.depth ?? 4),
     seed: Number(opts.seed ?? 1),
     progress: ctx.progress,
+    stamp: !!opts.stamp,
   };
   if (!['seq', 'random', 'zipf'].includes(String(params.pattern))) throw E.badInput(`unknown pattern '${params.pattern}'`, 'use seq, random or zipf');
   if (!(Number(params.writeRatio) >= 0 && Number(params.writeRatio) <= 1)) throw E.badInput(`invalid --write-ratio '${opts.writeRatio}'`, 'a fraction from 0 to 1');

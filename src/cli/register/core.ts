@@ -95,6 +95,7 @@ export function registerCore(program: Command): void {
       .option('--write-ratio <r>', 'fraction of writes, 0..1', '1')
       .option('--depth <n>', 'requests in flight', '4')
       .option('--seed <n>', 'random seed', '1')
+      .option('--stamp', 'stamp each block with its write number (for order checks)')
       .action(act(ioMod, 'workload')),
     'rcopy workload run siteA:vol1 --pattern zipf --bs 64k --rate 50MB/s --duration 30s',
   );

@@ -104,6 +104,25 @@ export class Replicator {
       }
     }
     for (const p of this.rs.pairs()) await this.bitmap(p);
+    // A master journal whose recovery stopped at a torn or corrupted record lost the entries
+    // from there on. Their data is on the P-VOLs but can no longer be shipped in order: the group
+    // suspends (PSUE) and every allocated track of its P-VOLs goes into the bitmaps, so the next
+    // resync makes the S-VOLs equal again. A restore journal simply pulls the lost part again.
+    for (const j of this.rs.journals()) {
+      const jf = this.journals.get(j.name)!;
+      if (!jf.recovery.reason || j.role !== 'master') continue;
+      const ps = this.groupPairs(j.name).filter((p) => p.role === 'P');
+      if (!ps.length) continue;
+      this.rs.event(ps[0]!.id, `journal ${j.name} damaged: ${jf.recovery.reason}`);
+      for (const p of ps) {
+        const vol = this.array.volume(p.localVol);
+        const b = await this.bitmap(p);
+        b.or(vol.alloc);
+        await b.flush();
+        if (p.state !== 'PSUE') this.setState(p, 'PSUE', `journal damaged after seq ${jf.recovery.lastSeq}: ${jf.recovery.reason}`);
+      }
+      await jf.reset();
+    }
     this.array.writeHooks.push((vol, off, data, origin) => this.onWrite(vol, off, data, origin));
     this.array.syncHooks.push(async () => {
       await Promise.all([...this.journals.values()].map((j) => j.sync()));
@@ -295,6 +314,7 @@ export class Replicator {
       lastSeq: st.lastSeq,
       oldestTimestamp: st.oldestTimestamp,
       restoredSeq: row.role === 'restore' ? row.restoredSeq : undefined,
+      recovery: this.journal(name).recovery,
       peer: row.peerArray ? `${row.peerArray}:${row.peerJournal}` : null,
       pairs: this.groupPairs(name).map((p) => p.id),
       blockadeWatchMs: row.blockadeWatchMs,

@@ -43,6 +43,7 @@ export const handlers: Record<string, Handler> = {
         writeRatio: p.writeRatio === undefined ? 1 : num(p, 'writeRatio', 0, 1),
         seed: optInt(p, 'seed'),
         depth: optInt(p, 'depth', 1, 64) ?? 4,
+        stamp: bool(p, 'stamp'),
       },
       {
         write: (vol, off, data) => ctx.array.write(vol, off, data, 'host'),
