@@ -26,6 +26,8 @@ export interface ImportOptions {
   /** Known device sizes in bytes, by trace device name. */
   deviceSizes?: Record<string, number>;
   blkparseAction?: 'Q' | 'C';
+  /** Called after each chunk with the bytes of the file read so far and its size. */
+  onProgress?: (fileBytes: number, fileSize: number) => void;
 }
 
 export interface ImportCounters extends TraceCounters {
@@ -89,7 +91,7 @@ export async function importTrace(path: string, opts: ImportOptions): Promise<Im
 
   const parser = new TraceParser({ format: opts.format, strict: opts.strict, blkparseAction: opts.blkparseAction }, sink);
   const names = parser.devices;
-  const { gzip } = await feedTrace(path, parser);
+  const { gzip } = await feedTrace(path, parser, opts.onProgress);
   if (t0 === t0) flush();
 
   const devices = parser.devices.map((name, i) => {

@@ -54,6 +54,9 @@ export interface ReportOptions {
   overhead?: number;
   /** Use the WebAssembly SIMD kernel when available (default true; false forces the JS kernel). */
   simd?: boolean;
+  /** Size in tracks of each volume, when entries come from an iterator (e.g. the store) and their
+   *  sizes may differ: the largest wins. Without it, the first entry of a volume decides. */
+  volumeTracks?: Map<string, number>;
 }
 
 export interface ReportWindow {
@@ -315,7 +318,7 @@ export function buildReport(input: Iterable<StatsEntry>, opts: ReportOptions): R
       return v;
     }
     if (!(e.trackSize > 0) || !(e.tracks >= 0)) throw E.badInput(`entry of volume '${e.volume}' has an invalid track size or size`);
-    const tracks = Math.max(sizeOf.get(e.volume) ?? 0, e.tracks);
+    const tracks = Math.max(sizeOf.get(e.volume) ?? 0, opts.volumeTracks?.get(e.volume) ?? 0, e.tracks);
     const bytes = Math.ceil(tracks / 8);
     let group = -1;
     if (by === 'volume') {

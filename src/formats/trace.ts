@@ -431,11 +431,13 @@ export async function readTrace(path: string, opts: TraceOptions, sink: TraceSin
 }
 
 /** Streams a file (plain or gzipped) through a parser; the parser keeps devices and counters. */
-export async function feedTrace(path: string, parser: TraceParser): Promise<{ gzip: boolean }> {
+export async function feedTrace(path: string, parser: TraceParser, onProgress?: (fileBytes: number, fileSize: number) => void): Promise<{ gzip: boolean }> {
   let gzip = false;
+  let size = 0;
   try {
     const fh = await open(path, 'r');
     try {
+      size = (await fh.stat()).size;
       const head = Buffer.alloc(2);
       const { bytesRead } = await fh.read(head, 0, 2, 0);
       gzip = bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
@@ -449,7 +451,10 @@ export async function feedTrace(path: string, parser: TraceParser): Promise<{ gz
   const stream = gzip ? file.pipe(createGunzip({ chunkSize: 1 << 20 })) : file;
   if (gzip) file.on('error', (err) => stream.destroy(err));
   try {
-    for await (const chunk of stream) parser.push(chunk as Buffer);
+    for await (const chunk of stream) {
+      parser.push(chunk as Buffer);
+      onProgress?.(file.bytesRead, size);
+    }
     parser.end();
   } catch (err) {
     file.destroy();

@@ -35,6 +35,7 @@ export interface HandlerModule {
 const MODULES: Array<() => Promise<HandlerModule>> = [
   () => import('./handlers/array-handlers.js'),
   () => import('./handlers/io-handlers.js'),
+  () => import('./handlers/stats-handlers.js'),
   () => import('./handlers/backup-handlers.js'),
   () => import('./handlers/repl-handlers.js'),
 ];

@@ -1,0 +1,77 @@
+/** rcopy stats: PB-bit update statistics (data group sets, collection, trace import, bandwidth reports). */
+import { Command } from 'commander';
+import { act, dataOpts } from '../program.js';
+import { example } from './core.js';
+
+const statsMod = () => import('../commands/stats.js');
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** `stats import` has its own --format (the trace format): hand it on as traceFormat. */
+function actTrace(fn: string) {
+  const inner = act(statsMod, fn);
+  return async (...all: unknown[]): Promise<void> => {
+    const cmd = all[all.length - 1] as Command;
+    cmd.setOptionValue('traceFormat', cmd.getOptionValue('format'));
+    cmd.setOptionValue('format', undefined);
+    return inner(...all);
+  };
+}
+
+export function registerStats(program: Command): void {
+  const stats = program.command('stats').description('PB-bit update statistics: how much link bandwidth replication needs');
+  example(
+    dataOpts(stats.command('define').argument('[ref]', 'ARRAY:GROUP (ARRAY with --config)').description('define a data group set: the volumes (and named track ranges) a collection watches'))
+      .option('--volumes <list>', 'volumes of the array, comma separated')
+      .option('--dataset <spec>', 'a named track range NAME=VOL:START-END (repeatable)', collect, [])
+      .option('--interval <d>', 'collection interval', '1m')
+      .option('--config <file>', 'define every group of a YAML config table (see samples/stats-config.yaml)')
+      .action(act(statsMod, 'define')),
+    'rcopy stats define siteA:oltp --volumes db,logs --dataset tables=db:0-128M --interval 1m',
+    'rcopy stats define siteA --config samples/stats-config.yaml',
+  );
+  example(dataOpts(stats.command('list').argument('[array]').description('list the groups: volumes, data sets, interval, collection, entries stored, span')).action(act(statsMod, 'list')), 'rcopy stats list siteA');
+  example(
+    dataOpts(stats.command('start').argument('[ref]', 'ARRAY:GROUP').description('start collecting PB bits; an entry per volume is stored at the end of each interval'))
+      .option('--interval <d>', "collection interval (default: the group's)")
+      .action(act(statsMod, 'start')),
+    'rcopy stats start siteA:oltp --interval 1m',
+  );
+  example(dataOpts(stats.command('stop').argument('[ref]', 'ARRAY:GROUP').description('store the interval in progress and stop collecting')).action(act(statsMod, 'stop')), 'rcopy stats stop siteA:oltp');
+  example(
+    dataOpts(stats.command('collect').argument('[ref]', 'ARRAY:GROUP').description('end the current interval now and store it (for cron)')).action(act(statsMod, 'collect')),
+    'rcopy stats collect siteA:oltp',
+    '*/5 * * * * rcopy stats collect siteA:oltp   # crontab',
+  );
+  example(
+    stats
+      .command('import')
+      .argument('[ref]', 'ARRAY:GROUP')
+      .description('build entries from a real block trace (plain or gzipped); each trace device becomes a member of the group')
+      .option('--trace <file>', 'the trace file')
+      .option('--format <format>', 'trace format: msr, blkparse, spc or fioiolog')
+      .option('--interval <d>', 'collection interval, counted from the first record', '1m')
+      .option('--track-size <size>', "track size (default: the array's)")
+      .option('--strict', 'refuse the trace at its first malformed line')
+      .option('--json', 'print the result as JSON')
+      .action(actTrace('importTrace')),
+    'rcopy stats import siteA:prod --trace wdev_1.csv --format msr --interval 1m --track-size 64k',
+    'rcopy stats import siteA:prod --trace sda.blktrace.txt.gz --format blkparse',
+  );
+  example(
+    dataOpts(stats.command('report').argument('[ref]', 'ARRAY:GROUP').description('bandwidth per window from distinct changed tracks, with sizing for resync time, paths and bandwidth'))
+      .option('--window <d>', 'window length: a replication cycle, an RPO, a resync period')
+      .option('--from <time>', 'first entry to use (ISO 8601 or epoch seconds)')
+      .option('--to <time>', 'end of the entries to use')
+      .option('--slide <d>', 'start a window every SLIDE (finds the peak over any placement)')
+      .option('--by <what>', 'controller (all volumes), volume or dataset', 'controller')
+      .option('--resync-time <d>', 'required resync time -> the bandwidth needed')
+      .option('--bandwidth <rate>', 'available bandwidth -> the resync time')
+      .option('--path-speed <rate>', 'speed of one path -> the number of paths')
+      .option('--overhead <pct>', 'protocol overhead added to every figure, e.g. 10%')
+      .option('--chart <file.svg>', 'also write the chart as an SVG file')
+      .action(act(statsMod, 'report')),
+    'rcopy stats report siteA:oltp --window 10m --resync-time 5m --path-speed 1Gb/s --overhead 10%',
+    'rcopy stats report siteA:prod --window 1h --slide 10m --format csv > windows.csv',
+    'rcopy stats report siteA:oltp --window 10m --chart bandwidth.svg',
+  );
+}
