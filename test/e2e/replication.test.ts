@@ -7,33 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestHome, arrayDirOf, sleep } from '../helpers.js';
-
-export async function twoSites(h: TestHome, opts: { size?: string; journal?: string; mode?: string; blockade?: string; vols?: string[]; durability?: string } = {}): Promise<void> {
-  const size = opts.size ?? '64M';
-  const vols = opts.vols ?? ['v'];
-  await h.ok('array', 'create', 'A', '--durability', opts.durability ?? 'fsync');
-  await h.ok('array', 'create', 'B', '--durability', opts.durability ?? 'fsync');
-  for (const v of vols) {
-    await h.ok('volume', 'create', `A:${v}`, '--size', size);
-    await h.ok('volume', 'create', `B:${v}`, '--size', size);
-  }
-  await h.ok('journal', 'create', 'A:j1', '--size', opts.journal ?? '64M', '--blockade-watch', opts.blockade ?? '60s');
-  await h.ok('journal', 'create', 'B:j2', '--size', opts.journal ?? '64M', '--blockade-watch', opts.blockade ?? '60s');
-  await h.ok('link', 'add', 'A', 'B');
-  for (const v of vols) await h.ok('pair', 'create', `A:${v}`, `B:${v}`, '--journal', 'A:j1,B:j2', '--mode', opts.mode ?? 'async', '--group', 'g1');
-  for (const v of vols) await h.ok('pair', 'wait', `B:${v}`, '--state', 'PAIR', '--timeout', '60s');
-}
-
-export async function sums(h: TestHome, ...refs: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const r of refs) out.push((await h.ok('io', 'checksum', r, '--json')).sha256);
-  return out;
-}
-
-export async function assertEqual(h: TestHome, a: string, b: string, msg?: string): Promise<void> {
-  const [x, y] = await sums(h, a, b);
-  assert.equal(y, x, msg ?? `${b} differs from ${a}`);
-}
+import { assertEqual, sums, twoSites } from './sites.js';
 
 test('async pair: initial copy, 20 s random workload while the pull runs, drained and equal', async () => {
   const h = new TestHome();

@@ -98,7 +98,7 @@ export class CopyManager {
     for (const [a, b] of todo.runs()) for (let s = a; s <= b; s += perRun) pieces.push([s, Math.min(b, s + perRun - 1)]);
     let next = 0;
     let done = 0;
-    let sinceSave = 0;
+    let lastSave = performance.now();
     const shaper = () => this.r.shaper(p.remoteArray);
     const worker = async (): Promise<void> => {
       while (next < pieces.length) {
@@ -121,9 +121,8 @@ export class CopyManager {
         }
         await this.r.array.write(vol, off, data, p.resyncing ? 'resync' : 'copy', { sync: false });
         done += b - a + 1;
-        sinceSave += b - a + 1;
-        if (sinceSave >= 256) {
-          sinceSave = 0;
+        if (performance.now() - lastSave > 250) {
+          lastSave = performance.now();
           await this.r.array.commit();
           this.r.rs.updatePair(p.id, { copyDone: done });
         }

@@ -248,8 +248,11 @@ export class PairOps {
     }
     const peer = await this.r.peer(p.remoteArray);
     if (swap) return this.swap(p, group, peer);
-    await peer.call('repl.primaryBeginResync', { journal: p.remoteJournal });
+    const begun = await peer.call<{ lastSeq: number }>('repl.primaryBeginResync', { journal: p.remoteJournal });
+    // entries the primary folded into its bitmap are never pulled: restore goes on after its last seq
     await this.r.journal(p.localJournal).reset();
+    await this.r.bumpSeq(p.localJournal, begun.result.lastSeq);
+    this.r.rs.updateJournal(p.localJournal, { restoredSeq: Math.max(begun.result.lastSeq, this.r.journalRow(p.localJournal).restoredSeq) });
     for (const x of group) this.r.setState(x, 'COPY', 'resync', { resyncing: true, writable: false, copyDone: 0, copyTotal: 0 });
     for (const x of group) this.copies.start(x.id);
     return { pairs: this.r.groupPairs(p.localJournal).map((x) => this.r.describe(x)) };
