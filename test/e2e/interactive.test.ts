@@ -1,0 +1,217 @@
+/**
+ * End-to-end through a real pseudo-terminal: rcopy runs inside a detached tmux session (its own
+ * server socket, killed afterwards), keys are sent with `send-keys` and the screen is read with
+ * `capture-pane`. CI=true makes rcopy non-interactive, so the child runs without it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { BIN, TestHome, arrayDirOf, sleep } from '../helpers.js';
+
+const HAVE_TMUX = spawnSync('tmux', ['-V']).status === 0;
+const skip = HAVE_TMUX ? false : 'tmux is not installed (apt-get install tmux)';
+let counter = 0;
+
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** One rcopy command line in a pseudo-terminal of 120x40. */
+class Terminal {
+  readonly socket = `rcopy-test-${process.pid}-${++counter}`;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(home: TestHome, args: string[]) {
+    const env = { ...process.env };
+    delete env.TMUX;
+    delete env.CI;
+    this.env = env;
+    const cmd = `env -u CI RCOPY_HOME=${q(home.dir)} NO_COLOR=1 ${q(process.execPath)} ${q(BIN)} ${args.map(q).join(' ')}; echo "[exit $?]"; sleep 600`;
+    this.tmux('-f', '/dev/null', 'new-session', '-d', '-s', 't', '-x', '120', '-y', '40', cmd);
+  }
+
+  private tmux(...args: string[]): string {
+    const r = spawnSync('tmux', ['-L', this.socket, ...args], { env: this.env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  screen(): string {
+    return this.tmux('capture-pane', '-p', '-t', 't').trimEnd();
+  }
+
+  /** Keys by tmux name (Enter, Down, Up, C-c). */
+  keys(...keys: string[]): void {
+    this.tmux('send-keys', '-t', 't', ...keys);
+  }
+
+  type(text: string): void {
+    this.tmux('send-keys', '-t', 't', '-l', text);
+  }
+
+  async waitFor(re: RegExp, timeoutMs = 20_000): Promise<string> {
+    const t0 = Date.now();
+    let s = '';
+    while (Date.now() - t0 < timeoutMs) {
+      s = this.screen();
+      if (re.test(s)) return s;
+      await sleep(100);
+    }
+    throw new Error(`timed out waiting for ${re} on the screen:\n${s}`);
+  }
+
+  /** Waits for the command to end; returns its exit status and the screen. */
+  async exit(timeoutMs = 20_000): Promise<{ code: number; screen: string }> {
+    const s = await this.waitFor(/\[exit \d+\]/, timeoutMs);
+    return { code: Number(/\[exit (\d+)\]/.exec(s)![1]), screen: s };
+  }
+
+  kill(): void {
+    spawnSync('tmux', ['-L', this.socket, 'kill-server'], { env: this.env });
+  }
+}
+
+async function session<T>(home: TestHome, args: string[], fn: (t: Terminal) => Promise<T>): Promise<T> {
+  const t = new Terminal(home, args);
+  try {
+    return await fn(t);
+  } finally {
+    t.kill();
+  }
+}
+
+test('volume create with no arguments: choose the array, type the name and size', { skip }, async () => {
+  const h = new TestHome();
+  try {
+    await h.ok('array', 'create', 'siteA');
+    await h.ok('array', 'create', 'siteB');
+    await session(h, ['volume', 'create'], async (t) => {
+      const s = await t.waitFor(/On which array\?/);
+      assert.match(s, /siteA/);
+      assert.match(s, /siteB/);
+      t.keys('Down');
+      await t.waitFor(/❯ siteB|> siteB/);
+      t.keys('Enter');
+      await t.waitFor(/Volume name:/);
+      t.type('data1');
+      t.keys('Enter');
+      await t.waitFor(/Size \(e\.g\. 10G\):/);
+      t.type('4M');
+      t.keys('Enter');
+      const { code, screen } = await t.exit();
+      assert.equal(code, 0, screen);
+      assert.match(screen, /created siteB:data1 \(4(\.00)? MiB/);
+    });
+    const v = await h.ok('volume', 'show', 'siteB:data1', '--json');
+    assert.equal(v.size, 4 * 1024 * 1024);
+    assert.deepEqual(await h.ok('volume', 'list', 'siteA', '--json'), []);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('a bad answer is asked again, not accepted', { skip }, async () => {
+  const h = new TestHome();
+  try {
+    await h.ok('array', 'create', 'only');
+    await session(h, ['volume', 'create'], async (t) => {
+      await t.waitFor(/On which array\?/);
+      t.keys('Enter');
+      await t.waitFor(/Volume name:/);
+      t.type('bad/name');
+      t.keys('Enter');
+      await t.waitFor(/letters, digits/);
+      for (let i = 0; i < 8; i++) t.keys('BSpace');
+      t.type('good');
+      t.keys('Enter');
+      await t.waitFor(/Size/);
+      t.keys('Enter'); // the default, 1G
+      const { code, screen } = await t.exit();
+      assert.equal(code, 0, screen);
+    });
+    const v = await h.ok('volume', 'show', 'only:good', '--json');
+    assert.equal(v.size, 1024 ** 3);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('array delete NAME asks first: n changes nothing, y deletes', { skip }, async () => {
+  const h = new TestHome();
+  try {
+    await h.ok('array', 'create', 'doomed');
+    await h.ok('volume', 'create', 'doomed:v1', '--size', '1M');
+    await h.ok('array', 'stop', '--all');
+    await session(h, ['array', 'delete', 'doomed'], async (t) => {
+      const s = await t.waitFor(/Delete array doomed/);
+      assert.match(s, /1 volume\(s\)\? Their data is lost/);
+      t.type('n');
+      t.keys('Enter');
+      const { code, screen } = await t.exit();
+      assert.equal(code, 2, screen);
+      assert.match(screen, /cancelled/);
+    });
+    assert.ok(fs.existsSync(arrayDirOf(h, 'doomed')), 'answering n kept the array');
+    assert.equal((await h.ok('volume', 'list', 'doomed', '--json')).length, 1);
+    await h.ok('array', 'stop', '--all');
+    await session(h, ['array', 'delete', 'doomed'], async (t) => {
+      await t.waitFor(/Delete array doomed/);
+      t.type('y');
+      t.keys('Enter');
+      const { code, screen } = await t.exit();
+      assert.equal(code, 0, screen);
+      assert.match(screen, /deleted array doomed/);
+    });
+    assert.ok(!fs.existsSync(arrayDirOf(h, 'doomed')), 'answering y deleted the array');
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('volume delete asks first, showing what is lost; with no argument it offers the volumes', { skip }, async () => {
+  const h = new TestHome();
+  try {
+    await h.ok('array', 'create', 'a1');
+    await h.ok('volume', 'create', 'a1:keep', '--size', '2M');
+    await h.ok('volume', 'create', 'a1:scratch', '--size', '2M');
+    await h.ok('io', 'write', 'a1:scratch', '--pattern', 'random', '--length', '128k');
+    await session(h, ['volume', 'delete', 'a1:scratch'], async (t) => {
+      const s = await t.waitFor(/Delete volume a1:scratch\?/);
+      assert.match(s, /128 KiB of written data is lost/);
+      t.type('n');
+      t.keys('Enter');
+      const { code } = await t.exit();
+      assert.equal(code, 2);
+    });
+    assert.equal((await h.ok('volume', 'list', 'a1', '--json')).length, 2, 'n kept the volume');
+    await session(h, ['volume', 'delete'], async (t) => {
+      const s = await t.waitFor(/Delete which volume\?/);
+      assert.match(s, /a1:keep +\(2(\.00)? MiB, 0 tracks written\)/);
+      assert.match(s, /a1:scratch +\(2(\.00)? MiB, 2 tracks written\)/);
+      t.keys('Down');
+      await t.waitFor(/[❯>] a1:scratch/);
+      t.keys('Enter');
+      await t.waitFor(/Delete volume a1:scratch\?/);
+      t.type('y');
+      t.keys('Enter');
+      const { code, screen } = await t.exit();
+      assert.equal(code, 0, screen);
+      assert.match(screen, /deleted a1:scratch/);
+    });
+    const left = await h.ok('volume', 'list', 'a1', '--json');
+    assert.deepEqual(left.map((v: any) => v.name), ['keep']);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('without a terminal nothing prompts: missing arguments and confirmations are usage errors', async () => {
+  const h = new TestHome();
+  try {
+    await h.ok('array', 'create', 'a1');
+    await h.fails(2, 'ERR_RCOPY_USAGE', 'volume', 'create');
+    await h.fails(2, 'ERR_RCOPY_USAGE', 'array', 'delete', 'a1');
+    assert.ok(fs.existsSync(arrayDirOf(h, 'a1')));
+  } finally {
+    await h.cleanup();
+  }
+});
