@@ -215,3 +215,55 @@ test('without a terminal nothing prompts: missing arguments and confirmations ar
     await h.cleanup();
   }
 });
+
+const hasPair = spawnSync(process.execPath, [BIN, 'help', 'pair', 'create'], { encoding: 'utf8' }).status === 0;
+
+test('pair create with no arguments walks through volumes and journals; takeover confirms', { skip: skip || (hasPair ? false : 'needs the pair commands'), timeout: 120_000 }, async () => {
+  const h = new TestHome();
+  try {
+    for (const a of ['siteA', 'siteB']) {
+      await h.ok('array', 'create', a);
+      await h.ok('volume', 'create', `${a}:db`, '--size', '4M');
+      await h.ok('journal', 'create', `${a}:j1`, '--size', '16M');
+    }
+    await h.ok('link', 'add', 'siteA', 'siteB');
+    await session(h, ['pair', 'create'], async (t) => {
+      const s = await t.waitFor(/Primary volume \(P-VOL\)\?/);
+      assert.match(s, /siteA:db +\(4(\.00)? MiB, 0 tracks written\)/);
+      t.keys('Enter'); // siteA:db, the first
+      const s2 = await t.waitFor(/Secondary volume \(S-VOL\)\?/);
+      assert.doesNotMatch(s2.split('Secondary volume')[1]!, /siteA:db/, 'the primary array is not offered for the S-VOL');
+      t.keys('Enter');
+      const s3 = await t.waitFor(/Master journal on siteA\?/);
+      assert.match(s3, /siteA:j1 +\(16(\.0)? MiB, 0% used/);
+      t.keys('Enter');
+      await t.waitFor(/Restore journal on siteB\?/);
+      t.keys('Enter');
+      const { code, screen } = await t.exit(60_000);
+      assert.equal(code, 0, screen);
+    });
+    const p = await h.ok('pair', 'show', 'siteA:db', '--json');
+    assert.equal(p.svol, 'siteB:db');
+    await h.ok('pull', 'start', 'siteB:j1');
+    await h.ok('pair', 'wait', 'siteA:db', '--state', 'PAIR', '--timeout', '1m');
+    await session(h, ['pair', 'takeover', 'siteB:db'], async (t) => {
+      const s = await t.waitFor(/Take over .* on siteB\?/);
+      assert.match(s, /writes the primary makes from now on are lost/);
+      t.type('n');
+      t.keys('Enter');
+      const { code } = await t.exit();
+      assert.equal(code, 2);
+    });
+    assert.equal((await h.ok('pair', 'show', 'siteB:db', '--json')).secondary.state, 'PAIR', 'n changed nothing');
+    await session(h, ['pair', 'takeover', 'siteB:db'], async (t) => {
+      await t.waitFor(/Take over .* on siteB\?/);
+      t.type('y');
+      t.keys('Enter');
+      const { code, screen } = await t.exit(60_000);
+      assert.equal(code, 0, screen);
+    });
+    await h.ok('pair', 'wait', 'siteB:db', '--state', 'SSWS', '--timeout', '30s');
+  } finally {
+    await h.cleanup();
+  }
+});
