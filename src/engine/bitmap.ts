@@ -401,6 +401,32 @@ export class TrackBitmap {
     if (needFlush) await this.flush();
   }
 
+  private writeChain: Promise<void> = Promise.resolve();
+
+  /**
+   * Sets the bits and writes their pages to the file without fsync: safe against a killed
+   * process (the page cache survives it); flush() later makes them durable. Calls are serialised
+   * so a page written later always carries every bit set before it.
+   */
+  setAndWrite(tracks: Iterable<number> | number): Promise<void> {
+    const fh = this.requireFile();
+    const pages = new Set<number>();
+    for (const t of typeof tracks === 'number' ? [tracks] : tracks) {
+      this.set(t);
+      pages.add(Math.floor((t >>> 5) / PAGE_WORDS));
+    }
+    const run = this.writeChain.then(async () => {
+      for (const p of pages) {
+        const buf = Buffer.allocUnsafe(PAGE);
+        this.encodePage(p, buf);
+        let done = 0;
+        while (done < buf.length) done += (await fh.write(buf, done, buf.length - done, PAGE * (1 + p) + done)).bytesWritten;
+      }
+    });
+    this.writeChain = run.catch(() => undefined);
+    return run;
+  }
+
   /** Flushes dirty pages and closes the file. */
   async close(): Promise<void> {
     if (!this.fh) return;

@@ -1,7 +1,8 @@
 /**
  * A volume (LDEV): one sparse image file plus an allocation map with one bit per track that
- * has ever been written. The bit is made durable before the data write that needs it, so the map is
- * always a superset of the allocated data: copies that skip unallocated tracks never miss data.
+ * has ever been written. The bit's page is written to the map file before the data write that needs
+ * it (so a killed controller never leaves data the map does not know of), and fsynced with the data
+ * at the array's commit; copies that skip unallocated tracks never miss acknowledged data.
  * Files: volumes/NAME.img (the image), volumes/NAME.alloc (the map).
  */
 import fs from 'node:fs';
@@ -78,8 +79,10 @@ export class Volume {
     for (let t = first; t <= last; t++) {
       if (!this.alloc.get(t)) (fresh ??= []).push(t);
     }
-    if (fresh) await this.alloc.setAndPersist(fresh);
+    if (fresh) await this.alloc.setAndWrite(fresh);
+    this.dirty = true;
     await writeFully(this.fh, data, offset);
+    this.dirty = true; // a sync that started during the write may not cover it
   }
 
   async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
@@ -101,8 +104,18 @@ export class Volume {
     return this.alloc.get(track);
   }
 
+  private dirty = false;
+
+  /** Makes the data and the allocation map durable (nothing to do when nothing was written). */
   async sync(): Promise<void> {
-    await this.fh.datasync();
+    if (!this.dirty) return;
+    this.dirty = false;
+    try {
+      await Promise.all([this.fh.datasync(), this.alloc.flush()]);
+    } catch (e) {
+      this.dirty = true;
+      throw e;
+    }
   }
 
   info(): VolumeInfo {

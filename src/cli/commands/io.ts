@@ -11,8 +11,8 @@ import { withArray } from './common.js';
 import { existingArrayDir } from '../../engine/home.js';
 
 type Args = Array<string | string[] | undefined>;
-const CHUNK = 1024 * 1024;
-const DEPTH = 4;
+const CHUNK = Number(process.env.RCOPY_IO_CHUNK ?? 4 * 1024 * 1024);
+const DEPTH = Number(process.env.RCOPY_IO_DEPTH ?? 4);
 
 function patternFiller(pattern: string, seed: number | undefined): (buf: Buffer) => void {
   if (pattern === 'zero') return (b) => b.fill(0);
