@@ -46,6 +46,12 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nRun `rcopy help COMMAND` for a command\'s options and an example. Arrays live under $RCOPY_HOME (default ~/.rcopy).');
   program.helpCommand(false);
+  // set before the subcommands are made, so that they inherit it: usage errors exit 2, not 1
+  program.exitOverride();
+  program.configureOutput({
+    writeErr: (s) => process.stderr.write(s),
+    outputError: (s, write) => write(s.startsWith('error:') ? `rcopy: ${s}` : s),
+  });
   registerCore(program);
   for (const reg of REGISTERS) reg(program);
   return program;

@@ -16,11 +16,6 @@ export function wantJsonErrors(v: boolean): void {
 export async function runCli(argv: string[]): Promise<void> {
   jsonErrors = argv.includes('--json') || argv.some((a, i) => (a === '--format' && argv[i + 1] === 'json') || a === '--format=json');
   const program: Command = buildProgram();
-  program.exitOverride();
-  program.configureOutput({
-    writeErr: (s) => process.stderr.write(s),
-    outputError: (s, write) => write(s.startsWith('error:') ? `rcopy: ${s}` : s),
-  });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

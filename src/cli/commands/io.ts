@@ -79,12 +79,13 @@ export async function write(ctx: CliContext, [ref]: Args, opts: Record<string, a
           next += len;
           const buf = Buffer.allocUnsafe(len);
           await fill!(buf, pos);
-          await c.call('io.write', { volume: name, offset: offset + pos }, { payload: buf });
+          await c.call('io.write', { volume: name, offset: offset + pos, sync: false }, { payload: buf });
           written += len;
           p.update(written, length);
         }
       };
       await Promise.all(Array.from({ length: DEPTH }, () => worker()));
+      await c.call('io.commit'); // the command completes when its data is durable
       const seconds = (performance.now() - t0) / 1000;
       p.stop();
       const data = { volume: `${array}:${name}`, offset, length, seconds: Math.round(seconds * 1000) / 1000, bytesPerSecond: Math.round(length / seconds) };

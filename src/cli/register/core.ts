@@ -107,7 +107,7 @@ export function registerCore(program: Command): void {
     'rcopy demo',
   );
 
-  program
+  const help = program
     .command('help')
     .argument('[command...]')
     .description('help for a command, with an example')
@@ -124,4 +124,5 @@ export function registerCore(program: Command): void {
       }
       c.outputHelp();
     });
+  example(help, 'rcopy help pair resync');
 }

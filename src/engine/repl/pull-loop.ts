@@ -225,8 +225,9 @@ export class PullManager {
         const id = volIds.get(e.vol);
         const data = payload.subarray(pos, pos + e.len);
         pos += e.len;
-        if (id === undefined) continue; // a volume of the primary that is not paired here
-        batch.push({ seq: e.seq, timestamp: e.ts, volumeId: id, offset: e.off, data });
+        // an entry of a volume not paired here (or an empty one) keeps its place in the sequence
+        if (id === undefined || e.len === 0) batch.push({ seq: e.seq, timestamp: e.ts, volumeId: 0, offset: 0, data: Buffer.alloc(0) });
+        else batch.push({ seq: e.seq, timestamp: e.ts, volumeId: id, offset: e.off, data });
       }
       if (pos !== payload.length) throw new RcopyError('ERR_RCOPY_PEER', `pull reply from ${row.peerArray}: entries describe ${pos} bytes but ${payload.length} arrived`, { kind: 'peer' });
       if (batch.length) {
@@ -257,7 +258,7 @@ export class PullManager {
         break;
       }
     }
-    return { entries: entries.length, bytes: payload.length, waiting: Math.max(0, info.lastSeq - lastPulled), info };
+    return { entries: entries.length, bytes: payload.length, waiting: entries.length ? Math.max(0, info.lastSeq - lastPulled) : 0, info };
   }
 
   /** Applies the restore journal's entries after the restored seq, in order, to the S-VOLs. */

@@ -553,7 +553,6 @@ export class Replicator {
     const meta: PullReplyEntry[] = [];
     const bufs: Buffer[] = [];
     for (const e of entries) {
-      if (e.data.length === 0) continue;
       meta.push({ seq: e.seq, ts: e.timestamp, vol: names.get(e.volumeId) ?? `#${e.volumeId}`, off: e.offset, len: e.data.length });
       bufs.push(e.data);
     }

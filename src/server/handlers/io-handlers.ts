@@ -9,8 +9,14 @@ const MAX_IO = 64 * 1024 * 1024;
 export const handlers: Record<string, Handler> = {
   'io.write': async (ctx, p, payload) => {
     const data = needPayload(payload, 'io.write');
-    await ctx.array.write(str(p, 'volume'), int(p, 'offset'), data, 'host');
+    // sync: false lets one command's chunks share a single commit (io.commit) at its end
+    await ctx.array.write(str(p, 'volume'), int(p, 'offset'), data, 'host', { sync: p.sync !== false });
     return { written: data.length };
+  },
+
+  'io.commit': async (ctx) => {
+    await ctx.array.commit();
+    return { committed: true };
   },
 
   'io.read': async (ctx, p) => {

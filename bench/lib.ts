@@ -1,0 +1,104 @@
+/**
+ * Shared by the benchmarks: a throw-away RCOPY_HOME, running rcopy and peer tools, timing, and
+ * printing results as ratios against the peer measured in the same run.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = path.join(ROOT, 'bin', 'rcopy');
+export const GiB = 1024 ** 3;
+export const MiB = 1024 ** 2;
+
+export interface BenchResult {
+  name: string;
+  rcopy: number; // seconds
+  peer: number; // seconds
+  peerName: string;
+  ratio: number; // peer time / rcopy time (1 = as fast as the peer; >1 faster)
+  target?: string;
+  note?: string;
+}
+
+export class BenchHome {
+  readonly dir: string;
+  constructor(prefix = 'rcopy-bench-') {
+    const base = process.env.RCOPY_BENCH_DIR ?? os.tmpdir();
+    this.dir = fs.mkdtempSync(path.join(base, prefix));
+  }
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, RCOPY_HOME: path.join(this.dir, 'home'), NO_COLOR: '1', CI: 'true' };
+  }
+  rcopy(...args: string[]): string {
+    const r = spawnSync(process.execPath, [BIN, ...args], { env: this.env, encoding: 'utf8', maxBuffer: 64 * MiB });
+    if (r.status !== 0) throw new Error(`rcopy ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout}`);
+    return r.stdout;
+  }
+  json<T = any>(...args: string[]): T {
+    return JSON.parse(this.rcopy(...args, '--json')) as T;
+  }
+  file(name: string): string {
+    return path.join(this.dir, name);
+  }
+  cleanup(): void {
+    spawnSync(process.execPath, [BIN, 'array', 'stop', '--all'], { env: this.env });
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Seconds taken by fn. */
+export function time(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return (performance.now() - t0) / 1000;
+}
+
+export function sh(cmd: string, args: string[]): void {
+  execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+export function have(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+}
+
+export function dropCaches(): void {
+  spawnSync('sync');
+}
+
+/** Makes a file of random data (incompressible, no holes). */
+export function randomFile(file: string, bytes: number): void {
+  sh('sh', ['-c', `head -c ${bytes} /dev/urandom > '${file}'`]);
+}
+
+export function report(results: BenchResult[]): void {
+  const rows = results.map((r) => ({
+    benchmark: r.name,
+    rcopy: `${r.rcopy.toFixed(3)} s`,
+    peer: `${r.peerName} ${r.peer.toFixed(3)} s`,
+    ratio: r.ratio.toFixed(2),
+    target: r.target ?? '',
+    note: r.note ?? '',
+  }));
+  const head = Object.keys(rows[0] ?? {}) as Array<keyof (typeof rows)[number]>;
+  const width = head.map((h) => Math.max(h.length, ...rows.map((r) => String(r[h]).length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(width[i]!)).join('  ');
+  console.log(line(head as string[]));
+  for (const r of rows) console.log(line(head.map((h) => String(r[h]))));
+}
+
+export function result(name: string, rcopy: number, peerName: string, peer: number, target?: string, note?: string): BenchResult {
+  const r = { name, rcopy, peer, peerName, ratio: peer / rcopy, target, note };
+  console.log(`  ${name}: rcopy ${rcopy.toFixed(3)} s, ${peerName} ${peer.toFixed(3)} s, ratio ${(peer / rcopy).toFixed(2)}${target ? ` (target ${target})` : ''}`);
+  return r;
+}
+
+export function sizeArg(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (!v) return dflt;
+  const m = /^(\d+)([MG])?$/i.exec(v);
+  if (!m) throw new Error(`${name}=${v}: use e.g. 512M or 4G`);
+  return Number(m[1]) * (m[2]?.toUpperCase() === 'G' ? GiB : m[2] ? MiB : 1);
+}
