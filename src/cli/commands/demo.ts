@@ -1,61 +1,116 @@
 /**
- * rcopy demo: the tour, on a throw-away home. Each step runs the same command functions the CLI
- * runs, prints what it did, and at the end every controller it started is stopped.
+ * rcopy demo: the tour of everything rcopy does, on a throw-away home, in well under a minute.
+ * Each step is an ordinary rcopy command line, run through the same command tree as the CLI, so
+ * what the tour prints is what the user will see. Every controller it starts is stopped at the end.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import type { Output } from '../output.js';
-import { render } from '../output.js';
 import { colors } from '../ui.js';
 
-type Step = { title: string; argv: string; run: (ctx: CliContext) => Promise<Output> };
+interface Step {
+  title?: string;
+  argv: string;
+}
+
+function steps(home: string): Step[] {
+  const svg = path.join(home, 'bandwidth.svg');
+  return [
+    { title: 'Two arrays, the primary site and the disaster-recovery site', argv: 'array create siteA --serial 64015' },
+    { argv: 'array create siteB --serial 64016' },
+    { title: 'Sparse volumes, a journal on each side, and a 200 MB/s link with 2 ms latency', argv: 'volume create siteA:db --size 256M' },
+    { argv: 'volume create siteB:db --size 256M' },
+    { argv: 'volume create siteB:db-backup --size 256M' },
+    { argv: 'journal create siteA:j1 --size 64M' },
+    { argv: 'journal create siteB:j2 --size 64M' },
+    { argv: 'link add siteA siteB --bandwidth 200MB/s --latency 2ms' },
+    { title: 'Some data on the primary, then a pair: the initial copy moves only written tracks', argv: 'io write siteA:db --offset 8M --pattern random --length 24M --seed 7' },
+    { argv: 'pair create siteA:db siteB:db --journal siteA:j1,siteB:j2 --group payroll --wait' },
+    { title: 'PB-bit statistics on the primary while a host workload runs; siteB pulls the journal', argv: 'stats define siteA:oltp --volumes db --interval 1s' },
+    { argv: 'stats start siteA:oltp --interval 1s' },
+    { argv: 'workload run siteA:db --pattern zipf --bs 64k --rate 40MB/s --duration 4s' },
+    { argv: 'stats collect siteA:oltp' },
+    { argv: 'pair wait siteB:db --state PAIR --drained --timeout 60s' },
+    { argv: 'pair list' },
+    { title: 'Both sides are equal, bit for bit', argv: 'io checksum siteA:db' },
+    { argv: 'io checksum siteB:db' },
+    { title: 'A planned split: changes go to the differential bitmap; resync copies only those tracks', argv: 'pair split siteB:db' },
+    { argv: 'workload run siteA:db --pattern random --bs 64k --bytes 8M --seed 3' },
+    { argv: 'pair list' },
+    { argv: 'pair resync siteB:db' },
+    { title: 'Disaster: take over on siteB, write there, then reverse the direction with --swap', argv: 'pair takeover siteB:db --yes' },
+    { argv: 'io write siteB:db --offset 100M --pattern 0x5a --length 2M' },
+    { argv: 'pair resync siteB:db --swap' },
+    { argv: 'pair wait siteA:db --state PAIR --drained --timeout 60s' },
+    { title: 'Fail back: take over on siteA and swap again', argv: 'pair takeover siteA:db --yes' },
+    { argv: 'pair resync siteA:db --swap' },
+    { argv: 'pair wait siteB:db --state PAIR --drained --timeout 60s' },
+    { argv: 'pair show siteB:db' },
+    { title: 'A backup of the replica, with its management information kept in the array', argv: 'backup create siteB:db --to siteB:db-backup --label nightly --info app=payroll --info consistency=crash' },
+    { argv: 'backup list siteB' },
+    { title: 'How big a link does this need? Distinct tracks per window, not bytes written', argv: `stats report siteA:oltp --window 2s --resync-time 5m --path-speed 1Gb/s --chart ${svg}` },
+  ];
+}
+
+/** Splits a step's command line (no quoting needed in the tour's own commands). */
+function words(argv: string): string[] {
+  return argv.split(/\s+/).filter(Boolean);
+}
 
 export async function demo(ctx: CliContext, _args: unknown[], opts: Record<string, any>): Promise<Output> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'rcopy-demo-'));
-  const dctx: CliContext = { ...ctx, home, format: 'table', interactive: false, yes: true, progress: false };
   const c = await colors(ctx);
   const quiet = ctx.format !== 'table';
-  const log: Array<{ step: string; command: string; seconds: number }> = [];
-  const print = (s: string): void => {
-    if (!quiet) process.stdout.write(`${s}\n`);
+  const prevHome = process.env.RCOPY_HOME;
+  const prevExit = process.exitCode;
+  const log: Array<{ command: string; seconds: number; exitCode: number }> = [];
+  const realWrite = process.stdout.write.bind(process.stdout);
+  const say = (s: string): void => {
+    if (!quiet) realWrite(`${s}\n`);
   };
-  const array = await import('./array.js');
-  const volume = await import('./volume.js');
-  const io = await import('./io.js');
-  const steps: Step[] = [
-    { title: 'Two arrays: the primary site and the secondary site', argv: 'array create siteA --serial 64015', run: (x) => array.create(x, ['siteA'], { serial: '64015' }) },
-    { title: '', argv: 'array create siteB --serial 64016', run: (x) => array.create(x, ['siteB'], { serial: '64016' }) },
-    { title: 'A 256 MiB volume on each (sparse image files)', argv: 'volume create siteA:db --size 256M', run: (x) => volume.create(x, ['siteA:db'], { size: '256M' }) },
-    { title: '', argv: 'volume create siteB:db-copy --size 256M', run: (x) => volume.create(x, ['siteB:db-copy'], { size: '256M' }) },
-    { title: 'Host I/O: a 4 MiB write, then a 3-second zipf workload inside the controller', argv: 'io write siteA:db --offset 1M --pattern random --length 4M --seed 7', run: (x) => io.write(x, ['siteA:db'], { offset: '1M', pattern: 'random', length: '4M', seed: '7' }) },
-    { title: '', argv: 'workload run siteA:db --pattern zipf --bs 64k --rate 40MB/s --duration 3s', run: (x) => io.workload(x, [['siteA:db']], { pattern: 'zipf', bs: '64k', rate: '40MB/s', duration: '3s', seed: '1' }) },
-    { title: 'What was written: only the touched tracks are allocated', argv: 'volume list siteA', run: (x) => volume.list(x, ['siteA'], {}) },
-    { title: '', argv: 'io checksum siteA:db', run: (x) => io.checksum(x, ['siteA:db'], {}) },
-    { title: 'The controllers', argv: 'array list', run: (x) => array.list(x, [], {}) },
-  ];
+  const { buildProgram } = await import('../program.js');
+  const t0 = performance.now();
+  process.env.RCOPY_HOME = home;
   try {
-    for (const s of steps) {
-      if (s.title) print(`\n${c.bold(`▸ ${s.title}`)}`);
-      print(c.dim(`$ rcopy ${s.argv}`));
-      const t0 = performance.now();
-      const out = await s.run(dctx);
-      log.push({ step: s.title, command: `rcopy ${s.argv}`, seconds: Math.round(performance.now() - t0) / 1000 });
-      print(await render(out, 'table', ctx.color));
+    say(c.bold(`rcopy tour — a throw-away home in ${home}`));
+    for (const s of steps(home)) {
+      if (s.title) say(`\n${c.bold(`▸ ${s.title}`)}`);
+      say(c.dim(`$ rcopy ${s.argv}`));
+      const t = performance.now();
+      process.exitCode = 0;
+      if (quiet) (process.stdout as any).write = () => true;
+      try {
+        await buildProgram().parseAsync(words(s.argv), { from: 'user' });
+      } finally {
+        (process.stdout as any).write = realWrite;
+      }
+      const code = Number(process.exitCode ?? 0);
+      log.push({ command: `rcopy ${s.argv}`, seconds: Math.round(performance.now() - t) / 1000, exitCode: code });
+      if (code !== 0) throw new Error(`the tour step 'rcopy ${s.argv}' exited ${code}`);
     }
+    const svg = path.join(home, 'bandwidth.svg');
+    if (opts.keep) say(`\nThe chart is in ${svg}`);
   } finally {
-    await array.stop(dctx, [], { all: true });
+    const array = await import('./array.js');
+    await array.stop({ ...ctx, home, interactive: false, yes: true, progress: false }, [], { all: true });
+    if (prevHome === undefined) delete process.env.RCOPY_HOME;
+    else process.env.RCOPY_HOME = prevHome;
+    process.exitCode = prevExit;
     if (!opts.keep) fs.rmSync(home, { recursive: true, force: true });
   }
+  const seconds = Math.round(performance.now() - t0) / 1000;
   const next = [
-    'rcopy array create mysite',
-    'rcopy volume create mysite:vol1 --size 1G',
-    'rcopy workload run mysite:vol1 --pattern random --duration 10s',
-    'rcopy help pair create',
+    'rcopy array create mysite && rcopy volume create mysite:vol1 --size 1G',
+    'rcopy help pair create                # every command has an example',
+    'rcopy run samples/two-site-async-pair.yaml   # a runbook',
+    `rcopy stats import mysite:prod --trace ${path.join('..', 'shared', 'traces', 'wdev_1.csv')} --format msr`,
+    'rcopy stats report mysite:prod --window 10m --resync-time 5m --chart link.svg',
+    'source <(rcopy completion bash)',
   ];
   return {
-    data: { home: opts.keep ? home : null, steps: log },
-    text: `\n${c.bold('Try next:')}\n${next.map((n) => `  ${n}`).join('\n')}${opts.keep ? `\n\n(the demo home is kept at ${home}; use RCOPY_HOME=${home})` : ''}`,
+    data: { home: opts.keep ? home : null, seconds, steps: log },
+    text: `\n${c.bold(`Tour done in ${seconds.toFixed(1)} s.`)} Try next:\n${next.map((n) => `  ${n}`).join('\n')}${opts.keep ? `\n\n(the demo home is kept: export RCOPY_HOME=${home})` : ''}`,
   };
 }

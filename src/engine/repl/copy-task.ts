@@ -144,7 +144,11 @@ export class CopyManager {
       splitSeq: keeper ? fin.result.lastSeq : null,
       imageTime: keeper ? cur.imageTime : null,
     });
-    if (!keeper) await this.r.dropImage(cur);
+    if (!keeper || this.r.journalRow(p.localJournal).restoredSeq >= fin.result.lastSeq) {
+      await this.r.dropImage(cur);
+      if (keeper) this.r.rs.updatePair(p.id, { splitSeq: null, imageTime: null });
+      this.r.invalidate();
+    }
     this.r.log(`${p.resyncing ? 'resync' : 'initial copy'} of ${p.id} done: ${done} tracks`);
     this.onFinished(this.r.pair(p.id));
   }
