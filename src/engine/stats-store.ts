@@ -20,7 +20,7 @@ import path from 'node:path';
 import { E } from '../errors.js';
 import { STORE_FILE } from './home.js';
 import type { StatsEntry } from './pb-table.js';
-import { decodeBitmapInto, encodeBitmap, popcountBytes, type Encoding } from './stats-codec.js';
+import { BitmapDecoder, decodeBitmapInto, encodeBitmap, popcountBytes, type Encoding } from './stats-codec.js';
 import type { DataSetDef } from './stats-report.js';
 import { ManagementStore } from './store.js';
 
@@ -272,18 +272,12 @@ export class StatsStore {
     const rows = this.db
       .prepare('SELECT volume, start, end, tracks, track_size, count, writes, write_bytes, enc, bitmap FROM stats_entries WHERE grp = ? AND start >= ? AND start < ? ORDER BY start, id')
       .iterate(group, opts.fromMs ?? -8.64e15, opts.toMs ?? 8.64e15) as IterableIterator<EntryRow>;
-    let buf = new Uint8Array(0);
-    let dirty = 0;
+    const dec = new BitmapDecoder();
     for (const r of rows) {
-      const bytes = Math.ceil(r.tracks / 8);
-      if (buf.length < bytes) {
-        buf = new Uint8Array(bytes);
-        dirty = 0;
-      } else buf.fill(0, 0, dirty);
-      dirty = decodeBitmapInto(r.enc, r.bitmap, r.tracks, buf);
+      const bitmap = dec.decode(r.enc, r.bitmap, r.tracks);
       yield {
         start: r.start, end: r.end, volume: r.volume, trackSize: r.track_size, tracks: r.tracks,
-        bitmap: Buffer.from(buf.buffer, buf.byteOffset, dirty), count: r.count, writes: r.writes, writeBytes: r.write_bytes,
+        bitmap: Buffer.from(bitmap.buffer, bitmap.byteOffset, bitmap.length), count: r.count, writes: r.writes, writeBytes: r.write_bytes,
       };
     }
   }
