@@ -1,0 +1,100 @@
+/**
+ * Backups against cp, in the same run on the same file system (DESIGN.md §6):
+ *  1. a full backup of a fully written volume vs `cp` of its image file (target: at least 80% of
+ *     cp's throughput, i.e. ratio >= 0.8). The backup goes into a fresh backup volume each run.
+ *  2. an incremental backup after 1% of the volume's tracks changed vs that full backup (it should
+ *     cost about 1%).
+ * Both sides run twice; the best counts. The arrays use `--durability none` (cp does not fsync
+ * either); pass `--durability fsync` to include the final flush of the backup volume.
+ * rcopy figures are the time of the `rcopy backup create` command (process start and the call to
+ * the controller included); the controller's own copy time is printed alongside.
+ *   node dist/bench/backup.js [--size 4G] [--durability none|fsync]     (or BACKUP_SIZE=512M)
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { BenchHome, GiB, MiB, report, result, sizeArg, time, type BenchResult } from './lib.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+function parseSizeText(v: string): number {
+  const m = /^(\d+)([MG])?$/i.exec(v);
+  if (!m) throw new Error(`--size ${v}: use e.g. 512M or 4G`);
+  return Number(m[1]) * (m[2]?.toUpperCase() === 'G' ? GiB : m[2] ? MiB : 1);
+}
+
+const SIZE = arg('--size') ? parseSizeText(arg('--size')!) : sizeArg('BACKUP_SIZE', 4 * GiB);
+const DURABILITY = arg('--durability') ?? 'none';
+
+function main(): void {
+  const h = new BenchHome('rcopy-bench-backup-');
+  const results: BenchResult[] = [];
+  try {
+    console.log(`backup: volume ${SIZE / MiB} MiB, durability ${DURABILITY}, home ${h.dir}`);
+    h.rcopy('array', 'create', 'b', '--durability', DURABILITY);
+    h.rcopy('volume', 'create', 'b:src', '--size', String(SIZE));
+    const img = h.json<{ path: string }>('volume', 'show', 'b:src').path;
+    const fill = time(() => h.rcopy('workload', 'run', 'b:src', '--pattern', 'seq', '--bs', '1M', '--bytes', String(SIZE), '--depth', '4'));
+    console.log(`  filled b:src (${SIZE / MiB} MiB of random data) in ${fill.toFixed(2)} s`);
+    spawnSync('sync');
+
+    const copy = h.file('copy.img');
+    const cpRun = (): number => {
+      fs.rmSync(copy, { force: true });
+      spawnSync('sync');
+      const s = time(() => {
+        const r = spawnSync('cp', ['--sparse=never', '--reflink=never', img, copy]);
+        if (r.status !== 0) throw new Error(`cp failed: ${r.stderr}`);
+      });
+      fs.rmSync(copy, { force: true });
+      return s;
+    };
+    let full: any = null;
+    const fullRun = (): number => {
+      // a fresh backup volume each time: the first backup into it
+      const list = h.json<any[]>('backup', 'list', 'b');
+      for (const b of list) h.rcopy('backup', 'delete', b.id, '--yes');
+      if (h.json<any[]>('volume', 'list', 'b').some((v) => v.name === 'bk')) h.rcopy('volume', 'delete', 'b:bk', '--yes');
+      h.rcopy('volume', 'create', 'b:bk', '--size', String(SIZE));
+      spawnSync('sync');
+      let out: any;
+      const s = time(() => {
+        out = h.json('backup', 'create', 'b:src', '--to', 'b:bk');
+      });
+      full = out;
+      console.log(`  full backup: ${(out.bytesCopied / MiB).toFixed(0)} MiB in ${s.toFixed(3)} s (controller ${out.seconds} s)`);
+      return s;
+    };
+    const cp1 = cpRun();
+    const f1 = fullRun();
+    const cp2 = cpRun();
+    const f2 = fullRun();
+    const cpBest = Math.min(cp1, cp2);
+    const fullBest = Math.min(f1, f2);
+    results.push(result('full backup vs cp', fullBest, 'cp', cpBest, '>= 0.80', `${((SIZE / fullBest) / 1e9).toFixed(2)} GB/s`));
+
+    // incremental after 1% of the tracks changed (random 64 KiB writes), twice
+    const incs: number[] = [];
+    let inc: any = null;
+    for (let i = 0; i < 2; i++) {
+      h.rcopy('workload', 'run', 'b:src', '--pattern', 'random', '--bs', '64k', '--bytes', String(Math.round(SIZE / 100 / 65536) * 65536), '--seed', String(11 + i));
+      spawnSync('sync');
+      incs.push(
+        time(() => {
+          inc = h.json('backup', 'create', 'b:src', '--to', 'b:bk', '--incremental');
+        }),
+      );
+      console.log(`  incremental: ${inc.tracksCopied} tracks, ${(inc.bytesCopied / MiB).toFixed(1)} MiB in ${incs[i]!.toFixed(3)} s (controller ${inc.seconds} s)`);
+    }
+    const incBest = Math.min(...incs);
+    // here the "peer" is the full backup: ratio = full time / incremental time (100 = 1% cost)
+    results.push(result('incremental (1% changed) vs full backup', incBest, 'full backup', fullBest, '~100 (about 1% of the cost)', `controller ${inc.seconds} s vs ${full.seconds} s: ${((inc.seconds / full.seconds) * 100).toFixed(1)}%`));
+    report(results);
+  } finally {
+    h.cleanup();
+  }
+}
+
+main();

@@ -1,0 +1,181 @@
+/**
+ * Backup images: their checksum, the per-track digests behind it, and reading a generation back.
+ *
+ * Checksum 'sha256-tracks': SHA-256 over the concatenation of the SHA-256 digests of every track of
+ * the image, in track order (the image is the source's size in bytes, cut in tracks of the array's
+ * track size; tracks never written hash as zeros). Per-track digests let an incremental backup
+ * update the checksum by hashing only the tracks it copied, and let verify name the tracks that
+ * differ. imageChecksum() computes the same value for a plain buffer.
+ *
+ * Track digest file (backups/chain-N.sums): 32 bytes per track, the digest of what the backup volume
+ * holds in that track; 32 zero bytes stand for "an all-zero track". Written whole (temp + rename)
+ * after the data it describes is on the backup volume.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { UndoFile } from './backup-undo.js';
+import type { Volume } from './volume.js';
+
+export const CHECKSUM_ALG = 'sha256-tracks';
+const DIGEST = 32;
+const zeroHashes = new Map<number, Buffer>();
+
+export function trackHash(data: Buffer): Buffer {
+  return crypto.createHash('sha256').update(data).digest();
+}
+
+export function zeroTrackHash(trackSize: number): Buffer {
+  let h = zeroHashes.get(trackSize);
+  if (!h) {
+    h = trackHash(Buffer.alloc(trackSize));
+    zeroHashes.set(trackSize, h);
+  }
+  return h;
+}
+
+/** The 'sha256-tracks' checksum of an image held in memory. */
+export function imageChecksum(image: Buffer, trackSize: number): string {
+  const sums = new TrackSums(Math.ceil(image.length / trackSize), trackSize);
+  for (let t = 0; t < sums.tracks; t++) sums.set(t, trackHash(image.subarray(t * trackSize, (t + 1) * trackSize)));
+  return sums.root();
+}
+
+/** One digest per track; all-zero entries mean "all-zero track". */
+export class TrackSums {
+  readonly buf: Buffer;
+  constructor(
+    readonly tracks: number,
+    readonly trackSize: number,
+    buf?: Buffer,
+  ) {
+    this.buf = buf ?? Buffer.alloc(tracks * DIGEST);
+  }
+
+  get(t: number): Buffer {
+    return this.buf.subarray(t * DIGEST, (t + 1) * DIGEST);
+  }
+
+  set(t: number, digest: Buffer): void {
+    digest.copy(this.buf, t * DIGEST);
+  }
+
+  /** SHA-256 over all track digests (zero entries replaced by the digest of a zero track). */
+  root(): string {
+    const h = crypto.createHash('sha256');
+    const z = zeroTrackHash(this.trackSize);
+    const empty = Buffer.alloc(DIGEST);
+    let runStart = 0;
+    for (let t = 0; t < this.tracks; t++) {
+      const d = this.get(t);
+      if (d.equals(empty)) {
+        if (t > runStart) h.update(this.buf.subarray(runStart * DIGEST, t * DIGEST));
+        h.update(z);
+        runStart = t + 1;
+      }
+    }
+    if (this.tracks > runStart) h.update(this.buf.subarray(runStart * DIGEST, this.tracks * DIGEST));
+    return h.digest('hex');
+  }
+
+  /** Tracks whose digest differs from other's (zero entries compared as zero-track digests). */
+  differing(other: TrackSums, limit = 20): number[] {
+    const out: number[] = [];
+    const z = zeroTrackHash(this.trackSize);
+    const empty = Buffer.alloc(DIGEST);
+    const norm = (d: Buffer): Buffer => (d.equals(empty) ? z : d);
+    for (let t = 0; t < this.tracks && out.length < limit; t++) if (!norm(this.get(t)).equals(norm(other.get(t)))) out.push(t);
+    return out;
+  }
+
+  static async load(file: string, tracks: number, trackSize: number): Promise<TrackSums | null> {
+    let data: Buffer;
+    try {
+      data = await fsp.readFile(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    if (data.length !== tracks * DIGEST) return null;
+    return new TrackSums(tracks, trackSize, data);
+  }
+
+  async save(file: string, durable: boolean): Promise<void> {
+    const tmp = `${file}.tmp-${process.pid}`;
+    const fh = await fsp.open(tmp, 'w');
+    try {
+      await fh.writeFile(this.buf);
+      if (durable) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, file);
+    if (durable) await syncDir(path.dirname(file));
+  }
+}
+
+export async function syncDir(dir: string): Promise<void> {
+  const d = await fsp.open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+export function rmQuiet(file: string): void {
+  fs.rmSync(file, { force: true });
+}
+
+/**
+ * Reads one generation of a backup: the backup volume overlaid by undo files, newest-last
+ * (overlays[0] is the generation's own undo file; the first overlay holding a track wins).
+ */
+export class ImageReader {
+  constructor(
+    readonly target: Volume,
+    readonly overlays: UndoFile[],
+    readonly tracks: number,
+  ) {}
+
+  /** True when some overlay or the backup volume holds data for track t. */
+  hasData(t: number): boolean {
+    if (this.target.isAllocated(t)) return true;
+    return this.overlays.some((o) => o.has(t));
+  }
+
+  /** Tracks [first, first+n) as one buffer, or null when none of them holds data (all zeros). */
+  async read(first: number, n: number): Promise<Buffer | null> {
+    const ts = this.target.trackSize;
+    let anyTarget = false;
+    let anyOverlay = false;
+    for (let t = first; t < first + n; t++) {
+      if (this.target.isAllocated(t)) anyTarget = true;
+      if (!anyOverlay && this.overlays.some((o) => o.has(t))) anyOverlay = true;
+    }
+    if (!anyTarget && !anyOverlay) return null;
+    const buf = anyTarget ? await this.target.read(first * ts, n * ts) : Buffer.alloc(n * ts);
+    if (anyOverlay) {
+      for (let t = first; t < first + n; t++) {
+        const o = this.overlays.find((x) => x.has(t));
+        if (o) await o.read(t, buf.subarray((t - first) * ts, (t - first + 1) * ts));
+      }
+    }
+    return buf;
+  }
+}
+
+/** Runs fn over [0, tracks) in chunks of chunkTracks, `depth` chunks in flight (any order). */
+export async function forChunks(tracks: number, chunkTracks: number, depth: number, fn: (first: number, n: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tracks) {
+      const first = next;
+      const n = Math.min(chunkTracks, tracks - first);
+      next += n;
+      await fn(first, n);
+    }
+  };
+  await Promise.all(Array.from({ length: depth }, () => worker()));
+}
