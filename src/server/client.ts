@@ -25,7 +25,9 @@ export async function startController(dir: string, home: string, label: string):
   const existing = await tryConnect(dir, label);
   if (existing) return existing;
   const log = fs.openSync(logFile(dir), 'a');
-  const child = spawn(process.execPath, [CONTROLLER_JS, dir, home], {
+  // RCOPY_CONTROLLER_NODE_ARGS: extra node flags for the controller (e.g. --cpu-prof for profiling)
+  const nodeArgs = (process.env.RCOPY_CONTROLLER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, CONTROLLER_JS, dir, home], {
     detached: true,
     stdio: ['ignore', log, log],
     env: { ...process.env, RCOPY_HOME: home },

@@ -228,7 +228,7 @@ async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, ne
         const now = vs.map((v, i) => `${targets[i]!.id}: ${v.p?.state ?? '?'}/${v.s?.state ?? '?'}${needDrained && v.p && v.s ? ` (restored ${v.s.restoredSeq} of ${v.p.lastSeq})` : ''}`).join(', ');
         throw E.timeout(`timed out after ${formatDuration(timeoutMs)} waiting for ${state}${needDrained ? ' and an empty journal' : ''}: ${now}`);
       }
-      await new Promise((r) => setTimeout(r, 150));
+      await new Promise((r) => setTimeout(r, Date.now() - t0 < 2000 ? 40 : 150));
     }
   } finally {
     prog?.stop();

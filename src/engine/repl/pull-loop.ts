@@ -10,14 +10,24 @@
  * Timing is the secondary's choice: fixed (`interval`), or adaptive from what the primary
  * reports: back-to-back while entries are waiting, then backing off from 20 ms to 1 s while the
  * primary's journal is idle (a busy or old journal resets the back-off).
+ *
+ * References (DESIGN.md §2.4, dedup-wire.ts): with the group's references on, the primary sends
+ * blocks the S-VOLs already hold (or zero blocks) as references. Every entry here is restored
+ * before the next pull, so the S-VOLs are what the primary's index assumes; each entry's full data
+ * is rebuilt from its segments (reference blocks checked against their SHA-256, stale ones fetched
+ * from the primary's master journal) before it goes into the restore journal, so the restore
+ * journal always holds full data and restore does not know about references.
  */
 import { RcopyError } from '../../errors.js';
+import type { Volume } from '../volume.js';
+import { ReferenceSettings } from './dedup-settings.js';
+import { emptyCounts, reconstruct, savings, segsWireBytes } from './dedup-wire.js';
 import type { Replicator } from './replicator.js';
 import type { PairRow } from './repl-store.js';
 import { JOURNALING, type PairState } from './pair-state.js';
 import type { PrimaryInfo, PullReplyEntry } from './replicator.js';
 
-export const PULL_BATCH = 16 * 1024 * 1024;
+export const PULL_BATCH = 64 * 1024 * 1024;
 
 export interface PullStats {
   journal: string;
@@ -29,9 +39,19 @@ export interface PullStats {
   pulls: number;
   entries: number;
   bytes: number;
+  /** Bytes the pulled entries hold; of them, sent as data and delivered by references. */
   logicalBytes: number;
   dataBytes: number;
   referenceBytes: number;
+  /** Of referenceBytes, zero blocks; descriptor bytes on the link; references that were stale. */
+  zeroBytes: number;
+  referenceWireBytes: number;
+  staleReferences: number;
+  /** logicalBytes - dataBytes - referenceWireBytes, and as a percentage of logicalBytes. */
+  savedBytes: number;
+  savedPct: number;
+  /** Whether pulls ask for references (journal option; --no-references turns it off). */
+  references: boolean;
   lastPullAt: number | null;
   lastError: string | null;
   failingSince: number | null;
@@ -57,7 +77,11 @@ export class PullManager {
   copying: (journal: string) => boolean = () => false;
   onSuspend: (pairs: PairRow[]) => void = () => undefined;
 
-  constructor(private readonly r: Replicator) {}
+  readonly references: ReferenceSettings;
+
+  constructor(private readonly r: Replicator) {
+    this.references = new ReferenceSettings(r.rs.store);
+  }
 
   stat(journal: string): PullStats {
     let s = this.stats.get(journal);
@@ -76,6 +100,12 @@ export class PullManager {
         logicalBytes: 0,
         dataBytes: 0,
         referenceBytes: 0,
+        zeroBytes: 0,
+        referenceWireBytes: 0,
+        staleReferences: 0,
+        savedBytes: 0,
+        savedPct: 0,
+        references: true,
         lastPullAt: null,
         lastError: null,
         failingSince: null,
@@ -93,6 +123,7 @@ export class PullManager {
     s.restoredSeq = row?.restoredSeq ?? 0;
     s.pulledSeq = this.r.journals.get(journal)?.lastSeq ?? 0;
     s.running = this.loops.has(journal);
+    s.references = this.references.enabled(journal);
     return s;
   }
 
@@ -100,13 +131,15 @@ export class PullManager {
     for (const j of this.r.rs.journals()) if (j.role === 'restore' && j.pullEnabled) this.run(j.name);
   }
 
-  /** Starts (or re-times) the pull of a restore journal; persistent across restarts. */
-  start(journal: string, intervalMs: number | null): void {
+  /** Starts (or re-times) the pull of a restore journal; persistent across restarts. `refs`
+   *  (when given) sets whether the group sends references instead of data. */
+  start(journal: string, intervalMs: number | null, refs?: boolean): void {
     const row = this.r.journalRow(journal);
     if (row.role !== 'restore') {
       throw new RcopyError('ERR_RCOPY_STATE', `journal ${this.r.name}:${journal} is not a restore journal`, { hint: 'pull runs on the secondary, on the journal named second in --journal P:J1,S:J2' });
     }
     this.r.rs.updateJournal(journal, { pullEnabled: true, pullIntervalMs: intervalMs });
+    if (refs !== undefined) this.references.set(journal, refs);
     this.run(journal);
     this.loops.get(journal)?.wake();
   }
@@ -203,43 +236,65 @@ export class PullManager {
     const t0 = performance.now();
     const peer = await this.r.peer(row.peerArray);
     const restored = this.r.journalRow(journal).restoredSeq;
+    const refs = this.references.enabled(journal);
     const reply = await peer.call<{ entries: PullReplyEntry[]; info: PrimaryInfo }>(
       'repl.pull',
-      { journal: row.peerJournal, after: jf.lastSeq, restored, maxBytes: PULL_BATCH, from: this.r.name },
+      { journal: row.peerJournal, after: jf.lastSeq, restored, maxBytes: PULL_BATCH, from: this.r.name, refs },
       { timeoutMs: 120_000 },
     );
     const payload = reply.payload ?? Buffer.alloc(0);
-    await this.r.shaper(row.peerArray).transfer(payload.length, t0);
     const { entries, info } = reply.result;
+    let refWire = 0;
+    for (const e of entries) if (e.segs) refWire += segsWireBytes(e.segs);
+    await this.r.shaper(row.peerArray).transfer(payload.length + refWire, t0);
     s.failingSince = null;
     s.lastError = null;
     s.primary = info;
     s.lastPullAt = Date.now();
     s.pulls++;
     if (entries.length) {
-      const volIds = new Map<string, number>();
-      for (const p of ps) volIds.set(p.remoteVol, this.r.array.volume(p.localVol).id);
-      let pos = 0;
+      const volByRemote = new Map<string, Volume>();
+      for (const p of ps) volByRemote.set(p.remoteVol, this.r.array.volume(p.localVol));
+      // full data first (references copied from the S-VOLs and checked), then the restore journal
+      const counts = emptyCounts();
+      counts.referenceWireBytes = refWire;
+      const peerJournal = row.peerJournal;
+      const datas = await reconstruct(entries, payload, {
+        readVol: async (vol, off, len) => {
+          const v = volByRemote.get(vol);
+          return v ? v.read(off, len) : null;
+        },
+        fetch: async (seq, off, len) => {
+          const r = await peer.call('repl.readEntryData', { journal: peerJournal, seq, offset: off, length: len }, { timeoutMs: 120_000 });
+          const data = r.payload ?? Buffer.alloc(0);
+          await this.r.shaper(row.peerArray!).transfer(data.length);
+          return data;
+        },
+      }, counts);
+      if (counts.staleReferences) this.r.log(`pull of ${journal}: ${counts.staleReferences} stale reference block(s) fetched as data`);
       const batch = [];
-      for (const e of entries) {
-        const id = volIds.get(e.vol);
-        const data = payload.subarray(pos, pos + e.len);
-        pos += e.len;
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
+        const v = volByRemote.get(e.vol);
         // an entry of a volume not paired here (or an empty one) keeps its place in the sequence
-        if (id === undefined || e.len === 0) batch.push({ seq: e.seq, timestamp: e.ts, volumeId: 0, offset: 0, data: Buffer.alloc(0) });
-        else batch.push({ seq: e.seq, timestamp: e.ts, volumeId: id, offset: e.off, data });
+        if (v === undefined || e.len === 0) batch.push({ seq: e.seq, timestamp: e.ts, volumeId: 0, offset: 0, data: Buffer.alloc(0) });
+        else batch.push({ seq: e.seq, timestamp: e.ts, volumeId: v.id, offset: e.off, data: datas[i]! });
       }
-      if (pos !== payload.length) throw new RcopyError('ERR_RCOPY_PEER', `pull reply from ${row.peerArray}: entries describe ${pos} bytes but ${payload.length} arrived`, { kind: 'peer' });
       if (batch.length) {
         await jf.append(batch);
         if (this.r.array.durability === 'fsync') await jf.sync();
       }
       s.entries += entries.length;
       s.bytes += payload.length;
-      s.logicalBytes += payload.length;
-      s.dataBytes += payload.length;
+      s.logicalBytes += counts.logicalBytes;
+      s.dataBytes += counts.dataBytes;
+      s.referenceBytes += counts.referenceBytes;
+      s.zeroBytes += counts.zeroBytes;
+      s.referenceWireBytes += counts.referenceWireBytes;
+      s.staleReferences += counts.staleReferences;
+      Object.assign(s, savings(s));
       const el = (performance.now() - t0) / 1000;
-      if (el > 0) s.bytesPerSecond = Math.round(0.7 * s.bytesPerSecond + 0.3 * (payload.length / el));
+      if (el > 0) s.bytesPerSecond = Math.round(0.7 * s.bytesPerSecond + 0.3 * (counts.logicalBytes / el));
       await this.restore(journal);
       if (ps.some((p) => p.mode === 'sync')) {
         peer.call('repl.ack', { journal: row.peerJournal, restored: this.r.journalRow(journal).restoredSeq }).catch(() => undefined);

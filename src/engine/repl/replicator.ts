@@ -15,6 +15,8 @@ import type { StorageArray, VolumeUse, WriteOrigin } from '../array.js';
 import { TrackBitmap } from '../bitmap.js';
 import { JournalFile, MAX_RECORD_DATA, type JournalEntry } from '../journal-file.js';
 import type { Volume } from '../volume.js';
+import { ContentIndex } from './dedup-index.js';
+import type { Segment } from './dedup-wire.js';
 import { ImageKeeper } from './image-keeper.js';
 import { LinkShaper } from './link-shaper.js';
 import { JOURNALING, SUSPENDED, checkMove, nextCommand, type PairState } from './pair-state.js';
@@ -33,6 +35,8 @@ export interface PullReplyEntry {
   vol: string;
   off: number;
   len: number;
+  /** Present when part of the entry travels as references (dedup-wire.ts). */
+  segs?: Segment[];
 }
 
 export interface PrimaryInfo {
@@ -54,6 +58,8 @@ export class Replicator {
   private bitmaps = new Map<string, TrackBitmap>();
   private keepers = new Map<string, ImageKeeper>();
   private shapers = new Map<string, LinkShaper>();
+  /** P side: what each master journal's secondary holds, for references instead of data. */
+  private contentIndexes = new Map<string, ContentIndex>();
   /** P side: writes of sync pairs waiting until the secondary has restored their seq. */
   private syncWaiters = new Map<string, Array<{ seq: number; resolve: () => void }>>();
   /** P side: when the master journal went over the high-water mark. */
@@ -124,8 +130,10 @@ export class Replicator {
       await jf.reset();
     }
     this.array.writeHooks.push((vol, off, data, origin) => this.onWrite(vol, off, data, origin));
+    // a commit makes master journals durable with the volumes; restore journals are staging
+    // only (the primary keeps each entry until it is reported restored), so they are not synced
     this.array.syncHooks.push(async () => {
-      await Promise.all([...this.journals.values()].map((j) => j.sync()));
+      await Promise.all(this.rs.journals().filter((j) => j.role === 'master').map((j) => this.journals.get(j.name)?.sync()));
     });
     this.array.usageProviders.push((vol) => this.usesOf(vol));
   }
@@ -538,7 +546,11 @@ export class Replicator {
 
   // ---------------------------------------------------------------- primary side of a pull
 
-  async servePull(journal: string, after: number, restored: number, maxBytes: number, from: string): Promise<{ entries: PullReplyEntry[]; payload: Buffer; info: PrimaryInfo }> {
+  /**
+   * Answers a pull: entries after `after`, and frees what the secondary restored. With `refs`, an
+   * entry's blocks that the secondary already holds travel as references (dedup-index.ts).
+   */
+  async servePull(journal: string, after: number, restored: number, maxBytes: number, from: string, refs = false): Promise<{ entries: PullReplyEntry[]; payload: Buffer; info: PrimaryInfo }> {
     const row = this.journalRow(journal);
     if (row.role !== 'master') throw E.state(`journal ${this.name}:${journal} is not a master journal`, 'pull from the journal that the P-VOLs use');
     this.checkLink(from);
@@ -550,6 +562,15 @@ export class Replicator {
     const entries = await j.read(after + 1, { maxBytes });
     const names = new Map<number, string>();
     for (const v of this.array.volumes.values()) names.set(v.id, v.name);
+    if (refs) {
+      let idx = this.contentIndexes.get(journal);
+      if (!idx) this.contentIndexes.set(journal, (idx = new ContentIndex()));
+      const key = this.groupPairs(journal).map((p) => `${p.id}/${p.state}/${p.stateSince}`).join(',');
+      idx.resume(after, key);
+      const enc = idx.encode(entries, names);
+      return { entries: enc.entries, payload: Buffer.concat(enc.payload), info: this.primaryInfo(journal) };
+    }
+    this.contentIndexes.delete(journal);
     const meta: PullReplyEntry[] = [];
     const bufs: Buffer[] = [];
     for (const e of entries) {
@@ -557,6 +578,15 @@ export class Replicator {
       bufs.push(e.data);
     }
     return { entries: meta, payload: Buffer.concat(bufs), info: this.primaryInfo(journal) };
+  }
+
+  /** The data of one entry still in a master journal (a secondary repairing a stale reference). */
+  async readEntryData(journal: string, seq: number, offset: number, length: number): Promise<Buffer> {
+    if (this.journalRow(journal).role !== 'master') throw E.state(`journal ${this.name}:${journal} is not a master journal`, 'ask the journal that the P-VOLs use');
+    const [e] = await this.journal(journal).read(seq, { maxEntries: 1 });
+    if (!e || e.seq !== seq) throw E.peer(`entry ${seq} is no longer in journal ${this.name}:${journal}`, 'pull again: the group was suspended or the entry released');
+    if (offset + length > e.data.length) throw E.peer(`entry ${seq} of ${this.name}:${journal} has ${e.data.length} bytes, not ${offset + length}`);
+    return Buffer.from(e.data.subarray(offset, offset + length));
   }
 
   primaryInfo(journal: string): PrimaryInfo {
