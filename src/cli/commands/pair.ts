@@ -16,6 +16,8 @@ export interface PairTarget {
   /** The array that drives the pair (its secondary side). */
   sArray: string;
   pArray: string;
+  /** The side the user named (its volume), or null for a group. */
+  side?: 'P' | 'S' | null;
 }
 
 /** Finds the pairs named by a volume (either side) or by --group. */
@@ -52,7 +54,7 @@ export async function resolvePairs(ctx: CliContext, ref: string | undefined, gro
     throw E.usage(`${ref} is in ${found.length} pairs (${found.map((f) => `${f.pvol} -> ${f.svol}`).join(', ')})`, 'name the pair by its other volume');
   }
   const d = found[0]!;
-  return [{ id: d.id, sArray: parseVolRef(d.svol).array, pArray: parseVolRef(d.pvol).array }];
+  return [{ id: d.id, sArray: parseVolRef(d.svol).array, pArray: parseVolRef(d.pvol).array, side: d.role }];
 }
 
 async function one(ctx: CliContext, ref: string | undefined, group: string | undefined): Promise<PairTarget> {
@@ -99,7 +101,7 @@ export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Re
   }
   const mode = opts.mode ?? 'async';
   if (mode !== 'async' && mode !== 'sync') throw E.badInput(`unknown mode '${mode}'`, 'use async or sync');
-  const d = await call(ctx, s.array, 'pair.create', { pvol, svol: s.name, pjournal: parts[0]!.name, sjournal: parts[1]!.name, mode, group: opts.group, nocopy: !!opts.nocopy });
+  const d = await call(ctx, s.array, 'pair.create', { pvol, svol: s.name, pjournal: parts[0]!.name, sjournal: parts[1]!.name, mode, group: opts.group, nocopy: !!opts.nocopy, ...(opts.references === false ? { references: false } : {}) });
   let text = `created pair ${d.pvol} -> ${d.svol} (${d.mode}, group ${d.group}): ${d.state}`;
   if (opts.wait) {
     const t = { id: d.id, sArray: s.array, pArray: p.array };
@@ -191,6 +193,8 @@ export async function show(ctx: CliContext, [ref]: Args, opts: Record<string, an
     logicalBytes: s?.pull?.logicalBytes ?? 0,
     dataBytes: s?.pull?.dataBytes ?? 0,
     referenceBytes: s?.pull?.referenceBytes ?? 0,
+    savedPct: s?.pull?.savedPct ?? 0,
+    resync: s?.resync ?? null,
     changedTracks: (p?.changedTracks ?? 0) + (s?.changedTracks ?? 0),
   };
   const lines = [
@@ -200,15 +204,26 @@ export async function show(ctx: CliContext, [ref]: Args, opts: Record<string, an
   ];
   if (s?.imageTime) lines.push(`  consistent image of ${iso(s.imageTime)} kept${s.imageTracks ? ` (${s.imageTracks} tracks saved)` : ''}`);
   if (s?.pull) lines.push(`  transfer: logical ${formatBytes(s.pull.logicalBytes)}, data ${formatBytes(s.pull.dataBytes)}, references ${formatBytes(s.pull.referenceBytes)}`);
+  if (s?.resync) {
+    const r = s.resync;
+    lines.push(`  last ${r.kind === 'resync' ? 'resync' : 'initial copy'}: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}, references ${formatBytes(r.referenceBytes)}, equal (skipped) ${formatBytes(r.equalBytes)}; ${r.equalTracks} equal, ${r.referenceTracks} by reference, ${r.zeroTracks} zero, ${r.dataTracks} data tracks${r.staleReferences ? `, ${r.staleReferences} stale references fetched` : ''}${r.references ? '' : ' (references off)'}`);
+  }
   lines.push(`  next: ${(s ?? p).hint}`);
   return { data, text: lines.join('\n') };
 }
 
-function matches(state: string, v: { p: any | null; s: any | null }): boolean {
+/**
+ * PAIR means both sides are PAIR. Any other state is looked for on the side the user named (its
+ * volume's side; PSUS and SSUS are the two faces of a split), or on either side for a group.
+ */
+function matches(state: string, v: { p: any | null; s: any | null }, side?: 'P' | 'S' | null): boolean {
   const ps = v.p?.state;
   const ss = v.s?.state;
   if (state === 'PAIR') return ps === 'PAIR' && ss === 'PAIR';
-  return ps === state || ss === state || (state === 'SSUS' && ss === 'SSUS') || (state === 'PSUS' && ps === 'PSUS');
+  const same = (x: string | undefined): boolean => x === state || (state === 'SSUS' && x === 'PSUS') || (state === 'PSUS' && x === 'SSUS');
+  if (side === 'P') return same(ps);
+  if (side === 'S') return same(ss);
+  return same(ps) || same(ss);
 }
 
 function drained(v: { p: any | null; s: any | null }): boolean {
@@ -221,7 +236,7 @@ async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, ne
   try {
     for (;;) {
       const vs = await Promise.all(targets.map((t) => views(ctx, t)));
-      if (vs.every((v) => matches(state, v) && (!needDrained || drained(v)))) return vs;
+      if (vs.every((v, i) => matches(state, v, targets[i]!.side) && (!needDrained || drained(v)))) return vs;
       const copying = vs.find((v) => v.s?.state === 'COPY');
       if (prog && copying) prog.update(copying.s.copyDone, copying.s.copyTotal || undefined, `${copying.s.resyncing ? 'resync' : 'copy'} ${copying.s.copyPct}%`);
       if (Date.now() - t0 > timeoutMs) {
@@ -264,7 +279,7 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, 
   const t0 = Date.now();
   const before = await views(ctx, t);
   const changed = (before.p?.changedTracks ?? 0) + (before.s?.changedTracks ?? 0);
-  const r = await call(ctx, t.sArray, 'pair.resync', { id: t.id, swap: !!opts.swap });
+  const r = await call(ctx, t.sArray, 'pair.resync', { id: t.id, swap: !!opts.swap, ...(typeof opts.references === 'boolean' ? { references: opts.references } : {}) });
   const targets = await resolvePairs(ctx, undefined, (r.pairs as any[])[0]?.group);
   if (opts.wait === false) return { data: r, text: `resync started for ${targets.map((x) => x.id).join(', ')} (${changed} changed tracks)` };
   const timeoutMs = opts.timeout ? parseDuration(opts.timeout) : 3_600_000;
