@@ -22,6 +22,25 @@ export interface CreatePairRequest {
   nocopy?: boolean;
 }
 
+/** A new pair record (either side): COPY, or PAIR when created without copy. */
+function newPair(ident: Pick<PairRow, 'id' | 'role' | 'localVol' | 'remoteArray' | 'remoteVol' | 'localJournal' | 'remoteJournal' | 'groupName' | 'mode'>, nocopy: boolean): PairRow {
+  const now = Date.now();
+  return {
+    ...ident,
+    state: nocopy ? 'PAIR' : 'COPY',
+    stateSince: now,
+    reason: nocopy ? 'created without copy' : 'initial copy',
+    copyDone: 0,
+    copyTotal: 0,
+    resyncing: false,
+    imageTime: null,
+    writable: false,
+    splitSeq: null,
+    nocopy,
+    created: now,
+  };
+}
+
 export class PairOps {
   constructor(
     private readonly r: Replicator,
@@ -64,28 +83,9 @@ export class PairOps {
     });
     try {
       this.r.rs.store.tx(() => {
-        this.r.rs.addPair({
-          id: reply.result.id,
-          role: 'S',
-          localVol: req.svol,
-          remoteArray: pv.array,
-          remoteVol: pv.name,
-          localJournal: req.sjournal,
-          remoteJournal: req.pjournal,
-          groupName: group,
-          mode: req.mode,
-          state: req.nocopy ? 'PAIR' : 'COPY',
-          stateSince: Date.now(),
-          reason: req.nocopy ? 'created without copy' : 'initial copy',
-          copyDone: 0,
-          copyTotal: 0,
-          resyncing: false,
-          imageTime: null,
-          writable: false,
-          splitSeq: null,
-          nocopy: !!req.nocopy,
-          created: Date.now(),
-        });
+        this.r.rs.addPair(
+          newPair({ id: reply.result.id, role: 'S', localVol: req.svol, remoteArray: pv.array, remoteVol: pv.name, localJournal: req.sjournal, remoteJournal: req.pjournal, groupName: group, mode: req.mode }, !!req.nocopy),
+        );
         if (sj.role !== 'restore') {
           this.r.rs.updateJournal(req.sjournal, { role: 'restore', peerArray: pv.array, peerJournal: req.pjournal, restoredSeq: this.r.journal(req.sjournal).lastSeq, pullEnabled: true });
         }
@@ -122,28 +122,9 @@ export class PairOps {
     if (group.some((p) => SUSPENDED.has(p.state))) throw E.state(`the journal group ${group[0]!.groupName} is suspended`, `resync it first: rcopy pair resync --group ${group[0]!.groupName}`);
     const id = `${this.r.name}:${a.pvol}`;
     this.r.rs.store.tx(() => {
-      this.r.rs.addPair({
-        id,
-        role: 'P',
-        localVol: a.pvol,
-        remoteArray: a.svolArray,
-        remoteVol: a.svol,
-        localJournal: a.pjournal,
-        remoteJournal: a.sjournal,
-        groupName: a.group,
-        mode: a.mode,
-        state: a.nocopy ? 'PAIR' : 'COPY',
-        stateSince: Date.now(),
-        reason: a.nocopy ? 'created without copy' : 'initial copy',
-        copyDone: 0,
-        copyTotal: 0,
-        resyncing: false,
-        imageTime: null,
-        writable: false,
-        splitSeq: null,
-        nocopy: a.nocopy,
-        created: Date.now(),
-      });
+      this.r.rs.addPair(
+        newPair({ id, role: 'P', localVol: a.pvol, remoteArray: a.svolArray, remoteVol: a.svol, localJournal: a.pjournal, remoteJournal: a.sjournal, groupName: a.group, mode: a.mode }, a.nocopy),
+      );
       if (j.role !== 'master') this.r.rs.updateJournal(a.pjournal, { role: 'master', peerArray: a.svolArray, peerJournal: a.sjournal });
     });
     this.r.invalidate();
