@@ -267,3 +267,72 @@ test('pair create with no arguments walks through volumes and journals; takeover
     await h.cleanup();
   }
 });
+
+test('backup create with no arguments walks through the source and the backup volume', { skip }, async () => {
+  const h = new TestHome();
+  try {
+    await h.ok('array', 'create', 'b1');
+    await h.ok('volume', 'create', 'b1:src', '--size', '2M');
+    await h.ok('volume', 'create', 'b1:tgt', '--size', '2M');
+    await h.ok('io', 'write', 'b1:src', '--pattern', 'random', '--length', '256k', '--seed', '4');
+    await session(h, ['backup', 'create'], async (t) => {
+      const s = await t.waitFor(/Back up which volume\?/);
+      assert.match(s, /b1:src/);
+      assert.match(s, /b1:tgt/);
+      await t.waitFor(/[❯>] b1:src/);
+      t.keys('Enter');
+      await t.waitFor(/Into which backup volume\?/);
+      t.keys('Down');
+      await t.waitFor(/[❯>] b1:tgt/);
+      t.keys('Enter');
+      const { code, screen } = await t.exit();
+      assert.equal(code, 0, screen);
+      assert.match(screen, /backed up b1:bk-/);
+    });
+    const list = await h.ok('backup', 'list', 'b1', '--json');
+    assert.equal(list.length, 1);
+    const src = await h.ok('io', 'checksum', 'b1:src', '--json');
+    await h.ok('io', 'write', 'b1:src', '--pattern', '0x99', '--length', '64k');
+    // restore confirms, showing what is overwritten: n changes nothing, y restores
+    await session(h, ['backup', 'restore', list[0].id], async (t) => {
+      await t.waitFor(/Overwrite b1:src/);
+      t.type('n');
+      t.keys('Enter');
+      assert.equal((await t.exit()).code, 2);
+    });
+    assert.notEqual((await h.ok('io', 'checksum', 'b1:src', '--json')).sha256, src.sha256);
+    await session(h, ['backup', 'restore', list[0].id], async (t) => {
+      await t.waitFor(/Overwrite b1:src/);
+      t.type('y');
+      t.keys('Enter');
+      const { code, screen } = await t.exit();
+      assert.equal(code, 0, screen);
+    });
+    assert.equal((await h.ok('io', 'checksum', 'b1:src', '--json')).sha256, src.sha256);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('stats report with no arguments asks for the array and the group', { skip }, async () => {
+  const h = new TestHome();
+  try {
+    await h.ok('array', 'create', 's1');
+    await h.ok('volume', 'create', 's1:v', '--size', '4M');
+    await h.ok('stats', 'define', 's1:g', '--volumes', 'v', '--interval', '1s');
+    await h.ok('stats', 'start', 's1:g');
+    await h.ok('io', 'write', 's1:v', '--pattern', 'random', '--length', '256k');
+    await h.ok('stats', 'collect', 's1:g');
+    await session(h, ['stats', 'report', '--window', '10s'], async (t) => {
+      await t.waitFor(/Which array\?/);
+      t.keys('Enter');
+      await t.waitFor(/s1:g|group/i);
+      t.keys('Enter');
+      const { code, screen } = await t.exit();
+      assert.equal(code, 0, screen);
+      assert.match(screen, /peak/);
+    });
+  } finally {
+    await h.cleanup();
+  }
+});
