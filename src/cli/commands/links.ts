@@ -34,6 +34,10 @@ export async function journalSet(ctx: CliContext, [ref]: Args, opts: Record<stri
   if (opts.blockadeWatch) params.blockadeWatchMs = parseDuration(opts.blockadeWatch);
   if (opts.overflowWatch) params.overflowWatchMs = parseDuration(opts.overflowWatch);
   if (opts.autoResync !== undefined) params.autoResync = opts.autoResync === true || opts.autoResync === 'on' || opts.autoResync === 'true';
+  if (opts.references !== undefined) {
+    if (!['on', 'off', 'true', 'false'].includes(String(opts.references))) throw E.badInput(`invalid --references '${opts.references}'`, 'use on or off');
+    params.references = opts.references === 'on' || opts.references === 'true';
+  }
   const info = await call(ctx, j.array, 'journal.set', params);
   return { data: info };
 }
@@ -155,7 +159,8 @@ export function pullText(s: any): string {
   const lines = [
     `pull of ${s.journal}: ${s.enabled ? 'started' : 'stopped'} (${s.mode}${s.intervalMs ? `, every ${formatDuration(s.intervalMs)}` : ''})${s.running ? '' : ', loop not running'}`,
     `  pulls ${s.pulls}, entries ${s.entries}, ${formatBytes(s.bytes)} at ${formatRate(s.bytesPerSecond)}; pulled seq ${s.pulledSeq}, restored seq ${s.restoredSeq}`,
-    `  logical ${formatBytes(s.logicalBytes)}, sent as data ${formatBytes(s.dataBytes)}, as references ${formatBytes(s.referenceBytes)}`,
+    `  logical ${formatBytes(s.logicalBytes)}, sent as data ${formatBytes(s.dataBytes)}, as references ${formatBytes(s.referenceBytes)}` +
+      (s.savedBytes ? ` (saved ${formatBytes(s.savedBytes)}, ${s.savedPct}%)` : '') + (s.staleReferences ? `; ${s.staleReferences} stale references fetched as data` : '') + (s.references === false ? '; references off' : ''),
   ];
   if (s.primary) lines.push(`  primary journal: ${s.primary.entries} entries waiting, ${s.primary.usedPct.toFixed(1)}% used, last seq ${s.primary.lastSeq}`);
   if (s.lastError) lines.push(`  last error: ${s.lastError}`);
@@ -168,6 +173,7 @@ export async function pull(ctx: CliContext, [ref]: Args, opts: Record<string, an
   const verb = opts.__verb as 'start' | 'stop' | 'status' | 'once';
   const params: Record<string, unknown> = { journal: j.name };
   if (verb === 'start' && opts.interval) params.intervalMs = parseDuration(opts.interval);
+  if (verb === 'start' && typeof opts.references === 'boolean') params.references = opts.references;
   const r = await call(ctx, j.array, `pull.${verb}`, params);
   const status = verb === 'once' ? r.status : r;
   const head = verb === 'once' ? `pulled ${r.entries} entries (${formatBytes(r.bytes)})\n` : '';

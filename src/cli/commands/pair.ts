@@ -206,7 +206,9 @@ export async function show(ctx: CliContext, [ref]: Args, opts: Record<string, an
   if (s?.pull) lines.push(`  transfer: logical ${formatBytes(s.pull.logicalBytes)}, data ${formatBytes(s.pull.dataBytes)}, references ${formatBytes(s.pull.referenceBytes)}`);
   if (s?.resync) {
     const r = s.resync;
-    lines.push(`  last ${r.kind === 'resync' ? 'resync' : 'initial copy'}: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}, references ${formatBytes(r.referenceBytes)}, equal (skipped) ${formatBytes(r.equalBytes)}; ${r.equalTracks} equal, ${r.referenceTracks} by reference, ${r.zeroTracks} zero, ${r.dataTracks} data tracks${r.staleReferences ? `, ${r.staleReferences} stale references fetched` : ''}${r.references ? '' : ' (references off)'}`);
+    if (r.kind === 'resync' && r.references) {
+      lines.push(`  last resync: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}, references ${formatBytes(r.referenceBytes)}, equal (skipped) ${formatBytes(r.equalBytes)}; tracks: ${r.equalTracks} equal, ${r.referenceTracks} by reference, ${r.zeroTracks} zero, ${r.dataTracks} data${r.staleReferences ? `, ${r.staleReferences} stale references fetched as data` : ''}`);
+    } else lines.push(`  last ${r.kind === 'resync' ? 'resync (references off)' : 'initial copy'}: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}`);
   }
   lines.push(`  next: ${(s ?? p).hint}`);
   return { data, text: lines.join('\n') };

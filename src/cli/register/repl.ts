@@ -23,6 +23,7 @@ export function registerRepl(program: Command): void {
       .option('--blockade-watch <d>', 'path-blockade watch time')
       .option('--overflow-watch <d>', 'data-overflow watch time')
       .option('--auto-resync <on|off>', 'resync by itself after a link failure')
+      .option('--references <on|off>', 'send references instead of data for blocks the secondary holds (set on the restore journal)')
       .action(act(links, 'journalSet')),
     'rcopy journal set siteB:j2 --blockade-watch 1s',
   );
@@ -68,6 +69,7 @@ export function registerRepl(program: Command): void {
       .option('--mode <mode>', 'async (journal) or sync', 'async')
       .option('--group <name>', 'name of the journal group (consistency group)')
       .option('--nocopy', 'skip the initial copy (the volumes are known to be equal)')
+      .option('--no-references', 'always send data, never references to blocks the secondary holds')
       .option('--wait', 'wait until the initial copy is done (PAIR)')
       .option('--timeout <d>', 'with --wait')
       .action(act(pair, 'create')),
@@ -96,6 +98,8 @@ export function registerRepl(program: Command): void {
     dataOpts(p.command('resync').argument('[pair]', 'either volume').description('copy the changed tracks (both bitmaps) and return to PAIR'))
       .option('--group <name>', 'a group')
       .option('--swap', 'reverse the direction: the S-VOL side becomes the primary')
+      .option('--references', 'compare track hashes and send references for tracks the S-VOL holds (default: the group\'s setting)')
+      .option('--no-references', 'send every changed track as data')
       .option('--no-wait', 'start it and return')
       .option('--timeout <d>', 'give up waiting after this long')
       .action(act(pair, 'resync')),
@@ -128,7 +132,11 @@ export function registerRepl(program: Command): void {
   const pull = program.command('pull').description("the secondary's journal pull (runs in its controller)");
   for (const verb of ['start', 'stop', 'status', 'once'] as const) {
     const c = dataOpts(pull.command(verb).argument('<journal>', 'the restore journal, ARRAY:JOURNAL'));
-    if (verb === 'start') c.option('--interval <d>', 'fixed interval (default: adaptive, chosen from the primary\'s journal state)');
+    if (verb === 'start') {
+      c.option('--interval <d>', 'fixed interval (default: adaptive, chosen from the primary\'s journal state)');
+      c.option('--references', 'send references instead of data for blocks the secondary holds (the default)');
+      c.option('--no-references', 'always send data (kept for the journal group)');
+    }
     c.description(
       { start: 'start pulling (persistent: resumes after a restart)', stop: 'stop pulling', status: 'counters, rates, sequence numbers', once: 'one pull and restore now' }[verb],
     ).action((ref: string, o: Record<string, unknown>, cmd: Command) => act(links, 'pull')(ref, Object.assign(o, { __verb: verb }), cmd));

@@ -7,20 +7,193 @@
  * consistent image (copy-on-write), so the S-VOL can be reverted until the resync completes.
  * Meanwhile host writes on the primary are journaled; the pull applies them after the copy.
  * A copy killed half way starts over from the maps (bitmaps are cleared only at the end).
+ *
+ * A resync with references (DESIGN.md §2.4, dedup-resync.ts) first hashes the S-VOL's changed
+ * tracks, then per run asks the primary for its hashes of the same tracks: equal tracks are
+ * skipped, zero tracks written as zeros, tracks the S-VOL holds at another changed track copied
+ * locally (checked against the hash; a stale one is read from the primary), the rest read as data.
+ * Every copy and resync reports logical, data, reference and equal bytes (statsOf).
  */
 import { RcopyError } from '../../errors.js';
 import { TrackBitmap } from '../bitmap.js';
+import type { Volume } from '../volume.js';
+import { TrackIndex, ZERO_HASH, trackHash } from './dedup-resync.js';
+import { ReferenceSettings } from './dedup-settings.js';
+import { emptyCounts, savings, type TransferCounts } from './dedup-wire.js';
+import type { ImageKeeper } from './image-keeper.js';
 import type { PairRow } from './repl-store.js';
-import type { Replicator } from './replicator.js';
+import type { PeerCaller, Replicator } from './replicator.js';
 
 const RUN_BYTES = 1024 * 1024;
 const DEPTH = 4;
+/** With references: the tracks whose hashes one request asks the primary for. */
+const HASH_GROUP_BYTES = 4 * 1024 * 1024;
+
+/** What the last initial copy or resync of a pair moved (logical = equal + references + data). */
+export interface CopyStats extends TransferCounts {
+  pair: string;
+  kind: 'initial' | 'resync';
+  references: boolean;
+  phase: 'hashing' | 'copying' | 'done';
+  tracks: number;
+  /** Tracks already equal on both sides (skipped), and their bytes. */
+  equalTracks: number;
+  equalBytes: number;
+  /** Tracks copied locally from another track of the S-VOL, written as zeros, sent as data. */
+  referenceTracks: number;
+  zeroTracks: number;
+  dataTracks: number;
+  savedBytes: number;
+  savedPct: number;
+  startedAt: number;
+  finishedAt: number | null;
+}
 
 export class CopyManager {
   private tasks = new Map<string, { abort: boolean; done: Promise<void> }>();
+  private stats = new Map<string, CopyStats>();
+  /** Per journal group: references on/off for the resync that `pair resync` started. */
+  private override = new Map<string, boolean>();
+  readonly references: ReferenceSettings;
   onFinished: (p: PairRow) => void = () => undefined;
 
-  constructor(private readonly r: Replicator) {}
+  constructor(private readonly r: Replicator) {
+    this.references = new ReferenceSettings(r.rs.store);
+  }
+
+  /** The counters of the pair's last (or running) copy, if one ran since the controller started. */
+  statsOf(id: string): CopyStats | null {
+    return this.stats.get(id) ?? null;
+  }
+
+  /** Sets whether the next resync of a group compares hashes and sends references (undefined: the group's setting). */
+  setReferences(journal: string, refs: boolean | undefined): void {
+    if (refs === undefined) this.override.delete(journal);
+    else this.override.set(journal, refs);
+  }
+
+  private newStats(p: PairRow, refs: boolean, bytes: number): CopyStats {
+    const st: CopyStats = {
+      ...emptyCounts(),
+      pair: p.id,
+      kind: p.resyncing ? 'resync' : 'initial',
+      references: refs,
+      phase: refs ? 'hashing' : 'copying',
+      tracks: Math.round(bytes / this.r.array.trackSize),
+      equalTracks: 0,
+      equalBytes: 0,
+      referenceTracks: 0,
+      zeroTracks: 0,
+      dataTracks: 0,
+      savedBytes: 0,
+      savedPct: 0,
+      startedAt: Date.now(),
+      finishedAt: null,
+    };
+    st.logicalBytes = bytes;
+    this.stats.set(p.id, st);
+    return st;
+  }
+
+  /**
+   * Copies tracks a..b of a resync by hashes first: equal tracks are skipped, zero tracks written
+   * as zeros, tracks the S-VOL holds elsewhere copied locally (checked), the rest read as data.
+   * Tracks written are saved in the consistent image first, as for a plain copy.
+   */
+  /** The primary's hashes of the tracks of several runs (one request). */
+  private async primaryHashes(p: PairRow, peer: PeerCaller, vol: Volume, runs: Array<[number, number]>, st: CopyStats): Promise<string[][]> {
+    const ts = vol.trackSize;
+    const t0 = performance.now();
+    const ranges = runs.map(([a, b]) => [a * ts, Math.min((b + 1) * ts, vol.size) - a * ts]);
+    const reply = await peer.call<{ hashes: string[][] }>('repl.trackHashes', { volume: p.remoteVol, ranges }, { timeoutMs: 120_000 });
+    const hashes = reply.result.hashes;
+    const ok = Array.isArray(hashes) && hashes.length === runs.length && runs.every(([a, b], i) => Array.isArray(hashes[i]) && hashes[i]!.length === b - a + 1 && hashes[i]!.every((h) => typeof h === 'string'));
+    if (!ok) throw new RcopyError('ERR_RCOPY_PEER', `track hashes from ${p.remoteArray} do not match the ${runs.length} runs asked for`, { kind: 'peer' });
+    const wire = hashes.reduce((n, l) => n + l.reduce((m, h) => m + h.length + 3, 2), 2);
+    st.referenceWireBytes += wire;
+    await this.r.shaper(p.remoteArray).transfer(wire, t0);
+    return hashes;
+  }
+
+  private async copyWithReferences(
+    vol: Volume,
+    a: number,
+    b: number,
+    hashes: string[],
+    index: TrackIndex,
+    keeper: ImageKeeper | null,
+    st: CopyStats,
+    readTracks: (off: number, len: number) => Promise<Buffer>,
+  ): Promise<void> {
+    const ts = vol.trackSize;
+    const off = a * ts;
+    const len = Math.min((b + 1) * ts, vol.size) - off;
+    const buf = Buffer.alloc(len);
+    const kind: Array<'equal' | 'zero' | 'ref' | 'data'> = [];
+    for (let i = 0; i <= b - a; i++) {
+      const x = a + i;
+      const ph = hashes[i]!;
+      const at = i * ts;
+      const n = Math.min(ts, len - at);
+      if (ph === index.hashOf(x)) kind.push('equal');
+      else if (ph === ZERO_HASH) kind.push('zero');
+      else {
+        const src = index.find(ph, x);
+        if (src === undefined) kind.push('data');
+        else {
+          const got = await vol.read(src * ts, n);
+          if (trackHash(got) === ph) {
+            got.copy(buf, at);
+            kind.push('ref');
+          } else {
+            st.staleReferences++;
+            kind.push('data');
+          }
+        }
+      }
+    }
+    for (let i = 0; i < kind.length; ) {
+      if (kind[i] !== 'data') {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j + 1 < kind.length && kind[j + 1] === 'data') j++;
+      const data = await readTracks(off + i * ts, Math.min(len, (j + 1) * ts) - i * ts);
+      data.copy(buf, i * ts);
+      i = j + 1;
+    }
+    const written: number[] = [];
+    kind.forEach((k, i) => {
+      if (k !== 'equal') written.push(a + i);
+    });
+    if (keeper && written.length) await keeper.save(vol, written);
+    for (let i = 0; i < kind.length; ) {
+      if (kind[i] === 'equal') {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j + 1 < kind.length && kind[j + 1] !== 'equal') j++;
+      await this.r.array.write(vol, off + i * ts, buf.subarray(i * ts, Math.min(len, (j + 1) * ts)), 'resync', { sync: false });
+      i = j + 1;
+    }
+    kind.forEach((k, i) => {
+      const n = Math.min(ts, len - i * ts);
+      if (k === 'equal') {
+        st.equalTracks++;
+        st.equalBytes += n;
+      } else if (k === 'zero') {
+        st.zeroTracks++;
+        st.zeroBytes += n;
+        st.referenceBytes += n;
+      } else if (k === 'ref') {
+        st.referenceTracks++;
+        st.referenceBytes += n;
+      } else st.dataTracks++;
+      if (k !== 'equal') index.set(a + i, hashes[i]);
+    });
+  }
 
   running(id: string): boolean {
     return this.tasks.has(id);
@@ -39,7 +212,11 @@ export class CopyManager {
     if (this.tasks.has(id)) return;
     const t = { abort: false, done: Promise.resolve() };
     this.tasks.set(id, t);
-    t.done = this.runWithRetry(id, t).finally(() => this.tasks.delete(id));
+    t.done = this.runWithRetry(id, t).finally(() => {
+      this.tasks.delete(id);
+      const p = this.r.rs.pair(id);
+      if (p && !this.groupCopying(p.localJournal)) this.override.delete(p.localJournal);
+    });
   }
 
   async abort(id: string): Promise<void> {
@@ -96,41 +273,76 @@ export class CopyManager {
     const perRun = Math.max(1, Math.floor(RUN_BYTES / ts));
     const pieces: Array<[number, number]> = [];
     for (const [a, b] of todo.runs()) for (let s = a; s <= b; s += perRun) pieces.push([s, Math.min(b, s + perRun - 1)]);
+    const refs = p.resyncing && (this.override.get(p.localJournal) ?? this.references.enabled(p.localJournal));
+    const st = this.newStats(p, refs, total * ts);
+    // references: what the S-VOL's changed tracks hold now (read and hashed here, nothing on the link)
+    const index = refs ? await TrackIndex.build(vol, [...todo.runs()]) : null;
+    const hashGroup = Math.max(1, Math.floor(HASH_GROUP_BYTES / ts));
+    st.phase = 'copying';
     let next = 0;
     let done = 0;
     let lastSave = performance.now();
     const shaper = () => this.r.shaper(p.remoteArray);
+    const readTracks = async (off: number, len: number): Promise<Buffer> => {
+      const t0 = performance.now();
+      const reply = await peer.call('repl.readTracks', { volume: p.remoteVol, offset: off, length: len }, { timeoutMs: 120_000 });
+      const data = reply.payload ?? Buffer.alloc(0);
+      if (data.length !== len) throw new RcopyError('ERR_RCOPY_PEER', `short track read from ${p.remoteArray} (${data.length} of ${len})`, { kind: 'peer' });
+      await shaper().transfer(len, t0);
+      st.dataBytes += len;
+      return data;
+    };
+    const progress = async (tracks: number): Promise<void> => {
+      done += tracks;
+      if (performance.now() - lastSave > 250) {
+        lastSave = performance.now();
+        await this.r.array.commit();
+        this.r.rs.updatePair(p.id, { copyDone: done });
+      }
+    };
     const worker = async (): Promise<void> => {
       while (next < pieces.length) {
         if (t.abort) throw new RcopyError('ERR_RCOPY_ABORTED', 'copy stopped', { kind: 'failed' });
         const cur = this.r.rs.pair(p.id);
         if (!cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
         this.r.checkLink(p.remoteArray);
-        const [a, b] = pieces[next++]!;
-        const off = a * ts;
-        const len = Math.min((b + 1) * ts, vol.size) - off;
-        const t0 = performance.now();
-        const reply = await peer.call('repl.readTracks', { volume: p.remoteVol, offset: off, length: len }, { timeoutMs: 120_000 });
-        const data = reply.payload ?? Buffer.alloc(0);
-        if (data.length !== len) throw new RcopyError('ERR_RCOPY_PEER', `short track read from ${p.remoteArray} (${data.length} of ${len})`, { kind: 'peer' });
-        await shaper().transfer(len, t0);
-        if (keeper) {
-          const tracks: number[] = [];
-          for (let x = a; x <= b; x++) tracks.push(x);
-          await keeper.save(vol, tracks);
-        }
-        await this.r.array.write(vol, off, data, p.resyncing ? 'resync' : 'copy', { sync: false });
-        done += b - a + 1;
-        if (performance.now() - lastSave > 250) {
-          lastSave = performance.now();
-          await this.r.array.commit();
-          this.r.rs.updatePair(p.id, { copyDone: done });
+        if (index) {
+          // a group of runs: one request for their hashes, then each run
+          const group: Array<[number, number]> = [];
+          let n = 0;
+          while (next < pieces.length && (group.length === 0 || n + pieces[next]![1] - pieces[next]![0] + 1 <= hashGroup)) {
+            const pc = pieces[next++]!;
+            group.push(pc);
+            n += pc[1] - pc[0] + 1;
+          }
+          const hashes = await this.primaryHashes(p, peer, vol, group, st);
+          for (let i = 0; i < group.length; i++) {
+            const [a, b] = group[i]!;
+            await this.copyWithReferences(vol, a, b, hashes[i]!, index, keeper, st, readTracks);
+            await progress(b - a + 1);
+          }
+        } else {
+          const [a, b] = pieces[next++]!;
+          const off = a * ts;
+          const len = Math.min((b + 1) * ts, vol.size) - off;
+          const data = await readTracks(off, len);
+          if (keeper) {
+            const tracks: number[] = [];
+            for (let x = a; x <= b; x++) tracks.push(x);
+            await keeper.save(vol, tracks);
+          }
+          await this.r.array.write(vol, off, data, p.resyncing ? 'resync' : 'copy', { sync: false });
+          st.dataTracks += b - a + 1;
+          await progress(b - a + 1);
         }
       }
     };
     await Promise.all(Array.from({ length: DEPTH }, () => worker()));
     await this.r.array.commit();
     this.r.rs.updatePair(p.id, { copyDone: done });
+    st.phase = 'done';
+    st.finishedAt = Date.now();
+    Object.assign(st, savings(st));
     // tell the primary: it clears its bitmap and goes to PAIR; its journal's last seq marks where
     // the S-VOL is consistent again (the image is kept until the restore passes it)
     const fin = await peer.call<{ lastSeq: number }>('repl.copyDone', { pair: p.id });
@@ -149,7 +361,8 @@ export class CopyManager {
       if (keeper) this.r.rs.updatePair(p.id, { splitSeq: null, imageTime: null });
       this.r.invalidate();
     }
-    this.r.log(`${p.resyncing ? 'resync' : 'initial copy'} of ${p.id} done: ${done} tracks`);
+    this.r.log(`${p.resyncing ? 'resync' : 'initial copy'} of ${p.id} done: ${done} tracks` +
+      (refs ? ` (${st.equalTracks} equal, ${st.referenceTracks} by reference, ${st.zeroTracks} zero, ${st.dataTracks} as data, ${st.staleReferences} stale)` : ''));
     this.onFinished(this.r.pair(p.id));
   }
 }

@@ -2,7 +2,8 @@
  * Controller methods for journals, links, pairs and pulls, and the replication service that owns
  * the Replicator of this array (write hook, pull loops, copy tasks, watch timer).
  */
-import { E } from '../../errors.js';
+import { E, RcopyError } from '../../errors.js';
+import { hashTracks } from '../../engine/repl/dedup-resync.js';
 import { CopyManager } from '../../engine/repl/copy-task.js';
 import { PairOps } from '../../engine/repl/pair-ops.js';
 import { PullManager } from '../../engine/repl/pull-loop.js';
@@ -105,13 +106,14 @@ export const handlers: Record<string, Handler> = {
     if (o !== undefined) patch.overflowWatchMs = o;
     if (p.autoResync !== undefined) patch.autoResync = bool(p, 'autoResync');
     s.r.setJournalOptions(str(p, 'name'), patch);
-    return s.r.journalInfo(str(p, 'name'));
+    if (p.references !== undefined) s.pulls.references.set(str(p, 'name'), bool(p, 'references'));
+    return { ...s.r.journalInfo(str(p, 'name')), references: s.pulls.references.enabled(str(p, 'name')) };
   },
   'journal.list': async (ctx) => {
     const s = svc(ctx);
     return s.r.rs.journals().map((j) => s.r.journalInfo(j.name));
   },
-  'journal.show': async (ctx, p) => svc(ctx).r.journalInfo(str(p, 'name')),
+  'journal.show': async (ctx, p) => ({ ...svc(ctx).r.journalInfo(str(p, 'name')), references: svc(ctx).pulls.references.enabled(str(p, 'name')) }),
   'journal.delete': async (ctx, p) => {
     await svc(ctx).r.deleteJournal(str(p, 'name'));
     return { deleted: str(p, 'name') };
@@ -136,8 +138,9 @@ export const handlers: Record<string, Handler> = {
   'link.list': async (ctx) => svc(ctx).r.rs.links(),
 
   // ---------------------------------------------------------------- pairs (CLI-facing)
-  'pair.create': async (ctx, p) =>
-    svc(ctx).ops.create({
+  'pair.create': async (ctx, p) => {
+    if (p.references !== undefined) svc(ctx).pulls.references.set(str(p, 'sjournal'), bool(p, 'references'));
+    return svc(ctx).ops.create({
       pvol: str(p, 'pvol'),
       svol: str(p, 'svol'),
       pjournal: str(p, 'pjournal'),
@@ -145,7 +148,8 @@ export const handlers: Record<string, Handler> = {
       mode: oneOf(p, 'mode', ['async', 'sync'] as const, 'async'),
       group: optStr(p, 'group'),
       nocopy: bool(p, 'nocopy'),
-    }),
+    });
+  },
   'pair.list': async (ctx) => {
     const s = svc(ctx);
     return s.r.pairs().map((x) => s.r.describe(x));
@@ -165,11 +169,21 @@ export const handlers: Record<string, Handler> = {
     const s = svc(ctx);
     const pr = s.r.pair(str(p, 'id'));
     const pull = pr.role === 'S' ? s.pulls.stat(pr.localJournal) : undefined;
-    return { ...s.r.describe(pr), pull, events: s.r.rs.events(pr.id, 10) };
+    return { ...s.r.describe(pr), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.rs.events(pr.id, 10) };
   },
   'pair.delete': async (ctx, p) => svc(ctx).ops.delete(str(p, 'id'), bool(p, 'force')),
   'pair.split': async (ctx, p) => svc(ctx).ops.split(str(p, 'id'), bool(p, 'rw')),
-  'pair.resync': async (ctx, p) => svc(ctx).ops.resync(str(p, 'id'), bool(p, 'swap')),
+  'pair.resync': async (ctx, p) => {
+    const s = svc(ctx);
+    const journal = s.r.pair(str(p, 'id')).localJournal;
+    if (p.references !== undefined) s.copies.setReferences(journal, bool(p, 'references'));
+    try {
+      return await s.ops.resync(str(p, 'id'), bool(p, 'swap'));
+    } catch (e) {
+      if (!s.copies.groupCopying(journal)) s.copies.setReferences(journal, undefined);
+      throw e;
+    }
+  },
   'pair.takeover': async (ctx, p) => svc(ctx).ops.takeover(str(p, 'id')),
   'pair.revert': async (ctx, p) => svc(ctx).ops.revert(str(p, 'id')),
 
@@ -177,7 +191,7 @@ export const handlers: Record<string, Handler> = {
   'pull.start': async (ctx, p) => {
     const s = svc(ctx);
     const j = str(p, 'journal');
-    s.pulls.start(j, optInt(p, 'intervalMs', 1) ?? null);
+    s.pulls.start(j, optInt(p, 'intervalMs', 1) ?? null, p.references === undefined ? undefined : bool(p, 'references'));
     return s.pulls.stat(j);
   },
   'pull.stop': async (ctx, p) => {
@@ -203,8 +217,12 @@ export const handlers: Record<string, Handler> = {
 
   // ---------------------------------------------------------------- peer methods (primary side)
   'repl.pull': async (ctx, p) => {
-    const r = await svc(ctx).r.servePull(str(p, 'journal'), int(p, 'after'), int(p, 'restored'), int(p, 'maxBytes', 1, 256 * 1024 * 1024), checkName('array', str(p, 'from')));
+    const r = await svc(ctx).r.servePull(str(p, 'journal'), int(p, 'after'), int(p, 'restored'), int(p, 'maxBytes', 1, 256 * 1024 * 1024), checkName('array', str(p, 'from')), bool(p, 'refs'));
     return { result: { entries: r.entries, info: r.info }, payload: r.payload };
+  },
+  'repl.readEntryData': async (ctx, p) => {
+    const data = await svc(ctx).r.readEntryData(str(p, 'journal'), int(p, 'seq', 1), int(p, 'offset'), int(p, 'length', 1, 64 * 1024 * 1024));
+    return { result: null, payload: data };
   },
   'repl.info': async (ctx, p) => svc(ctx).r.primaryInfo(str(p, 'journal')),
   'repl.ack': async (ctx, p) => {
@@ -225,6 +243,24 @@ export const handlers: Record<string, Handler> = {
     const vol = ctx.array.volume(str(p, 'volume'));
     const data = await vol.read(int(p, 'offset'), int(p, 'length', 1, 64 * 1024 * 1024));
     return { result: null, payload: data };
+  },
+  'repl.trackHashes': async (ctx, p) => {
+    const vol = ctx.array.volume(str(p, 'volume'));
+    const ranges = p.ranges;
+    const bad = (m: string) => new RcopyError('ERR_RCOPY_BAD_REQUEST', m, { kind: 'usage' });
+    if (!Array.isArray(ranges) || ranges.length === 0 || ranges.length > 4096) throw bad("parameter 'ranges' must be a list of [offset, length]");
+    let total = 0;
+    const out: string[][] = [];
+    for (const r of ranges as unknown[]) {
+      if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) throw bad("parameter 'ranges' must be a list of [offset, length]");
+      const [off, len] = r as [number, number];
+      vol.checkRange(off, len);
+      if (off % vol.trackSize !== 0 || len === 0) throw bad(`range ${off}+${len} does not start on a track boundary`);
+      total += len;
+      if (total > 256 * 1024 * 1024) throw bad('at most 256 MiB of tracks per request');
+      out.push(await hashTracks(vol, off / vol.trackSize, Math.ceil((off + len) / vol.trackSize) - 1));
+    }
+    return { hashes: out };
   },
   'repl.primaryCreate': async (ctx, p) =>
     svc(ctx).ops.primaryCreate({

@@ -1,0 +1,270 @@
+/**
+ * References instead of data, the primary's part of a journal pull: a content index of what the
+ * secondary holds, and the encoding of journal entries into segments (see dedup-wire.ts).
+ *
+ * One index per master journal, in memory, only a hint: fingerprint of a 4 KiB block -> the place
+ * (P-VOL id, block number) where that content was last written by an entry already sent. The S-VOL
+ * mirrors the P-VOL, so once the secondary has restored every entry sent (it does so before each
+ * pull), the S-VOL holds that content at that place. The index is fed in sequence order with what
+ * each sent entry wrote (full aligned blocks become their places, anything else written drops the
+ * places it touches), so a place is only named while no later entry has overwritten it.
+ *
+ * Encoding a reply looks blocks up in the index as of the pull's `after` (= the S-VOLs when the
+ * secondary rebuilds the reply) and in the blocks of the reply seen so far ([3] references to an
+ * earlier entry, or an earlier block of the same entry); the reply's own writes are fed in after
+ * it has been encoded, off the pull's critical path.
+ *
+ * The index is dropped whenever the stream it mirrors may have a gap: a pull that does not
+ * continue where the previous one ended (a lost reply, a resync that bumped the sequence), a state
+ * change of a pair of the group (suspension: writes go to bitmaps, not to the journal), or a pull
+ * without references. Fingerprints are two crc32s (fast; 53 bits); a collision only produces a
+ * reference whose SHA-256 the destination rejects, and then the data is fetched.
+ *
+ * Memory: at most MAX_PLACES places (two Map entries each), the oldest written dropped first.
+ */
+import zlib from 'node:zlib';
+import type { JournalEntry } from '../journal-file.js';
+import { BLOCK, sha256, type Segment } from './dedup-wire.js';
+
+export const MAX_PLACES = 1 << 19; // 2 GiB of distinct content
+const TWO32 = 2 ** 32;
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
+const crc: (b: Uint8Array) => number =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
+    ? (b) => zlib.crc32(b)
+    : (() => {
+        const t = new Int32Array(256);
+        for (let n = 0; n < 256; n++) {
+          let c = n;
+          for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+          t[n] = c;
+        }
+        return (b: Uint8Array) => {
+          let c = -1;
+          for (let i = 0; i < b.length; i++) c = t[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+          return ~c >>> 0;
+        };
+      })();
+
+/** 53-bit fingerprint of a full block: its crc32 and 21 bits of four words sampled across it. */
+export function fingerprint(block: Buffer): number {
+  const w = block.readUInt32LE(0) ^ block.readUInt32LE(1364) ^ block.readUInt32LE(2732) ^ block.readUInt32LE(BLOCK - 4);
+  return crc(block) * 2097152 + (w & 0x1fffff);
+}
+
+const ZERO_FP = fingerprint(ZERO_BLOCK);
+
+export interface EncodedEntry {
+  seq: number;
+  ts: number;
+  vol: string;
+  off: number;
+  len: number;
+  segs?: Segment[];
+}
+
+/** What a sent entry wrote: volume id, offset, length, fingerprints of its full blocks. */
+type Fed = [number, number, number, number[] | null];
+
+export interface EncodeResult {
+  entries: EncodedEntry[];
+  /** Data that travels: whole entries and data segments, in order. */
+  payload: Buffer[];
+}
+
+export class ContentIndex {
+  private byFp = new Map<number, number>(); // fingerprint -> place
+  private byPlace = new Map<number, number>(); // place -> fingerprint (insertion order = age)
+  /** Last seq fed in (null: nothing; the next pull starts a new stream). */
+  upTo: number | null = null;
+  /** Signature of the group's pair states the index was built under. */
+  stateKey = '';
+
+  constructor(readonly maxPlaces = MAX_PLACES) {}
+
+  get size(): number {
+    return this.byPlace.size;
+  }
+
+  reset(): void {
+    this.pending = [];
+    this.fpCache.clear();
+    this.byFp.clear();
+    this.byPlace.clear();
+    this.upTo = null;
+  }
+
+  /** Makes the index continue from `after` under `stateKey`, dropping it when it cannot. */
+  resume(after: number, stateKey: string): void {
+    if (this.upTo !== after || this.stateKey !== stateKey) {
+      this.reset();
+      this.stateKey = stateKey;
+      this.upTo = after;
+    }
+  }
+
+  private drop(place: number): void {
+    const fp = this.byPlace.get(place);
+    if (fp === undefined) return;
+    this.byPlace.delete(place);
+    if (this.byFp.get(fp) === place) this.byFp.delete(fp);
+  }
+
+  private put(place: number, fp: number): void {
+    this.drop(place);
+    this.byPlace.set(place, fp);
+    this.byFp.delete(fp);
+    this.byFp.set(fp, place);
+    while (this.byPlace.size > this.maxPlaces) this.drop(this.byPlace.keys().next().value as number);
+  }
+
+  /**
+   * Encodes entries (consecutive, in seq order, following the index's upTo) for a pull reply.
+   * Lookups see the index as of the pull's `after` (what the S-VOLs hold when the reply is
+   * rebuilt) plus the blocks of this reply itself; what the reply writes is fed in afterwards
+   * (feed(), run once the reply is on its way, or at the next encode at the latest).
+   */
+  encode(entries: JournalEntry[], names: Map<number, string>): EncodeResult {
+    this.feedPending();
+    const out: EncodedEntry[] = [];
+    const payload: Buffer[] = [];
+    const inReply = new Map<number, [number, number]>(); // fingerprint -> [seq, byte in entry] of its first block in this reply
+    const fed: Fed[] = [];
+    for (const e of entries) {
+      const d = e.data;
+      const vol = names.get(e.volumeId) ?? `#${e.volumeId}`;
+      const meta: EncodedEntry = { seq: e.seq, ts: e.timestamp, vol, off: e.offset, len: d.length };
+      out.push(meta);
+      const full = Math.floor(d.length / BLOCK);
+      if (full === 0 || e.volumeId === 0) {
+        payload.push(d);
+        fed.push([e.volumeId, e.offset, d.length, null]);
+        continue;
+      }
+      const cached = this.fpCache.get(e.seq);
+      const known = cached !== undefined && cached.length === full ? cached : null;
+      const fps = known ?? new Array<number>(full);
+      const segs: Segment[] = [];
+      let refs = 0;
+      let run: [0, number] | null = null; // the open data segment, from byte runAt
+      let runAt = 0;
+      const pushData = (at: number, len: number): void => {
+        if (run) run[1] += len;
+        else {
+          segs.push((run = [0, len]));
+          runAt = at;
+        }
+      };
+      const endData = (): void => {
+        if (run) payload.push(d.subarray(runAt, runAt + run[1]));
+        run = null;
+      };
+      for (let i = 0; i < full; i++) {
+        const at = i * BLOCK;
+        const blk = d.subarray(at, at + BLOCK);
+        const fp = known ? known[i]! : (fps[i] = fingerprint(blk));
+        if (fp === ZERO_FP && blk.equals(ZERO_BLOCK)) {
+          endData();
+          const last = segs[segs.length - 1];
+          if (last && last[0] === 1) last[1] += BLOCK;
+          else segs.push([1, BLOCK]);
+          refs++;
+          continue;
+        }
+        const here = inReply.get(fp);
+        const place = here === undefined ? this.byFp.get(fp) : undefined;
+        if (here === undefined) inReply.set(fp, [e.seq, at]);
+        if (here === undefined && place === undefined) {
+          pushData(at, BLOCK);
+          continue;
+        }
+        const h = sha256(blk);
+        endData();
+        refs++;
+        const last = segs[segs.length - 1];
+        if (here !== undefined) {
+          const [seq, from] = here;
+          if (last && last[0] === 3 && last[2] === seq && last[3] + last[1] === from) {
+            last[1] += BLOCK;
+            last[4].push(h);
+          } else segs.push([3, BLOCK, seq, from, [h]]);
+        } else {
+          const pv = names.get(Math.floor(place! / TWO32)) ?? `#${Math.floor(place! / TWO32)}`;
+          const off = (place! % TWO32) * BLOCK;
+          if (last && last[0] === 2 && last[2] === pv && last[3] + last[1] === off) {
+            last[1] += BLOCK;
+            last[4].push(h);
+          } else segs.push([2, BLOCK, pv, off, [h]]);
+        }
+      }
+      if (full * BLOCK < d.length) pushData(full * BLOCK, d.length - full * BLOCK);
+      if (refs > 0) {
+        endData();
+        meta.segs = segs;
+      } else payload.push(d); // nothing found: the entry travels whole
+      fed.push([e.volumeId, e.offset, d.length, fps]);
+    }
+    this.fpCache.clear();
+    if (entries.length) {
+      this.upTo = entries[entries.length - 1]!.seq;
+      this.pending.push(...fed);
+      setImmediate(() => this.feedPending());
+    }
+    return { entries: out, payload };
+  }
+
+  private pending: Fed[] = [];
+  /** Fingerprints of the entries the next pull will likely ask for (prefetch()). */
+  private fpCache = new Map<number, number[]>();
+  private prefetching = false;
+
+  /**
+   * Fingerprints the entries that `read` returns (the next batch) while the secondary is busy
+   * with the reply just sent, so the next encode finds them done.
+   */
+  async prefetch(read: () => Promise<JournalEntry[]>): Promise<void> {
+    if (this.prefetching) return;
+    this.prefetching = true;
+    try {
+      const entries = await read();
+      const upTo = this.upTo;
+      for (const e of entries) {
+        if (upTo === null || e.seq <= upTo || e.volumeId === 0 || this.fpCache.has(e.seq)) continue;
+        const full = Math.floor(e.data.length / BLOCK);
+        const fps = new Array<number>(full);
+        for (let i = 0; i < full; i++) fps[i] = fingerprint(e.data.subarray(i * BLOCK, (i + 1) * BLOCK));
+        this.fpCache.set(e.seq, fps);
+        if (this.upTo !== upTo) break; // an encode ran meanwhile
+      }
+    } catch {
+      /* only a hint */
+    } finally {
+      this.prefetching = false;
+    }
+  }
+
+  /** Feeds what sent entries wrote into the index, in seq order. */
+  feedPending(): void {
+    const p = this.pending;
+    if (!p.length) return;
+    this.pending = [];
+    for (const [vid, off, len, fps] of p) this.feed(vid, off, len, fps);
+  }
+
+  /** Records what an entry wrote: its full aligned blocks become their places; the rest is dropped. */
+  private feed(volumeId: number, offset: number, len: number, fps: number[] | null): void {
+    if (len === 0 || volumeId === 0) return;
+    const base = volumeId * TWO32;
+    const first = Math.floor(offset / BLOCK);
+    const last = Math.floor((offset + len - 1) / BLOCK);
+    const aligned = offset % BLOCK === 0;
+    for (let b = first; b <= last; b++) {
+      const place = base + b;
+      const at = b * BLOCK - offset;
+      const fp = aligned && fps && at >= 0 && at + BLOCK <= len ? fps[at / BLOCK] : undefined;
+      if (fp === undefined || fp === ZERO_FP) this.drop(place);
+      else this.put(place, fp);
+    }
+  }
+}
