@@ -11,7 +11,8 @@
  * a JS Int32Array OR loop runs at ~2 ns per word here (~10-20 s), v128.or runs at memory speed.
  * The module is assembled below from a few hand-written functions (no toolchain needed).
  */
-import { InternalError } from '../errors.js';
+import { E, InternalError } from '../errors.js';
+import { ENC_GAPS, ENC_RAW, ENC_RUNS, decodeBitmapInto, decodeBody as runsBody, orGapsJs } from './stats-codec.js';
 
 const BLOCK = 64;
 export const roundBlock = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
@@ -78,25 +79,54 @@ function popcnt(): number[] {
   return [1, 1, I64, ...get(1), ...get(0), ...add, ...set(1), ...loopUntil(0, 1, body), ...get(2), 0xa7, 0x0b];
 }
 
+function orGaps(): number[] {
+  // (src, n, dst, limit) -> i32: ORs an ENC_GAPS blob into the bitmap at dst; returns the track
+  // after the last one set, or -1 when the position reaches `limit` (a corrupt blob).
+  // Branch-free on skip tokens (a skip ORs a zero mask): measured ~10-15% faster than branching.
+  // locals: 4 b, 5 pos, 6 word address, 7 set (b != 255)
+  const body = [
+    ...get(0), 0x2d, 0, 0, ...set(4), // b = load8_u(src)
+    ...bump(0, 1),
+    ...get(5), ...get(4), ...add, ...set(5), // pos += b
+    ...get(5), ...get(3), ...geU, 0x04, 0x40, ...i32c(-1), 0x0f, 0x0b, // if (pos >= limit) return -1
+    ...get(4), ...i32c(255), 0x47, ...set(7), // set = b != 255
+    ...get(2), ...get(5), ...i32c(5), 0x76, ...i32c(2), 0x74, ...add, ...set(6), // addr = dst + (pos >>> 5 << 2)
+    ...get(6), ...get(6), 0x28, 2, 0, ...get(7), ...get(5), 0x74, 0x72, 0x36, 2, 0, // *addr |= set << pos
+    ...get(5), ...get(7), ...add, ...set(5), // pos += set
+  ];
+  return [1, 4, I32, ...get(1), ...get(0), ...add, ...set(1), ...loopUntil(0, 1, body), ...get(5), 0x0b];
+}
+
 function assemble(): Uint8Array {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32]]), 0],
     [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0],
     [0x60, ...vec([[I32], [I32]]), 1, I32],
+    [0x60, ...vec([[I32], [I32], [I32], [I32]]), 1, I32],
   ]);
-  const funcs = vec([[0], [1], [2]]);
+  const funcs = vec([[0], [1], [2], [3], [3]]);
   const memory = vec([[0x00, 1]]);
   const exports = vec([
     [...str('mem'), 0x02, 0],
     [...str('orInto'), 0x00, 0],
     [...str('or3'), 0x00, 1],
     [...str('popcnt'), 0x00, 2],
+    [...str('orGaps'), 0x00, 3],
+    [...str('orRuns'), 0x00, 4],
   ]);
-  const code = vec([orInto(), or3(), popcnt()].map((f) => [...uleb(f.length), ...f]));
+  const code = vec([orInto(), or3(), popcnt(), orGaps(), [1, 7, I32, ...runsBody]].map((f) => [...uleb(f.length), ...f]));
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, types), ...section(3, funcs), ...section(5, memory), ...section(7, exports), ...section(10, code),
   ]);
+}
+
+interface Kernels {
+  orInto(d: number, s: number, n: number): void;
+  or3(d: number, a: number, b: number, n: number): void;
+  popcnt(p: number, n: number): number;
+  orGaps(src: number, n: number, dst: number, limit: number): number;
+  orRuns(src: number, n: number, dst: number, limit: number): number;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -125,7 +155,10 @@ export class BitArena {
   readonly simd: boolean;
   private memory: WebAssembly.Memory | null = null;
   private jsBuf: ArrayBuffer | null = null;
-  private fns: { orInto(d: number, s: number, n: number): void; or3(d: number, a: number, b: number, n: number): void; popcnt(p: number, n: number): number } | null = null;
+  private fns: Kernels | null = null;
+  /** Where encoded blobs are copied for the kernels to read them. */
+  private srcPtr = 0;
+  private srcCap = 0;
   private u8v = new Uint8Array(0);
   private i32v = new Int32Array(0);
   private top = BLOCK; // address 0 is never handed out
@@ -135,9 +168,9 @@ export class BitArena {
     const mod = opts.simd === false ? null : wasmModule();
     if (mod) {
       const inst = new WebAssembly.Instance(mod, {});
-      const ex = inst.exports as unknown as { mem: WebAssembly.Memory; orInto: (d: number, s: number, n: number) => void; or3: (d: number, a: number, b: number, n: number) => void; popcnt: (p: number, n: number) => number };
+      const ex = inst.exports as unknown as Kernels & { mem: WebAssembly.Memory };
       this.memory = ex.mem;
-      this.fns = { orInto: ex.orInto, or3: ex.or3, popcnt: ex.popcnt };
+      this.fns = { orInto: ex.orInto, or3: ex.or3, popcnt: ex.popcnt, orGaps: ex.orGaps, orRuns: ex.orRuns };
       this.simd = true;
     } else {
       this.jsBuf = new ArrayBuffer(1 << 16);
@@ -207,6 +240,42 @@ export class BitArena {
     const u8 = this.u8;
     u8.set(n === src.length ? src : src.subarray(0, n), ptr);
     u8.fill(0, ptr + n, ptr + roundBlock(bytes));
+  }
+
+  /**
+   * ORs a stored bitmap (stats-codec.ts: enc + data) of a volume of `tracks` tracks into the arena
+   * bitmap at dst of `bytes` bytes, without decoding it to a dense bitmap first: a sparse entry
+   * touches only the words of its tracks. Throws ERR_RCOPY_INTEGRITY on a malformed or oversized blob.
+   */
+  orEncoded(dst: number, bytes: number, enc: number, data: Uint8Array, tracks: number): void {
+    const n = data.length;
+    if (n === 0) return;
+    const limit = Math.min(tracks, bytes * 8);
+    if (enc === ENC_RAW) {
+      if (n > bytes || n > Math.ceil(tracks / 8)) throw E.integrity(`a stored PB bitmap is longer (${n} bytes) than its volume (${tracks} tracks)`);
+      this.ensureSrc(n);
+      this.load(this.srcPtr, data, n);
+      this.orInto(dst, this.srcPtr, n);
+      return;
+    }
+    if (enc !== ENC_RUNS && enc !== ENC_GAPS) throw E.integrity(`unknown PB bitmap encoding ${enc}`);
+    if (this.fns && limit < 2 ** 31) {
+      this.ensureSrc(n);
+      this.u8.set(data, this.srcPtr);
+      const r = enc === ENC_GAPS ? this.fns.orGaps(this.srcPtr, n, dst, limit) : this.fns.orRuns(this.srcPtr, n, dst, limit);
+      if (r < 0) throw E.integrity(`a stored PB bitmap is truncated or sets tracks beyond its volume (${tracks} tracks)`);
+      return;
+    }
+    const out = this.u8.subarray(dst, dst + bytes);
+    if (enc === ENC_GAPS) orGapsJs(data, out, limit);
+    else decodeBitmapInto(enc, data, limit, out); // RUNS decoding only ever sets bits: an OR
+  }
+
+  private ensureSrc(n: number): void {
+    if (n <= this.srcCap) return;
+    if (this.srcCap > 0) this.free(this.srcPtr, this.srcCap);
+    this.srcCap = roundBlock(Math.max(n, 65536));
+    this.srcPtr = this.alloc(this.srcCap);
   }
 
   /** dst |= src over `bytes`, both arena bitmaps. */

@@ -20,10 +20,15 @@
  * volume gives the OR over any window in amortised O(1) bitmap operations per segment, however many
  * windows overlap (sliding windows are not re-ORed from scratch). Bitmaps live in a BitArena (SIMD OR
  * and popcount). Memory: per volume about 2 * (window / slide) bitmaps, plus one for the whole span.
+ * Entries in stored form (ReportEntry with enc + data, from the store) are ORed straight into their
+ * segment's bitmap by a WebAssembly kernel (BitArena.orEncoded): no dense decode, zero-fill or copy
+ * per entry; a 1% entry touches only the words of its tracks.
  */
-import { E, InternalError } from '../errors.js';
+import { availableParallelism } from 'node:os';
+import { E, InternalError, RcopyError, type RcopyErrorJSON } from '../errors.js';
 import { BitArena } from './stats-bitops.js';
 import type { StatsEntry } from './pb-table.js';
+import type { StatsStore } from './stats-store.js';
 
 export interface DataSetDef {
   name: string;
@@ -283,17 +288,157 @@ function checkOpts(o: ReportOptions): { W: number; S: number; overhead: number; 
   return { W, S, overhead, by };
 }
 
-export function buildReport(input: Iterable<StatsEntry>, opts: ReportOptions): Report {
+/**
+ * An entry as the report takes it: with its dense bitmap (a StatsEntry), or with the bitmap in its
+ * stored form (stats-codec.ts), which is ORed into the window's bitmap without being decoded first.
+ */
+export type ReportEntry = StatsEntry | (Omit<StatsEntry, 'bitmap'> & { bitmap?: undefined; enc: number; data: Uint8Array });
+
+/** Below this many entries a report is one pass over the entries, in this thread. */
+const PARALLEL_MIN_ENTRIES = 20_000;
+
+/**
+ * The report over a group's entries in a store: what `rcopy stats report` runs, on read-only
+ * connections. Data sets and volume sizes come from the store; entries are ORed into window bitmaps
+ * from their stored form (never decoded to dense bitmaps).
+ * Large reports are built volume by volume: tracks of different volumes are distinct, so every figure
+ * of a report is a sum over volumes. Each volume's entries are read through the by-volume index and
+ * built over the frame of the whole report (its first window start and its end), so its bitmaps stay
+ * in cache; the volumes are dealt out to this thread and up to `threads` - 1 workers
+ * (stats-report-worker.ts, each with its own connection) and the parts are summed window by window
+ * (mergeParts). The result equals the one-pass report (tests/engine/stats-store-report.test.ts).
+ */
+export async function reportFromStore(s: StatsStore, array: string, group: string, opts: ReportOptions, how: { threads?: number; minEntries?: number } = {}): Promise<Report> {
+  const g = s.needDefinition(array, group);
+  const spans = s.volumeSpans(group, { fromMs: opts.fromMs, toMs: opts.toMs });
+  const o: ReportOptions = { ...opts, datasets: opts.datasets ?? g.datasets, volumeTracks: new Map([...spans].map(([v, x]) => [v, x.tracks])) };
+  const vols = [...spans].filter(([, x]) => x.entries > 0);
+  const entries = vols.reduce((n, [, x]) => n + x.entries, 0);
+  if (entries < (how.minEntries ?? PARALLEL_MIN_ENTRIES) || vols.length === 0) return reportPart(s, group, o).report;
+  checkOpts(o);
+  const frame: ReportOptions = { ...o, fromMs: o.fromMs ?? Math.min(...vols.map(([, x]) => x.from!)), toMs: o.toMs ?? Math.max(...vols.map(([, x]) => x.to!)) };
+  const perVolume = s.byVolumeIndex;
+  const threads = Math.max(1, Math.min(how.threads ?? availableParallelism(), vols.length, 8));
+  // deal the volumes out by entry count, largest first, each to the least loaded thread
+  const shares = Array.from({ length: threads }, () => ({ volumes: [] as string[], load: 0 }));
+  for (const [v, x] of [...vols].sort((p, q) => q[1].entries - p[1].entries || (p[0] < q[0] ? -1 : 1))) {
+    const sh = shares.reduce((p, q) => (q.load < p.load ? q : p));
+    sh.volumes.push(v);
+    sh.load += x.entries;
+  }
+  const { Worker } = threads > 1 ? await import('node:worker_threads') : { Worker: null };
+  const workers = shares.slice(1).map(({ volumes }) => {
+    const w = new Worker!(new URL('./stats-report-worker.js', import.meta.url), { workerData: { file: s.file, group, opts: frame, volumes, perVolume } });
+    const parts = new Promise<ReportPart[] | null>((resolve, reject) => {
+      w.once('message', (m: { parts?: ReportPart[]; error?: RcopyErrorJSON }) => (m.error ? reject(RcopyError.fromJSON(m.error)) : resolve(m.parts ?? null)));
+      w.once('error', () => resolve(null)); // could not run: its share is done here instead
+      w.once('exit', () => resolve(null));
+    });
+    return { parts, volumes };
+  });
+  const parts = reportShare(s, group, frame, shares[0]!.volumes, perVolume);
+  for (const w of workers) parts.push(...((await w.parts) ?? reportShare(s, group, frame, w.volumes, perVolume)));
+  return mergeParts(parts, frame);
+}
+
+/** The parts of some volumes: one per volume (through the by-volume index), or one for them all. */
+export function reportShare(s: StatsStore, group: string, frame: ReportOptions, volumes: string[], perVolume: boolean): ReportPart[] {
+  return perVolume ? volumes.map((v) => reportPart(s, group, frame, [v])) : [reportPart(s, group, frame, volumes)];
+}
+
+/** The report of some volumes of a group, with the first (start, id) of each volume in the store. */
+export interface ReportPart {
+  report: Report;
+  first: Map<string, [number, number]>;
+}
+
+export function reportPart(s: StatsStore, group: string, opts: ReportOptions, volumes?: string[]): ReportPart {
+  const first = new Map<string, [number, number]>();
+  function* rows(): Generator<ReportEntry> {
+    for (const e of s.reportEntries(group, { fromMs: opts.fromMs, toMs: opts.toMs, volumes })) {
+      const f = first.get(e.volume);
+      if (!f) first.set(e.volume, [e.start, e.id]);
+      else if (f[0] === e.start && e.id < f[1]) f[1] = e.id;
+      yield e;
+    }
+  }
+  return { report: buildReport(rows(), opts), first };
+}
+
+/** Sums reports of disjoint sets of volumes built over the same frame into the report of them all. */
+export function mergeParts(parts: ReportPart[], opts: ReportOptions): Report {
+  const { W, overhead } = checkOpts(opts);
+  const key = new Map<string, [number, number]>();
+  for (const p of parts) for (const [v, k] of p.first) key.set(v, k);
+  const order = (a: string, b: string) => {
+    const x = key.get(a) ?? [Infinity, Infinity], y = key.get(b) ?? [Infinity, Infinity];
+    return x[0] - y[0] || x[1] - y[1];
+  };
+  const f = (1 + overhead) / (W / 1000);
+  const sum = (list: { windows: ReportWindow[]; summary: ReportSummary }[]): { windows: ReportWindow[]; summary: ReportSummary } => {
+    const n = Math.max(0, ...list.map((x) => x.windows.length));
+    const acc = new Acc();
+    const windows: ReportWindow[] = [];
+    for (let k = 0; k < n; k++) {
+      let w: ReportWindow | undefined;
+      for (const x of list) {
+        const y = x.windows[k];
+        if (!y) continue;
+        if (!w) w = { ...y };
+        else {
+          w.changedTracks += y.changedTracks;
+          w.changedBytes += y.changedBytes;
+          w.writes += y.writes;
+          w.writeBytes += y.writeBytes;
+        }
+      }
+      w!.bandwidth = w!.changedBytes * f;
+      w!.naiveBandwidth = w!.writeBytes * f;
+      windows.push(w!);
+    }
+    for (const x of list) {
+      acc.spanTracks += x.summary.distinctTracks;
+      acc.spanBytes += x.summary.distinctBytes;
+      acc.totalWrites += x.summary.writes;
+      acc.totalWriteBytes += x.summary.writeBytes;
+    }
+    return { windows, summary: summarise(windows, acc, opts, overhead) };
+  };
+  const reps = parts.map((p) => p.report);
+  const r0 = reps[0]!;
+  const top = sum(reps);
+  let groups: ReportGroup[];
+  if (r0.by === 'dataset') {
+    groups = r0.groups.map((g0, i) => {
+      const all = reps.map((r) => r.groups[i]!);
+      const def = all.find((g) => g.trackSize !== null) ?? g0;
+      return { ...def, ...sum(all) };
+    });
+  } else {
+    groups = reps.flatMap((r) => r.groups).sort((a, b) => order(a.name, b.name));
+  }
+  return {
+    ...r0,
+    from: reps.find((r) => r.from !== null)?.from ?? null,
+    to: reps.find((r) => r.to !== null)?.to ?? null,
+    volumes: reps.flatMap((r) => r.volumes).sort((a, b) => order(a.name, b.name)),
+    windows: top.windows,
+    summary: top.summary,
+    groups,
+  };
+}
+
+export function buildReport(input: Iterable<ReportEntry>, opts: ReportOptions): Report {
   const { W, S, overhead, by } = checkOpts(opts);
   const from = opts.fromMs ?? -Infinity;
   const to = opts.toMs ?? Infinity;
   const arena = new BitArena({ simd: opts.simd });
 
   // Volume sizes: known up front for arrays; for other iterables the first entry of a volume decides.
-  let entries: Iterable<StatsEntry> = input;
+  let entries: Iterable<ReportEntry> = input;
   const sizeOf = new Map<string, number>();
   if (Array.isArray(input)) {
-    const kept = (input as StatsEntry[]).filter((e) => e.start >= from && e.start < to);
+    const kept = (input as ReportEntry[]).filter((e) => e.start >= from && e.start < to);
     kept.sort((x, y) => x.start - y.start);
     for (const e of kept) sizeOf.set(e.volume, Math.max(sizeOf.get(e.volume) ?? 0, e.tracks));
     entries = kept;
@@ -310,7 +455,7 @@ export function buildReport(input: Iterable<StatsEntry>, opts: ReportOptions): R
   let scratchIn = -1, scratchQ = -1, scratchBytes = 0;
   let windowsOpen = 0;
 
-  const volume = (e: StatsEntry): Vol => {
+  const volume = (e: ReportEntry): Vol => {
     let v = volByName.get(e.volume);
     if (v) {
       if (e.trackSize !== v.trackSize) throw E.badInput(`entries of volume '${e.volume}' disagree on the track size (${v.trackSize} and ${e.trackSize})`);
@@ -460,7 +605,15 @@ export function buildReport(input: Iterable<StatsEntry>, opts: ReportOptions): R
     v.entries++;
     v.segWrites += e.writes;
     v.segWriteBytes += e.writeBytes;
-    if (e.count === 0 || e.bitmap.length === 0) continue;
+    if (e.count === 0) continue;
+    if (e.bitmap === undefined) {
+      // a stored entry: ORed into the segment bitmap straight from its compact form
+      if (e.data.length === 0) continue;
+      if (v.seg < 0) v.seg = arena.alloc(v.bytes);
+      arena.orEncoded(v.seg, v.bytes, e.enc, e.data, e.tracks);
+      continue;
+    }
+    if (e.bitmap.length === 0) continue;
     if (v.seg < 0) {
       v.seg = arena.alloc(v.bytes);
       arena.load(v.seg, e.bitmap, v.bytes);

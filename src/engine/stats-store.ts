@@ -9,7 +9,9 @@
  *   stats_datasets  named track ranges of member volumes: NAME=VOL:[startByte, endByte).
  *   stats_entries   one row per volume per collection interval: [start, end) epoch ms, size in tracks,
  *                   track size, tracks set (count), writes, bytes written and the bitmap in its
- *                   compact form (stats-codec.ts).
+ *                   compact form (stats-codec.ts: RAW, RUNS, or GAPS, which addEntries makes of a RUNS
+ *                   blob when smaller). Indexed by (grp, start) and by (grp, volume, start, end,
+ *                   tracks): reports read a volume's entries at a time and size volumes from it.
  * Invariants: every change is one transaction; an entry's count equals the bits of its bitmap (checked
  * when entries arrive from outside); entries are read back in order of start time.
  * The controller is the only writer; the CLI reads with a read-only connection (WAL: safe while the
@@ -20,8 +22,8 @@ import path from 'node:path';
 import { E } from '../errors.js';
 import { STORE_FILE } from './home.js';
 import type { StatsEntry } from './pb-table.js';
-import { BitmapDecoder, decodeBitmapInto, encodeBitmap, popcountBytes, type Encoding } from './stats-codec.js';
-import type { DataSetDef } from './stats-report.js';
+import { BitmapDecoder, decodeBitmapInto, encodeBitmap, popcountBytes, storageForm, type Encoding } from './stats-codec.js';
+import type { DataSetDef, ReportEntry } from './stats-report.js';
 import { ManagementStore } from './store.js';
 
 const DDL = `
@@ -67,6 +69,7 @@ CREATE TABLE IF NOT EXISTS stats_entries (
   bitmap BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS stats_entries_by_start ON stats_entries (grp, start);
+CREATE INDEX IF NOT EXISTS stats_entries_by_volume ON stats_entries (grp, volume, start, end, tracks);
 `;
 
 export interface GroupDef {
@@ -147,7 +150,10 @@ export class StatsStore {
   static openReadOnly(dir: string): StatsStore {
     const file = path.join(dir, STORE_FILE);
     if (!fs.existsSync(file)) throw E.notAnArray(dir);
-    return new StatsStore(ManagementStore.open(file, { readonly: true }), true);
+    const ms = ManagementStore.open(file, { readonly: true });
+    // reports read gigabytes of entry blobs: map the file instead of a read() per 4 KiB page
+    ms.db.pragma('mmap_size = 68719476736');
+    return new StatsStore(ms, true);
   }
 
   close(): void {
@@ -217,6 +223,24 @@ export class StatsStore {
     return g;
   }
 
+  /** The group's definition (members and data sets) without its entry statistics, which cost a scan. */
+  needDefinition(array: string, name: string): Pick<GroupInfo, 'name' | 'members' | 'datasets'> {
+    if (!this.hasTables() || !this.db.prepare('SELECT 1 FROM stats_groups WHERE name = ?').get(name)) return this.need(array, name);
+    return { name, members: this.members(name), datasets: this.datasets(name) };
+  }
+
+  private members(name: string): GroupMember[] {
+    return (this.db.prepare('SELECT volume, external, tracks, track_size FROM stats_members WHERE grp = ? ORDER BY pos').all(name) as Array<{ volume: string; external: number; tracks: number | null; track_size: number | null }>).map(
+      (m) => ({ volume: m.volume, external: m.external === 1, tracks: m.tracks, trackSize: m.track_size }),
+    );
+  }
+
+  private datasets(name: string): DataSetDef[] {
+    return (this.db.prepare('SELECT name, volume, start_byte, end_byte FROM stats_datasets WHERE grp = ? ORDER BY pos').all(name) as Array<{ name: string; volume: string; start_byte: number; end_byte: number }>).map(
+      (d) => ({ name: d.name, volume: d.volume, startByte: d.start_byte, endByte: d.end_byte }),
+    );
+  }
+
   groups(): GroupInfo[] {
     if (!this.hasTables()) return [];
     const rows = this.db.prepare('SELECT * FROM stats_groups ORDER BY name').all() as GroupRow[];
@@ -224,12 +248,8 @@ export class StatsStore {
   }
 
   private info(r: GroupRow): GroupInfo {
-    const members = (this.db.prepare('SELECT volume, external, tracks, track_size FROM stats_members WHERE grp = ? ORDER BY pos').all(r.name) as Array<{ volume: string; external: number; tracks: number | null; track_size: number | null }>).map(
-      (m) => ({ volume: m.volume, external: m.external === 1, tracks: m.tracks, trackSize: m.track_size }),
-    );
-    const datasets = (this.db.prepare('SELECT name, volume, start_byte, end_byte FROM stats_datasets WHERE grp = ? ORDER BY pos').all(r.name) as Array<{ name: string; volume: string; start_byte: number; end_byte: number }>).map(
-      (d) => ({ name: d.name, volume: d.volume, startByte: d.start_byte, endByte: d.end_byte }),
-    );
+    const members = this.members(r.name);
+    const datasets = this.datasets(r.name);
     const s = this.db.prepare('SELECT COUNT(*) AS n, MIN(start) AS a, MAX(end) AS b, COALESCE(SUM(LENGTH(bitmap)), 0) AS bytes FROM stats_entries WHERE grp = ?').get(r.name) as { n: number; a: number | null; b: number | null; bytes: number };
     return {
       name: r.name,
@@ -257,7 +277,10 @@ export class StatsStore {
   addEntries(group: string, entries: EncodedEntry[], cut?: { nextStart: number; at: number }): void {
     const ins = this.db.prepare('INSERT INTO stats_entries (grp, volume, start, end, tracks, track_size, count, writes, write_bytes, enc, bitmap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.store.tx(() => {
-      for (const e of entries) ins.run(group, e.volume, e.start, e.end, e.tracks, e.trackSize, e.count, e.writes, e.writeBytes, e.enc, e.data);
+      for (const e of entries) {
+        const f = storageForm(e.enc, e.data);
+        ins.run(group, e.volume, e.start, e.end, e.tracks, e.trackSize, e.count, e.writes, e.writeBytes, f.enc, f.data);
+      }
       if (cut) this.db.prepare('UPDATE stats_groups SET cur_start = ?, last_collect = ? WHERE name = ?').run(cut.nextStart, cut.at, group);
     });
   }
@@ -280,6 +303,57 @@ export class StatsStore {
         bitmap: Buffer.from(bitmap.buffer, bitmap.byteOffset, bitmap.length), count: r.count, writes: r.writes, writeBytes: r.write_bytes,
       };
     }
+  }
+
+  /**
+   * The group's entries with start in [fromMs, toMs), in order of start, with their bitmaps in stored
+   * form (enc + data), for buildReport to OR straight into its window bitmaps. Rows are read as
+   * arrays (no per-row column objects); `data` is the row's own buffer.
+   */
+  *reportEntries(group: string, opts: { fromMs?: number; toMs?: number; volumes?: string[] } = {}): Generator<ReportEntry & { id: number }> {
+    if (!this.hasTables()) return;
+    const vols = opts.volumes;
+    if (vols && vols.length === 0) return;
+    // one volume: through stats_entries_by_volume, in order of start (ties in any order: entries that
+    // start together are ORed into the same segment, so their order does not matter)
+    const one = vols?.length === 1 && this.byVolumeIndex;
+    const only = vols ? ` AND volume IN (${vols.map(() => '?').join(', ')})` : '';
+    const sql = one
+      ? 'SELECT volume, start, end, tracks, track_size, count, writes, write_bytes, enc, bitmap, id FROM stats_entries INDEXED BY stats_entries_by_volume WHERE grp = ? AND start >= ? AND start < ? AND volume = ? ORDER BY start'
+      : `SELECT volume, start, end, tracks, track_size, count, writes, write_bytes, enc, bitmap, id FROM stats_entries WHERE grp = ? AND start >= ? AND start < ?${only} ORDER BY start, id`;
+    const rows = this.db
+      .prepare(sql)
+      .raw(true)
+      .iterate(group, opts.fromMs ?? -8.64e15, opts.toMs ?? 8.64e15, ...(vols ?? [])) as IterableIterator<[string, number, number, number, number, number, number, number, number, Buffer, number]>;
+    for (const r of rows) {
+      yield { volume: r[0], start: r[1], end: r[2], tracks: r[3], trackSize: r[4], count: r[5], writes: r[6], writeBytes: r[7], enc: r[8], data: r[9], id: r[10] };
+    }
+  }
+
+  /**
+   * Per volume with entries: its largest size in tracks (all entries) and, among entries with start
+   * in [fromMs, toMs), their number, first start and last end. One pass over the
+   * stats_entries_by_volume index when the store has it (stores written by this version).
+   */
+  volumeSpans(group: string, opts: { fromMs?: number; toMs?: number } = {}): Map<string, { tracks: number; entries: number; from: number | null; to: number | null }> {
+    const m = new Map<string, { tracks: number; entries: number; from: number | null; to: number | null }>();
+    if (!this.hasTables()) return m;
+    const a = opts.fromMs ?? -8.64e15, b = opts.toMs ?? 8.64e15;
+    const rows = this.db
+      .prepare('SELECT volume, MAX(tracks) AS t, SUM(start >= ? AND start < ?) AS n, MIN(CASE WHEN start >= ? AND start < ? THEN start END) AS f, MAX(CASE WHEN start >= ? AND start < ? THEN end END) AS e FROM stats_entries WHERE grp = ? GROUP BY volume')
+      .all(a, b, a, b, a, b, group) as Array<{ volume: string; t: number; n: number; f: number | null; e: number | null }>;
+    for (const r of rows) m.set(r.volume, { tracks: r.t, entries: r.n, from: r.f, to: r.e });
+    return m;
+  }
+
+  /** Whether entries can be read volume by volume through an index (else by a filtered scan). */
+  get byVolumeIndex(): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'stats_entries_by_volume'").get() !== undefined;
+  }
+
+  /** The store's file (a worker opens its own read-only connection to it). */
+  get file(): string {
+    return this.db.name;
   }
 
   /** Largest size in tracks of each volume's entries in a range (the report sizes bitmaps from it). */

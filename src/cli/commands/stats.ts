@@ -267,15 +267,18 @@ export async function report(ctx: CliContext, [ref]: Args, opts: Record<string, 
   if (opts.bandwidth !== undefined) ropts.bandwidth = parseRate(opts.bandwidth);
   if (opts.pathSpeed !== undefined) ropts.pathSpeed = parseRate(opts.pathSpeed);
   if (opts.overhead !== undefined) ropts.overhead = parsePercent(opts.overhead);
-  const { buildReport } = await import('../../engine/stats-report.js');
+  const { reportFromStore } = await import('../../engine/stats-report.js');
   const t0 = performance.now();
-  const rep = withStore(ctx, r.array, (s) => {
-    const g = s.need(r.array, r.group);
+  const s = StatsStore.openReadOnly(existingArrayDir(r.array, ctx.home));
+  let rep: Report;
+  try {
+    const g = s.needDefinition(r.array, r.group);
     if (by === 'dataset' && g.datasets.length === 0) throw E.usage(`group '${r.array}:${r.group}' has no data sets`, `define some: rcopy stats define ${r.array}:${r.group} --volumes ... --dataset NAME=VOL:START-END`);
     ropts.datasets = g.datasets;
-    ropts.volumeTracks = s.volumeSizes(r.group);
-    return buildReport(s.entries(r.group, { fromMs: ropts.fromMs, toMs: ropts.toMs }), ropts);
-  });
+    rep = await reportFromStore(s, r.array, r.group, ropts);
+  } finally {
+    s.close();
+  }
   const seconds = (performance.now() - t0) / 1000;
   let chart: string | null = null;
   if (opts.chart) {

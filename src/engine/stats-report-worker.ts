@@ -1,0 +1,22 @@
+/**
+ * A worker thread of a parallel report (stats-report.ts, reportFromStore): opens its own read-only
+ * connection to the store and builds the reports of its share of the volumes over the frame it is
+ * given; posts { parts } or { error } (an RcopyError as JSON).
+ */
+import path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { RcopyError } from '../errors.js';
+import { StatsStore } from './stats-store.js';
+import { reportShare, type ReportOptions } from './stats-report.js';
+
+const d = workerData as { file: string; group: string; opts: ReportOptions; volumes: string[]; perVolume: boolean };
+let s: StatsStore | null = null;
+try {
+  s = StatsStore.openReadOnly(path.dirname(d.file));
+  parentPort!.postMessage({ parts: reportShare(s, d.group, d.opts, d.volumes, d.perVolume) });
+} catch (e) {
+  const err = e instanceof RcopyError ? e : new RcopyError('ERR_RCOPY_INTERNAL', `report worker: ${(e as Error).message}`);
+  parentPort!.postMessage({ error: err.toJSON() });
+} finally {
+  s?.close();
+}
