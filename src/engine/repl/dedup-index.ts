@@ -89,7 +89,6 @@ export class ContentIndex {
 
   reset(): void {
     this.pending = [];
-    this.fpCache.clear();
     this.byFp.clear();
     this.byPlace.clear();
     this.upTo = null;
@@ -142,9 +141,7 @@ export class ContentIndex {
         fed.push([e.volumeId, e.offset, d.length, null]);
         continue;
       }
-      const cached = this.fpCache.get(e.seq);
-      const known = cached !== undefined && cached.length === full ? cached : null;
-      const fps = known ?? new Array<number>(full);
+      const fps = new Array<number>(full);
       const segs: Segment[] = [];
       let refs = 0;
       let run: [0, number] | null = null; // the open data segment, from byte runAt
@@ -163,7 +160,7 @@ export class ContentIndex {
       for (let i = 0; i < full; i++) {
         const at = i * BLOCK;
         const blk = d.subarray(at, at + BLOCK);
-        const fp = known ? known[i]! : (fps[i] = fingerprint(blk));
+        const fp = (fps[i] = fingerprint(blk));
         if (fp === ZERO_FP && blk.equals(ZERO_BLOCK)) {
           endData();
           const last = segs[segs.length - 1];
@@ -205,51 +202,38 @@ export class ContentIndex {
       } else payload.push(d); // nothing found: the entry travels whole
       fed.push([e.volumeId, e.offset, d.length, fps]);
     }
-    this.fpCache.clear();
     if (entries.length) {
       this.upTo = entries[entries.length - 1]!.seq;
       this.pending.push(...fed);
-      setImmediate(() => this.feedPending());
+      void this.feedInBackground();
     }
     return { entries: out, payload };
   }
 
   private pending: Fed[] = [];
-  /** Fingerprints of the entries the next pull will likely ask for (prefetch()). */
-  private fpCache = new Map<number, number[]>();
-  private prefetching = false;
-
-  /**
-   * Fingerprints the entries that `read` returns (the next batch) while the secondary is busy
-   * with the reply just sent, so the next encode finds them done.
-   */
-  async prefetch(read: () => Promise<JournalEntry[]>): Promise<void> {
-    if (this.prefetching) return;
-    this.prefetching = true;
-    try {
-      const entries = await read();
-      const upTo = this.upTo;
-      for (const e of entries) {
-        if (upTo === null || e.seq <= upTo || e.volumeId === 0 || this.fpCache.has(e.seq)) continue;
-        const full = Math.floor(e.data.length / BLOCK);
-        const fps = new Array<number>(full);
-        for (let i = 0; i < full; i++) fps[i] = fingerprint(e.data.subarray(i * BLOCK, (i + 1) * BLOCK));
-        this.fpCache.set(e.seq, fps);
-        if (this.upTo !== upTo) break; // an encode ran meanwhile
-      }
-    } catch {
-      /* only a hint */
-    } finally {
-      this.prefetching = false;
+  /** Feeds what sent entries wrote into the index, in seq order (all of it, now). */
+  feedPending(): void {
+    while (this.pending.length) {
+      const [vid, off, len, fps] = this.pending.shift()!;
+      this.feed(vid, off, len, fps);
     }
   }
 
-  /** Feeds what sent entries wrote into the index, in seq order. */
-  feedPending(): void {
-    const p = this.pending;
-    if (!p.length) return;
-    this.pending = [];
-    for (const [vid, off, len, fps] of p) this.feed(vid, off, len, fps);
+  private feeding = false;
+
+  /** The same, one entry at a time between other work (a pull that arrives meanwhile is not held up). */
+  private async feedInBackground(): Promise<void> {
+    if (this.feeding) return;
+    this.feeding = true;
+    try {
+      while (this.pending.length) {
+        await new Promise((r) => setImmediate(r));
+        const x = this.pending.shift();
+        if (x) this.feed(x[0], x[1], x[2], x[3]);
+      }
+    } finally {
+      this.feeding = false;
+    }
   }
 
   /** Records what an entry wrote: its full aligned blocks become their places; the rest is dropped. */

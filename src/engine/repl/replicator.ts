@@ -568,11 +568,6 @@ export class Replicator {
       const key = this.groupPairs(journal).map((p) => `${p.id}/${p.state}/${p.stateSince}`).join(',');
       idx.resume(after, key);
       const enc = idx.encode(entries, names);
-      if (entries.length) {
-        const next = entries[entries.length - 1]!.seq + 1;
-        const ix = idx;
-        setImmediate(() => void ix.prefetch(() => j.read(next, { maxBytes })));
-      }
       return { entries: enc.entries, payload: Buffer.concat(enc.payload), info: this.primaryInfo(journal) };
     }
     this.contentIndexes.delete(journal);
