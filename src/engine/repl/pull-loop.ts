@@ -151,6 +151,7 @@ export class PullManager {
     l.stop = true;
     l.wake();
     await l.done;
+    await this.restores.get(journal)?.catch(() => 0);
   }
 
   async stopAll(): Promise<void> {
@@ -172,7 +173,7 @@ export class PullManager {
         let waitMs = 1000;
         const s = this.stat(journal);
         try {
-          const r = await this.once(journal);
+          const r = await this.once(journal, { wait: false });
           if (r.skipped) waitMs = 200;
           else if (s.intervalMs) waitMs = s.intervalMs;
           else if (r.entries > 0 || r.waiting > 0) {
@@ -215,19 +216,32 @@ export class PullManager {
   }
 
   /** One pull and restore cycle (serialised per journal). */
-  once(journal: string): Promise<{ entries: number; bytes: number; waiting: number; info: PrimaryInfo | null; skipped?: boolean }> {
+  once(journal: string, opts: { wait?: boolean } = {}): Promise<{ entries: number; bytes: number; waiting: number; info: PrimaryInfo | null; skipped?: boolean }> {
     const prev = this.busy.get(journal) ?? Promise.resolve();
-    const p = prev.catch(() => undefined).then(() => this.doOnce(journal));
+    const p = prev.catch(() => undefined).then(() => this.doOnce(journal, opts.wait !== false));
     this.busy.set(journal, p.catch(() => undefined));
     return p;
   }
 
-  private async doOnce(journal: string): Promise<{ entries: number; bytes: number; waiting: number; info: PrimaryInfo | null; skipped?: boolean }> {
+  /**
+   * One cycle. The fetch of the next batch overlaps the restore of the previous one; the batch is
+   * rebuilt (references read from the S-VOLs) only after that restore has finished, because the
+   * primary resolves references as of the seq the pull starts after. With `wait`, the cycle also
+   * waits for its own restore (pull once, drains, sync groups).
+   */
+  private async doOnce(journal: string, wait: boolean): Promise<{ entries: number; bytes: number; waiting: number; info: PrimaryInfo | null; skipped?: boolean }> {
     const row = this.r.journalRow(journal);
     const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S');
-    // restore what is already here even if nothing can be pulled
-    await this.restore(journal);
-    await this.dropImages(journal);
+    // restore what is already here even if nothing can be pulled (runs while we fetch)
+    const before = this.chainRestore(journal);
+    const quit = async <T>(v: T): Promise<T> => {
+      await before;
+      await this.dropImages(journal);
+      return v;
+    };
+    if (!ps.length || !row.peerArray || !row.peerJournal) return quit({ entries: 0, bytes: 0, waiting: 0, info: null, skipped: true });
+    if (ps.some((p) => p.state === 'COPY') || this.copying(journal)) return quit({ entries: 0, bytes: 0, waiting: 0, info: null, skipped: true });
+    if (!ps.some((p) => JOURNALING.has(p.state))) return quit({ entries: 0, bytes: 0, waiting: 0, info: null, skipped: true });
     if (!ps.length || !row.peerArray || !row.peerJournal) return { entries: 0, bytes: 0, waiting: 0, info: null, skipped: true };
     if (ps.some((p) => p.state === 'COPY') || this.copying(journal)) return { entries: 0, bytes: 0, waiting: 0, info: null, skipped: true };
     if (!ps.some((p) => JOURNALING.has(p.state))) return { entries: 0, bytes: 0, waiting: 0, info: null, skipped: true };
@@ -244,6 +258,8 @@ export class PullManager {
     );
     const payload = reply.payload ?? Buffer.alloc(0);
     const { entries, info } = reply.result;
+    await before; // the S-VOLs hold everything up to `after` before references are read from them
+    await this.dropImages(journal);
     let refWire = 0;
     for (const e of entries) if (e.segs) refWire += segsWireBytes(e.segs);
     await this.r.shaper(row.peerArray).transfer(payload.length + refWire, t0);
@@ -280,10 +296,10 @@ export class PullManager {
         if (v === undefined || e.len === 0) batch.push({ seq: e.seq, timestamp: e.ts, volumeId: 0, offset: 0, data: Buffer.alloc(0) });
         else batch.push({ seq: e.seq, timestamp: e.ts, volumeId: v.id, offset: e.off, data: datas[i]! });
       }
-      if (batch.length) {
-        await jf.append(batch);
-        if (this.r.array.durability === 'fsync') await jf.sync();
-      }
+      // Not fsynced on purpose: the primary keeps every entry until this side reports it
+      // restored, so after a crash the part of the restore journal that did not survive is
+      // pulled again (the next pull asks after the last whole record found by recovery).
+      if (batch.length) await jf.append(batch);
       s.entries += entries.length;
       s.bytes += payload.length;
       s.logicalBytes += counts.logicalBytes;
@@ -295,7 +311,9 @@ export class PullManager {
       Object.assign(s, savings(s));
       const el = (performance.now() - t0) / 1000;
       if (el > 0) s.bytesPerSecond = Math.round(0.7 * s.bytesPerSecond + 0.3 * (counts.logicalBytes / el));
-      await this.restore(journal);
+      const restoring = this.chainRestore(journal);
+      if (wait || ps.some((p) => p.mode === 'sync')) await restoring;
+      else restoring.catch(() => undefined);
       if (ps.some((p) => p.mode === 'sync')) {
         peer.call('repl.ack', { journal: row.peerJournal, restored: this.r.journalRow(journal).restoredSeq }).catch(() => undefined);
       }
@@ -316,8 +334,18 @@ export class PullManager {
     return { entries: entries.length, bytes: payload.length, waiting: entries.length ? Math.max(0, info.lastSeq - lastPulled) : 0, info };
   }
 
+  private restores = new Map<string, Promise<number>>();
+
+  /** Queues a restore of the journal after any running one (restores never run side by side). */
+  chainRestore(journal: string): Promise<number> {
+    const prev = this.restores.get(journal) ?? Promise.resolve(0);
+    const p = prev.catch(() => 0).then(() => this.restore(journal));
+    this.restores.set(journal, p);
+    return p;
+  }
+
   /** Applies the restore journal's entries after the restored seq, in order, to the S-VOLs. */
-  async restore(journal: string): Promise<number> {
+  private async restore(journal: string): Promise<number> {
     const jf = this.r.journal(journal);
     let applied = 0;
     for (;;) {
@@ -368,7 +396,7 @@ export class PullManager {
    * a consistent prefix), so the S-VOL holds the image of this moment.
    */
   async suspendSecondary(journal: string, state: PairState, reason: string, opts: { writable?: boolean } = {}): Promise<void> {
-    await this.restore(journal).catch((e) => this.r.log(`restore before suspension failed: ${(e as Error).message}`));
+    await this.chainRestore(journal).catch((e) => this.r.log(`restore before suspension failed: ${(e as Error).message}`));
     const now = Date.now();
     const changed: PairRow[] = [];
     for (const p of this.r.groupPairs(journal)) {
