@@ -24,7 +24,7 @@ import type { ImageKeeper } from './image-keeper.js';
 import type { PairRow } from './repl-store.js';
 import type { PeerCaller, Replicator } from './replicator.js';
 
-const RUN_BYTES = 1024 * 1024;
+const RUN_BYTES = 4 * 1024 * 1024;
 const DEPTH = 4;
 /** With references: the tracks whose hashes one request asks the primary for. */
 const HASH_GROUP_BYTES = 4 * 1024 * 1024;
