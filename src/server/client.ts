@@ -30,7 +30,8 @@ export async function startController(dir: string, home: string, label: string):
   const child = spawn(process.execPath, [...nodeArgs, CONTROLLER_JS, dir, home], {
     detached: true,
     stdio: ['ignore', log, log],
-    env: { ...process.env, RCOPY_HOME: home },
+    // more threads for file I/O: copies, resyncs and saves issue many positional reads at once
+    env: { UV_THREADPOOL_SIZE: '16', ...process.env, RCOPY_HOME: home },
   });
   fs.closeSync(log);
   let exited = false;

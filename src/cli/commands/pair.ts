@@ -295,11 +295,27 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, 
     throw e;
   }
   const secs = (Date.now() - t0) / 1000;
-  const tracks = vs.reduce((n, v) => n + (v.s?.copyDone ?? 0), 0);
-  const bytes = tracks * (vs[0]?.s?.changedBytes !== undefined ? (before.s?.changedBytes ?? 0) / Math.max(1, before.s?.changedTracks ?? 1) || 65536 : 65536);
+  // what the resync did, from the receiving side's counters (tracks compared equal are skipped)
+  const sum = (f: (r: any) => number): number => vs.reduce((n, v) => n + (v.s?.resync ? f(v.s.resync) : 0), 0);
+  const visited = vs.reduce((n, v) => n + (v.s?.copyDone ?? 0), 0);
+  const counted = vs.every((v) => v.s?.resync);
+  const skipped = counted ? sum((r) => r.equalTracks) : 0;
+  const tracks = visited - skipped;
+  const trackSize = (before.s?.changedTracks ? before.s.changedBytes / before.s.changedTracks : 0) || 65536;
+  const sent = counted ? sum((r) => r.dataBytes) : tracks * trackSize;
+  const detail = counted && sum((r) => (r.references ? 1 : 0)) > 0 ? ` (${skipped} already equal, ${sum((r) => r.referenceTracks)} by reference, ${sum((r) => r.zeroTracks)} zero, ${sum((r) => r.dataTracks)} as data)` : '';
   return {
-    data: { pairs: vs.map((v) => v.s), swapped: !!opts.swap, changedTracksBefore: changed, tracksCopied: tracks, seconds: secs },
-    text: `resync${opts.swap ? ' (swap)' : ''} complete: ${tracks} tracks copied in ${secs.toFixed(2)}s (${formatRate(bytes / Math.max(secs, 0.001))}); ${vs.map((v) => `${v.s?.pvol} -> ${v.s?.svol}`).join(', ')} PAIR`,
+    data: {
+      pairs: vs.map((v) => v.s),
+      swapped: !!opts.swap,
+      changedTracksBefore: changed,
+      tracksCopied: tracks,
+      tracksSkipped: skipped,
+      dataBytes: sent,
+      referenceBytes: counted ? sum((r) => r.referenceBytes) : 0,
+      seconds: secs,
+    },
+    text: `resync${opts.swap ? ' (swap)' : ''} complete: ${tracks} tracks copied${detail} in ${secs.toFixed(2)}s (${formatRate((tracks * trackSize) / Math.max(secs, 0.001))}); ${vs.map((v) => `${v.s?.pvol} -> ${v.s?.svol}`).join(', ')} PAIR`,
   };
 }
 

@@ -115,84 +115,95 @@ export class CopyManager {
     return hashes;
   }
 
-  private async copyWithReferences(
+  /**
+   * Copies a group of runs by hashes: equal tracks are skipped, zero tracks written as zeros,
+   * tracks the S-VOL holds elsewhere copied locally (checked), and the rest read from the primary
+   * in one request. The tracks written are saved in the consistent image first (one fsync).
+   */
+  private async copyGroupWithReferences(
     vol: Volume,
-    a: number,
-    b: number,
-    hashes: string[],
+    group: Array<[number, number]>,
+    hashes: string[][],
     index: TrackIndex,
     keeper: ImageKeeper | null,
     st: CopyStats,
-    readTracks: (off: number, len: number) => Promise<Buffer>,
+    readRuns: (runs: Array<[number, number]>) => Promise<Buffer[]>,
   ): Promise<void> {
     const ts = vol.trackSize;
-    const off = a * ts;
-    const len = Math.min((b + 1) * ts, vol.size) - off;
-    const buf = Buffer.alloc(len);
-    const kind: Array<'equal' | 'zero' | 'ref' | 'data'> = [];
-    for (let i = 0; i <= b - a; i++) {
-      const x = a + i;
-      const ph = hashes[i]!;
-      const at = i * ts;
-      const n = Math.min(ts, len - at);
-      if (ph === index.hashOf(x)) kind.push('equal');
-      else if (ph === ZERO_HASH) kind.push('zero');
-      else {
-        const src = index.find(ph, x);
-        if (src === undefined) kind.push('data');
+    const plans: Array<{ a: number; off: number; len: number; buf: Buffer; kind: Array<'equal' | 'zero' | 'ref' | 'data'> }> = [];
+    const wanted: Array<[number, number]> = [];
+    const into: Array<{ plan: number; at: number }> = [];
+    for (let g = 0; g < group.length; g++) {
+      const [a, b] = group[g]!;
+      const off = a * ts;
+      const len = Math.min((b + 1) * ts, vol.size) - off;
+      const plan = { a, off, len, buf: Buffer.alloc(len), kind: [] as Array<'equal' | 'zero' | 'ref' | 'data'> };
+      for (let i = 0; i <= b - a; i++) {
+        const x = a + i;
+        const ph = hashes[g]![i]!;
+        const at = i * ts;
+        const n = Math.min(ts, len - at);
+        if (ph === index.hashOf(x)) plan.kind.push('equal');
+        else if (ph === ZERO_HASH) plan.kind.push('zero');
         else {
-          const got = await vol.read(src * ts, n);
-          if (trackHash(got) === ph) {
-            got.copy(buf, at);
-            kind.push('ref');
+          const src = index.find(ph, x);
+          const got = src === undefined ? null : await vol.read(src * ts, n);
+          if (got && trackHash(got) === ph) {
+            got.copy(plan.buf, at);
+            plan.kind.push('ref');
           } else {
-            st.staleReferences++;
-            kind.push('data');
+            if (got) st.staleReferences++;
+            plan.kind.push('data');
           }
         }
       }
-    }
-    for (let i = 0; i < kind.length; ) {
-      if (kind[i] !== 'data') {
-        i++;
-        continue;
+      for (let i = 0; i < plan.kind.length; ) {
+        if (plan.kind[i] !== 'data') {
+          i++;
+          continue;
+        }
+        let j = i;
+        while (j + 1 < plan.kind.length && plan.kind[j + 1] === 'data') j++;
+        wanted.push([off + i * ts, Math.min(len, (j + 1) * ts) - i * ts]);
+        into.push({ plan: plans.length, at: i * ts });
+        i = j + 1;
       }
-      let j = i;
-      while (j + 1 < kind.length && kind[j + 1] === 'data') j++;
-      const data = await readTracks(off + i * ts, Math.min(len, (j + 1) * ts) - i * ts);
-      data.copy(buf, i * ts);
-      i = j + 1;
+      plans.push(plan);
+    }
+    if (wanted.length) {
+      const datas = await readRuns(wanted);
+      datas.forEach((d, k) => d.copy(plans[into[k]!.plan]!.buf, into[k]!.at));
     }
     const written: number[] = [];
-    kind.forEach((k, i) => {
-      if (k !== 'equal') written.push(a + i);
-    });
+    for (const pl of plans) pl.kind.forEach((k, i) => k !== 'equal' && written.push(pl.a + i));
     if (keeper && written.length) await keeper.save(vol, written);
-    for (let i = 0; i < kind.length; ) {
-      if (kind[i] === 'equal') {
-        i++;
-        continue;
+    for (const pl of plans) {
+      for (let i = 0; i < pl.kind.length; ) {
+        if (pl.kind[i] === 'equal') {
+          i++;
+          continue;
+        }
+        let j = i;
+        while (j + 1 < pl.kind.length && pl.kind[j + 1] !== 'equal') j++;
+        await this.r.array.write(vol, pl.off + i * ts, pl.buf.subarray(i * ts, Math.min(pl.len, (j + 1) * ts)), 'resync', { sync: false });
+        i = j + 1;
       }
-      let j = i;
-      while (j + 1 < kind.length && kind[j + 1] !== 'equal') j++;
-      await this.r.array.write(vol, off + i * ts, buf.subarray(i * ts, Math.min(len, (j + 1) * ts)), 'resync', { sync: false });
-      i = j + 1;
+      pl.kind.forEach((k, i) => {
+        const n = Math.min(ts, pl.len - i * ts);
+        if (k === 'equal') {
+          st.equalTracks++;
+          st.equalBytes += n;
+        } else if (k === 'zero') {
+          st.zeroTracks++;
+          st.zeroBytes += n;
+          st.referenceBytes += n;
+        } else if (k === 'ref') {
+          st.referenceTracks++;
+          st.referenceBytes += n;
+        } else st.dataTracks++;
+        if (k !== 'equal') index.set(pl.a + i, hashes[plans.indexOf(pl)]![i]!);
+      });
     }
-    kind.forEach((k, i) => {
-      const n = Math.min(ts, len - i * ts);
-      if (k === 'equal') {
-        st.equalTracks++;
-        st.equalBytes += n;
-      } else if (k === 'zero') {
-        st.zeroTracks++;
-        st.zeroBytes += n;
-        st.referenceBytes += n;
-      } else if (k === 'ref') {
-        st.referenceTracks++;
-        st.referenceBytes += n;
-      } else st.dataTracks++;
-      if (k !== 'equal') index.set(a + i, hashes[i]);
-    });
   }
 
   running(id: string): boolean {
@@ -269,6 +280,20 @@ export class CopyManager {
     const total = todo.count();
     this.r.rs.updatePair(p.id, { copyDone: 0, copyTotal: total });
     const keeper = p.resyncing ? await this.r.keeper(p) : null;
+    if (keeper) {
+      // the consistent image first, in waves of 64 MiB (one fsync each), so the copy below never
+      // waits for a save (its saves find every track already kept)
+      const wave: number[] = [];
+      const perWave = Math.max(1, Math.floor((64 * 1024 * 1024) / vol.trackSize));
+      for (const [a, b] of todo.runs()) {
+        for (let x = a; x <= b; x++) {
+          if (keeper.has(x)) continue;
+          wave.push(x);
+          if (wave.length >= perWave) await keeper.save(vol, wave.splice(0));
+        }
+      }
+      if (wave.length) await keeper.save(vol, wave);
+    }
     const ts = vol.trackSize;
     const perRun = Math.max(1, Math.floor(RUN_BYTES / ts));
     const pieces: Array<[number, number]> = [];
@@ -291,6 +316,25 @@ export class CopyManager {
       await shaper().transfer(len, t0);
       st.dataBytes += len;
       return data;
+    };
+    // several runs in one request (a 1% change is mostly single tracks: one request each would
+    // cost a round trip per track)
+    const readRuns = async (runs: Array<[number, number]>): Promise<Buffer[]> => {
+      if (runs.length === 1) return [await readTracks(runs[0]![0], runs[0]![1])];
+      const t0 = performance.now();
+      const reply = await peer.call('repl.readRuns', { volume: p.remoteVol, runs }, { timeoutMs: 120_000 });
+      const data = reply.payload ?? Buffer.alloc(0);
+      const want = runs.reduce((n, r) => n + r[1], 0);
+      if (data.length !== want) throw new RcopyError('ERR_RCOPY_PEER', `short track read from ${p.remoteArray} (${data.length} of ${want})`, { kind: 'peer' });
+      await shaper().transfer(want, t0);
+      st.dataBytes += want;
+      const out: Buffer[] = [];
+      let at = 0;
+      for (const [, len] of runs) {
+        out.push(data.subarray(at, at + len));
+        at += len;
+      }
+      return out;
     };
     const progress = async (tracks: number): Promise<void> => {
       done += tracks;
@@ -316,24 +360,27 @@ export class CopyManager {
             n += pc[1] - pc[0] + 1;
           }
           const hashes = await this.primaryHashes(p, peer, vol, group, st);
-          for (let i = 0; i < group.length; i++) {
-            const [a, b] = group[i]!;
-            await this.copyWithReferences(vol, a, b, hashes[i]!, index, keeper, st, readTracks);
-            await progress(b - a + 1);
-          }
+          await this.copyGroupWithReferences(vol, group, hashes, index, keeper, st, readRuns);
+          await progress(n);
         } else {
-          const [a, b] = pieces[next++]!;
-          const off = a * ts;
-          const len = Math.min((b + 1) * ts, vol.size) - off;
-          const data = await readTracks(off, len);
+          // runs up to RUN_BYTES together: one request, one save in the image, then the writes
+          const group: Array<[number, number]> = [];
+          let n = 0;
+          while (next < pieces.length && (group.length === 0 || n + pieces[next]![1] - pieces[next]![0] + 1 <= perRun)) {
+            const pc = pieces[next++]!;
+            group.push(pc);
+            n += pc[1] - pc[0] + 1;
+          }
+          const runs = group.map(([a, b]): [number, number] => [a * ts, Math.min((b + 1) * ts, vol.size) - a * ts]);
+          const datas = await readRuns(runs);
           if (keeper) {
             const tracks: number[] = [];
-            for (let x = a; x <= b; x++) tracks.push(x);
+            for (const [a, b] of group) for (let x = a; x <= b; x++) tracks.push(x);
             await keeper.save(vol, tracks);
           }
-          await this.r.array.write(vol, off, data, p.resyncing ? 'resync' : 'copy', { sync: false });
-          st.dataTracks += b - a + 1;
-          await progress(b - a + 1);
+          for (let i = 0; i < group.length; i++) await this.r.array.write(vol, runs[i]![0], datas[i]!, p.resyncing ? 'resync' : 'copy', { sync: false });
+          st.dataTracks += n;
+          await progress(n);
         }
       }
     };

@@ -77,10 +77,17 @@ export class ImageKeeper {
     const bufs: Buffer[] = [];
     const places: Array<[number, number]> = [];
     let pos = this.size;
-    for (const t of todo) {
-      const off = t * vol.trackSize;
-      const len = Math.min(vol.trackSize, vol.size - off);
-      const data = vol.isAllocated(t) ? await vol.read(off, len) : Buffer.alloc(len);
+    const datas = await Promise.all(
+      todo.map((t) => {
+        const off = t * vol.trackSize;
+        const len = Math.min(vol.trackSize, vol.size - off);
+        return vol.isAllocated(t) ? vol.read(off, len) : Promise.resolve(Buffer.alloc(len));
+      }),
+    );
+    for (let k = 0; k < todo.length; k++) {
+      const t = todo[k]!;
+      const len = datas[k]!.length;
+      const data = datas[k]!;
       const h = Buffer.alloc(HDR);
       h.writeUInt32LE(MAGIC, 0);
       h.writeUInt32LE(t, 4);

@@ -239,6 +239,20 @@ export const handlers: Record<string, Handler> = {
     const b = await s.r.bitmap(s.r.pair(str(p, 'pair')));
     return { result: { count: b.count() }, payload: b.toBuffer() };
   },
+  'repl.readRuns': async (ctx, p) => {
+    const vol = ctx.array.volume(str(p, 'volume'));
+    const runs = p.runs;
+    if (!Array.isArray(runs) || runs.length === 0 || runs.length > 4096) throw E.badInput('repl.readRuns: runs must be a list of [offset, length]');
+    let total = 0;
+    const bufs: Buffer[] = [];
+    for (const r of runs) {
+      if (!Array.isArray(r) || r.length !== 2 || !Number.isSafeInteger(r[0]) || !Number.isSafeInteger(r[1]) || r[1] <= 0) throw E.badInput('repl.readRuns: a run is [offset, length]');
+      total += r[1] as number;
+      if (total > 64 * 1024 * 1024) throw E.badInput('repl.readRuns: at most 64 MiB per request');
+      bufs.push(await vol.read(r[0] as number, r[1] as number));
+    }
+    return { result: null, payload: Buffer.concat(bufs, total) };
+  },
   'repl.readTracks': async (ctx, p) => {
     const vol = ctx.array.volume(str(p, 'volume'));
     const data = await vol.read(int(p, 'offset'), int(p, 'length', 1, 64 * 1024 * 1024));
