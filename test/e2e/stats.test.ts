@@ -338,4 +338,4 @@ test('sizing that holds: a resync of the changed tracks over a link takes about 
   }
 });
 
-test.skip('sizing that holds: with a link set to the reported bandwidth, replication of the same workload keeps up (not written yet)', () => {});
+// The other half of point 5 (a link set to the reported bandwidth keeps up) is in sizing.test.ts.
