@@ -10,7 +10,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestHome, sleep, waitFor } from '../helpers.js';
-import { assertEqual, sums, twoSites } from './sites.js';
+import { assertEqual, sums, threeSites, twoSites } from './sites.js';
 
 const MiB = 1024 * 1024;
 
@@ -215,13 +215,7 @@ test('pull: a stale reference (the S-VOL block changed under it) is detected and
 test('cascade A -> B -> C: C gets references from B', async () => {
   const h = new TestHome();
   try {
-    await twoSites(h, { size: '32M', durability: 'none' });
-    await h.ok('array', 'create', 'C', '--durability', 'none');
-    await h.ok('volume', 'create', 'C:v', '--size', '32M');
-    await h.ok('journal', 'create', 'B:j3', '--size', '64M');
-    await h.ok('journal', 'create', 'C:j4', '--size', '64M');
-    await h.ok('link', 'add', 'B', 'C');
-    await h.ok('pair', 'create', 'B:v', 'C:v', '--journal', 'B:j3,C:j4', '--wait', '--timeout', '60s');
+    await threeSites(h);
     const f = randomFile(h, 'clone.bin', MiB);
     for (let i = 0; i < 8; i++) await h.ok('io', 'write', 'A:v', '--file', f, '--offset', `${i * 2}M`);
     await h.ok('io', 'write', 'A:v', '--pattern', 'zero', '--offset', '20M', '--length', '2M');

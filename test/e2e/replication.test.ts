@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TestHome, arrayDirOf, sleep } from '../helpers.js';
-import { assertEqual, sums, twoSites } from './sites.js';
+import { assertEqual, sums, threeSites, twoSites } from './sites.js';
 
 test('async pair: initial copy, 20 s random workload while the pull runs, drained and equal', async () => {
   const h = new TestHome();
@@ -114,13 +114,7 @@ test('sync mode: a write completes only when the S-VOL has it', async () => {
 test('cascade A -> B -> C ends with three equal volumes', async () => {
   const h = new TestHome();
   try {
-    await twoSites(h, { size: '32M', durability: 'none' });
-    await h.ok('array', 'create', 'C', '--durability', 'none');
-    await h.ok('volume', 'create', 'C:v', '--size', '32M');
-    await h.ok('journal', 'create', 'B:j3', '--size', '64M');
-    await h.ok('journal', 'create', 'C:j4', '--size', '64M');
-    await h.ok('link', 'add', 'B', 'C');
-    await h.ok('pair', 'create', 'B:v', 'C:v', '--journal', 'B:j3,C:j4', '--wait', '--timeout', '60s');
+    await threeSites(h);
     await h.ok('workload', 'run', 'A:v', '--pattern', 'zipf', '--bs', '64k', '--bytes', '24M', '--seed', '4');
     await h.ok('pair', 'wait', 'A:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
     await h.ok('pair', 'wait', 'C:v', '--state', 'PAIR', '--drained', '--timeout', '60s');

@@ -21,7 +21,7 @@
 import { RcopyError } from '../../errors.js';
 import type { Volume } from '../volume.js';
 import { ReferenceSettings } from './dedup-settings.js';
-import { emptyCounts, reconstruct, savings, segsWireBytes } from './dedup-wire.js';
+import { emptyCounts, reconstruct, savings, segsWireBytes, type TransferCounts } from './dedup-wire.js';
 import type { Replicator } from './replicator.js';
 import type { PairRow } from './repl-store.js';
 import { JOURNALING, type PairState } from './pair-state.js';
@@ -29,7 +29,8 @@ import type { PrimaryInfo, PullReplyEntry } from './replicator.js';
 
 export const PULL_BATCH = 64 * 1024 * 1024;
 
-export interface PullStats {
+/** A pull loop's state and counters (TransferCounts: logical, data and reference bytes...). */
+export interface PullStats extends TransferCounts {
   journal: string;
   enabled: boolean;
   running: boolean;
@@ -39,14 +40,6 @@ export interface PullStats {
   pulls: number;
   entries: number;
   bytes: number;
-  /** Bytes the pulled entries hold; of them, sent as data and delivered by references. */
-  logicalBytes: number;
-  dataBytes: number;
-  referenceBytes: number;
-  /** Of referenceBytes, zero blocks; descriptor bytes on the link; references that were stale. */
-  zeroBytes: number;
-  referenceWireBytes: number;
-  staleReferences: number;
   /** logicalBytes - dataBytes - referenceWireBytes, and as a percentage of logicalBytes. */
   savedBytes: number;
   savedPct: number;
