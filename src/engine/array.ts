@@ -124,6 +124,9 @@ export class StorageArray {
     const store = ManagementStore.open(file);
     const name = store.getMeta('name')!;
     const durability = (store.getMeta('durability') ?? 'fsync') as Durability;
+    // management state follows the array's durability: with 'none' a commit is not fsynced
+    // (WAL: safe against a killed process, not against a power loss)
+    if (durability === 'none') store.db.pragma('synchronous = NORMAL');
     const a = new StorageArray(
       dir,
       store,
