@@ -473,9 +473,12 @@ export class Replicator {
   setState(p: PairRow, to: PairState, reason?: string, patch: Partial<PairRow> = {}): PairRow {
     checkMove(p.id, p.state, to);
     const changed = p.state !== to;
-    this.rs.updatePair(p.id, { ...patch, state: to, stateSince: changed ? Date.now() : p.stateSince, reason: reason ?? p.reason });
+    // the state and its event in one transaction (one fsync on an fsync array)
+    this.rs.store.tx(() => {
+      this.rs.updatePair(p.id, { ...patch, state: to, stateSince: changed ? Date.now() : p.stateSince, reason: reason ?? p.reason });
+      if (changed) this.rs.event(p.id, `${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
+    });
     if (changed) {
-      this.rs.event(p.id, `${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
       this.log(`pair ${p.id} (${p.role}): ${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
     }
     this.invalidate();
