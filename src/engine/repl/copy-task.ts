@@ -338,9 +338,10 @@ export class CopyManager {
     };
     const progress = async (tracks: number): Promise<void> => {
       done += tracks;
+      // progress only: a copy that dies starts over from the maps, and the one commit that
+      // matters is the one before the primary is told the copy is done
       if (performance.now() - lastSave > 250) {
         lastSave = performance.now();
-        await this.r.array.commit();
         this.r.rs.updatePair(p.id, { copyDone: done });
       }
     };
