@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { E, RcopyError } from '../errors.js';
+import { E } from '../errors.js';
 import { checkName } from '../units.js';
 import { STORE_FILE } from './home.js';
 import { ManagementStore } from './store.js';
@@ -350,10 +350,6 @@ export class GroupSync {
     }
     return this.pending;
   }
-}
-
-export function isRcopyError(e: unknown): e is RcopyError {
-  return e instanceof RcopyError;
 }
 
 /** Reads an array's identity without opening it for writing (safe while its controller runs). */

@@ -8,7 +8,6 @@ import { CopyManager } from '../../engine/repl/copy-task.js';
 import { PairOps } from '../../engine/repl/pair-ops.js';
 import { PullManager } from '../../engine/repl/pull-loop.js';
 import { Replicator, type PeerCaller } from '../../engine/repl/replicator.js';
-import { SUSPENDED } from '../../engine/repl/pair-state.js';
 import { checkName } from '../../units.js';
 import type { Handler, HandlerContext, Service } from '../handlers.js';
 import { bool, int, num, oneOf, optInt, optNum, optStr, str } from '../validate.js';
@@ -304,4 +303,3 @@ export const handlers: Record<string, Handler> = {
   'repl.primarySwap': async (ctx, p) => svc(ctx).ops.primarySwap(str(p, 'journal'), int(p, 'base')),
 };
 
-export { SUSPENDED };
