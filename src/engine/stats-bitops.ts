@@ -13,37 +13,13 @@
  */
 import { E, InternalError } from '../errors.js';
 import { ENC_GAPS, ENC_RAW, ENC_RUNS, decodeBitmapInto, decodeBody as runsBody, orGapsJs } from './stats-codec.js';
+import { get, name, section, set, sleb, uleb, vec } from './wasm-asm.js';
 
 const BLOCK = 64;
 export const roundBlock = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
 
 // ---- a tiny WebAssembly assembler, just enough for the three loops below ----
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
-};
-const str = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, 'latin1')];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-
 const I32 = 0x7f, I64 = 0x7e;
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
 const i32c = (n: number) => [0x41, ...sleb(n)];
 const add = [0x6a];
 const geU = [0x4f];
@@ -107,12 +83,12 @@ function assemble(): Uint8Array {
   const funcs = vec([[0], [1], [2], [3], [3]]);
   const memory = vec([[0x00, 1]]);
   const exports = vec([
-    [...str('mem'), 0x02, 0],
-    [...str('orInto'), 0x00, 0],
-    [...str('or3'), 0x00, 1],
-    [...str('popcnt'), 0x00, 2],
-    [...str('orGaps'), 0x00, 3],
-    [...str('orRuns'), 0x00, 4],
+    [...name('mem'), 0x02, 0],
+    [...name('orInto'), 0x00, 0],
+    [...name('or3'), 0x00, 1],
+    [...name('popcnt'), 0x00, 2],
+    [...name('orGaps'), 0x00, 3],
+    [...name('orRuns'), 0x00, 4],
   ]);
   const code = vec([orInto(), or3(), popcnt(), orGaps(), [1, 7, I32, ...runsBody]].map((f) => [...uleb(f.length), ...f]));
   return new Uint8Array([

@@ -19,6 +19,7 @@
  * the window segment it belongs to (BitArena.orEncoded in stats-bitops.ts).
  */
 import { E } from '../errors.js';
+import { get, name, section, set, sleb, uleb, vec } from './wasm-asm.js';
 
 export const ENC_RAW = 0;
 export const ENC_RUNS = 1;
@@ -246,32 +247,8 @@ export function popcountBytes(b: Uint8Array, n = b.length): number {
 }
 
 // ---- a WebAssembly decoder for ENC_RUNS (JS decodes at ~5-20 ns per set track here; this at ~1-2) ----
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s, 'latin1')];
 const I32 = 0x7f;
-const get = (i: number) => [0x20, i];
-const set = (i: number) => [0x21, i];
 const c = (n: number) => [0x41, ...(n === -1 ? [0x7f] : uleb(n).length === 1 && n < 64 ? [n] : sleb(n))];
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
 const ADD = 0x6a, AND = 0x71, OR = 0x72, SHL = 0x74, SHRU = 0x76, EQZ = 0x45, GEU = 0x4f, LTU = 0x49, GTU = 0x4b;
 const LOAD8 = [0x2d, 0, 0], STORE8 = [0x3a, 0, 0];
 const IF = [0x04, 0x40], END = 0x0b, RET = 0x0f, LOOP = [0x03, 0x40], BLOCK = [0x02, 0x40];

@@ -21,7 +21,7 @@
 import { RcopyError } from '../../errors.js';
 import type { Volume } from '../volume.js';
 import { ReferenceSettings } from './dedup-settings.js';
-import { emptyCounts, reconstruct, savings, segsWireBytes, type TransferCounts } from './dedup-wire.js';
+import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes, type TransferCounts } from './dedup-wire.js';
 import type { Replicator } from './replicator.js';
 import type { PairRow } from './repl-store.js';
 import { JOURNALING, type PairState } from './pair-state.js';
@@ -295,12 +295,7 @@ export class PullManager {
       if (batch.length) await jf.append(batch);
       s.entries += entries.length;
       s.bytes += payload.length;
-      s.logicalBytes += counts.logicalBytes;
-      s.dataBytes += counts.dataBytes;
-      s.referenceBytes += counts.referenceBytes;
-      s.zeroBytes += counts.zeroBytes;
-      s.referenceWireBytes += counts.referenceWireBytes;
-      s.staleReferences += counts.staleReferences;
+      addCounts(s, counts);
       Object.assign(s, savings(s));
       const el = (performance.now() - t0) / 1000;
       if (el > 0) s.bytesPerSecond = Math.round(0.7 * s.bytesPerSecond + 0.3 * (counts.logicalBytes / el));
