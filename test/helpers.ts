@@ -126,3 +126,23 @@ export async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs 
   }
   throw new Error(`condition not met within ${timeoutMs} ms`);
 }
+
+/** Runs fn with a fresh temporary directory, removed afterwards. */
+export async function withDir(prefix: string, fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Small deterministic PRNG (mulberry32): numbers in [0, 1). */
+export function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

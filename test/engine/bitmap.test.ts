@@ -5,26 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { TrackBitmap, BITS_PER_PAGE, popcount32, trackRange } from '../../src/engine/bitmap.js';
 import { RcopyError } from '../../src/errors.js';
+import { rng, withDir } from '../helpers.js';
 
 const PAGE = 4096;
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rcopy-bitmap-'));
-  try {
-    await fn(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function modelRuns(m: boolean[]): Array<[number, number]> {
   const out: Array<[number, number]> = [];
@@ -112,7 +97,7 @@ test('or, toBuffer and fromBuffer', () => {
 });
 
 test('a persistent map survives reopen, and flush writes only dirty pages', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-bitmap-', async (dir) => {
     const file = path.join(dir, 'v.bits');
     const n = BITS_PER_PAGE * 6 + 123;
     const b = await TrackBitmap.openFile(file, n);
@@ -147,7 +132,7 @@ test('a persistent map survives reopen, and flush writes only dirty pages', asyn
 });
 
 test('setAndPersist makes bits durable before it returns; concurrent callers all get there', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-bitmap-', async (dir) => {
     const file = path.join(dir, 'v.bits');
     const n = BITS_PER_PAGE * 3;
     const b = await TrackBitmap.openFile(file, n);
@@ -174,7 +159,7 @@ test('setAndPersist makes bits durable before it returns; concurrent callers all
 });
 
 test('a short file or a bad header is recovered as all-set; a size mismatch is an error', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-bitmap-', async (dir) => {
     const file = path.join(dir, 'v.bits');
     const b = await TrackBitmap.openFile(file, 50_000);
     b.set(1);

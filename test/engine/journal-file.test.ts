@@ -5,29 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { JournalFile, recordSize, MAX_RECORD_DATA } from '../../src/engine/journal-file.js';
 import { RcopyError } from '../../src/errors.js';
+import { rng, withDir } from '../helpers.js';
 
 const DATA_START = 8192;
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rcopy-journal-'));
-  try {
-    await fn(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Data that depends on the seq, so a record read back can be checked without keeping it. */
 function payload(seq: number, len: number): Buffer {
@@ -58,7 +42,7 @@ function isCode(code: string) {
 }
 
 test('append, read and release round trips with random sizes, wrapping many times, with reopens', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const cap = 4 * MiB;
     let j = await JournalFile.create(file, cap, { sparse: true });
@@ -109,7 +93,7 @@ test('append, read and release round trips with random sizes, wrapping many time
 });
 
 test('1 MiB records wrap around a small ring many times; reopen finds exactly the live ones', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 5 * MiB + 512 * 3);
     const len = MiB - 100;
@@ -133,7 +117,7 @@ test('1 MiB records wrap around a small ring many times; reopen finds exactly th
 });
 
 test('reopen after close keeps entries and lastSeq, also when everything was released or reset', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 1 * MiB);
     await j.append([entry(1, 100), entry(2, 5000), entry(3, 0)]);
@@ -161,7 +145,7 @@ test('reopen after close keeps entries and lastSeq, also when everything was rel
 });
 
 test('a full journal throws ERR_RCOPY_JOURNAL_FULL and writes nothing', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 256 * KiB);
     let s = 0;
@@ -186,7 +170,7 @@ test('a full journal throws ERR_RCOPY_JOURNAL_FULL and writes nothing', async ()
 });
 
 test('a file truncated mid-record recovers to the last whole record', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 2 * MiB);
     for (let s = 1; s <= 5; s++) await j.append([entry(s, 10_000)]);
@@ -211,7 +195,7 @@ test('a file truncated mid-record recovers to the last whole record', async () =
 });
 
 test('a half-written record or a half-written batch is dropped whole', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 2 * MiB);
     await j.append([entry(1, 3000)]);
@@ -231,7 +215,7 @@ test('a half-written record or a half-written batch is dropped whole', async () 
 });
 
 test('a flipped byte in record data: open stops before it, read of it throws', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 2 * MiB);
     for (let s = 1; s <= 6; s++) await j.append([entry(s, 7000)]);
@@ -257,7 +241,7 @@ test('a flipped byte in record data: open stops before it, read of it throws', a
 });
 
 test('a whole, valid record from an earlier lap is not taken as new', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const size = recordSize(10_000);
     const j = await JournalFile.create(file, 8 * size); // exactly 8 records per lap
@@ -277,7 +261,7 @@ test('a whole, valid record from an earlier lap is not taken as new', async () =
 });
 
 test('records that do not fit at the end of the ring go to the start after a wrap marker', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 100 * KiB);
     await j.append([entry(1, 30 * KiB), entry(2, 30 * KiB), entry(3, 30 * KiB)]);
@@ -302,7 +286,7 @@ test('records that do not fit at the end of the ring go to the start after a wra
 });
 
 test('a torn header slot falls back to the other slot', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 1 * MiB);
     for (let s = 1; s <= 6; s++) await j.append([entry(s, 1000)]);
@@ -329,7 +313,7 @@ test('a torn header slot falls back to the other slot', async () => {
 });
 
 test('concurrent appends get contiguous seqs in call order', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 16 * MiB);
     const r = rng(7);
@@ -352,7 +336,7 @@ test('concurrent appends get contiguous seqs in call order', async () => {
 });
 
 test('given seqs must increase; read honours maxBytes and maxEntries', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 1 * MiB);
     assert.deepEqual(await j.append([{ ...entry(100, 10), seq: 100 }, { ...entry(105, 20), seq: 105 }]), { firstSeq: 100, lastSeq: 105 });
@@ -370,7 +354,7 @@ test('given seqs must increase; read honours maxBytes and maxEntries', async () 
 });
 
 test('a release that splits a batch keeps the rest of that batch across reopen', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 1 * MiB);
     await j.append([entry(1, 100), entry(2, 200), entry(3, 300), entry(4, 400)]);
@@ -390,7 +374,7 @@ test('a release that splits a batch keeps the rest of that batch across reopen',
 });
 
 test('records left beyond a corrupt one are not joined to the chain by a later session', async () => {
-  await withDir(async (dir) => {
+  await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 1 * MiB);
     for (let s = 1; s <= 5; s++) await j.append([entry(s, 2000)]);
