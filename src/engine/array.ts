@@ -29,6 +29,13 @@ export interface ArrayInfo {
   volumes: number;
 }
 
+/** One write of a batch (StorageArray.writeMany). */
+export interface VolumeWrite {
+  vol: Volume;
+  offset: number;
+  data: Buffer;
+}
+
 /** Where a write comes from: a host, a restore of pulled entries, a resync, a backup restore... */
 export type WriteOrigin = 'host' | 'restore' | 'resync' | 'copy' | 'backup-restore' | 'sync';
 
@@ -37,7 +44,17 @@ export type WriteOrigin = 'host' | 'restore' | 'resync' | 'copy' | 'backup-resto
  * the volume write (a journal append) awaits inside; it may return a function to run after the
  * volume write (e.g. a synchronous push).
  */
-export type WriteHook = (vol: Volume, offset: number, data: Buffer, origin: WriteOrigin) => void | Promise<void | (() => Promise<void>)>;
+export type WriteHook = (vol: Volume, offset: number, data: Buffer, origin: WriteOrigin, ctx: WriteContext) => void | Promise<void | (() => Promise<void>)>;
+
+/**
+ * What hooks say about one write. `logged`: a hook made the data durable elsewhere (appended to a
+ * master journal, which is fsynced at commit and re-applied at start). The volume write is then
+ * not fsynced at commit: the volume is made durable by checkpoint() before the journal drops the
+ * entry (write-ahead logging, as an array's cache does with its journal).
+ */
+export interface WriteContext {
+  logged: boolean;
+}
 
 /** A use of a volume by a feature: e.g. { kind: 'pair', id: 'siteA:db', role: 'P-VOL', state: 'PAIR', active: true }. */
 export interface VolumeUse {
@@ -226,17 +243,48 @@ export class StorageArray {
     // the order in which the data lands on the volume. Durability (fsync) happens outside it.
     const after = await this.locked(async () => {
       let after: Array<() => Promise<void>> | null = null;
+      const ctx: WriteContext = { logged: false };
       for (const h of this.writeHooks) {
-        const r = h(vol, offset, data, origin);
+        const r = h(vol, offset, data, origin, ctx);
         if (r && typeof (r as Promise<unknown>).then === 'function') {
           const f = await r;
           if (typeof f === 'function') (after ??= []).push(f);
         }
       }
-      await vol.write(offset, data);
+      await vol.write(offset, data, ctx.logged);
       return after;
     });
     if (opts.sync !== false) await this.commit();
+    if (after) for (const f of after) await f();
+  }
+
+  /**
+   * Several writes into one volume as one step under the write lock: the hooks run for each in
+   * order, then the data writes go to the disk side by side (a restore batch or a copy wave, where
+   * one write at a time leaves the disk idle between them). Writes that overlap an earlier one of
+   * the same call wait for it, so the result is the same as writing them one by one in order.
+   * Nothing is made durable here (call commit()): this is for copies and restores, which commit
+   * once per batch.
+   */
+  async writeMany(writes: ReadonlyArray<VolumeWrite>, origin: WriteOrigin): Promise<void> {
+    for (const w of writes) w.vol.checkRange(w.offset, w.data.length);
+    const after = await this.locked(async () => {
+      let after: Array<() => Promise<void>> | null = null;
+      const logged: boolean[] = [];
+      for (const w of writes) {
+        const ctx: WriteContext = { logged: false };
+        for (const h of this.writeHooks) {
+          const r = h(w.vol, w.offset, w.data, origin, ctx);
+          if (r && typeof (r as Promise<unknown>).then === 'function') {
+            const f = await r;
+            if (typeof f === 'function') (after ??= []).push(f);
+          }
+        }
+        logged.push(ctx.logged);
+      }
+      await writeOrdered(writes, logged);
+      return after;
+    });
     if (after) for (const f of after) await f();
   }
 
@@ -256,6 +304,16 @@ export class StorageArray {
   /** Makes everything written so far durable, if the array's durability asks for it. */
   async commit(): Promise<void> {
     if (this.durability === 'fsync') await this.syncer.sync();
+  }
+
+  /**
+   * Makes every volume durable, logged writes included: journals call it before they drop
+   * entries. With `barrier`, first waits for the writes under way (the entry of one may be among
+   * those dropped); never with the write lock held (it would wait for itself).
+   */
+  async checkpoint(opts: { barrier?: boolean } = {}): Promise<void> {
+    if (opts.barrier) await this.locked(async () => undefined);
+    await Promise.all([...this.volumes.values()].map((v) => v.checkpoint()));
   }
 
   private async syncAll(): Promise<void> {
@@ -279,6 +337,39 @@ export class StorageArray {
     this.volumes.clear();
     this.store.close();
   }
+}
+
+/** How many data writes of one writeMany() are in flight at once. */
+const WRITE_DEPTH = 8;
+
+/**
+ * Writes a list into a volume with up to WRITE_DEPTH in flight. A write waits for every earlier
+ * write of the list that overlaps it (the last one writing any of its bytes wins, as in order).
+ */
+async function writeOrdered(writes: ReadonlyArray<VolumeWrite>, logged: boolean[]): Promise<void> {
+  const running = new Map<number, { vol: Volume; start: number; end: number; done: Promise<void> }>();
+  const all: Promise<void>[] = [];
+  let first: unknown = null;
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i]!;
+    if (w.data.length === 0) continue;
+    const start = w.offset;
+    const end = w.offset + w.data.length;
+    while (running.size >= WRITE_DEPTH) await Promise.race([...running.values()].map((r) => r.done));
+    const deps: Promise<void>[] = [];
+    for (const r of running.values()) if (r.vol === w.vol && r.start < end && start < r.end) deps.push(r.done);
+    const lazy = logged[i]!;
+    const done = (deps.length ? Promise.all(deps).then(() => w.vol.write(start, w.data, lazy)) : w.vol.write(start, w.data, lazy))
+      .catch((e) => {
+        first ??= e;
+      })
+      .finally(() => running.delete(i));
+    running.set(i, { vol: w.vol, start, end, done });
+    all.push(done);
+    if (first) break;
+  }
+  await Promise.all(all);
+  if (first) throw first;
 }
 
 const ZERO_MIB = Buffer.alloc(1024 * 1024);

@@ -514,9 +514,20 @@ export class JournalFile {
     return lo;
   }
 
+  /**
+   * Called before entries are dropped (release, reset): a journal used as a write-ahead log makes
+   * what it covers durable elsewhere first.
+   */
+  beforeDrop: ((how: 'release' | 'reset') => Promise<void>) | null = null;
+
   /** Frees every entry with seq <= uptoSeq. The new tail is durable (header slot + fsync) before
    *  the space can be reused. */
   release(uptoSeq: number): Promise<void> {
+    const drop = this.beforeDrop;
+    return (drop ? drop('release') : Promise.resolve()).then(() => this.releaseNow(uptoSeq));
+  }
+
+  private releaseNow(uptoSeq: number): Promise<void> {
     return this.underHeaderLock(async () => {
       this.assertOpen();
       let k = 0;
@@ -546,6 +557,7 @@ export class JournalFile {
     const p = this.appendQueue.then(() =>
       this.underHeaderLock(async () => {
         this.assertOpen();
+        if (this.beforeDrop) await this.beforeDrop('reset');
         const v = { tail: this.head, releasedSeq: this.hdr.lastSeq, tailBatchFirst: 0 };
         await this.persistHeader({ ...v, lastSeq: this.hdr.lastSeq });
         this.takeHeader(v);

@@ -69,8 +69,12 @@ export class Volume {
     }
   }
 
-  /** Writes data at offset. Marks the tracks allocated (durably, first) when they were not. */
-  async write(offset: number, data: Buffer): Promise<void> {
+  /**
+   * Writes data at offset. Marks the tracks allocated (the map page written first) when they were
+   * not. `logged`: the data is durable in a journal already, so sync() need not fsync for it
+   * (checkpoint() does).
+   */
+  async write(offset: number, data: Buffer, logged = false): Promise<void> {
     this.checkRange(offset, data.length);
     if (data.length === 0) return;
     const first = Math.floor(offset / this.trackSize);
@@ -80,9 +84,14 @@ export class Volume {
       if (!this.alloc.get(t)) (fresh ??= []).push(t);
     }
     if (fresh) await this.alloc.setAndWrite(fresh);
-    this.dirty = true;
+    this.markDirty(logged);
     await writeFully(this.fh, data, offset);
-    this.dirty = true; // a sync that started during the write may not cover it
+    this.markDirty(logged); // a sync that started during the write may not cover it
+  }
+
+  private markDirty(logged: boolean): void {
+    if (logged) this.loggedDirty = true;
+    else this.dirty = true;
   }
 
   async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
@@ -104,16 +113,29 @@ export class Volume {
     return this.alloc.get(track);
   }
 
+  /** Written since the last fsync: writes that need it, and writes that a journal holds. */
   private dirty = false;
+  private loggedDirty = false;
 
-  /** Makes the data and the allocation map durable (nothing to do when nothing was written). */
+  /** Makes the data and the allocation map durable if a write needs it (logged ones wait for checkpoint()). */
   async sync(): Promise<void> {
-    if (!this.dirty) return;
+    if (this.dirty) await this.fsync();
+  }
+
+  /** Makes everything written durable, logged writes included. */
+  async checkpoint(): Promise<void> {
+    if (this.dirty || this.loggedDirty) await this.fsync();
+  }
+
+  private async fsync(): Promise<void> {
+    const logged = this.loggedDirty;
     this.dirty = false;
+    this.loggedDirty = false;
     try {
       await Promise.all([this.fh.datasync(), this.alloc.flush()]);
     } catch (e) {
       this.dirty = true;
+      this.loggedDirty ||= logged;
       throw e;
     }
   }
@@ -134,6 +156,7 @@ export class Volume {
   }
 
   async close(): Promise<void> {
+    await this.checkpoint();
     await this.alloc.flush();
     await this.fh.close();
   }

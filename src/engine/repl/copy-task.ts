@@ -16,6 +16,7 @@
  */
 import { RcopyError } from '../../errors.js';
 import { TrackBitmap } from '../bitmap.js';
+import type { VolumeWrite } from '../array.js';
 import type { Volume } from '../volume.js';
 import { TrackIndex, ZERO_HASH, trackHash } from './dedup-resync.js';
 import { ReferenceSettings } from './dedup-settings.js';
@@ -177,6 +178,7 @@ export class CopyManager {
     const written: number[] = [];
     for (const pl of plans) pl.kind.forEach((k, i) => k !== 'equal' && written.push(pl.a + i));
     if (keeper && written.length) await keeper.save(vol, written);
+    const writes: VolumeWrite[] = [];
     for (const pl of plans) {
       for (let i = 0; i < pl.kind.length; ) {
         if (pl.kind[i] === 'equal') {
@@ -185,9 +187,12 @@ export class CopyManager {
         }
         let j = i;
         while (j + 1 < pl.kind.length && pl.kind[j + 1] !== 'equal') j++;
-        await this.r.array.write(vol, pl.off + i * ts, pl.buf.subarray(i * ts, Math.min(pl.len, (j + 1) * ts)), 'resync', { sync: false });
+        writes.push({ vol, offset: pl.off + i * ts, data: pl.buf.subarray(i * ts, Math.min(pl.len, (j + 1) * ts)) });
         i = j + 1;
       }
+    }
+    await this.r.array.writeMany(writes, 'resync');
+    for (const pl of plans) {
       pl.kind.forEach((k, i) => {
         const n = Math.min(ts, pl.len - i * ts);
         if (k === 'equal') {
@@ -280,6 +285,11 @@ export class CopyManager {
     const total = todo.count();
     this.r.rs.updatePair(p.id, { copyDone: 0, copyTotal: total });
     const keeper = p.resyncing ? await this.r.keeper(p) : null;
+    const refs = p.resyncing && (this.override.get(p.localJournal) ?? this.references.enabled(p.localJournal));
+    // references: what the S-VOL's changed tracks hold now (hashed here, nothing on the link);
+    // the tracks saved in the image below are hashed from the data read for the save
+    const index = refs ? new TrackIndex() : null;
+    const seen = index ? (t: number, d: Buffer) => index.set(t, trackHash(d)) : undefined;
     if (keeper) {
       // the consistent image first, in waves of 64 MiB (one fsync each), so the copy below never
       // waits for a save (its saves find every track already kept)
@@ -289,19 +299,17 @@ export class CopyManager {
         for (let x = a; x <= b; x++) {
           if (keeper.has(x)) continue;
           wave.push(x);
-          if (wave.length >= perWave) await keeper.save(vol, wave.splice(0));
+          if (wave.length >= perWave) await keeper.save(vol, wave.splice(0), seen);
         }
       }
-      if (wave.length) await keeper.save(vol, wave);
+      if (wave.length) await keeper.save(vol, wave, seen);
     }
     const ts = vol.trackSize;
     const perRun = Math.max(1, Math.floor(RUN_BYTES / ts));
     const pieces: Array<[number, number]> = [];
     for (const [a, b] of todo.runs()) for (let s = a; s <= b; s += perRun) pieces.push([s, Math.min(b, s + perRun - 1)]);
-    const refs = p.resyncing && (this.override.get(p.localJournal) ?? this.references.enabled(p.localJournal));
     const st = this.newStats(p, refs, total * ts);
-    // references: what the S-VOL's changed tracks hold now (read and hashed here, nothing on the link)
-    const index = refs ? await TrackIndex.build(vol, [...todo.runs()]) : null;
+    if (index) await TrackIndex.build(vol, [...todo.runs()], index);
     const hashGroup = Math.max(1, Math.floor(HASH_GROUP_BYTES / ts));
     st.phase = 'copying';
     let next = 0;
@@ -379,7 +387,7 @@ export class CopyManager {
             for (const [a, b] of group) for (let x = a; x <= b; x++) tracks.push(x);
             await keeper.save(vol, tracks);
           }
-          for (let i = 0; i < group.length; i++) await this.r.array.write(vol, runs[i]![0], datas[i]!, p.resyncing ? 'resync' : 'copy', { sync: false });
+          await this.r.array.writeMany(runs.map(([offset], i) => ({ vol, offset, data: datas[i]! })), p.resyncing ? 'resync' : 'copy');
           st.dataTracks += n;
           await progress(n);
         }

@@ -55,12 +55,25 @@ export class TrackIndex {
   private byTrack = new Map<number, string>();
   private byHash = new Map<string, number>();
 
-  /** Hashes every track of `runs` (inclusive ranges) of vol, four runs of reads in flight. */
-  static async build(vol: Volume, runs: Array<[number, number]>): Promise<TrackIndex> {
-    const idx = new TrackIndex();
+  /**
+   * Hashes every track of `runs` (inclusive ranges) of vol that `idx` does not know yet, four runs
+   * of reads in flight.
+   */
+  static async build(vol: Volume, runs: Array<[number, number]>, idx = new TrackIndex()): Promise<TrackIndex> {
     const perRun = Math.max(1, Math.floor(RUN / vol.trackSize));
     const pieces: Array<[number, number]> = [];
-    for (const [a, b] of runs) for (let s = a; s <= b; s += perRun) pieces.push([s, Math.min(b, s + perRun - 1)]);
+    for (const [a, b] of runs) {
+      for (let s = a; s <= b; ) {
+        if (idx.byTrack.has(s)) {
+          s++;
+          continue;
+        }
+        let e = s;
+        while (e < b && e - s + 1 < perRun && !idx.byTrack.has(e + 1)) e++;
+        pieces.push([s, e]);
+        s = e + 1;
+      }
+    }
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < pieces.length) {

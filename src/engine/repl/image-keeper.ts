@@ -70,8 +70,11 @@ export class ImageKeeper {
     return this.index.has(track);
   }
 
-  /** Saves the current content of the given tracks of vol (those not saved yet), durably. */
-  async save(vol: Volume, tracks: number[]): Promise<void> {
+  /**
+   * Saves the current content of the given tracks of vol (those not saved yet), durably.
+   * `seen` gets each saved track's content (a resync with references hashes it from there).
+   */
+  async save(vol: Volume, tracks: number[], seen?: (track: number, data: Buffer) => void): Promise<void> {
     const todo = tracks.filter((t) => !this.index.has(t));
     if (!todo.length) return;
     const bufs: Buffer[] = [];
@@ -88,6 +91,7 @@ export class ImageKeeper {
       const t = todo[k]!;
       const len = datas[k]!.length;
       const data = datas[k]!;
+      seen?.(t, data);
       const h = Buffer.alloc(HDR);
       h.writeUInt32LE(MAGIC, 0);
       h.writeUInt32LE(t, 4);

@@ -19,6 +19,8 @@
  * journal always holds full data and restore does not know about references.
  */
 import { RcopyError } from '../../errors.js';
+import type { VolumeWrite } from '../array.js';
+import type { JournalEntry } from '../journal-file.js';
 import type { Volume } from '../volume.js';
 import { ReferenceSettings } from './dedup-settings.js';
 import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes, type TransferCounts } from './dedup-wire.js';
@@ -235,9 +237,6 @@ export class PullManager {
     if (!ps.length || !row.peerArray || !row.peerJournal) return quit({ entries: 0, bytes: 0, waiting: 0, info: null, skipped: true });
     if (ps.some((p) => p.state === 'COPY') || this.copying(journal)) return quit({ entries: 0, bytes: 0, waiting: 0, info: null, skipped: true });
     if (!ps.some((p) => JOURNALING.has(p.state))) return quit({ entries: 0, bytes: 0, waiting: 0, info: null, skipped: true });
-    if (!ps.length || !row.peerArray || !row.peerJournal) return { entries: 0, bytes: 0, waiting: 0, info: null, skipped: true };
-    if (ps.some((p) => p.state === 'COPY') || this.copying(journal)) return { entries: 0, bytes: 0, waiting: 0, info: null, skipped: true };
-    if (!ps.some((p) => JOURNALING.has(p.state))) return { entries: 0, bytes: 0, waiting: 0, info: null, skipped: true };
     const s = this.stat(journal);
     const jf = this.r.journal(journal);
     const t0 = performance.now();
@@ -299,7 +298,7 @@ export class PullManager {
       Object.assign(s, savings(s));
       const el = (performance.now() - t0) / 1000;
       if (el > 0) s.bytesPerSecond = Math.round(0.7 * s.bytesPerSecond + 0.3 * (counts.logicalBytes / el));
-      const restoring = this.chainRestore(journal);
+      const restoring = this.chainRestore(journal, batch);
       if (wait || ps.some((p) => p.mode === 'sync')) await restoring;
       else restoring.catch(() => undefined);
       if (ps.some((p) => p.mode === 'sync')) {
@@ -324,27 +323,34 @@ export class PullManager {
 
   private restores = new Map<string, Promise<number>>();
 
-  /** Queues a restore of the journal after any running one (restores never run side by side). */
-  chainRestore(journal: string): Promise<number> {
+  /**
+   * Queues a restore of the journal after any running one (restores never run side by side).
+   * `pulled` is the batch just appended to the restore journal: when it is next in order, it is
+   * applied from memory instead of being read back.
+   */
+  chainRestore(journal: string, pulled?: JournalEntry[]): Promise<number> {
     const prev = this.restores.get(journal) ?? Promise.resolve(0);
-    const p = prev.catch(() => 0).then(() => this.restore(journal));
+    const p = prev.catch(() => 0).then(() => this.restore(journal, pulled));
     this.restores.set(journal, p);
     return p;
   }
 
-  /** Applies the restore journal's entries after the restored seq, in order, to the S-VOLs. */
-  private async restore(journal: string): Promise<number> {
+  /**
+   * Applies the restore journal's entries after the restored seq, in order, to the S-VOLs: one
+   * batch at a time, its writes side by side (overlapping ones in order), then one commit, then
+   * the restored seq.
+   */
+  private async restore(journal: string, pulled?: JournalEntry[]): Promise<number> {
     const jf = this.r.journal(journal);
     let applied = 0;
     for (;;) {
       const restored = this.r.journalRow(journal).restoredSeq;
-      const batch = await jf.read(restored + 1, { maxBytes: PULL_BATCH });
+      const batch = pulled && pulled.length && pulled[0]!.seq === restored + 1 ? pulled : await jf.read(restored + 1, { maxBytes: PULL_BATCH });
+      pulled = undefined;
       if (!batch.length) break;
-      for (const e of batch) {
-        if (e.data.length === 0) continue;
-        const vol = this.r.array.volumeById(e.volumeId);
-        await this.r.array.write(vol, e.offset, e.data, 'restore', { sync: false });
-      }
+      const writes: VolumeWrite[] = [];
+      for (const e of batch) if (e.data.length) writes.push({ vol: this.r.array.volumeById(e.volumeId), offset: e.offset, data: e.data });
+      await this.r.array.writeMany(writes, 'restore');
       await this.r.array.commit();
       const last = batch[batch.length - 1]!.seq;
       this.r.rs.updateJournal(journal, { restoredSeq: last });

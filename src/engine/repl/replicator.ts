@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { E, RcopyError } from '../../errors.js';
-import type { StorageArray, VolumeUse, WriteOrigin } from '../array.js';
+import type { StorageArray, VolumeUse, WriteContext, WriteOrigin } from '../array.js';
 import { TrackBitmap } from '../bitmap.js';
 import { JournalFile, MAX_RECORD_DATA, type JournalEntry } from '../journal-file.js';
 import type { Volume } from '../volume.js';
@@ -83,6 +83,16 @@ export class Replicator {
     return this.array.name;
   }
 
+  /**
+   * A master journal is the write-ahead log of its P-VOLs: their writes are not fsynced at commit
+   * (the journal is), so before the journal drops entries the volumes are made durable. A release
+   * (the secondary restored them) first waits for writes under way; a reset runs with the write
+   * lock held or with the group suspended, so there is none to wait for.
+   */
+  private walHook(jf: JournalFile): void {
+    jf.beforeDrop = (how) => this.array.checkpoint({ barrier: how === 'release' });
+  }
+
   // ---------------------------------------------------------------- start / stop
 
   async start(): Promise<void> {
@@ -90,6 +100,7 @@ export class Replicator {
     fs.mkdirSync(path.join(this.array.dir, 'bitmaps'), { recursive: true });
     for (const j of this.rs.journals()) {
       const jf = await JournalFile.open(this.journalPath(j.name));
+      this.walHook(jf);
       if (jf.recovery.reason) this.log(`journal ${j.name}: recovery stopped at ${jf.recovery.stoppedAt}: ${jf.recovery.reason}`);
       this.journals.set(j.name, jf);
     }
@@ -129,7 +140,7 @@ export class Replicator {
       }
       await jf.reset();
     }
-    this.array.writeHooks.push((vol, off, data, origin) => this.onWrite(vol, off, data, origin));
+    this.array.writeHooks.push((vol, off, data, origin, ctx) => this.onWrite(vol, off, data, origin, ctx));
     // a commit makes master journals durable with the volumes; restore journals are staging
     // only (the primary keeps each entry until it is reported restored), so they are not synced
     this.array.syncHooks.push(async () => {
@@ -270,6 +281,7 @@ export class Replicator {
     const file = this.journalPath(name);
     fs.rmSync(file, { force: true });
     const jf = await JournalFile.create(file, size);
+    this.walHook(jf);
     const row: JournalRow = {
       name,
       size,
@@ -395,7 +407,7 @@ export class Replicator {
 
   // ---------------------------------------------------------------- the write hook
 
-  private async onWrite(vol: Volume, off: number, data: Buffer, origin: WriteOrigin): Promise<void | (() => Promise<void>)> {
+  private async onWrite(vol: Volume, off: number, data: Buffer, origin: WriteOrigin, ctx: WriteContext): Promise<void | (() => Promise<void>)> {
     const ps = this.pairsByVol().get(vol.name);
     if (!ps) return;
     let after: (() => Promise<void>) | undefined;
@@ -415,6 +427,7 @@ export class Replicator {
       // P-VOL
       if (JOURNALING.has(p.state)) {
         const seq = await this.appendMaster(p, vol, off, data);
+        if (seq !== null) ctx.logged = true;
         if (seq !== null && p.mode === 'sync' && (p.state === 'PAIR' || p.state === 'PFUL')) {
           after = () => this.waitRestored(p.localJournal, seq);
           this.onKick(p.localJournal);
