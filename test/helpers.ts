@@ -62,6 +62,8 @@ export class TestHome {
           },
         });
       });
+      // a command that needs no input may exit before its stdin is closed: that EPIPE is not an error
+      child.stdin.on('error', () => undefined);
       child.stdin.end(opts.input ?? '');
     });
   }

@@ -340,7 +340,7 @@ export class StorageArray {
 }
 
 /** How many data writes of one writeMany() are in flight at once. */
-const WRITE_DEPTH = 8;
+const WRITE_DEPTH = 2;
 
 /**
  * Writes a list into a volume with up to WRITE_DEPTH in flight. A write waits for every earlier

@@ -32,14 +32,17 @@
  *     along the ring, so records left beyond a torn or corrupt record by an earlier session are not
  *     joined to the chain when the new session's records happen to line up with them.
  *   - Space freed by release() is reused only after the header naming the new tail is durable, so a
- *     crash never leaves a valid header pointing at overwritten records.
+ *     crash never leaves a valid header pointing at overwritten records. Header slots are written
+ *     with O_DSYNC, so making the header durable does not flush the records.
  *   - appends are not fsynced; sync() makes everything appended before it durable.
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { E, InternalError, RcopyError } from '../errors.js';
+import { pwriteAll } from './file-io.js';
 
 export interface JournalEntry {
   seq: number;
@@ -137,18 +140,8 @@ async function readFully(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<
   return done;
 }
 
-async function writevFully(fh: fsp.FileHandle, bufs: Buffer[], pos: number): Promise<void> {
-  let rest = bufs.filter((b) => b.length > 0);
-  while (rest.length > 0) {
-    const { bytesWritten } = await fh.writev(rest, pos);
-    if (bytesWritten <= 0) throw new InternalError('writev wrote nothing');
-    pos += bytesWritten;
-    let n = bytesWritten;
-    let i = 0;
-    while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
-    rest = rest.slice(i);
-    if (n > 0) rest[0] = rest[0]!.subarray(n);
-  }
+function writevFully(fh: fsp.FileHandle, bufs: Buffer[], pos: number): Promise<void> {
+  return pwriteAll(fh, bufs.filter((b) => b.length > 0), pos);
 }
 
 interface IndexEntry {
@@ -242,6 +235,7 @@ export class JournalFile {
    *  this journal's salt and increasing seqs; the first bad or torn record ends the scan. */
   static async open(file: string): Promise<JournalFile> {
     const fh = await fsp.open(file, 'r+');
+    let j: JournalFile | null = null;
     try {
       const slots = Buffer.alloc(DATA_START);
       await readFully(fh, slots, 0);
@@ -249,7 +243,7 @@ export class JournalFile {
       const b = decodeSlot(slots.subarray(SLOT));
       const hdr = a && b ? (a.generation >= b.generation ? a : b) : (a ?? b);
       if (!hdr) throw E.integrity(`journal ${file}: both header slots are corrupt or this is not a journal file`);
-      const j = new JournalFile(file, fh, hdr, hdr.tail, { records: 0, lastSeq: hdr.lastSeq, stoppedAt: hdr.tail });
+      j = new JournalFile(file, fh, hdr, hdr.tail, { records: 0, lastSeq: hdr.lastSeq, stoppedAt: hdr.tail });
       await j.scan();
       // a new epoch for this session, durable before any append
       await j.persistHeader({ ...j.hdr, epoch: j.hdr.epoch + 1 });
@@ -257,6 +251,7 @@ export class JournalFile {
       j.hdr.epoch++;
       return j;
     } catch (err) {
+      await j?.hfh?.close().catch(() => {});
       await fh.close().catch(() => {});
       throw err;
     }
@@ -591,6 +586,7 @@ export class JournalFile {
     await this.appendQueue;
     await this.headerQueue;
     this.closed = true;
+    await this.hfh?.close();
     await this.fh.close();
   }
 
@@ -616,9 +612,15 @@ export class JournalFile {
    *  so an append never sees the new tail with the old usage. */
   private async persistHeader(v: { tail: number; releasedSeq: number; lastSeq: number; tailBatchFirst: number; epoch?: number }): Promise<void> {
     const next: HeaderState = { ...this.hdr, ...v, generation: this.hdr.generation + 1 };
-    await writevFully(this.fh, [encodeSlot(next)], (next.generation % 2) * SLOT);
-    await this.fh.datasync();
+    // an O_DSYNC write of the slot alone: durable when it returns, without flushing the data
+    // region (an fdatasync would write out every appended record, which a restore journal
+    // never needs on disk)
+    this.hfh ??= await fsp.open(this.path, fs.constants.O_RDWR | fs.constants.O_DSYNC);
+    await writevFully(this.hfh, [encodeSlot(next)], (next.generation % 2) * SLOT);
   }
+
+  /** The header slots' own handle (O_DSYNC), opened at the first header write. */
+  private hfh: fsp.FileHandle | null = null;
 
   private takeHeader(v: { tail: number; releasedSeq: number; tailBatchFirst: number }): void {
     this.hdr.generation++;

@@ -10,6 +10,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { E } from '../errors.js';
 import { TrackBitmap } from './bitmap.js';
+import { pwriteAll } from './file-io.js';
 
 export interface VolumeInfo {
   id: number;
@@ -162,10 +163,7 @@ export class Volume {
   }
 }
 
-export async function writeFully(fh: fsp.FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
+/** Writes all of data at position (in small pieces: file-io.ts). */
+export function writeFully(fh: fsp.FileHandle, data: Buffer, position: number): Promise<void> {
+  return pwriteAll(fh, data, position);
 }

@@ -12,7 +12,7 @@ import net from 'node:net';
 import { RcopyError, InternalError } from '../errors.js';
 import { StorageArray } from '../engine/array.js';
 import { livePid, logFile, pidFile, socketPath } from '../engine/home.js';
-import { FrameDecoder, encodeFrame, type Frame } from './protocol.js';
+import { FrameDecoder, encodeFrame, isPayload, type Frame, type Payload } from './protocol.js';
 import { loadHandlers, type Handler, type HandlerContext, type Service } from './handlers.js';
 import { PeerPool } from './client.js';
 
@@ -84,7 +84,7 @@ export class Controller implements HandlerContext {
   private async dispatch(sock: net.Socket, f: Frame): Promise<void> {
     const id = f.header.id;
     const method = f.header.m;
-    const send = (h: unknown, payload?: Buffer | null): void => {
+    const send = (h: unknown, payload?: Payload | null): void => {
       if (sock.destroyed) return;
       for (const b of encodeFrame(h, payload)) sock.write(b);
     };
@@ -99,8 +99,8 @@ export class Controller implements HandlerContext {
         throw new RcopyError('ERR_RCOPY_BAD_REQUEST', `'${method}': params must be an object`, { kind: 'peer' });
       }
       const out = await h(this, params as Record<string, unknown>, f.payload, (ev) => send({ id, ev }));
-      if (out && typeof out === 'object' && 'payload' in out && Buffer.isBuffer((out as { payload: unknown }).payload)) {
-        const o = out as { result?: unknown; payload: Buffer };
+      if (out && typeof out === 'object' && 'payload' in out && isPayload((out as { payload: unknown }).payload)) {
+        const o = out as { result?: unknown; payload: Payload };
         send({ id, r: o.result ?? null }, o.payload);
       } else {
         send({ id, r: out ?? null });

@@ -245,7 +245,9 @@ async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, ne
         const now = vs.map((v, i) => `${targets[i]!.id}: ${v.p?.state ?? '?'}/${v.s?.state ?? '?'}${needDrained && v.p && v.s ? ` (restored ${v.s.restoredSeq} of ${v.p.lastSeq})` : ''}`).join(', ');
         throw E.timeout(`timed out after ${formatDuration(timeoutMs)} waiting for ${state}${needDrained ? ' and an empty journal' : ''}: ${now}`);
       }
-      await new Promise((r) => setTimeout(r, Date.now() - t0 < 2000 ? 40 : 150));
+      // short waits first (a small resync is over in a fraction of a second), then less often
+      const el = Date.now() - t0;
+      await new Promise((r) => setTimeout(r, el < 1000 ? 10 : el < 3000 ? 40 : 150));
     }
   } finally {
     prog?.stop();

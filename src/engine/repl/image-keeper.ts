@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import zlib from 'node:zlib';
+import { pwriteAll } from '../file-io.js';
 import type { Volume } from '../volume.js';
 
 const MAGIC = 0x5243494b; // 'RCIK'
@@ -101,9 +102,7 @@ export class ImageKeeper {
       places.push([t, pos]);
       pos += HDR + len;
     }
-    const all = Buffer.concat(bufs);
-    let done = 0;
-    while (done < all.length) done += (await this.fh.write(all, done, all.length - done, this.size + done)).bytesWritten;
+    await pwriteAll(this.fh, bufs, this.size);
     await this.fh.datasync();
     this.size = pos;
     for (const [t, p] of places) this.index.set(t, p);

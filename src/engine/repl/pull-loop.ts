@@ -29,7 +29,7 @@ import type { PairRow } from './repl-store.js';
 import { JOURNALING, type PairState } from './pair-state.js';
 import type { PrimaryInfo, PullReplyEntry } from './replicator.js';
 
-export const PULL_BATCH = 64 * 1024 * 1024;
+export const PULL_BATCH = 16 * 1024 * 1024;
 
 /** A pull loop's state and counters (TransferCounts: logical, data and reference bytes...). */
 export interface PullStats extends TransferCounts {

@@ -150,6 +150,7 @@ export class Replicator {
   }
 
   async stop(): Promise<void> {
+    await Promise.all(this.releasing.values());
     for (const w of this.syncWaiters.values()) for (const x of w) x.resolve();
     this.syncWaiters.clear();
     for (const b of this.bitmaps.values()) await b.close().catch(() => undefined);
@@ -566,14 +567,13 @@ export class Replicator {
    * Answers a pull: entries after `after`, and frees what the secondary restored. With `refs`, an
    * entry's blocks that the secondary already holds travel as references (dedup-index.ts).
    */
-  async servePull(journal: string, after: number, restored: number, maxBytes: number, from: string, refs = false): Promise<{ entries: PullReplyEntry[]; payload: Buffer; info: PrimaryInfo }> {
+  async servePull(journal: string, after: number, restored: number, maxBytes: number, from: string, refs = false): Promise<{ entries: PullReplyEntry[]; payload: Buffer[]; info: PrimaryInfo }> {
     const row = this.journalRow(journal);
     if (row.role !== 'master') throw E.state(`journal ${this.name}:${journal} is not a master journal`, 'pull from the journal that the P-VOLs use');
     this.checkLink(from);
     this.lastPulled.set(journal, Date.now());
     const j = this.journal(journal);
-    const oldest = j.stats().oldestSeq;
-    if (restored > 0 && oldest !== null && restored >= oldest) await j.release(Math.min(restored, j.lastSeq));
+    this.releaseInBackground(journal, restored);
     this.releaseWaiters(journal, restored);
     const entries = await j.read(after + 1, { maxBytes });
     const names = new Map<number, string>();
@@ -584,7 +584,7 @@ export class Replicator {
       const key = this.groupPairs(journal).map((p) => `${p.id}/${p.state}/${p.stateSince}`).join(',');
       idx.resume(after, key);
       const enc = idx.encode(entries, names);
-      return { entries: enc.entries, payload: Buffer.concat(enc.payload), info: this.primaryInfo(journal) };
+      return { entries: enc.entries, payload: enc.payload, info: this.primaryInfo(journal) };
     }
     this.contentIndexes.delete(journal);
     const meta: PullReplyEntry[] = [];
@@ -593,7 +593,26 @@ export class Replicator {
       meta.push({ seq: e.seq, ts: e.timestamp, vol: names.get(e.volumeId) ?? `#${e.volumeId}`, off: e.offset, len: e.data.length });
       bufs.push(e.data);
     }
-    return { entries: meta, payload: Buffer.concat(bufs), info: this.primaryInfo(journal) };
+    // the entries' data go out back to back as they are (no joined copy of the batch)
+    return { entries: meta, payload: bufs, info: this.primaryInfo(journal) };
+  }
+
+  private releasing = new Map<string, Promise<void>>();
+
+  /**
+   * Frees what the secondary restored. Not awaited by the pull: it first makes the P-VOLs durable
+   * (the journal is their write-ahead log), which can take a while, and the pull need not wait.
+   * Releases of one journal run one after the other.
+   */
+  private releaseInBackground(journal: string, restored: number): void {
+    const prev = this.releasing.get(journal) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      const j = this.journals.get(journal);
+      if (!j) return;
+      const oldest = j.stats().oldestSeq;
+      if (restored > 0 && oldest !== null && restored >= oldest) await j.release(Math.min(restored, j.lastSeq));
+    }).catch((e: Error) => this.log(`release of ${journal} up to ${restored} failed: ${e.message}`));
+    this.releasing.set(journal, next);
   }
 
   /** The data of one entry still in a master journal (a secondary repairing a stale reference). */

@@ -1,0 +1,66 @@
+/**
+ * Positional writes in small pieces. One write(2) of several MiB into pages the page cache does not
+ * hold yet is several times slower here than the same bytes in 128 KiB calls (measured: 1 GiB into
+ * a fresh sparse file, 4 MiB calls 3.0 s, 128 KiB calls four at a time 0.46 s; bench/file-io.ts
+ * measures it again), so every bulk write of the engine goes through pwriteAll.
+ */
+import type fsp from 'node:fs/promises';
+import { InternalError } from '../errors.js';
+
+/** The largest single write call. */
+export const IO_CHUNK = 128 * 1024;
+/** Pieces of one pwriteAll in flight at once. */
+const IO_DEPTH = 4;
+
+/** Writes `data` (one buffer, or several back to back) at `pos`, all of it, in pieces of IO_CHUNK. */
+export async function pwriteAll(fh: fsp.FileHandle, data: Buffer | readonly Buffer[], pos: number): Promise<void> {
+  const pieces = cut(Array.isArray(data) ? (data as readonly Buffer[]) : [data as Buffer], pos);
+  if (pieces.length === 1) return writePiece(fh, pieces[0]!.bufs, pieces[0]!.pos);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < pieces.length) {
+      const p = pieces[next++]!;
+      await writePiece(fh, p.bufs, p.pos);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IO_DEPTH, pieces.length) }, worker));
+}
+
+/** Splits the buffers into pieces of at most IO_CHUNK bytes, each with its file position. */
+function cut(bufs: readonly Buffer[], pos: number): Array<{ bufs: Buffer[]; pos: number }> {
+  const out: Array<{ bufs: Buffer[]; pos: number }> = [];
+  let cur: Buffer[] = [];
+  let curLen = 0;
+  let at = pos;
+  for (const b of bufs) {
+    let off = 0;
+    while (off < b.length) {
+      const n = Math.min(b.length - off, IO_CHUNK - curLen);
+      cur.push(off === 0 && n === b.length ? b : b.subarray(off, off + n));
+      curLen += n;
+      off += n;
+      if (curLen === IO_CHUNK) {
+        out.push({ bufs: cur, pos: at });
+        at += curLen;
+        cur = [];
+        curLen = 0;
+      }
+    }
+  }
+  if (curLen > 0 || out.length === 0) out.push({ bufs: cur, pos: at });
+  return out;
+}
+
+async function writePiece(fh: fsp.FileHandle, bufs: Buffer[], pos: number): Promise<void> {
+  let rest = bufs;
+  while (rest.length > 0) {
+    const n0 = rest.length === 1 ? (await fh.write(rest[0]!, 0, rest[0]!.length, pos)).bytesWritten : (await fh.writev(rest, pos)).bytesWritten;
+    if (n0 <= 0) throw new InternalError('a write wrote nothing');
+    pos += n0;
+    let n = n0;
+    let i = 0;
+    while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (n > 0) rest[0] = rest[0]!.subarray(n);
+  }
+}
