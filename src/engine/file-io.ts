@@ -1,14 +1,16 @@
 /**
- * Positional writes in small pieces. One write(2) of several MiB into pages the page cache does not
- * hold yet is several times slower here than the same bytes in 128 KiB calls (measured: 1 GiB into
- * a fresh sparse file, 4 MiB calls 3.0 s, 128 KiB calls four at a time 0.46 s; bench/file-io.ts
- * measures it again), so every bulk write of the engine goes through pwriteAll.
+ * Positional writes in pieces of at most IO_CHUNK bytes, several in flight. On this machine a
+ * single multi-MiB write(2) into pages the page cache does not hold yet was at times several times
+ * slower than the same bytes in smaller calls (1 GiB into a fresh sparse file: 4 MiB calls 3.0 s,
+ * 128-512 KiB calls four at a time 0.3-0.8 s, in the same minute), and at other times no faster:
+ * the machine's memory is shared and its speed comes and goes. 512 KiB pieces cost little when
+ * the big calls are fast and avoid the slow case; bench/file-io.ts compares both with dd.
  */
 import type fsp from 'node:fs/promises';
 import { InternalError } from '../errors.js';
 
 /** The largest single write call. */
-export const IO_CHUNK = 128 * 1024;
+export const IO_CHUNK = 512 * 1024;
 /** Pieces of one pwriteAll in flight at once. */
 const IO_DEPTH = 4;
 

@@ -2,14 +2,17 @@
  * Initial copy and resync, run by the receiving side (role S) of a pair in COPY.
  *
  * Initial copy: every allocated track of the P-VOL. Resync: the union of both sides'
- * differential bitmaps. Tracks are read from the primary in runs of up to 1 MiB, four requests in
- * flight, shaped by the link. During a resync each track's old content is first saved in the
- * consistent image (copy-on-write), so the S-VOL can be reverted until the resync completes.
- * Meanwhile host writes on the primary are journaled; the pull applies them after the copy.
- * A copy killed half way starts over from the maps (bitmaps are cleared only at the end).
+ * differential bitmaps. Tracks are read from the primary in groups of runs of up to 4 MiB per
+ * request, four requests in flight, shaped by the link, and written side by side (writeMany).
+ * During a resync each track's old content is first saved in the consistent image
+ * (copy-on-write, in waves of 64 MiB with one fsync each), so the S-VOL can be reverted until the
+ * resync completes; the save runs while the first requests to the primary are under way, and no
+ * track is written before the whole image is durable. Meanwhile host writes on the primary are
+ * journaled; the pull applies them after the copy. A copy killed half way starts over from the
+ * maps (bitmaps are cleared only at the end).
  *
- * A resync with references (DESIGN.md §2.4, dedup-resync.ts) first hashes the S-VOL's changed
- * tracks, then per run asks the primary for its hashes of the same tracks: equal tracks are
+ * A resync with references (DESIGN.md §2.4, dedup-resync.ts) hashes the S-VOL's changed tracks
+ * (from the reads of the image save), and per group of runs asks the primary for its hashes of the same tracks: equal tracks are
  * skipped, zero tracks written as zeros, tracks the S-VOL holds at another changed track copied
  * locally (checked against the hash; a stale one is read from the primary), the rest read as data.
  * Every copy and resync reports logical, data, reference and equal bytes (statsOf).
@@ -290,28 +293,36 @@ export class CopyManager {
     // the tracks saved in the image below are hashed from the data read for the save
     const index = refs ? new TrackIndex() : null;
     const seen = index ? (t: number, d: Buffer) => index.set(t, trackHash(d)) : undefined;
-    if (keeper) {
-      // the consistent image first, in waves of 64 MiB (one fsync each), so the copy below never
-      // waits for a save (its saves find every track already kept)
-      const wave: number[] = [];
-      const perWave = Math.max(1, Math.floor((64 * 1024 * 1024) / vol.trackSize));
-      for (const [a, b] of todo.runs()) {
-        for (let x = a; x <= b; x++) {
-          if (keeper.has(x)) continue;
-          wave.push(x);
-          if (wave.length >= perWave) await keeper.save(vol, wave.splice(0), seen);
+    // The consistent image first, in waves of 64 MiB (one fsync each), then (with references)
+    // the hashes of the S-VOL's changed tracks. This runs while the workers below already fetch
+    // from the primary (track data, or its hashes); a worker waits for it only before it writes
+    // to the S-VOL or compares hashes, so the save and the transfer overlap.
+    const prepare = async (): Promise<void> => {
+      if (keeper) {
+        const wave: number[] = [];
+        const perWave = Math.max(1, Math.floor((64 * 1024 * 1024) / vol.trackSize));
+        for (const [a, b] of todo.runs()) {
+          for (let x = a; x <= b; x++) {
+            if (keeper.has(x)) continue;
+            wave.push(x);
+            if (wave.length >= perWave) await keeper.save(vol, wave.splice(0), seen);
+          }
         }
+        if (wave.length) await keeper.save(vol, wave, seen);
       }
-      if (wave.length) await keeper.save(vol, wave, seen);
-    }
+      if (index) await TrackIndex.build(vol, [...todo.runs()], index);
+    };
+    const ready = prepare();
+    ready.catch(() => undefined); // awaited by the workers (and below when there are none)
     const ts = vol.trackSize;
     const perRun = Math.max(1, Math.floor(RUN_BYTES / ts));
     const pieces: Array<[number, number]> = [];
     for (const [a, b] of todo.runs()) for (let s = a; s <= b; s += perRun) pieces.push([s, Math.min(b, s + perRun - 1)]);
     const st = this.newStats(p, refs, total * ts);
-    if (index) await TrackIndex.build(vol, [...todo.runs()], index);
     const hashGroup = Math.max(1, Math.floor(HASH_GROUP_BYTES / ts));
-    st.phase = 'copying';
+    void ready.then(() => {
+      st.phase = 'copying';
+    }, () => undefined);
     let next = 0;
     let done = 0;
     let lastSave = performance.now();
@@ -369,6 +380,7 @@ export class CopyManager {
             n += pc[1] - pc[0] + 1;
           }
           const hashes = await this.primaryHashes(p, peer, vol, group, st);
+          await ready;
           await this.copyGroupWithReferences(vol, group, hashes, index, keeper, st, readRuns);
           await progress(n);
         } else {
@@ -382,6 +394,7 @@ export class CopyManager {
           }
           const runs = group.map(([a, b]): [number, number] => [a * ts, Math.min((b + 1) * ts, vol.size) - a * ts]);
           const datas = await readRuns(runs);
+          await ready;
           if (keeper) {
             const tracks: number[] = [];
             for (const [a, b] of group) for (let x = a; x <= b; x++) tracks.push(x);
@@ -394,6 +407,7 @@ export class CopyManager {
       }
     };
     await Promise.all(Array.from({ length: DEPTH }, () => worker()));
+    await ready;
     await this.r.array.commit();
     this.r.rs.updatePair(p.id, { copyDone: done });
     st.phase = 'done';

@@ -533,6 +533,7 @@ export class Replicator {
       for (const [id, s] of touched) await (await this.bitmap(this.pair(id))).setAndPersist([...s]);
     }
     await j.reset();
+    this.ahead.delete(journal);
     return folded;
   }
 
@@ -575,7 +576,7 @@ export class Replicator {
     const j = this.journal(journal);
     this.releaseInBackground(journal, restored);
     this.releaseWaiters(journal, restored);
-    const entries = await j.read(after + 1, { maxBytes });
+    const entries = await this.readAhead(journal, j, after, maxBytes);
     const names = new Map<number, string>();
     for (const v of this.array.volumes.values()) names.set(v.id, v.name);
     if (refs) {
@@ -595,6 +596,35 @@ export class Replicator {
     }
     // the entries' data go out back to back as they are (no joined copy of the batch)
     return { entries: meta, payload: bufs, info: this.primaryInfo(journal) };
+  }
+
+  private ahead = new Map<string, { after: number; maxBytes: number; entries: Promise<JournalEntry[]> }>();
+
+  /**
+   * The entries a pull asks for, and the read of the batch after them started at once, so that the
+   * disk read of the next batch overlaps the transfer and restore of this one. A batch read ahead
+   * is used only if it is still in the journal (seqs never repeat: a reset or release shows as an
+   * oldest seq beyond it).
+   */
+  private async readAhead(journal: string, j: JournalFile, after: number, maxBytes: number): Promise<JournalEntry[]> {
+    const pre = this.ahead.get(journal);
+    this.ahead.delete(journal);
+    let entries: JournalEntry[] | null = null;
+    if (pre && pre.after === after && pre.maxBytes === maxBytes) {
+      const got = await pre.entries.catch(() => null);
+      const oldest = j.stats().oldestSeq;
+      if (got && got.length && oldest !== null && oldest <= got[0]!.seq) entries = got;
+    }
+    entries ??= await j.read(after + 1, { maxBytes });
+    if (entries.length) {
+      const next = entries[entries.length - 1]!.seq;
+      if (next < j.lastSeq) {
+        const p = j.read(next + 1, { maxBytes });
+        p.catch(() => undefined);
+        this.ahead.set(journal, { after: next, maxBytes, entries: p });
+      }
+    }
+    return entries;
   }
 
   private releasing = new Map<string, Promise<void>>();
