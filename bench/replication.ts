@@ -71,12 +71,15 @@ function oneRound(wsize: number, vsize: number, src: string, big: string, round:
     h.rcopy('pair', 'split', 'B:big');
     h.rcopy('workload', 'run', 'A:big', '--pattern', 'random', '--bs', '64k', '--bytes', String(Math.round(vsize / 100)), '--seed', String(42 + round));
     const rs = time(() => h.rcopy('pair', 'resync', 'B:big'));
+    // the floor under any command: one CLI process that asks both controllers about the pair
+    const floor = time(() => h.rcopy('pair', 'show', 'B:big'));
     if (have('rsync')) {
       // the peer: the same change brought to the old image by rsync's delta algorithm
       // (-I: compare the contents even if size and time happen to match)
       h.rcopy('array', 'stop', 'A');
       out.resync = { peer: time(() => sh('rsync', ['-I', '--inplace', '--no-whole-file', img, h.file('img.copy')])), rcopy: rs };
     } else out.resync = { peer: Number.NaN, rcopy: rs };
+    out.cliFloor = { peer: out.resync.peer, rcopy: floor };
   } finally {
     h.cleanup();
   }
@@ -115,6 +118,7 @@ export function runReplication(): BenchResult[] {
   add('both', `host writes + pull + restore of ${w} until drained`, 'dd + cp', '', 'informational');
   add('initialCopy', `initial copy of a fully written ${vs} volume`, 'cp + sync', '>= 0.80');
   add('resync', `resync after 1% of ${vs} changed (random 64 KiB blocks)`, have('rsync') ? 'rsync --inplace --no-whole-file' : 'rsync (not installed)', '>= 25');
+  add('cliFloor', '`rcopy pair show`: one CLI round trip, the floor under any command', 'the same rsync', '', 'informational: the most any command can reach');
   return out;
 }
 
