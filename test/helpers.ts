@@ -12,7 +12,8 @@ import { livePid } from '../src/engine/home.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'rcopy');
-export const SHARED = path.resolve(ROOT, '..', 'shared');
+/** Real block traces kept with the tests (MSR Cambridge samples; see test/fixtures/traces/README.md). */
+export const TRACES = path.join(ROOT, 'test', 'fixtures', 'traces');
 
 export interface RunResult {
   code: number;

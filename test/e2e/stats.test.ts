@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { ROOT, SHARED, TestHome, sleep, tmpDir } from '../helpers.js';
+import { ROOT, TRACES, TestHome, sleep, tmpDir } from '../helpers.js';
 
 const K = 1024;
 const M = 1024 * 1024;
@@ -193,7 +193,7 @@ test('stats import: the MSR sample wdev_1 with 64 KiB tracks and 10-minute windo
   const h = new TestHome();
   try {
     await h.ok('array', 'create', 'a1');
-    const trace = path.join(SHARED, 'traces', 'wdev_1.csv');
+    const trace = path.join(TRACES, 'wdev_1.csv');
     const imp = await h.ok('stats', 'import', 'a1:wdev', '--trace', trace, '--format', 'msr', '--interval', '10m', '--track-size', '64k', '--json');
     assert.equal(imp.writes, 1055);
     assert.equal(imp.reads, 0);

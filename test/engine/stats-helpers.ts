@@ -1,5 +1,5 @@
-/** Test helpers for the PB-bit statistics tests: temp dirs, the shared traces, hand-made entries. */
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+/** Test helpers for the PB-bit statistics tests: temp dirs, the sample traces, hand-made entries. */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,15 +10,9 @@ export function testdir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** ../shared/traces beside the repository: walk up from this file until a `shared/traces` is found. */
+/** The real block traces kept with the tests (test/fixtures/traces, see its README). */
 export function sharedTraces(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    const cand = join(d, 'shared', 'traces');
-    if (existsSync(cand)) return cand;
-    d = dirname(d);
-  }
-  throw new Error('shared/traces not found above ' + fileURLToPath(import.meta.url));
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'traces');
 }
 
 /** An entry with the given tracks set. */

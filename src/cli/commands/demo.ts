@@ -105,7 +105,7 @@ export async function demo(ctx: CliContext, _args: unknown[], opts: Record<strin
     'rcopy array create mysite && rcopy volume create mysite:vol1 --size 1G',
     'rcopy help pair create                # every command has an example',
     'rcopy run samples/two-site-async-pair.yaml   # a runbook',
-    `rcopy stats import mysite:prod --trace ${path.join('..', 'shared', 'traces', 'wdev_1.csv')} --format msr`,
+    'rcopy stats import mysite:prod --trace test/fixtures/traces/wdev_1.csv --format msr',
     'rcopy stats report mysite:prod --window 10m --resync-time 5m --chart link.svg',
     'source <(rcopy completion bash)',
   ];
