@@ -398,7 +398,17 @@ export class JournalFile {
       seg.len += sizes[i]!;
       newIdx.push({ seq: s, pos: pl.pos, len: e.data.length, ts, bf: batchFirst, alloc: pl.alloc });
     }
-    await Promise.all(segments.map((sg) => writevFully(this.fh, sg.bufs, sg.pos)));
+    try {
+      await Promise.all(segments.map((sg) => writevFully(this.fh, sg.bufs, sg.pos)));
+    } catch (err) {
+      // Part of the batch may be on disk. When this journal numbers its own records, their seqs
+      // are never given out again: what is left of the batch then reads as an earlier lap to the
+      // recovery scan (seq <= prev) rather than as a torn batch after the records appended next.
+      // Records appended with the caller's seqs (a restore journal) keep them: the caller asks
+      // for them again, and a restore journal that finds a torn batch simply pulls it again.
+      if (entries.every((e) => e.seq === undefined)) this.hdr.lastSeq = Math.max(this.hdr.lastSeq, seqs[seqs.length - 1]!);
+      throw err;
+    }
     // Commit in memory only once the bytes are written.
     for (const e of newIdx) { this.idx.push(e); this.bytesPending += e.len; }
     this.used += plan.used;

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { JournalFile, recordSize, MAX_RECORD_DATA } from '../../src/engine/journal-file.js';
 import { RcopyError } from '../../src/errors.js';
-import { rng, withDir } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { ROOT, rng, withDir } from '../helpers.js';
 
 const DATA_START = 8192;
 const KiB = 1024;
@@ -391,5 +392,44 @@ test('records left beyond a corrupt one are not joined to the chain by a later s
     assert.deepEqual((await m.read(0)).map((e) => e.seq), [1, 2, 3]);
     assert.equal(m.lastSeq, 3);
     await m.close();
+  });
+});
+
+test('a batch whose write fails leaves nothing that a later recovery takes for damage', async () => {
+  await withDir('rcopy-jfail-', async (dir) => {
+    const file = path.join(dir, 'j.jnl');
+    (await JournalFile.create(file, 4 * MiB)).close();
+    // The child may not write past `limit` (RLIMIT_FSIZE: writes there fail with EFBIG). The limit
+    // falls inside the second record of batch B, after its header: B fails half written; C, the
+    // size of B's first record, then lands exactly on it, so B's second header follows C on disk.
+    const b1 = DATA_START + recordSize(MiB);
+    const limit = Math.floor((b1 + recordSize(512 * KiB) + 64 * KiB) / 512); // sh counts 512-byte blocks
+    const mod = path.join(ROOT, 'dist', 'src', 'engine', 'journal-file.js');
+    const script = `
+      import { JournalFile } from ${JSON.stringify(mod)};
+      const j = await JournalFile.open(${JSON.stringify(file)});
+      const out = {};
+      out.a = (await j.append([{ volumeId: 1, offset: 0, data: Buffer.alloc(${MiB}, 1) }])).lastSeq;
+      try {
+        await j.append([{ volumeId: 1, offset: 0, data: Buffer.alloc(${512 * KiB}, 2) }, { volumeId: 1, offset: 0, data: Buffer.alloc(${512 * KiB}, 3) }]);
+        out.b = 'written';
+      } catch (e) { out.b = e.code; }
+      out.c = (await j.append([{ volumeId: 1, offset: 0, data: Buffer.alloc(${512 * KiB}, 4) }])).lastSeq;
+      await j.close();
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync('sh', ['-c', `ulimit -f ${limit} && exec "$0" --input-type=module -e "$1"`, process.execPath, script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { a: number; b: string; c: number };
+    assert.equal(out.b, 'EFBIG', 'batch B must fail part way');
+    const j = await JournalFile.open(file);
+    try {
+      assert.equal(j.recovery.reason, undefined, `recovery: ${j.recovery.reason}`);
+      const all = await j.read(0);
+      assert.deepEqual(all.map((e) => e.seq), [out.a, out.c]);
+      assert.ok(out.c > out.a + 2, 'the failed batch keeps its seqs to itself');
+      assert.ok(all[1]!.data.equals(Buffer.alloc(512 * KiB, 4)));
+    } finally {
+      await j.close();
+    }
   });
 });
