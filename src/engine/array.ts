@@ -242,20 +242,29 @@ export class StorageArray {
     // Hooks and the volume write run under one lock, so the order of journal sequence numbers is
     // the order in which the data lands on the volume. Durability (fsync) happens outside it.
     const after = await this.locked(async () => {
-      let after: Array<() => Promise<void>> | null = null;
-      const ctx: WriteContext = { logged: false };
-      for (const h of this.writeHooks) {
-        const r = h(vol, offset, data, origin, ctx);
-        if (r && typeof (r as Promise<unknown>).then === 'function') {
-          const f = await r;
-          if (typeof f === 'function') (after ??= []).push(f);
-        }
-      }
+      const after: Array<() => Promise<void>> = [];
+      const ctx = await this.runHooks(vol, offset, data, origin, after);
       await vol.write(offset, data, ctx.logged);
       return after;
     });
     if (opts.sync !== false) await this.commit();
-    if (after) for (const f of after) await f();
+    for (const f of after) await f();
+  }
+
+  /**
+   * Runs the write hooks for one write, in order; functions a hook returns (to run after the
+   * volume write) go into `after`.
+   */
+  private async runHooks(vol: Volume, offset: number, data: Buffer, origin: WriteOrigin, after: Array<() => Promise<void>>): Promise<WriteContext> {
+    const ctx: WriteContext = { logged: false };
+    for (const h of this.writeHooks) {
+      const r = h(vol, offset, data, origin, ctx);
+      if (r && typeof (r as Promise<unknown>).then === 'function') {
+        const f = await r;
+        if (typeof f === 'function') after.push(f);
+      }
+    }
+    return ctx;
   }
 
   /**
@@ -269,23 +278,13 @@ export class StorageArray {
   async writeMany(writes: ReadonlyArray<VolumeWrite>, origin: WriteOrigin): Promise<void> {
     for (const w of writes) w.vol.checkRange(w.offset, w.data.length);
     const after = await this.locked(async () => {
-      let after: Array<() => Promise<void>> | null = null;
+      const after: Array<() => Promise<void>> = [];
       const logged: boolean[] = [];
-      for (const w of writes) {
-        const ctx: WriteContext = { logged: false };
-        for (const h of this.writeHooks) {
-          const r = h(w.vol, w.offset, w.data, origin, ctx);
-          if (r && typeof (r as Promise<unknown>).then === 'function') {
-            const f = await r;
-            if (typeof f === 'function') (after ??= []).push(f);
-          }
-        }
-        logged.push(ctx.logged);
-      }
+      for (const w of writes) logged.push((await this.runHooks(w.vol, w.offset, w.data, origin, after)).logged);
       await writeOrdered(writes, logged);
       return after;
     });
-    if (after) for (const f of after) await f();
+    for (const f of after) await f();
   }
 
   private lockChain: Promise<unknown> = Promise.resolve();

@@ -165,17 +165,3 @@ export class ImageReader {
     return buf;
   }
 }
-
-/** Runs fn over [0, tracks) in chunks of chunkTracks, `depth` chunks in flight (any order). */
-export async function forChunks(tracks: number, chunkTracks: number, depth: number, fn: (first: number, n: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < tracks) {
-      const first = next;
-      const n = Math.min(chunkTracks, tracks - first);
-      next += n;
-      await fn(first, n);
-    }
-  };
-  await Promise.all(Array.from({ length: depth }, () => worker()));
-}

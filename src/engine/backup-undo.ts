@@ -22,7 +22,7 @@ import fsp from 'node:fs/promises';
 import { E } from '../errors.js';
 import { GroupSync } from './array.js';
 import { crc32 } from './journal-file.js';
-import { writeFully } from './volume.js';
+import { pwriteAll } from './file-io.js';
 
 const HDR = 64;
 const REC_HDR = 16;
@@ -54,7 +54,7 @@ export class UndoFile {
       h.writeUInt32LE(trackSize, 12);
       h.writeUInt32LE(crc32(h.subarray(4, HDR)), 0);
       const fh = await fsp.open(file, 'wx+');
-      await writeFully(fh, h, 0);
+      await pwriteAll(fh, h, 0);
       if (opts.durable !== false) await fh.sync();
       return new UndoFile(file, trackSize, fh);
     }
@@ -134,7 +134,7 @@ export class UndoFile {
     const pos = this.end;
     this.end += rec.length;
     this.index.set(track, pos + REC_HDR);
-    await writeFully(this.fh, rec, pos);
+    await pwriteAll(this.fh, rec, pos);
     return true;
   }
 

@@ -34,7 +34,8 @@ import { E, RcopyError } from '../errors.js';
 import type { StorageArray, VolumeUse } from './array.js';
 import { TrackBitmap } from './bitmap.js';
 import { ActiveCopy } from './backup-copy.js';
-import { CHECKSUM_ALG, ImageReader, TrackSums, forChunks, rmQuiet, trackHash } from './backup-image.js';
+import { CHECKSUM_ALG, ImageReader, TrackSums, rmQuiet, trackHash } from './backup-image.js';
+import { forChunks } from './parallel.js';
 import { UndoFile } from './backup-undo.js';
 import { formatBackupId } from './backup-id.js';
 

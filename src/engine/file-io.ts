@@ -8,6 +8,7 @@
  */
 import type fsp from 'node:fs/promises';
 import { InternalError } from '../errors.js';
+import { forEachLimit } from './parallel.js';
 
 /** The largest single write call. */
 export const IO_CHUNK = 512 * 1024;
@@ -18,14 +19,7 @@ const IO_DEPTH = 4;
 export async function pwriteAll(fh: fsp.FileHandle, data: Buffer | readonly Buffer[], pos: number): Promise<void> {
   const pieces = cut(Array.isArray(data) ? (data as readonly Buffer[]) : [data as Buffer], pos);
   if (pieces.length === 1) return writePiece(fh, pieces[0]!.bufs, pieces[0]!.pos);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < pieces.length) {
-      const p = pieces[next++]!;
-      await writePiece(fh, p.bufs, p.pos);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(IO_DEPTH, pieces.length) }, worker));
+  await forEachLimit(pieces.length, IO_DEPTH, (i) => writePiece(fh, pieces[i]!.bufs, pieces[i]!.pos));
 }
 
 /** Splits the buffers into pieces of at most IO_CHUNK bytes, each with its file position. */

@@ -140,10 +140,6 @@ async function readFully(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<
   return done;
 }
 
-function writevFully(fh: fsp.FileHandle, bufs: Buffer[], pos: number): Promise<void> {
-  return pwriteAll(fh, bufs.filter((b) => b.length > 0), pos);
-}
-
 interface IndexEntry {
   seq: number;
   pos: number;
@@ -215,12 +211,12 @@ export class JournalFile {
     try {
       if (opts.sparse) await fh.truncate(DATA_START + capacity);
       else for (let p = DATA_START; p < DATA_START + capacity; p += ZERO.length) {
-        await writevFully(fh, [ZERO.subarray(0, Math.min(ZERO.length, DATA_START + capacity - p))], p);
+        await pwriteAll(fh, [ZERO.subarray(0, Math.min(ZERO.length, DATA_START + capacity - p))], p);
       }
       const hdr: HeaderState = { salt: randomBytes(8), capacity, generation: 0, tail: DATA_START, releasedSeq: 0, lastSeq: 0, tailBatchFirst: 0, epoch: 1 };
-      await writevFully(fh, [encodeSlot(hdr)], 0);
+      await pwriteAll(fh, [encodeSlot(hdr)], 0);
       hdr.generation = 1;
-      await writevFully(fh, [encodeSlot(hdr)], SLOT);
+      await pwriteAll(fh, [encodeSlot(hdr)], SLOT);
       await fh.sync();
       await syncDir(path.dirname(file));
       return new JournalFile(file, fh, hdr, DATA_START, { records: 0, lastSeq: 0, stoppedAt: DATA_START });
@@ -399,7 +395,7 @@ export class JournalFile {
       newIdx.push({ seq: s, pos: pl.pos, len: e.data.length, ts, bf: batchFirst, alloc: pl.alloc });
     }
     try {
-      await Promise.all(segments.map((sg) => writevFully(this.fh, sg.bufs, sg.pos)));
+      await Promise.all(segments.map((sg) => pwriteAll(this.fh, sg.bufs, sg.pos)));
     } catch (err) {
       // Part of the batch may be on disk. When this journal numbers its own records, their seqs
       // are never given out again: what is left of the batch then reads as an earlier lap to the
@@ -626,7 +622,7 @@ export class JournalFile {
     // region (an fdatasync would write out every appended record, which a restore journal
     // never needs on disk)
     this.hfh ??= await fsp.open(this.path, fs.constants.O_RDWR | fs.constants.O_DSYNC);
-    await writevFully(this.hfh, [encodeSlot(next)], (next.generation % 2) * SLOT);
+    await pwriteAll(this.hfh, [encodeSlot(next)], (next.generation % 2) * SLOT);
   }
 
   /** The header slots' own handle (O_DSYNC), opened at the first header write. */

@@ -86,7 +86,7 @@ export class Volume {
     }
     if (fresh) await this.alloc.setAndWrite(fresh);
     this.markDirty(logged);
-    await writeFully(this.fh, data, offset);
+    await pwriteAll(this.fh, data, offset);
     this.markDirty(logged); // a sync that started during the write may not cover it
   }
 
@@ -161,9 +161,4 @@ export class Volume {
     await this.alloc.flush();
     await this.fh.close();
   }
-}
-
-/** Writes all of data at position (in small pieces: file-io.ts). */
-export function writeFully(fh: fsp.FileHandle, data: Buffer, position: number): Promise<void> {
-  return pwriteAll(fh, data, position);
 }

@@ -9,6 +9,7 @@
  * the rest travels as data. Hashes are SHA-256 (base64) of whole tracks; an unallocated or all-zero
  * track hashes as ZERO_HASH without being hashed.
  */
+import { forEachLimit } from '../parallel.js';
 import type { Volume } from '../volume.js';
 import { sha256 } from './dedup-wire.js';
 
@@ -74,15 +75,11 @@ export class TrackIndex {
         s = e + 1;
       }
     }
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < pieces.length) {
-        const [a, b] = pieces[next++]!;
-        const hs = await hashTracks(vol, a, b);
-        hs.forEach((h, i) => idx.set(a + i, h));
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
+    await forEachLimit(pieces.length, 4, async (k) => {
+      const [a, b] = pieces[k]!;
+      const hs = await hashTracks(vol, a, b);
+      hs.forEach((h, i) => idx.set(a + i, h));
+    });
     return idx;
   }
 

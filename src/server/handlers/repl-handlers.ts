@@ -4,6 +4,7 @@
  */
 import { E, RcopyError } from '../../errors.js';
 import { hashTracks } from '../../engine/repl/dedup-resync.js';
+import { forEachLimit } from '../../engine/parallel.js';
 import { CopyManager } from '../../engine/repl/copy-task.js';
 import { PairOps } from '../../engine/repl/pair-ops.js';
 import { PullManager } from '../../engine/repl/pull-loop.js';
@@ -253,14 +254,10 @@ export const handlers: Record<string, Handler> = {
     }
     // every run read straight into its place in the reply, several at a time (random tracks)
     const payload = Buffer.allocUnsafe(total);
-    let next = 0;
-    const reader = async (): Promise<void> => {
-      while (next < at.length) {
-        const [off, len, pos] = at[next++]!;
-        await vol.read(off, len, payload.subarray(pos, pos + len));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(8, at.length) }, reader));
+    await forEachLimit(at.length, 8, async (i) => {
+      const [off, len, pos] = at[i]!;
+      await vol.read(off, len, payload.subarray(pos, pos + len));
+    });
     return { result: null, payload };
   },
   'repl.readTracks': async (ctx, p) => {
@@ -286,14 +283,9 @@ export const handlers: Record<string, Handler> = {
     }
     // the ranges of a resync are mostly single random tracks: several reads in flight
     const out: string[][] = new Array(want.length);
-    let next = 0;
-    const hasher = async (): Promise<void> => {
-      while (next < want.length) {
-        const i = next++;
-        out[i] = await hashTracks(vol, want[i]![0], want[i]![1]);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(8, want.length) }, hasher));
+    await forEachLimit(want.length, 8, async (i) => {
+      out[i] = await hashTracks(vol, want[i]![0], want[i]![1]);
+    });
     return { hashes: out };
   },
   'repl.primaryCreate': async (ctx, p) =>
