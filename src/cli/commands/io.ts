@@ -10,6 +10,7 @@ import type { Output } from '../output.js';
 import { progress } from '../ui.js';
 import { withArray } from './common.js';
 import { existingArrayDir } from '../../engine/home.js';
+import { forChunks } from '../../engine/parallel.js';
 
 type Args = Array<string | string[] | undefined>;
 const CHUNK = Number(process.env.RCOPY_IO_CHUNK ?? 4 * 1024 * 1024);
@@ -82,21 +83,14 @@ export async function write(ctx: CliContext, [ref]: Args, opts: Record<string, a
         await c.call('io.writeFile', { volume: name, offset, file: path.resolve(opts.file), length, progress: ctx.progress }, { onEvent: (ev) => p.update(Number(ev.done), Number(ev.total)) });
         return done();
       }
-      let next = 0;
       let written = 0;
-      const worker = async (): Promise<void> => {
-        while (next < length) {
-          const pos = next;
-          const len = Math.min(CHUNK, length - pos);
-          next += len;
-          const buf = Buffer.allocUnsafe(len);
-          await fill!(buf, pos);
-          await c.call('io.write', { volume: name, offset: offset + pos, sync: false }, { payload: buf });
-          written += len;
-          p.update(written, length);
-        }
-      };
-      await Promise.all(Array.from({ length: DEPTH }, () => worker()));
+      await forChunks(length, CHUNK, DEPTH, async (pos, len) => {
+        const buf = Buffer.allocUnsafe(len);
+        await fill!(buf, pos);
+        await c.call('io.write', { volume: name, offset: offset + pos, sync: false }, { payload: buf });
+        written += len;
+        p.update(written, length);
+      });
       await c.call('io.commit'); // the command completes when its data is durable
       const seconds = (performance.now() - t0) / 1000;
       p.stop();
