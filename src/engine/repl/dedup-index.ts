@@ -25,6 +25,7 @@
 import zlib from 'node:zlib';
 import type { JournalEntry } from '../journal-file.js';
 import { BLOCK, sha256, type Segment } from './dedup-wire.js';
+import type { PullReplyEntry } from './replicator.js';
 
 export const MAX_PLACES = 1 << 19; // 2 GiB of distinct content
 const TWO32 = 2 ** 32;
@@ -55,20 +56,11 @@ export function fingerprint(block: Buffer): number {
 
 const ZERO_FP = fingerprint(ZERO_BLOCK);
 
-export interface EncodedEntry {
-  seq: number;
-  ts: number;
-  vol: string;
-  off: number;
-  len: number;
-  segs?: Segment[];
-}
-
 /** What a sent entry wrote: volume id, offset, length, fingerprints of its full blocks. */
 type Fed = [number, number, number, number[] | null];
 
 export interface EncodeResult {
-  entries: EncodedEntry[];
+  entries: PullReplyEntry[];
   /** Data that travels: whole entries and data segments, in order. */
   payload: Buffer[];
 }
@@ -126,14 +118,14 @@ export class ContentIndex {
    */
   encode(entries: JournalEntry[], names: Map<number, string>): EncodeResult {
     this.feedPending();
-    const out: EncodedEntry[] = [];
+    const out: PullReplyEntry[] = [];
     const payload: Buffer[] = [];
     const inReply = new Map<number, [number, number]>(); // fingerprint -> [seq, byte in entry] of its first block in this reply
     const fed: Fed[] = [];
     for (const e of entries) {
       const d = e.data;
       const vol = names.get(e.volumeId) ?? `#${e.volumeId}`;
-      const meta: EncodedEntry = { seq: e.seq, ts: e.timestamp, vol, off: e.offset, len: d.length };
+      const meta: PullReplyEntry = { seq: e.seq, ts: e.timestamp, vol, off: e.offset, len: d.length };
       out.push(meta);
       const full = Math.floor(d.length / BLOCK);
       if (full === 0 || e.volumeId === 0) {
