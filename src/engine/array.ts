@@ -358,7 +358,7 @@ async function writeOrdered(writes: ReadonlyArray<VolumeWrite>, logged: boolean[
     const deps: Promise<void>[] = [];
     for (const r of running.values()) if (r.vol === w.vol && r.start < end && start < r.end) deps.push(r.done);
     const lazy = logged[i]!;
-    const done = (deps.length ? Promise.all(deps).then(() => w.vol.write(start, w.data, lazy)) : w.vol.write(start, w.data, lazy))
+    const done = (deps.length ? Promise.all(deps).then(() => w.vol.write(start, w.data, lazy, true)) : w.vol.write(start, w.data, lazy, true))
       .catch((e) => {
         first ??= e;
       })

@@ -42,7 +42,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import { E, InternalError, RcopyError } from '../errors.js';
-import { pwriteAll } from './file-io.js';
+import { DirectFile, pwriteAll, pwriteMaybeDirect } from './file-io.js';
 
 export interface JournalEntry {
   seq: number;
@@ -331,14 +331,15 @@ export class JournalFile {
   }
 
   /** Appends a batch of records; all or nothing. Serialised: concurrent calls get contiguous seqs
-   *  in call order. Does not fsync. */
-  append(entries: JournalAppendEntry[]): Promise<{ firstSeq: number; lastSeq: number }> {
-    const p = this.appendQueue.then(() => this.doAppend(entries));
+   *  in call order. Does not fsync. `direct`: around the page cache (O_DIRECT) where the file
+   *  system allows it, for a journal whose records are not read back soon (a restore journal). */
+  append(entries: JournalAppendEntry[], opts: { direct?: boolean } = {}): Promise<{ firstSeq: number; lastSeq: number }> {
+    const p = this.appendQueue.then(() => this.doAppend(entries, opts.direct === true));
     this.appendQueue = p.catch(() => {});
     return p;
   }
 
-  private async doAppend(entries: JournalAppendEntry[]): Promise<{ firstSeq: number; lastSeq: number }> {
+  private async doAppend(entries: JournalAppendEntry[], direct: boolean): Promise<{ firstSeq: number; lastSeq: number }> {
     this.assertOpen();
     const firstSeq = entries[0]?.seq ?? this.hdr.lastSeq + 1;
     let seq = this.hdr.lastSeq;
@@ -376,11 +377,13 @@ export class JournalFile {
       const pl = plan.places[i]!;
       const s = seqs[i]!;
       if (pl.wrapAt !== -1) {
-        const m = Buffer.alloc(REC_HDR);
+        // padded to a whole 512-byte block (the ring's end is at least that far), so a direct
+        // write of its segment stays aligned
+        const m = Buffer.alloc(ALIGN);
         fillHeader(m, this.hdr.salt, s, 0, 0, 0, pl.wrapAt, 0, 0, 0, KIND_WRAP, false, this.hdr.epoch);
-        m.writeUInt32LE(crc32(m.subarray(4)), 0);
+        m.writeUInt32LE(crc32(m.subarray(4, REC_HDR)), 0);
         if (seg && seg.pos + seg.len === pl.wrapAt) seg.bufs.push(m);
-        else segments.push({ pos: pl.wrapAt, len: REC_HDR, bufs: [m] });
+        else segments.push({ pos: pl.wrapAt, len: ALIGN, bufs: [m] });
         seg = undefined;
       }
       if (!seg || seg.pos + seg.len !== pl.pos) segments.push((seg = { pos: pl.pos, len: 0, bufs: [] }));
@@ -395,7 +398,8 @@ export class JournalFile {
       newIdx.push({ seq: s, pos: pl.pos, len: e.data.length, ts, bf: batchFirst, alloc: pl.alloc });
     }
     try {
-      await Promise.all(segments.map((sg) => pwriteAll(this.fh, sg.bufs, sg.pos)));
+      const dio = direct ? (this.dio ??= new DirectFile(this.path)) : null;
+      await Promise.all(segments.map((sg) => pwriteMaybeDirect(this.fh, dio, sg.bufs, sg.pos)));
     } catch (err) {
       // Part of the batch may be on disk. When this journal numbers its own records, their seqs
       // are never given out again: what is left of the batch then reads as an earlier lap to the
@@ -593,6 +597,7 @@ export class JournalFile {
     await this.headerQueue;
     this.closed = true;
     await this.hfh?.close();
+    await this.dio?.close();
     await this.fh.close();
   }
 
@@ -627,6 +632,8 @@ export class JournalFile {
 
   /** The header slots' own handle (O_DSYNC), opened at the first header write. */
   private hfh: fsp.FileHandle | null = null;
+  /** The records' O_DIRECT handle, for appends that ask for it. */
+  private dio: DirectFile | null = null;
 
   private takeHeader(v: { tail: number; releasedSeq: number; tailBatchFirst: number }): void {
     this.hdr.generation++;

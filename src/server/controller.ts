@@ -12,7 +12,7 @@ import net from 'node:net';
 import { RcopyError, InternalError } from '../errors.js';
 import { StorageArray } from '../engine/array.js';
 import { livePid, logFile, pidFile, socketPath } from '../engine/home.js';
-import { FrameDecoder, encodeFrame, isPayload, type Frame, type Payload } from './protocol.js';
+import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
 import { loadHandlers, type Handler, type HandlerContext, type Service } from './handlers.js';
 import { PeerPool } from './client.js';
 
@@ -86,7 +86,7 @@ export class Controller implements HandlerContext {
     const method = f.header.m;
     const send = (h: unknown, payload?: Payload | null): void => {
       if (sock.destroyed) return;
-      for (const b of encodeFrame(h, payload)) sock.write(b);
+      writeFrame(sock, encodeFrame(h, payload));
     };
     try {
       if (typeof id !== 'number' || typeof method !== 'string') {

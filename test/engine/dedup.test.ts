@@ -138,6 +138,22 @@ test('the index keeps at most maxPlaces places', async () => {
   assert.equal(sim.counts.staleReferences, 0);
 });
 
+test('a long run of rewrites: the index stays within maxPlaces, drops the oldest and never names a stale place', async () => {
+  const sim = new Sim();
+  sim.idx = new ContentIndex(24);
+  const pool = Array.from({ length: 8 }, () => crypto.randomBytes(BLOCK));
+  let n = 0;
+  for (let k = 0; k < 700; k++) {
+    for (let w = 0; w < 3; w++) sim.write(crypto.randomInt(VOL / BLOCK - 2) * BLOCK, Buffer.concat([pool[n++ % 8]!, pool[crypto.randomInt(8)]!]));
+    await sim.pull(100);
+    sim.idx.feedPending();
+    assert.ok(sim.idx.size <= 24);
+  }
+  assert.ok(sim.p.equals(sim.s));
+  assert.equal(sim.counts.staleReferences, 0);
+  assert.ok(sim.counts.referenceBytes > sim.counts.dataBytes * 10, 'the pool travels as references');
+});
+
 test('a reply that claims more than its payload is refused', async () => {
   await assert.rejects(
     reconstruct([{ seq: 1, len: 10 }], Buffer.alloc(4), { readVol: async () => null, fetch: async () => Buffer.alloc(0) }, emptyCounts()),

@@ -40,6 +40,33 @@ test('frames cut at any chunk boundary come out whole and in order, vectored pay
   }
 });
 
+test('reads straight into the decoder (onread) come out as the same frames, payloads never sharing the scratch buffer', () => {
+  const r = rng(12);
+  for (const maxRead of [1, 5000, 200_000]) {
+    const fs = frames(r);
+    const wire = Buffer.concat(fs.flatMap((f) => encodeFrame(f.header, f.payload)));
+    const dec = new FrameDecoder();
+    const got = [];
+    for (let at = 0; at < wire.length; ) {
+      // what the kernel does: fills at most the buffer it was given
+      const buf = dec.readBuffer();
+      const want = maxRead === 1 && at > 20_000 ? 65_536 : 1 + Math.floor(r() * maxRead);
+      const n = Math.min(buf.length, want, wire.length - at);
+      wire.copy(buf, 0, at, at + n);
+      got.push(...dec.pushRead(n));
+      at += n;
+    }
+    assert.equal(got.length, fs.length, `reads up to ${maxRead}`);
+    got.forEach((g, i) => {
+      const want = fs[i]!;
+      assert.deepEqual(g.header, want.header);
+      const wantBuf = want.payload === null ? null : Buffer.isBuffer(want.payload) ? want.payload : Buffer.concat(want.payload);
+      if (wantBuf === null) assert.equal(g.payload, null);
+      else assert.ok(g.payload?.equals(wantBuf), `frame ${i}, reads up to ${maxRead}`);
+    });
+  }
+});
+
 test('a frame that announces more than the limit is refused before anything is allocated', () => {
   const pre = Buffer.alloc(8);
   pre.writeUInt32BE(2, 0);

@@ -20,11 +20,13 @@
  * without references. Fingerprints are two crc32s (fast; 53 bits); a collision only produces a
  * reference whose SHA-256 the destination rejects, and then the data is fetched.
  *
- * Memory: at most MAX_PLACES places (two Map entries each), the oldest written dropped first.
+ * Memory: at most MAX_PLACES places, the oldest written dropped first: two typed-array hash maps
+ * (num-map.ts) and an age queue, about 110 bytes a place at most (56 MiB at the cap).
  */
 import zlib from 'node:zlib';
 import type { JournalEntry } from '../journal-file.js';
 import { BLOCK, sha256, type Segment } from './dedup-wire.js';
+import { NumMap } from './num-map.js';
 import type { PullReplyEntry } from './replicator.js';
 
 export const MAX_PLACES = 1 << 19; // 2 GiB of distinct content
@@ -66,8 +68,14 @@ export interface EncodeResult {
 }
 
 export class ContentIndex {
-  private byFp = new Map<number, number>(); // fingerprint -> place
-  private byPlace = new Map<number, number>(); // place -> fingerprint (insertion order = age)
+  private byFp = new NumMap(); // fingerprint -> place
+  private byPlace = new NumMap(1024, true); // place -> fingerprint, and the generation of its put
+  /** Places in the order they were put, with the generation of that put (stale once re-put or dropped). */
+  private agePlace = new Float64Array(1024);
+  private ageGen = new Float64Array(1024);
+  private ageHead = 0;
+  private ageLen = 0;
+  private gen = 0;
   /** Last seq fed in (null: nothing; the next pull starts a new stream). */
   upTo: number | null = null;
   /** Signature of the group's pair states the index was built under. */
@@ -81,8 +89,11 @@ export class ContentIndex {
 
   reset(): void {
     this.pending = [];
-    this.byFp.clear();
-    this.byPlace.clear();
+    this.byFp = new NumMap();
+    this.byPlace = new NumMap(1024, true);
+    this.agePlace = new Float64Array(1024);
+    this.ageGen = new Float64Array(1024);
+    this.ageHead = this.ageLen = 0;
     this.upTo = null;
   }
 
@@ -96,18 +107,65 @@ export class ContentIndex {
   }
 
   private drop(place: number): void {
-    const fp = this.byPlace.get(place);
-    if (fp === undefined) return;
+    const i = this.byPlace.find(place);
+    if (i < 0) return;
+    const fp = this.byPlace.valueAt(i);
     this.byPlace.delete(place);
     if (this.byFp.get(fp) === place) this.byFp.delete(fp);
   }
 
   private put(place: number, fp: number): void {
     this.drop(place);
-    this.byPlace.set(place, fp);
-    this.byFp.delete(fp);
+    const gen = ++this.gen;
+    this.byPlace.set(place, fp, gen);
     this.byFp.set(fp, place);
-    while (this.byPlace.size > this.maxPlaces) this.drop(this.byPlace.keys().next().value as number);
+    this.pushAge(place, gen);
+    while (this.byPlace.size > this.maxPlaces) this.dropOldest();
+  }
+
+  private pushAge(place: number, gen: number): void {
+    const cap = this.agePlace.length;
+    if (this.ageLen === cap) {
+      // keep the entries still current; grow when that does not free half
+      const live = this.byPlace.size;
+      const size = live * 2 > cap ? cap * 2 : cap;
+      const p = new Float64Array(size);
+      const g = new Float64Array(size);
+      let n = 0;
+      for (let k = 0; k < this.ageLen; k++) {
+        const at = (this.ageHead + k) & (cap - 1);
+        if (this.isCurrent(this.agePlace[at]!, this.ageGen[at]!)) {
+          p[n] = this.agePlace[at]!;
+          g[n++] = this.ageGen[at]!;
+        }
+      }
+      this.agePlace = p;
+      this.ageGen = g;
+      this.ageHead = 0;
+      this.ageLen = n;
+    }
+    const at = (this.ageHead + this.ageLen++) & (this.agePlace.length - 1);
+    this.agePlace[at] = place;
+    this.ageGen[at] = gen;
+  }
+
+  private isCurrent(place: number, gen: number): boolean {
+    const i = this.byPlace.find(place);
+    return i >= 0 && this.byPlace.auxAt(i) === gen;
+  }
+
+  /** Drops the place put longest ago that is still in the index. */
+  private dropOldest(): void {
+    while (this.ageLen > 0) {
+      const place = this.agePlace[this.ageHead]!;
+      const gen = this.ageGen[this.ageHead]!;
+      this.ageHead = (this.ageHead + 1) & (this.agePlace.length - 1);
+      this.ageLen--;
+      if (this.isCurrent(place, gen)) {
+        this.drop(place);
+        return;
+      }
+    }
   }
 
   /**
@@ -120,7 +178,9 @@ export class ContentIndex {
     this.feedPending();
     const out: PullReplyEntry[] = [];
     const payload: Buffer[] = [];
-    const inReply = new Map<number, [number, number]>(); // fingerprint -> [seq, byte in entry] of its first block in this reply
+    let blocks = 0;
+    for (const e of entries) blocks += e.data.length / BLOCK;
+    const inReply = new NumMap(blocks, true); // fingerprint -> seq and byte in entry of its first block in this reply
     const fed: Fed[] = [];
     for (const e of entries) {
       const d = e.data;
@@ -161,10 +221,10 @@ export class ContentIndex {
           refs++;
           continue;
         }
-        const here = inReply.get(fp);
-        const place = here === undefined ? this.byFp.get(fp) : undefined;
-        if (here === undefined) inReply.set(fp, [e.seq, at]);
-        if (here === undefined && place === undefined) {
+        const hereAt = inReply.find(fp);
+        const place = hereAt < 0 ? this.byFp.get(fp) : undefined;
+        if (hereAt < 0) inReply.set(fp, e.seq, at);
+        if (hereAt < 0 && place === undefined) {
           pushData(at, BLOCK);
           continue;
         }
@@ -172,8 +232,9 @@ export class ContentIndex {
         endData();
         refs++;
         const last = segs[segs.length - 1];
-        if (here !== undefined) {
-          const [seq, from] = here;
+        if (hereAt >= 0) {
+          const seq = inReply.valueAt(hereAt);
+          const from = inReply.auxAt(hereAt);
           if (last && last[0] === 3 && last[2] === seq && last[3] + last[1] === from) {
             last[1] += BLOCK;
             last[4].push(h);

@@ -29,6 +29,11 @@ import type { PairRow } from './repl-store.js';
 import { JOURNALING, type PairState } from './pair-state.js';
 import type { PrimaryInfo, PullReplyEntry } from './replicator.js';
 
+interface PullReply {
+  result: { entries: PullReplyEntry[]; info: PrimaryInfo };
+  payload: Buffer | null;
+}
+
 export const PULL_BATCH = 16 * 1024 * 1024;
 
 /** A pull loop's state and counters (TransferCounts: logical, data and reference bytes...). */
@@ -146,6 +151,7 @@ export class PullManager {
     l.stop = true;
     l.wake();
     await l.done;
+    this.ahead.delete(journal);
     await this.restores.get(journal)?.catch(() => 0);
   }
 
@@ -239,17 +245,36 @@ export class PullManager {
     if (!ps.some((p) => JOURNALING.has(p.state))) return quit({ entries: 0, bytes: 0, waiting: 0, info: null, skipped: true });
     const s = this.stat(journal);
     const jf = this.r.journal(journal);
-    const t0 = performance.now();
+    let t0 = performance.now();
     const peer = await this.r.peer(row.peerArray);
-    const restored = this.r.journalRow(journal).restoredSeq;
     const refs = this.references.enabled(journal);
-    const reply = await peer.call<{ entries: PullReplyEntry[]; info: PrimaryInfo }>(
-      'repl.pull',
-      { journal: row.peerJournal, after: jf.lastSeq, restored, maxBytes: PULL_BATCH, from: this.r.name, refs },
-      { timeoutMs: 120_000 },
-    );
+    const peerArray = row.peerArray;
+    const ask = (after: number): Promise<PullReply> =>
+      peer.call<PullReply['result']>(
+        'repl.pull',
+        { journal: row.peerJournal, after, restored: this.r.journalRow(journal).restoredSeq, maxBytes: PULL_BATCH, from: this.r.name, refs },
+        { timeoutMs: 120_000 },
+      );
+    // the request sent ahead by the previous cycle, if it asked for what comes next
+    const pre = this.ahead.get(journal);
+    this.ahead.delete(journal);
+    let replyP: Promise<PullReply>;
+    if (pre && pre.after === jf.lastSeq && pre.peerArray === peerArray && pre.refs === refs) {
+      replyP = pre.reply;
+      t0 = pre.t0;
+    } else replyP = ask(jf.lastSeq);
+    const reply = await replyP;
     const payload = reply.payload ?? Buffer.alloc(0);
     const { entries, info } = reply.result;
+    const sync = ps.some((p) => p.mode === 'sync');
+    if (!wait && !sync && entries.length && info.lastSeq > entries[entries.length - 1]!.seq) {
+      // more is waiting: ask for it now, so that its transfer overlaps storing and restoring
+      // this batch (the reply is used only if this batch gets appended whole)
+      const after = entries[entries.length - 1]!.seq;
+      const next = { after, peerArray, refs, t0: performance.now(), reply: ask(after) };
+      next.reply.catch(() => undefined);
+      this.ahead.set(journal, next);
+    }
     await before; // the S-VOLs hold everything up to `after` before references are read from them
     await this.dropImages(journal);
     let refWire = 0;
@@ -291,7 +316,8 @@ export class PullManager {
       // Not fsynced on purpose: the primary keeps every entry until this side reports it
       // restored, so after a crash the part of the restore journal that did not survive is
       // pulled again (the next pull asks after the last whole record found by recovery).
-      if (batch.length) await jf.append(batch);
+      // Written around the page cache: it is read back only by a recovery.
+      if (batch.length) await jf.append(batch, { direct: true });
       s.entries += entries.length;
       s.bytes += payload.length;
       addCounts(s, counts);
@@ -299,9 +325,9 @@ export class PullManager {
       const el = (performance.now() - t0) / 1000;
       if (el > 0) s.bytesPerSecond = Math.round(0.7 * s.bytesPerSecond + 0.3 * (counts.logicalBytes / el));
       const restoring = this.chainRestore(journal, batch);
-      if (wait || ps.some((p) => p.mode === 'sync')) await restoring;
+      if (wait || sync) await restoring;
       else restoring.catch(() => undefined);
-      if (ps.some((p) => p.mode === 'sync')) {
+      if (sync) {
         peer.call('repl.ack', { journal: row.peerJournal, restored: this.r.journalRow(journal).restoredSeq }).catch(() => undefined);
       }
     }
@@ -322,6 +348,8 @@ export class PullManager {
   }
 
   private restores = new Map<string, Promise<number>>();
+  /** A pull request sent ahead of its cycle (see doOnce). */
+  private ahead = new Map<string, { after: number; peerArray: string; refs: boolean; t0: number; reply: Promise<PullReply> }>();
 
   /**
    * Queues a restore of the journal after any running one (restores never run side by side).
