@@ -42,7 +42,7 @@ function isCode(code: string) {
   return (err: unknown) => err instanceof RcopyError && err.code === code;
 }
 
-test('append, read and release round trips with random sizes, wrapping many times, with reopens', async () => {
+for (const direct of [false, true]) test(`append${direct ? ' (O_DIRECT)' : ''}, read and release round trips with random sizes, wrapping many times, with reopens`, async () => {
   await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const cap = 4 * MiB;
@@ -55,7 +55,7 @@ test('append, read and release round trips with random sizes, wrapping many time
       const n = 1 + Math.floor(r() * 5);
       const lens = Array.from({ length: n }, () => (r() < 0.1 ? 0 : Math.floor(r() ** 3 * 400 * KiB)));
       if (!j.canFit(lens)) {
-        await assert.rejects(j.append(lens.map((l, i) => entry(j.lastSeq + 1 + i, l))), isCode('ERR_RCOPY_JOURNAL_FULL'));
+        await assert.rejects(j.append(lens.map((l, i) => entry(j.lastSeq + 1 + i, l)), { direct }), isCode('ERR_RCOPY_JOURNAL_FULL'));
         // release about half of what is live
         const seqs = [...live.keys()];
         const upto = seqs[Math.floor(seqs.length / 2)]!;
@@ -65,7 +65,7 @@ test('append, read and release round trips with random sizes, wrapping many time
         continue;
       }
       const first = j.lastSeq + 1;
-      const res = await j.append(lens.map((l, i) => entry(first + i, l)));
+      const res = await j.append(lens.map((l, i) => entry(first + i, l)), { direct });
       assert.deepEqual(res, { firstSeq: first, lastSeq: first + n - 1 });
       lens.forEach((l, i) => live.set(first + i, l));
       written += lens.reduce((a, b) => a + b, 0);
@@ -261,13 +261,13 @@ test('a whole, valid record from an earlier lap is not taken as new', async () =
   });
 });
 
-test('records that do not fit at the end of the ring go to the start after a wrap marker', async () => {
+for (const direct of [false, true]) test(`records that do not fit at the end of the ring go to the start after a wrap marker${direct ? ' (O_DIRECT)' : ''}`, async () => {
   await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 100 * KiB);
-    await j.append([entry(1, 30 * KiB), entry(2, 30 * KiB), entry(3, 30 * KiB)]);
+    await j.append([entry(1, 30 * KiB), entry(2, 30 * KiB), entry(3, 30 * KiB)], { direct });
     await j.release(2);
-    await j.append([entry(4, 30 * KiB), entry(5, 20 * KiB)]); // 4 wraps to the start
+    await j.append([entry(4, 30 * KiB), entry(5, 20 * KiB)], { direct }); // 4 wraps to the start
     const st = j.stats();
     assert.equal(st.entries, 3);
     await j.close();
