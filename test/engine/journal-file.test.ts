@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { JournalFile, recordSize, MAX_RECORD_DATA } from '../../src/engine/journal-file.js';
+import { JournalFile, combineOp, crc32, crc32Combine, recordSize, MAX_RECORD_DATA } from '../../src/engine/journal-file.js';
 import { RcopyError } from '../../src/errors.js';
 import { spawnSync } from 'node:child_process';
 import { ROOT, rng, withDir } from '../helpers.js';
@@ -231,6 +231,8 @@ test('a flipped byte in record data: open stops before it, read of it throws', a
     // the open instance: reading seq 4 fails with an integrity error naming seq and offset
     await assert.rejects(j.read(4), (err: unknown) =>
       err instanceof RcopyError && err.code === 'ERR_RCOPY_INTEGRITY' && /seq 4/.test(err.message) && err.message.includes(String(DATA_START + 3 * recordSize(7000))));
+    // the same when the check is made from the crcs of the blocks (a pull with references)
+    await assert.rejects(j.read(4, { blockCrcs: 4096 }), (err: unknown) => err instanceof RcopyError && err.code === 'ERR_RCOPY_INTEGRITY' && /seq 4/.test(err.message));
     assert.deepEqual((await j.read(1, { maxEntries: 3 })).map((e) => e.seq), [1, 2, 3]);
     await j.close();
     const k = await JournalFile.open(file);
@@ -238,6 +240,28 @@ test('a flipped byte in record data: open stops before it, read of it throws', a
     assert.equal(k.lastSeq, 3);
     assert.match(k.recovery.reason ?? '', /seq 4.*bad crc/);
     await k.close();
+  });
+});
+
+test('crc32Combine joins crcs as one pass would; reads with blockCrcs give each block\'s crc32', async () => {
+  const r = rng(3);
+  for (const [a, b] of [[0, 0], [1, 4096], [80, 4096], [5000, 1], [12345, 65536]] as const) {
+    const x = Buffer.from(Array.from({ length: a + b }, () => Math.floor(r() * 256)));
+    assert.equal(crc32Combine(crc32(x.subarray(0, a)), crc32(x.subarray(a)), combineOp(b)), crc32(x), `${a}+${b}`);
+  }
+  await withDir('rcopy-journal-', async (dir) => {
+    const j = await JournalFile.create(path.join(dir, 'j.jnl'), 4 * MiB);
+    const lens = [0, 100, 4096, 4097, 3 * 4096 + 5, 256 * KiB];
+    await j.append(lens.map((l, i) => entry(i + 1, l)));
+    const got = await j.read(1, { blockCrcs: 4096 });
+    assert.equal(got.length, lens.length);
+    for (const e of got) {
+      checkEntry(e, lens[e.seq - 1]);
+      const whole = Math.floor(e.data.length / 4096);
+      if (whole === 0) assert.equal(e.blockCrcs, undefined);
+      else assert.deepEqual([...e.blockCrcs!], Array.from({ length: whole }, (_, i) => crc32(e.data.subarray(i * 4096, (i + 1) * 4096))));
+    }
+    await j.close();
   });
 });
 

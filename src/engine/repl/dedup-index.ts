@@ -50,10 +50,10 @@ const crc: (b: Uint8Array) => number =
         };
       })();
 
-/** 53-bit fingerprint of a full block: its crc32 and 21 bits of four words sampled across it. */
-export function fingerprint(block: Buffer): number {
+/** 53-bit fingerprint of a full block: its crc32 (given, or computed) and 21 bits of four words sampled across it. */
+export function fingerprint(block: Buffer, blockCrc = crc(block)): number {
   const w = block.readUInt32LE(0) ^ block.readUInt32LE(1364) ^ block.readUInt32LE(2732) ^ block.readUInt32LE(BLOCK - 4);
-  return crc(block) * 2097152 + (w & 0x1fffff);
+  return blockCrc * 2097152 + (w & 0x1fffff);
 }
 
 const ZERO_FP = fingerprint(ZERO_BLOCK);
@@ -212,7 +212,7 @@ export class ContentIndex {
       for (let i = 0; i < full; i++) {
         const at = i * BLOCK;
         const blk = d.subarray(at, at + BLOCK);
-        const fp = (fps[i] = fingerprint(blk));
+        const fp = (fps[i] = e.blockCrcs ? fingerprint(blk, e.blockCrcs[i]!) : fingerprint(blk));
         if (fp === ZERO_FP && blk.equals(ZERO_BLOCK)) {
           endData();
           const last = segs[segs.length - 1];

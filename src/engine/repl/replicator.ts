@@ -16,7 +16,7 @@ import { TrackBitmap } from '../bitmap.js';
 import { JournalFile, MAX_RECORD_DATA, type JournalEntry } from '../journal-file.js';
 import type { Volume } from '../volume.js';
 import { ContentIndex } from './dedup-index.js';
-import type { Segment } from './dedup-wire.js';
+import { BLOCK, type Segment } from './dedup-wire.js';
 import { ImageKeeper } from './image-keeper.js';
 import { LinkShaper } from './link-shaper.js';
 import { JOURNALING, SUSPENDED, checkMove, nextCommand, type PairState } from './pair-state.js';
@@ -576,7 +576,8 @@ export class Replicator {
     const j = this.journal(journal);
     this.releaseInBackground(journal, restored);
     this.releaseWaiters(journal, restored);
-    const entries = await this.readAhead(journal, j, after, maxBytes);
+    // with references, the read also gives each block's crc32 (the fingerprints' first half)
+    const entries = await this.readAhead(journal, j, after, maxBytes, refs ? BLOCK : 0);
     const names = new Map<number, string>();
     for (const v of this.array.volumes.values()) names.set(v.id, v.name);
     if (refs) {
@@ -598,7 +599,7 @@ export class Replicator {
     return { entries: meta, payload: bufs, info: this.primaryInfo(journal) };
   }
 
-  private ahead = new Map<string, { after: number; maxBytes: number; entries: Promise<JournalEntry[]> }>();
+  private ahead = new Map<string, { after: number; maxBytes: number; blockCrcs: number; entries: Promise<JournalEntry[]> }>();
 
   /**
    * The entries a pull asks for, and the read of the batch after them started at once, so that the
@@ -606,22 +607,22 @@ export class Replicator {
    * is used only if it is still in the journal (seqs never repeat: a reset or release shows as an
    * oldest seq beyond it).
    */
-  private async readAhead(journal: string, j: JournalFile, after: number, maxBytes: number): Promise<JournalEntry[]> {
+  private async readAhead(journal: string, j: JournalFile, after: number, maxBytes: number, blockCrcs: number): Promise<JournalEntry[]> {
     const pre = this.ahead.get(journal);
     this.ahead.delete(journal);
     let entries: JournalEntry[] | null = null;
-    if (pre && pre.after === after && pre.maxBytes === maxBytes) {
+    if (pre && pre.after === after && pre.maxBytes === maxBytes && pre.blockCrcs === blockCrcs) {
       const got = await pre.entries.catch(() => null);
       const oldest = j.stats().oldestSeq;
       if (got && got.length && oldest !== null && oldest <= got[0]!.seq) entries = got;
     }
-    entries ??= await j.read(after + 1, { maxBytes });
+    entries ??= await j.read(after + 1, { maxBytes, blockCrcs });
     if (entries.length) {
       const next = entries[entries.length - 1]!.seq;
       if (next < j.lastSeq) {
-        const p = j.read(next + 1, { maxBytes });
+        const p = j.read(next + 1, { maxBytes, blockCrcs });
         p.catch(() => undefined);
-        this.ahead.set(journal, { after: next, maxBytes, entries: p });
+        this.ahead.set(journal, { after: next, maxBytes, blockCrcs, entries: p });
       }
     }
     return entries;
