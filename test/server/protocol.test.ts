@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameDecoder, MAX_PAYLOAD, encodeFrame, payloadLength } from '../../src/server/protocol.js';
+import { FrameDecoder, MAX_PAYLOAD, encodeFrame, payloadLength, type Frame } from '../../src/server/protocol.js';
 import { rng } from '../helpers.js';
 
 /** Frames with payloads of many sizes (none, inside one chunk, spanning many), one buffer or several. */
@@ -16,6 +16,18 @@ function frames(r: () => number): Array<{ header: Record<string, unknown>; paylo
   return out;
 }
 
+/** The decoded frames are the encoded ones, in order, vectored payloads joined. */
+function sameFrames(got: Frame[], fs: ReturnType<typeof frames>, how: string): void {
+  assert.equal(got.length, fs.length, how);
+  got.forEach((g, i) => {
+    const want = fs[i]!;
+    assert.deepEqual(g.header, want.header);
+    const wantBuf = want.payload === null ? null : Buffer.isBuffer(want.payload) ? want.payload : Buffer.concat(want.payload);
+    if (wantBuf === null) assert.equal(g.payload, null);
+    else assert.ok(g.payload?.equals(wantBuf), `frame ${i}, ${how}`);
+  });
+}
+
 test('frames cut at any chunk boundary come out whole and in order, vectored payloads joined', () => {
   const r = rng(11);
   for (const maxChunk of [1, 7, 65_536, 1_000_000]) {
@@ -29,14 +41,7 @@ test('frames cut at any chunk boundary come out whole and in order, vectored pay
       got.push(...dec.push(wire.subarray(at, at + n)));
       at += n;
     }
-    assert.equal(got.length, fs.length, `chunks up to ${maxChunk}`);
-    got.forEach((g, i) => {
-      const want = fs[i]!;
-      assert.deepEqual(g.header, want.header);
-      const wantBuf = want.payload === null ? null : Buffer.isBuffer(want.payload) ? want.payload : Buffer.concat(want.payload);
-      if (wantBuf === null) assert.equal(g.payload, null);
-      else assert.ok(g.payload?.equals(wantBuf), `frame ${i}, chunks up to ${maxChunk}`);
-    });
+    sameFrames(got, fs, `chunks up to ${maxChunk}`);
   }
 });
 
@@ -56,14 +61,7 @@ test('reads straight into the decoder (onread) come out as the same frames, payl
       got.push(...dec.pushRead(n));
       at += n;
     }
-    assert.equal(got.length, fs.length, `reads up to ${maxRead}`);
-    got.forEach((g, i) => {
-      const want = fs[i]!;
-      assert.deepEqual(g.header, want.header);
-      const wantBuf = want.payload === null ? null : Buffer.isBuffer(want.payload) ? want.payload : Buffer.concat(want.payload);
-      if (wantBuf === null) assert.equal(g.payload, null);
-      else assert.ok(g.payload?.equals(wantBuf), `frame ${i}, reads up to ${maxRead}`);
-    });
+    sameFrames(got, fs, `reads up to ${maxRead}`);
   }
 });
 
