@@ -17,14 +17,13 @@
  * The index is dropped whenever the stream it mirrors may have a gap: a pull that does not
  * continue where the previous one ended (a lost reply, a resync that bumped the sequence), a state
  * change of a pair of the group (suspension: writes go to bitmaps, not to the journal), or a pull
- * without references. Fingerprints are two crc32s (fast; 53 bits); a collision only produces a
+ * without references. Fingerprints are a crc32 and 21 sampled bits (fast; 53 bits); a collision only produces a
  * reference whose SHA-256 the destination rejects, and then the data is fetched.
  *
  * Memory: at most MAX_PLACES places, the oldest written dropped first: two typed-array hash maps
  * (num-map.ts) and an age queue, about 110 bytes a place at most (56 MiB at the cap).
  */
-import zlib from 'node:zlib';
-import type { JournalEntry } from '../journal-file.js';
+import { crc32, type JournalEntry } from '../journal-file.js';
 import { BLOCK, sha256, type Segment } from './dedup-wire.js';
 import { NumMap } from './num-map.js';
 import type { PullReplyEntry } from './replicator.js';
@@ -33,25 +32,8 @@ export const MAX_PLACES = 1 << 19; // 2 GiB of distinct content
 const TWO32 = 2 ** 32;
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
 
-const crc: (b: Uint8Array) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
-    ? (b) => zlib.crc32(b)
-    : (() => {
-        const t = new Int32Array(256);
-        for (let n = 0; n < 256; n++) {
-          let c = n;
-          for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-          t[n] = c;
-        }
-        return (b: Uint8Array) => {
-          let c = -1;
-          for (let i = 0; i < b.length; i++) c = t[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-          return ~c >>> 0;
-        };
-      })();
-
 /** 53-bit fingerprint of a full block: its crc32 (given, or computed) and 21 bits of four words sampled across it. */
-export function fingerprint(block: Buffer, blockCrc = crc(block)): number {
+export function fingerprint(block: Buffer, blockCrc = crc32(block)): number {
   const w = block.readUInt32LE(0) ^ block.readUInt32LE(1364) ^ block.readUInt32LE(2732) ^ block.readUInt32LE(BLOCK - 4);
   return blockCrc * 2097152 + (w & 0x1fffff);
 }

@@ -10,16 +10,12 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import zlib from 'node:zlib';
 import { pwriteAll } from '../file-io.js';
+import { crc32 } from '../journal-file.js';
 import type { Volume } from '../volume.js';
 
 const MAGIC = 0x5243494b; // 'RCIK'
 const HDR = 16;
-
-function crc(buf: Buffer): number {
-  return (zlib as unknown as { crc32(b: Buffer): number }).crc32(buf) >>> 0;
-}
 
 export class ImageKeeper {
   private index = new Map<number, number>(); // track → file offset of its record
@@ -55,7 +51,7 @@ export class ImageKeeper {
       if (pos + HDR + len > fileSize) break;
       const data = Buffer.alloc(len);
       await this.fh.read(data, 0, len, pos + HDR);
-      if (crc(data) !== hdr.readUInt32LE(12)) break;
+      if (crc32(data) !== hdr.readUInt32LE(12)) break;
       if (!this.index.has(track)) this.index.set(track, pos);
       pos += HDR + len;
     }
@@ -97,7 +93,7 @@ export class ImageKeeper {
       h.writeUInt32LE(MAGIC, 0);
       h.writeUInt32LE(t, 4);
       h.writeUInt32LE(len, 8);
-      h.writeUInt32LE(crc(data), 12);
+      h.writeUInt32LE(crc32(data), 12);
       bufs.push(h, data);
       places.push([t, pos]);
       pos += HDR + len;
