@@ -195,7 +195,7 @@ export class CopyManager {
       }
     }
     await this.r.array.writeMany(writes, 'resync');
-    for (const pl of plans) {
+    plans.forEach((pl, g) => {
       pl.kind.forEach((k, i) => {
         const n = Math.min(ts, pl.len - i * ts);
         if (k === 'equal') {
@@ -209,9 +209,9 @@ export class CopyManager {
           st.referenceTracks++;
           st.referenceBytes += n;
         } else st.dataTracks++;
-        if (k !== 'equal') index.set(pl.a + i, hashes[plans.indexOf(pl)]![i]!);
+        if (k !== 'equal') index.set(pl.a + i, hashes[g]![i]!);
       });
-    }
+    });
   }
 
   running(id: string): boolean {
@@ -364,6 +364,17 @@ export class CopyManager {
         this.r.rs.updatePair(p.id, { copyDone: done });
       }
     };
+    /** The next pieces, together at most `limit` tracks (at least one piece); n: their tracks. */
+    const takeGroup = (limit: number): { group: Array<[number, number]>; n: number } => {
+      const group: Array<[number, number]> = [];
+      let n = 0;
+      while (next < pieces.length && (group.length === 0 || n + pieces[next]![1] - pieces[next]![0] + 1 <= limit)) {
+        const pc = pieces[next++]!;
+        group.push(pc);
+        n += pc[1] - pc[0] + 1;
+      }
+      return { group, n };
+    };
     const worker = async (): Promise<void> => {
       while (next < pieces.length) {
         if (t.abort) throw new RcopyError('ERR_RCOPY_ABORTED', 'copy stopped', { kind: 'failed' });
@@ -372,26 +383,14 @@ export class CopyManager {
         this.r.checkLink(p.remoteArray);
         if (index) {
           // a group of runs: one request for their hashes, then each run
-          const group: Array<[number, number]> = [];
-          let n = 0;
-          while (next < pieces.length && (group.length === 0 || n + pieces[next]![1] - pieces[next]![0] + 1 <= hashGroup)) {
-            const pc = pieces[next++]!;
-            group.push(pc);
-            n += pc[1] - pc[0] + 1;
-          }
+          const { group, n } = takeGroup(hashGroup);
           const hashes = await this.primaryHashes(p, peer, vol, group, st);
           await ready;
           await this.copyGroupWithReferences(vol, group, hashes, index, keeper, st, readRuns);
           await progress(n);
         } else {
           // runs up to RUN_BYTES together: one request, one save in the image, then the writes
-          const group: Array<[number, number]> = [];
-          let n = 0;
-          while (next < pieces.length && (group.length === 0 || n + pieces[next]![1] - pieces[next]![0] + 1 <= perRun)) {
-            const pc = pieces[next++]!;
-            group.push(pc);
-            n += pc[1] - pc[0] + 1;
-          }
+          const { group, n } = takeGroup(perRun);
           const runs = group.map(([a, b]): [number, number] => [a * ts, Math.min((b + 1) * ts, vol.size) - a * ts]);
           const datas = await readRuns(runs);
           await ready;
