@@ -534,11 +534,11 @@ export class JournalFile {
     return run.map((e) => {
       const at = e.pos - first.pos;
       const r = at + REC_HDR + e.len <= got ? buf.subarray(at, at + REC_HDR + e.len) : null;
-      let crcs: Uint32Array | undefined;
+      const crcs = block > 0 && e.len >= block ? new Uint32Array(Math.floor(e.len / block)) : undefined;
       const ok = r !== null && r.readUInt32LE(4) === REC_MAGIC && r.subarray(8, 16).equals(this.hdr.salt) &&
         getU64(r, 16) === e.seq && getU64(r, 48) === e.pos && r.readUInt32LE(60) === e.len &&
-        r.readUInt16LE(68) === KIND_DATA && (block > 0 && e.len >= block
-          ? (crcs = new Uint32Array(Math.floor(e.len / block))) && blockCrcCheck(r, block, crcs)
+        r.readUInt16LE(68) === KIND_DATA && (crcs
+          ? blockCrcCheck(r, block, crcs)
           : crc32(r.subarray(REC_HDR), crc32(r.subarray(4, REC_HDR))) === r.readUInt32LE(0));
       if (!ok) {
         if (e.seq <= this.hdr.releasedSeq) return null;

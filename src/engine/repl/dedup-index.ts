@@ -50,11 +50,12 @@ export interface EncodeResult {
 }
 
 export class ContentIndex {
-  private byFp = new NumMap(); // fingerprint -> place
-  private byPlace = new NumMap(1024, true); // place -> fingerprint, and the generation of its put
+  // set by reset()
+  private byFp!: NumMap; // fingerprint -> place
+  private byPlace!: NumMap; // place -> fingerprint, and the generation of its put
   /** Places in the order they were put, with the generation of that put (stale once re-put or dropped). */
-  private agePlace = new Float64Array(1024);
-  private ageGen = new Float64Array(1024);
+  private agePlace!: Float64Array;
+  private ageGen!: Float64Array;
   private ageHead = 0;
   private ageLen = 0;
   private gen = 0;
@@ -63,7 +64,9 @@ export class ContentIndex {
   /** Signature of the group's pair states the index was built under. */
   stateKey = '';
 
-  constructor(readonly maxPlaces = MAX_PLACES) {}
+  constructor(readonly maxPlaces = MAX_PLACES) {
+    this.reset();
+  }
 
   get size(): number {
     return this.byPlace.size;
