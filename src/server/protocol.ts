@@ -30,8 +30,6 @@ export function payloadLength(p: Payload | null | undefined): number {
   return n;
 }
 
-const SCRATCH = 64 * 1024;
-
 export function isPayload(p: unknown): p is Payload {
   return Buffer.isBuffer(p) || (Array.isArray(p) && p.every((b) => Buffer.isBuffer(b)));
 }
@@ -59,6 +57,9 @@ export function encodeFrame(header: unknown, payload?: Payload | null): Buffer[]
  * it as it arrives, while the chunk is still in the CPU's cache: a 64 MiB pull is not gathered as a
  * thousand chunks and joined at the end.
  */
+/** The decoder's reused read buffer (onread) outside payloads. */
+const SCRATCH = 64 * 1024;
+
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private size = 0;
@@ -192,21 +193,16 @@ interface Pending {
 export class RpcClient {
   private nextId = 1;
   private pending = new Map<number, Pending>();
-  private decoder = new FrameDecoder();
+  private readonly decoder: FrameDecoder;
   private closed: Error | null = null;
 
   /** `decoder`: the socket was made with `onread` into it (connect()); else 'data' events feed it. */
   constructor(private readonly sock: net.Socket, readonly label: string, decoder?: FrameDecoder) {
-    if (decoder) {
-      this.decoder = decoder;
-      this.onRead = (n) => this.take(() => this.decoder.pushRead(n));
-    } else sock.on('data', (chunk: Buffer) => this.take(() => this.decoder.push(chunk)));
+    this.decoder = decoder ?? new FrameDecoder();
+    if (!decoder) sock.on('data', (chunk: Buffer) => this.take(() => this.decoder.push(chunk)));
     sock.on('error', (e) => this.fail(new RcopyError('ERR_RCOPY_PEER', `connection to ${label} failed: ${e.message}`, { kind: 'peer' })));
     sock.on('close', () => this.fail(new RcopyError('ERR_RCOPY_PEER', `connection to ${label} closed`, { kind: 'peer' })));
   }
-
-  /** Set when the socket reads into the decoder (onread). */
-  private onRead: ((n: number) => void) | null = null;
 
   private take(decode: () => Frame[]): void {
     let frames: Frame[];
@@ -227,7 +223,7 @@ export class RpcClient {
       const sock = net.createConnection({
         path,
         onread: { buffer: () => decoder.readBuffer(), callback: (n: number) => {
-          if (client) client.onRead!(n);
+          if (client) client.take(() => decoder.pushRead(n));
           else decoder.pushRead(n); // nothing is asked before connect: a stray frame is dropped
           return true;
         } },
