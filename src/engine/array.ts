@@ -281,7 +281,7 @@ export class StorageArray {
       const after: Array<() => Promise<void>> = [];
       const logged: boolean[] = [];
       for (const w of writes) logged.push((await this.runHooks(w.vol, w.offset, w.data, origin, after)).logged);
-      await writeOrdered(writes, logged);
+      await writeOrdered(writes, logged, origin === 'restore' ? RESTORE_PLAN : BULK_PLAN);
       return after;
     });
     for (const f of after) await f();
@@ -338,15 +338,32 @@ export class StorageArray {
   }
 }
 
-/** How many data writes of one writeMany() are in flight at once. */
-const WRITE_DEPTH = 2;
-
 /**
- * Writes a list into a volume with up to WRITE_DEPTH in flight. A write waits for every earlier
- * write of the list that overlaps it (the last one writing any of its bytes wins, as in order).
+ * How writes of one writeMany() go: how many are in flight at once (and how many bytes), and the
+ * smallest that goes around the page cache (O_DIRECT, Volume.write).
+ * - A restore applies what its journal already holds durably: its writes are 'logged' and need no
+ *   fsync until a checkpoint, so small ones are cheapest in the page cache (one later fsync writes
+ *   them sorted); only bulk ones (>= 256 KiB) go direct, two at a time.
+ * - A copy or resync is made durable at its end: every aligned write goes direct, many at a time.
+ *   Measured with fio here: 41 MiB of random 64 KiB writes direct ran at 0.59 GB/s one at a time,
+ *   1.35 GB/s four at a time and 1.75 GB/s sixteen at a time; the same into the page cache
+ *   (buffered, then one fsync) at 0.3-1.0 GB/s, the copy into fresh cache pages being the slow
+ *   part on this VM.
  */
-async function writeOrdered(writes: ReadonlyArray<VolumeWrite>, logged: boolean[]): Promise<void> {
+interface WritePlan {
+  depth: number;
+  bytes: number;
+  directMin: number;
+}
+const RESTORE_PLAN: WritePlan = { depth: 2, bytes: Number.POSITIVE_INFINITY, directMin: 256 * 1024 };
+const BULK_PLAN: WritePlan = { depth: 16, bytes: 16 * 1024 * 1024, directMin: 0 };
+
+async function writeOrdered(writes: ReadonlyArray<VolumeWrite>, logged: boolean[], plan: WritePlan): Promise<void> {
   const running = new Map<number, { vol: Volume; start: number; end: number; done: Promise<void> }>();
+  let inFlight = 0;
+  // the allocation map first, once per volume for the whole list
+  const vols = new Set(writes.map((w) => w.vol));
+  for (const v of vols) await v.allocate(writes.filter((w) => w.vol === v).map((w) => [w.offset, w.data.length] as const));
   const all: Promise<void>[] = [];
   let first: unknown = null;
   for (let i = 0; i < writes.length; i++) {
@@ -354,15 +371,20 @@ async function writeOrdered(writes: ReadonlyArray<VolumeWrite>, logged: boolean[
     if (w.data.length === 0) continue;
     const start = w.offset;
     const end = w.offset + w.data.length;
-    while (running.size >= WRITE_DEPTH) await Promise.race([...running.values()].map((r) => r.done));
+    while (running.size > 0 && (running.size >= plan.depth || inFlight + w.data.length > plan.bytes)) await Promise.race([...running.values()].map((r) => r.done));
     const deps: Promise<void>[] = [];
     for (const r of running.values()) if (r.vol === w.vol && r.start < end && start < r.end) deps.push(r.done);
     const lazy = logged[i]!;
-    const done = (deps.length ? Promise.all(deps).then(() => w.vol.write(start, w.data, lazy, true)) : w.vol.write(start, w.data, lazy, true))
+    const direct = w.data.length >= plan.directMin;
+    inFlight += w.data.length;
+    const done = (deps.length ? Promise.all(deps).then(() => w.vol.write(start, w.data, lazy, direct)) : w.vol.write(start, w.data, lazy, direct))
       .catch((e) => {
         first ??= e;
       })
-      .finally(() => running.delete(i));
+      .finally(() => {
+        running.delete(i);
+        inFlight -= w.data.length;
+      });
     running.set(i, { vol: w.vol, start, end, done });
     all.push(done);
     if (first) break;

@@ -12,13 +12,6 @@ import { E } from '../errors.js';
 import { TrackBitmap } from './bitmap.js';
 import { DirectFile, pwriteMaybeDirect } from './file-io.js';
 
-/**
- * The smallest write that goes around the page cache. A direct write waits for the disk, two or
- * so at a time: a resync of 654 random 64 KiB tracks took 200 ms to write that way, against a
- * few ms into the page cache and one fsync.
- */
-const DIRECT_MIN = 256 * 1024;
-
 export interface VolumeInfo {
   id: number;
   name: string;
@@ -83,11 +76,24 @@ export class Volume {
   }
 
   /**
+   * Marks the tracks of several ranges ([offset, length]) allocated, with one write of the map for
+   * all the fresh ones (Volume.write does it per write: one map write each, one after another).
+   */
+  async allocate(ranges: Iterable<readonly [number, number]>): Promise<void> {
+    let fresh: number[] | null = null;
+    for (const [offset, length] of ranges) {
+      if (length <= 0) continue;
+      const last = Math.floor((offset + length - 1) / this.trackSize);
+      for (let t = Math.floor(offset / this.trackSize); t <= last; t++) if (!this.alloc.get(t)) (fresh ??= []).push(t);
+    }
+    if (fresh) await this.alloc.setAndWrite(fresh);
+  }
+
+  /**
    * Writes data at offset. Marks the tracks allocated (the map page written first) when they were
    * not. `logged`: the data is durable in a journal already, so sync() need not fsync for it
-   * (checkpoint() does). `direct`: a bulk write that nothing reads back soon (a restore, a copy)
-   * goes around the page cache when it is aligned and at least DIRECT_MIN (file-io.ts DirectFile);
-   * smaller ones are cheaper through the page cache, where one fsync writes many of them sorted.
+   * (checkpoint() does). `direct`: a write that nothing reads back soon (a restore, a copy) goes
+   * around the page cache when it is aligned (file-io.ts DirectFile; array.ts WritePlan says which).
    */
   async write(offset: number, data: Buffer, logged = false, direct = false): Promise<void> {
     this.checkRange(offset, data.length);
@@ -100,7 +106,7 @@ export class Volume {
     }
     if (fresh) await this.alloc.setAndWrite(fresh);
     this.markDirty(logged);
-    await pwriteMaybeDirect(this.fh, direct && data.length >= DIRECT_MIN ? this.direct : null, data, offset);
+    await pwriteMaybeDirect(this.fh, direct ? this.direct : null, data, offset);
     this.markDirty(logged); // a sync that started during the write may not cover it
   }
 

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DIRECT_ALIGN, DirectFile, IO_CHUNK, pwriteAll } from '../../src/engine/file-io.js';
+import { mapAhead } from '../../src/engine/parallel.js';
 import { rng, withDir } from '../helpers.js';
 
 test('pwriteAll writes one buffer or a list of buffers exactly, at any position and size', async () => {
@@ -79,4 +80,28 @@ test('DirectFile: aligned writes land exactly (around the page cache where the f
       await fh.close();
     }
   });
+});
+
+test('mapAhead: starts the calls in order, never more than depth at once, and a failure surfaces where it is awaited', async () => {
+  const started: number[] = [];
+  let running = 0;
+  let most = 0;
+  const ps = mapAhead(10, 3, async (i) => {
+    started.push(i);
+    running++;
+    most = Math.max(most, running);
+    await new Promise((r) => setTimeout(r, 2 + ((i * 7) % 5)));
+    running--;
+    if (i === 4) throw new Error('four failed');
+    return i * i;
+  });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(started, [0, 1, 2], 'the first three start at once');
+  await new Promise((r) => setTimeout(r, 60)); // the failure of 4 is not an unhandled rejection
+  for (let i = 0; i < 10; i++) {
+    if (i === 4) await assert.rejects(ps[i]!, /four failed/);
+    else assert.equal(await ps[i]!, i * i);
+  }
+  assert.deepEqual(started, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(most, 3);
 });

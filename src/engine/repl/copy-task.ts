@@ -12,12 +12,14 @@
  * maps (bitmaps are cleared only at the end).
  *
  * A resync with references (DESIGN.md §2.4, dedup-resync.ts) hashes the S-VOL's changed tracks
- * (from the reads of the image save), and per group of runs asks the primary for its hashes of the same tracks: equal tracks are
+ * (from the reads of the image save) and asks the primary for its hashes of the same tracks, per
+ * group of runs, every group's request sent from the start (four at a time): equal tracks are
  * skipped, zero tracks written as zeros, tracks the S-VOL holds at another changed track copied
  * locally (checked against the hash; a stale one is read from the primary), the rest read as data.
  * Every copy and resync reports logical, data, reference and equal bytes (statsOf).
  */
 import { RcopyError } from '../../errors.js';
+import { mapAhead } from '../parallel.js';
 import { TrackBitmap } from '../bitmap.js';
 import type { VolumeWrite } from '../array.js';
 import type { Volume } from '../volume.js';
@@ -130,6 +132,7 @@ export class CopyManager {
     hashes: string[][],
     index: TrackIndex,
     keeper: ImageKeeper | null,
+    saved: Promise<void>,
     st: CopyStats,
     readRuns: (runs: Array<[number, number]>) => Promise<Buffer[]>,
   ): Promise<void> {
@@ -180,6 +183,7 @@ export class CopyManager {
     }
     const written: number[] = [];
     for (const pl of plans) pl.kind.forEach((k, i) => k !== 'equal' && written.push(pl.a + i));
+    await saved;
     if (keeper && written.length) await keeper.save(vol, written);
     const writes: VolumeWrite[] = [];
     for (const pl of plans) {
@@ -293,26 +297,31 @@ export class CopyManager {
     // the tracks saved in the image below are hashed from the data read for the save
     const index = refs ? new TrackIndex() : null;
     const seen = index ? (t: number, d: Buffer) => index.set(t, trackHash(d)) : undefined;
-    // The consistent image first, in waves of 64 MiB (one fsync each), then (with references)
-    // the hashes of the S-VOL's changed tracks. This runs while the workers below already fetch
-    // from the primary (track data, or its hashes); a worker waits for it only before it writes
-    // to the S-VOL or compares hashes, so the save and the transfer overlap.
-    const prepare = async (): Promise<void> => {
+    // The consistent image first, in waves of 64 MiB (one fsync each): `saved` once it is all
+    // durable. With references, `indexed` once the hashes of the S-VOL's changed tracks are known
+    // (from the reads of the last wave, before its write; tracks saved by an earlier run are read
+    // again). This runs while the workers below already fetch from the primary (track data or its
+    // hashes): a worker waits for `indexed` before it compares hashes and for `saved` before it
+    // writes to the S-VOL, so the save, the comparison and the transfer overlap.
+    let lastRead: () => void = () => undefined;
+    const allRead = new Promise<void>((res) => (lastRead = res));
+    const saved = (async (): Promise<void> => {
       if (keeper) {
-        const wave: number[] = [];
+        const tracks: number[] = [];
+        for (const [a, b] of todo.runs()) for (let x = a; x <= b; x++) if (!keeper.has(x)) tracks.push(x);
         const perWave = Math.max(1, Math.floor((64 * 1024 * 1024) / vol.trackSize));
-        for (const [a, b] of todo.runs()) {
-          for (let x = a; x <= b; x++) {
-            if (keeper.has(x)) continue;
-            wave.push(x);
-            if (wave.length >= perWave) await keeper.save(vol, wave.splice(0), seen);
-          }
+        for (let w = 0; w < tracks.length; w += perWave) {
+          const last = w + perWave >= tracks.length;
+          await keeper.save(vol, tracks.slice(w, w + perWave), { seen, read: last ? lastRead : undefined });
         }
-        if (wave.length) await keeper.save(vol, wave, seen);
       }
+      lastRead();
+    })();
+    const indexed = (async (): Promise<void> => {
+      await Promise.race([allRead, saved]);
       if (index) await TrackIndex.build(vol, [...todo.runs()], index);
-    };
-    const ready = prepare();
+    })();
+    const ready = Promise.all([saved, indexed]).then(() => undefined);
     ready.catch(() => undefined); // awaited by the workers (and below when there are none)
     const ts = vol.trackSize;
     const perRun = Math.max(1, Math.floor(RUN_BYTES / ts));
@@ -320,7 +329,7 @@ export class CopyManager {
     for (const [a, b] of todo.runs()) for (let s = a; s <= b; s += perRun) pieces.push([s, Math.min(b, s + perRun - 1)]);
     const st = this.newStats(p, refs, total * ts);
     const hashGroup = Math.max(1, Math.floor(HASH_GROUP_BYTES / ts));
-    void ready.then(() => {
+    void indexed.then(() => {
       st.phase = 'copying';
     }, () => undefined);
     let next = 0;
@@ -375,19 +384,28 @@ export class CopyManager {
       }
       return { group, n };
     };
+    // with references: the groups of runs, and the primary's hashes of each, asked for from the
+    // start (four requests at a time) so that they arrive while the image is saved; a worker then
+    // waits only for the hashes of its own group
+    const hashed: Array<{ group: Array<[number, number]>; n: number }> = [];
+    if (index) while (next < pieces.length) hashed.push(takeGroup(hashGroup));
+    const hashesOf = mapAhead(hashed.length, DEPTH, async (g) => {
+      if (t.abort) throw new RcopyError('ERR_RCOPY_ABORTED', 'copy stopped', { kind: 'failed' });
+      return this.primaryHashes(p, peer, vol, hashed[g]!.group, st);
+    });
+    let nextHashed = 0;
     const worker = async (): Promise<void> => {
-      while (next < pieces.length) {
+      while (index ? nextHashed < hashed.length : next < pieces.length) {
         if (t.abort) throw new RcopyError('ERR_RCOPY_ABORTED', 'copy stopped', { kind: 'failed' });
         const cur = this.r.rs.pair(p.id);
         if (!cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
         this.r.checkLink(p.remoteArray);
         if (index) {
-          // a group of runs: one request for their hashes, then each run
-          const { group, n } = takeGroup(hashGroup);
-          const hashes = await this.primaryHashes(p, peer, vol, group, st);
-          await ready;
-          await this.copyGroupWithReferences(vol, group, hashes, index, keeper, st, readRuns);
-          await progress(n);
+          const g = nextHashed++;
+          const hashes = await hashesOf[g]!;
+          await indexed;
+          await this.copyGroupWithReferences(vol, hashed[g]!.group, hashes, index, keeper, saved, st, readRuns);
+          await progress(hashed[g]!.n);
         } else {
           // runs up to RUN_BYTES together: one request, one save in the image, then the writes
           const { group, n } = takeGroup(perRun);

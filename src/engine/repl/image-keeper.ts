@@ -4,28 +4,41 @@
  * writes every saved track back, giving the S-VOL exactly as it was when the resync began
  * (= the image of the suspension).
  *
- * File layout (append-only): records of  u32 magic | u32 track | u32 length | u32 crc32(data) | data.
+ * File layout (append-only), one record per track:
+ *   header block of 512 bytes: u32 magic 'RCI2' | u32 track | u32 length | u32 crc32(data) | zeros,
+ *   then the data, padded with zeros to a multiple of 512.
+ * Every record starts and ends on a 512-byte boundary, so a save goes around the page cache
+ * (O_DIRECT, file-io.ts DirectFile): copying 41 MiB into fresh page-cache pages took 117-170 ms
+ * here, the disk takes a fraction of that. Files of the first layout (16-byte headers, magic
+ * 'RCIK', no padding) are still read.
  * Recovery reads records until the first short or bad one (a torn tail is dropped: its track was
  * not yet overwritten, since the overwrite waits for the save to be durable).
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { pwriteAll } from '../file-io.js';
+import { DIRECT_ALIGN, DirectFile, pwriteMaybeDirect } from '../file-io.js';
 import { crc32 } from '../journal-file.js';
 import type { Volume } from '../volume.js';
 
-const MAGIC = 0x5243494b; // 'RCIK'
-const HDR = 16;
+const MAGIC = 0x32494352; // 'RCI2'
+const HDR = DIRECT_ALIGN;
+const MAGIC_V1 = 0x5243494b; // 'RCIK': 16-byte headers, no padding
+const HDR_V1 = 16;
+const pad = (n: number): number => Math.ceil(n / DIRECT_ALIGN) * DIRECT_ALIGN;
 
 export class ImageKeeper {
-  private index = new Map<number, number>(); // track → file offset of its record
+  /** track → where its saved data starts in the file, and its length */
+  private index = new Map<number, { at: number; len: number }>();
   private size = 0;
+  private readonly direct: DirectFile;
 
   private constructor(
     readonly file: string,
     private fh: fsp.FileHandle,
     readonly created: number,
-  ) {}
+  ) {
+    this.direct = new DirectFile(file);
+  }
 
   static exists(file: string): boolean {
     return fs.existsSync(file);
@@ -41,20 +54,24 @@ export class ImageKeeper {
   }
 
   private async scan(fileSize: number): Promise<void> {
-    const hdr = Buffer.alloc(HDR);
+    const hdr = Buffer.alloc(HDR_V1);
     let pos = 0;
-    while (pos + HDR <= fileSize) {
-      await this.fh.read(hdr, 0, HDR, pos);
-      if (hdr.readUInt32LE(0) !== MAGIC) break;
+    while (pos + HDR_V1 <= fileSize) {
+      await this.fh.read(hdr, 0, HDR_V1, pos);
+      const magic = hdr.readUInt32LE(0);
+      if (magic !== MAGIC && magic !== MAGIC_V1) break;
       const track = hdr.readUInt32LE(4);
       const len = hdr.readUInt32LE(8);
-      if (pos + HDR + len > fileSize) break;
+      const at = pos + (magic === MAGIC ? HDR : HDR_V1);
+      const end = magic === MAGIC ? at + pad(len) : at + len;
+      if (end > fileSize) break;
       const data = Buffer.alloc(len);
-      await this.fh.read(data, 0, len, pos + HDR);
+      await this.fh.read(data, 0, len, at);
       if (crc32(data) !== hdr.readUInt32LE(12)) break;
-      if (!this.index.has(track)) this.index.set(track, pos);
-      pos += HDR + len;
+      if (!this.index.has(track)) this.index.set(track, { at, len });
+      pos = end;
     }
+    // a file of the first layout keeps growing in it: appends stay buffered (unaligned)
     this.size = pos;
     await this.fh.truncate(pos);
   }
@@ -69,13 +86,17 @@ export class ImageKeeper {
 
   /**
    * Saves the current content of the given tracks of vol (those not saved yet), durably.
-   * `seen` gets each saved track's content (a resync with references hashes it from there).
+   * `seen` gets each saved track's content (a resync with references hashes it from there), and
+   * `read` is called once all of it is read, before it is written.
    */
-  async save(vol: Volume, tracks: number[], seen?: (track: number, data: Buffer) => void): Promise<void> {
+  async save(vol: Volume, tracks: number[], opts: { seen?: (track: number, data: Buffer) => void; read?: () => void } = {}): Promise<void> {
+    const { seen, read } = opts;
     const todo = tracks.filter((t) => !this.index.has(t));
-    if (!todo.length) return;
+    if (!todo.length) {
+      read?.();
+      return;
+    }
     const bufs: Buffer[] = [];
-    const places: Array<[number, number]> = [];
     let pos = this.size;
     const datas = await Promise.all(
       todo.map((t) => {
@@ -84,10 +105,11 @@ export class ImageKeeper {
         return vol.isAllocated(t) ? vol.read(off, len) : Promise.resolve(Buffer.alloc(len));
       }),
     );
+    const places: Array<[number, { at: number; len: number }]> = [];
     for (let k = 0; k < todo.length; k++) {
       const t = todo[k]!;
-      const len = datas[k]!.length;
       const data = datas[k]!;
+      const len = data.length;
       seen?.(t, data);
       const h = Buffer.alloc(HDR);
       h.writeUInt32LE(MAGIC, 0);
@@ -95,10 +117,12 @@ export class ImageKeeper {
       h.writeUInt32LE(len, 8);
       h.writeUInt32LE(crc32(data), 12);
       bufs.push(h, data);
-      places.push([t, pos]);
-      pos += HDR + len;
+      if (pad(len) > len) bufs.push(Buffer.alloc(pad(len) - len));
+      places.push([t, { at: pos + HDR, len }]);
+      pos += HDR + pad(len);
     }
-    await pwriteAll(this.fh, bufs, this.size);
+    read?.();
+    await pwriteMaybeDirect(this.fh, this.direct, bufs, this.size);
     await this.fh.datasync();
     this.size = pos;
     for (const [t, p] of places) this.index.set(t, p);
@@ -106,22 +130,21 @@ export class ImageKeeper {
 
   /** Writes every saved track back through `write`; returns the number of tracks restored. */
   async revert(write: (offset: number, data: Buffer) => Promise<void>, trackSize: number): Promise<number> {
-    const hdr = Buffer.alloc(HDR);
-    for (const [track, pos] of this.index) {
-      await this.fh.read(hdr, 0, HDR, pos);
-      const len = hdr.readUInt32LE(8);
+    for (const [track, { at, len }] of this.index) {
       const data = Buffer.alloc(len);
-      await this.fh.read(data, 0, len, pos + HDR);
+      await this.fh.read(data, 0, len, at);
       await write(track * trackSize, data);
     }
     return this.index.size;
   }
 
   async close(): Promise<void> {
+    await this.direct.close();
     await this.fh.close();
   }
 
   async destroy(): Promise<void> {
+    await this.direct.close().catch(() => undefined);
     await this.fh.close().catch(() => undefined);
     await fsp.rm(this.file, { force: true });
   }
