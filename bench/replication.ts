@@ -4,6 +4,8 @@
  *  - pull + restore of the journaled data vs cp + sync of the same amount;
  *  - initial copy of a fully written volume vs cp + sync of its image;
  *  - resync after 1% of the volume changed in random 64 KiB blocks vs rsync --inplace --no-whole-file.
+ * Two floors are measured beside them: two copies at once (what the secondary of a pull writes)
+ * against cp, and a bare resync with a consistent image (resync-floor.ts) against rsync.
  *
  * This machine's disk and memory are shared: the same write can take 5x longer from one minute to
  * the next (memory that sat idle for a few seconds is slow to touch again). So the whole sequence
@@ -13,7 +15,9 @@
  * Sizes: RCOPY_BENCH_WRITE (default 1G), RCOPY_BENCH_VOLUME (default 4G).
  */
 import fs from 'node:fs';
-import { BenchHome, GiB, have, randomFile, result, report, sh, sizeArg, time, type BenchResult } from './lib.js';
+import path from 'node:path';
+import { workloadBlocks } from './resync-floor.js';
+import { BenchHome, GiB, ROOT, have, randomFile, result, report, sh, sizeArg, time, type BenchResult } from './lib.js';
 
 interface Round {
   [name: string]: { rcopy: number; peer: number };
@@ -38,8 +42,13 @@ function oneRound(wsize: number, vsize: number, src: string, big: string, round:
     fs.rmSync(h.file('plain.bin'));
     out.hostWrites = { peer: dd, rcopy: time(() => h.rcopy('io', 'write', 'A:w', '--file', src)) };
     // pull + restore alone: the journaled data drained to the S-VOL
+    // the floor under it: the secondary writes every byte twice (restore journal, then S-VOL), so
+    // two copies made at once and synced are the most it can reach on this one disk
+    const two = time(() => sh('sh', ['-c', `cp '${src}' '${h.file('cp1.bin')}' & cp '${src}' '${h.file('cp2.bin')}'; wait; sync '${h.file('cp1.bin')}' '${h.file('cp2.bin')}'`]));
+    for (const f of ['cp1.bin', 'cp2.bin']) fs.rmSync(h.file(f));
     const cp = time(() => sh('sh', ['-c', `cp '${src}' '${h.file('cp.bin')}' && sync '${h.file('cp.bin')}'`]));
     fs.rmSync(h.file('cp.bin'));
+    out.pullFloor = { peer: cp, rcopy: two };
     const pr = time(() => {
       h.rcopy('pull', 'start', 'B:j2');
       h.rcopy('pair', 'wait', 'B:w', '--drained', '--timeout', '10m');
@@ -69,17 +78,26 @@ function oneRound(wsize: number, vsize: number, src: string, big: string, round:
 
     // resync after 1% changed in random 64 KiB blocks (a different 1% each round)
     h.rcopy('pair', 'split', 'B:big');
-    h.rcopy('workload', 'run', 'A:big', '--pattern', 'random', '--bs', '64k', '--bytes', String(Math.round(vsize / 100)), '--seed', String(42 + round));
+    const changed = String(Math.round(vsize / 100));
+    const seed = String(42 + round);
+    h.rcopy('workload', 'run', 'A:big', '--pattern', 'random', '--bs', '64k', '--bytes', changed, '--seed', seed);
     const rs = time(() => h.rcopy('pair', 'resync', 'B:big'));
     // the floor under any command: one CLI process that asks both controllers about the pair
     const floor = time(() => h.rcopy('pair', 'show', 'B:big'));
+    const sImg = h.json('volume', 'show', 'B:big').path as string;
+    h.rcopy('array', 'stop', '--all');
+    // the floor under a resync that keeps a consistent image (bench/resync-floor.ts): the same
+    // tracks saved, copied and synced by one bare process (the S-VOL already holds them: the
+    // content stays the same, the work is done all the same)
+    fs.writeFileSync(h.file('tracks.txt'), workloadBlocks(Number(seed), vsize, 64 * 1024, Number(changed)).join('\n'));
+    const bare = time(() => sh(process.execPath, [path.join(ROOT, 'dist', 'bench', 'resync-floor.js'), img, sImg, h.file('floor.img'), h.file('tracks.txt'), String(64 * 1024)]));
     if (have('rsync')) {
       // the peer: the same change brought to the old image by rsync's delta algorithm
       // (-I: compare the contents even if size and time happen to match)
-      h.rcopy('array', 'stop', 'A');
       out.resync = { peer: time(() => sh('rsync', ['-I', '--inplace', '--no-whole-file', img, h.file('img.copy')])), rcopy: rs };
     } else out.resync = { peer: Number.NaN, rcopy: rs };
     out.cliFloor = { peer: out.resync.peer, rcopy: floor };
+    out.resyncFloor = { peer: out.resync.peer, rcopy: bare };
   } finally {
     h.cleanup();
   }
@@ -115,9 +133,11 @@ export function runReplication(): BenchResult[] {
   };
   add('hostWrites', `host writes (${w}) to an async P-VOL, journal absorbs them`, 'dd conv=fsync', '>= 0.50');
   add('pullRestore', `pull + restore of ${w} (two arrays, one host)`, 'cp + sync', '>= 0.70');
+  add('pullFloor', `two copies of ${w} at once + sync: the secondary's two writes, the floor under pull + restore`, 'cp + sync', '', 'informational: the most pull + restore can reach on this disk');
   add('both', `host writes + pull + restore of ${w} until drained`, 'dd + cp', '', 'informational');
   add('initialCopy', `initial copy of a fully written ${vs} volume`, 'cp + sync', '>= 0.80');
   add('resync', `resync after 1% of ${vs} changed (random 64 KiB blocks)`, have('rsync') ? 'rsync --inplace --no-whole-file' : 'rsync (not installed)', '>= 25');
+  add('resyncFloor', 'bare resync with a consistent image (bench/resync-floor.ts, one process): the floor under rcopy pair resync', 'the same rsync', '', 'informational: the most a resync that keeps the image can reach');
   add('cliFloor', '`rcopy pair show`: one CLI round trip, the floor under any command', 'the same rsync', '', 'informational: the most any command can reach');
   return out;
 }
