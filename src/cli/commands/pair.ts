@@ -2,7 +2,6 @@
 import path from 'node:path';
 import { E, RcopyError } from '../../errors.js';
 import { arraysDir, existingArrayDir } from '../../engine/home.js';
-import { ManagementStore } from '../../engine/store.js';
 import { formatBytes, formatDuration, formatRate, parseDuration, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
 import type { Output } from '../output.js';
@@ -23,6 +22,8 @@ export interface PairTarget {
 /** Finds the pairs named by a volume (either side) or by --group. */
 export async function resolvePairs(ctx: CliContext, ref: string | undefined, group: string | undefined): Promise<PairTarget[]> {
   if (group) {
+    // SQLite (a native module) is loaded only for a group: a pair named by a volume asks its controller
+    const { ManagementStore } = await import('../../engine/store.js');
     const out = new Map<string, PairTarget>();
     for (const a of arrayNames(ctx)) {
       let rows: Array<{ id: string; role: string; remote_array: string }> = [];
@@ -284,7 +285,11 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, 
   const before = await views(ctx, t);
   const changed = (before.p?.changedTracks ?? 0) + (before.s?.changedTracks ?? 0);
   const r = await call(ctx, t.sArray, 'pair.resync', { id: t.id, swap: !!opts.swap, ...(typeof opts.references === 'boolean' ? { references: opts.references } : {}) });
-  const targets = await resolvePairs(ctx, undefined, (r.pairs as any[])[0]?.group);
+  // the group's pairs, as the secondary that started the resync describes them
+  const described = (Array.isArray(r.pairs) ? r.pairs : []) as Array<{ id?: unknown; pvol?: unknown; svol?: unknown; group?: string }>;
+  const targets = described.length && described.every((d) => typeof d.id === 'string' && typeof d.pvol === 'string' && typeof d.svol === 'string')
+    ? described.map((d) => ({ id: d.id as string, sArray: parseVolRef(d.svol as string).array, pArray: parseVolRef(d.pvol as string).array }))
+    : await resolvePairs(ctx, undefined, described[0]?.group);
   if (opts.wait === false) return { data: r, text: `resync started for ${targets.map((x) => x.id).join(', ')} (${changed} changed tracks)` };
   const timeoutMs = opts.timeout ? parseDuration(opts.timeout) : 3_600_000;
   let vs: Array<{ p: any; s: any }>;
