@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { E } from '../errors.js';
 import { GroupSync } from './array.js';
-import { crc32 } from './journal-file.js';
+import { crc32 } from './crc32.js';
 import { pwriteAll } from './file-io.js';
 
 const HDR = 64;

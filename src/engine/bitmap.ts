@@ -19,7 +19,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { E, InternalError } from '../errors.js';
-import { crc32 } from './journal-file.js';
+import { crc32 } from './crc32.js';
 
 const PAGE = 4096;
 const PAGE_HDR = 16;

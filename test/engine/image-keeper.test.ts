@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StorageArray } from '../../src/engine/array.js';
-import { crc32 } from '../../src/engine/journal-file.js';
+import { crc32 } from '../../src/engine/crc32.js';
 import { ImageKeeper } from '../../src/engine/repl/image-keeper.js';
 import { rng, withDir } from '../helpers.js';
 

@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { DIRECT_ALIGN, DirectFile, pwriteMaybeDirect } from '../file-io.js';
-import { crc32 } from '../journal-file.js';
+import { crc32 } from '../crc32.js';
 import type { Volume } from '../volume.js';
 
 const MAGIC = 0x32494352; // 'RCI2'
