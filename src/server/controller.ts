@@ -16,6 +16,9 @@ import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payl
 import { loadHandlers, type Handler, type HandlerContext, type Service } from './handlers.js';
 import { PeerPool } from './client.js';
 
+/** How often a controller checks that its array directory is still its own. */
+const OWNER_CHECK_MS = 2000;
+
 export class Controller implements HandlerContext {
   private server: net.Server | null = null;
   private handlers = new Map<string, Handler>();
@@ -60,6 +63,23 @@ export class Controller implements HandlerContext {
       this.server!.listen(sp, () => resolve());
     });
     this.log(`controller started, pid ${process.pid}, socket ${sp}`);
+    // an array directory removed under a running controller (rm -rf of RCOPY_HOME, a test's
+    // temporary directory) would leave it running for good, serving files nobody can reach:
+    // it stops once its pid file is gone or names another process
+    this.watch = setInterval(() => {
+      if (!this.ownsPidFile()) void this.stop('the array directory or its pid file was removed');
+    }, OWNER_CHECK_MS);
+    this.watch.unref();
+  }
+
+  private watch: NodeJS.Timeout | null = null;
+
+  private ownsPidFile(): boolean {
+    try {
+      return fs.readFileSync(pidFile(this.array.dir), 'utf8').trim() === String(process.pid);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code !== 'ENOENT';
+    }
   }
 
   private onConnection(sock: net.Socket): void {
@@ -122,6 +142,7 @@ export class Controller implements HandlerContext {
   async stop(reason: string): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    if (this.watch) clearInterval(this.watch);
     this.log(`stopping: ${reason}`);
     this.server?.close();
     for (const s of [...this.services].reverse()) {

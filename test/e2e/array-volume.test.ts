@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { TestHome, arrayDirOf, tmpDir } from '../helpers.js';
+import { TestHome, arrayDirOf, tmpDir, waitFor } from '../helpers.js';
 import { Rng } from '../../src/engine/workload.js';
 
 function seeded(seed: number, len: number): Buffer {
@@ -48,6 +48,27 @@ test('arrays: create, list, show, status, stop, delete', async () => {
     assert.ok(fs.existsSync(arrayDirOf(h, 'siteB')));
     await h.ok('array', 'delete', 'siteB', '--yes');
     assert.ok(!fs.existsSync(arrayDirOf(h, 'siteB')));
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('a controller whose array directory is removed stops by itself', async () => {
+  const h = new TestHome();
+  try {
+    await h.ok('array', 'create', 'gone');
+    const { pid } = await h.ok('array', 'start', 'gone', '--json');
+    const alive = (): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.ok(alive());
+    fs.rmSync(arrayDirOf(h, 'gone'), { recursive: true, force: true });
+    await waitFor(() => !alive(), 15_000);
   } finally {
     await h.cleanup();
   }
