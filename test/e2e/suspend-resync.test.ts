@@ -102,6 +102,23 @@ test('journal full under a stopped pull: PFUL warning, PFUS, no host write refus
   }
 });
 
+test('PFUL across a controller restart: the pair returns to PAIR once the pull drains the journal', async () => {
+  const h = new TestHome();
+  try {
+    await twoSites(h, { size: '32M', journal: '4M' });
+    await h.ok('pull', 'stop', 'B:j2');
+    for (let i = 0; i < 7; i++) await h.ok('io', 'write', 'A:v', '--offset', `${i}M`, '--pattern', 'random', '--length', '512k', '--seed', String(i));
+    assert.equal((await h.ok('pair', 'show', 'A:v', '--json')).primary.state, 'PFUL');
+    await h.ok('array', 'stop', 'A');
+    await h.ok('array', 'start', 'A');
+    await h.ok('pull', 'start', 'B:j2');
+    await h.ok('pair', 'wait', 'A:v', '--state', 'PAIR', '--drained', '--timeout', '20s');
+    await assertEqual(h, 'A:v', 'B:v');
+  } finally {
+    await h.cleanup();
+  }
+});
+
 test('takeover, writes on the secondary, resync --swap, fail back', async () => {
   const h = new TestHome();
   try {

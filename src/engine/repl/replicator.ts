@@ -680,8 +680,16 @@ export class Replicator {
       const j = this.journals.get(row.name);
       if (!j) continue;
       const pct = j.stats().usedPct / 100;
-      const since = this.overSince.get(row.name);
-      if (pct < HIGH_WATER && since !== undefined) {
+      let since = this.overSince.get(row.name);
+      if (pct >= HIGH_WATER && since === undefined && ps.some((p) => p.state === 'PAIR' || p.state === 'PFUL')) {
+        // over the mark with no watch running: a controller restarted (the time over the mark is
+        // not kept), or the journal filled without a write crossing the mark here; watch from now
+        since = Date.now();
+        this.overSince.set(row.name, since);
+        for (const p of ps) if (p.state === 'PAIR') this.setState(p, 'PFUL', 'journal over 80%');
+      }
+      if (pct < HIGH_WATER) {
+        // PFUL is stored: a pair marked before a restart returns to PAIR too
         this.overSince.delete(row.name);
         for (const p of ps) if (p.state === 'PFUL') this.setState(p, 'PAIR', 'journal below 80%');
       } else if (since !== undefined && Date.now() - since > row.overflowWatchMs && ps.some((p) => JOURNALING.has(p.state))) {
