@@ -3,121 +3,113 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StorageArray } from '../../src/engine/array.js';
+import type { Volume } from '../../src/engine/volume.js';
 import { crc32 } from '../../src/engine/crc32.js';
 import { ImageKeeper } from '../../src/engine/repl/image-keeper.js';
 import { rng, withDir } from '../helpers.js';
 
 
-/** A volume of 32 tracks with random content in the even ones (the odd ones stay unallocated). */
-async function volumeWithData(dir: string) {
-  const a = await StorageArray.create(path.join(dir, 'A'), { name: 'A', durability: 'none' });
-  const ts = a.trackSize;
-  await a.createVolume('v', 32 * ts);
-  const v = a.volume('v');
-  const r = rng(3);
-  const before = Buffer.alloc(32 * ts);
-  for (let t = 0; t < 32; t += 2) {
-    const d = Buffer.alloc(ts);
-    for (let i = 0; i < ts; i += 4) d.writeUInt32LE((r() * 2 ** 32) >>> 0, i);
-    d.copy(before, t * ts);
-    await v.write(t * ts, d);
-  }
-  return { a, v, ts, before };
-}
-
-test('image keeper: saved tracks are put back exactly by revert, after a reopen, and a track is saved once', async () => {
+/**
+ * Runs fn with a volume of 32 tracks with random content in the even ones (the odd ones stay
+ * unallocated), `before` holding that content, and the path of an image file beside it.
+ */
+async function withVolume(fn: (x: { v: Volume; ts: number; before: Buffer; file: string }) => Promise<void>): Promise<void> {
   await withDir('rcopy-keeper-', async (dir) => {
-    const { a, v, ts, before } = await volumeWithData(dir);
+    const a = await StorageArray.create(path.join(dir, 'A'), { name: 'A', durability: 'none' });
     try {
-      const file = path.join(dir, 'img');
-      const k = await ImageKeeper.open(file);
-      const seen = new Map<number, Buffer>();
-      let readCalled = 0;
-      await k.save(v, [1, 2, 3, 8], { seen: (t, d) => seen.set(t, Buffer.from(d)), read: () => readCalled++ });
-      assert.equal(readCalled, 1);
-      assert.deepEqual([...seen.keys()], [1, 2, 3, 8]);
-      assert.ok(seen.get(2)!.equals(before.subarray(2 * ts, 3 * ts)));
-      assert.ok(seen.get(1)!.equals(Buffer.alloc(ts)), 'an unallocated track is saved as zeros');
-      // records are whole 512-byte blocks (header block + data), so the save can go around the page cache
-      assert.equal(fs.statSync(file).size, 4 * (512 + ts));
-      await k.save(v, [2, 9]); // 2 is saved already: only 9 is added
-      assert.equal(k.tracks, 5);
-      await k.close();
-      // the resync overwrites the saved tracks
-      for (const t of [1, 2, 3, 8, 9]) await v.write(t * ts, Buffer.alloc(ts, 0xee));
-      const again = await ImageKeeper.open(file);
-      assert.equal(again.tracks, 5);
-      const n = await again.revert((off, d) => v.write(off, d), ts);
-      assert.equal(n, 5);
-      assert.ok((await v.read(0, 32 * ts)).equals(before));
-      await again.destroy();
-      assert.equal(fs.existsSync(file), false);
+      const ts = a.trackSize;
+      await a.createVolume('v', 32 * ts);
+      const v = a.volume('v');
+      const r = rng(3);
+      const before = Buffer.alloc(32 * ts);
+      for (let t = 0; t < 32; t += 2) {
+        const d = Buffer.alloc(ts);
+        for (let i = 0; i < ts; i += 4) d.writeUInt32LE((r() * 2 ** 32) >>> 0, i);
+        d.copy(before, t * ts);
+        await v.write(t * ts, d);
+      }
+      await fn({ v, ts, before, file: path.join(dir, 'img') });
     } finally {
       await a.close();
     }
+  });
+}
+
+test('image keeper: saved tracks are put back exactly by revert, after a reopen, and a track is saved once', async () => {
+  await withVolume(async ({ v, ts, before, file }) => {
+    const k = await ImageKeeper.open(file);
+    const seen = new Map<number, Buffer>();
+    let readCalled = 0;
+    await k.save(v, [1, 2, 3, 8], { seen: (t, d) => seen.set(t, Buffer.from(d)), read: () => readCalled++ });
+    assert.equal(readCalled, 1);
+    assert.deepEqual([...seen.keys()], [1, 2, 3, 8]);
+    assert.ok(seen.get(2)!.equals(before.subarray(2 * ts, 3 * ts)));
+    assert.ok(seen.get(1)!.equals(Buffer.alloc(ts)), 'an unallocated track is saved as zeros');
+    // records are whole 512-byte blocks (header block + data), so the save can go around the page cache
+    assert.equal(fs.statSync(file).size, 4 * (512 + ts));
+    await k.save(v, [2, 9]); // 2 is saved already: only 9 is added
+    assert.equal(k.tracks, 5);
+    await k.close();
+    // the resync overwrites the saved tracks
+    for (const t of [1, 2, 3, 8, 9]) await v.write(t * ts, Buffer.alloc(ts, 0xee));
+    const again = await ImageKeeper.open(file);
+    assert.equal(again.tracks, 5);
+    const n = await again.revert((off, d) => v.write(off, d), ts);
+    assert.equal(n, 5);
+    assert.ok((await v.read(0, 32 * ts)).equals(before));
+    await again.destroy();
+    assert.equal(fs.existsSync(file), false);
   });
 });
 
 test('image keeper: a torn or corrupted last record is dropped at reopen, the records before it kept', async () => {
-  await withDir('rcopy-keeper-', async (dir) => {
-    const { a, v, ts, before } = await volumeWithData(dir);
-    try {
-      const file = path.join(dir, 'img');
-      const k = await ImageKeeper.open(file);
-      await k.save(v, [0, 2]);
-      await k.save(v, [4]);
-      await k.close();
-      const rec = 512 + ts;
-      // torn: the last record's data cut short
-      fs.truncateSync(file, 2 * rec + 512 + 100);
-      let again = await ImageKeeper.open(file);
-      assert.equal(again.tracks, 2);
-      assert.equal(fs.statSync(file).size, 2 * rec, 'the torn tail is cut off');
-      await again.save(v, [4]);
-      await again.close();
-      // corrupted: a flipped byte in the second record's data
-      const fd = fs.openSync(file, 'r+');
-      fs.writeSync(fd, Buffer.from([before[2 * ts + 7]! ^ 0xff]), 0, 1, rec + 512 + 7);
-      fs.closeSync(fd);
-      again = await ImageKeeper.open(file);
-      assert.equal(again.tracks, 1);
-      assert.ok(again.has(0) && !again.has(2) && !again.has(4));
-      await again.close();
-    } finally {
-      await a.close();
-    }
+  await withVolume(async ({ v, ts, before, file }) => {
+    const k = await ImageKeeper.open(file);
+    await k.save(v, [0, 2]);
+    await k.save(v, [4]);
+    await k.close();
+    const rec = 512 + ts;
+    // torn: the last record's data cut short
+    fs.truncateSync(file, 2 * rec + 512 + 100);
+    let again = await ImageKeeper.open(file);
+    assert.equal(again.tracks, 2);
+    assert.equal(fs.statSync(file).size, 2 * rec, 'the torn tail is cut off');
+    await again.save(v, [4]);
+    await again.close();
+    // corrupted: a flipped byte in the second record's data
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from([before[2 * ts + 7]! ^ 0xff]), 0, 1, rec + 512 + 7);
+    fs.closeSync(fd);
+    again = await ImageKeeper.open(file);
+    assert.equal(again.tracks, 1);
+    assert.ok(again.has(0) && !again.has(2) && !again.has(4));
+    await again.close();
   });
 });
 
 test('image keeper: a file of the first layout (16-byte headers) is read, and grows in place', async () => {
-  await withDir('rcopy-keeper-', async (dir) => {
-    const { a, v, ts, before } = await volumeWithData(dir);
-    try {
-      const file = path.join(dir, 'img');
-      const recs: Buffer[] = [];
-      for (const t of [2, 6]) {
-        const data = before.subarray(t * ts, (t + 1) * ts);
-        const h = Buffer.alloc(16);
-        h.writeUInt32LE(0x5243494b, 0);
-        h.writeUInt32LE(t, 4);
-        h.writeUInt32LE(data.length, 8);
-        h.writeUInt32LE(crc32(data), 12);
-        recs.push(h, data);
-      }
-      fs.writeFileSync(file, Buffer.concat(recs));
-      const k = await ImageKeeper.open(file);
-      assert.equal(k.tracks, 2);
-      await k.save(v, [10]); // appended after the old records (unaligned: through the page cache)
-      await k.close();
-      for (const t of [2, 6, 10]) await v.write(t * ts, Buffer.alloc(ts, 1));
-      const again = await ImageKeeper.open(file);
-      assert.equal(again.tracks, 3);
-      await again.revert((off, d) => v.write(off, d), ts);
-      assert.ok((await v.read(0, 32 * ts)).equals(before));
-      await again.close();
-    } finally {
-      await a.close();
+  await withVolume(async ({ v, ts, before, file }) => {
+    const recs: Buffer[] = [];
+    for (const t of [2, 6]) {
+      const data = before.subarray(t * ts, (t + 1) * ts);
+      const h = Buffer.alloc(16);
+      h.writeUInt32LE(0x5243494b, 0);
+      h.writeUInt32LE(t, 4);
+      h.writeUInt32LE(data.length, 8);
+      h.writeUInt32LE(crc32(data), 12);
+      recs.push(h, data);
     }
+    fs.writeFileSync(file, Buffer.concat(recs));
+    const k = await ImageKeeper.open(file);
+    assert.equal(k.tracks, 2);
+    await k.save(v, [10]); // appended after the old records (unaligned: through the page cache)
+    await k.close();
+    for (const t of [2, 6, 10]) await v.write(t * ts, Buffer.alloc(ts, 1));
+    const again = await ImageKeeper.open(file);
+    assert.equal(again.tracks, 3);
+    await again.revert((off, d) => v.write(off, d), ts);
+    assert.ok((await v.read(0, 32 * ts)).equals(before));
+    await again.close();
   });
 });
 
