@@ -77,7 +77,7 @@ export class Volume {
 
   /**
    * Marks the tracks of several ranges ([offset, length]) allocated, with one write of the map for
-   * all the fresh ones (Volume.write does it per write: one map write each, one after another).
+   * all the fresh ones (writeMany marks a whole batch at once instead of one map write per write).
    */
   async allocate(ranges: Iterable<readonly [number, number]>): Promise<void> {
     let fresh: number[] | null = null;
@@ -98,13 +98,7 @@ export class Volume {
   async write(offset: number, data: Buffer, logged = false, direct = false): Promise<void> {
     this.checkRange(offset, data.length);
     if (data.length === 0) return;
-    const first = Math.floor(offset / this.trackSize);
-    const last = Math.floor((offset + data.length - 1) / this.trackSize);
-    let fresh: number[] | null = null;
-    for (let t = first; t <= last; t++) {
-      if (!this.alloc.get(t)) (fresh ??= []).push(t);
-    }
-    if (fresh) await this.alloc.setAndWrite(fresh);
+    await this.allocate([[offset, data.length]]);
     this.markDirty(logged);
     await pwriteMaybeDirect(this.fh, direct ? this.direct : null, data, offset);
     this.markDirty(logged); // a sync that started during the write may not cover it
