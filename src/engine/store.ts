@@ -64,6 +64,10 @@ export class ManagementStore {
     this.db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  deleteMeta(key: string): void {
+    this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+  }
+
   /** A JSON document kept under a key (small state: pull settings, link table, ...). */
   getJson<T>(key: string, dflt: T): T {
     const v = this.getMeta(key);

@@ -191,3 +191,32 @@ test('a corrupted journal record is reported and never applied; resync repairs',
     await h.cleanup();
   }
 });
+
+test('pull counters are kept across a controller restart, and forgotten with their journal', async () => {
+  const h = new TestHome();
+  try {
+    await twoSites(h, { size: '32M', durability: 'none' });
+    await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '4M', '--seed', '5');
+    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+    const before = await h.ok('pull', 'status', 'B:j2', '--json');
+    assert.ok(before.entries > 0 && before.bytes >= 4 * 1024 * 1024, `counted: ${JSON.stringify(before)}`);
+    await h.ok('array', 'stop', 'B');
+    await h.ok('array', 'start', 'B');
+    const after = await h.ok('pull', 'status', 'B:j2', '--json');
+    assert.equal(after.countingSince, before.countingSince);
+    assert.ok(after.entries >= before.entries && after.bytes >= before.bytes && after.logicalBytes >= before.logicalBytes, `kept: ${JSON.stringify(after)}`);
+    await h.ok('io', 'write', 'A:v', '--offset', '8M', '--pattern', 'random', '--length', '1M', '--seed', '6');
+    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+    const more = await h.ok('pull', 'status', 'B:j2', '--json');
+    assert.ok(more.entries > after.entries && more.bytes >= after.bytes + 1024 * 1024, 'counting goes on from the kept values');
+    // a journal deleted and made again under the same name starts from zero
+    await h.ok('pair', 'delete', 'B:v', '--yes');
+    await h.ok('journal', 'delete', 'B:j2', '--yes');
+    await h.ok('journal', 'create', 'B:j2', '--size', '16M');
+    const fresh = await h.ok('pull', 'status', 'B:j2', '--json');
+    assert.equal(fresh.entries, 0);
+    assert.equal(fresh.bytes, 0);
+  } finally {
+    await h.cleanup();
+  }
+});

@@ -158,7 +158,7 @@ export async function linkShow(ctx: CliContext, [a0, b0]: Args): Promise<Output>
 export function pullText(s: any): string {
   const lines = [
     `pull of ${s.journal}: ${s.enabled ? 'started' : 'stopped'} (${s.mode}${s.intervalMs ? `, every ${formatDuration(s.intervalMs)}` : ''})${s.running ? '' : ', loop not running'}`,
-    `  pulls ${s.pulls}, entries ${s.entries}, ${formatBytes(s.bytes)} at ${formatRate(s.bytesPerSecond)}; pulled seq ${s.pulledSeq}, restored seq ${s.restoredSeq}`,
+    `  pulls ${s.pulls}, entries ${s.entries}, ${formatBytes(s.bytes)}${s.countingSince ? ` since ${iso(s.countingSince)}` : ''} at ${formatRate(s.bytesPerSecond)}; pulled seq ${s.pulledSeq}, restored seq ${s.restoredSeq}`,
     `  logical ${formatBytes(s.logicalBytes)}, sent as data ${formatBytes(s.dataBytes)}, as references ${formatBytes(s.referenceBytes)}` +
       (s.savedBytes ? ` (saved ${formatBytes(s.savedBytes)}, ${s.savedPct}%)` : '') + (s.staleReferences ? `; ${s.staleReferences} stale references fetched as data` : '') + (s.references === false ? '; references off' : ''),
   ];

@@ -44,6 +44,8 @@ export interface PullStats extends TransferCounts {
   mode: 'adaptive' | 'fixed';
   intervalMs: number | null;
   nextWaitMs: number;
+  /** Since when the counters below count (ms): they are kept across controller restarts. */
+  countingSince: number;
   pulls: number;
   entries: number;
   bytes: number;
@@ -68,6 +70,11 @@ interface Loop {
 }
 
 const mapState: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'PSUE', PFUS: 'PFUS' };
+
+/** The counters of a pull that are kept in the management store (every few seconds, and at stop). */
+const KEPT = ['pulls', 'entries', 'bytes', 'logicalBytes', 'dataBytes', 'referenceBytes', 'zeroBytes', 'referenceWireBytes', 'staleReferences'] as const;
+const KEEP_EVERY_MS = 5000;
+const keptKey = (journal: string): string => `pull-counters:${journal}`;
 
 export class PullManager {
   private loops = new Map<string, Loop>();
@@ -94,6 +101,7 @@ export class PullManager {
         mode: row?.pullIntervalMs ? 'fixed' : 'adaptive',
         intervalMs: row?.pullIntervalMs ?? null,
         nextWaitMs: 0,
+        countingSince: Date.now(),
         pulls: 0,
         entries: 0,
         bytes: 0,
@@ -114,6 +122,13 @@ export class PullManager {
         primary: null,
         bytesPerSecond: 0,
       };
+      // what earlier runs of this controller counted
+      const kept = this.r.rs.store.getJson<Record<string, unknown> | null>(keptKey(journal), null);
+      if (kept) {
+        for (const k of KEPT) if (typeof kept[k] === 'number' && Number.isSafeInteger(kept[k])) s[k] = kept[k] as number;
+        if (typeof kept.since === 'number') s.countingSince = kept.since;
+        Object.assign(s, savings(s));
+      }
       this.stats.set(journal, s);
     }
     const row = this.r.rs.journal(journal);
@@ -147,16 +162,39 @@ export class PullManager {
   async stop(journal: string, persist = true): Promise<void> {
     if (persist) this.r.rs.updateJournal(journal, { pullEnabled: false });
     const l = this.loops.get(journal);
-    if (!l) return;
-    l.stop = true;
-    l.wake();
-    await l.done;
-    this.ahead.delete(journal);
-    await this.restores.get(journal)?.catch(() => 0);
+    if (l) {
+      l.stop = true;
+      l.wake();
+      await l.done;
+      this.ahead.delete(journal);
+      await this.restores.get(journal)?.catch(() => 0);
+    }
+    this.keepCounters(journal, true);
+  }
+
+  private keptAt = new Map<string, number>();
+
+  /** Writes a journal's pull counters to the store (at most every KEEP_EVERY_MS unless `now`). */
+  private keepCounters(journal: string, now = false): void {
+    const s = this.stats.get(journal);
+    if (!s || !this.r.rs.journal(journal)) return;
+    if (!now && Date.now() - (this.keptAt.get(journal) ?? 0) < KEEP_EVERY_MS) return;
+    this.keptAt.set(journal, Date.now());
+    const doc: Record<string, number> = { since: s.countingSince };
+    for (const k of KEPT) doc[k] = s[k];
+    this.r.rs.store.setJson(keptKey(journal), doc);
+  }
+
+  /** Forgets a journal's kept counters (the journal is deleted). */
+  forget(journal: string): void {
+    this.stats.delete(journal);
+    this.keptAt.delete(journal);
+    this.r.rs.store.deleteMeta(keptKey(journal));
   }
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.loops.keys()].map((j) => this.stop(j, false)));
+    for (const j of this.stats.keys()) this.keepCounters(j, true);
   }
 
   kick(journal: string): void {
@@ -331,6 +369,7 @@ export class PullManager {
         peer.call('repl.ack', { journal: row.peerJournal, restored: this.r.journalRow(journal).restoredSeq }).catch(() => undefined);
       }
     }
+    this.keepCounters(journal);
     // the primary suspended the group (split, journal full, its own blockade): mirror it once drained
     const remote = Object.entries(info.states);
     const lastPulled = entries.length ? entries[entries.length - 1]!.seq : jf.lastSeq;

@@ -116,6 +116,7 @@ export const handlers: Record<string, Handler> = {
   'journal.show': async (ctx, p) => ({ ...svc(ctx).r.journalInfo(str(p, 'name')), references: svc(ctx).pulls.references.enabled(str(p, 'name')) }),
   'journal.delete': async (ctx, p) => {
     await svc(ctx).r.deleteJournal(str(p, 'name'));
+    svc(ctx).pulls.forget(str(p, 'name'));
     return { deleted: str(p, 'name') };
   },
 
