@@ -127,6 +127,10 @@ test('resync after writing back identical data skips those tracks; --no-referenc
     assert.equal(rs.logicalBytes, 144 * 65536);
     assert.equal(rs.logicalBytes, rs.dataBytes + rs.referenceBytes + rs.equalBytes);
     assert.match(await h.ok('pair', 'show', 'B:v'), /128 equal/);
+    // the counters of the last resync survive a restart of the secondary's controller
+    await h.ok('array', 'stop', 'B');
+    await h.ok('array', 'start', 'B');
+    assert.deepEqual((await h.ok('pair', 'show', 'B:v', '--json')).resync, rs);
 
     // the same once more without references: every changed track is data
     await h.ok('pair', 'split', 'B:v');

@@ -67,9 +67,9 @@ export class CopyManager {
     this.references = new ReferenceSettings(r.rs.store);
   }
 
-  /** The counters of the pair's last (or running) copy, if one ran since the controller started. */
+  /** The counters of the pair's running copy, or of its last finished one (kept across restarts). */
   statsOf(id: string): CopyStats | null {
-    return this.stats.get(id) ?? null;
+    return this.stats.get(id) ?? this.r.rs.keptCopyStats<CopyStats>(id);
   }
 
   /** Sets whether the next resync of a group compares hashes and sends references (undefined: the group's setting). */
@@ -430,6 +430,7 @@ export class CopyManager {
     st.phase = 'done';
     st.finishedAt = Date.now();
     Object.assign(st, savings(st));
+    this.r.rs.keepCopyStats(p.id, st);
     // tell the primary: it clears its bitmap and goes to PAIR; its journal's last seq marks where
     // the S-VOL is consistent again (the image is kept until the restore passes it)
     const fin = await peer.call<{ lastSeq: number }>('repl.copyDone', { pair: p.id });

@@ -199,7 +199,20 @@ export class ReplStore {
   }
 
   deletePair(id: string): void {
-    this.store.db.prepare('DELETE FROM pairs WHERE id = ?').run(id);
+    this.store.tx(() => {
+      this.store.db.prepare('DELETE FROM pairs WHERE id = ?').run(id);
+      this.store.deleteMeta(copyStatsKey(id));
+    });
+  }
+
+  /** The counters of a pair's last finished copy or resync, as kept by keepCopyStats. */
+  keptCopyStats<T>(id: string): T | null {
+    const v = this.store.getJson<unknown>(copyStatsKey(id), null);
+    return v && typeof v === 'object' && (v as { pair?: unknown }).pair === id ? (v as T) : null;
+  }
+
+  keepCopyStats(id: string, stats: object): void {
+    this.store.setJson(copyStatsKey(id), stats);
   }
 
   links(): LinkRow[] {
@@ -230,3 +243,5 @@ export class ReplStore {
     return (this.store.db.prepare('SELECT time, event FROM repl_events WHERE pair = ? ORDER BY id DESC LIMIT ?').all(pair, limit) as Row[]).map((r) => ({ time: r.time, event: r.event }));
   }
 }
+
+const copyStatsKey = (pair: string): string => `copy-stats:${pair}`;
