@@ -23,12 +23,11 @@
  * Entries in stored form (ReportEntry with enc + data, from the store) are ORed straight into their
  * segment's bitmap by a WebAssembly kernel (BitArena.orEncoded): no dense decode, zero-fill or copy
  * per entry; a 1% entry touches only the words of its tracks.
+ * Reports over a store, built volume by volume on several threads: stats-report-store.ts.
  */
-import { availableParallelism } from 'node:os';
-import { E, InternalError, RcopyError, type RcopyErrorJSON } from '../errors.js';
+import { E, InternalError } from '../errors.js';
 import { BitArena } from './stats-bitops.js';
 import type { StatsEntry } from './pb-table.js';
-import type { StatsStore } from './stats-store.js';
 
 export interface DataSetDef {
   name: string;
@@ -266,7 +265,7 @@ class Vol {
   }
 }
 
-function checkOpts(o: ReportOptions): { W: number; S: number; overhead: number; by: ReportBy } {
+export function checkOpts(o: ReportOptions): { W: number; S: number; overhead: number; by: ReportBy } {
   const W = o.windowMs;
   const S = o.slideMs ?? W;
   if (!(W > 0) || !Number.isFinite(W)) throw E.badInput(`invalid report window ${W} ms`, 'use a duration such as 5m or 1h');
@@ -294,75 +293,10 @@ function checkOpts(o: ReportOptions): { W: number; S: number; overhead: number; 
  */
 export type ReportEntry = StatsEntry | (Omit<StatsEntry, 'bitmap'> & { bitmap?: undefined; enc: number; data: Uint8Array });
 
-/** Below this many entries a report is one pass over the entries, in this thread. */
-const PARALLEL_MIN_ENTRIES = 20_000;
-
-/**
- * The report over a group's entries in a store: what `rcopy stats report` runs, on read-only
- * connections. Data sets and volume sizes come from the store; entries are ORed into window bitmaps
- * from their stored form (never decoded to dense bitmaps).
- * Large reports are built volume by volume: tracks of different volumes are distinct, so every figure
- * of a report is a sum over volumes. Each volume's entries are read through the by-volume index and
- * built over the frame of the whole report (its first window start and its end), so its bitmaps stay
- * in cache; the volumes are dealt out to this thread and up to `threads` - 1 workers
- * (stats-report-worker.ts, each with its own connection) and the parts are summed window by window
- * (mergeParts). The result equals the one-pass report (tests/engine/stats-store-report.test.ts).
- */
-export async function reportFromStore(s: StatsStore, array: string, group: string, opts: ReportOptions, how: { threads?: number; minEntries?: number } = {}): Promise<Report> {
-  const g = s.needDefinition(array, group);
-  const spans = s.volumeSpans(group, { fromMs: opts.fromMs, toMs: opts.toMs });
-  const o: ReportOptions = { ...opts, datasets: opts.datasets ?? g.datasets, volumeTracks: new Map([...spans].map(([v, x]) => [v, x.tracks])) };
-  const vols = [...spans].filter(([, x]) => x.entries > 0);
-  const entries = vols.reduce((n, [, x]) => n + x.entries, 0);
-  if (entries < (how.minEntries ?? PARALLEL_MIN_ENTRIES) || vols.length === 0) return reportPart(s, group, o).report;
-  checkOpts(o);
-  const frame: ReportOptions = { ...o, fromMs: o.fromMs ?? Math.min(...vols.map(([, x]) => x.from!)), toMs: o.toMs ?? Math.max(...vols.map(([, x]) => x.to!)) };
-  const perVolume = s.byVolumeIndex;
-  const threads = Math.max(1, Math.min(how.threads ?? availableParallelism(), vols.length, 8));
-  // deal the volumes out by entry count, largest first, each to the least loaded thread
-  const shares = Array.from({ length: threads }, () => ({ volumes: [] as string[], load: 0 }));
-  for (const [v, x] of [...vols].sort((p, q) => q[1].entries - p[1].entries || (p[0] < q[0] ? -1 : 1))) {
-    const sh = shares.reduce((p, q) => (q.load < p.load ? q : p));
-    sh.volumes.push(v);
-    sh.load += x.entries;
-  }
-  const { Worker } = threads > 1 ? await import('node:worker_threads') : { Worker: null };
-  const workers = shares.slice(1).map(({ volumes }) => {
-    const w = new Worker!(new URL('./stats-report-worker.js', import.meta.url), { workerData: { file: s.file, group, opts: frame, volumes, perVolume } });
-    const parts = new Promise<ReportPart[] | null>((resolve, reject) => {
-      w.once('message', (m: { parts?: ReportPart[]; error?: RcopyErrorJSON }) => (m.error ? reject(RcopyError.fromJSON(m.error)) : resolve(m.parts ?? null)));
-      w.once('error', () => resolve(null)); // could not run: its share is done here instead
-      w.once('exit', () => resolve(null));
-    });
-    return { parts, volumes };
-  });
-  const parts = reportShare(s, group, frame, shares[0]!.volumes, perVolume);
-  for (const w of workers) parts.push(...((await w.parts) ?? reportShare(s, group, frame, w.volumes, perVolume)));
-  return mergeParts(parts, frame);
-}
-
-/** The parts of some volumes: one per volume (through the by-volume index), or one for them all. */
-export function reportShare(s: StatsStore, group: string, frame: ReportOptions, volumes: string[], perVolume: boolean): ReportPart[] {
-  return perVolume ? volumes.map((v) => reportPart(s, group, frame, [v])) : [reportPart(s, group, frame, volumes)];
-}
-
 /** The report of some volumes of a group, with the first (start, id) of each volume in the store. */
 export interface ReportPart {
   report: Report;
   first: Map<string, [number, number]>;
-}
-
-export function reportPart(s: StatsStore, group: string, opts: ReportOptions, volumes?: string[]): ReportPart {
-  const first = new Map<string, [number, number]>();
-  function* rows(): Generator<ReportEntry> {
-    for (const e of s.reportEntries(group, { fromMs: opts.fromMs, toMs: opts.toMs, volumes })) {
-      const f = first.get(e.volume);
-      if (!f) first.set(e.volume, [e.start, e.id]);
-      else if (f[0] === e.start && e.id < f[1]) f[1] = e.id;
-      yield e;
-    }
-  }
-  return { report: buildReport(rows(), opts), first };
 }
 
 /** Sums reports of disjoint sets of volumes built over the same frame into the report of them all. */

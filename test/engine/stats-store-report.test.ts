@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ManagementStore } from '../../src/engine/store.js';
 import { StatsStore, encodeEntry } from '../../src/engine/stats-store.js';
-import { buildReport, reportFromStore, type ReportOptions } from '../../src/engine/stats-report.js';
+import { buildReport, type ReportOptions } from '../../src/engine/stats-report.js';
+import { reportFromStore } from '../../src/engine/stats-report-store.js';
 import type { StatsEntry } from '../../src/engine/pb-table.js';
 import { entry, testdir } from './stats-helpers.js';
 

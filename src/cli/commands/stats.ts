@@ -267,7 +267,7 @@ export async function report(ctx: CliContext, [ref]: Args, opts: Record<string, 
   if (opts.bandwidth !== undefined) ropts.bandwidth = parseRate(opts.bandwidth);
   if (opts.pathSpeed !== undefined) ropts.pathSpeed = parseRate(opts.pathSpeed);
   if (opts.overhead !== undefined) ropts.overhead = parsePercent(opts.overhead);
-  const { reportFromStore } = await import('../../engine/stats-report.js');
+  const { reportFromStore } = await import('../../engine/stats-report-store.js');
   const t0 = performance.now();
   const s = StatsStore.openReadOnly(existingArrayDir(r.array, ctx.home));
   let rep: Report;
