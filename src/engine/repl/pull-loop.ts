@@ -74,7 +74,6 @@ const mapState: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'P
 /** The counters of a pull that are kept in the management store (every few seconds, and at stop). */
 const KEPT = ['pulls', 'entries', 'bytes', 'logicalBytes', 'dataBytes', 'referenceBytes', 'zeroBytes', 'referenceWireBytes', 'staleReferences'] as const;
 const KEEP_EVERY_MS = 5000;
-const keptKey = (journal: string): string => `pull-counters:${journal}`;
 
 export class PullManager {
   private loops = new Map<string, Loop>();
@@ -123,7 +122,7 @@ export class PullManager {
         bytesPerSecond: 0,
       };
       // what earlier runs of this controller counted
-      const kept = this.r.rs.store.getJson<Record<string, unknown> | null>(keptKey(journal), null);
+      const kept = this.r.rs.keptPullCounters(journal);
       if (kept) {
         for (const k of KEPT) if (typeof kept[k] === 'number' && Number.isSafeInteger(kept[k])) s[k] = kept[k] as number;
         if (typeof kept.since === 'number') s.countingSince = kept.since;
@@ -182,19 +181,20 @@ export class PullManager {
     this.keptAt.set(journal, Date.now());
     const doc: Record<string, number> = { since: s.countingSince };
     for (const k of KEPT) doc[k] = s[k];
-    this.r.rs.store.setJson(keptKey(journal), doc);
+    this.r.rs.keepPullCounters(journal, doc);
   }
 
-  /** Forgets a journal's kept counters (the journal is deleted). */
+  /** Forgets a deleted journal's counters (the store drops the kept ones with the journal). */
   forget(journal: string): void {
     this.stats.delete(journal);
     this.keptAt.delete(journal);
-    this.r.rs.store.deleteMeta(keptKey(journal));
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.loops.keys()].map((j) => this.stop(j, false)));
-    for (const j of this.stats.keys()) this.keepCounters(j, true);
+    const looping = [...this.loops.keys()];
+    await Promise.all(looping.map((j) => this.stop(j, false)));
+    // stop() kept the counters of the loops; those of pulls run once are kept here
+    for (const j of this.stats.keys()) if (!looping.includes(j)) this.keepCounters(j, true);
   }
 
   kick(journal: string): void {

@@ -173,7 +173,20 @@ export class ReplStore {
   }
 
   deleteJournal(name: string): void {
-    this.store.db.prepare('DELETE FROM journals WHERE name = ?').run(name);
+    this.store.tx(() => {
+      this.store.db.prepare('DELETE FROM journals WHERE name = ?').run(name);
+      this.store.deleteMeta(pullCountersKey(name));
+    });
+  }
+
+  /** The pull counters of a restore journal, as kept by keepPullCounters. */
+  keptPullCounters(journal: string): Record<string, unknown> | null {
+    const v = this.store.getJson<unknown>(pullCountersKey(journal), null);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
+  }
+
+  keepPullCounters(journal: string, counters: Record<string, number>): void {
+    this.store.setJson(pullCountersKey(journal), counters);
   }
 
   pairs(): PairRow[] {
@@ -245,3 +258,4 @@ export class ReplStore {
 }
 
 const copyStatsKey = (pair: string): string => `copy-stats:${pair}`;
+const pullCountersKey = (journal: string): string => `pull-counters:${journal}`;

@@ -455,12 +455,15 @@ export class Replicator {
     }
     const r = await j.append(parts);
     const pct = j.stats().usedPct / 100;
-    if (pct >= HIGH_WATER && !this.overSince.has(p.localJournal)) {
-      this.overSince.set(p.localJournal, Date.now());
-      this.log(`warning: journal ${p.localJournal} is ${(pct * 100).toFixed(0)}% full (PFUL)`);
-      for (const q of this.groupPairs(p.localJournal)) if (q.state === 'PAIR') this.setState(q, 'PFUL', 'journal over 80%');
-    }
+    if (pct >= HIGH_WATER && !this.overSince.has(p.localJournal)) this.overMark(p.localJournal, pct);
     return r.lastSeq;
+  }
+
+  /** A master journal is over its high-water mark: the data-overflow watch starts, its pairs go PFUL. */
+  private overMark(journal: string, pct: number): void {
+    this.overSince.set(journal, Date.now());
+    this.log(`warning: journal ${journal} is ${(pct * 100).toFixed(0)}% full (PFUL)`);
+    for (const q of this.groupPairs(journal)) if (q.state === 'PAIR') this.setState(q, 'PFUL', 'journal over 80%');
   }
 
   private waitRestored(journal: string, seq: number): Promise<void> {
@@ -680,14 +683,10 @@ export class Replicator {
       const j = this.journals.get(row.name);
       if (!j) continue;
       const pct = j.stats().usedPct / 100;
-      let since = this.overSince.get(row.name);
-      if (pct >= HIGH_WATER && since === undefined && ps.some((p) => p.state === 'PAIR' || p.state === 'PFUL')) {
-        // over the mark with no watch running: a controller restarted (the time over the mark is
-        // not kept), or the journal filled without a write crossing the mark here; watch from now
-        since = Date.now();
-        this.overSince.set(row.name, since);
-        for (const p of ps) if (p.state === 'PAIR') this.setState(p, 'PFUL', 'journal over 80%');
-      }
+      // over the mark with no watch running: a controller restarted (the time over the mark is
+      // not kept), or the journal filled without a write crossing the mark here; watch from now
+      if (pct >= HIGH_WATER && !this.overSince.has(row.name) && ps.some((p) => p.state === 'PAIR' || p.state === 'PFUL')) this.overMark(row.name, pct);
+      const since = this.overSince.get(row.name);
       if (pct < HIGH_WATER) {
         // PFUL is stored: a pair marked before a restart returns to PAIR too
         this.overSince.delete(row.name);
