@@ -198,6 +198,14 @@ test('kill -9 while suspended and during a resync still ends equal', async () =>
     await sleep(300);
     await h.ok('array', 'start', 'B');
     await h.ok('link', 'set', 'A', 'B', '--bandwidth', 'unlimited');
+    // a restarted controller does not resume a resync by itself: it waits in PSUE, and the
+    // primary is told to suspend too (no side stays journaling against a suspended one)
+    await h.ok('pair', 'wait', 'B:v', '--state', 'PSUE', '--timeout', '30s');
+    const v = await h.ok('pair', 'show', 'B:v', '--json');
+    assert.equal(v.secondary.state, 'PSUE');
+    assert.match(v.secondary.reason, /restart/);
+    await h.ok('pair', 'wait', 'A:v', '--state', 'PSUE', '--timeout', '30s');
+    await h.ok('pair', 'resync', 'B:v');
     await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
     await assertEqual(h, 'A:v', 'B:v');
   } finally {

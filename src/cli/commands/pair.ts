@@ -102,11 +102,15 @@ export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Re
   }
   const mode = opts.mode ?? 'async';
   if (mode !== 'async' && mode !== 'sync') throw E.badInput(`unknown mode '${mode}'`, 'use async or sync');
-  const d = await call(ctx, s.array, 'pair.create', { pvol, svol: s.name, pjournal: parts[0]!.name, sjournal: parts[1]!.name, mode, group: opts.group, nocopy: !!opts.nocopy, ...(opts.references === false ? { references: false } : {}) });
+  const fence = String(opts.fence ?? 'never');
+  if (fence !== 'never' && fence !== 'data') throw E.badInput(`unknown fence policy '${fence}'`, 'use never (suspend and complete the write) or data (suspend and fail the write)');
+  const syncTimeoutMs = parseDuration(String(opts.syncTimeout ?? '5s'));
+  if (!(syncTimeoutMs >= 100 && syncTimeoutMs <= 3_600_000)) throw E.badInput(`--sync-timeout ${opts.syncTimeout}: must be between 100ms and 1h`);
+  const d = await call(ctx, s.array, 'pair.create', { pvol, svol: s.name, pjournal: parts[0]!.name, sjournal: parts[1]!.name, mode, group: opts.group, nocopy: !!opts.nocopy, syncTimeoutMs, fence, ...(opts.references === false ? { references: false } : {}) });
   let text = `created pair ${d.pvol} -> ${d.svol} (${d.mode}, group ${d.group}): ${d.state}`;
   if (opts.wait) {
     const t = { id: d.id, sArray: s.array, pArray: p.array };
-    await waitFor(ctx, [t], 'PAIR', false, opts.timeout ? parseDuration(opts.timeout) : 600_000, true);
+    await waitFor(ctx, [t], 'PAIR', false, opts.timeout ? parseDuration(opts.timeout) : 600_000, true, copyStopped);
     text += '\ninitial copy complete: PAIR';
   }
   return { data: d, text };
@@ -233,13 +237,27 @@ function drained(v: { p: any | null; s: any | null }): boolean {
   return !!v.p && !!v.s && v.s.restoredSeq >= v.p.lastSeq && (v.s.journalEntries ?? 0) === 0;
 }
 
-async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, needDrained: boolean, timeoutMs: number, showProgress: boolean): Promise<Array<{ p: any; s: any }>> {
+/** A copy or resync that stopped: the secondary left COPY for a suspended state. */
+function copyStopped(v: { p: any | null; s: any | null }): RcopyError | null {
+  const st = v.s?.state;
+  if (!st || st === 'COPY' || st === 'PAIR' || st === 'PFUL') return null;
+  return new RcopyError('ERR_RCOPY_RESYNC_FAILED', `copy of ${v.s.id} stopped: ${st} (${v.s.reason})`, {
+    kind: 'peer',
+    hint: `fix the cause, then rcopy pair resync ${v.s.id} again${v.s.imageTracks ? `, or rcopy pair revert ${v.s.id}` : ''}`,
+  });
+}
+
+async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, needDrained: boolean, timeoutMs: number, showProgress: boolean, failIf?: (v: { p: any | null; s: any | null }) => RcopyError | null): Promise<Array<{ p: any; s: any }>> {
   const t0 = Date.now();
   const prog = showProgress ? await progress(ctx, `waiting for ${state}`, 'tracks') : null;
   try {
     for (;;) {
       const vs = await Promise.all(targets.map((t) => views(ctx, t)));
       if (vs.every((v, i) => matches(state, v, targets[i]!.side) && (!needDrained || drained(v)))) return vs;
+      for (const v of vs) {
+        const err = failIf?.(v);
+        if (err) throw err;
+      }
       const copying = vs.find((v) => v.s?.state === 'COPY');
       if (prog && copying) prog.update(copying.s.copyDone, copying.s.copyTotal || undefined, `${copying.s.resyncing ? 'resync' : 'copy'} ${copying.s.copyPct}%`);
       if (Date.now() - t0 > timeoutMs) {
@@ -269,13 +287,19 @@ export async function wait(ctx: CliContext, [ref]: Args, opts: Record<string, an
   };
 }
 
+/** The primary's state as the split's reply gives it (PSUS unless it was suspended already). */
+function primaryStateOf(r: any): string {
+  const states = Object.values((r?.primaryStates ?? {}) as Record<string, string>);
+  return states.length ? [...new Set(states)].join('/') : 'PSUS';
+}
+
 export async function split(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const r = await call(ctx, t.sArray, 'pair.split', { id: t.id, rw: !!opts.rw });
   const ps = r.pairs as any[];
   return {
     data: r,
-    text: `${r.note ? `${r.note}: ` : ''}split ${ps.map((p) => `${p.pvol} -> ${p.svol}`).join(', ')}: primary PSUS, secondary ${ps[0]?.state}${opts.rw ? ' (S-VOL writable)' : ''}; changes are tracked in the differential bitmaps.`,
+    text: `${r.note ? `${r.note}: ` : ''}split ${ps.map((p) => `${p.pvol} -> ${p.svol}`).join(', ')}: primary ${primaryStateOf(r)}, secondary ${ps[0]?.state}${opts.rw ? ' (S-VOL writable)' : ''}; changes are tracked in the differential bitmaps.`,
   };
 }
 
@@ -294,8 +318,9 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, 
   const timeoutMs = opts.timeout ? parseDuration(opts.timeout) : 3_600_000;
   let vs: Array<{ p: any; s: any }>;
   try {
-    vs = await waitFor(ctx, targets, 'PAIR', false, timeoutMs, true);
+    vs = await waitFor(ctx, targets, 'PAIR', false, timeoutMs, true, copyStopped);
   } catch (e) {
+    if (e instanceof RcopyError && e.code === 'ERR_RCOPY_RESYNC_FAILED') throw e;
     const now = await Promise.all(targets.map((x) => views(ctx, x)));
     const failed = now.find((v) => v.s && v.s.state !== 'COPY' && v.s.state !== 'PAIR');
     if (failed) throw new RcopyError('ERR_RCOPY_RESYNC_FAILED', `resync of ${failed.s.id} stopped: ${failed.s.state} (${failed.s.reason})`, { kind: 'peer', hint: `fix the cause, then rcopy pair resync ${failed.s.id} again, or rcopy pair revert ${failed.s.id}` });
@@ -339,7 +364,8 @@ export async function revert(ctx: CliContext, [ref]: Args, opts: Record<string, 
   const v = await views(ctx, t);
   await confirm(ctx, `Revert ${v.s?.svol ?? t.id} to its consistent image of ${iso(v.s?.imageTime)}? Every track the interrupted resync copied is put back.`, v.s ? `${v.s.imageTracks ?? '?'} tracks saved; state ${v.s.state}` : undefined);
   const r = await call(ctx, t.sArray, 'pair.revert', { id: t.id });
-  return { data: r, text: `reverted ${r.pair.svol} to the image of ${iso(r.pair.imageTime)} (${r.tracksRestored} tracks put back); state ${r.pair.state}. Next: rcopy pair resync ${t.id}` };
+  const all = (Array.isArray(r.pairs) ? r.pairs : [r.pair]) as any[];
+  return { data: r, text: `reverted ${all.map((x) => x.svol).join(', ')} to the image of ${iso(r.pair.imageTime)} (${r.tracksRestored} tracks put back); state ${r.pair.state}. Next: rcopy pair resync ${t.id}` };
 }
 
 export async function remove(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {

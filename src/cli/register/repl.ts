@@ -67,13 +67,16 @@ export function registerRepl(program: Command): void {
     dataOpts(p.command('create').argument('[pvol]', 'P-VOL as ARRAY:VOLUME').argument('[svol]', 'S-VOL as ARRAY:VOLUME').description('pair two volumes and start the initial copy'))
       .option('--journal <p,s>', "the primary's and the secondary's journal: A:J1,B:J2")
       .option('--mode <mode>', 'async (journal) or sync', 'async')
+      .option('--sync-timeout <d>', 'sync mode: how long a host write waits for the secondary before the fence applies', '5s')
+      .option('--fence <policy>', 'sync mode, when the secondary does not answer in time: never (suspend, complete the write into the bitmap) or data (suspend, fail the write, refuse writes until resync)', 'never')
       .option('--group <name>', 'name of the journal group (consistency group)')
       .option('--nocopy', 'skip the initial copy (the volumes are known to be equal)')
       .option('--no-references', 'always send data, never references to blocks the secondary holds')
       .option('--wait', 'wait until the initial copy is done (PAIR)')
-      .option('--timeout <d>', 'with --wait')
+      .option('--timeout <d>', 'with --wait (default 10m)')
       .action(act(pair, 'create')),
     'rcopy pair create siteA:db siteB:db --journal siteA:j1,siteB:j2 --wait',
+    'rcopy pair create siteA:db siteB:db --journal siteA:j1,siteB:j2 --mode sync --sync-timeout 3s --fence data',
   );
   example(dataOpts(p.command('list').argument('[array]').description('pairs with states, copy progress, journal usage, lag and bitmaps')).action(act(pair, 'list')), 'rcopy pair list');
   example(dataOpts(p.command('show').argument('[pair]', 'either volume, ARRAY:VOLUME').option('--group <name>').description('both sides of a pair')).action(act(pair, 'show')), 'rcopy pair show siteB:db --json');
@@ -101,7 +104,7 @@ export function registerRepl(program: Command): void {
       .option('--references', 'compare track hashes and send references for tracks the S-VOL holds (default: the group\'s setting)')
       .option('--no-references', 'send every changed track as data')
       .option('--no-wait', 'start it and return')
-      .option('--timeout <d>', 'give up waiting after this long')
+      .option('--timeout <d>', 'give up waiting after this long (default 1h)')
       .action(act(pair, 'resync')),
     'rcopy pair resync siteB:db',
     'rcopy pair resync siteB:db --swap',
@@ -114,7 +117,7 @@ export function registerRepl(program: Command): void {
     'rcopy pair takeover siteB:db --yes',
   );
   example(
-    dataOpts(p.command('revert').argument('[pair]', 'either volume').description('put the S-VOL back to the consistent image after an interrupted resync'))
+    dataOpts(p.command('revert').argument('[pair]', 'either volume').description('put every S-VOL of the group back to its consistent image after an interrupted resync (stops a running copy first)'))
       .option('--group <name>', 'a group')
       .option('-y, --yes', 'do not ask')
       .action(act(pair, 'revert')),

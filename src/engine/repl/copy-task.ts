@@ -226,9 +226,10 @@ export class CopyManager {
     return this.r.groupPairs(journal).some((p) => this.tasks.has(p.id));
   }
 
-  /** Starts copies for every S-side pair in COPY that has none running. */
+  /** Starts the initial copies that should run and do not (after a restart: they start over).
+   *  A resync cut short is never resumed by itself: its group waits in PSUE (pair-ops). */
   startPending(): void {
-    for (const p of this.r.pairs()) if (p.role === 'S' && p.state === 'COPY' && !this.tasks.has(p.id)) this.start(p.id);
+    for (const p of this.r.pairs()) if (p.role === 'S' && p.state === 'COPY' && !p.resyncing && !this.tasks.has(p.id)) this.start(p.id);
   }
 
   start(id: string): void {
@@ -253,13 +254,20 @@ export class CopyManager {
     await Promise.all([...this.tasks.keys()].map((id) => this.abort(id)));
   }
 
+  /** A deleted pair's counters go with it. */
+  forget(id: string): void {
+    this.stats.delete(id);
+  }
+
   private async runWithRetry(id: string, t: { abort: boolean }): Promise<void> {
     let failingSince: number | null = null;
     while (!t.abort) {
       const p = this.r.rs.pair(id);
       if (!p || p.role !== 'S' || p.state !== 'COPY') return;
       try {
-        await this.run(p, t);
+        // a pair whose data is all here (copied) only waits for its group to switch
+        if (p.copied) await this.finishGroup(p.localJournal);
+        else await this.run(p, t);
         return;
       } catch (e) {
         if (t.abort) return;
@@ -267,13 +275,84 @@ export class CopyManager {
         failingSince ??= Date.now();
         const watch = this.r.journalRow(p.localJournal).blockadeWatchMs;
         this.r.log(`copy of ${id} failed: ${err.code ?? ''} ${err.message}`);
+        const cur = this.r.rs.pair(id);
+        if (!cur || cur.state !== 'COPY') return; // the group left COPY meanwhile (revert, suspension)
         if (err.kind !== 'peer' || Date.now() - failingSince > watch) {
-          const cur = this.r.pair(id);
-          this.r.setState(cur, 'PSUE', p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`, { imageTime: cur.imageTime ?? Date.now() });
+          await this.failGroup(cur, p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`);
           return;
         }
         await new Promise((res) => setTimeout(res, Math.min(1000, watch / 4)));
       }
+    }
+  }
+
+  /**
+   * A copy of the group failed: every pair of the group that is copying goes PSUE together (one
+   * transaction), keeping its consistent image; the others' copies stop; the primary is told.
+   */
+  private async failGroup(p: PairRow, reason: string): Promise<void> {
+    const copying = this.r.groupPairs(p.localJournal).filter((x) => x.role === 'S' && x.state === 'COPY');
+    if (!copying.length) return;
+    this.r.setGroupState(copying, 'PSUE', reason, (x) => ({ imageTime: x.imageTime ?? Date.now() }));
+    try {
+      const peer = await this.r.peer(p.remoteArray);
+      await peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUE', reason: `the secondary's copy stopped: ${reason}` }, { timeoutMs: 10_000 });
+    } catch {
+      /* the reconciliation tells it once it can be reached */
+    }
+  }
+
+  private finishing = new Map<string, Promise<void>>();
+
+  /**
+   * When every copying pair of the group has its data here (copied), the group switches to the
+   * new image as one: the primary clears its bitmaps and goes PAIR (one step, idempotent), then
+   * this side goes PAIR (one transaction). Until then every S-VOL keeps its consistent image.
+   * The tracks copied stay in this side's bitmaps (set when the copy began) until the restore has
+   * passed the copy's end, so a revert or resync after any crash still knows them.
+   */
+  finishGroup(journal: string): Promise<void> {
+    const prev = this.finishing.get(journal) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.doFinishGroup(journal));
+    this.finishing.set(journal, next.catch(() => undefined));
+    return next;
+  }
+
+  private async doFinishGroup(journal: string): Promise<void> {
+    const copying = this.r.groupPairs(journal).filter((x) => x.role === 'S' && x.state === 'COPY');
+    if (!copying.length || !copying.every((x) => x.copied)) return; // others still copying
+    const first = copying[0]!;
+    const peer = await this.r.peer(first.remoteArray);
+    const fin = await peer.call<{ lastSeq: number }>('repl.groupCopyDone', { journal: first.remoteJournal, pairs: copying.map((x) => x.id) }, { timeoutMs: 60_000 });
+    // decided on the state as it is now, not as it was before the call (a revert may have run)
+    const now = this.r.groupPairs(journal).filter((x) => x.role === 'S' && copying.some((c) => c.id === x.id));
+    if (now.length !== copying.length || !now.every((x) => x.state === 'COPY' && x.copied)) {
+      this.r.log(`group ${first.groupName}: the copy completed on the primary but this side changed meanwhile (${now.map((x) => x.state).join(', ')}); not switching`);
+      return;
+    }
+    const resync = now.some((x) => x.resyncing);
+    const images = new Set(now.filter((x) => this.r.hasImage(x)).map((x) => x.id));
+    this.r.setGroupState(now, 'PAIR', resync ? 'resync complete' : 'initial copy complete', (x) => ({
+      resyncing: false,
+      writable: false,
+      copied: false,
+      initialDone: true,
+      splitSeq: images.has(x.id) ? fin.result.lastSeq : null,
+      imageTime: images.has(x.id) ? x.imageTime : null,
+    }));
+    // pairs without an image are consistent from here on (an initial copy: the pull applies what
+    // was journaled meanwhile before anything else): their bits go now
+    for (const x of now) {
+      if (images.has(x.id)) continue;
+      const b = await this.r.bitmap(x);
+      b.clearAll();
+      await b.flush();
+    }
+    for (const x of now) {
+      const st = this.stats.get(x.id);
+      this.r.log(`${resync ? 'resync' : 'initial copy'} of ${x.id} done: ${x.copyDone} tracks` +
+        (st?.references ? ` (${st.equalTracks} equal, ${st.referenceTracks} by reference, ${st.zeroTracks} zero, ${st.dataTracks} as data, ${st.staleReferences} stale)` : ''));
+      this.onFinished(this.r.pair(x.id));
     }
   }
 
@@ -289,6 +368,12 @@ export class CopyManager {
       const reply = await peer.call('repl.allocMap', { volume: p.remoteVol });
       todo = TrackBitmap.fromBuffer(reply.payload ?? Buffer.alloc(0), vol.tracks);
     }
+    // every track this copy may write is kept in this side's bitmap (durably, before the first
+    // write) until the S-VOL is consistent again: whatever cuts the copy short, a revert or the
+    // next resync still knows them, even if the primary has cleared its own bitmap by then
+    const mine = await this.r.bitmap(p);
+    mine.or(todo);
+    await mine.flush();
     const total = todo.count();
     this.r.rs.updatePair(p.id, { copyDone: 0, copyTotal: total });
     const keeper = p.resyncing ? await this.r.keeper(p) : null;
@@ -431,26 +516,12 @@ export class CopyManager {
     st.finishedAt = Date.now();
     Object.assign(st, savings(st));
     this.r.rs.keepCopyStats(p.id, st);
-    // tell the primary: it clears its bitmap and goes to PAIR; its journal's last seq marks where
-    // the S-VOL is consistent again (the image is kept until the restore passes it)
-    const fin = await peer.call<{ lastSeq: number }>('repl.copyDone', { pair: p.id });
-    const b = await this.r.bitmap(p);
-    b.clearAll();
-    await b.flush();
-    const cur = this.r.pair(p.id);
-    this.r.setState(cur, 'PAIR', p.resyncing ? 'resync complete' : 'initial copy complete', {
-      resyncing: false,
-      writable: false,
-      splitSeq: keeper ? fin.result.lastSeq : null,
-      imageTime: keeper ? cur.imageTime : null,
-    });
-    if (!keeper || this.r.journalRow(p.localJournal).restoredSeq >= fin.result.lastSeq) {
-      await this.r.dropImage(cur);
-      if (keeper) this.r.rs.updatePair(p.id, { splitSeq: null, imageTime: null });
-      this.r.invalidate();
-    }
-    this.r.log(`${p.resyncing ? 'resync' : 'initial copy'} of ${p.id} done: ${done} tracks` +
-      (refs ? ` (${st.equalTracks} equal, ${st.referenceTracks} by reference, ${st.zeroTracks} zero, ${st.dataTracks} as data, ${st.staleReferences} stale)` : ''));
-    this.onFinished(this.r.pair(p.id));
+    // this pair's data is all here, durably: marked so (a restart or retry does not copy again);
+    // the group switches once every pair of it is copied
+    const cur = this.r.rs.pair(p.id);
+    if (t.abort || !cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
+    this.r.rs.updatePair(p.id, { copied: true });
+    this.r.invalidate();
+    await this.finishGroup(p.localJournal);
   }
 }

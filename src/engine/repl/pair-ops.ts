@@ -20,10 +20,14 @@ export interface CreatePairRequest {
   mode: 'async' | 'sync';
   group?: string;
   nocopy?: boolean;
+  syncTimeoutMs?: number;
+  fence?: 'never' | 'data';
 }
 
+type PairIdent = Pick<PairRow, 'id' | 'role' | 'localVol' | 'remoteArray' | 'remoteVol' | 'localJournal' | 'remoteJournal' | 'groupName' | 'mode' | 'syncTimeoutMs' | 'fence'>;
+
 /** A new pair record (either side): COPY, or PAIR when created without copy. */
-function newPair(ident: Pick<PairRow, 'id' | 'role' | 'localVol' | 'remoteArray' | 'remoteVol' | 'localJournal' | 'remoteJournal' | 'groupName' | 'mode'>, nocopy: boolean): PairRow {
+function newPair(ident: PairIdent, nocopy: boolean): PairRow {
   const now = Date.now();
   return {
     ...ident,
@@ -38,8 +42,13 @@ function newPair(ident: Pick<PairRow, 'id' | 'role' | 'localVol' | 'remoteArray'
     splitSeq: null,
     nocopy,
     created: now,
+    copied: false,
+    initialDone: nocopy,
   };
 }
+
+/** The secondary's state that mirrors a suspension on the primary. */
+export const MIRROR: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'PSUE', PFUS: 'PFUS' };
 
 export class PairOps {
   constructor(
@@ -70,6 +79,8 @@ export class PairOps {
     const peer = await this.r.peer(pv.array);
     const group = req.group ?? existing[0]?.groupName ?? `${pv.array}.${req.pjournal}`;
     if (existing.length && existing[0]!.groupName !== group) throw E.usage(`the journal group is named '${existing[0]!.groupName}', not '${group}'`);
+    const syncTimeoutMs = req.syncTimeoutMs ?? existing[0]?.syncTimeoutMs ?? 5000;
+    const fence = req.fence ?? existing[0]?.fence ?? 'never';
     const reply = await peer.call<{ id: string; state: PairState }>('repl.primaryCreate', {
       pvol: pv.name,
       svolArray: this.r.name,
@@ -80,22 +91,28 @@ export class PairOps {
       mode: req.mode,
       group,
       nocopy: !!req.nocopy,
+      syncTimeoutMs,
+      fence,
     });
+    const id = reply.result.id;
+    // nothing of an earlier pair with the same id may be picked up (files of a delete cut short)
+    await this.r.forgetPair(id);
+    await this.r.removePairFiles(id);
     try {
       this.r.rs.store.tx(() => {
         this.r.rs.addPair(
-          newPair({ id: reply.result.id, role: 'S', localVol: req.svol, remoteArray: pv.array, remoteVol: pv.name, localJournal: req.sjournal, remoteJournal: req.pjournal, groupName: group, mode: req.mode }, !!req.nocopy),
+          newPair({ id, role: 'S', localVol: req.svol, remoteArray: pv.array, remoteVol: pv.name, localJournal: req.sjournal, remoteJournal: req.pjournal, groupName: group, mode: req.mode, syncTimeoutMs, fence }, !!req.nocopy),
         );
         if (sj.role !== 'restore') {
           this.r.rs.updateJournal(req.sjournal, { role: 'restore', peerArray: pv.array, peerJournal: req.pjournal, restoredSeq: this.r.journal(req.sjournal).lastSeq, pullEnabled: true });
         }
       });
     } catch (e) {
-      await peer.call('repl.primaryDelete', { pair: reply.result.id }).catch(() => undefined);
+      await peer.call('repl.primaryDelete', { pair: id }).catch(() => undefined);
       throw e;
     }
     this.r.invalidate();
-    const p = this.r.pair(reply.result.id);
+    const p = this.r.pair(id);
     await this.r.bitmap(p);
     this.r.rs.event(p.id, `created (${req.mode}, group ${group})`);
     if (!this.r.journalRow(req.sjournal).pullEnabled) this.r.rs.updateJournal(req.sjournal, { pullEnabled: true });
@@ -105,7 +122,7 @@ export class PairOps {
   }
 
   /** Primary side of `pair create`. */
-  async primaryCreate(a: { pvol: string; svolArray: string; svol: string; size: number; pjournal: string; sjournal: string; mode: 'async' | 'sync'; group: string; nocopy: boolean }): Promise<{ id: string; state: PairState }> {
+  async primaryCreate(a: { pvol: string; svolArray: string; svol: string; size: number; pjournal: string; sjournal: string; mode: 'async' | 'sync'; group: string; nocopy: boolean; syncTimeoutMs: number; fence: 'never' | 'data' }): Promise<{ id: string; state: PairState }> {
     const vol = this.r.array.volume(a.pvol);
     if (vol.size !== a.size) throw E.usage(`P-VOL ${this.r.name}:${a.pvol} is ${vol.size} bytes but the S-VOL is ${a.size}`, 'pair volumes of the same size');
     for (const u of this.r.array.usesOf(vol)) {
@@ -121,9 +138,11 @@ export class PairOps {
     }
     if (group.some((p) => SUSPENDED.has(p.state))) throw E.state(`the journal group ${group[0]!.groupName} is suspended`, `resync it first: rcopy pair resync --group ${group[0]!.groupName}`);
     const id = `${this.r.name}:${a.pvol}`;
+    await this.r.forgetPair(id);
+    await this.r.removePairFiles(id);
     this.r.rs.store.tx(() => {
       this.r.rs.addPair(
-        newPair({ id, role: 'P', localVol: a.pvol, remoteArray: a.svolArray, remoteVol: a.svol, localJournal: a.pjournal, remoteJournal: a.sjournal, groupName: a.group, mode: a.mode }, a.nocopy),
+        newPair({ id, role: 'P', localVol: a.pvol, remoteArray: a.svolArray, remoteVol: a.svol, localJournal: a.pjournal, remoteJournal: a.sjournal, groupName: a.group, mode: a.mode, syncTimeoutMs: a.syncTimeoutMs, fence: a.fence }, a.nocopy),
       );
       if (j.role !== 'master') this.r.rs.updateJournal(a.pjournal, { role: 'master', peerArray: a.svolArray, peerJournal: a.sjournal });
     });
@@ -147,18 +166,16 @@ export class PairOps {
     return { deleted: id, remote };
   }
 
-  /** Deletes this array's side of a pair (either role). */
+  /** Deletes this array's side of a pair (either role): its row, bitmap, image and memory. */
   async primaryDelete(id: string): Promise<{ deleted: boolean }> {
     const p = this.r.rs.pair(id);
     if (!p) return { deleted: false };
     await this.copies.abort(id);
     this.r.rs.deletePair(id);
-    this.r.invalidate();
-    const b = this.r.bitmapNow(id);
-    if (b) await b.close();
-    await this.r.dropImage(p);
-    const { rmSync } = await import('node:fs');
-    rmSync(this.r.bitmapPath(id), { force: true });
+    this.r.bump(p.localJournal);
+    await this.r.forgetPair(id);
+    await this.r.removePairFiles(id);
+    this.copies.forget(id);
     this.r.rs.event(id, 'deleted');
     if (this.r.groupPairs(p.localJournal).length === 0) {
       await this.pulls.stop(p.localJournal);
@@ -174,28 +191,35 @@ export class PairOps {
   async split(id: string, rw: boolean): Promise<Record<string, unknown>> {
     const p = this.r.pair(id);
     this.requireRole(p, 'S');
-    if (p.state === 'COPY') throw E.state(`pair ${id} is in COPY`, `wait for PAIR first: rcopy pair wait ${id} --state PAIR`);
-    if (SUSPENDED.has(p.state)) {
-      if (rw && !p.writable) this.r.rs.updatePair(id, { writable: true });
-      this.r.invalidate();
-      return { pairs: this.r.groupPairs(p.localJournal).map((x) => this.r.describe(x)), note: `already ${p.state}` };
-    }
-    const peer = await this.r.peer(p.remoteArray);
-    const { result } = await peer.call<{ splitSeq: number }>('repl.primarySplit', { journal: p.remoteJournal });
-    const drained = await this.pulls.drain(p.localJournal, result.splitSeq, 30_000).catch(() => false);
-    const restored = this.r.journalRow(p.localJournal).restoredSeq;
-    await peer.call('repl.primaryFinishSplit', { journal: p.remoteJournal, restored }).catch(() => undefined);
-    await this.pulls.suspendSecondary(p.localJournal, 'SSUS', drained ? 'split' : 'split (not fully drained: the rest is in the bitmaps)', { writable: rw });
-    return { pairs: this.r.groupPairs(p.localJournal).map((x) => this.r.describe(x)), drained, splitSeq: result.splitSeq };
+    return this.r.withOp(p.localJournal, async () => {
+      const group = this.sideOf(p.localJournal);
+      if (group.some((x) => x.state === 'COPY')) throw E.state(`pair ${id} is in COPY`, `wait for PAIR first: rcopy pair wait ${id} --state PAIR`);
+      if (group.every((x) => SUSPENDED.has(x.state))) {
+        if (rw) this.r.rs.store.tx(() => { for (const x of group) if (!x.writable) this.r.rs.updatePair(x.id, { writable: true }); });
+        this.r.invalidate();
+        return { pairs: this.sideOf(p.localJournal).map((x) => this.r.describe(x)), note: `already ${group[0]!.state}` };
+      }
+      const peer = await this.r.peer(p.remoteArray);
+      const { result } = await peer.call<{ splitSeq: number; states?: Record<string, PairState> }>('repl.primarySplit', { journal: p.remoteJournal });
+      // the primary was suspended already (journal full, an error): this side mirrors that state
+      const pstates = Object.values(result.states ?? {});
+      const already = pstates.find((st) => st !== 'PSUS' && SUSPENDED.has(st));
+      const drained = await this.pulls.drain(p.localJournal, result.splitSeq, 30_000).catch(() => false);
+      const restored = this.r.journalRow(p.localJournal).restoredSeq;
+      await peer.call('repl.primaryFinishSplit', { journal: p.remoteJournal, restored }).catch(() => undefined);
+      const to = already ? MIRROR[already] ?? 'PSUE' : 'SSUS';
+      const why = already ? `split asked while the primary was ${already}` : drained ? 'split' : 'split (not fully drained: the rest is in the bitmaps)';
+      await this.pulls.suspendSecondary(p.localJournal, to, why, { writable: rw });
+      return { pairs: this.sideOf(p.localJournal).map((x) => this.r.describe(x)), drained, splitSeq: result.splitSeq, primaryStates: result.states ?? null, note: already ? `the primary was already ${already}` : undefined };
+    });
   }
 
-  async primarySplit(journal: string): Promise<{ splitSeq: number }> {
+  async primarySplit(journal: string): Promise<{ splitSeq: number; states: Record<string, PairState> }> {
     const ps = this.r.groupPairs(journal).filter((p) => p.role === 'P');
     if (!ps.length) throw E.notFound('journal group on', `${this.r.name}:${journal}`);
     if (ps.some((p) => p.state === 'COPY')) throw E.state('the group is in COPY', 'wait for PAIR first');
-    if (ps.every((p) => SUSPENDED.has(p.state))) return { splitSeq: this.r.journal(journal).lastSeq };
-    await this.r.suspendPrimary(journal, 'PSUS', 'split', { keepEntries: true });
-    return { splitSeq: this.r.journal(journal).lastSeq };
+    if (!ps.every((p) => SUSPENDED.has(p.state))) await this.r.suspendPrimary(journal, 'PSUS', 'split', { keepEntries: true, quiet: true });
+    return { splitSeq: this.r.journal(journal).lastSeq, states: this.r.primaryInfo(journal).states };
   }
 
   async primaryFinishSplit(journal: string, restored: number): Promise<void> {
@@ -205,10 +229,11 @@ export class PairOps {
     await this.r.finishSplit(journal);
   }
 
-  /** Primary side: suspend on the secondary's word (takeover, revert). */
+  /** Primary side: suspend on the secondary's word (takeover, revert, a suspended secondary). */
   async primarySuspend(journal: string, state: 'PSUS' | 'PSUE', reason: string): Promise<void> {
     const ps = this.r.groupPairs(journal).filter((p) => p.role === 'P');
-    if (ps.length && ps.some((p) => !SUSPENDED.has(p.state) || p.state !== state)) await this.r.suspendPrimary(journal, state, reason);
+    // a group already suspended stays as it is (a split stays PSUS, a full journal PFUS)
+    if (ps.length && ps.some((p) => JOURNALING.has(p.state))) await this.r.suspendPrimary(journal, state, reason, { quiet: true });
   }
 
   // ------------------------------------------------------------------ resync
@@ -216,49 +241,81 @@ export class PairOps {
   async resync(id: string, swap: boolean): Promise<Record<string, unknown>> {
     const p = this.r.pair(id);
     this.requireRole(p, 'S');
-    const group = this.r.groupPairs(p.localJournal).filter((x) => x.role === 'S');
-    if (group.some((x) => x.state === 'COPY')) {
-      if (group.some((x) => x.state === 'COPY' && !this.copies.running(x.id))) for (const x of group) this.copies.start(x.id);
-      return { pairs: group.map((x) => this.r.describe(x)), note: 'already copying' };
-    }
-    if (group.some((x) => !SUSPENDED.has(x.state))) {
-      throw E.state(`pair ${id} is ${p.state}: only a suspended pair is resynchronised`, `split it first: rcopy pair split ${id}`);
-    }
-    if (!swap && group.some((x) => x.state === 'SSWS')) {
-      throw E.state(`pair ${id} is SSWS (taken over): a plain resync would overwrite the writes made on the secondary`, `reverse the direction with: rcopy pair resync ${id} --swap`);
-    }
-    const peer = await this.r.peer(p.remoteArray);
-    if (swap) return this.swap(p, group, peer);
-    const begun = await peer.call<{ lastSeq: number }>('repl.primaryBeginResync', { journal: p.remoteJournal });
-    // entries the primary folded into its bitmap are never pulled: restore goes on after its last seq
-    await this.r.journal(p.localJournal).reset();
-    await this.r.bumpSeq(p.localJournal, begun.result.lastSeq);
-    this.r.rs.updateJournal(p.localJournal, { restoredSeq: Math.max(begun.result.lastSeq, this.r.journalRow(p.localJournal).restoredSeq) });
-    for (const x of group) this.r.setState(x, 'COPY', 'resync', { resyncing: true, writable: false, copyDone: 0, copyTotal: 0 });
-    for (const x of group) this.copies.start(x.id);
-    return { pairs: this.r.groupPairs(p.localJournal).map((x) => this.r.describe(x)) };
+    return this.r.withOp(p.localJournal, async () => {
+      let group = this.sideOf(p.localJournal);
+      if (group.some((x) => x.state === 'COPY')) {
+        // a copy cut short by a restart is not resumed by itself: this resumes it
+        for (const x of group) if (x.state === 'COPY' && !this.copies.running(x.id)) this.copies.start(x.id);
+        return { pairs: group.map((x) => this.r.describe(x)), note: 'already copying' };
+      }
+      if (group.some((x) => !SUSPENDED.has(x.state))) {
+        // the primary may have suspended a moment ago (journal full, an error): mirror it first
+        const peer = await this.r.peer(p.remoteArray);
+        const info = (await peer.call<{ states: Record<string, PairState> }>('repl.info', { journal: p.remoteJournal })).result;
+        const pst = Object.values(info.states ?? {}).find((st) => SUSPENDED.has(st) && st !== 'PSUS');
+        if (pst) await this.pulls.suspendSecondary(p.localJournal, MIRROR[pst] ?? 'PSUE', `suspended on the primary (${pst})`, { from: JOURNALING });
+        group = this.sideOf(p.localJournal);
+        if (group.some((x) => !SUSPENDED.has(x.state))) {
+          const cur = group.find((x) => !SUSPENDED.has(x.state))!;
+          throw E.state(`pair ${cur.id} is ${cur.state}: only a suspended pair is resynchronised`, `split it first: rcopy pair split ${cur.id}`);
+        }
+      }
+      if (!swap && group.some((x) => x.state === 'SSWS')) {
+        throw E.state(`pair ${id} is SSWS (taken over): a plain resync would overwrite the writes made on the secondary`, `reverse the direction with: rcopy pair resync ${id} --swap`);
+      }
+      const peer = await this.r.peer(p.remoteArray);
+      if (swap) return this.swap(p, group, peer);
+      const begun = await peer.call<{ lastSeq: number }>('repl.primaryBeginResync', { journal: p.remoteJournal });
+      // entries the primary folded into its bitmap are never pulled: restore goes on after its last seq
+      await this.r.journal(p.localJournal).reset();
+      await this.r.bumpSeq(p.localJournal, begun.result.lastSeq);
+      this.r.rs.updateJournal(p.localJournal, { restoredSeq: Math.max(begun.result.lastSeq, this.r.journalRow(p.localJournal).restoredSeq) });
+      // the whole group in one transaction; the kept image (if any) stays: it is still the image
+      // of the suspension, since every write to an S-VOL since then saved the old track first
+      this.r.setGroupState(this.sideOf(p.localJournal), 'COPY', 'resync', (x) => ({
+        resyncing: x.initialDone,
+        writable: false,
+        copyDone: 0,
+        copyTotal: 0,
+        copied: false,
+        splitSeq: null,
+      }));
+      for (const x of this.sideOf(p.localJournal)) this.copies.start(x.id);
+      return { pairs: this.sideOf(p.localJournal).map((x) => this.r.describe(x)) };
+    });
   }
 
   async primaryBeginResync(journal: string): Promise<{ lastSeq: number }> {
     const ps = this.r.groupPairs(journal).filter((p) => p.role === 'P');
     if (!ps.length) throw E.notFound('journal group on', `${this.r.name}:${journal}`);
-    if (ps.some((p) => JOURNALING.has(p.state))) await this.r.suspendPrimary(journal, 'PSUE', 'resync restarted');
+    if (ps.some((p) => JOURNALING.has(p.state))) await this.r.suspendPrimary(journal, 'PSUE', 'resync restarted', { quiet: true });
     await this.r.array.locked(async () => {
-      for (const p of this.r.groupPairs(journal)) if (p.role === 'P') this.r.setState(p, 'COPY', 'resync', { splitSeq: null });
+      this.r.setGroupState(this.r.groupPairs(journal).filter((p) => p.role === 'P'), 'COPY', 'resync', { splitSeq: null });
     });
     return { lastSeq: this.r.journal(journal).lastSeq };
   }
 
-  /** P side: the receiver finished copying a pair; clear the bitmap and go to PAIR. */
-  async primaryCopyDone(id: string): Promise<{ lastSeq: number }> {
-    const p = this.r.pair(id);
-    if (p.state !== 'COPY') throw E.state(`pair ${id} is ${p.state} on ${this.r.name}, not COPY`, 'run the resync again');
+  /**
+   * P side: the secondary has every pair of `ids` copied, durably (and holds their tracks in its
+   * own bitmap until its S-VOLs are consistent again): clear the bitmaps and go to PAIR, all in
+   * one step. Idempotent: a retry after a lost reply finds the pairs in PAIR and succeeds.
+   */
+  async primaryGroupCopyDone(journal: string, ids: string[]): Promise<{ lastSeq: number }> {
     return this.r.array.locked(async () => {
-      const b = await this.r.bitmap(p);
-      b.clearAll();
-      await b.flush();
-      this.r.setState(p, 'PAIR', 'copy complete');
-      return { lastSeq: this.r.journal(p.localJournal).lastSeq };
+      const ps = this.r.groupPairs(journal).filter((p) => p.role === 'P' && ids.includes(p.id));
+      if (ps.length !== ids.length) throw E.state(`the primary's journal group ${this.r.name}:${journal} does not hold pairs ${ids.join(', ')}`, 'run the resync again');
+      const copying = ps.filter((p) => p.state === 'COPY');
+      const bad = ps.find((p) => p.state !== 'COPY' && p.state !== 'PAIR' && p.state !== 'PFUL');
+      if (bad) throw E.state(`pair ${bad.id} is ${bad.state} on ${this.r.name}, not COPY`, 'run the resync again');
+      if (copying.length) {
+        for (const p of copying) {
+          const b = await this.r.bitmap(p);
+          b.clearAll();
+          await b.flush();
+        }
+        this.r.setGroupState(copying, 'PAIR', 'copy complete');
+      }
+      return { lastSeq: this.r.journal(journal).lastSeq };
     });
   }
 
@@ -271,13 +328,16 @@ export class PairOps {
     const before = group.map((x) => ({ ...x }));
     await this.pulls.stop(journal);
     await this.r.array.locked(async () => {
-      for (const x of group) {
-        this.r.rs.updatePair(x.id, { role: 'P', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', writable: false, resyncing: false, imageTime: null, splitSeq: null });
-        this.r.rs.event(x.id, `${x.state} -> COPY (swap: this side is now the primary)`);
-      }
-      this.r.rs.updateJournal(journal, { role: 'master', pullEnabled: false });
+      this.r.rs.store.tx(() => {
+        for (const x of group) {
+          this.r.rs.updatePair(x.id, { role: 'P', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', writable: false, resyncing: false, imageTime: null, splitSeq: null, copied: false });
+          this.r.rs.event(x.id, `${x.state} -> COPY (swap: this side is now the primary)`);
+        }
+        this.r.rs.updateJournal(journal, { role: 'master', pullEnabled: false });
+      });
       await this.r.journal(journal).reset();
       this.r.invalidate();
+      this.r.bump(journal);
     });
     for (const x of group) await this.r.dropImage(x);
     try {
@@ -285,9 +345,12 @@ export class PairOps {
       await this.r.bumpSeq(journal, result.base as number);
     } catch (e) {
       await this.r.array.locked(async () => {
-        for (const x of before) this.r.rs.updatePair(x.id, { role: 'S', state: x.state, reason: x.reason, writable: x.writable, imageTime: x.imageTime });
-        this.r.rs.updateJournal(journal, { role: 'restore', pullEnabled: true });
+        this.r.rs.store.tx(() => {
+          for (const x of before) this.r.rs.updatePair(x.id, { role: 'S', state: x.state, reason: x.reason, writable: x.writable, imageTime: x.imageTime });
+          this.r.rs.updateJournal(journal, { role: 'restore', pullEnabled: true });
+        });
         this.r.invalidate();
+        this.r.bump(journal);
       });
       throw e;
     }
@@ -298,17 +361,20 @@ export class PairOps {
   async primarySwap(journal: string, base: number): Promise<{ base: number }> {
     const ps = this.r.groupPairs(journal);
     if (!ps.length) throw E.notFound('journal group on', `${this.r.name}:${journal}`);
-    if (ps.some((x) => JOURNALING.has(x.state) && x.state !== 'COPY')) await this.r.suspendPrimary(journal, 'PSUE', 'swap');
+    if (ps.some((x) => JOURNALING.has(x.state) && x.state !== 'COPY')) await this.r.suspendPrimary(journal, 'PSUE', 'swap', { quiet: true });
     const seq = Math.max(base, this.r.journal(journal).lastSeq) + 1;
     await this.r.array.locked(async () => {
       await this.r.bumpSeq(journal, seq);
-      for (const x of ps) {
-        this.r.rs.updatePair(x.id, { role: 'S', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', resyncing: true, writable: false, imageTime: Date.now(), copyDone: 0, copyTotal: 0, splitSeq: null });
-        this.r.rs.event(x.id, `${x.state} -> COPY (swap: this side is now the secondary)`);
-      }
       const row = this.r.journalRow(journal);
-      this.r.rs.updateJournal(journal, { role: 'restore', restoredSeq: seq, pullEnabled: true, pullIntervalMs: row.pullIntervalMs });
+      this.r.rs.store.tx(() => {
+        for (const x of ps) {
+          this.r.rs.updatePair(x.id, { role: 'S', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', resyncing: true, writable: false, imageTime: Date.now(), copyDone: 0, copyTotal: 0, splitSeq: null, copied: false, initialDone: true });
+          this.r.rs.event(x.id, `${x.state} -> COPY (swap: this side is now the secondary)`);
+        }
+        this.r.rs.updateJournal(journal, { role: 'restore', restoredSeq: seq, pullEnabled: true, pullIntervalMs: row.pullIntervalMs });
+      });
       this.r.invalidate();
+      this.r.bump(journal);
     });
     for (const x of ps) this.copies.start(x.id);
     this.pulls.start(journal, this.r.journalRow(journal).pullIntervalMs);
@@ -320,50 +386,139 @@ export class PairOps {
   async takeover(id: string): Promise<Record<string, unknown>> {
     const p = this.r.pair(id);
     this.requireRole(p, 'S');
-    const group = this.r.groupPairs(p.localJournal).filter((x) => x.role === 'S');
-    if (group.some((x) => x.state === 'COPY' && !x.resyncing)) throw E.state(`pair ${id} is in its initial copy: the S-VOL holds no consistent data yet`, `wait for PAIR: rcopy pair wait ${id} --state PAIR`);
-    if (group.some((x) => x.state === 'COPY' && x.resyncing)) throw E.state(`pair ${id} is resynchronising: the S-VOL is inconsistent`, `put back the consistent image first: rcopy pair revert ${id}`);
-    if (group.every((x) => x.state === 'SSWS')) return { pairs: group.map((x) => this.r.describe(x)), note: 'already SSWS' };
-    let reached = false;
-    if (group.some((x) => JOURNALING.has(x.state))) {
+    return this.r.withOp(p.localJournal, async () => {
+      const group = this.sideOf(p.localJournal);
+      if (group.some((x) => x.state === 'COPY' && !x.resyncing)) throw E.state(`pair ${id} is in its initial copy: the S-VOL holds no consistent data yet`, `wait for PAIR: rcopy pair wait ${id} --state PAIR`);
+      if (group.some((x) => x.state === 'COPY' && x.resyncing)) throw E.state(`pair ${id} is resynchronising: the S-VOL is inconsistent`, `put back the consistent image first: rcopy pair revert ${id}`);
+      if (group.every((x) => x.state === 'SSWS')) return { pairs: group.map((x) => this.r.describe(x)), note: 'already SSWS' };
+      let reached = false;
+      if (group.some((x) => JOURNALING.has(x.state))) {
+        try {
+          await this.pulls.drain(p.localJournal, Number.MAX_SAFE_INTEGER, 10_000);
+          reached = true;
+        } catch {
+          reached = false;
+        }
+      }
       try {
-        await this.pulls.drain(p.localJournal, Number.MAX_SAFE_INTEGER, 10_000);
+        const peer = await this.r.peer(p.remoteArray);
+        await peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUS', reason: 'takeover by the secondary' });
         reached = true;
       } catch {
-        reached = false;
+        /* the primary is gone: that is why one takes over; it suspends by itself (PSUE) */
       }
-    }
-    try {
-      const peer = await this.r.peer(p.remoteArray);
-      await peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUS', reason: 'takeover by the secondary' });
-      reached = true;
-    } catch {
-      /* the primary is gone: that is why one takes over; it suspends by itself (PSUE) */
-    }
-    await this.pulls.suspendSecondary(p.localJournal, 'SSWS', 'takeover', { writable: true });
-    return { pairs: this.r.groupPairs(p.localJournal).map((x) => this.r.describe(x)), primaryReached: reached };
+      const catching = this.catchingUp(p.localJournal);
+      if (catching) {
+        // after a resync the S-VOLs are consistent only once the restore passed the copy's end
+        await this.pulls.suspendSecondary(p.localJournal, 'PSUE', 'takeover asked before the S-VOLs were consistent again after a resync');
+        throw E.state(`the S-VOLs of group ${p.groupName} are not consistent yet: the restore after the resync reached seq ${catching.restored} of ${catching.upto}`, `put back the consistent image of the suspension first (rcopy pair revert ${id}), then take over`);
+      }
+      await this.pulls.suspendSecondary(p.localJournal, 'SSWS', 'takeover', { writable: true, from: new Set<PairState>(['PAIR', 'PFUL', 'PSUS', 'SSUS', 'PSUE', 'PFUS']) });
+      return { pairs: this.sideOf(p.localJournal).map((x) => this.r.describe(x)), primaryReached: reached };
+    });
   }
 
+  /**
+   * Puts every S-VOL of the group back to the consistent image kept since the suspension, byte
+   * for byte. Any copy of the group is stopped (and waited for) first; the pairs go PSUE before
+   * anything is written, so nothing starts a copy again meanwhile. Refused where the image would
+   * not be exact or is not needed.
+   */
   async revert(id: string): Promise<Record<string, unknown>> {
     const p = this.r.pair(id);
     this.requireRole(p, 'S');
-    if (p.state === 'PAIR' || p.state === 'PFUL') throw E.state(`pair ${id} is ${p.state}: its resync completed, there is nothing to revert`, `split it if you need a frozen image: rcopy pair split ${id}`);
-    if (!this.r.hasImage(p)) throw E.state(`pair ${id} has no kept image: the S-VOL already is the image of ${new Date(p.imageTime ?? p.stateSince).toISOString()}`, `resynchronise it: rcopy pair resync ${id}`);
-    await this.copies.abort(id);
-    const vol = this.r.array.volume(p.localVol);
-    const k = await this.r.keeper(p);
-    const n = await k.revert((off, data) => this.r.array.write(vol, off, data, 'resync', { sync: false }), vol.trackSize);
-    await this.r.array.commit();
-    await this.r.dropImage(p);
-    const cur = this.r.pair(id);
-    this.r.setState(cur, cur.state === 'COPY' ? 'PSUE' : cur.state, 'reverted to the consistent image', { resyncing: false });
-    try {
-      const peer = await this.r.peer(p.remoteArray);
-      await peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUE', reason: 'secondary reverted an interrupted resync' });
-    } catch {
-      /* it suspends by itself when it cannot reach us; a later resync starts from both bitmaps */
+    return this.r.withOp(p.localJournal, async () => {
+      const journal = p.localJournal;
+      let group = this.sideOf(journal);
+      const live = group.find((x) => x.state === 'PAIR' || x.state === 'PFUL');
+      if (live) {
+        const c = this.catchingUp(journal);
+        throw E.state(
+          c
+            ? `pair ${live.id} is ${live.state}: its resync completed and the restore is catching up (seq ${c.restored} of ${c.upto})`
+            : `pair ${live.id} is ${live.state}: its resync completed, there is nothing to revert`,
+          `split it if you need a frozen image: rcopy pair split ${live.id}`,
+        );
+      }
+      const fresh = group.find((x) => !x.initialDone);
+      if (fresh) throw E.state(`pair ${fresh.id} never completed its initial copy: its S-VOL has no consistent image to go back to`, `copy it: rcopy pair resync ${fresh.id}`);
+      // an image whose resync has been restored past its end is older than the S-VOLs: dropped
+      await this.pulls.dropImages(journal);
+      group = this.sideOf(journal);
+      const withImage = group.filter((x) => this.r.hasImage(x));
+      if (!withImage.length) {
+        throw E.state(`pair ${id} has no kept image: the S-VOL already is the image of ${new Date(p.imageTime ?? p.stateSince).toISOString()}`, `resynchronise it: rcopy pair resync ${id}`);
+      }
+      // 1. no copy may start or go on: the group leaves COPY first (one transaction), then waits
+      const copying = group.filter((x) => x.state === 'COPY');
+      if (copying.length) this.r.setGroupState(copying, 'PSUE', 'reverting to the consistent image', (x) => ({ imageTime: x.imageTime ?? Date.now() }));
+      await Promise.all(group.map((x) => this.copies.abort(x.id)));
+      // 2. the primary stops journaling for us (what it journals meanwhile goes to its bitmap)
+      try {
+        const peer = await this.r.peer(p.remoteArray);
+        await peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUE', reason: 'secondary reverted an interrupted resync' });
+      } catch {
+        /* it suspends by itself when it cannot reach us, or is told by the reconciliation */
+      }
+      // 3. every saved track back; the images go only once all of them are durable
+      let n = 0;
+      for (const x of withImage) {
+        const vol = this.r.array.volume(x.localVol);
+        const k = await this.r.keeper(x);
+        n += await k.revert((off, data) => this.r.array.write(vol, off, data, 'resync', { sync: false }), vol.trackSize);
+      }
+      await this.r.array.commit();
+      for (const x of withImage) await this.r.dropImage(x);
+      const cur = this.sideOf(journal);
+      this.r.setGroupState(cur, cur.every((x) => x.state === 'COPY' || x.state === 'PSUE') ? 'PSUE' : cur[0]!.state, 'reverted to the consistent image', {
+        resyncing: false,
+        copied: false,
+        splitSeq: null,
+      });
+      const out = this.sideOf(journal);
+      return { pair: this.r.describe(this.r.pair(id)), pairs: out.map((x) => this.r.describe(x)), tracksRestored: n };
+    });
+  }
+
+  /** S side: the primary says it suspended the group: mirror it (a copy running stops). */
+  mirrorPrimary(journal: string, state: 'PSUE' | 'PFUS' | 'PSUS', reason: string): void {
+    const ps = this.sideOf(journal);
+    if (!ps.length || this.r.opBusy(journal) || !ps.some((x) => JOURNALING.has(x.state))) return;
+    const to = MIRROR[state] ?? 'PSUE';
+    const why = `${reason} (on the primary)`;
+    void (async () => {
+      const copying = this.sideOf(journal).filter((x) => x.state === 'COPY');
+      if (copying.length) {
+        // a copy cut short: the group keeps its consistent image (revert or resync)
+        this.r.setGroupState(copying, to === 'SSUS' ? 'PSUE' : to, `${why}: the copy stopped`, (x) => ({ imageTime: x.imageTime ?? Date.now() }));
+        await Promise.all(copying.map((x) => this.copies.abort(x.id)));
+      }
+      await this.pulls.suspendSecondary(journal, to, why, { from: new Set<PairState>(['PAIR', 'PFUL']) });
+    })().catch((e) => this.r.log(`mirroring the primary's ${state} failed: ${(e as Error).message}`));
+  }
+
+  /**
+   * After a controller restart: a resync cut short is not resumed by itself (DESIGN.md §2.2); its
+   * group waits in PSUE for `pair resync` or `pair revert`. An initial copy starts over.
+   */
+  recoverAfterRestart(): void {
+    const journals = new Set(this.r.pairs().filter((p) => p.role === 'S' && p.state === 'COPY' && p.resyncing).map((p) => p.localJournal));
+    for (const j of journals) {
+      const copying = this.sideOf(j).filter((x) => x.state === 'COPY');
+      this.r.setGroupState(copying, 'PSUE', 'resync interrupted by a controller restart: run pair resync or pair revert', (x) => ({ imageTime: x.imageTime ?? Date.now(), copied: false }));
     }
-    return { pair: this.r.describe(this.r.pair(id)), tracksRestored: n };
+  }
+
+  /** The S-side pairs of a journal group, as they are now. */
+  private sideOf(journal: string): PairRow[] {
+    return this.r.groupPairs(journal).filter((x) => x.role === 'S');
+  }
+
+  /** A group whose resync has completed but whose restore has not yet passed the copy's end. */
+  private catchingUp(journal: string): { restored: number; upto: number } | null {
+    const restored = this.r.journalRow(journal).restoredSeq;
+    const upto = Math.max(-1, ...this.sideOf(journal).filter((x) => x.splitSeq !== null && this.r.hasImage(x)).map((x) => x.splitSeq!));
+    return upto >= 0 && restored < upto ? { restored, upto } : null;
   }
 
   private requireRole(p: PairRow, role: 'P' | 'S'): void {

@@ -26,7 +26,7 @@ import { ReferenceSettings } from './dedup-settings.js';
 import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes, type TransferCounts } from './dedup-wire.js';
 import type { Replicator } from './replicator.js';
 import type { PairRow } from './repl-store.js';
-import { JOURNALING, type PairState } from './pair-state.js';
+import { JOURNALING, SUSPENDED, type PairState } from './pair-state.js';
 import type { PrimaryInfo, PullReplyEntry } from './replicator.js';
 
 interface PullReply {
@@ -70,6 +70,10 @@ interface Loop {
 }
 
 const mapState: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'PSUE', PFUS: 'PFUS' };
+/** The states in which a group pulls and restores (COPY pulls nothing: the copy runs). */
+const PULLING: ReadonlySet<PairState> = new Set(['PAIR', 'PFUL']);
+/** How often a suspended secondary checks that its primary is suspended too. */
+const RECONCILE_EVERY_MS = 1000;
 
 /** The counters of a pull that are kept in the management store (every few seconds, and at stop). */
 const KEPT = ['pulls', 'entries', 'bytes', 'logicalBytes', 'dataBytes', 'referenceBytes', 'zeroBytes', 'referenceWireBytes', 'staleReferences'] as const;
@@ -213,7 +217,10 @@ export class PullManager {
         const s = this.stat(journal);
         try {
           const r = await this.once(journal, { wait: false });
-          if (r.skipped) waitMs = 200;
+          if (r.skipped) {
+            waitMs = 200;
+            await this.reconcile(journal);
+          }
           else if (s.intervalMs) waitMs = s.intervalMs;
           else if (r.entries > 0 || r.waiting > 0) {
             waitMs = 0;
@@ -271,11 +278,17 @@ export class PullManager {
   private async doOnce(journal: string, wait: boolean): Promise<{ entries: number; bytes: number; waiting: number; info: PrimaryInfo | null; skipped?: boolean }> {
     const row = this.r.journalRow(journal);
     const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S');
+    // every decision below is checked against the group's state as it is after each await: a
+    // reply that arrives after a suspension, takeover or revert must not undo it
+    const ep = this.r.epoch(journal);
+    const still = (): boolean => this.r.epoch(journal) === ep && this.r.groupPairs(journal).some((p) => p.role === 'S' && PULLING.has(p.state));
     // restore what is already here even if nothing can be pulled (runs while we fetch)
     const before = this.chainRestore(journal);
-    const quit = async <T>(v: T): Promise<T> => {
+    const quit = async <T extends { skipped?: boolean }>(v: T): Promise<T> => {
       await before;
       await this.dropImages(journal);
+      // pulls that are not tried do not fail: a blockade watch starts afresh with the next failure
+      if (v.skipped) this.stat(journal).failingSince = null;
       return v;
     };
     if (!ps.length || !row.peerArray || !row.peerJournal) return quit({ entries: 0, bytes: 0, waiting: 0, info: null, skipped: true });
@@ -315,6 +328,10 @@ export class PullManager {
     }
     await before; // the S-VOLs hold everything up to `after` before references are read from them
     await this.dropImages(journal);
+    if (!still()) {
+      this.ahead.delete(journal);
+      return quit({ entries: 0, bytes: 0, waiting: 0, info, skipped: true });
+    }
     let refWire = 0;
     for (const e of entries) if (e.segs) refWire += segsWireBytes(e.segs);
     await this.r.shaper(row.peerArray).transfer(payload.length + refWire, t0);
@@ -355,6 +372,10 @@ export class PullManager {
       // restored, so after a crash the part of the restore journal that did not survive is
       // pulled again (the next pull asks after the last whole record found by recovery).
       // Written around the page cache: it is read back only by a recovery.
+      if (!still()) {
+        this.ahead.delete(journal);
+        return quit({ entries: 0, bytes: 0, waiting: 0, info, skipped: true });
+      }
       if (batch.length) await jf.append(batch, { direct: true });
       s.entries += entries.length;
       s.bytes += payload.length;
@@ -362,7 +383,8 @@ export class PullManager {
       Object.assign(s, savings(s));
       const el = (performance.now() - t0) / 1000;
       if (el > 0) s.bytesPerSecond = Math.round(0.7 * s.bytesPerSecond + 0.3 * (counts.logicalBytes / el));
-      const restoring = this.chainRestore(journal, batch);
+      // appended: what a suspension meanwhile restores is a consistent prefix either way
+      const restoring = still() ? this.chainRestore(journal, batch) : Promise.resolve(0);
       if (wait || sync) await restoring;
       else restoring.catch(() => undefined);
       if (sync) {
@@ -375,11 +397,11 @@ export class PullManager {
     const lastPulled = entries.length ? entries[entries.length - 1]!.seq : jf.lastSeq;
     const drained = lastPulled >= info.lastSeq || info.entries === 0;
     for (const [id, st] of remote) {
-      const p = ps.find((x) => x.id === id);
+      const p = this.r.rs.pair(id);
       const to = mapState[st];
-      if (p && to && JOURNALING.has(p.state) && drained) {
+      if (p && p.role === 'S' && p.localJournal === journal && to && PULLING.has(p.state) && drained && still()) {
         const split = st === 'PSUS';
-        await this.suspendSecondary(journal, to, split ? 'split on the primary' : st === 'PFUS' ? 'journal full on the primary' : 'suspended by the primary');
+        await this.suspendSecondary(journal, to, split ? 'split on the primary' : st === 'PFUS' ? 'journal full on the primary' : 'suspended by the primary', { from: PULLING });
         break;
       }
     }
@@ -411,12 +433,15 @@ export class PullManager {
     const jf = this.r.journal(journal);
     let applied = 0;
     for (;;) {
+      // a group that left journal mode (suspension done, takeover, revert) restores nothing more
+      if (!this.r.groupPairs(journal).some((p) => p.role === 'S' && PULLING.has(p.state))) break;
       const restored = this.r.journalRow(journal).restoredSeq;
       const batch = pulled && pulled.length && pulled[0]!.seq === restored + 1 ? pulled : await jf.read(restored + 1, { maxBytes: PULL_BATCH });
       pulled = undefined;
       if (!batch.length) break;
       const writes: VolumeWrite[] = [];
       for (const e of batch) if (e.data.length) writes.push({ vol: this.r.array.volumeById(e.volumeId), offset: e.offset, data: e.data });
+      await this.keepImage(journal, writes);
       await this.r.array.writeMany(writes, 'restore');
       await this.r.array.commit();
       const last = batch[batch.length - 1]!.seq;
@@ -427,12 +452,42 @@ export class PullManager {
     return applied;
   }
 
-  /** Drops kept images of pairs whose resync finished and whose journal passed the copy's end. */
-  private async dropImages(journal: string): Promise<void> {
+  /**
+   * Between a resync's switch to PAIR and the restore passing the copy's end (splitSeq), the
+   * S-VOLs are not yet consistent and the kept image is still the group's consistent image: a
+   * restore saves each track's old content in it first and marks the track in this side's bitmap,
+   * so a revert stays exact and the next resync knows every track that differs.
+   */
+  private async keepImage(journal: string, writes: VolumeWrite[]): Promise<void> {
+    const keeping = this.r.groupPairs(journal).filter((p) => p.role === 'S' && p.splitSeq !== null && this.r.hasImage(p));
+    if (!keeping.length || !writes.length) return;
+    for (const p of keeping) {
+      const vol = this.r.array.volume(p.localVol);
+      const tracks = new Set<number>();
+      for (const w of writes) {
+        if (w.vol !== vol || w.data.length === 0) continue;
+        for (let t = Math.floor(w.offset / vol.trackSize); t <= Math.floor((w.offset + w.data.length - 1) / vol.trackSize); t++) tracks.add(t);
+      }
+      if (!tracks.size) continue;
+      const list = [...tracks];
+      await (await this.r.bitmap(p)).setAndPersist(list);
+      await (await this.r.keeper(p)).save(vol, list);
+    }
+  }
+
+  /**
+   * Drops the kept images of pairs whose resync has been restored past the copy's end: the S-VOLs
+   * are consistent again, at a newer point. The image file goes first (no revert to it can start
+   * after that), then the tracks the resync kept in this side's bitmap, then the record.
+   */
+  async dropImages(journal: string): Promise<void> {
     const restored = this.r.journalRow(journal).restoredSeq;
     for (const p of this.r.groupPairs(journal)) {
-      if (p.role === 'S' && p.state === 'PAIR' && p.splitSeq !== null && restored >= p.splitSeq) {
+      if (p.role === 'S' && p.splitSeq !== null && restored >= p.splitSeq && p.state !== 'COPY') {
         await this.r.dropImage(p);
+        const b = await this.r.bitmap(p);
+        b.clearAll();
+        await b.flush();
         this.r.rs.updatePair(p.id, { splitSeq: null, imageTime: null });
         this.r.invalidate();
       }
@@ -453,19 +508,57 @@ export class PullManager {
   }
 
   /**
-   * S side: suspends the group. Everything already in the restore journal is applied first (it is
-   * a consistent prefix), so the S-VOL holds the image of this moment.
+   * S side: suspends the group (every S pair of it in `from`, default all, in one transaction).
+   * Everything already in the restore journal is applied first (it is a consistent prefix), so
+   * the S-VOL holds the image of this moment; a pull in flight is dropped (epoch).
    */
-  async suspendSecondary(journal: string, state: PairState, reason: string, opts: { writable?: boolean } = {}): Promise<void> {
+  async suspendSecondary(journal: string, state: PairState, reason: string, opts: { writable?: boolean; from?: ReadonlySet<PairState> } = {}): Promise<void> {
+    this.r.bump(journal);
+    this.ahead.delete(journal);
+    await this.dropImages(journal);
     await this.chainRestore(journal).catch((e) => this.r.log(`restore before suspension failed: ${(e as Error).message}`));
+    await this.dropImages(journal);
     const now = Date.now();
-    const changed: PairRow[] = [];
-    for (const p of this.r.groupPairs(journal)) {
-      if (p.role !== 'S') continue;
+    const moving = this.r.groupPairs(journal).filter((p) => p.role === 'S' && (!opts.from || opts.from.has(p.state)));
+    if (!moving.length) return;
+    const changed = this.r.setGroupState(moving, state, reason, (p) => {
       const patch: Partial<PairRow> = { writable: opts.writable ?? (state === 'SSWS' ? true : p.writable) };
       if (p.imageTime === null || !this.r.hasImage(p)) patch.imageTime = now;
-      changed.push(this.r.setState(p, state, reason, patch));
-    }
+      return patch;
+    });
+    this.stat(journal).failingSince = null;
     this.onSuspend(changed);
+  }
+
+  private reconciledAt = new Map<string, number>();
+
+  /**
+   * The two sides of a group must not stay in contradicting states. A secondary whose group is
+   * suspended (by itself: pulls failing, a restart during a resync, a revert) while its primary
+   * still journals tells the primary to suspend too, so that what it journals goes into its
+   * bitmap and the next resync copies it. Checked about once a second while suspended, never
+   * while a command of the group runs, and only if the state did not change during the check.
+   */
+  async reconcile(journal: string): Promise<void> {
+    if (Date.now() - (this.reconciledAt.get(journal) ?? 0) < RECONCILE_EVERY_MS) return;
+    this.reconciledAt.set(journal, Date.now());
+    const row = this.r.rs.journal(journal);
+    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S');
+    if (!row || row.role !== 'restore' || !row.peerArray || !row.peerJournal || !ps.length) return;
+    if (!ps.every((p) => SUSPENDED.has(p.state)) || this.r.opBusy(journal)) return;
+    const ep = this.r.epoch(journal);
+    try {
+      const peer = await this.r.peer(row.peerArray);
+      const info = (await peer.call<PrimaryInfo>('repl.info', { journal: row.peerJournal }, { timeoutMs: 5000 })).result;
+      const live = Object.entries(info.states ?? {}).filter(([id, st]) => JOURNALING.has(st) && ps.some((p) => p.id === id));
+      if (!live.length || this.r.epoch(journal) !== ep || this.r.opBusy(journal)) return;
+      const mine = this.r.groupPairs(journal).filter((p) => p.role === 'S');
+      if (!mine.every((p) => SUSPENDED.has(p.state))) return;
+      const why = `the secondary ${this.r.name} is ${mine[0]!.state}${mine[0]!.reason ? ` (${mine[0]!.reason})` : ''}`;
+      this.r.log(`group ${mine[0]!.groupName}: the primary ${row.peerArray} is ${live[0]![1]} while this side is ${mine[0]!.state}: telling it to suspend (PSUE)`);
+      await peer.call('repl.primarySuspend', { journal: row.peerJournal, state: 'PSUE', reason: why }, { timeoutMs: 10_000 });
+    } catch {
+      /* the primary cannot be reached: it suspends by itself after its blockade watch */
+    }
   }
 }

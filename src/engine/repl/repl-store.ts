@@ -53,6 +53,18 @@ export interface PairRow {
   splitSeq: number | null;
   nocopy: boolean;
   created: number;
+  /** S side: this pair's copy (initial or resync) has all its data on the S-VOL, durably; the
+   *  group switches to the new image only once every pair of it is copied (group-copy-done). */
+  copied: boolean;
+  /** S side: the initial copy completed once (before that the S-VOL never held a consistent
+   *  image, so there is nothing to revert to). */
+  initialDone: boolean;
+  /** Sync pairs: how long a host write waits for the secondary before the fence applies (ms). */
+  syncTimeoutMs: number;
+  /** Sync pairs: when the secondary does not acknowledge in time, 'never' suspends the pair and
+   *  completes the write into the bitmap; 'data' suspends it and fails the write (and refuses
+   *  writes while suspended). */
+  fence: 'never' | 'data';
 }
 
 export interface LinkRow {
@@ -75,7 +87,9 @@ CREATE TABLE IF NOT EXISTS pairs (
   local_journal TEXT NOT NULL, remote_journal TEXT NOT NULL, group_name TEXT NOT NULL, mode TEXT NOT NULL,
   state TEXT NOT NULL, state_since INTEGER NOT NULL, reason TEXT, copy_done INTEGER NOT NULL DEFAULT 0,
   copy_total INTEGER NOT NULL DEFAULT 0, resyncing INTEGER NOT NULL DEFAULT 0, image_time INTEGER,
-  writable INTEGER NOT NULL DEFAULT 0, split_seq INTEGER, nocopy INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL
+  writable INTEGER NOT NULL DEFAULT 0, split_seq INTEGER, nocopy INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,
+  copied INTEGER NOT NULL DEFAULT 0, initial_done INTEGER NOT NULL DEFAULT 1, sync_timeout_ms INTEGER NOT NULL DEFAULT 5000,
+  fence TEXT NOT NULL DEFAULT 'never'
 );
 CREATE TABLE IF NOT EXISTS links (
   peer TEXT PRIMARY KEY, bandwidth REAL, latency_ms REAL NOT NULL DEFAULT 0, up INTEGER NOT NULL DEFAULT 1, changed INTEGER NOT NULL
@@ -125,6 +139,10 @@ function pairOf(r: Row): PairRow {
     splitSeq: r.split_seq,
     nocopy: !!r.nocopy,
     created: r.created,
+    copied: !!r.copied,
+    initialDone: !!r.initial_done,
+    syncTimeoutMs: r.sync_timeout_ms,
+    fence: r.fence === 'data' ? 'data' : 'never',
   };
 }
 
@@ -133,7 +151,16 @@ const PAIR_COLS: Record<keyof PairRow, string> = {
   localJournal: 'local_journal', remoteJournal: 'remote_journal', groupName: 'group_name', mode: 'mode',
   state: 'state', stateSince: 'state_since', reason: 'reason', copyDone: 'copy_done', copyTotal: 'copy_total',
   resyncing: 'resyncing', imageTime: 'image_time', writable: 'writable', splitSeq: 'split_seq', nocopy: 'nocopy', created: 'created',
+  copied: 'copied', initialDone: 'initial_done', syncTimeoutMs: 'sync_timeout_ms', fence: 'fence',
 };
+
+/** Columns added after the first layout: [name, definition] (added to older stores on open). */
+const ADDED_PAIR_COLS: Array<[string, string]> = [
+  ['copied', 'INTEGER NOT NULL DEFAULT 0'],
+  ['initial_done', 'INTEGER NOT NULL DEFAULT 1'],
+  ['sync_timeout_ms', 'INTEGER NOT NULL DEFAULT 5000'],
+  ['fence', "TEXT NOT NULL DEFAULT 'never'"],
+];
 
 const JOURNAL_COLS: Record<keyof JournalRow, string> = {
   name: 'name', size: 'size', role: 'role', peerArray: 'peer_array', peerJournal: 'peer_journal', restoredSeq: 'restored_seq',
@@ -148,6 +175,8 @@ function sqlValue(v: unknown): unknown {
 export class ReplStore {
   constructor(readonly store: ManagementStore) {
     store.ensureSchema('replication', DDL);
+    const have = new Set((store.db.prepare('PRAGMA table_info(pairs)').all() as Row[]).map((c) => c.name as string));
+    for (const [name, def] of ADDED_PAIR_COLS) if (!have.has(name)) store.db.exec(`ALTER TABLE pairs ADD COLUMN ${name} ${def}`);
   }
 
   journals(): JournalRow[] {

@@ -61,7 +61,7 @@ export class Replicator {
   /** P side: what each master journal's secondary holds, for references instead of data. */
   private contentIndexes = new Map<string, ContentIndex>();
   /** P side: writes of sync pairs waiting until the secondary has restored their seq. */
-  private syncWaiters = new Map<string, Array<{ seq: number; resolve: () => void }>>();
+  private syncWaiters = new Map<string, Array<{ seq: number; resolve: (restored: boolean) => void }>>();
   /** P side: when the master journal went over the high-water mark. */
   private overSince = new Map<string, number>();
   /** P side: last time a secondary pulled from a master journal. */
@@ -151,7 +151,7 @@ export class Replicator {
 
   async stop(): Promise<void> {
     await Promise.all(this.releasing.values());
-    for (const w of this.syncWaiters.values()) for (const x of w) x.resolve();
+    for (const w of this.syncWaiters.values()) for (const x of w) x.resolve(false);
     this.syncWaiters.clear();
     for (const b of this.bitmaps.values()) await b.close().catch(() => undefined);
     for (const k of this.keepers.values()) await k.close().catch(() => undefined);
@@ -389,6 +389,12 @@ export class Replicator {
     return this.keepers.has(p.id) || ImageKeeper.exists(this.imagePath(p.id));
   }
 
+  /** Removes the files of a pair's bitmap and kept image (a deleted pair, or one created anew). */
+  async removePairFiles(id: string): Promise<void> {
+    fs.rmSync(this.bitmapPath(id), { force: true });
+    fs.rmSync(this.imagePath(id), { force: true });
+  }
+
   async dropImage(p: PairRow): Promise<void> {
     const k = this.keepers.get(p.id);
     this.keepers.delete(p.id);
@@ -430,10 +436,17 @@ export class Replicator {
         const seq = await this.appendMaster(p, vol, off, data);
         if (seq !== null) ctx.logged = true;
         if (seq !== null && p.mode === 'sync' && (p.state === 'PAIR' || p.state === 'PFUL')) {
-          after = () => this.waitRestored(p.localJournal, seq);
+          after = () => this.waitSync(p, seq);
           this.onKick(p.localJournal);
         }
       } else {
+        // fence 'data': a sync pair suspended by a failure refuses host writes (nothing written)
+        if (p.mode === 'sync' && p.fence === 'data' && (p.state === 'PSUE' || p.state === 'PFUS') && (origin === 'host' || origin === 'backup-restore')) {
+          throw new RcopyError('ERR_RCOPY_FENCED', `${this.name}:${vol.name} is the P-VOL of sync pair ${p.id} (${p.state}, fence data): host writes are refused while the secondary cannot be updated`, {
+            kind: 'failed',
+            hint: `resynchronise the pair first: rcopy pair resync ${p.id}`,
+          });
+        }
         await this.markTracks(p, vol, off, data.length);
       }
     }
@@ -466,7 +479,8 @@ export class Replicator {
     for (const q of this.groupPairs(journal)) if (q.state === 'PAIR') this.setState(q, 'PFUL', 'journal over 80%');
   }
 
-  private waitRestored(journal: string, seq: number): Promise<void> {
+  /** Resolves true once the secondary restored `seq`, false when a suspension released it. */
+  private waitRestored(journal: string, seq: number): Promise<boolean> {
     return new Promise((resolve) => {
       const l = this.syncWaiters.get(journal) ?? [];
       l.push({ seq, resolve });
@@ -479,29 +493,114 @@ export class Replicator {
     if (!l) return;
     const keep = [];
     for (const w of l) {
-      if (all || w.seq <= restored) w.resolve();
+      if (w.seq <= restored) w.resolve(true);
+      else if (all) w.resolve(false);
       else keep.push(w);
     }
     this.syncWaiters.set(journal, keep);
   }
 
+  /**
+   * A host write to a sync pair completes once the secondary has restored it, or after the
+   * pair's sync timeout by its fence policy: the group suspends (PSUE, the write is folded into
+   * the bitmap) and the write completes ('never') or fails ('data'). No write waits longer.
+   */
+  private async waitSync(p: PairRow, seq: number): Promise<void> {
+    const ms = p.syncTimeoutMs > 0 ? p.syncTimeoutMs : 5000;
+    let timer: NodeJS.Timeout | undefined;
+    const got = await Promise.race([
+      this.waitRestored(p.localJournal, seq),
+      new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), ms))),
+    ]);
+    clearTimeout(timer);
+    if (got === true) return;
+    if (got === 'timeout') {
+      const cur = this.rs.pair(p.id);
+      if (cur && JOURNALING.has(cur.state)) {
+        this.log(`sync write seq ${seq} of ${p.id} not restored by the secondary within ${ms} ms: suspending group ${p.groupName} (PSUE, fence ${p.fence})`);
+        await this.suspendPrimary(p.localJournal, 'PSUE', `the secondary did not acknowledge a sync write within ${ms} ms`);
+      }
+    }
+    if (p.fence === 'data') {
+      throw new RcopyError('ERR_RCOPY_FENCED', `sync write to ${p.id} was not acknowledged by ${p.remoteArray} within ${ms} ms: the pair is suspended (PSUE) and, with fence data, the write failed`, {
+        kind: 'peer',
+        hint: `the data is on the P-VOL and in its bitmap; restore the link and run: rcopy pair resync ${p.id}`,
+      });
+    }
+  }
+
   // ---------------------------------------------------------------- state changes
 
   setState(p: PairRow, to: PairState, reason?: string, patch: Partial<PairRow> = {}): PairRow {
-    checkMove(p.id, p.state, to);
-    const changed = p.state !== to;
-    // the state and its event in one transaction (one fsync on an fsync array)
+    return this.setGroupState([p], to, reason, patch)[0]!;
+  }
+
+  /**
+   * Moves several pairs (a journal group's side) to one state in ONE transaction: a crash leaves
+   * all of them moved or none. Each move is checked against the pair's CURRENT row (read here,
+   * not a copy the caller read before an await). `patch` may depend on the pair.
+   */
+  setGroupState(pairs: ReadonlyArray<PairRow>, to: PairState, reason?: string, patch: Partial<PairRow> | ((p: PairRow) => Partial<PairRow>) = {}): PairRow[] {
+    const cur = pairs.map((p) => this.pair(p.id));
+    for (const p of cur) checkMove(p.id, p.state, to);
+    const now = Date.now();
     this.rs.store.tx(() => {
-      this.rs.updatePair(p.id, { ...patch, state: to, stateSince: changed ? Date.now() : p.stateSince, reason: reason ?? p.reason });
-      if (changed) this.rs.event(p.id, `${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
+      for (const p of cur) {
+        const changed = p.state !== to;
+        const extra = typeof patch === 'function' ? patch(p) : patch;
+        this.rs.updatePair(p.id, { ...extra, state: to, stateSince: changed ? now : p.stateSince, reason: reason ?? p.reason });
+        if (changed) this.rs.event(p.id, `${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
+      }
     });
-    if (changed) {
-      this.log(`pair ${p.id} (${p.role}): ${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
-    }
+    for (const p of cur) if (p.state !== to) this.log(`pair ${p.id} (${p.role}): ${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
     this.invalidate();
-    const np = this.pair(p.id);
-    this.onStateChange([np]);
-    return np;
+    const out = cur.map((p) => this.pair(p.id));
+    this.bump(cur[0]?.localJournal);
+    this.onStateChange(out);
+    return out;
+  }
+
+  /** Per journal group: a counter bumped by every state change, so that work started before an
+   *  await can tell that the state it decided on is gone (compare before acting). */
+  private epochs = new Map<string, number>();
+
+  epoch(journal: string): number {
+    return this.epochs.get(journal) ?? 0;
+  }
+
+  bump(journal: string | undefined): void {
+    if (journal !== undefined) this.epochs.set(journal, this.epoch(journal) + 1);
+  }
+
+  /** Per journal group: operations of the CLI under way (split, resync, takeover, revert); the
+   *  reconciliation of contradicting states waits while one runs. */
+  private busyOps = new Map<string, number>();
+
+  async withOp<T>(journal: string, fn: () => Promise<T>): Promise<T> {
+    this.busyOps.set(journal, (this.busyOps.get(journal) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const n = (this.busyOps.get(journal) ?? 1) - 1;
+      if (n > 0) this.busyOps.set(journal, n);
+      else this.busyOps.delete(journal);
+      this.bump(journal);
+    }
+  }
+
+  opBusy(journal: string): boolean {
+    return this.busyOps.has(journal);
+  }
+
+  /** Everything this array holds in memory about a pair (a deleted pair's id can be used again). */
+  async forgetPair(id: string): Promise<void> {
+    const b = this.bitmaps.get(id);
+    this.bitmaps.delete(id);
+    if (b) await b.close().catch(() => undefined);
+    const k = this.keepers.get(id);
+    this.keepers.delete(id);
+    if (k) await k.close().catch(() => undefined);
+    this.invalidate();
   }
 
   /**
@@ -540,19 +639,25 @@ export class Replicator {
     return folded;
   }
 
-  /** P side: suspend a master journal's group. Caller holds the array's write lock. */
-  async suspendPrimaryLocked(journal: string, state: 'PSUS' | 'PSUE' | 'PFUS', reason: string, opts: { keepEntries?: boolean } = {}): Promise<void> {
+  /** P side: suspend a master journal's group (all its pairs in one transaction). Caller holds
+   *  the array's write lock. The secondary is told at once (unless it asked for it). */
+  async suspendPrimaryLocked(journal: string, state: 'PSUS' | 'PSUE' | 'PFUS', reason: string, opts: { keepEntries?: boolean; quiet?: boolean } = {}): Promise<void> {
     const ps = this.groupPairs(journal).filter((p) => p.role === 'P');
-    for (const p of ps) if (!SUSPENDED.has(p.state) || p.state !== state) this.setState(p, state, reason, { splitSeq: opts.keepEntries ? this.journal(journal).lastSeq : null });
+    const moving = ps.filter((p) => p.state !== state);
+    if (moving.length) this.setGroupState(moving, state, reason, { splitSeq: opts.keepEntries ? this.journal(journal).lastSeq : null });
     if (!opts.keepEntries) {
       const n = await this.foldJournal(journal);
       if (n) this.log(`folded ${n} journal entries of ${journal} into the differential bitmaps`);
     }
     this.overSince.delete(journal);
     this.releaseWaiters(journal, 0, true);
+    if (moving.length && !opts.quiet && ps[0]) this.onPrimarySuspended(ps[0], state, reason);
   }
 
-  suspendPrimary(journal: string, state: 'PSUS' | 'PSUE' | 'PFUS', reason: string, opts: { keepEntries?: boolean } = {}): Promise<void> {
+  /** Set by the controller: tells the secondary of a suspension here (best effort, not awaited). */
+  onPrimarySuspended: (p: PairRow, state: PairState, reason: string) => void = () => undefined;
+
+  suspendPrimary(journal: string, state: 'PSUS' | 'PSUE' | 'PFUS', reason: string, opts: { keepEntries?: boolean; quiet?: boolean } = {}): Promise<void> {
     return this.array.locked(() => this.suspendPrimaryLocked(journal, state, reason, opts));
   }
 
@@ -730,7 +835,12 @@ export class Replicator {
       copyDone: p.copyDone,
       copyTotal: p.copyTotal,
       resyncing: p.resyncing,
+      copied: p.role === 'S' ? p.copied : undefined,
       writable: p.writable,
+      syncTimeoutMs: p.mode === 'sync' ? p.syncTimeoutMs : undefined,
+      fence: p.mode === 'sync' ? p.fence : undefined,
+      /** S side: a resync completed but the restore has not yet passed the copy's end (seq). */
+      consistentFromSeq: p.role === 'S' && p.splitSeq !== null && p.state !== 'COPY' ? p.splitSeq : undefined,
       imageTime: p.imageTime,
       imageTracks: this.keepers.get(p.id)?.tracks ?? (this.hasImage(p) ? null : 0),
       changedTracks: changed,

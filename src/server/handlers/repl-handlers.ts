@@ -30,6 +30,17 @@ export class ReplService implements Service {
     this.ops = new PairOps(this.r, this.pulls, this.copies);
     this.pulls.copying = (j) => this.copies.groupCopying(j);
     this.r.onKick = (journal) => this.kick(journal);
+    this.r.onPrimarySuspended = (pair, state, reason) => this.tellSecondary(pair.localJournal, pair.remoteArray, pair.remoteJournal, state, reason);
+  }
+
+  /** P side: tells the secondary of a suspension decided here, so it mirrors it within a second
+   *  instead of at the end of the pull in flight (best effort: it also learns it from the pull). */
+  private tellSecondary(journal: string, peerArray: string, peerJournal: string, state: string, reason: string): void {
+    if (this.ctx.stopping || !this.r.linkOf(peerArray).up) return;
+    void this.r
+      .peer(peerArray)
+      .then((peer) => peer.call('repl.primarySuspended', { journal: peerJournal, state, reason, from: this.r.name }, { timeoutMs: 10_000 }))
+      .catch((e) => this.ctx.log(`could not tell ${peerArray} that ${journal} suspended (${state}): ${(e as Error).message}`));
   }
 
   private kick(journal: string): void {
@@ -46,6 +57,7 @@ export class ReplService implements Service {
 
   async start(): Promise<void> {
     await this.r.start();
+    this.ops.recoverAfterRestart();
     this.pulls.startAll();
     this.copies.startPending();
     this.timer = setInterval(() => void this.tick(), 500);
@@ -149,6 +161,8 @@ export const handlers: Record<string, Handler> = {
       mode: oneOf(p, 'mode', ['async', 'sync'] as const, 'async'),
       group: optStr(p, 'group'),
       nocopy: bool(p, 'nocopy'),
+      syncTimeoutMs: optInt(p, 'syncTimeoutMs', 100, 3_600_000),
+      fence: p.fence === undefined ? undefined : oneOf(p, 'fence', ['never', 'data'] as const),
     });
   },
   'pair.list': async (ctx) => {
@@ -199,6 +213,13 @@ export const handlers: Record<string, Handler> = {
     const s = svc(ctx);
     const j = str(p, 'journal');
     s.r.journalRow(j);
+    const sync = s.r.groupPairs(j).find((x) => x.role === 'S' && x.mode === 'sync' && (x.state === 'PAIR' || x.state === 'PFUL' || x.state === 'COPY'));
+    if (sync) {
+      throw E.state(
+        `journal ${ctx.array.name}:${j} restores sync pair ${sync.id} (${sync.state}): without pulls every host write to its P-VOL would wait ${sync.syncTimeoutMs} ms and then suspend the pair (fence ${sync.fence})`,
+        `split the pair first: rcopy pair split ${sync.id}`,
+      );
+    }
     await s.pulls.stop(j);
     return s.pulls.stat(j);
   },
@@ -300,6 +321,8 @@ export const handlers: Record<string, Handler> = {
       mode: oneOf(p, 'mode', ['async', 'sync'] as const),
       group: str(p, 'group'),
       nocopy: bool(p, 'nocopy'),
+      syncTimeoutMs: optInt(p, 'syncTimeoutMs', 100, 3_600_000) ?? 5000,
+      fence: oneOf(p, 'fence', ['never', 'data'] as const, 'never'),
     }),
   'repl.primaryDelete': async (ctx, p) => svc(ctx).ops.primaryDelete(str(p, 'pair')),
   'repl.primarySplit': async (ctx, p) => svc(ctx).ops.primarySplit(str(p, 'journal')),
@@ -312,8 +335,21 @@ export const handlers: Record<string, Handler> = {
     return null;
   },
   'repl.primaryBeginResync': async (ctx, p) => svc(ctx).ops.primaryBeginResync(str(p, 'journal')),
-  'repl.primaryCopyDone': async (ctx, p) => svc(ctx).ops.primaryCopyDone(str(p, 'pair')),
-  'repl.copyDone': async (ctx, p) => svc(ctx).ops.primaryCopyDone(str(p, 'pair')),
+  'repl.groupCopyDone': async (ctx, p) => {
+    const ids = p.pairs;
+    if (!Array.isArray(ids) || !ids.length || ids.length > 4096 || !ids.every((x) => typeof x === 'string')) throw E.badInput("repl.groupCopyDone: 'pairs' must be a list of pair ids");
+    return svc(ctx).ops.primaryGroupCopyDone(str(p, 'journal'), ids as string[]);
+  },
+  // the primary suspended a group on its own (journal full, its blockade watch, a sync timeout)
+  'repl.primarySuspended': async (ctx, p) => {
+    const s = svc(ctx);
+    const journal = str(p, 'journal');
+    const state = oneOf(p, 'state', ['PSUE', 'PFUS', 'PSUS'] as const);
+    const row = s.r.journalRow(journal);
+    if (row.role !== 'restore' || row.peerArray !== checkName('array', str(p, 'from'))) throw E.state(`journal ${ctx.array.name}:${journal} does not restore from ${str(p, 'from')}`, 'check the pair on both arrays: rcopy pair list');
+    s.ops.mirrorPrimary(journal, state, str(p, 'reason'));
+    return null;
+  },
   'repl.primarySwap': async (ctx, p) => svc(ctx).ops.primarySwap(str(p, 'journal'), int(p, 'base')),
 };
 
