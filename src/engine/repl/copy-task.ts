@@ -340,6 +340,7 @@ export class CopyManager {
       splitSeq: images.has(x.id) ? fin.result.lastSeq : null,
       imageTime: images.has(x.id) ? x.imageTime : null,
     }));
+    this.r.fault('switched-before-clear');
     // pairs without an image are consistent from here on (an initial copy: the pull applies what
     // was journaled meanwhile before anything else): their bits go now
     for (const x of now) {
@@ -522,6 +523,7 @@ export class CopyManager {
     if (t.abort || !cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
     this.r.rs.updatePair(p.id, { copied: true });
     this.r.invalidate();
+    this.r.fault('copied-before-switch');
     await this.finishGroup(p.localJournal);
   }
 }

@@ -314,6 +314,7 @@ export class PairOps {
           await b.flush();
         }
         this.r.setGroupState(copying, 'PAIR', 'copy complete');
+        this.r.fault('copy-done-before-reply');
       }
       return { lastSeq: this.r.journal(journal).lastSeq };
     });
@@ -468,6 +469,7 @@ export class PairOps {
         n += await k.revert((off, data) => this.r.array.write(vol, off, data, 'resync', { sync: false }), vol.trackSize);
       }
       await this.r.array.commit();
+      this.r.fault('revert-before-drop');
       for (const x of withImage) await this.r.dropImage(x);
       const cur = this.sideOf(journal);
       this.r.setGroupState(cur, cur.every((x) => x.state === 'COPY' || x.state === 'PSUE') ? 'PSUE' : cur[0]!.state, 'reverted to the consistent image', {

@@ -20,6 +20,8 @@ import { BLOCK, type Segment } from './dedup-wire.js';
 import { ImageKeeper } from './image-keeper.js';
 import { LinkShaper } from './link-shaper.js';
 import { JOURNALING, SUSPENDED, checkMove, nextCommand, type PairState } from './pair-state.js';
+import { faultPoint } from '../fault.js';
+import { logFile } from '../home.js';
 import { ReplStore, type JournalRow, type LinkRow, type PairRow } from './repl-store.js';
 
 export interface PeerCaller {
@@ -362,14 +364,28 @@ export class Replicator {
     return path.join(this.array.dir, 'bitmaps', `${safe(id)}.image`);
   }
 
-  async bitmap(p: PairRow): Promise<TrackBitmap> {
-    let b = this.bitmaps.get(p.id);
-    if (!b) {
-      const vol = this.array.volume(p.localVol);
-      b = await TrackBitmap.openFile(this.bitmapPath(p.id), vol.tracks);
-      this.bitmaps.set(p.id, b);
+  private opening = new Map<string, Promise<unknown>>();
+
+  /** Opens something once even when several callers ask at the same time (a copy task and a
+   *  command both opening a pair's bitmap would otherwise both create its file). */
+  private once<T>(key: string, have: () => T | undefined, open: () => Promise<T>): Promise<T> {
+    const got = have();
+    if (got) return Promise.resolve(got);
+    let p = this.opening.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = open().finally(() => this.opening.delete(key));
+      this.opening.set(key, p);
     }
-    return b;
+    return p;
+  }
+
+  async bitmap(p: PairRow): Promise<TrackBitmap> {
+    return this.once(`bitmap:${p.id}`, () => this.bitmaps.get(p.id), async () => {
+      const vol = this.array.volume(p.localVol);
+      const b = await TrackBitmap.openFile(this.bitmapPath(p.id), vol.tracks);
+      this.bitmaps.set(p.id, b);
+      return b;
+    });
   }
 
   bitmapNow(id: string): TrackBitmap | undefined {
@@ -377,12 +393,11 @@ export class Replicator {
   }
 
   async keeper(p: PairRow): Promise<ImageKeeper> {
-    let k = this.keepers.get(p.id);
-    if (!k) {
-      k = await ImageKeeper.open(this.imagePath(p.id));
+    return this.once(`keeper:${p.id}`, () => this.keepers.get(p.id), async () => {
+      const k = await ImageKeeper.open(this.imagePath(p.id));
       this.keepers.set(p.id, k);
-    }
-    return k;
+      return k;
+    });
   }
 
   hasImage(p: PairRow): boolean {
@@ -550,6 +565,7 @@ export class Replicator {
         const extra = typeof patch === 'function' ? patch(p) : patch;
         this.rs.updatePair(p.id, { ...extra, state: to, stateSince: changed ? now : p.stateSince, reason: reason ?? p.reason });
         if (changed) this.rs.event(p.id, `${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
+        if (cur.length > 1) this.fault(`group-state-midway-${to}`);
       }
     });
     for (const p of cur) if (p.state !== to) this.log(`pair ${p.id} (${p.role}): ${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
@@ -558,6 +574,11 @@ export class Replicator {
     this.bump(cur[0]?.localJournal);
     this.onStateChange(out);
     return out;
+  }
+
+  /** A crash point for tests (fault.ts): RCOPY_FAULT=ARRAY:POINT kills this controller here. */
+  fault(point: string): void {
+    faultPoint(this.name, point, logFile(this.array.dir));
   }
 
   /** Per journal group: a counter bumped by every state change, so that work started before an
