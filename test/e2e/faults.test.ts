@@ -53,7 +53,7 @@ test('a journal group resyncs as one: cut short, every S-VOL keeps the split ima
     const mid = await show(h, 'B:small');
     assert.equal(mid.secondary.state, 'COPY', 'a copied pair waits for its group: it does not switch alone');
     await h.ok('link', 'down', 'A', 'B');
-    await h.ok('pair', 'wait', '--group', 'g1', '--state', 'PSUE', '--timeout', '30s');
+    for (const v of ['B:small', 'B:big']) await h.ok('pair', 'wait', v, '--state', 'PSUE', '--timeout', '30s');
     for (const v of ['B:small', 'B:big']) {
       const s = (await show(h, v)).secondary;
       assert.equal(s.state, 'PSUE', `${v} is suspended with its group, never PAIR alone`);
@@ -313,13 +313,14 @@ test('the secondary learns of PFUS at once, and pair resync is not refused as PA
 test('a blockade watch starts afresh: a primary restarted after an old outage does not split the pair', async () => {
   const h = new TestHome();
   try {
-    await twoSites(h, { size: '16M', blockade: '2s' });
+    // a watch long enough that the restart below is always shorter, even on a loaded machine
+    await twoSites(h, { size: '16M', blockade: '6s' });
     await h.ok('link', 'down', 'A', 'B');
     await h.ok('io', 'write', 'A:v', '--pattern', '0x31', '--length', '1M');
-    await h.ok('pair', 'wait', 'B:v', '--state', 'PSUE', '--timeout', '30s');
+    await h.ok('pair', 'wait', 'B:v', '--state', 'PSUE', '--timeout', '60s');
     await h.ok('link', 'up', 'A', 'B');
     await h.ok('pair', 'resync', 'B:v');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+    // killed right as the resync reports PAIR, before any pull has succeeded since the outage
     process.kill((await h.ok('array', 'status', 'A', '--json')).pid, 'SIGKILL');
     await waitDead(h, 'A');
     await h.ok('array', 'start', 'A');
@@ -360,6 +361,23 @@ test('a write to a sync pair whose secondary was killed completes within the syn
     const code = await new Promise<number | null>((res) => child.on('close', res));
     assert.equal(code, 0, 'fence never: the write completes into the bitmap');
     assert.equal((await show(h, 'A:v')).primary.state, 'PSUE');
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test('kill -9 of the secondary between recording a restore and freeing its entries: the journal still drains', async () => {
+  const h = new TestHome();
+  try {
+    await twoSites(h, { size: '16M' });
+    await armFault(h, 'B', 'restored-before-release');
+    await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '2M', '--seed', '14');
+    await waitFault(h, 'B', 'restored-before-release');
+    await waitDead(h, 'B');
+    await h.ok('array', 'start', 'B');
+    await h.ok('io', 'write', 'A:v', '--offset', '4M', '--pattern', '0x15', '--length', '64k');
+    await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
+    await assertEqual(h, 'A:v', 'B:v');
   } finally {
     await h.cleanup();
   }

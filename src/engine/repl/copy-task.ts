@@ -135,6 +135,7 @@ export class CopyManager {
     saved: Promise<void>,
     st: CopyStats,
     readRuns: (runs: Array<[number, number]>) => Promise<Buffer[]>,
+    live: () => void,
   ): Promise<void> {
     const ts = vol.trackSize;
     const plans: Array<{ a: number; off: number; len: number; buf: Buffer; kind: Array<'equal' | 'zero' | 'ref' | 'data'> }> = [];
@@ -184,7 +185,9 @@ export class CopyManager {
     const written: number[] = [];
     for (const pl of plans) pl.kind.forEach((k, i) => k !== 'equal' && written.push(pl.a + i));
     await saved;
+    live();
     if (keeper && written.length) await keeper.save(vol, written);
+    live();
     const writes: VolumeWrite[] = [];
     for (const pl of plans) {
       for (let i = 0; i < pl.kind.length; ) {
@@ -480,17 +483,22 @@ export class CopyManager {
       return this.primaryHashes(p, peer, vol, hashed[g]!.group, st);
     });
     let nextHashed = 0;
+    // checked again after every await and right before anything is written to the S-VOL: a
+    // revert or suspension may have happened while this worker waited for the primary
+    const live = (): void => {
+      if (t.abort) throw new RcopyError('ERR_RCOPY_ABORTED', 'copy stopped', { kind: 'failed' });
+      const cur = this.r.rs.pair(p.id);
+      if (!cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
+    };
     const worker = async (): Promise<void> => {
       while (index ? nextHashed < hashed.length : next < pieces.length) {
-        if (t.abort) throw new RcopyError('ERR_RCOPY_ABORTED', 'copy stopped', { kind: 'failed' });
-        const cur = this.r.rs.pair(p.id);
-        if (!cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
+        live();
         this.r.checkLink(p.remoteArray);
         if (index) {
           const g = nextHashed++;
           const hashes = await hashesOf[g]!;
           await indexed;
-          await this.copyGroupWithReferences(vol, hashed[g]!.group, hashes, index, keeper, saved, st, readRuns);
+          await this.copyGroupWithReferences(vol, hashed[g]!.group, hashes, index, keeper, saved, st, readRuns, live);
           await progress(hashed[g]!.n);
         } else {
           // runs up to RUN_BYTES together: one request, one save in the image, then the writes
@@ -498,18 +506,24 @@ export class CopyManager {
           const runs = group.map(([a, b]): [number, number] => [a * ts, Math.min((b + 1) * ts, vol.size) - a * ts]);
           const datas = await readRuns(runs);
           await ready;
+          live();
           if (keeper) {
             const tracks: number[] = [];
             for (const [a, b] of group) for (let x = a; x <= b; x++) tracks.push(x);
             await keeper.save(vol, tracks);
           }
+          live();
           await this.r.array.writeMany(runs.map(([offset], i) => ({ vol, offset, data: datas[i]! })), p.resyncing ? 'resync' : 'copy');
           st.dataTracks += n;
           await progress(n);
         }
       }
     };
-    await Promise.all(Array.from({ length: DEPTH }, () => worker()));
+    // every worker ends before this copy ends (a rejected Promise.all would let the others write
+    // on behind a revert's back)
+    const ends = await Promise.allSettled(Array.from({ length: DEPTH }, () => worker()));
+    const failed = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+    if (failed) throw failed.reason;
     await ready;
     await this.r.array.commit();
     this.r.rs.updatePair(p.id, { copyDone: done });

@@ -432,6 +432,11 @@ export class PullManager {
   private async restore(journal: string, pulled?: JournalEntry[]): Promise<number> {
     const jf = this.r.journal(journal);
     let applied = 0;
+    // entries restored before a crash that came between recording the restored seq and freeing
+    // them would otherwise stay in the restore journal for good (never drained)
+    const done = this.r.journalRow(journal).restoredSeq;
+    const oldest = jf.stats().oldestSeq;
+    if (oldest !== null && oldest <= done) await jf.release(Math.min(done, jf.lastSeq));
     for (;;) {
       // a group that left journal mode (suspension done, takeover, revert) restores nothing more
       if (!this.r.groupPairs(journal).some((p) => p.role === 'S' && PULLING.has(p.state))) break;
@@ -446,6 +451,7 @@ export class PullManager {
       await this.r.array.commit();
       const last = batch[batch.length - 1]!.seq;
       this.r.rs.updateJournal(journal, { restoredSeq: last });
+      this.r.fault('restored-before-release');
       await jf.release(last);
       applied += batch.length;
     }
