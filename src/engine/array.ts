@@ -139,6 +139,11 @@ export class StorageArray {
     const file = path.join(dir, STORE_FILE);
     if (!fs.existsSync(file)) throw E.notAnArray(dir);
     const store = ManagementStore.open(file);
+    const broken = store.integrityProblems();
+    if (broken.length) {
+      store.close();
+      throw E.integrity(`the management store ${file} failed SQLite's integrity check: ${broken.slice(0, 3).join('; ')}`, 'restore mgmt.db from a backup; the volumes and journals are untouched');
+    }
     const name = store.getMeta('name')!;
     const durability = (store.getMeta('durability') ?? 'fsync') as Durability;
     // management state follows the array's durability: with 'none' a commit is not fsynced

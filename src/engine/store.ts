@@ -68,10 +68,22 @@ export class ManagementStore {
     this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
   }
 
-  /** A JSON document kept under a key (small state: pull settings, link table, ...). */
+  /** A JSON document kept under a key (small state: pull settings, link table, ...). A document
+   *  that does not parse (changed outside rcopy) reads as the default, never as an exception. */
   getJson<T>(key: string, dflt: T): T {
     const v = this.getMeta(key);
-    return v === undefined ? dflt : (JSON.parse(v) as T);
+    if (v === undefined) return dflt;
+    try {
+      return JSON.parse(v) as T;
+    } catch {
+      return dflt;
+    }
+  }
+
+  /** SQLite's own check of the database file (quick_check): the problems, or none. */
+  integrityProblems(): string[] {
+    const rows = this.db.pragma('quick_check') as Array<Record<string, string>>;
+    return rows.map((r) => String(Object.values(r)[0])).filter((x) => x !== 'ok');
   }
 
   setJson(key: string, value: unknown): void {

@@ -214,7 +214,8 @@ async function main(): Promise<void> {
     await ctl.waitStopped();
     process.exit(0);
   } catch (e) {
-    early(`controller failed: ${(e as Error).stack ?? String(e)}`);
+    // an error the user can act on is one line (the CLI shows the last line of the log)
+    early(e instanceof RcopyError ? `controller failed: ${e.code}: ${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}` : `controller failed: ${(e as Error).stack ?? String(e)}`);
     try {
       fs.rmSync(pidFile(dir), { force: true });
     } catch {

@@ -38,6 +38,7 @@ export function registerCore(program: Command): void {
     'rcopy array stop --all',
   );
   example(dataOpts(array.command('status').argument('[name]').description('is the controller running')).action(act(arrayMod, 'status')), 'rcopy array status siteA --json');
+  example(dataOpts(array.command('check').argument('[name]').description('check the management store and the journals (exit 3 on a finding)')).action(act(() => import('../commands/array-check.js'), 'check')), 'rcopy array check siteA');
 
   const volume = program.command('volume').description('create and inspect volumes');
   example(

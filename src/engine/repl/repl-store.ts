@@ -3,6 +3,7 @@
  * Each array keeps its own view of a pair (role P or S); both views share the pair id, which is
  * the primary volume's reference at creation ("ARRAY:VOLUME").
  */
+import { crc32 } from '../crc32.js';
 import type { ManagementStore } from '../store.js';
 import type { PairState, Role } from './pair-state.js';
 
@@ -154,13 +155,34 @@ const PAIR_COLS: Record<keyof PairRow, string> = {
   copied: 'copied', initialDone: 'initial_done', syncTimeoutMs: 'sync_timeout_ms', fence: 'fence',
 };
 
-/** Columns added after the first layout: [name, definition] (added to older stores on open). */
-const ADDED_PAIR_COLS: Array<[string, string]> = [
-  ['copied', 'INTEGER NOT NULL DEFAULT 0'],
-  ['initial_done', 'INTEGER NOT NULL DEFAULT 1'],
-  ['sync_timeout_ms', 'INTEGER NOT NULL DEFAULT 5000'],
-  ['fence', "TEXT NOT NULL DEFAULT 'never'"],
+/** Columns added after the first layout: [table, name, definition] (added to older stores on open). */
+const ADDED_COLS: Array<[string, string, string]> = [
+  ['pairs', 'copied', 'INTEGER NOT NULL DEFAULT 0'],
+  ['pairs', 'initial_done', 'INTEGER NOT NULL DEFAULT 1'],
+  ['pairs', 'sync_timeout_ms', 'INTEGER NOT NULL DEFAULT 5000'],
+  ['pairs', 'fence', "TEXT NOT NULL DEFAULT 'never'"],
+  // crc32 of the row's facts (rowCrc): a row changed behind rcopy's back is found on load
+  ['pairs', 'crc', 'INTEGER'],
+  ['journals', 'crc', 'INTEGER'],
 ];
+
+const STATES = new Set(['COPY', 'PAIR', 'PFUL', 'PSUS', 'SSUS', 'PSUE', 'PFUS', 'SSWS']);
+
+/** The checksum of a row: crc32 over its fields in a fixed order (as the row types give them). */
+export function rowCrc(row: PairRow | JournalRow): number {
+  const keys = Object.keys(row).sort();
+  return crc32(Buffer.from(JSON.stringify(keys.map((k) => [k, (row as unknown as Record<string, unknown>)[k] ?? null]))));
+}
+
+/** A fact of the management store that failed a check on load. */
+export interface StoreFinding {
+  table: 'pairs' | 'journals';
+  row: string;
+  problem: string;
+  /** The pair's or journal's group can be suspended to stay safe (false: refuse to start). */
+  suspendable: boolean;
+  journal: string | null;
+}
 
 const JOURNAL_COLS: Record<keyof JournalRow, string> = {
   name: 'name', size: 'size', role: 'role', peerArray: 'peer_array', peerJournal: 'peer_journal', restoredSeq: 'restored_seq',
@@ -175,8 +197,58 @@ function sqlValue(v: unknown): unknown {
 export class ReplStore {
   constructor(readonly store: ManagementStore) {
     store.ensureSchema('replication', DDL);
-    const have = new Set((store.db.prepare('PRAGMA table_info(pairs)').all() as Row[]).map((c) => c.name as string));
-    for (const [name, def] of ADDED_PAIR_COLS) if (!have.has(name)) store.db.exec(`ALTER TABLE pairs ADD COLUMN ${name} ${def}`);
+    for (const table of ['pairs', 'journals']) {
+      const have = new Set((store.db.prepare(`PRAGMA table_info(${table})`).all() as Row[]).map((c) => c.name as string));
+      for (const [t, name, def] of ADDED_COLS) if (t === table && !have.has(name)) store.db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${def}`);
+    }
+  }
+
+  /**
+   * Checks every pair and journal row: its checksum, and values that data correctness depends
+   * on (states, roles, sizes). Rows of an older store without a checksum get one (first use).
+   */
+  verify(opts: { fill?: boolean } = {}): StoreFinding[] {
+    const fill = opts.fill !== false;
+    const out: StoreFinding[] = [];
+    for (const r of this.store.db.prepare('SELECT * FROM journals').all() as Row[]) {
+      const j = journalOf(r);
+      const f = (problem: string, suspendable = true) => out.push({ table: 'journals', row: String(r.name), problem, suspendable, journal: String(r.name) });
+      if (j.role !== null && j.role !== 'master' && j.role !== 'restore') f(`role '${String(j.role)}' is not master, restore or empty`, false);
+      else if (!Number.isSafeInteger(j.size) || j.size <= 0) f(`size ${String(j.size)} is not a size`, false);
+      else if (!Number.isSafeInteger(j.restoredSeq) || j.restoredSeq < 0) f(`restored_seq ${String(j.restoredSeq)} is not a sequence number`);
+      else if (r.crc === null || r.crc === undefined) {
+        if (fill) this.store.db.prepare('UPDATE journals SET crc = ? WHERE name = ?').run(rowCrc(j), j.name);
+      }
+      else if (r.crc !== rowCrc(j)) f('the row does not match its checksum (changed outside rcopy)');
+    }
+    for (const r of this.store.db.prepare('SELECT * FROM pairs').all() as Row[]) {
+      const p = pairOf(r);
+      const f = (problem: string, suspendable = true) => out.push({ table: 'pairs', row: String(r.id), problem, suspendable, journal: typeof r.local_journal === 'string' ? r.local_journal : null });
+      if (p.role !== 'P' && p.role !== 'S') f(`role '${String(p.role)}' is not P or S`, false);
+      else if (!STATES.has(p.state)) f(`state '${String(p.state)}' is not a pair state`);
+      else if (r.crc === null || r.crc === undefined) {
+        if (fill) this.store.db.prepare('UPDATE pairs SET crc = ? WHERE id = ?').run(rowCrc(p), p.id);
+      }
+      else if (r.crc !== rowCrc(p)) f('the row does not match its checksum (changed outside rcopy)');
+    }
+    return out;
+  }
+
+  /** Puts a checked row's checksum right after rcopy itself has decided what it holds now. */
+  reseal(table: 'pairs' | 'journals', key: string): void {
+    if (table === 'pairs') {
+      const p = this.pair(key);
+      if (p) this.store.db.prepare('UPDATE pairs SET crc = ? WHERE id = ?').run(rowCrc(p), key);
+    } else {
+      const j = this.journal(key);
+      if (j) this.store.db.prepare('UPDATE journals SET crc = ? WHERE name = ?').run(rowCrc(j), key);
+    }
+  }
+
+  /** A pair row whose state is not a state at all: rewritten as PSUE so the group can be resynced. */
+  forceSuspended(id: string, reason: string): void {
+    this.store.db.prepare("UPDATE pairs SET state = 'PSUE', reason = ? WHERE id = ?").run(reason, id);
+    this.reseal('pairs', id);
   }
 
   journals(): JournalRow[] {
@@ -191,14 +263,18 @@ export class ReplStore {
   addJournal(j: JournalRow): void {
     const cols = Object.keys(JOURNAL_COLS) as Array<keyof JournalRow>;
     this.store.db
-      .prepare(`INSERT INTO journals (${cols.map((c) => JOURNAL_COLS[c]).join(',')}) VALUES (${cols.map(() => '?').join(',')})`)
-      .run(...cols.map((c) => sqlValue(j[c])));
+      .prepare(`INSERT INTO journals (${cols.map((c) => JOURNAL_COLS[c]).join(',')}, crc) VALUES (${cols.map(() => '?').join(',')}, ?)`)
+      .run(...cols.map((c) => sqlValue(j[c])), rowCrc(j));
   }
 
+  /** Changes a journal row and its checksum in one statement. */
   updateJournal(name: string, patch: Partial<JournalRow>): void {
     const keys = Object.keys(patch) as Array<keyof JournalRow>;
     if (!keys.length) return;
-    this.store.db.prepare(`UPDATE journals SET ${keys.map((k) => `${JOURNAL_COLS[k]} = ?`).join(', ')} WHERE name = ?`).run(...keys.map((k) => sqlValue(patch[k])), name);
+    const cur = this.journal(name);
+    if (!cur) return;
+    const crc = rowCrc({ ...cur, ...patch });
+    this.store.db.prepare(`UPDATE journals SET ${keys.map((k) => `${JOURNAL_COLS[k]} = ?`).join(', ')}, crc = ? WHERE name = ?`).run(...keys.map((k) => sqlValue(patch[k])), crc, name);
   }
 
   deleteJournal(name: string): void {
@@ -230,14 +306,18 @@ export class ReplStore {
   addPair(p: PairRow): void {
     const cols = Object.keys(PAIR_COLS) as Array<keyof PairRow>;
     this.store.db
-      .prepare(`INSERT INTO pairs (${cols.map((c) => PAIR_COLS[c]).join(',')}) VALUES (${cols.map(() => '?').join(',')})`)
-      .run(...cols.map((c) => sqlValue(p[c])));
+      .prepare(`INSERT INTO pairs (${cols.map((c) => PAIR_COLS[c]).join(',')}, crc) VALUES (${cols.map(() => '?').join(',')}, ?)`)
+      .run(...cols.map((c) => sqlValue(p[c])), rowCrc(p));
   }
 
+  /** Changes a pair row and its checksum in one statement. */
   updatePair(id: string, patch: Partial<PairRow>): void {
     const keys = Object.keys(patch) as Array<keyof PairRow>;
     if (!keys.length) return;
-    this.store.db.prepare(`UPDATE pairs SET ${keys.map((k) => `${PAIR_COLS[k]} = ?`).join(', ')} WHERE id = ?`).run(...keys.map((k) => sqlValue(patch[k])), id);
+    const cur = this.pair(id);
+    if (!cur) return;
+    const crc = rowCrc({ ...cur, ...patch });
+    this.store.db.prepare(`UPDATE pairs SET ${keys.map((k) => `${PAIR_COLS[k]} = ?`).join(', ')}, crc = ? WHERE id = ?`).run(...keys.map((k) => sqlValue(patch[k])), crc, id);
   }
 
   deletePair(id: string): void {

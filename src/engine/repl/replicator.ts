@@ -22,7 +22,7 @@ import { LinkShaper } from './link-shaper.js';
 import { JOURNALING, SUSPENDED, checkMove, nextCommand, type PairState } from './pair-state.js';
 import { faultPoint } from '../fault.js';
 import { logFile } from '../home.js';
-import { ReplStore, type JournalRow, type LinkRow, type PairRow } from './repl-store.js';
+import { ReplStore, type JournalRow, type LinkRow, type PairRow, type StoreFinding } from './repl-store.js';
 
 export interface PeerCaller {
   call<T = any>(method: string, params?: unknown, opts?: { payload?: Buffer | null; timeoutMs?: number }): Promise<{ result: T; payload: Buffer | null }>;
@@ -100,11 +100,14 @@ export class Replicator {
   async start(): Promise<void> {
     fs.mkdirSync(path.join(this.array.dir, 'journals'), { recursive: true });
     fs.mkdirSync(path.join(this.array.dir, 'bitmaps'), { recursive: true });
+    const findings = this.rs.verify();
     for (const j of this.rs.journals()) {
       const jf = await JournalFile.open(this.journalPath(j.name));
       this.walHook(jf);
       if (jf.recovery.reason) this.log(`journal ${j.name}: recovery stopped at ${jf.recovery.stoppedAt}: ${jf.recovery.reason}`);
       this.journals.set(j.name, jf);
+      // the row's geometry must be the file's (a changed size would misplace every record)
+      if (j.size < jf.capacity || j.size > jf.capacity + 1024 * 1024) findings.push({ table: 'journals', row: j.name, problem: `size ${j.size} does not match the journal file's capacity ${jf.capacity}`, suspendable: false, journal: j.name });
     }
     // Redo: entries still in a master journal are re-applied to their P-VOLs, so a write that was
     // journaled but not yet on the volume when the controller died is on both (in order).
@@ -142,6 +145,7 @@ export class Replicator {
       }
       await jf.reset();
     }
+    await this.applyFindings(findings);
     this.array.writeHooks.push((vol, off, data, origin, ctx) => this.onWrite(vol, off, data, origin, ctx));
     // a commit makes master journals durable with the volumes; restore journals are staging
     // only (the primary keeps each entry until it is reported restored), so they are not synced
@@ -149,6 +153,61 @@ export class Replicator {
       await Promise.all(this.rs.journals().filter((j) => j.role === 'master').map((j) => this.journals.get(j.name)?.sync()));
     });
     this.array.usageProviders.push((vol) => this.usesOf(vol));
+  }
+
+  /**
+   * What a check of the management store found (ReplStore.verify): a fact that can be made safe
+   * suspends its journal group (PSUE, the row named in the reason and the log): a suspended group
+   * pulls and restores nothing and is made equal again by a resync. A fact that cannot (a role,
+   * a journal's geometry) stops the start with the table and row named.
+   */
+  private async applyFindings(findings: StoreFinding[]): Promise<void> {
+    this.startFindings = findings.map((f) => ({ what: `mgmt.db ${f.table} '${f.row}' (found at start, group suspended)`, problem: f.problem }));
+    const fatal = findings.find((f) => !f.suspendable);
+    if (fatal) {
+      throw E.integrity(`management store of ${this.name} (mgmt.db): table ${fatal.table}, row '${fatal.row}': ${fatal.problem}`, `run 'rcopy array check ${this.name}' for every finding; restore mgmt.db from a backup, or delete and re-create the array`);
+    }
+    for (const f of findings) {
+      const why = `mgmt.db ${f.table} row '${f.row}' failed its check (${f.problem}): resync to make the S-VOLs equal again`;
+      this.log(`integrity: ${why}`);
+      const group = this.rs.pairs().filter((p) => p.localJournal === f.journal || p.id === f.row);
+      for (const p of group) if (!SUSPENDED.has(p.state) && !['COPY', 'PAIR', 'PFUL'].includes(p.state)) this.rs.forceSuspended(p.id, why);
+      const movable = this.rs.pairs().filter((p) => group.some((g) => g.id === p.id) && p.state !== 'SSWS' && p.state !== 'PSUE');
+      const primaryJournals = new Set(movable.filter((p) => p.role === 'P').map((p) => p.localJournal));
+      // a primary folds its journal into the bitmaps as it suspends (nothing unsent is dropped)
+      for (const j of primaryJournals) await this.suspendPrimaryLocked(j, 'PSUE', why, { quiet: true });
+      const rest = movable.filter((p) => p.role === 'S');
+      if (rest.length) this.setGroupState(rest, 'PSUE', why);
+      for (const p of group) this.rs.reseal('pairs', p.id);
+      if (f.table === 'journals') this.rs.reseal('journals', f.row);
+      for (const p of group) this.rs.event(p.id, why);
+    }
+  }
+
+  /** What the checks at start found (and made safe by suspending). */
+  private startFindings: Array<{ what: string; problem: string }> = [];
+
+  /** Every check of this array's replication state on demand (`rcopy array check`). */
+  check(): Array<{ what: string; problem: string }> {
+    const out: Array<{ what: string; problem: string }> = [...this.startFindings];
+    for (const p of this.array.store.integrityProblems()) out.push({ what: 'mgmt.db', problem: p });
+    for (const f of this.rs.verify({ fill: false })) out.push({ what: `mgmt.db ${f.table} '${f.row}'`, problem: f.problem });
+    for (const j of this.rs.journals()) {
+      const jf = this.journals.get(j.name);
+      if (!jf) {
+        out.push({ what: `journal ${j.name}`, problem: 'its file is not open' });
+        continue;
+      }
+      if (j.size < jf.capacity || j.size > jf.capacity + 1024 * 1024) out.push({ what: `journal ${j.name}`, problem: `size ${j.size} does not match the file's capacity ${jf.capacity}` });
+      if (jf.recovery.reason) out.push({ what: `journal ${j.name}`, problem: `recovery stopped after seq ${jf.recovery.lastSeq}: ${jf.recovery.reason}` });
+      if (j.role === 'restore' && jf.lastSeq < j.restoredSeq && (jf.stats().entries ?? 0) > 0) out.push({ what: `journal ${j.name}`, problem: `holds entries up to seq ${jf.lastSeq} but restored_seq is ${j.restoredSeq}` });
+    }
+    for (const p of this.rs.pairs()) {
+      if (!this.array.volumes.has(p.localVol)) out.push({ what: `pair ${p.id}`, problem: `its volume ${p.localVol} does not exist` });
+      if (!this.rs.journal(p.localJournal)) out.push({ what: `pair ${p.id}`, problem: `its journal ${p.localJournal} does not exist` });
+      if (p.splitSeq !== null && p.role === 'S' && !this.hasImage(p) && p.state !== 'COPY') out.push({ what: `pair ${p.id}`, problem: 'a resync image is recorded but its file is missing' });
+    }
+    return out;
   }
 
   async stop(): Promise<void> {

@@ -132,6 +132,11 @@ export const handlers: Record<string, Handler> = {
     return { deleted: str(p, 'name') };
   },
 
+  'array.check': async (ctx) => {
+    const findings = svc(ctx).r.check();
+    return { array: ctx.array.name, ok: findings.length === 0, findings };
+  },
+
   // ---------------------------------------------------------------- links
   'link.set': async (ctx, p) => {
     const s = svc(ctx);
