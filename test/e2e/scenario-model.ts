@@ -228,14 +228,25 @@ export class Scenario {
     return true;
   }
 
-  /** Runs a command as a child and kill -9's a controller after a random 0–400 ms. */
-  private async withKill(args: string[], victim: Side): Promise<{ r: RunResult; delay: number; killed: boolean }> {
+  /**
+   * Runs a command as a child and kill -9's a controller after a random 0–400 ms, counted from the
+   * start or (afterCopy) from the moment a copy is seen running (or the command has ended).
+   */
+  private async withKill(args: string[], victim: Side, afterCopy = false): Promise<{ r: RunResult; delay: number; killed: boolean; seen: boolean }> {
     const delay = this.int(0, 400);
-    const child = this.run(args);
+    let done = false;
+    const child = this.run(args).finally(() => (done = true));
+    let seen = false;
+    if (afterCopy) {
+      while (!done && !seen) {
+        const l = await this.h.run(['pair', 'list', '--json']);
+        if (l.code === 0 && /"(pState|sState)": "COPY"/.test(l.stdout)) seen = true;
+      }
+    }
     await sleep(delay);
     const killed = this.killController(victim);
     const r = await child;
-    return { r, delay, killed };
+    return { r, delay, killed, seen };
   }
 
   // ------------------------------------------------------------------ observation
@@ -418,7 +429,7 @@ export class Scenario {
       case 'PAIR':
         return [['write', 30], ['split', 12], ['linkDown', 7], ['takeover', 5], ['recreate', 4], ['drain', 8], ['killWrite', 8], ['killSplit', 6], ['killIdle', 4]];
       case 'SUSPENDED':
-        return [['write', 25], ['resync', 10], ['resyncNoWait', 12], ['revert', 5], ['killResync', 12], ['killIdle', 3], ['recreate', 3], ['takeover', 4], ['killWrite', 4]];
+        return [['write', 20], ['bulkWrite', 10], ['resync', 10], ['resyncNoWait', 12], ['revert', 5], ['killResync', 12], ['killIdle', 3], ['recreate', 3], ['takeover', 4], ['killWrite', 4]];
       case 'INTERRUPTED':
         return [['revert', 15], ['resync', 10], ['killResync', 5], ['write', 10], ['killIdle', 3]];
       case 'COPY':
@@ -437,6 +448,8 @@ export class Scenario {
     switch (name) {
       case 'write':
         return this.doWrite(false);
+      case 'bulkWrite':
+        return this.doWrite(false, true);
       case 'writeOld':
         return this.doWriteOld();
       case 'killWrite':
@@ -476,10 +489,11 @@ export class Scenario {
   }
 
   /** A small host write on the writable side (sometimes crossing tracks), optionally with a kill -9. */
-  private async doWrite(kill: boolean): Promise<void> {
+  private async doWrite(kill: boolean, bulk = false): Promise<void> {
     const i = this.int(0, this.vols.length - 1);
     const size = this.sizes[i]!;
-    const len = this.pick([512, 4096, 65536, this.int(1, 200) * 512, this.int(1, 300_000)]);
+    // a bulk write (while suspended) gives the next resync seconds of work on the slow link
+    const len = bulk ? this.int(4, 24) * TRACK : this.pick([512, 4096, 65536, this.int(1, 200) * 512, this.int(1, 300_000)]);
     let off: number;
     if (this.r() < 0.4) {
       // across a track boundary
@@ -552,14 +566,22 @@ export class Scenario {
       await this.ok(...args);
       return this.afterStep({ expectKind: 'PAIR', drain: true });
     }
+    await this.linkSpeed();
     if (how === 'nowait') {
       await this.ok('pair', 'resync', '--group', GROUP, '--no-wait');
       return this.afterStep({ leaveCopy: true });
     }
     const victim = this.pick(['A', 'B'] as const);
-    const { r, delay, killed } = await this.withKill(args, victim);
-    this.note(`  resync, kill -9 ${victim} after ${delay} ms (${killed ? 'killed' : 'not running'}): exit ${r.code}`);
+    const { r, delay, killed, seen } = await this.withKill(args, victim, this.r() < 0.5);
+    this.note(`  resync, kill -9 ${victim} ${delay} ms after ${seen ? 'the copy was seen running' : 'the start'} (${killed ? 'killed' : 'not running'}): exit ${r.code}`);
     return this.afterStep({ drain: true });
+  }
+
+  /** A new link speed before a resync: slow enough, often, that the next step (or the kill) hits the running copy. */
+  private async linkSpeed(): Promise<void> {
+    const bw = this.r() < 0.6 ? this.pick(['256kB/s', '512kB/s', '1MB/s']) : this.pick(['unlimited', '2MB/s']);
+    await this.ok('link', 'set', 'A', 'B', '--bandwidth', bw);
+    this.note(`  link A B at ${bw}`);
   }
 
   private async doRevert(): Promise<void> {

@@ -27,7 +27,7 @@ const envInt = (name: string, dflt: number): number => {
 
 /** The seeds `npm test` runs (each about 30–40 s on this 2-core machine). */
 const DEFAULT_SEEDS = [1, 2, 3];
-const DEFAULT_STEPS = 14;
+const DEFAULT_STEPS = 12;
 const SOAK_STEPS = 40;
 
 function summary(r: ScenarioResult): string {
