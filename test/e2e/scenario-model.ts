@@ -572,14 +572,33 @@ export class Scenario {
       return this.afterStep({ expectKind: 'PAIR', drain: true });
     }
     await this.linkSpeed();
+    // work for the resync on every volume, uneven, so that one pair can finish before another
+    if (this.r() < 0.8) await this.bulkWrites();
     if (how === 'nowait') {
       await this.ok('pair', 'resync', '--group', GROUP, '--no-wait');
       return this.afterStep({ leaveCopy: true });
     }
     const victim = this.pick(['A', 'B'] as const);
-    const { r, delay, killed, seen } = await this.withKill(args, victim, this.r() < 0.5);
+    const { r, delay, killed, seen } = await this.withKill(args, victim, this.r() < 0.7);
     this.note(`  resync, kill -9 ${victim} ${delay} ms after ${seen ? 'the copy was seen running' : 'the start'} (${killed ? 'killed' : 'not running'}): exit ${r.code}`);
     return this.afterStep({ drain: true });
+  }
+
+  /** Acknowledged bulk writes of 1–24 tracks on each volume (while suspended: they land in the bitmaps). */
+  private async bulkWrites(): Promise<void> {
+    const done: string[] = [];
+    for (let i = 0; i < this.vols.length; i++) {
+      const size = this.sizes[i]!;
+      const len = Math.min(size, this.int(1, 24) * TRACK);
+      const off = this.int(0, (size - len) / TRACK) * TRACK;
+      const seed = this.int(1, 1_000_000);
+      const data = Buffer.alloc(len);
+      new Rng(seed).fill(data);
+      await this.ok('io', 'write', `${this.writable}:${this.vols[i]}`, '--offset', String(off), '--length', String(len), '--pattern', 'random', '--seed', String(seed));
+      this.model.write(i, off, data);
+      done.push(`${this.vols[i]} ${len / TRACK} tr`);
+    }
+    this.note(`  bulk writes: ${done.join(', ')}`);
   }
 
   /** A new link speed before a resync: slow enough, often, that the next step (or the kill) hits the running copy. */
