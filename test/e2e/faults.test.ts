@@ -46,7 +46,8 @@ test('a journal group resyncs as one: cut short, every S-VOL keeps the split ima
     const image = await sums(h, 'B:small', 'B:big');
     await h.ok('io', 'write', 'A:small', '--offset', '8M', '--pattern', 'random', '--length', '1M', '--seed', '3');
     await h.ok('io', 'write', 'A:big', '--pattern', 'random', '--length', '24M', '--seed', '4');
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', '2MB/s');
+    // slow enough that the big pair is still copying when the link goes down, even on a loaded machine
+    await h.ok('link', 'set', 'A', 'B', '--bandwidth', '256kB/s');
     await h.ok('pair', 'resync', '--group', 'g1', '--no-wait');
     // the small pair has all its data while the big one is still copying
     await waitFor(async () => (await show(h, 'B:small')).secondary.copied === true, 60_000);
@@ -80,7 +81,7 @@ test('pair revert during a running resync stops the copy first and gives back th
     await h.ok('pair', 'split', 'B:v');
     const [image] = await sums(h, 'B:v');
     await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '32M', '--seed', '6');
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', '4MB/s');
+    await h.ok('link', 'set', 'A', 'B', '--bandwidth', '1MB/s'); // still copying when the next command lands
     await h.ok('pair', 'resync', 'B:v', '--no-wait');
     await waitFor(async () => (await show(h, 'B:v')).secondary.copyDone > 0, 60_000);
     const r = await h.ok('pair', 'revert', 'B:v', '--yes', '--json');
@@ -108,7 +109,7 @@ test('kill -9 of the secondary mid-resync: it waits in PSUE (no resume by itself
     await h.ok('pair', 'split', 'B:v');
     const [image] = await sums(h, 'B:v');
     await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '32M', '--seed', '7');
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', '4MB/s');
+    await h.ok('link', 'set', 'A', 'B', '--bandwidth', '1MB/s'); // still copying when the next command lands
     await h.ok('pair', 'resync', 'B:v', '--no-wait');
     await waitFor(async () => (await show(h, 'B:v')).secondary.copyDone > 0, 60_000);
     process.kill((await h.ok('array', 'status', 'B', '--json')).pid, 'SIGKILL');
