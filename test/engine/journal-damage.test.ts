@@ -12,7 +12,9 @@ import { StorageArray } from '../../src/engine/array.js';
 import { JournalFile, recordSize } from '../../src/engine/journal-file.js';
 import { Replicator } from '../../src/engine/repl/replicator.js';
 import type { PairRow } from '../../src/engine/repl/repl-store.js';
-import { withDir } from '../helpers.js';
+import { spawn } from 'node:child_process';
+import { RcopyError } from '../../src/errors.js';
+import { ROOT, waitFor, withDir } from '../helpers.js';
 
 const DATA_START = 8192;
 const KiB = 1024;
@@ -280,5 +282,36 @@ test('JournalFile: damage in the middle is told from the end by the record that 
     } finally {
       await m.close();
     }
+  });
+});
+
+test('JournalFile.create: refuses what the file system cannot hold, at once; an interrupted create leaves nothing', async () => {
+  await withDir('rcopy-jcreate-', async (dir) => {
+    const file = path.join(dir, 'j.jnl');
+    const t0 = Date.now();
+    await assert.rejects(JournalFile.create(file, 2 ** 50), (e: unknown) => e instanceof RcopyError && e.code === 'ERR_RCOPY_NO_SPACE' && e.exitCode === 1 && /does not fit/.test(e.message));
+    assert.ok(Date.now() - t0 < 2000);
+    assert.deepEqual(fs.readdirSync(dir), []);
+    // a process killed while it writes the file (here: a preallocated one, which takes a while)
+    const mod = path.join(ROOT, 'dist', 'src', 'engine', 'journal-file.js');
+    const script = `import { JournalFile } from ${JSON.stringify(mod)};
+      await JournalFile.create(${JSON.stringify(file)}, 256 * 1024 * 1024, { preallocate: true });
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    try {
+      await waitFor(() => fs.readdirSync(dir).length > 0, 30_000, 5);
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    // no journal file but a whole one: a file under the journal's name opens
+    if (fs.existsSync(file)) await (await JournalFile.open(file)).close();
+    await JournalFile.removeLeftovers(dir);
+    assert.deepEqual(fs.readdirSync(dir).filter((n) => n !== 'j.jnl'), []);
+    // and the name can be created again
+    fs.rmSync(file, { force: true });
+    const j = await JournalFile.create(file, 1024 * 1024);
+    await j.close();
+    assert.deepEqual(fs.readdirSync(dir), ['j.jnl']);
   });
 });
