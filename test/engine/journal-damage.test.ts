@@ -101,7 +101,7 @@ async function checkRestart(tpl: string, dir: string, at: number, what: string, 
     assert.match(rec.reason ?? '', new RegExp(`record seq ${opts.expectSeq} at \\d+: `), what);
     const p = s.r.pair('A:v');
     assert.equal(p.state, 'PSUE', what);
-    assert.match(p.reason ?? '', new RegExp(`journal j1 damaged: record seq ${opts.expectSeq}`), what);
+    assert.match(p.reason ?? '', new RegExp(`journal damaged \\(j1\\): record seq ${opts.expectSeq}`), what);
     // every allocated track goes to the resync
     assert.equal((await s.r.bitmap(p)).count(), s.a.volume('v').alloc.count(), what);
   } finally {

@@ -134,7 +134,7 @@ export class Replicator {
     for (const j of this.rs.journals()) {
       const jf = this.journals.get(j.name)!;
       if (!jf.recovery.reason) continue;
-      const what = `journal ${j.name} damaged: ${jf.recovery.reason}`;
+      const what = `journal damaged (${j.name}): ${jf.recovery.reason}`;
       if (j.role === 'restore') {
         const ss = this.groupPairs(j.name).filter((p) => p.role === 'S');
         if (ss.length) this.rs.event(ss[0]!.id, `${what}; pulling again after seq ${j.restoredSeq}`);
