@@ -315,3 +315,32 @@ test('JournalFile.create: refuses what the file system cannot hold, at once; an 
     assert.deepEqual(fs.readdirSync(dir), ['j.jnl']);
   });
 });
+
+test('JournalFile: a damaged wrap marker is named, and the records after the wrap are still found', async () => {
+  await withDir('rcopy-jdamage-', async (dir) => {
+    const file = path.join(dir, 'j.jnl');
+    const size = recordSize(30 * KiB);
+    const j = await JournalFile.create(file, 100 * KiB);
+    await j.append([1, 2, 3].map((s) => ({ volumeId: 1, offset: s * 65536, data: Buffer.alloc(30 * KiB, s) })));
+    await j.release(2);
+    await j.append([4, 5].map((s) => ({ volumeId: 1, offset: s * 65536, data: Buffer.alloc(s === 4 ? 30 * KiB : 20 * KiB, s) }))); // 4 wraps
+    await j.sync();
+    const crashed = fs.readFileSync(file);
+    await j.close();
+    for (const b of [0, 4, 8, 16, 48, 68, 72]) {
+      fs.writeFileSync(file, crashed);
+      flip(file, DATA_START + 3 * size + b); // the wrap marker after seq 3
+      const k = await JournalFile.open(file);
+      try {
+        assert.deepEqual(k.recovery.damaged?.map((d) => [d.seq, d.pos, d.end]), [[4, DATA_START + 3 * size, undefined]], `byte ${b}: ${k.recovery.reason}`);
+        assert.match(k.recovery.reason ?? '', /record seq 4 at \d+: (wrap marker: )?(bad crc|damaged header|invalid kind)/);
+        assert.deepEqual((await k.read(0)).map((e) => e.seq), [3]);
+        const redo: number[] = [];
+        await k.redo(async (batch) => void redo.push(...batch.map((e) => e.seq)));
+        assert.deepEqual(redo, [4, 5]);
+      } finally {
+        await k.close();
+      }
+    }
+  });
+});
