@@ -313,10 +313,13 @@ export class StorageArray {
   /**
    * Makes every volume durable, logged writes included: journals call it before they drop
    * entries. With `barrier`, first waits for the writes under way (the entry of one may be among
-   * those dropped); never with the write lock held (it would wait for itself).
+   * those dropped); never with the write lock held (it would wait for itself). `mark` runs once
+   * no write is under way (inside the barrier, or at once without one): what a journal has logged
+   * by then is on the volumes, and durable when this resolves.
    */
-  async checkpoint(opts: { barrier?: boolean } = {}): Promise<void> {
-    if (opts.barrier) await this.locked(async () => undefined);
+  async checkpoint(opts: { barrier?: boolean; mark?: () => void } = {}): Promise<void> {
+    if (opts.barrier) await this.locked(async () => opts.mark?.());
+    else opts.mark?.();
     await Promise.all([...this.volumes.values()].map((v) => v.checkpoint()));
   }
 

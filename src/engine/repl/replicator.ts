@@ -13,7 +13,7 @@ import path from 'node:path';
 import { E, RcopyError } from '../../errors.js';
 import type { StorageArray, VolumeUse, WriteContext, WriteOrigin } from '../array.js';
 import { TrackBitmap } from '../bitmap.js';
-import { JournalFile, MAX_RECORD_DATA, type JournalEntry } from '../journal-file.js';
+import { JournalFile, MAX_RECORD_DATA, describeDamage, type JournalEntry } from '../journal-file.js';
 import type { Volume } from '../volume.js';
 import { ContentIndex } from './dedup-index.js';
 import { BLOCK, type Segment } from './dedup-wire.js';
@@ -89,10 +89,15 @@ export class Replicator {
    * A master journal is the write-ahead log of its P-VOLs: their writes are not fsynced at commit
    * (the journal is), so before the journal drops entries the volumes are made durable. A release
    * (the secondary restored them) first waits for writes under way; a reset runs with the write
-   * lock held or with the group suspended, so there is none to wait for.
+   * lock held or with the group suspended, so there is none to wait for. The journal records the
+   * seq up to which the volumes are then durable, so a restart re-applies only what comes after.
    */
   private walHook(jf: JournalFile): void {
-    jf.beforeDrop = (how) => this.array.checkpoint({ barrier: how === 'release' });
+    jf.beforeDrop = async (how) => {
+      let upto = 0;
+      await this.array.checkpoint({ barrier: how !== 'reset', mark: () => (upto = jf.lastSeq) });
+      return upto;
+    };
   }
 
   // ---------------------------------------------------------------- start / stop
@@ -101,51 +106,61 @@ export class Replicator {
     fs.mkdirSync(path.join(this.array.dir, 'journals'), { recursive: true });
     fs.mkdirSync(path.join(this.array.dir, 'bitmaps'), { recursive: true });
     const findings = this.rs.verify();
+    await JournalFile.removeLeftovers(path.join(this.array.dir, 'journals'));
     for (const j of this.rs.journals()) {
       const jf = await JournalFile.open(this.journalPath(j.name));
       this.walHook(jf);
-      if (jf.recovery.reason) this.log(`journal ${j.name}: recovery stopped at ${jf.recovery.stoppedAt}: ${jf.recovery.reason}`);
+      for (const d of jf.recovery.damaged ?? []) this.log(`journal ${j.name} (${j.role ?? 'unused'}): ${describeDamage(d)}`);
       this.journals.set(j.name, jf);
       // the row's geometry must be the file's (a changed size would misplace every record)
       if (j.size < jf.capacity || j.size > jf.capacity + 1024 * 1024) findings.push({ table: 'journals', row: j.name, problem: `size ${j.size} does not match the journal file's capacity ${jf.capacity}`, suspendable: false, journal: j.name });
     }
-    // Redo: entries still in a master journal are re-applied to their P-VOLs, so a write that was
-    // journaled but not yet on the volume when the controller died is on both (in order).
+    // Redo: a master journal is the write-ahead log of its P-VOLs. Entries after the seq up to
+    // which the volumes were made durable (none after a clean stop) may not have reached them
+    // before a crash: they are re-applied in order. Never one that a later damaged record could
+    // overlap: that would put older data over newer (JournalFile.redo).
     for (const j of this.rs.journals()) {
       if (j.role !== 'master') continue;
       const jf = this.journals.get(j.name)!;
-      let from = (jf.stats().oldestSeq ?? jf.lastSeq + 1);
-      for (;;) {
-        const batch = await jf.read(from, { maxBytes: 32 * 1024 * 1024 });
-        if (!batch.length) break;
+      const n = await jf.redo(async (batch) => {
         for (const e of batch) {
           const vol = this.volumeByIdOrNull(e.volumeId);
           if (vol) await vol.write(e.offset, e.data);
         }
-        from = batch[batch.length - 1]!.seq + 1;
-      }
+      });
+      if (n) this.log(`journal ${j.name}: re-applied ${n} entries after seq ${jf.durableSeq} to the P-VOLs`);
     }
     for (const p of this.rs.pairs()) await this.bitmap(p);
-    // A master journal whose recovery stopped at a torn or corrupted record lost the entries
-    // from there on. Their data is on the P-VOLs but can no longer be shipped in order: the group
-    // suspends (PSUE) and every allocated track of its P-VOLs goes into the bitmaps, so the next
-    // resync makes the S-VOLs equal again. A restore journal simply pulls the lost part again.
+    await this.applyFindings(findings);
+    // A master journal whose recovery found a damaged or torn record lost the entries from there
+    // on: whatever data they carried is on the P-VOLs (or was never acknowledged) but can no
+    // longer be shipped in order. The group suspends (PSUE) and every allocated track of its P-VOLs
+    // goes into the bitmaps, so the next resync makes the S-VOLs equal again. A restore journal
+    // drops what it holds past the restored seq and pulls it again (the primary keeps it).
     for (const j of this.rs.journals()) {
       const jf = this.journals.get(j.name)!;
-      if (!jf.recovery.reason || j.role !== 'master') continue;
+      if (!jf.recovery.reason) continue;
+      const what = `journal damaged (${j.name}): ${jf.recovery.reason}`;
+      if (j.role === 'restore') {
+        const ss = this.groupPairs(j.name).filter((p) => p.role === 'S');
+        if (ss.length) this.rs.event(ss[0]!.id, `${what}; pulling again after seq ${j.restoredSeq}`);
+        await jf.rewind(j.restoredSeq);
+        continue;
+      }
+      if (j.role !== 'master') continue;
       const ps = this.groupPairs(j.name).filter((p) => p.role === 'P');
       if (!ps.length) continue;
-      this.rs.event(ps[0]!.id, `journal ${j.name} damaged: ${jf.recovery.reason}`);
+      this.rs.event(ps[0]!.id, what);
       for (const p of ps) {
         const vol = this.array.volume(p.localVol);
         const b = await this.bitmap(p);
         b.or(vol.alloc);
         await b.flush();
-        if (p.state !== 'PSUE') this.setState(p, 'PSUE', `journal damaged after seq ${jf.recovery.lastSeq}: ${jf.recovery.reason}`);
       }
+      const moving = ps.filter((p) => p.state !== 'PSUE');
+      if (moving.length) this.setGroupState(moving, 'PSUE', what);
       await jf.reset();
     }
-    await this.applyFindings(findings);
     this.array.writeHooks.push((vol, off, data, origin, ctx) => this.onWrite(vol, off, data, origin, ctx));
     // a commit makes master journals durable with the volumes; restore journals are staging
     // only (the primary keeps each entry until it is reported restored), so they are not synced
@@ -341,7 +356,8 @@ export class Replicator {
     if (this.rs.journal(name)) throw new RcopyError('ERR_RCOPY_JOURNAL_EXISTS', `journal '${this.name}:${name}' already exists`, { kind: 'usage' });
     if (!(size >= 1024 * 1024)) throw E.badSize(String(size), 'a journal needs at least 1M');
     const file = this.journalPath(name);
-    fs.rmSync(file, { force: true });
+    fs.rmSync(file, { force: true }); // not registered: left by a create that did not finish
+    await JournalFile.removeLeftovers(path.dirname(file));
     const jf = await JournalFile.create(file, size);
     this.walHook(jf);
     const row: JournalRow = {
