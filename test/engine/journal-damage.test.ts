@@ -37,7 +37,7 @@ function pairRow(over: Partial<PairRow>): PairRow {
   return {
     id: 'A:v', role: 'P', localVol: 'v', remoteArray: 'B', remoteVol: 'v', localJournal: 'j1', remoteJournal: 'j2', groupName: 'g',
     mode: 'async', state: 'PAIR', stateSince: Date.now(), reason: null, copyDone: 0, copyTotal: 0, resyncing: false, imageTime: null,
-    writable: false, splitSeq: null, nocopy: false, created: Date.now(), ...over,
+    writable: false, splitSeq: null, nocopy: false, created: Date.now(), copied: false, initialDone: true, syncTimeoutMs: 5000, fence: 'never', ...over,
   };
 }
 
