@@ -73,11 +73,17 @@ export async function write(ctx: CliContext, [ref]: Args, opts: Record<string, a
       const t0 = performance.now();
       // the CLI reads the file and sends its bytes (CHUNK at a time, DEPTH in flight): the
       // controller opens no path a client names, so it reads nothing the client could not
+      // DEPTH buffers, each reused once the controller has answered for it: memory stays at
+      // DEPTH * CHUNK, and the pages of a fresh 4 MiB buffer per chunk are faulted in anew (1 GiB
+      // from a file: 2.2-2.5 s of CLI CPU with fresh buffers, 0.9-1.5 s reusing them)
+      const free: Buffer[] = [];
       let written = 0;
       await forChunks(length, CHUNK, DEPTH, async (pos, len) => {
-        const buf = Buffer.allocUnsafe(len);
+        const whole = free.pop() ?? Buffer.allocUnsafe(Math.min(CHUNK, length));
+        const buf = whole.subarray(0, len);
         await fill!(buf, pos);
         await c.call('io.write', { volume: name, offset: offset + pos, sync: false }, { payload: buf });
+        free.push(whole);
         written += len;
         p.update(written, length);
       });
