@@ -132,6 +132,46 @@ export function socketPath(dir: string, env: NodeJS.ProcessEnv = process.env): s
 const myUid = (): number => process.getuid?.() ?? -1;
 
 /**
+ * Where a running controller listens. A deep array's socket path depends on the environment
+ * (XDG_RUNTIME_DIR, TMPDIR), which differs between a login shell and cron: the controller records
+ * the path it chose in controller.sock-path in the array directory, and clients use that.
+ */
+export function sockPathFile(dir: string): string {
+  return path.join(dir, 'controller.sock-path');
+}
+
+export function controllerSocket(dir: string, env: NodeJS.ProcessEnv = process.env): string {
+  const own = socketPath(dir, env);
+  if (path.dirname(own) === dir) return own;
+  try {
+    const fd = fs.openSync(sockPathFile(dir), fs.constants.O_RDONLY | NOFOLLOW);
+    let p: string;
+    try {
+      p = fs.readFileSync(fd, 'utf8').trim();
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (path.isAbsolute(p) && path.basename(p) === path.basename(own) && Buffer.byteLength(p) < MAX_SOCKET_PATH) return p;
+  } catch {
+    /* no controller has recorded one */
+  }
+  return own;
+}
+
+/** The controller records its socket's path (temp + rename: a reader never sees half of it). */
+export function recordSocket(dir: string, sock: string): void {
+  if (path.dirname(sock) === dir) return;
+  const tmp = `${sockPathFile(dir)}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, CREATE_FLAGS, fileMode());
+  try {
+    fs.writeSync(fd, `${sock}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, sockPathFile(dir));
+}
+
+/**
  * The user's private directory for sockets whose array directory is too deep:
  * $XDG_RUNTIME_DIR/rcopy when XDG_RUNTIME_DIR is a directory of the user's own with no access for
  * others, else $TMPDIR/rcopy-UID. Created 0700 where missing; used only if it is a real directory

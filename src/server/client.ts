@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { E, RcopyError } from '../errors.js';
-import { checkSocket, existingArrayDir, livePid, logFile, openLog, socketPath } from '../engine/home.js';
+import { checkSocket, controllerSocket, existingArrayDir, livePid, logFile, openLog } from '../engine/home.js';
 import { RpcClient } from './protocol.js';
 
 const CONTROLLER_JS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'controller.js');
@@ -18,7 +18,7 @@ const CONTROLLER_JS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'c
  * another user could have put there is refused (ERR_RCOPY_UNSAFE_SOCKET), never talked to.
  */
 export async function tryConnect(dir: string, label: string): Promise<RpcClient | null> {
-  const sp = socketPath(dir);
+  const sp = controllerSocket(dir);
   if (!checkSocket(sp)) return null;
   try {
     return await RpcClient.connect(sp, label, 3000);

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { RcopyError, InternalError } from '../errors.js';
 import { StorageArray } from '../engine/array.js';
-import { PRIVATE_ACCESS, appendLog, fileMode, fixMode, livePid, logFile, openLog, pidFile, setArrayAccess, socketPath } from '../engine/home.js';
+import { PRIVATE_ACCESS, appendLog, fileMode, fixMode, livePid, logFile, openLog, pidFile, recordSocket, setArrayAccess, sockPathFile, socketPath } from '../engine/home.js';
 import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
 import { loadHandlers, type Handler, type HandlerContext, type Service } from './handlers.js';
 import { PeerPool } from './client.js';
@@ -50,7 +50,7 @@ export class Controller implements HandlerContext {
     for (const [k, v] of Object.entries(reg.handlers)) this.handlers.set(k, v);
     for (const make of reg.services) this.services.push(make(this));
     for (const s of this.services) await s.start();
-    const sp = socketPath(this.array.dir);
+    const sp = (this.sockPath = socketPath(this.array.dir));
     fs.rmSync(sp, { force: true });
     this.server = net.createServer((sock) => this.onConnection(sock));
     await new Promise<void>((resolve, reject) => {
@@ -60,6 +60,7 @@ export class Controller implements HandlerContext {
       this.server!.listen(sp, () => resolve());
     });
     fs.chmodSync(sp, 0o600);
+    recordSocket(this.array.dir, sp);
     this.log(`controller started, pid ${process.pid}, socket ${sp}`);
     // an array directory removed under a running controller (rm -rf of RCOPY_HOME, a test's
     // temporary directory) would leave it running for good, serving files nobody can reach:
@@ -71,6 +72,7 @@ export class Controller implements HandlerContext {
   }
 
   private watch: NodeJS.Timeout | null = null;
+  private sockPath: string | null = null;
 
   private ownsPidFile(): boolean {
     try {
@@ -153,7 +155,8 @@ export class Controller implements HandlerContext {
     this.peers.closeAll();
     for (const s of this.sockets) s.end();
     await this.array.close();
-    fs.rmSync(socketPath(this.array.dir), { force: true });
+    if (this.sockPath) fs.rmSync(this.sockPath, { force: true });
+    fs.rmSync(sockPathFile(this.array.dir), { force: true });
     try {
       if (fs.readFileSync(pidFile(this.array.dir), 'utf8').trim() === String(process.pid)) fs.rmSync(pidFile(this.array.dir));
     } catch {

@@ -289,7 +289,14 @@ test('a long RCOPY_HOME works with its socket in a private runtime directory, ne
       assert.equal(path.dirname(path.dirname(st2.socket)), xdg);
       assert.equal(mode(path.dirname(st2.socket)), 0o700);
       assert.ok(fs.lstatSync(st2.socket).isSocket());
+      // a client without XDG_RUNTIME_DIR (cron) finds the same controller through the path it recorded
+      const st3 = await s.ok('array', 'status', 'L', '--json');
+      assert.equal(st3.running, true);
+      assert.equal(st3.pid, st2.pid);
+      assert.equal(st3.socket, st2.socket);
+      await s.ok('io', 'checksum', 'L:v');
       await x.stopAll();
+      assert.ok(!fs.existsSync(path.join(s.dir('L'), 'controller.sock-path')), 'the recorded path goes with the controller');
     } finally {
       await s.stopAll();
     }

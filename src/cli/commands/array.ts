@@ -1,7 +1,7 @@
 /** rcopy array create|list|show|delete|start|stop|status */
 import fs from 'node:fs';
 import { StorageArray, peekArray, type Durability } from '../../engine/array.js';
-import { arrayDir, arraysDir, ensureHome, existingArrayDir, isArrayDir, listArrayNames, livePid, socketPath } from '../../engine/home.js';
+import { arrayDir, arraysDir, controllerSocket, ensureHome, existingArrayDir, isArrayDir, listArrayNames, livePid } from '../../engine/home.js';
 import { startController, tryConnect } from '../../server/client.js';
 import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize } from '../../units.js';
@@ -30,7 +30,7 @@ function statusOf(dir: string): { running: boolean; pid: number | null; socket: 
   const pid = livePid(dir);
   let socket: string | null;
   try {
-    socket = socketPath(dir);
+    socket = controllerSocket(dir);
   } catch {
     socket = null; // no safe place for it (see array status)
   }
@@ -69,7 +69,7 @@ export async function start(ctx: CliContext, [nameArg]: Args): Promise<Output> {
   const c = await startController(dir, ctx.home, name);
   const r = (await c.call('controller.ping')).result as { pid: number };
   c.close();
-  return { data: { name, running: true, pid: r.pid, socket: socketPath(dir) }, text: `controller of ${name} running (pid ${r.pid})` };
+  return { data: { name, running: true, pid: r.pid, socket: controllerSocket(dir) }, text: `controller of ${name} running (pid ${r.pid})` };
 }
 
 async function stopOne(dir: string, name: string): Promise<{ name: string; stopped: boolean; pid: number | null }> {
