@@ -13,7 +13,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { E } from '../errors.js';
 import { checkName } from '../units.js';
-import { STORE_FILE } from './home.js';
+import { STORE_FILE, dirMode, fileMode, mkdirMode, setArrayAccess } from './home.js';
 import { ManagementStore } from './store.js';
 import { Volume, type VolumeInfo } from './volume.js';
 
@@ -24,6 +24,8 @@ export interface ArrayInfo {
   serial: string;
   trackSize: number;
   durability: Durability;
+  /** Who may reach the array's files: its owner only, or also its group (--group-access). */
+  access: 'owner' | 'group';
   created: number;
   dir: string;
   volumes: number;
@@ -74,6 +76,8 @@ export interface CreateArrayOptions {
   serial?: string;
   trackSize?: number;
   durability?: Durability;
+  /** Directories 0750 and files 0640 instead of 0700 and 0600: the owner's group may read them. */
+  groupAccess?: boolean;
 }
 
 const VOLUME_DDL = `CREATE TABLE IF NOT EXISTS volumes (
@@ -116,9 +120,16 @@ export class StorageArray {
       if (fs.existsSync(path.join(dir, STORE_FILE))) throw E.arrayExists(opts.name);
       throw E.notAnArray(dir);
     }
-    fs.mkdirSync(path.join(dir, 'volumes'), { recursive: true });
-    fs.mkdirSync(path.join(dir, 'journals'), { recursive: true });
+    setArrayAccess(!!opts.groupAccess);
+    mkdirMode(dir);
+    mkdirMode(path.join(dir, 'volumes'));
+    mkdirMode(path.join(dir, 'journals'));
     const tmp = path.join(dir, `${STORE_FILE}.tmp`);
+    // the store is made with the array's file mode whatever the umask: SQLite gives its -wal and
+    // -shm files the mode of the database file
+    const fd = fs.openSync(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, fileMode());
+    fs.fchmodSync(fd, fileMode());
+    fs.closeSync(fd);
     const store = ManagementStore.open(tmp, { create: true });
     const created = Date.now();
     store.tx(() => {
@@ -126,6 +137,7 @@ export class StorageArray {
       store.setMeta('serial', serial);
       store.setMeta('trackSize', String(trackSize));
       store.setMeta('durability', durability);
+      store.setMeta('access', opts.groupAccess ? 'group' : 'owner');
       store.setMeta('created', String(created));
     });
     store.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -145,6 +157,15 @@ export class StorageArray {
       throw E.integrity(`the management store ${file} failed SQLite's integrity check: ${broken.slice(0, 3).join('; ')}`, 'restore mgmt.db from a backup; the volumes and journals are untouched');
     }
     const name = store.getMeta('name')!;
+    // files made from here on follow the array's access setting; an array directory of an older
+    // rcopy (made under the caller's umask) is narrowed to it
+    setArrayAccess(store.getMeta('access') === 'group');
+    try {
+      const st = fs.statSync(dir);
+      if (st.uid === process.getuid?.() && (st.mode & 0o777 & ~dirMode()) !== 0) fs.chmodSync(dir, dirMode());
+    } catch {
+      /* not ours to change */
+    }
     const durability = (store.getMeta('durability') ?? 'fsync') as Durability;
     // management state follows the array's durability: with 'none' a commit is not fsynced
     // (WAL: safe against a killed process, not against a power loss)
@@ -166,12 +187,17 @@ export class StorageArray {
     return a;
   }
 
+  get access(): 'owner' | 'group' {
+    return this.store.getMeta('access') === 'group' ? 'group' : 'owner';
+  }
+
   info(): ArrayInfo {
     return {
       name: this.name,
       serial: this.serial,
       trackSize: this.trackSize,
       durability: this.durability,
+      access: this.access,
       created: this.created,
       dir: this.dir,
       volumes: this.volumes.size,
@@ -489,6 +515,7 @@ export function peekArray(dir: string): ArrayInfo {
       serial: store.getMeta('serial') ?? '00000',
       trackSize: Number(store.getMeta('trackSize') ?? 65536),
       durability: (store.getMeta('durability') ?? 'fsync') as Durability,
+      access: store.getMeta('access') === 'group' ? 'group' : 'owner',
       created: Number(store.getMeta('created') ?? 0),
       dir,
       volumes,

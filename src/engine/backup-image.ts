@@ -15,6 +15,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { CREATE_FLAGS, fileMode } from './home.js';
 import type { UndoFile } from './backup-undo.js';
 import type { Volume } from './volume.js';
 
@@ -103,7 +104,7 @@ export class TrackSums {
 
   async save(file: string, durable: boolean): Promise<void> {
     const tmp = `${file}.tmp-${process.pid}`;
-    const fh = await fsp.open(tmp, 'w');
+    const fh = await fsp.open(tmp, CREATE_FLAGS, fileMode());
     try {
       await fh.writeFile(this.buf);
       if (durable) await fh.sync();

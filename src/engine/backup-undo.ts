@@ -23,6 +23,7 @@ import { E } from '../errors.js';
 import { GroupSync } from './array.js';
 import { crc32 } from './crc32.js';
 import { pwriteAll } from './file-io.js';
+import { NOFOLLOW, fileMode } from './home.js';
 
 const HDR = 64;
 const REC_HDR = 16;
@@ -53,12 +54,12 @@ export class UndoFile {
       h.writeUInt32LE(VERSION, 8);
       h.writeUInt32LE(trackSize, 12);
       h.writeUInt32LE(crc32(h.subarray(4, HDR)), 0);
-      const fh = await fsp.open(file, 'wx+');
+      const fh = await fsp.open(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, fileMode());
       await pwriteAll(fh, h, 0);
       if (opts.durable !== false) await fh.sync();
       return new UndoFile(file, trackSize, fh);
     }
-    const fh = await fsp.open(file, 'r+');
+    const fh = await fsp.open(file, fs.constants.O_RDWR | NOFOLLOW);
     const u = new UndoFile(file, trackSize, fh);
     try {
       await u.scan();

@@ -37,6 +37,7 @@ import { ActiveCopy } from './backup-copy.js';
 import { CHECKSUM_ALG, ImageReader, TrackSums, rmQuiet, trackHash } from './backup-image.js';
 import { forChunks } from './parallel.js';
 import { UndoFile } from './backup-undo.js';
+import { mkdirMode } from './home.js';
 import { formatBackupId } from './backup-id.js';
 
 export { formatBackupId, parseBackupId } from './backup-id.js';
@@ -227,7 +228,7 @@ export class BackupManager {
   /** Loads the catalogue, marks interrupted backups failed, installs the write hook and usage reports. */
   async start(): Promise<void> {
     this.array.store.ensureSchema('backups', DDL);
-    await fsp.mkdir(this.dir, { recursive: true });
+    mkdirMode(this.dir);
     const interrupted = this.db().prepare(`UPDATE backups SET state = 'failed', error = ?, finished = ? WHERE state = 'running'`).run('interrupted: the controller stopped or crashed while the backup was running', Date.now());
     if (interrupted.changes) this.log(`backup: ${interrupted.changes} interrupted backup(s) marked failed`);
     for (const f of fs.readdirSync(this.dir)) if (f.includes('.tmp-')) rmQuiet(this.file(f));

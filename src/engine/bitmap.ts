@@ -17,9 +17,11 @@
  *     records progress must therefore store "still to do" bits, never "done" bits.
  */
 import fsp from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import { E, InternalError } from '../errors.js';
 import { crc32 } from './crc32.js';
+import { CREATE_FLAGS, NOFOLLOW, fileMode } from './home.js';
 
 const PAGE = 4096;
 const PAGE_HDR = 16;
@@ -271,7 +273,7 @@ export class TrackBitmap {
         await bm.writeWholeFile();
       }
     }
-    bm.fh = await fsp.open(file, 'r+');
+    bm.fh = await fsp.open(file, fs.constants.O_RDWR | NOFOLLOW);
     return bm;
   }
 
@@ -320,7 +322,7 @@ export class TrackBitmap {
     img.writeUInt32LE(crc32(img.subarray(4, 64)), 0);
     for (let p = 0; p < this.pageCount; p++) this.encodePage(p, img.subarray(PAGE * (1 + p), PAGE * (2 + p)));
     const tmp = `${this.filePath}.tmp-${process.pid}`;
-    const fh = await fsp.open(tmp, 'w');
+    const fh = await fsp.open(tmp, CREATE_FLAGS, fileMode());
     try {
       await fh.writeFile(img);
       await fh.sync();

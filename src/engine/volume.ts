@@ -11,6 +11,7 @@ import path from 'node:path';
 import { E } from '../errors.js';
 import { TrackBitmap } from './bitmap.js';
 import { DirectFile, pwriteMaybeDirect } from './file-io.js';
+import { NOFOLLOW, fileMode, mkdirMode } from './home.js';
 
 export interface VolumeInfo {
   id: number;
@@ -51,8 +52,8 @@ export class Volume {
 
   static async create(dir: string, id: number, name: string, size: number, trackSize: number, created: number): Promise<Volume> {
     const p = Volume.paths(dir, name);
-    await fsp.mkdir(path.dirname(p.image), { recursive: true });
-    const fh = await fsp.open(p.image, 'wx+');
+    mkdirMode(path.dirname(p.image));
+    const fh = await fsp.open(p.image, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, fileMode());
     await fh.truncate(size);
     const alloc = await TrackBitmap.openFile(p.alloc, Math.ceil(size / trackSize));
     await alloc.flush();
@@ -62,7 +63,7 @@ export class Volume {
   static async open(dir: string, id: number, name: string, size: number, trackSize: number, created: number): Promise<Volume> {
     const p = Volume.paths(dir, name);
     if (!fs.existsSync(p.image)) throw E.integrity(`the image of volume '${name}' is missing (${p.image})`);
-    const fh = await fsp.open(p.image, 'r+');
+    const fh = await fsp.open(p.image, fs.constants.O_RDWR | NOFOLLOW);
     const alloc = await TrackBitmap.openFile(p.alloc, Math.ceil(size / trackSize));
     return new Volume(id, name, size, trackSize, p.image, created, fh, alloc);
   }

@@ -7,14 +7,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { E, RcopyError } from '../errors.js';
-import { existingArrayDir, livePid, logFile, socketPath } from '../engine/home.js';
+import { checkSocket, controllerSocket, existingArrayDir, livePid, logFile, openLog } from '../engine/home.js';
 import { RpcClient } from './protocol.js';
 
 const CONTROLLER_JS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'controller.js');
 
+/**
+ * Connects to the controller of an array directory, or null when none answers. Before it connects
+ * it checks that the socket and its directory are the current user's (checkSocket): a socket that
+ * another user could have put there is refused (ERR_RCOPY_UNSAFE_SOCKET), never talked to.
+ */
 export async function tryConnect(dir: string, label: string): Promise<RpcClient | null> {
+  const sp = controllerSocket(dir);
+  if (!checkSocket(sp)) return null;
   try {
-    return await RpcClient.connect(socketPath(dir), label, 3000);
+    return await RpcClient.connect(sp, label, 3000);
   } catch {
     return null;
   }
@@ -24,7 +31,7 @@ export async function tryConnect(dir: string, label: string): Promise<RpcClient 
 export async function startController(dir: string, home: string, label: string): Promise<RpcClient> {
   const existing = await tryConnect(dir, label);
   if (existing) return existing;
-  const log = fs.openSync(logFile(dir), 'a');
+  const log = openLog(dir);
   // RCOPY_CONTROLLER_NODE_ARGS: extra node flags for the controller (e.g. --cpu-prof for profiling)
   const nodeArgs = (process.env.RCOPY_CONTROLLER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, CONTROLLER_JS, dir, home], {

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { RcopyError, InternalError } from '../errors.js';
 import { StorageArray } from '../engine/array.js';
-import { livePid, logFile, pidFile, socketPath } from '../engine/home.js';
+import { PRIVATE_ACCESS, appendLog, fileMode, fixMode, livePid, logFile, openLog, pidFile, recordSocket, setArrayAccess, sockPathFile, socketPath } from '../engine/home.js';
 import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
 import { loadHandlers, type Handler, type HandlerContext, type Service } from './handlers.js';
 import { PeerPool } from './client.js';
@@ -36,12 +36,7 @@ export class Controller implements HandlerContext {
   }
 
   log(msg: string): void {
-    const line = `${new Date().toISOString()} [${this.array.name}] ${msg}\n`;
-    try {
-      fs.appendFileSync(logFile(this.array.dir), line);
-    } catch {
-      /* the log is best effort */
-    }
+    appendLog(this.array.dir, `${new Date().toISOString()} [${this.array.name}] ${msg}\n`);
   }
 
   service<T extends Service>(name: string): T {
@@ -55,13 +50,17 @@ export class Controller implements HandlerContext {
     for (const [k, v] of Object.entries(reg.handlers)) this.handlers.set(k, v);
     for (const make of reg.services) this.services.push(make(this));
     for (const s of this.services) await s.start();
-    const sp = socketPath(this.array.dir);
+    const sp = (this.sockPath = socketPath(this.array.dir));
     fs.rmSync(sp, { force: true });
     this.server = net.createServer((sock) => this.onConnection(sock));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
+      // the umask (0077, or 0027 with --group-access) already keeps others from connecting
+      // while the socket is bound; 0600 then leaves the owner alone
       this.server!.listen(sp, () => resolve());
     });
+    fs.chmodSync(sp, 0o600);
+    recordSocket(this.array.dir, sp);
     this.log(`controller started, pid ${process.pid}, socket ${sp}`);
     // an array directory removed under a running controller (rm -rf of RCOPY_HOME, a test's
     // temporary directory) would leave it running for good, serving files nobody can reach:
@@ -73,6 +72,7 @@ export class Controller implements HandlerContext {
   }
 
   private watch: NodeJS.Timeout | null = null;
+  private sockPath: string | null = null;
 
   private ownsPidFile(): boolean {
     try {
@@ -155,7 +155,8 @@ export class Controller implements HandlerContext {
     this.peers.closeAll();
     for (const s of this.sockets) s.end();
     await this.array.close();
-    fs.rmSync(socketPath(this.array.dir), { force: true });
+    if (this.sockPath) fs.rmSync(this.sockPath, { force: true });
+    fs.rmSync(sockPathFile(this.array.dir), { force: true });
     try {
       if (fs.readFileSync(pidFile(this.array.dir), 'utf8').trim() === String(process.pid)) fs.rmSync(pidFile(this.array.dir));
     } catch {
@@ -170,7 +171,7 @@ export class Controller implements HandlerContext {
 function takePidFile(dir: string): boolean {
   for (let i = 0; i < 3; i++) {
     try {
-      fs.writeFileSync(pidFile(dir), `${process.pid}\n`, { flag: 'wx' });
+      fs.writeFileSync(pidFile(dir), `${process.pid}\n`, { flag: 'wx', mode: fileMode() });
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -187,7 +188,16 @@ async function main(): Promise<void> {
     process.stderr.write('usage: controller ARRAY_DIR HOME\n');
     process.exit(2);
   }
-  const early = (msg: string): void => fs.appendFileSync(logFile(dir), `${new Date().toISOString()} ${msg}\n`);
+  // whatever the caller's umask, what the controller creates is the owner's until the array's
+  // access setting is read (StorageArray.open), then as that setting says
+  process.umask(PRIVATE_ACCESS.umask);
+  const early = (msg: string): void => appendLog(dir, `${new Date().toISOString()} ${msg}\n`);
+  try {
+    fs.closeSync(openLog(dir));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+  }
   if (!takePidFile(dir)) {
     early(`another controller (pid ${livePid(dir)}) owns this array; exiting`);
     process.exit(0);
@@ -209,6 +219,8 @@ async function main(): Promise<void> {
   });
   try {
     const array = await StorageArray.open(dir);
+    process.umask(setArrayAccess(array.access === 'group').umask);
+    for (const f of [logFile(dir), pidFile(dir)]) fixMode(f);
     ctl = new Controller(array, home);
     await ctl.start();
     await ctl.waitStopped();

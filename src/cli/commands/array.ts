@@ -1,7 +1,7 @@
 /** rcopy array create|list|show|delete|start|stop|status */
 import fs from 'node:fs';
 import { StorageArray, peekArray, type Durability } from '../../engine/array.js';
-import { arrayDir, arraysDir, existingArrayDir, isArrayDir, listArrayNames, livePid, socketPath } from '../../engine/home.js';
+import { arrayDir, arraysDir, controllerSocket, ensureHome, existingArrayDir, isArrayDir, listArrayNames, livePid } from '../../engine/home.js';
 import { startController, tryConnect } from '../../server/client.js';
 import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize } from '../../units.js';
@@ -17,16 +17,24 @@ export async function create(ctx: CliContext, [nameArg]: Args, opts: Record<stri
   const name = checkName('array', await need(ctx, nameArg as string | undefined, { name: 'the array name', message: 'Name of the new array:' }));
   const trackSize = parseSize(opts.trackSize ?? '64k');
   const dir = arrayDir(name, ctx.home);
-  fs.mkdirSync(arraysDir(ctx.home), { recursive: true });
-  const a = await StorageArray.create(dir, { name, serial: opts.serial, trackSize, durability: (opts.durability ?? 'fsync') as Durability });
+  const groupAccess = !!opts.groupAccess;
+  ensureHome(ctx.home, { share: groupAccess });
+  const a = await StorageArray.create(dir, { name, serial: opts.serial, trackSize, durability: (opts.durability ?? 'fsync') as Durability, groupAccess });
   const info = a.info();
   await a.close();
-  return { data: info, text: `created array ${name} (serial ${info.serial}, track size ${formatBytes(info.trackSize)}, durability ${info.durability}) in ${dir}` };
+  const shared = groupAccess ? ', readable by its group' : '';
+  return { data: info, text: `created array ${name} (serial ${info.serial}, track size ${formatBytes(info.trackSize)}, durability ${info.durability}${shared}) in ${dir}` };
 }
 
-function statusOf(dir: string): { running: boolean; pid: number | null; socket: string } {
+function statusOf(dir: string): { running: boolean; pid: number | null; socket: string | null } {
   const pid = livePid(dir);
-  return { running: pid !== null, pid, socket: socketPath(dir) };
+  let socket: string | null;
+  try {
+    socket = controllerSocket(dir);
+  } catch {
+    socket = null; // no safe place for it (see array status)
+  }
+  return { running: pid !== null, pid, socket };
 }
 
 export async function list(ctx: CliContext, _a?: Args, _o?: Record<string, any>): Promise<Output> {
@@ -61,7 +69,7 @@ export async function start(ctx: CliContext, [nameArg]: Args): Promise<Output> {
   const c = await startController(dir, ctx.home, name);
   const r = (await c.call('controller.ping')).result as { pid: number };
   c.close();
-  return { data: { name, running: true, pid: r.pid, socket: socketPath(dir) }, text: `controller of ${name} running (pid ${r.pid})` };
+  return { data: { name, running: true, pid: r.pid, socket: controllerSocket(dir) }, text: `controller of ${name} running (pid ${r.pid})` };
 }
 
 async function stopOne(dir: string, name: string): Promise<{ name: string; stopped: boolean; pid: number | null }> {

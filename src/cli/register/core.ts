@@ -18,8 +18,10 @@ export function registerCore(program: Command): void {
       .option('--serial <n>', '5-digit serial number')
       .option('--track-size <size>', 'track size (4k..1M, power of two)', '64k')
       .option('--durability <mode>', 'fsync (every batch) or none', 'fsync')
+      .option('--group-access', "share the array's files with your group (directories 0750, files 0640; default 0700/0600)")
       .action(act(arrayMod, 'create')),
     'rcopy array create siteA --serial 64015',
+    'rcopy array create shared --group-access',
   );
   example(dataOpts(array.command('list').description('list the arrays')).action(act(arrayMod, 'list')), 'rcopy array list --json');
   example(dataOpts(array.command('show').argument('[name]').description('show an array')).action(act(arrayMod, 'show')), 'rcopy array show siteA');

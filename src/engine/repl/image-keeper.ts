@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { DIRECT_ALIGN, DirectFile, pwriteMaybeDirect } from '../file-io.js';
 import { crc32 } from '../crc32.js';
+import { NOFOLLOW, fileMode } from '../home.js';
 import type { Volume } from '../volume.js';
 
 const MAGIC = 0x32494352; // 'RCI2'
@@ -46,7 +47,7 @@ export class ImageKeeper {
 
   static async open(file: string): Promise<ImageKeeper> {
     const fresh = !fs.existsSync(file);
-    const fh = await fsp.open(file, fresh ? 'w+' : 'r+');
+    const fh = await fsp.open(file, fs.constants.O_RDWR | NOFOLLOW | (fresh ? fs.constants.O_CREAT | fs.constants.O_TRUNC : 0), fileMode());
     const st = await fh.stat();
     const k = new ImageKeeper(file, fh, st.birthtimeMs || st.mtimeMs);
     if (!fresh) await k.scan(st.size);

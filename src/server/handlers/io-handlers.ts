@@ -3,8 +3,6 @@ import type { Handler } from '../handlers.js';
 import { bool, int, num, oneOf, optInt, optNum, str, strList, needPayload } from '../validate.js';
 import { runWorkload } from '../../engine/workload.js';
 import { E } from '../../errors.js';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 
 const MAX_IO = 64 * 1024 * 1024;
 
@@ -14,56 +12,6 @@ export const handlers: Record<string, Handler> = {
     // sync: false lets one command's chunks share a single commit (io.commit) at its end
     await ctx.array.write(str(p, 'volume'), int(p, 'offset'), data, 'host', { sync: p.sync !== false });
     return { written: data.length };
-  },
-
-  /**
-   * Host writes from a file on this host: the controller reads the file itself (4 MiB reads, two
-   * in flight) instead of receiving every byte over the socket, then commits once.
-   */
-  'io.writeFile': async (ctx, p, _payload, emit) => {
-    const file = str(p, 'file');
-    if (!path.isAbsolute(file)) throw E.badInput(`'${file}' is not an absolute path`);
-    const vol = ctx.array.volume(str(p, 'volume'));
-    const offset = int(p, 'offset');
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(file, 'r');
-    } catch (e) {
-      throw E.badInput(`cannot read '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    try {
-      const size = (await fh.stat()).size;
-      const length = p.length === undefined ? size : Math.min(size, int(p, 'length'));
-      vol.checkRange(offset, length);
-      const CH = 4 * 1024 * 1024;
-      const readAt = async (pos: number): Promise<Buffer> => {
-        const len = Math.min(CH, length - pos);
-        const buf = Buffer.allocUnsafe(len);
-        let done = 0;
-        while (done < len) {
-          const { bytesRead } = await fh.read(buf, done, len - done, pos + done);
-          if (bytesRead === 0) throw E.badInput(`'${file}' became shorter while it was read`);
-          done += bytesRead;
-        }
-        return buf;
-      };
-      const progress = bool(p, 'progress');
-      let next = length > 0 ? readAt(0) : null;
-      let last = 0;
-      for (let pos = 0; pos < length; pos += CH) {
-        const buf = await next!;
-        next = pos + CH < length ? readAt(pos + CH) : null; // read ahead while this chunk is written
-        await ctx.array.write(vol, offset + pos, buf, 'host', { sync: false });
-        if (progress && Date.now() - last > 250) {
-          last = Date.now();
-          emit({ done: pos + buf.length, total: length });
-        }
-      }
-      await ctx.array.commit();
-      return { written: length };
-    } finally {
-      await fh.close();
-    }
   },
 
   'io.commit': async (ctx) => {
