@@ -8,7 +8,7 @@ import path from 'node:path';
 import { E, RcopyError } from '../../errors.js';
 import { existingArrayDir, livePid } from '../../engine/home.js';
 import { peekArray } from '../../engine/array.js';
-import { StatsStore, encodeEntry, type GroupInfo } from '../../engine/stats-store.js';
+import { StatsStore, type GroupInfo } from '../../engine/stats-store.js';
 import { DEFAULT_INTERVAL_MS, configError, parseDataSetSpec, parseStatsConfig } from '../../engine/stats-config.js';
 import type { ReportBy, Report, ReportOptions } from '../../engine/stats-report.js';
 import { checkName, formatBytes, formatDuration, formatRate, parseDuration, parsePercent, parseRate, parseSize, parseTime } from '../../units.js';
@@ -188,22 +188,24 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<str
   if (!(intervalMs >= 1)) throw E.badInput(`invalid --interval '${opts.interval}'`);
   const trackSize = opts.trackSize !== undefined ? parseSize(opts.trackSize) : peekArray(dir).trackSize;
   if (!(trackSize >= 512)) throw E.badSize(String(opts.trackSize), 'a track is at least 512 bytes');
+  const deviceSize = opts.deviceSize !== undefined ? parseSize(opts.deviceSize) : undefined;
+  if (deviceSize !== undefined && !(deviceSize > 0)) throw E.badSize(String(opts.deviceSize), 'a device has at least one byte');
   const { importTrace: run } = await import('../../engine/stats-import.js');
   const p = await progress(ctx, `reading ${path.basename(file)}`);
   const t0 = performance.now();
   let result;
   try {
-    result = await run(file, { format: format as (typeof TRACE_FORMATS)[number], intervalMs, trackSize, strict: !!opts.strict, onProgress: (done, total) => p.update(done, total) });
+    result = await run(file, { format: format as (typeof TRACE_FORMATS)[number], intervalMs, trackSize, deviceSize, strict: !!opts.strict, onProgress: (done, total) => p.update(done, total) });
   } finally {
     p.stop();
   }
   const seconds = (performance.now() - t0) / 1000;
   const cn = result.counters;
   if (cn.reads + cn.writes === 0) {
-    const why = cn.malformed > 0 ? `all ${cn.malformed} non-blank lines are malformed (first: line ${cn.firstMalformed?.line}: '${cn.firstMalformed?.text}')` : 'it has no read or write records';
+    const why = cn.malformed > 0 ? `all ${cn.malformed} non-blank lines are malformed (first: line ${cn.firstMalformed?.line}${reasonText(cn.firstMalformed?.reason)}: '${cn.firstMalformed?.text}')` : 'it has no read or write records';
     throw new RcopyError('ERR_RCOPY_BAD_TRACE', `nothing to import from '${file}': ${why}`, { kind: 'integrity', hint: `check that it is a ${format} trace (--format msr, blkparse, spc or fioiolog)` });
   }
-  const encoded = result.entries.map(encodeEntry);
+  const encoded = result.entries;
   const payload = Buffer.concat(encoded.map((e) => e.data));
   const g = await call<GroupInfo>(ctx, r.array, 'stats.import', {
     group: r.group,
@@ -228,7 +230,7 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<str
     entries: encoded.length,
     storedBytes: payload.length,
     from: result.entries.length ? result.entries[0]!.start : null,
-    to: result.entries.length ? Math.max(...result.entries.map((e) => e.end)) : null,
+    to: result.entries.length ? result.entries.reduce((m, e) => Math.max(m, e.end), -Infinity) : null,
     intervalMs,
     trackSize,
     seconds: Math.round(seconds * 1000) / 1000,
@@ -241,10 +243,12 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<str
     `  devices: ${result.devices.map((d) => `${d.name} (${d.tracks} tracks)`).join(', ')}`,
     `  ${encoded.length} entries of ${durationText(intervalMs)}, ${formatBytes(trackSize)} tracks, ${formatBytes(payload.length)} stored; ${Math.round(data.linesPerSecond).toLocaleString('en')} lines/s`,
   ];
-  if (cn.malformed > 0) lines.push(c.warn(`  first malformed line ${cn.firstMalformed?.line}: '${cn.firstMalformed?.text}' (use --strict to refuse the trace)`));
+  if (cn.malformed > 0) lines.push(c.warn(`  first malformed line ${cn.firstMalformed?.line}${reasonText(cn.firstMalformed?.reason)}: '${cn.firstMalformed?.text}' (use --strict to refuse the trace)`));
   if (cn.outOfOrder > 0) lines.push(`  ${cn.outOfOrder} records earlier than their interval were counted in it`);
   return { data, text: lines.join('\n') };
 }
+
+const reasonText = (reason: string | undefined): string => (reason ? ` (${reason})` : '');
 
 // ---------------------------------------------------------------- report
 
