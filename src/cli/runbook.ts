@@ -43,7 +43,41 @@ export const LIMITS = {
   word: 128 * 1024,
   /** Runbooks running runbooks (`run: run other.yaml`), counting the outermost. */
   nesting: 8,
+  /** Brackets ([ and {) open at once, and characters of indentation (spaces, tabs, `- `) of a line. */
+  depth: 64,
+  indent: 256,
 };
+
+/**
+ * Refuses text nested deeper than LIMITS.depth brackets or indented more than LIMITS.indent
+ * characters, before YAML sees it: its parser recurses on nesting (5,000 balanced brackets ran it
+ * out of memory and killed the process). Brackets inside quotes count too: a runbook is never near.
+ */
+function checkShape(text: string, file: string): void {
+  let depth = 0;
+  let line = 1;
+  let indent = 0;
+  let atStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      line++;
+      atStart = true;
+      indent = 0;
+      continue;
+    }
+    if (atStart) {
+      if (c === 32 || c === 9 || c === 45) {
+        if (++indent > LIMITS.indent) throw runbookError(`${file}:${line}: indented more than ${LIMITS.indent} characters`, 'a runbook is a few levels deep');
+        continue;
+      }
+      atStart = false;
+    }
+    if (c === 91 || c === 123) {
+      if (++depth > LIMITS.depth) throw runbookError(`${file}:${line}: brackets nested more than ${LIMITS.depth} deep`, 'a runbook is a few levels deep');
+    } else if ((c === 93 || c === 125) && depth > 0) depth--;
+  }
+}
 
 export type Scalar = string | number | boolean | null;
 export type CheckOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'exists' | 'matches';
@@ -104,6 +138,7 @@ interface Problem {
 export async function parseRunbook(text: string, file: string, cliVars: Record<string, string> = {}, home = ''): Promise<Runbook> {
   const size = Buffer.byteLength(text);
   if (size > LIMITS.bytes) throw runbookError(`${file}: ${size} bytes, more than a runbook may have (${LIMITS.bytes} bytes, 1 MiB)`, 'split it into several runbooks');
+  checkShape(text, file);
   const YAML = await import('yaml');
   const lc = new YAML.LineCounter();
   // uniqueKeys is checked by entries() below: the parser's own check is quadratic in the keys of a map

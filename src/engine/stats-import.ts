@@ -199,7 +199,8 @@ function varint(out: number[], v: number): void {
   out.push(v);
 }
 
-export async function importTrace(path: string, opts: ImportOptions): Promise<ImportResult> {
+/** Imports a trace file (plain or gzipped), or a trace already in memory (plain text). */
+export async function importTrace(path: string | Buffer, opts: ImportOptions): Promise<ImportResult> {
   const interval = opts.intervalMs;
   const trackSize = opts.trackSize ?? 65536;
   if (!(interval > 0) || !Number.isFinite(interval)) throw E.badInput(`invalid collection interval ${interval} ms`);
@@ -282,7 +283,12 @@ export async function importTrace(path: string, opts: ImportOptions): Promise<Im
 
   const parser = new TraceParser({ format: opts.format, strict: opts.strict, blkparseAction: opts.blkparseAction }, sink);
   const names = parser.devices;
-  const { gzip } = await feedTrace(path, parser, opts.onProgress);
+  let gzip = false;
+  if (typeof path === 'string') gzip = (await feedTrace(path, parser, opts.onProgress)).gzip;
+  else {
+    parser.push(path);
+    parser.end();
+  }
   if (t0 === t0) flush();
 
   const devices: ImportResult['devices'] = [];
