@@ -59,9 +59,11 @@ const join = (ls: Buffer[]): Buffer => Buffer.concat(ls.flatMap((l, i) => (i ===
 export function mutate(input: Buffer, r: Rand, o: MutateOptions): Buffer {
   let b = input;
   const n = 1 + int(r, 4);
+  const max = 2 * o.longLine + 65536 * 4; // a mutation that would grow the input past this is undone
   for (let k = 0; k < n; k++) {
     const what = int(r, 100);
     if (b.length === 0) b = Buffer.from(pick(r, o.tokens));
+    if (b.length > max) b = b.subarray(0, max);
     if (what < 20) {
       // flip bytes
       const c = Buffer.from(b);
@@ -80,7 +82,7 @@ export function mutate(input: Buffer, r: Rand, o: MutateOptions): Buffer {
       // duplicate a line, up to 2,000 times
       const ls = lines(b);
       const i = int(r, ls.length);
-      const times = r() < 0.2 ? 1 + int(r, 2000) : 1 + int(r, 5);
+      const times = Math.min(r() < 0.2 ? 1 + int(r, 2000) : 1 + int(r, 5), Math.ceil(max / (ls[i]!.length + 1)));
       ls.splice(i, 0, ...Array.from({ length: times }, () => ls[i]!));
       b = join(ls);
     } else if (what < 70) {
@@ -113,11 +115,11 @@ export function mutate(input: Buffer, r: Rand, o: MutateOptions): Buffer {
       b = Buffer.concat([b.subarray(0, at), Buffer.alloc(len, pick(r, ['7', 'x', ' '])), b.subarray(at)]);
     }
   }
-  return b;
+  return b.length > max ? b.subarray(0, max) : b;
 }
 
 /** A short printable excerpt of an input for a failure message. */
 export function excerpt(b: Buffer): string {
-  const s = b.toString('latin1');
-  return JSON.stringify(s.length > 600 ? `${s.slice(0, 300)}...(${s.length} bytes)...${s.slice(-200)}` : s);
+  if (b.length <= 600) return JSON.stringify(b.toString('latin1'));
+  return JSON.stringify(`${b.toString('latin1', 0, 300)}...(${b.length} bytes)...${b.toString('latin1', b.length - 200)}`);
 }
