@@ -3,9 +3,11 @@
  * Sizes: binary multiples for k/M/G/T/P (64k = 65536), optional trailing B or iB.
  * Rates: a size per second; a lower-case 'b' after the unit means bits (1Gb/s = 125000000 B/s,
  *   decimal as network links are quoted), "MB/s" means 10^6 bytes per second.
- * Durations: ms, s, m, h, d; a bare number is seconds.
+ * Durations: ms, s, m, h, d; a bare number is seconds. A duration is at most MAX_TIMER_MS (what a
+ *   Node timer holds: setTimeout fires at once beyond 2^31 - 1 ms, so `--interval 2147483648ms` would
+ *   poll hundreds of times a second) unless the caller says it is no timer (`max`: report windows).
  */
-import { E } from './errors.js';
+import { E, RcopyError } from './errors.js';
 
 const BIN: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 const DEC: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };
@@ -38,21 +40,56 @@ export function parseRate(text: string | number): number {
   const binary = m[3] === 'i' || (!bits && m[4] === '' && unit !== '');
   let v = Number(m[1]) * (binary ? BIN[unit]! : DEC[unit]!);
   if (bits) v /= 8;
-  if (!(v > 0) || !Number.isFinite(v)) throw E.badRate(t);
+  if (!(v > 0) || !(v <= Number.MAX_SAFE_INTEGER)) throw E.badRate(t.length > 40 ? `${t.slice(0, 40)}...` : t);
   return v;
 }
 
-/** Milliseconds. */
-export function parseDuration(text: string | number): number {
+/** The longest delay a Node timer holds, ms (about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest duration that no timer waits for (a report window, an import interval): 100 years. */
+export const MAX_SPAN_MS = 100 * 365 * 86_400_000;
+
+export interface DurationOptions {
+  /** The option or field the text came from, named in the error (`--interval`). */
+  option?: string;
+  /** Largest value accepted, ms (default MAX_TIMER_MS). */
+  max?: number;
+}
+
+function badDuration(text: string, opts: DurationOptions, why?: string): RcopyError {
+  const what = opts.option ? `${opts.option} ` : 'duration ';
+  return new RcopyError('ERR_RCOPY_BAD_DURATION', `invalid ${what}'${text}'${why ? `: ${why}` : ''}`, { kind: 'usage', hint: 'use 500ms, 30s, 5m, 1h or 1d' });
+}
+
+/** Milliseconds. Refuses more than `opts.max` (what a timer holds, by default), naming the option. */
+export function parseDuration(text: string | number, opts: DurationOptions = {}): number {
+  const max = opts.max ?? MAX_TIMER_MS;
+  let v: number;
+  let t: string;
   if (typeof text === 'number') {
-    if (!(text >= 0)) throw E.badDuration(String(text));
-    return text * 1000;
+    t = String(text);
+    if (!(text >= 0)) throw badDuration(t, opts);
+    v = text * 1000;
+  } else {
+    t = String(text).trim();
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(t);
+    if (!m) throw badDuration(t.length > 40 ? `${t.slice(0, 40)}...` : t, opts);
+    const mult: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+    v = Number(m[1]) * mult[m[2] ?? 's']!;
   }
-  const t = String(text).trim();
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(t);
-  if (!m) throw E.badDuration(t);
-  const mult: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-  return Number(m[1]) * mult[m[2] ?? 's']!;
+  if (!(v <= max)) {
+    const limit = max === MAX_TIMER_MS ? `${max} ms (24.8 days), the longest a timer can wait` : `${formatDuration(max)}`;
+    throw badDuration(t.length > 40 ? `${t.slice(0, 40)}...` : t, opts, `longer than ${limit}`);
+  }
+  return v;
+}
+
+/** A commander option parser that refuses a bad duration with the option named, keeping the text. */
+export function durationArg(option: string, opts: Omit<DurationOptions, 'option'> = {}): (text: string) => string {
+  return (text) => {
+    parseDuration(text, { ...opts, option });
+    return text;
+  };
 }
 
 export function parsePercent(text: string): number {
@@ -118,7 +155,9 @@ export function parseTime(text: string): number {
   const t = String(text).trim();
   if (/^\d+$/.test(t)) {
     const n = Number(t);
-    return n < 1e12 ? n * 1000 : n;
+    const ms = n < 1e12 ? n * 1000 : n;
+    if (!(ms <= 8.64e15)) throw E.badInput(`invalid time '${t.length > 40 ? `${t.slice(0, 40)}...` : t}': past the year 275760`, 'use ISO 8601, e.g. 2026-11-22T10:00:00Z, or epoch seconds');
+    return ms;
   }
   const v = Date.parse(t);
   if (Number.isNaN(v)) throw E.badInput(`invalid time '${t}'`, 'use ISO 8601, e.g. 2026-11-22T10:00:00Z, or epoch seconds');

@@ -4,12 +4,41 @@
  * unknown command or option is reported with its line and nothing has changed. Each step then runs
  * the real rcopy binary as a child process (same environment, so the same RCOPY_HOME), without a
  * terminal: a step never prompts.
+ *
+ * Nesting: each child gets RCOPY_RUNBOOK_CHAIN, the JSON list of the runbooks that are running
+ * (outermost first, this one last); `rcopy run` refuses to start a runbook when the chain already
+ * holds LIMITS.nesting of them, naming the chain (a runbook that runs itself stops at 8 levels).
  */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { RcopyError } from '../errors.js';
 import { parseDuration } from '../units.js';
-import { runbookError, showCommand, substitute, type JsonCheck, type Runbook, type Scalar, type Step } from './runbook.js';
+import { LIMITS, expand, runbookError, showCommand, substitute, wordTooLong, type JsonCheck, type Runbook, type Scalar, type Step } from './runbook.js';
+
+/** The environment variable that carries the chain of running runbooks to nested `rcopy run`s. */
+export const CHAIN_ENV = 'RCOPY_RUNBOOK_CHAIN';
+
+/** The runbooks running around this process (outermost first), from RCOPY_RUNBOOK_CHAIN. */
+export function runbookChain(env: NodeJS.ProcessEnv = process.env): string[] {
+  const raw = env[CHAIN_ENV];
+  if (!raw) return [];
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  } catch {
+    /* not ours: treat as too deep rather than as none */
+  }
+  return Array.from({ length: LIMITS.nesting }, () => '?');
+}
+
+/** Refuses to start `file` when LIMITS.nesting runbooks already run around it. */
+export function checkNesting(file: string, chain: string[] = runbookChain()): void {
+  if (chain.length < LIMITS.nesting) return;
+  const names = [...chain, path.resolve(file)].map((f) => path.basename(f));
+  throw runbookError(`runbooks nest more than ${LIMITS.nesting} deep: ${names.join(' -> ')}`, 'a runbook that runs itself (or a chain that comes back to itself) never ends; run the inner runbook on its own');
+}
 
 const BIN = fileURLToPath(new URL('../../../bin/rcopy', import.meta.url));
 
@@ -59,6 +88,7 @@ async function resolve(words: string[]): Promise<Resolved | { error: string }> {
   try {
     await program.parseAsync(words, { from: 'user' });
   } catch (e) {
+    if (e instanceof RcopyError) return { error: `${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}` }; // an option's parser refused its value
     if (!(e instanceof CommanderError)) throw e;
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') {
       if (words.includes('--help') || words.includes('-h')) return { leaf: program };
@@ -91,7 +121,11 @@ const hasJson = (c: Command): boolean => c.options.some((o) => o.long === '--jso
 
 /** The words of a step's run with the values known so far; unknown (saved) values stay as ${name}. */
 function planWords(words: string[], vars: Record<string, string>): string[] {
-  return words.map((w) => w.replace(/(\$?)\$\{([^}]*)\}/g, (all, esc: string, n: string) => (esc ? all.slice(1) : (vars[n] ?? all))));
+  return words.map((w) => {
+    const out = expand(w, (n, ref) => vars[n] ?? ref);
+    if (out.length > LIMITS.word) throw wordTooLong(w);
+    return out;
+  });
 }
 
 function waitWords(w: NonNullable<Step['wait']>, vars: Record<string, string>): string[] {
@@ -144,9 +178,9 @@ interface ChildResult {
   timedOut: boolean;
 }
 
-function runChild(args: string[], timeoutMs: number | undefined): Promise<ChildResult> {
+function runChild(args: string[], timeoutMs: number | undefined, env: NodeJS.ProcessEnv): Promise<ChildResult> {
   return new Promise((resolveP) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -172,8 +206,9 @@ function runChild(args: string[], timeoutMs: number | undefined): Promise<ChildR
 /** The one-line error a failed rcopy printed (text on stderr, or {"error":...} under --json). */
 function errorLine(r: ChildResult): string {
   try {
-    const j = JSON.parse(r.stdout) as { error?: { code?: string; message?: string } };
+    const j = JSON.parse(r.stdout) as { error?: { code?: string; message?: string }; failedStep?: { error?: string } };
     if (j?.error?.message) return `${j.error.code ?? ''} ${j.error.message}`.trim();
+    if (typeof j?.failedStep?.error === 'string') return j.failedStep.error; // a nested rcopy run
   } catch {
     /* not JSON */
   }
@@ -228,7 +263,7 @@ export function checkField(json: unknown, c: JsonCheck, vars: Record<string, str
 }
 
 /** Runs one step: its command, its expectations, its saves, then its wait. */
-async function runStep(step: Step, vars: Record<string, string>, keepOutput: boolean): Promise<StepResult> {
+async function runStep(step: Step, vars: Record<string, string>, keepOutput: boolean, env: NodeJS.ProcessEnv): Promise<StepResult> {
   const t0 = Date.now();
   const res: StepResult = { index: step.index, name: planWords([step.name], vars)[0]!, command: '', exitCode: 0, seconds: 0, ok: true };
   const done = (exitCode: number, error?: string): StepResult => {
@@ -242,9 +277,11 @@ async function runStep(step: Step, vars: Record<string, string>, keepOutput: boo
     let words = step.run.map((w) => substitute(w, vars));
     if (!step.named) res.name = showCommand(words).replace(/^rcopy /, '');
     const needJson = (step.expect?.json.length ?? 0) > 0 || step.save.length > 0;
-    if (needJson && !words.includes('--json') && !words.some((w, i) => w === '--format' && words[i + 1] === 'json')) words = [...words, '--json'];
+    // a nested `rcopy run` reports in JSON, so its failed step's reason reaches this step's error
+    const wantJson = needJson || words[0] === 'run';
+    if (wantJson && !words.includes('--json') && !words.some((w, i) => w === '--format' && words[i + 1] === 'json')) words = [...words, '--json'];
     res.command = showCommand(words);
-    const r = await runChild(words, step.timeoutMs);
+    const r = await runChild(words, step.timeoutMs, env);
     if (keepOutput) {
       res.stdout = r.stdout;
       res.stderr = r.stderr;
@@ -269,7 +306,9 @@ async function runStep(step: Step, vars: Record<string, string>, keepOutput: boo
       for (const s of step.save) {
         const got = getPath(json, s.path);
         if (!got.found || got.value === null || typeof got.value === 'object') return done(1, `save ${s.name}: ${s.path} is ${got.found ? 'not a single value' : 'missing from the JSON result'}`);
-        vars[s.name] = String(got.value);
+        const value = String(got.value);
+        if (value.length > LIMITS.varBytes) return done(1, `save ${s.name}: ${s.path} is ${value.length} characters, more than a variable holds (${LIMITS.varBytes})`);
+        vars[s.name] = value;
       }
     }
   }
@@ -278,7 +317,7 @@ async function runStep(step: Step, vars: Record<string, string>, keepOutput: boo
     if (!res.command) res.command = showCommand(words);
     else res.waited = showCommand(words);
     const timeoutMs = step.wait.timeout ? parseDuration(substitute(step.wait.timeout, vars)) + 30_000 : step.timeoutMs;
-    const r = await runChild(words, timeoutMs);
+    const r = await runChild(words, timeoutMs, env);
     if (keepOutput) {
       res.stdout = (res.stdout ?? '') + r.stdout;
       res.stderr = (res.stderr ?? '') + r.stderr;
@@ -301,10 +340,18 @@ export async function executeRunbook(rb: Runbook, opts: { keepOutput?: boolean; 
   const t0 = Date.now();
   const vars = { ...rb.vars };
   const steps: StepResult[] = [];
+  const env = { ...process.env, [CHAIN_ENV]: JSON.stringify([...runbookChain(), path.resolve(rb.file)]) };
   let failed: StepResult | undefined;
   for (const step of rb.steps) {
     opts.onStep?.(step, steps.length);
-    const r = await runStep(step, vars, !!opts.keepOutput);
+    let r: StepResult;
+    try {
+      r = await runStep(step, vars, !!opts.keepOutput, env);
+    } catch (e) {
+      if (!(e instanceof RcopyError)) throw e;
+      // a word grew past its limit once a saved value was filled in: the step fails, usage
+      r = { index: step.index, name: step.name, command: '', exitCode: e.exitCode, seconds: 0, ok: false, error: e.message };
+    }
     steps.push(r);
     if (!r.ok) {
       if (step.onError === 'continue') r.continued = true;

@@ -18,10 +18,66 @@
  * A step has `run`, `wait` or both. `${name}` is replaced by a variable inside one word (it never
  * splits a word); `$${` is a literal `${`. Built-in variables: runbook_dir, home. Every variable a
  * step uses must be defined by then (vars, --var, a built-in or an earlier step's `save`).
+ * Substitution is one pass over the word (a value is never expanded again), so its cost is the
+ * length of the word it makes.
+ *
+ * Limits (LIMITS; samples/README.md lists them): the file is at most 1 MiB, with at most 1,000 steps
+ * and 1,000 variables of at most 64 KiB each; a word after substitution is at most 128 KiB (what
+ * Linux passes as one argument); runbooks that run runbooks nest at most 8 deep. Duplicate keys
+ * are found here with a Set, not by the YAML parser (whose check is quadratic: 50,000 vars took
+ * over a minute).
  */
 import path from 'node:path';
 import { RcopyError } from '../errors.js';
 import { parseDuration } from '../units.js';
+
+export const LIMITS = {
+  /** Bytes of the runbook file. */
+  bytes: 1 << 20,
+  steps: 1000,
+  /** Variables from vars:, --var and save: together (built-ins not counted). */
+  vars: 1000,
+  /** Bytes of one variable's value. */
+  varBytes: 64 * 1024,
+  /** Characters of one word of a command after substitution (Linux's MAX_ARG_STRLEN is 128 KiB). */
+  word: 128 * 1024,
+  /** Runbooks running runbooks (`run: run other.yaml`), counting the outermost. */
+  nesting: 8,
+  /** Brackets ([ and {) open at once, and characters of indentation (spaces, tabs, `- `) of a line. */
+  depth: 64,
+  indent: 256,
+};
+
+/**
+ * Refuses text nested deeper than LIMITS.depth brackets or indented more than LIMITS.indent
+ * characters, before YAML sees it: its parser recurses on nesting (5,000 balanced brackets ran it
+ * out of memory and killed the process). Brackets inside quotes count too: a runbook is never near.
+ */
+function checkShape(text: string, file: string): void {
+  let depth = 0;
+  let line = 1;
+  let indent = 0;
+  let atStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      line++;
+      atStart = true;
+      indent = 0;
+      continue;
+    }
+    if (atStart) {
+      if (c === 32 || c === 9 || c === 45) {
+        if (++indent > LIMITS.indent) throw runbookError(`${file}:${line}: indented more than ${LIMITS.indent} characters`, 'a runbook is a few levels deep');
+        continue;
+      }
+      atStart = false;
+    }
+    if (c === 91 || c === 123) {
+      if (++depth > LIMITS.depth) throw runbookError(`${file}:${line}: brackets nested more than ${LIMITS.depth} deep`, 'a runbook is a few levels deep');
+    } else if ((c === 93 || c === 125) && depth > 0) depth--;
+  }
+}
 
 export type Scalar = string | number | boolean | null;
 export type CheckOp = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'exists' | 'matches';
@@ -80,9 +136,13 @@ interface Problem {
  * Throws ERR_RCOPY_RUNBOOK naming the file and line of the first problem.
  */
 export async function parseRunbook(text: string, file: string, cliVars: Record<string, string> = {}, home = ''): Promise<Runbook> {
+  const size = Buffer.byteLength(text);
+  if (size > LIMITS.bytes) throw runbookError(`${file}: ${size} bytes, more than a runbook may have (${LIMITS.bytes} bytes, 1 MiB)`, 'split it into several runbooks');
+  checkShape(text, file);
   const YAML = await import('yaml');
   const lc = new YAML.LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: lc, keepSourceTokens: true, prettyErrors: true, uniqueKeys: true });
+  // uniqueKeys is checked by entries() below: the parser's own check is quadratic in the keys of a map
+  const doc = YAML.parseDocument(text, { lineCounter: lc, keepSourceTokens: true, prettyErrors: true, uniqueKeys: false });
   const fail = (ps: Problem[]): never => {
     const sorted = [...ps].sort((a, b) => a.line - b.line);
     const first = sorted[0]!;
@@ -109,12 +169,18 @@ export async function parseRunbook(text: string, file: string, cliVars: Record<s
   /** The key/value pairs of a map node, reporting unknown and non-scalar keys. */
   const entries = (map: InstanceType<typeof YAML.YAMLMap>, allowed: string[] | null, where: string): Array<[string, unknown, unknown]> => {
     const out: Array<[string, unknown, unknown]> = [];
+    const seen = new Set<unknown>();
     for (const item of map.items) {
       const k = item.key;
       if (!YAML.isScalar(k) || typeof k.value !== 'string' && typeof k.value !== 'number') {
         bad(k ?? map, `${where}: keys must be plain words`);
         continue;
       }
+      if (seen.has(k.value)) {
+        bad(k, 'invalid YAML: Map keys must be unique');
+        continue;
+      }
+      seen.add(k.value);
       const key = String(k.value);
       if (allowed && !allowed.includes(key)) {
         const near = closest(key, allowed);
@@ -166,30 +232,44 @@ export async function parseRunbook(text: string, file: string, cliVars: Record<s
         bad(value, 'vars must be a mapping of name: value');
         continue;
       }
+      if (value.items.length > LIMITS.vars) {
+        bad(value, `vars: ${value.items.length} variables, more than a runbook may have (${LIMITS.vars})`);
+        continue;
+      }
       for (const [name, v, k] of entries(value, null, 'vars')) {
         if (!VAR_NAME.test(name)) bad(k, `vars: invalid variable name '${name}' (letters, digits and _)`);
         else if (BUILTIN_VARS.includes(name)) bad(k, `vars: '${name}' is built in and cannot be set`);
         const s = scalar(v, `vars.${name}`);
-        if (s !== undefined) rb.vars[name] = s === null ? '' : String(s);
+        if (s === undefined) continue;
+        const text = s === null ? '' : String(s);
+        if (text.length > LIMITS.varBytes) bad(v, `vars.${name}: a value of ${text.length} characters, more than ${LIMITS.varBytes}`);
+        else rb.vars[name] = text;
       }
     }
   }
   for (const [k, v] of Object.entries(cliVars)) {
-    if (!VAR_NAME.test(k)) throw runbookError(`--var: invalid variable name '${k}'`, 'use --var name=value with letters, digits and _');
+    if (!VAR_NAME.test(k)) throw runbookError(`--var: invalid variable name '${k.length > 64 ? `${k.slice(0, 64)}...` : k}'`, 'use --var name=value with letters, digits and _');
     if (BUILTIN_VARS.includes(k)) throw runbookError(`--var: '${k}' is built in and cannot be set`);
+    if (v.length > LIMITS.varBytes) throw runbookError(`--var ${k}: a value of ${v.length} characters, more than ${LIMITS.varBytes}`);
     rb.vars[k] = v;
   }
+  if (Object.keys(rb.vars).length > LIMITS.vars) throw runbookError(`${file}: ${Object.keys(rb.vars).length} variables with --var, more than a runbook may have (${LIMITS.vars})`);
   if (stepsNode === undefined) bad(root, 'the runbook has no `steps:` list');
   else if (!YAML.isSeq(stepsNode) || stepsNode.items.length === 0) bad(stepsNode, '`steps:` must be a non-empty list of steps');
+  else if (stepsNode.items.length > LIMITS.steps) {
+    bad(stepsNode, `${stepsNode.items.length} steps, more than a runbook may have (${LIMITS.steps})`);
+    return fail(problems);
+  }
   const known = new Set([...Object.keys(rb.vars), ...BUILTIN_VARS]);
 
   /** Reports every ${name} in `s` that is not defined yet. */
   const usesKnown = (node: unknown, s: string, where: string): void => {
     for (const ref of references(s)) {
-      if (!VAR_NAME.test(ref)) bad(node, `${where}: invalid variable reference '\${${ref}}'`);
+      const shown = ref.length > 64 ? `${ref.slice(0, 64)}...` : ref;
+      if (!VAR_NAME.test(ref)) bad(node, `${where}: invalid variable reference '\${${shown}}'`);
       else if (!known.has(ref)) {
         const near = closest(ref, [...known]);
-        bad(node, `${where}: unknown variable '\${${ref}}'${near ? ` (did you mean '${near}'?)` : ''}; define it under vars: or with --var ${ref}=VALUE`);
+        bad(node, `${where}: unknown variable '\${${shown}}'${near ? ` (did you mean '${near}'?)` : ''}; define it under vars: or with --var ${shown}=VALUE`);
       }
     }
   };
@@ -320,6 +400,7 @@ export async function parseRunbook(text: string, file: string, cliVars: Record<s
       if (!hasRun && !step.wait) bad(node, `${where}: a step needs run: (an rcopy command) or wait:`);
       if ((step.expect?.json.length || step.save.length) && !step.run) bad(node, `${where}: expect.json and save need run:`);
       for (const s of step.save) known.add(s.name);
+      if (known.size - BUILTIN_VARS.length > LIMITS.vars) bad(node, `${where}: save: more than ${LIMITS.vars} variables in all`);
       step.named = step.name !== '';
       if (!step.name) step.name = step.run ? step.run.join(' ') : `wait for ${step.wait?.pair ?? `group ${step.wait?.group}`} ${step.wait?.state}`;
       rb.steps.push(step);
@@ -344,21 +425,54 @@ function describe(YAML: typeof import('yaml'), node: unknown): string {
   return 'empty';
 }
 
+/**
+ * The word `s` with each `${name}` replaced by fill(name, '${name}'); `$${...}` stays as a literal
+ * `${...}`. One scan with indexOf (a regex with `[^}]*` rescans to the end from every `${` that has
+ * no `}`: quadratic in a long word).
+ */
+export function expand(s: string, fill: (name: string, ref: string) => string): string {
+  let out = '';
+  let pos = 0;
+  for (;;) {
+    const i = s.indexOf('${', pos);
+    if (i < 0) break;
+    const q = s.indexOf('}', i + 2);
+    if (q < 0) break; // no later ${ has a } either
+    const esc = i > pos && s[i - 1] === '$';
+    out += s.slice(pos, esc ? i - 1 : i);
+    out += esc ? s.slice(i, q + 1) : fill(s.slice(i + 2, q), s.slice(i, q + 1));
+    pos = q + 1;
+  }
+  return pos === 0 ? s : out + s.slice(pos);
+}
+
 /** The variable names referenced as ${name} in s (not the escaped $${...}). */
 export function references(s: string): string[] {
   const out: string[] = [];
-  for (const m of s.matchAll(/(\$?)\$\{([^}]*)\}/g)) if (m[1] === '') out.push(m[2]!);
+  expand(s, (name, ref) => {
+    out.push(name);
+    return ref;
+  });
   return out;
 }
 
-/** Replaces ${name} with its value; `$${` stays a literal `${`. */
+/**
+ * Replaces ${name} with its value; `$${` stays a literal `${`. One pass: a value is not expanded
+ * again. Throws ERR_RCOPY_RUNBOOK when the word grows past LIMITS.word.
+ */
 export function substitute(s: string, vars: Record<string, string>): string {
-  return s.replace(/(\$?)\$\{([^}]*)\}/g, (all, esc: string, name: string) => {
-    if (esc) return all.slice(1);
+  let size = s.length;
+  return expand(s, (name) => {
     const v = vars[name];
-    if (v === undefined) throw runbookError(`unknown variable '\${${name}}'`);
+    if (v === undefined) throw runbookError(`unknown variable '\${${name.length > 64 ? `${name.slice(0, 64)}...` : name}}'`);
+    size += v.length;
+    if (size > LIMITS.word) throw wordTooLong(s);
     return v;
   });
+}
+
+export function wordTooLong(word: string): RcopyError {
+  return runbookError(`'${word.length > 60 ? `${word.slice(0, 60)}...` : word}' is longer than ${LIMITS.word} characters once its variables are filled in`, 'a command word is at most 128 KiB');
 }
 
 /** Splits a command string into words: whitespace separates, '...' and "..." quote, \ escapes. */
@@ -400,9 +514,11 @@ export function showCommand(words: string[]): string {
 
 /** The closest of `options` to `word`, if it is a likely typo (a swap, or a few letters off). */
 export function closest(word: string, options: string[]): string | undefined {
+  if (word.length > 64) return undefined; // no name is that long: nothing is near
   let best: string | undefined;
   let bestD = Math.max(1, Math.floor(word.length / 3)) + 1;
   for (const o of options) {
+    if (Math.abs(o.length - word.length) >= bestD) continue; // at least that many edits
     const d = editDistance(word.toLowerCase(), o.toLowerCase());
     if (d < bestD) {
       best = o;

@@ -26,6 +26,14 @@
  * negative numbers, unknown type) is malformed: counted, the first one kept, and with `strict` an
  * ERR_RCOPY_BAD_TRACE error naming the line. Gzipped files (magic 1f 8b) are read through gunzip;
  * a truncated or corrupt gzip stream is an ERR_RCOPY_BAD_TRACE error.
+ * Bounds (work stays in proportion to the input, whatever the numbers say):
+ *   - a line longer than MAX_LINE (1 MiB) ends the read with ERR_RCOPY_BAD_TRACE naming the line,
+ *     strict or not (a file without newlines is not a text trace; `--trace /dev/zero` stops);
+ *   - a record is malformed when a number is not a safe integer, its time is outside the range of a
+ *     Date (±8.64e15 ms), it is longer than MAX_RECORD (256 MiB, longer than any block I/O), it ends
+ *     past 2^53 bytes, or its device name is longer than MAX_DEVICE_NAME bytes;
+ *   - the sink may refuse a record by returning a reason (a record past the end of its device): the
+ *     line is then malformed with that reason.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -43,11 +51,24 @@ export interface TraceCounters {
   /** Well-formed lines that are not reads or writes (other blkparse actions, fio open/close/wait...). */
   other: number;
   malformed: number;
-  firstMalformed?: { line: number; text: string };
+  /** The first malformed line: its number, its first 200 characters and, where known, why. */
+  firstMalformed?: { line: number; text: string; reason?: string };
 }
 
-/** Receives every read and write record. `device` indexes TraceParser.devices. */
-export type TraceSink = (time: number, device: number, write: boolean, offset: number, length: number) => void;
+/**
+ * Receives every read and write record. `device` indexes TraceParser.devices. Returning a string
+ * refuses the record: the line counts as malformed with that reason.
+ */
+export type TraceSink = (time: number, device: number, write: boolean, offset: number, length: number) => string | void;
+
+/** The longest line a trace may have (bytes, without the newline). */
+export const MAX_LINE = 1 << 20;
+/** The longest read or write a record may describe (bytes). */
+export const MAX_RECORD = 256 * 1024 * 1024;
+/** The longest device name (bytes): a longer host/disk or file name is malformed. */
+export const MAX_DEVICE_NAME = 255;
+/** Times beyond this (ms, either sign) are not dates. */
+const MAX_TIME = 8.64e15;
 
 export interface TraceOptions {
   format: TraceFormat;
@@ -68,7 +89,7 @@ const FILETIME_EPOCH_MS = 11644473600000;
 // Scan cursor shared by the field helpers; parsing is synchronous, one line at a time.
 let P = 0;
 
-/** Unsigned decimal integer at P; -1 if no digit. */
+/** Unsigned decimal integer at P; -1 if no digit, -2 if above 2^53 - 1 (not exact). */
 function uint(b: Buffer, end: number): number {
   let p = P, v = 0, c = 0;
   const s = p;
@@ -77,10 +98,10 @@ function uint(b: Buffer, end: number): number {
     p++;
   }
   P = p;
-  return p === s ? -1 : v;
+  return p === s ? -1 : v > Number.MAX_SAFE_INTEGER ? -2 : v;
 }
 
-/** Unsigned decimal with optional fraction (`12.5`); -1 if none. */
+/** Unsigned decimal with optional fraction (`12.5`); -1 if none or too large. */
 function udec(b: Buffer, end: number): number {
   let v = uint(b, end);
   if (v < 0) return -1;
@@ -135,7 +156,11 @@ export class TraceParser {
   private lastKey: Buffer = Buffer.alloc(256);
   private lastKeyLen = -1;
   private lastDev = -1;
-  private carry: Buffer | null = null;
+  /** The start of a line that has no newline yet, in the pieces it came in. */
+  private carry: Buffer[] = [];
+  private carryLen = 0;
+  /** Why the record being parsed was refused (set by record(), read by line()). */
+  private refused: string | undefined;
   private done = false; // blkparse summary reached
   private fioVersion = 0; // 0 = header not seen yet
   private fioTime = 0; // v2: µs accumulated from wait lines
@@ -147,36 +172,60 @@ export class TraceParser {
     this.sink = sink;
   }
 
-  /** Feeds the next chunk of the file; lines may span chunks. */
+  /**
+   * Feeds the next chunk of the file; lines may span chunks. Throws ERR_RCOPY_BAD_TRACE when a line
+   * grows past MAX_LINE (strict or not), after at most MAX_LINE + one chunk of buffering.
+   */
   push(chunk: Buffer): void {
     let start = 0;
-    if (this.carry) {
+    if (this.carryLen > 0) {
       const nl = chunk.indexOf(NL);
       if (nl < 0) {
-        this.carry = Buffer.concat([this.carry, chunk]);
+        this.keep(chunk, 0);
         return;
       }
-      const line = Buffer.concat([this.carry, chunk.subarray(0, nl)]);
-      this.carry = null;
+      this.carry.push(chunk.subarray(0, nl));
+      const line = Buffer.concat(this.carry, this.carryLen + nl);
+      this.carry = [];
+      this.carryLen = 0;
+      this.long(line.length - (line[line.length - 1] === CR ? 1 : 0));
       this.line(line, 0, line.length);
       start = nl + 1;
     }
     for (;;) {
       const nl = chunk.indexOf(NL, start);
       if (nl < 0) break;
+      if (nl - start > MAX_LINE) this.long(nl - start - (chunk[nl - 1] === CR ? 1 : 0));
       this.line(chunk, start, nl);
       start = nl + 1;
     }
-    if (start < chunk.length) this.carry = Buffer.from(chunk.subarray(start));
+    if (start < chunk.length) this.keep(chunk, start);
   }
 
   /** Ends the input: a last line without a newline is still a line. */
   end(): void {
-    if (this.carry) {
-      const c = this.carry;
-      this.carry = null;
+    if (this.carryLen > 0) {
+      const c = Buffer.concat(this.carry, this.carryLen);
+      this.carry = [];
+      this.carryLen = 0;
       this.line(c, 0, c.length);
     }
+  }
+
+  /** Keeps chunk[start..] as the start of the next line (a copy: the caller may reuse the chunk). */
+  private keep(chunk: Buffer, start: number): void {
+    this.carry.push(Buffer.from(chunk.subarray(start)));
+    this.carryLen += chunk.length - start;
+    this.long(this.carryLen);
+  }
+
+  /** Refuses the line being read once it is longer than MAX_LINE. */
+  private long(length: number): void {
+    if (length <= MAX_LINE) return;
+    const n = this.counters.lines + 1;
+    this.carry = [];
+    this.carryLen = 0;
+    throw badTrace(`line ${n}: longer than ${MAX_LINE} bytes (1 MiB): not a ${this.format} trace`, `check that the file is a text ${this.format} trace with one record per line`);
   }
 
   private line(b: Buffer, s: number, e: number): void {
@@ -184,6 +233,7 @@ export class TraceParser {
     this.counters.lines++;
     if (e === s) return;
     P = s;
+    this.refused = undefined;
     let ok: boolean;
     switch (this.format) {
       case 'msr': ok = this.msr(b, s, e); break;
@@ -191,28 +241,43 @@ export class TraceParser {
       case 'spc': ok = this.spc(b, s, e); break;
       default: ok = this.fio(b, s, e); break;
     }
-    if (!ok) this.malformed(b, s, e);
+    if (!ok) this.malformed(b, s, e, this.refused);
   }
 
-  private malformed(b: Buffer, s: number, e: number): void {
+  private malformed(b: Buffer, s: number, e: number, reason?: string): void {
     const c = this.counters;
     c.malformed++;
     const text = b.toString('utf8', s, Math.min(e, s + 200));
-    if (!c.firstMalformed) c.firstMalformed = { line: c.lines, text };
+    if (!c.firstMalformed) c.firstMalformed = reason === undefined ? { line: c.lines, text } : { line: c.lines, text, reason };
     if (this.strict) {
-      throw badTrace(`line ${c.lines}: malformed ${this.format} record: '${text}'`, `check that the file is a ${this.format} trace, or import without strict mode to skip bad lines`);
+      throw badTrace(`line ${c.lines}: malformed ${this.format} record${reason ? ` (${reason})` : ''}: '${text}'`, `check that the file is a ${this.format} trace, or import without strict mode to skip bad lines`);
     }
   }
 
-  private record(time: number, dev: number, write: boolean, offset: number, length: number): void {
+  /** Checks a record's numbers and hands it to the sink; false (with `refused` set) if refused. */
+  private record(time: number, dev: number, write: boolean, offset: number, length: number): boolean {
+    let why: string | void;
+    if (!(time >= -MAX_TIME && time <= MAX_TIME)) why = 'time out of range';
+    else if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length)) why = 'offset or length too large';
+    else if (length > MAX_RECORD) why = `length ${length} is longer than ${MAX_RECORD} bytes (256 MiB)`;
+    else if (offset + length > Number.MAX_SAFE_INTEGER) why = 'ends past 2^53 bytes';
+    else why = this.sink(time, dev, write, offset, length);
+    if (typeof why === 'string') {
+      this.refused = why;
+      return false;
+    }
     if (write) this.counters.writes++;
     else this.counters.reads++;
-    this.sink(time, dev, write, offset, length);
+    return true;
   }
 
   /** Interns the device whose raw key is b[s, e); `name` builds its name on first sight. */
   private device(b: Buffer, s: number, e: number, name: (raw: string) => string): number {
     const n = e - s;
+    if (n > MAX_DEVICE_NAME) {
+      this.refused = `device name longer than ${MAX_DEVICE_NAME} bytes`;
+      return -1;
+    }
     if (n === this.lastKeyLen) {
       const k = this.lastKey;
       let i = 0;
@@ -267,8 +332,7 @@ export class TraceParser {
     const length = uint(b, e);
     if (length < 0 || (P < e && b[P] !== COMMA)) return false;
     const dev = this.device(b, ks, ke, (raw) => raw.replace(',', '_'));
-    this.record(time, dev, write, offset, length);
-    return true;
+    return dev >= 0 && this.record(time, dev, write, offset, length);
   }
 
   private blkparse(b: Buffer, s: number, e: number): boolean {
@@ -327,8 +391,7 @@ export class TraceParser {
     const blocks = uint(b, e);
     if (blocks < 0 || (P < e && b[P] !== SPACE && b[P] !== TAB)) return false;
     const dev = this.device(b, ds, de, (raw) => `dev${raw.replace(',', '_')}`);
-    this.record(sec * 1000, dev, write, sector * 512, blocks * 512);
-    return true;
+    return dev >= 0 && this.record(sec * 1000, dev, write, sector * 512, blocks * 512);
   }
 
   private spc(b: Buffer, s: number, e: number): boolean {
@@ -370,8 +433,7 @@ export class TraceParser {
       }
       if (asu < 65536) this.asu[asu] = dev;
     }
-    this.record(sec * 1000, dev, write, lba * 512, size);
-    return true;
+    return this.record(sec * 1000, dev, write, lba * 512, size);
   }
 
   private fio(b: Buffer, s: number, e: number): boolean {
@@ -401,8 +463,8 @@ export class TraceParser {
       const length = uint(b, e);
       spaces(b, e);
       if (length < 0 || P < e) return false;
-      this.record(time, this.device(b, fs, fe, (raw) => raw), action === 'write', offset, length);
-      return true;
+      const dev = this.device(b, fs, fe, (raw) => raw);
+      return dev >= 0 && this.record(time, dev, action === 'write', offset, length);
     }
     if (action === 'wait') {
       const us = uint(b, e);
@@ -412,7 +474,7 @@ export class TraceParser {
       return true;
     }
     if (action === 'add' || action === 'open' || action === 'close' || action === 'sync' || action === 'datasync' || action === 'trim') {
-      if (action === 'add') this.device(b, fs, fe, (raw) => raw);
+      if (action === 'add' && this.device(b, fs, fe, (raw) => raw) < 0) return false;
       this.counters.other++;
       return true;
     }

@@ -127,7 +127,9 @@ test('gzip is detected by magic; a truncated gzip is reported as ERR_RCOPY_BAD_T
 
 test('lines split across chunks are parsed whole', () => {
   const recs: number[] = [];
-  const p = new TraceParser({ format: 'spc' }, (_t, _d, _w, off) => recs.push(off));
+  const p = new TraceParser({ format: 'spc' }, (_t, _d, _w, off) => {
+    recs.push(off);
+  });
   const text = Buffer.from('0,1,512,w,0\n0,2,512,w,0\n0,3,512,w,0\n');
   for (let i = 0; i < text.length; i += 5) p.push(text.subarray(i, i + 5));
   p.end();

@@ -10,6 +10,7 @@ import { progress } from '../ui.js';
 import { withArray } from './common.js';
 import { existingArrayDir } from '../../engine/home.js';
 import { forChunks } from '../../engine/parallel.js';
+import { checkInputFile, checkOutputPath } from '../paths.js';
 
 type Args = Array<string | string[] | undefined>;
 const CHUNK = Number(process.env.RCOPY_IO_CHUNK ?? 4 * 1024 * 1024);
@@ -37,6 +38,7 @@ export async function write(ctx: CliContext, [ref]: Args, opts: Record<string, a
   existingArrayDir(array, ctx.home);
   const offset = parseSize(opts.offset ?? '0');
   if ((opts.file ? 1 : 0) + (opts.pattern ? 1 : 0) !== 1) throw E.usage('give exactly one of --file or --pattern');
+  if (opts.file) checkInputFile(opts.file, '--file');
   let length: number;
   let fill: ((buf: Buffer, pos: number) => Promise<void>) | null = null;
   let fh: fsp.FileHandle | null = null;
@@ -114,6 +116,7 @@ export async function read(ctx: CliContext, [ref]: Args, opts: Record<string, an
   existingArrayDir(array, ctx.home);
   const offset = parseSize(opts.offset ?? '0');
   const length = parseSize(opts.length);
+  if (opts.out && opts.out !== '-') checkOutputPath(opts.out, '--out');
   return withArray(ctx, array, async (c) => {
     const vol = (await c.call('volume.show', { name })).result as { size: number };
     if (offset + length > vol.size) throw E.outOfRange(`${array}:${name}: offset ${offset} + length ${length} is past the end of the volume (${vol.size} bytes)`);

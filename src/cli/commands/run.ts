@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import { E } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import type { Output } from '../output.js';
-import { parseRunbook } from '../runbook.js';
-import { checkRunbook, executeRunbook, type StepResult } from '../runbook-exec.js';
+import { LIMITS, parseRunbook, runbookError } from '../runbook.js';
+import { checkNesting, checkRunbook, executeRunbook, type StepResult } from '../runbook-exec.js';
 import { need, progress } from '../ui.js';
 
 type Args = Array<string | string[] | undefined>;
@@ -20,6 +20,35 @@ export function parseVars(list: unknown): Record<string, string> {
   return out;
 }
 
+/** Reads at most LIMITS.bytes + 1 bytes: a runbook larger than that (or /dev/zero) is refused. */
+function readRunbook(file: string): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw E.notFound('runbook file', file, code === 'ENOENT' ? 'give the path of a YAML runbook; samples/ has some' : (e as Error).message);
+  }
+  try {
+    const buf = Buffer.alloc(LIMITS.bytes + 1);
+    let n = 0;
+    for (;;) {
+      let got: number;
+      try {
+        got = fs.readSync(fd, buf, n, buf.length - n, null);
+      } catch (e) {
+        throw E.notFound('runbook file', file, (e as Error).message);
+      }
+      if (got === 0) break;
+      n += got;
+      if (n > LIMITS.bytes) throw runbookError(`${file}: more than a runbook may have (${LIMITS.bytes} bytes, 1 MiB)`, 'split it into several runbooks');
+    }
+    return buf.toString('utf8', 0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function result(r: StepResult): string {
   if (r.ok) return 'OK';
   return `FAILED (exit ${r.exitCode})${r.continued ? ', continued' : ''}`;
@@ -27,13 +56,8 @@ function result(r: StepResult): string {
 
 export async function run(ctx: CliContext, [fileArg]: Args, opts: Record<string, any>): Promise<Output> {
   const file = await need(ctx, fileArg as string | undefined, { name: 'the runbook file', message: 'Runbook (YAML file):' });
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw E.notFound('runbook file', file, code === 'ENOENT' ? 'give the path of a YAML runbook; samples/ has some' : (e as Error).message);
-  }
+  checkNesting(file);
+  const text = readRunbook(file);
   const rb = await parseRunbook(text, file, parseVars(opts.var), ctx.home);
   const plan = await checkRunbook(rb);
 

@@ -8,10 +8,11 @@ import path from 'node:path';
 import { E, RcopyError } from '../../errors.js';
 import { existingArrayDir, livePid } from '../../engine/home.js';
 import { peekArray } from '../../engine/array.js';
-import { StatsStore, encodeEntry, type GroupInfo } from '../../engine/stats-store.js';
+import { StatsStore, type GroupInfo } from '../../engine/stats-store.js';
 import { DEFAULT_INTERVAL_MS, configError, parseDataSetSpec, parseStatsConfig } from '../../engine/stats-config.js';
 import type { ReportBy, Report, ReportOptions } from '../../engine/stats-report.js';
-import { checkName, formatBytes, formatDuration, formatRate, parseDuration, parsePercent, parseRate, parseSize, parseTime } from '../../units.js';
+import { MAX_SPAN_MS, checkName, formatBytes, formatDuration, formatRate, parseDuration, parsePercent, parseRate, parseSize, parseTime } from '../../units.js';
+import { checkOutputPath, writeOutputFile } from '../paths.js';
 import type { CliContext } from '../context.js';
 import type { Cell, Output } from '../output.js';
 import { colors, need, progress, type Choice } from '../ui.js';
@@ -72,7 +73,7 @@ export async function define(ctx: CliContext, [refArg]: Args, opts: Record<strin
     const volumes = String(volText).split(',').map((s) => s.trim()).filter(Boolean);
     if (volumes.length === 0) throw E.usage('--volumes needs at least one volume', 'e.g. --volumes db,logs');
     for (const v of volumes) checkName('volume', v);
-    const intervalMs = opts.interval !== undefined ? parseDuration(opts.interval) : DEFAULT_INTERVAL_MS;
+    const intervalMs = opts.interval !== undefined ? parseDuration(opts.interval, { option: '--interval' }) : DEFAULT_INTERVAL_MS;
     if (!(intervalMs >= 100)) throw E.badInput(`invalid --interval '${opts.interval}'`, 'at least 100ms, e.g. 1m');
     const datasets = (opts.dataset ?? []).map((d: string) => parseDataSetSpec(d));
     groups = [{ name: r.group, intervalMs, volumes, datasets }];
@@ -154,7 +155,7 @@ async function pickGroup(ctx: CliContext, ref: string | undefined): Promise<{ ar
 
 export async function start(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
   const r = await pickGroup(ctx, ref as string | undefined);
-  const intervalMs = opts.interval !== undefined ? parseDuration(opts.interval) : undefined;
+  const intervalMs = opts.interval !== undefined ? parseDuration(opts.interval, { option: '--interval' }) : undefined;
   const g = await call<GroupInfo>(ctx, r.array, 'stats.start', { group: r.group, intervalMs });
   return { data: groupJson(r.array, g, true), text: `collecting ${r.array}:${r.group} (${g.members.filter((m) => !m.external).map((m) => m.volume).join(', ')}) every ${durationText(g.intervalMs)}` };
 }
@@ -184,26 +185,29 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<str
   const file = await need(ctx, opts.trace, { name: '--trace FILE', message: 'Trace file:' });
   const format = await need(ctx, opts.traceFormat, { name: '--format (msr, blkparse, spc or fioiolog)', message: 'Trace format:', choices: async () => TRACE_FORMATS.map((f) => ({ name: f, value: f })) });
   if (!(TRACE_FORMATS as readonly string[]).includes(format)) throw E.usage(`unknown trace format '${format}'`, 'use --format msr, blkparse, spc or fioiolog');
-  const intervalMs = parseDuration(opts.interval ?? '1m');
+  // the group keeps this interval: a later `stats start` runs a timer with it
+  const intervalMs = parseDuration(opts.interval ?? '1m', { option: '--interval' });
   if (!(intervalMs >= 1)) throw E.badInput(`invalid --interval '${opts.interval}'`);
   const trackSize = opts.trackSize !== undefined ? parseSize(opts.trackSize) : peekArray(dir).trackSize;
-  if (!(trackSize >= 512)) throw E.badSize(String(opts.trackSize), 'a track is at least 512 bytes');
+  if (!(trackSize >= 512 && trackSize <= 2 ** 30)) throw E.badSize(String(opts.trackSize), 'a track is from 512 bytes to 1 GiB');
+  const deviceSize = opts.deviceSize !== undefined ? parseSize(opts.deviceSize) : undefined;
+  if (deviceSize !== undefined && !(deviceSize > 0)) throw E.badSize(String(opts.deviceSize), 'a device has at least one byte');
   const { importTrace: run } = await import('../../engine/stats-import.js');
   const p = await progress(ctx, `reading ${path.basename(file)}`);
   const t0 = performance.now();
   let result;
   try {
-    result = await run(file, { format: format as (typeof TRACE_FORMATS)[number], intervalMs, trackSize, strict: !!opts.strict, onProgress: (done, total) => p.update(done, total) });
+    result = await run(file, { format: format as (typeof TRACE_FORMATS)[number], intervalMs, trackSize, deviceSize, strict: !!opts.strict, onProgress: (done, total) => p.update(done, total) });
   } finally {
     p.stop();
   }
   const seconds = (performance.now() - t0) / 1000;
   const cn = result.counters;
   if (cn.reads + cn.writes === 0) {
-    const why = cn.malformed > 0 ? `all ${cn.malformed} non-blank lines are malformed (first: line ${cn.firstMalformed?.line}: '${cn.firstMalformed?.text}')` : 'it has no read or write records';
+    const why = cn.malformed > 0 ? `all ${cn.malformed} non-blank lines are malformed (first: line ${cn.firstMalformed?.line}${reasonText(cn.firstMalformed?.reason)}: '${cn.firstMalformed?.text}')` : 'it has no read or write records';
     throw new RcopyError('ERR_RCOPY_BAD_TRACE', `nothing to import from '${file}': ${why}`, { kind: 'integrity', hint: `check that it is a ${format} trace (--format msr, blkparse, spc or fioiolog)` });
   }
-  const encoded = result.entries.map(encodeEntry);
+  const encoded = result.entries;
   const payload = Buffer.concat(encoded.map((e) => e.data));
   const g = await call<GroupInfo>(ctx, r.array, 'stats.import', {
     group: r.group,
@@ -228,7 +232,7 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<str
     entries: encoded.length,
     storedBytes: payload.length,
     from: result.entries.length ? result.entries[0]!.start : null,
-    to: result.entries.length ? Math.max(...result.entries.map((e) => e.end)) : null,
+    to: result.entries.length ? result.entries.reduce((m, e) => Math.max(m, e.end), -Infinity) : null,
     intervalMs,
     trackSize,
     seconds: Math.round(seconds * 1000) / 1000,
@@ -241,10 +245,12 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<str
     `  devices: ${result.devices.map((d) => `${d.name} (${d.tracks} tracks)`).join(', ')}`,
     `  ${encoded.length} entries of ${durationText(intervalMs)}, ${formatBytes(trackSize)} tracks, ${formatBytes(payload.length)} stored; ${Math.round(data.linesPerSecond).toLocaleString('en')} lines/s`,
   ];
-  if (cn.malformed > 0) lines.push(c.warn(`  first malformed line ${cn.firstMalformed?.line}: '${cn.firstMalformed?.text}' (use --strict to refuse the trace)`));
+  if (cn.malformed > 0) lines.push(c.warn(`  first malformed line ${cn.firstMalformed?.line}${reasonText(cn.firstMalformed?.reason)}: '${cn.firstMalformed?.text}' (use --strict to refuse the trace)`));
   if (cn.outOfOrder > 0) lines.push(`  ${cn.outOfOrder} records earlier than their interval were counted in it`);
   return { data, text: lines.join('\n') };
 }
+
+const reasonText = (reason: string | undefined): string => (reason ? ` (${reason})` : '');
 
 // ---------------------------------------------------------------- report
 
@@ -259,11 +265,13 @@ export async function report(ctx: CliContext, [ref]: Args, opts: Record<string, 
   const windowText = await need(ctx, opts.window, { name: '--window', message: 'Window (e.g. 10m, 1h):', default: '10m' });
   const by = (opts.by ?? 'controller') as ReportBy;
   if (!['controller', 'volume', 'dataset'].includes(by)) throw E.usage(`unknown --by '${opts.by}'`, 'use controller, volume or dataset');
-  const ropts: ReportOptions = { windowMs: parseDuration(windowText), by };
-  if (opts.slide !== undefined) ropts.slideMs = parseDuration(opts.slide);
+  // report spans are no timers: up to MAX_SPAN_MS
+  const ropts: ReportOptions = { windowMs: parseDuration(windowText, { option: '--window', max: MAX_SPAN_MS }), by };
+  if (opts.slide !== undefined) ropts.slideMs = parseDuration(opts.slide, { option: '--slide', max: MAX_SPAN_MS });
   if (opts.from !== undefined) ropts.fromMs = parseTime(opts.from);
   if (opts.to !== undefined) ropts.toMs = parseTime(opts.to);
-  if (opts.resyncTime !== undefined) ropts.resyncTimeMs = parseDuration(opts.resyncTime);
+  if (opts.resyncTime !== undefined) ropts.resyncTimeMs = parseDuration(opts.resyncTime, { option: '--resync-time', max: MAX_SPAN_MS });
+  if (opts.chart) checkOutputPath(opts.chart, '--chart');
   if (opts.bandwidth !== undefined) ropts.bandwidth = parseRate(opts.bandwidth);
   if (opts.pathSpeed !== undefined) ropts.pathSpeed = parseRate(opts.pathSpeed);
   if (opts.overhead !== undefined) ropts.overhead = parsePercent(opts.overhead);
@@ -275,6 +283,7 @@ export async function report(ctx: CliContext, [ref]: Args, opts: Record<string, 
     const g = s.needDefinition(r.array, r.group);
     if (by === 'dataset' && g.datasets.length === 0) throw E.usage(`group '${r.array}:${r.group}' has no data sets`, `define some: rcopy stats define ${r.array}:${r.group} --volumes ... --dataset NAME=VOL:START-END`);
     ropts.datasets = g.datasets;
+    checkWindowCount(s.groups().find((x) => x.name === r.group), ropts, opts);
     rep = await reportFromStore(s, r.array, r.group, ropts);
   } finally {
     s.close();
@@ -283,13 +292,35 @@ export async function report(ctx: CliContext, [ref]: Args, opts: Record<string, 
   let chart: string | null = null;
   if (opts.chart) {
     const { chartSvg } = await import('../../formats/chart.js');
-    chart = path.resolve(opts.chart);
-    fs.writeFileSync(chart, chartSvg(rep, { title: `${r.array}:${r.group}: replication bandwidth per ${durationText(rep.windowMs)} window` }));
+    chart = writeOutputFile(opts.chart, '--chart', chartSvg(rep, { title: `${r.array}:${r.group}: replication bandwidth per ${durationText(rep.windowMs)} window` }));
   }
   const data = { array: r.array, group: r.group, ...rep, chart, seconds: Math.round(seconds * 1000) / 1000 };
   if (ctx.format === 'csv') return { data, table: csvTable(rep) };
   if (ctx.format !== 'table') return { data };
+  if (rep.windows.length > MAX_TABLE_WINDOWS) {
+    const note = `(${rep.windows.length.toLocaleString('en')} windows: more than a table shows; --format csv or --json lists each one)`;
+    return { data, text: `${note}\n${await summaryText(ctx, r, rep, ropts, chart)}` };
+  }
   return { data, table: windowTable(rep), text: await summaryText(ctx, r, rep, ropts, chart) };
+}
+
+/** The most windows a report places (a year of one-minute windows is 525,600). */
+export const MAX_REPORT_WINDOWS = 1_000_000;
+/** The most windows printed as a table (one row each); beyond, the summary and chart only. */
+const MAX_TABLE_WINDOWS = 10_000;
+
+const when = (ms: number): string => (Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms`);
+
+/** Refuses a window, slide or time range that would place more than MAX_REPORT_WINDOWS windows. */
+function checkWindowCount(g: { from: number | null; to: number | null } | undefined, ropts: ReportOptions, opts: Record<string, any>): void {
+  const from = ropts.fromMs ?? g?.from ?? null;
+  const to = ropts.toMs ?? g?.to ?? null;
+  if (from === null || to === null || !(to > from)) return;
+  const step = ropts.slideMs ?? ropts.windowMs;
+  const n = Math.ceil((to - from) / step);
+  if (n <= MAX_REPORT_WINDOWS) return;
+  const what = opts.slide !== undefined ? `--slide ${opts.slide}` : `--window ${opts.window}`;
+  throw E.outOfRange(`${what} places ${n.toLocaleString('en')} windows from ${when(from)} to ${when(to)}: at most ${MAX_REPORT_WINDOWS.toLocaleString('en')} (use a longer window or slide, or --from/--to)`);
 }
 
 const mb = (n: number) => Math.round(n);

@@ -1,6 +1,7 @@
 /** Arrays, volumes, host I/O, workloads and the tour. */
 import { Command } from 'commander';
 import { act, dataOpts } from '../program.js';
+import { durationArg } from '../../units.js';
 
 const arrayMod = () => import('../commands/array.js');
 const volumeMod = () => import('../commands/volume.js');
@@ -93,7 +94,7 @@ export function registerCore(program: Command): void {
       .option('--pattern <p>', 'seq, random or zipf', 'random')
       .option('--bs <size>', 'block size', '64k')
       .option('--rate <rate>', 'target rate, e.g. 50MB/s (default: as fast as possible)')
-      .option('--duration <d>', 'run for a time, e.g. 30s')
+      .option('--duration <d>', 'run for a time, e.g. 30s', durationArg('--duration'))
       .option('--bytes <size>', 'run until this much was written')
       .option('--write-ratio <r>', 'fraction of writes, 0..1', '1')
       .option('--depth <n>', 'requests in flight', '4')

@@ -1,6 +1,7 @@
 /** Journals, links, pairs and pulls. */
 import { Command } from 'commander';
 import { act, dataOpts } from '../program.js';
+import { durationArg } from '../../units.js';
 import { example } from './core.js';
 
 const links = () => import('../commands/links.js');
@@ -11,8 +12,8 @@ export function registerRepl(program: Command): void {
   example(
     dataOpts(journal.command('create').argument('<ref>', 'ARRAY:JOURNAL').description('create a journal volume'))
       .option('--size <size>', 'capacity, e.g. 1G')
-      .option('--blockade-watch <d>', 'path-blockade watch time: link down this long suspends the group (PSUE)', '60s')
-      .option('--overflow-watch <d>', 'data-overflow watch time: over 80% this long suspends the group (PFUS)', '60s')
+      .option('--blockade-watch <d>', 'path-blockade watch time: link down this long suspends the group (PSUE)', durationArg('--blockade-watch'), '60s')
+      .option('--overflow-watch <d>', 'data-overflow watch time: over 80% this long suspends the group (PFUS)', durationArg('--overflow-watch'), '60s')
       .option('--auto-resync', 'resynchronise by itself when the link comes back')
       .action(act(links, 'journalCreate')),
     'rcopy journal create siteA:j1 --size 1G',
@@ -20,8 +21,8 @@ export function registerRepl(program: Command): void {
   );
   example(
     dataOpts(journal.command('set').argument('<ref>', 'ARRAY:JOURNAL').description("change a journal's options"))
-      .option('--blockade-watch <d>', 'path-blockade watch time')
-      .option('--overflow-watch <d>', 'data-overflow watch time')
+      .option('--blockade-watch <d>', 'path-blockade watch time', durationArg('--blockade-watch'))
+      .option('--overflow-watch <d>', 'data-overflow watch time', durationArg('--overflow-watch'))
       .option('--auto-resync <on|off>', 'resync by itself after a link failure')
       .option('--references <on|off>', 'send references instead of data for blocks the secondary holds (set on the restore journal)')
       .action(act(links, 'journalSet')),
@@ -38,14 +39,14 @@ export function registerRepl(program: Command): void {
   example(
     dataOpts(link.command('add').argument('<a>').argument('<b>').description('connect two arrays'))
       .option('--bandwidth <rate>', 'e.g. 100MB/s or 1Gb/s (default unlimited)')
-      .option('--latency <d>', 'one-way latency per request, e.g. 5ms')
+      .option('--latency <d>', 'one-way latency per request, e.g. 5ms', durationArg('--latency'))
       .action(act(links, 'linkAdd')),
     'rcopy link add siteA siteB --bandwidth 100MB/s --latency 5ms',
   );
   example(
     dataOpts(link.command('set').argument('<a>').argument('<b>').description("change a link's bandwidth or latency"))
       .option('--bandwidth <rate>', "rate, or 'unlimited'")
-      .option('--latency <d>', 'latency')
+      .option('--latency <d>', 'latency', durationArg('--latency'))
       .action(act(links, 'linkSet')),
     'rcopy link set siteA siteB --bandwidth 20MB/s',
   );
@@ -67,13 +68,13 @@ export function registerRepl(program: Command): void {
     dataOpts(p.command('create').argument('[pvol]', 'P-VOL as ARRAY:VOLUME').argument('[svol]', 'S-VOL as ARRAY:VOLUME').description('pair two volumes and start the initial copy'))
       .option('--journal <p,s>', "the primary's and the secondary's journal: A:J1,B:J2")
       .option('--mode <mode>', 'async (journal) or sync', 'async')
-      .option('--sync-timeout <d>', 'sync mode: how long a host write waits for the secondary before the fence applies', '5s')
+      .option('--sync-timeout <d>', 'sync mode: how long a host write waits for the secondary before the fence applies', durationArg('--sync-timeout'), '5s')
       .option('--fence <policy>', 'sync mode, when the secondary does not answer in time: never (suspend, complete the write into the bitmap) or data (suspend, fail the write, refuse writes until resync)', 'never')
       .option('--group <name>', 'name of the journal group (consistency group)')
       .option('--nocopy', 'skip the initial copy (the volumes are known to be equal)')
       .option('--no-references', 'always send data, never references to blocks the secondary holds')
       .option('--wait', 'wait until the initial copy is done (PAIR)')
-      .option('--timeout <d>', 'with --wait (default 10m)')
+      .option('--timeout <d>', 'with --wait (default 10m)', durationArg('--timeout'))
       .action(act(pair, 'create')),
     'rcopy pair create siteA:db siteB:db --journal siteA:j1,siteB:j2 --wait',
     'rcopy pair create siteA:db siteB:db --journal siteA:j1,siteB:j2 --mode sync --sync-timeout 3s --fence data',
@@ -85,7 +86,7 @@ export function registerRepl(program: Command): void {
       .option('--group <name>', 'every pair of a group')
       .option('--state <state>', 'PAIR, COPY, PSUS, SSUS, PSUE, PFUS, PFUL, SSWS', 'PAIR')
       .option('--drained', 'also wait until the secondary restored everything the primary journaled')
-      .option('--timeout <d>', 'give up after this long', '5m')
+      .option('--timeout <d>', 'give up after this long', durationArg('--timeout'), '5m')
       .action(act(pair, 'wait')),
     'rcopy pair wait siteB:db --state PAIR --drained --timeout 2m',
   );
@@ -104,7 +105,7 @@ export function registerRepl(program: Command): void {
       .option('--references', 'compare track hashes and send references for tracks the S-VOL holds (default: the group\'s setting)')
       .option('--no-references', 'send every changed track as data')
       .option('--no-wait', 'start it and return')
-      .option('--timeout <d>', 'give up waiting after this long (default 1h)')
+      .option('--timeout <d>', 'give up waiting after this long (default 1h)', durationArg('--timeout'))
       .action(act(pair, 'resync')),
     'rcopy pair resync siteB:db',
     'rcopy pair resync siteB:db --swap',
@@ -136,7 +137,7 @@ export function registerRepl(program: Command): void {
   for (const verb of ['start', 'stop', 'status', 'once'] as const) {
     const c = dataOpts(pull.command(verb).argument('<journal>', 'the restore journal, ARRAY:JOURNAL'));
     if (verb === 'start') {
-      c.option('--interval <d>', 'fixed interval (default: adaptive, chosen from the primary\'s journal state)');
+      c.option('--interval <d>', 'fixed interval (default: adaptive, chosen from the primary\'s journal state)', durationArg('--interval'));
       c.option('--references', 'send references instead of data for blocks the secondary holds (the default)');
       c.option('--no-references', 'always send data (kept for the journal group)');
     }

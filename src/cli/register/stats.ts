@@ -51,6 +51,7 @@ export function registerStats(program: Command): void {
       .option('--format <format>', 'trace format: msr, blkparse, spc or fioiolog')
       .option('--interval <d>', 'collection interval, counted from the first record', '1m')
       .option('--track-size <size>', "track size (default: the array's)")
+      .option('--device-size <size>', 'size of every trace device: records past it are malformed (default: up to the highest track written)')
       .option('--strict', 'refuse the trace at its first malformed line')
       .option('--json', 'print the result as JSON')
       .action(actTrace('importTrace')),
