@@ -1,0 +1,203 @@
+/**
+ * Full disks (issue 15, "ENOSPC on the primary"): a small file system that the test mounts (tmpfs,
+ * or a loop device with ext4 where tmpfs cannot be mounted) under one array's volumes/ (or under
+ * the whole home), filled up with a filler file and freed again by removing it.
+ * - a host write that fails on the P-VOL: ERR_RCOPY_NO_SPACE (exit 1, the path named), nothing of
+ *   it reaches the S-VOL, and after freeing space and a resync P == S;
+ * - a secondary that cannot restore: PSUE with the reason within seconds; a resync on the full disk
+ *   returns with PSUE and a message;
+ * - journal, volume and backup create, and a management-store change, on a full disk.
+ * Skipped (with the reason) only where neither a tmpfs nor a loop device can be mounted.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { TestHome, arrayDirOf, tmpDir, waitFor } from '../helpers.js';
+import { assertEqual } from './sites.js';
+
+/** Mounts a small file system of `mib` MiB on dir; returns how to unmount it, or the reason it cannot. */
+function mountSmall(dir: string, mib: number): { umount: () => void } | { why: string } {
+  fs.mkdirSync(dir, { recursive: true });
+  const t = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (t.status === 0) return { umount: () => umount(dir) };
+  // a loop device with ext4, for containers that refuse tmpfs
+  const img = path.join(tmpDir('rcopy-loop-'), 'fs.img');
+  const drop = (): void => fs.rmSync(path.dirname(img), { recursive: true, force: true });
+  fs.writeFileSync(img, '');
+  fs.truncateSync(img, mib * 1024 * 1024);
+  const mk = spawnSync('mkfs.ext4', ['-q', '-F', img], { encoding: 'utf8' });
+  const lo = mk.status === 0 ? spawnSync('mount', ['-o', 'loop', img, dir], { encoding: 'utf8' }) : null;
+  if (lo?.status === 0) return { umount: () => (umount(dir), drop()) };
+  drop();
+  return { why: `cannot mount a small file system here (tmpfs: ${t.stderr.trim() || t.error?.message}; loop device: ${(lo ?? mk).stderr?.trim() || 'mkfs.ext4 failed'})` };
+}
+
+function umount(dir: string): void {
+  if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]);
+}
+
+const PROBE = ((): string | null => {
+  const d = tmpDir('rcopy-probe-');
+  try {
+    const m = mountSmall(d, 1);
+    if ('why' in m) return m.why;
+    m.umount();
+    return null;
+  } finally {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+})();
+
+/** Fills the file system holding dir up to the last block with dir/filler. */
+function fill(dir: string): void {
+  const fd = fs.openSync(path.join(dir, 'filler'), 'a');
+  try {
+    for (const size of [1024 * 1024, 4096, 512]) {
+      const buf = Buffer.alloc(size, 0xee);
+      try {
+        for (;;) fs.writeSync(fd, buf);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function unfill(dir: string): void {
+  fs.rmSync(path.join(dir, 'filler'), { force: true });
+}
+
+/** Stops the controllers (they hold files on the mount), unmounts, removes the home. */
+async function finish(h: TestHome, mounts: Array<{ umount: () => void }>): Promise<void> {
+  await h.run(['array', 'stop', '--all']);
+  for (const m of mounts) m.umount();
+  await h.cleanup();
+}
+
+const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
+
+async function pairOn(h: TestHome, opts: { blockade?: string } = {}): Promise<void> {
+  for (const a of ['A', 'B']) {
+    await h.ok('volume', 'create', `${a}:v`, '--size', '32M');
+    await h.ok('journal', 'create', `${a}:j`, '--size', '16M', '--blockade-watch', opts.blockade ?? '60s');
+  }
+  await h.ok('link', 'add', 'A', 'B');
+  await h.ok('pair', 'create', 'A:v', 'B:v', '--journal', 'A:j,B:j', '--group', 'g', '--wait', '--timeout', '60s');
+}
+
+test('ENOSPC on the P-VOL: ERR_RCOPY_NO_SPACE with the path, nothing of the failed write on the S-VOL, P == S after freeing space and a resync', { skip: PROBE ?? false }, async () => {
+  const h = new TestHome();
+  const mounts: Array<{ umount: () => void }> = [];
+  try {
+    await h.ok('array', 'create', 'A');
+    await h.ok('array', 'create', 'B');
+    const vols = path.join(arrayDirOf(h, 'A'), 'volumes');
+    const m = mountSmall(vols, 8);
+    assert.ok(!('why' in m), 'mounted');
+    mounts.push(m);
+    await pairOn(h);
+    await h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', 'random', '--length', '1M', '--seed', '1');
+    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+    fill(vols);
+    const r = await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'io', 'write', 'A:v', '--offset', '4M', '--pattern', 'random', '--length', '2M', '--seed', '2');
+    assert.match(r.stderr, /volumes\/v\.img/, `the error names the image: ${r.stderr}`);
+    assert.match(r.stderr, /array 'A'/, `the error names the array: ${r.stderr}`);
+    assert.match(r.stderr, /hint: .*free/i, `the error says what to do: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy|\n\s+at /, 'no internal error, no stack trace');
+    // the group is suspended with the reason; nothing of the failed write was applied on the S-VOL
+    await waitFor(async () => {
+      const v = await h.ok('pair', 'show', 'B:v', '--json');
+      return v.primary?.state === 'PSUE' && v.secondary?.state === 'PSUE';
+    }, 20_000);
+    const v = await h.ok('pair', 'show', 'B:v', '--json');
+    assert.match(v.primary.reason, /no space/i, `reason: ${v.primary.reason}`);
+    const s = await h.ok('io', 'checksum', 'B:v', '--range', '4M-6M', '--json');
+    assert.equal(s.sha256, sha256(Buffer.alloc(2 * 1024 * 1024)), 'the S-VOL holds nothing of the write that failed');
+    // free space, resync: equal again, and writes go on
+    unfill(vols);
+    await h.ok('pair', 'resync', 'B:v', '--timeout', '60s');
+    await h.ok('io', 'write', 'A:v', '--offset', '8M', '--pattern', 'random', '--length', '1M', '--seed', '3');
+    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+    await assertEqual(h, 'A:v', 'B:v');
+  } finally {
+    await finish(h, mounts);
+  }
+});
+
+test('ENOSPC on the S-VOL: the secondary suspends PSUE with the reason within seconds; a resync on the full disk returns with PSUE and a message', { skip: PROBE ?? false }, async () => {
+  const h = new TestHome();
+  const mounts: Array<{ umount: () => void }> = [];
+  try {
+    await h.ok('array', 'create', 'A');
+    await h.ok('array', 'create', 'B');
+    const vols = path.join(arrayDirOf(h, 'B'), 'volumes');
+    const m = mountSmall(vols, 8);
+    assert.ok(!('why' in m), 'mounted');
+    mounts.push(m);
+    await pairOn(h);
+    await h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', 'random', '--length', '1M', '--seed', '1');
+    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+    fill(vols);
+    const t0 = Date.now();
+    await h.ok('io', 'write', 'A:v', '--offset', '4M', '--pattern', 'random', '--length', '2M', '--seed', '2');
+    await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).secondary?.state === 'PSUE', 10_000);
+    const secs = (Date.now() - t0) / 1000;
+    const v = await h.ok('pair', 'show', 'B:v', '--json');
+    assert.match(v.secondary.reason, /restore.*no space/i, `reason: ${v.secondary.reason}`);
+    assert.ok(secs < 10, `suspended after ${secs} s`);
+    // the primary follows (it is told, or its next pull says so)
+    await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).primary?.state === 'PSUE', 10_000);
+    // a resync on the still full disk stops with PSUE and says why, in bounded time
+    const t1 = Date.now();
+    const r = await h.run(['pair', 'resync', 'B:v'], { timeoutMs: 60_000 });
+    assert.notEqual(r.code, 0, `resync on a full disk: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /PSUE/, r.stderr);
+    assert.match(r.stderr, /no space/i, r.stderr);
+    assert.ok(Date.now() - t1 < 30_000, `resync returned after ${(Date.now() - t1) / 1000} s`);
+    assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).secondary.state, 'PSUE');
+    // space again: the resync makes both equal
+    unfill(vols);
+    await h.ok('pair', 'resync', 'B:v', '--timeout', '60s');
+    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+    await assertEqual(h, 'A:v', 'B:v');
+  } finally {
+    await finish(h, mounts);
+  }
+});
+
+test('journal, volume and backup create and a management-store change on a full disk: ERR_RCOPY_NO_SPACE, exit 1, path and hint', { skip: PROBE ?? false }, async () => {
+  const h = new TestHome();
+  const mounts: Array<{ umount: () => void }> = [];
+  try {
+    const m = mountSmall(h.dir, 24);
+    assert.ok(!('why' in m), 'mounted');
+    mounts.push(m);
+    await h.ok('array', 'create', 'A');
+    await h.ok('volume', 'create', 'A:src', '--size', '8M');
+    await h.ok('volume', 'create', 'A:bk', '--size', '8M');
+    await h.ok('io', 'write', 'A:src', '--offset', '0', '--pattern', 'random', '--length', '4M', '--seed', '1');
+    fill(h.dir);
+    const clean = (r: { stderr: string }): void => {
+      assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy|\n\s+at /, `no internal error: ${r.stderr}`);
+      assert.match(r.stderr, /hint: .*free/i, `a hint: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(h.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `a path: ${r.stderr}`);
+    };
+    clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'journal', 'create', 'A:j', '--size', '8M'));
+    clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'backup', 'create', 'A:src', '--to', 'A:bk'));
+    clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'volume', 'create', 'A:more', '--size', '64M'));
+    // a change of the management store (SQLite: SQLITE_FULL)
+    clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'stats', 'define', 'A:prod', '--volumes', 'src'));
+    // the controller is still there and works once space is free
+    unfill(h.dir);
+    await h.ok('journal', 'create', 'A:j', '--size', '8M');
+    await h.ok('backup', 'create', 'A:src', '--to', 'A:bk');
+    await assertEqual(h, 'A:src', 'A:bk');
+  } finally {
+    await finish(h, mounts);
+  }
+});
