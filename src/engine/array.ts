@@ -54,6 +54,13 @@ export type WriteHook = (vol: Volume, offset: number, data: Buffer, origin: Writ
  */
 export interface WriteContext {
   logged: boolean;
+  /**
+   * Run under the write lock once the volume write has ended: with null when it succeeded, with
+   * its error when it (or a later hook) failed. A hook that journaled the write uses it to keep the
+   * record from being shipped before the data is on the volume, and to withdraw it when the data
+   * never got there (replicator.ts onWrite).
+   */
+  settle: Array<(err: unknown) => void | Promise<void>>;
 }
 
 /** A use of a volume by a feature: e.g. { kind: 'pair', id: 'siteA:db', role: 'P-VOL', state: 'PAIR', active: true }. */
@@ -243,8 +250,15 @@ export class StorageArray {
     // the order in which the data lands on the volume. Durability (fsync) happens outside it.
     const after = await this.locked(async () => {
       const after: Array<() => Promise<void>> = [];
-      const ctx = await this.runHooks(vol, offset, data, origin, after);
-      await vol.write(offset, data, ctx.logged);
+      const ctx: WriteContext = { logged: false, settle: [] };
+      try {
+        await this.runHooks(vol, offset, data, origin, after, ctx);
+        await vol.write(offset, data, ctx.logged);
+      } catch (e) {
+        await settle([ctx], e);
+        throw e;
+      }
+      await settle([ctx], null);
       return after;
     });
     if (opts.sync !== false) await this.commit();
@@ -255,8 +269,7 @@ export class StorageArray {
    * Runs the write hooks for one write, in order; functions a hook returns (to run after the
    * volume write) go into `after`.
    */
-  private async runHooks(vol: Volume, offset: number, data: Buffer, origin: WriteOrigin, after: Array<() => Promise<void>>): Promise<WriteContext> {
-    const ctx: WriteContext = { logged: false };
+  private async runHooks(vol: Volume, offset: number, data: Buffer, origin: WriteOrigin, after: Array<() => Promise<void>>, ctx: WriteContext): Promise<WriteContext> {
     for (const h of this.writeHooks) {
       const r = h(vol, offset, data, origin, ctx);
       if (r && typeof (r as Promise<unknown>).then === 'function') {
@@ -279,9 +292,20 @@ export class StorageArray {
     for (const w of writes) w.vol.checkRange(w.offset, w.data.length);
     const after = await this.locked(async () => {
       const after: Array<() => Promise<void>> = [];
-      const logged: boolean[] = [];
-      for (const w of writes) logged.push((await this.runHooks(w.vol, w.offset, w.data, origin, after)).logged);
-      await writeOrdered(writes, logged, origin === 'restore' ? RESTORE_PLAN : BULK_PLAN);
+      const ctxs: WriteContext[] = [];
+      try {
+        for (const w of writes) {
+          const ctx: WriteContext = { logged: false, settle: [] };
+          ctxs.push(ctx);
+          await this.runHooks(w.vol, w.offset, w.data, origin, after, ctx);
+        }
+        await writeOrdered(writes, ctxs.map((c) => c.logged), origin === 'restore' ? RESTORE_PLAN : BULK_PLAN);
+      } catch (e) {
+        // which of the writes reached their volume is not known: all of them count as failed
+        await settle(ctxs, e);
+        throw e;
+      }
+      await settle(ctxs, null);
       return after;
     });
     for (const f of after) await f();
@@ -335,6 +359,16 @@ export class StorageArray {
     for (const v of this.volumes.values()) await v.close().catch(() => undefined);
     this.volumes.clear();
     this.store.close();
+  }
+}
+
+/** Tells the hooks of some writes how their volume writes ended (WriteContext.settle), in order. */
+async function settle(ctxs: WriteContext[], err: unknown): Promise<void> {
+  for (const c of ctxs) {
+    for (const f of c.settle) {
+      if (err === null) await f(null);
+      else await Promise.resolve(f(err)).catch(() => undefined); // the write's own error is the one to report
+    }
   }
 }
 

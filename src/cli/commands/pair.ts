@@ -106,7 +106,7 @@ export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Re
   let text = `created pair ${d.pvol} -> ${d.svol} (${d.mode}, group ${d.group}): ${d.state}`;
   if (opts.wait) {
     const t = { id: d.id, sArray: s.array, pArray: p.array };
-    await waitFor(ctx, [t], 'PAIR', false, opts.timeout ? parseDuration(opts.timeout) : 600_000, true);
+    await waitFor(ctx, [t], 'PAIR', false, opts.timeout ? parseDuration(opts.timeout) : 600_000, true, true);
     text += '\ninitial copy complete: PAIR';
   }
   return { data: d, text };
@@ -233,13 +233,16 @@ function drained(v: { p: any | null; s: any | null }): boolean {
   return !!v.p && !!v.s && v.s.restoredSeq >= v.p.lastSeq && (v.s.journalEntries ?? 0) === 0;
 }
 
-async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, needDrained: boolean, timeoutMs: number, showProgress: boolean): Promise<Array<{ p: any; s: any }>> {
+async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, needDrained: boolean, timeoutMs: number, showProgress: boolean, copyStarted = false): Promise<Array<{ p: any; s: any }>> {
   const t0 = Date.now();
   const prog = showProgress ? await progress(ctx, `waiting for ${state}`, 'tracks') : null;
   try {
     for (;;) {
       const vs = await Promise.all(targets.map((t) => views(ctx, t)));
       if (vs.every((v, i) => matches(state, v, targets[i]!.side) && (!needDrained || drained(v)))) return vs;
+      // a copy or resync this command started and that stopped (PSUE: a full disk...) ends the wait
+      const stopped = copyStarted ? vs.find((v) => v.s && !['COPY', 'PAIR', 'PFUL'].includes(v.s.state)) : undefined;
+      if (stopped) throw new RcopyError('ERR_RCOPY_COPY_FAILED', `the copy of ${stopped.s.id} stopped: ${stopped.s.state} (${stopped.s.reason})`, { hint: `fix the cause, then rcopy pair resync ${stopped.s.id}` });
       const copying = vs.find((v) => v.s?.state === 'COPY');
       if (prog && copying) prog.update(copying.s.copyDone, copying.s.copyTotal || undefined, `${copying.s.resyncing ? 'resync' : 'copy'} ${copying.s.copyPct}%`);
       if (Date.now() - t0 > timeoutMs) {
@@ -294,7 +297,7 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, 
   const timeoutMs = opts.timeout ? parseDuration(opts.timeout) : 3_600_000;
   let vs: Array<{ p: any; s: any }>;
   try {
-    vs = await waitFor(ctx, targets, 'PAIR', false, timeoutMs, true);
+    vs = await waitFor(ctx, targets, 'PAIR', false, timeoutMs, true, true);
   } catch (e) {
     const now = await Promise.all(targets.map((x) => views(ctx, x)));
     const failed = now.find((v) => v.s && v.s.state !== 'COPY' && v.s.state !== 'PAIR');

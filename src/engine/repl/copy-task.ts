@@ -18,7 +18,7 @@
  * locally (checked against the hash; a stale one is read from the primary), the rest read as data.
  * Every copy and resync reports logical, data, reference and equal bytes (statsOf).
  */
-import { RcopyError } from '../../errors.js';
+import { RcopyError, storageError } from '../../errors.js';
 import { mapAhead } from '../parallel.js';
 import { TrackBitmap } from '../bitmap.js';
 import type { VolumeWrite } from '../array.js';
@@ -263,13 +263,17 @@ export class CopyManager {
         return;
       } catch (e) {
         if (t.abort) return;
-        const err = e as RcopyError;
+        // a local ENOSPC/EIO is kind 'failed' (PSUE now), named with its file; only peer errors retry
+        const err = (storageError(e, { array: this.r.name }) ?? e) as RcopyError;
         failingSince ??= Date.now();
         const watch = this.r.journalRow(p.localJournal).blockadeWatchMs;
         this.r.log(`copy of ${id} failed: ${err.code ?? ''} ${err.message}`);
         if (err.kind !== 'peer' || Date.now() - failingSince > watch) {
           const cur = this.r.pair(id);
-          this.r.setState(cur, 'PSUE', p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`, { imageTime: cur.imageTime ?? Date.now() });
+          const why = p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`;
+          this.r.setState(cur, 'PSUE', why, { imageTime: cur.imageTime ?? Date.now() });
+          // the primary leaves COPY too (best effort: a later resync starts from both bitmaps anyway)
+          void this.r.peer(p.remoteArray).then((peer) => peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUE', reason: `secondary ${why}` }, { timeoutMs: 10_000 })).catch(() => undefined);
           return;
         }
         await new Promise((res) => setTimeout(res, Math.min(1000, watch / 4)));
