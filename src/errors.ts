@@ -60,7 +60,8 @@ export function exitCodeOf(err: unknown): number {
  * machine, each with its own code: ERR_RCOPY_NO_SPACE (ENOSPC, EDQUOT, SQLITE_FULL), ERR_RCOPY_IO
  * (EIO, SQLITE_IOERR*) and ERR_RCOPY_ACCESS (EACCES,
  * EPERM, EROFS, SQLITE_READONLY, SQLITE_PERM), all exit 1. The message names the file (the error's
- * .path, or `where.path`: the array directory when nothing narrower is known) and the array.
+ * .path; else `where.store` for SQLite, or `where.path`, the array directory when nothing narrower is
+ * known) and the array.
  */
 const STORAGE: Record<string, { code: string; what: string; hint: (p: string) => string }> = {};
 const noSpace = {
@@ -83,20 +84,21 @@ for (const c of ['EIO', 'SQLITE_IOERR']) STORAGE[c] = io;
 for (const c of ['EACCES', 'EPERM', 'EROFS', 'SQLITE_READONLY', 'SQLITE_PERM']) STORAGE[c] = access;
 
 /** The mapped error for a file-system or SQLite error (NodeJS.ErrnoException, SqliteError), else null. */
-export function storageError(e: unknown, where: { array?: string; path?: string } = {}): RcopyError | null {
+export function storageError(e: unknown, where: { array?: string; path?: string; store?: string } = {}): RcopyError | null {
   if (e instanceof RcopyError || typeof e !== 'object' || e === null) return null;
   const x = e as NodeJS.ErrnoException;
   if (typeof x.code !== 'string') return null;
   // SQLite's extended codes (SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED...) go with their primary code
   const m = STORAGE[x.code] ?? STORAGE[x.code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1')];
   if (!m) return null;
-  const file = typeof x.path === 'string' ? x.path : where.path;
-  const detail = [where.array ? `array '${where.array}'` : '', x.code.startsWith('SQLITE_') ? `management store: ${x.code}` : x.syscall ? `${x.syscall}: ${x.code}` : x.code];
-  return new RcopyError(m.code, `${m.what}${file ? `: ${file}` : ''} (${detail.filter(Boolean).join(', ')})`, { kind: 'failed', hint: m.hint(file ?? 'the array') });
+  const sqlite = x.code.startsWith('SQLITE_');
+  const file = typeof x.path === 'string' ? x.path : sqlite ? where.store ?? where.path : where.path;
+  const detail = [where.array ? `array '${where.array}'` : '', sqlite ? `management store: ${x.code}` : x.syscall ? `${x.syscall}: ${x.code}` : x.code];
+  return new RcopyError(m.code, `${m.what}${file ? `: ${file}` : ''} (${detail.filter(Boolean).join(', ')})`, { kind: 'failed', hint: m.hint(file ?? 'the file') });
 }
 
 /** What the user is shown for any error: an RcopyError as it is, a storage error mapped, else a bug. */
-export function toRcopyError(e: unknown, where: { array?: string; path?: string } = {}): RcopyError {
+export function toRcopyError(e: unknown, where: { array?: string; path?: string; store?: string } = {}): RcopyError {
   if (e instanceof RcopyError) return e;
   return storageError(e, where) ?? new InternalError((e as Error)?.stack ?? String(e));
 }

@@ -9,9 +9,10 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { RcopyError, InternalError, toRcopyError } from '../errors.js';
 import { StorageArray } from '../engine/array.js';
-import { livePid, logFile, pidFile, socketPath } from '../engine/home.js';
+import { STORE_FILE, livePid, logFile, pidFile, socketPath } from '../engine/home.js';
 import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
 import { loadHandlers, type Handler, type HandlerContext, type Service } from './handlers.js';
 import { PeerPool } from './client.js';
@@ -127,7 +128,7 @@ export class Controller implements HandlerContext {
       }
     } catch (e) {
       // file-system and SQLite errors (a full disk, EIO, EACCES) get their own codes, not INTERNAL
-      const err = toRcopyError(e, { array: this.array.name, path: this.array.dir });
+      const err = toRcopyError(e, { array: this.array.name, path: this.array.dir, store: path.join(this.array.dir, STORE_FILE) });
       if (!(e instanceof RcopyError)) this.log(`${err.code} in '${String(method)}': ${err.code === 'ERR_RCOPY_INTERNAL' ? (e as Error)?.stack ?? String(e) : err.message}`);
       send({ id: typeof id === 'number' ? id : 0, e: err.toJSON() });
     }

@@ -15,6 +15,8 @@ import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
+import { storageError, toRcopyError } from '../../src/errors.js';
 import { TestHome, arrayDirOf, tmpDir, waitFor } from '../helpers.js';
 import { assertEqual } from './sites.js';
 
@@ -199,5 +201,62 @@ test('journal, volume and backup create and a management-store change on a full 
     await assertEqual(h, 'A:src', 'A:bk');
   } finally {
     await finish(h, mounts);
+  }
+});
+
+/** The error a real call throws (the call must fail). */
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('the call did not fail');
+}
+
+test('file-system and SQLite errors map to NO_SPACE / IO / ACCESS with the path, the array and a hint; others stay internal', { skip: PROBE ?? false }, () => {
+  const d = tmpDir('rcopy-errmap-');
+  const m = mountSmall(d, 1);
+  assert.ok(!('why' in m), 'mounted');
+  try {
+    const check = (e: unknown, code: string, sys: RegExp, hint: RegExp, file?: string): void => {
+      const r = storageError(e, { array: 'A', path: '/the/array', store: '/the/array/mgmt.db' });
+      assert.ok(r, `mapped: ${String(e)}`);
+      assert.equal(r.code, code);
+      assert.equal(r.exitCode, 1);
+      assert.match(r.message, sys);
+      assert.match(r.message, /array 'A'/);
+      if (file) assert.ok(r.message.includes(file), `${r.message} names ${file}`);
+      assert.match(r.hint ?? '', hint);
+    };
+    // ENOSPC from a real full file system, and SQLITE_FULL from SQLite on it
+    const db = new Database(path.join(d, 'm.db'));
+    db.exec('CREATE TABLE t (b BLOB)');
+    fill(d);
+    // (a write through a handle carries no path: the fallback, the array directory, is named)
+    check(thrown(() => fs.writeFileSync(path.join(d, 'more'), Buffer.alloc(65536))), 'ERR_RCOPY_NO_SPACE', /write: ENOSPC/, /free space/, '/the/array');
+    check(thrown(() => db.prepare('INSERT INTO t VALUES (?)').run(Buffer.alloc(256 * 1024))), 'ERR_RCOPY_NO_SPACE', /SQLITE_FULL/, /free space/, '/the/array/mgmt.db');
+    db.close();
+    unfill(d);
+    // SQLITE_READONLY, EROFS (a read-only mount), EPERM: ACCESS
+    const ro = new Database(path.join(d, 'm.db'), { readonly: true });
+    check(thrown(() => ro.exec('INSERT INTO t VALUES (1)')), 'ERR_RCOPY_ACCESS', /SQLITE_READONLY/, /owner and mode/);
+    ro.close();
+    assert.equal(spawnSync('mount', ['-o', 'remount,ro', d]).status, 0, 'remounted read-only');
+    check(thrown(() => fs.writeFileSync(path.join(d, 'x'), 'x')), 'ERR_RCOPY_ACCESS', /EROFS/, /read-only/, path.join(d, 'x'));
+    check(thrown(() => fs.rmdirSync('/proc/1')), 'ERR_RCOPY_ACCESS', /EPERM/, /owner and mode/, '/proc/1');
+    // EIO: a read of an unmapped address through /proc/self/mem; a handle's error has no path: the fallback names one
+    const fd = fs.openSync('/proc/self/mem', 'r');
+    try {
+      check(thrown(() => fs.readSync(fd, Buffer.alloc(16), 0, 16, 0)), 'ERR_RCOPY_IO', /read: EIO/, /check the disk/, '/the/array');
+    } finally {
+      fs.closeSync(fd);
+    }
+    // anything else is not a storage error: a bug stays a bug
+    assert.equal(storageError(thrown(() => fs.readFileSync(path.join(d, 'absent')))), null);
+    assert.equal(toRcopyError(new TypeError('x')).code, 'ERR_RCOPY_INTERNAL');
+  } finally {
+    m.umount();
+    fs.rmSync(d, { recursive: true, force: true });
   }
 });
