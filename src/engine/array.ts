@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { E } from '../errors.js';
+import { pwriteAll } from './file-io.js';
 import { checkName } from '../units.js';
 import { STORE_FILE } from './home.js';
 import { ManagementStore } from './store.js';
@@ -82,6 +83,9 @@ export interface CreateArrayOptions {
   trackSize?: number;
   durability?: Durability;
 }
+
+const RESERVE_UNITS = 4;
+const RESERVE_UNIT = 1024 * 1024;
 
 const VOLUME_DDL = `CREATE TABLE IF NOT EXISTS volumes (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -165,7 +169,72 @@ export class StorageArray {
     for (const r of rows) {
       a.volumes.set(r.name, await Volume.open(dir, r.id, r.name, r.size, a.trackSize, r.created));
     }
+    await a.keepReserve();
     return a;
+  }
+
+  /**
+   * Room kept for the array's own bookkeeping on a full disk: RESERVE_UNITS files of RESERVE_UNIT
+   * bytes (reserve.0, reserve.1...) in the array directory. A feature that must record a suspension
+   * caused by a lack of space frees one just before (useReserve), so that the state change can be
+   * written (management store, bitmaps) when the volumes share their file system with them: a
+   * state change needs a few pages, a unit is 1 MiB.
+   * Units are made again at the next open, or after a later successful write (tried at most once
+   * a minute), once there is room. Best effort throughout.
+   */
+  async keepReserve(): Promise<void> {
+    this.reserveTried = Date.now();
+    for (let i = 0; i < RESERVE_UNITS; i++) {
+      const file = path.join(this.dir, `reserve.${i}`);
+      try {
+        if ((await fsp.stat(file)).size === RESERVE_UNIT) continue;
+      } catch {
+        /* not there */
+      }
+      const tmp = `${file}.tmp`;
+      try {
+        const fh = await fsp.open(tmp, 'w', 0o600);
+        try {
+          await pwriteAll(fh, Buffer.alloc(RESERVE_UNIT), 0);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await fsp.rename(tmp, file);
+      } catch {
+        await fsp.rm(tmp, { force: true }).catch(() => undefined);
+        break;
+      }
+    }
+    this.reserveFull = (await this.reserveUnits()).length === RESERVE_UNITS;
+  }
+
+  private async reserveUnits(): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < RESERVE_UNITS; i++) {
+      const file = path.join(this.dir, `reserve.${i}`);
+      if (await fsp.stat(file).then(() => true, () => false)) out.push(file);
+    }
+    return out;
+  }
+
+  private reserveFull = false;
+  private reserveTried = 0;
+
+  /** A write failed for lack of space: frees one unit of the reserve (see keepReserve); false when none was left. */
+  useReserve(): boolean {
+    for (let i = RESERVE_UNITS - 1; i >= 0; i--) {
+      const file = path.join(this.dir, `reserve.${i}`);
+      if (!fs.existsSync(file)) continue;
+      fs.rmSync(file, { force: true });
+      this.reserveFull = false;
+      return true;
+    }
+    return false;
+  }
+
+  private afterWrite(): void {
+    if (!this.reserveFull && Date.now() - this.reserveTried > 60_000) void this.keepReserve();
   }
 
   info(): ArrayInfo {
@@ -261,6 +330,7 @@ export class StorageArray {
       await settle([ctx], null);
       return after;
     });
+    this.afterWrite();
     if (opts.sync !== false) await this.commit();
     for (const f of after) await f();
   }

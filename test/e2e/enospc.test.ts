@@ -53,8 +53,8 @@ const PROBE = ((): string | null => {
   }
 })();
 
-/** Fills the file system holding dir up to the last block with dir/filler. */
-function fill(dir: string): void {
+/** Fills the file system holding dir with dir/filler up to the last block, or up to `leave` bytes. */
+function fill(dir: string, leave = 0): void {
   const fd = fs.openSync(path.join(dir, 'filler'), 'a');
   try {
     for (const size of [1024 * 1024, 4096, 512]) {
@@ -68,6 +68,7 @@ function fill(dir: string): void {
   } finally {
     fs.closeSync(fd);
   }
+  if (leave) fs.truncateSync(path.join(dir, 'filler'), fs.statSync(path.join(dir, 'filler')).size - leave);
 }
 
 function unfill(dir: string): void {
@@ -131,39 +132,54 @@ test('ENOSPC on the P-VOL: ERR_RCOPY_NO_SPACE with the path, nothing of the fail
   }
 });
 
-test('ENOSPC on the S-VOL: the secondary suspends PSUE with the reason within seconds; a resync on the full disk returns with PSUE and a message', { skip: PROBE ?? false }, async () => {
+test('ENOSPC on the secondary (the whole array on a full disk): PSUE with the reason within seconds; a resync on the full disk returns with PSUE and a message', { skip: PROBE ?? false }, async () => {
   const h = new TestHome();
   const mounts: Array<{ umount: () => void }> = [];
   try {
     await h.ok('array', 'create', 'A');
     await h.ok('array', 'create', 'B');
-    const vols = path.join(arrayDirOf(h, 'B'), 'volumes');
-    const m = mountSmall(vols, 8);
+    // B's whole directory (S-VOL, restore journal, management store, bitmaps) on a 40 MiB file system
+    const dir = arrayDirOf(h, 'B');
+    await h.ok('array', 'stop', 'B');
+    fs.renameSync(dir, `${dir}.aside`);
+    const m = mountSmall(dir, 40);
     assert.ok(!('why' in m), 'mounted');
     mounts.push(m);
+    fs.cpSync(`${dir}.aside`, dir, { recursive: true });
+    fs.rmSync(`${dir}.aside`, { recursive: true });
     await pairOn(h);
     await h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', 'random', '--length', '1M', '--seed', '1');
     await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
-    fill(vols);
+    fill(dir);
     const t0 = Date.now();
     await h.ok('io', 'write', 'A:v', '--offset', '4M', '--pattern', 'random', '--length', '2M', '--seed', '2');
     await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).secondary?.state === 'PSUE', 10_000);
     const secs = (Date.now() - t0) / 1000;
     const v = await h.ok('pair', 'show', 'B:v', '--json');
-    assert.match(v.secondary.reason, /restore.*no space/i, `reason: ${v.secondary.reason}`);
+    assert.match(v.secondary.reason, /restore failed: no space.*v\.img/i, `reason: ${v.secondary.reason}`);
     assert.ok(secs < 10, `suspended after ${secs} s`);
-    // the primary follows (it is told, or its next pull says so)
+    // the primary is told
     await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).primary?.state === 'PSUE', 10_000);
-    // a resync on the still full disk stops with PSUE and says why, in bounded time
+    // the restore goes on by itself once there is room (the S-VOL is whole again at the last entry)
+    fill(dir, 3 * 1024 * 1024);
+    await waitFor(async () => {
+      const x = await h.ok('pair', 'show', 'B:v', '--json');
+      return x.secondary.restoredSeq >= x.primary.lastSeq;
+    }, 10_000);
+    // a resync with 1 MiB left (room to record states, not for the 2 MiB it saves and copies)
+    // stops with PSUE and says why, in bounded time
+    fill(dir, 1024 * 1024);
     const t1 = Date.now();
     const r = await h.run(['pair', 'resync', 'B:v'], { timeoutMs: 60_000 });
     assert.notEqual(r.code, 0, `resync on a full disk: ${r.stdout}${r.stderr}`);
     assert.match(r.stderr, /PSUE/, r.stderr);
     assert.match(r.stderr, /no space/i, r.stderr);
+    assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy/, r.stderr);
     assert.ok(Date.now() - t1 < 30_000, `resync returned after ${(Date.now() - t1) / 1000} s`);
     assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).secondary.state, 'PSUE');
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, 'controller.log'), 'utf8'), /unhandled rejection|uncaught/);
     // space again: the resync makes both equal
-    unfill(vols);
+    unfill(dir);
     await h.ok('pair', 'resync', 'B:v', '--timeout', '60s');
     await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
     await assertEqual(h, 'A:v', 'B:v');
@@ -183,16 +199,19 @@ test('journal, volume and backup create and a management-store change on a full 
     await h.ok('volume', 'create', 'A:src', '--size', '8M');
     await h.ok('volume', 'create', 'A:bk', '--size', '8M');
     await h.ok('io', 'write', 'A:src', '--offset', '0', '--pattern', 'random', '--length', '4M', '--seed', '1');
-    fill(h.dir);
     const clean = (r: { stderr: string }): void => {
       assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy|\n\s+at /, `no internal error: ${r.stderr}`);
       assert.match(r.stderr, /hint: .*free/i, `a hint: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(h.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `a path: ${r.stderr}`);
     };
+    fill(h.dir);
     clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'journal', 'create', 'A:j', '--size', '8M'));
+    fill(h.dir);
     clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'backup', 'create', 'A:src', '--to', 'A:bk'));
+    fill(h.dir);
     clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'volume', 'create', 'A:more', '--size', '64M'));
     // a change of the management store (SQLite: SQLITE_FULL)
+    fill(h.dir);
     clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'stats', 'define', 'A:prod', '--volumes', 'src'));
     // the controller is still there and works once space is free
     unfill(h.dir);

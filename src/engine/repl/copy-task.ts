@@ -271,6 +271,7 @@ export class CopyManager {
         if (err.kind !== 'peer' || Date.now() - failingSince > watch) {
           const cur = this.r.pair(id);
           const why = p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`;
+          if (err.code === 'ERR_RCOPY_NO_SPACE') this.r.array.useReserve(); // room to record the PSUE
           this.r.setState(cur, 'PSUE', why, { imageTime: cur.imageTime ?? Date.now() });
           // the primary leaves COPY too (best effort: a later resync starts from both bitmaps anyway)
           void this.r.peer(p.remoteArray).then((peer) => peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUE', reason: `secondary ${why}` }, { timeoutMs: 10_000 })).catch(() => undefined);

@@ -225,7 +225,8 @@ export class PullManager {
           }
         } catch (e) {
           waitMs = Math.min(1000, this.r.journalRow(journal).blockadeWatchMs / 4);
-          await this.onFailure(journal, e as Error);
+          // (a suspension that cannot be recorded, SQLITE_FULL, must not end the loop)
+          await this.onFailure(journal, e as Error).catch((e2: Error) => this.r.log(`${journal}: ${e2.message}`));
         }
         s.nextWaitMs = waitMs;
         if (loop.stop) break;
@@ -486,7 +487,10 @@ export class PullManager {
    * a consistent prefix), so the S-VOL holds the image of this moment.
    */
   async suspendSecondary(journal: string, state: PairState, reason: string, opts: { writable?: boolean } = {}): Promise<void> {
-    await this.chainRestore(journal).catch((e) => this.r.log(`restore before suspension failed: ${(e as Error).message}`));
+    await this.chainRestore(journal).catch((e) => {
+      this.r.log(`restore before suspension failed: ${(e as Error).message}`);
+      if (storageError(e)?.code === 'ERR_RCOPY_NO_SPACE') this.r.array.useReserve(); // room to record the state
+    });
     const now = Date.now();
     const changed: PairRow[] = [];
     for (const p of this.r.groupPairs(journal)) {

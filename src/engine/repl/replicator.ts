@@ -456,6 +456,7 @@ export class Replicator {
     const why = storageError(err, { array: this.name })?.message ?? (err as Error)?.message ?? String(err);
     this.log(`write to P-VOL ${vol.name} at ${off} (${len} bytes) failed after its journal record: ${why}; suspending ${p.localJournal} (PSUE)`);
     try {
+      if (storageError(err)?.code === 'ERR_RCOPY_NO_SPACE') this.array.useReserve(); // room to record the state
       await this.suspendPrimaryLocked(p.localJournal, 'PSUE', `write to P-VOL ${vol.name} failed: ${why}`);
       this.unwritten.delete(p.localJournal);
     } catch (e) {
