@@ -431,7 +431,8 @@ export class Replicator {
         if (seq !== null) ctx.logged = true;
         if (seq !== null && p.mode === 'sync' && (p.state === 'PAIR' || p.state === 'PFUL')) {
           after = () => this.waitRestored(p.localJournal, seq);
-          this.onKick(p.localJournal);
+          // the secondary pulls once the data is on the P-VOL: a pull before that would not get it (unwritten)
+          ctx.settle.push((err) => void (err === null && this.onKick(p.localJournal)));
         }
       } else {
         await this.markTracks(p, vol, off, data.length);
