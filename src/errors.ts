@@ -63,21 +63,21 @@ export function exitCodeOf(err: unknown): number {
  * .path; else `where.store` for SQLite, or `where.path`, the array directory when nothing narrower is
  * known) and the array.
  */
-const STORAGE: Record<string, { code: string; what: string; hint: (p: string) => string }> = {};
+const STORAGE: Record<string, { code: string; what: string; hint: (p?: string) => string }> = {};
 const noSpace = {
   code: 'ERR_RCOPY_NO_SPACE',
   what: 'no space left on the device',
-  hint: (p: string) => `free space on the file system that holds ${p} (df -h), then retry; a pair suspended by it needs rcopy pair resync`,
+  hint: (p?: string) => `free space on the file system${p ? ` that holds ${p}` : ''} (df -h), then retry; a pair suspended by it needs rcopy pair resync`,
 };
 const io = {
   code: 'ERR_RCOPY_IO',
   what: 'I/O error',
-  hint: (p: string) => `check the disk that holds ${p} (dmesg, smartctl) before retrying`,
+  hint: (p?: string) => `check the disk${p ? ` that holds ${p}` : ''} (dmesg, smartctl) before retrying`,
 };
 const access = {
   code: 'ERR_RCOPY_ACCESS',
   what: 'access refused',
-  hint: (p: string) => `check the owner and mode of ${p} and of its directory, and that its file system is not mounted read-only`,
+  hint: (p?: string) => `check the owner and mode of ${p ?? 'the file'} and of its directory, and that its file system is not mounted read-only`,
 };
 for (const c of ['ENOSPC', 'EDQUOT', 'SQLITE_FULL']) STORAGE[c] = noSpace;
 for (const c of ['EIO', 'SQLITE_IOERR']) STORAGE[c] = io;
@@ -94,7 +94,7 @@ export function storageError(e: unknown, where: { array?: string; path?: string;
   const sqlite = x.code.startsWith('SQLITE_');
   const file = typeof x.path === 'string' ? x.path : sqlite ? where.store ?? where.path : where.path;
   const detail = [where.array ? `array '${where.array}'` : '', sqlite ? `management store: ${x.code}` : x.syscall ? `${x.syscall}: ${x.code}` : x.code];
-  return new RcopyError(m.code, `${m.what}${file ? `: ${file}` : ''} (${detail.filter(Boolean).join(', ')})`, { kind: 'failed', hint: m.hint(file ?? 'the file') });
+  return new RcopyError(m.code, `${m.what}${file ? `: ${file}` : ''} (${detail.filter(Boolean).join(', ')})`, { kind: 'failed', hint: m.hint(file) });
 }
 
 /** What the user is shown for any error: an RcopyError as it is, a storage error mapped, else a bug. */

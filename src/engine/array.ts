@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { E } from '../errors.js';
+import { E, withPath } from '../errors.js';
 import { pwriteAll } from './file-io.js';
 import { checkName } from '../units.js';
 import { STORE_FILE } from './home.js';
@@ -127,22 +127,31 @@ export class StorageArray {
       if (fs.existsSync(path.join(dir, STORE_FILE))) throw E.arrayExists(opts.name);
       throw E.notAnArray(dir);
     }
-    fs.mkdirSync(path.join(dir, 'volumes'), { recursive: true });
-    fs.mkdirSync(path.join(dir, 'journals'), { recursive: true });
-    const tmp = path.join(dir, `${STORE_FILE}.tmp`);
-    const store = ManagementStore.open(tmp, { create: true });
-    const created = Date.now();
-    store.tx(() => {
-      store.setMeta('name', opts.name);
-      store.setMeta('serial', serial);
-      store.setMeta('trackSize', String(trackSize));
-      store.setMeta('durability', durability);
-      store.setMeta('created', String(created));
-    });
-    store.db.pragma('wal_checkpoint(TRUNCATE)');
-    store.close();
-    fs.renameSync(tmp, path.join(dir, STORE_FILE));
-    for (const ext of ['-wal', '-shm']) fs.rmSync(tmp + ext, { force: true });
+    try {
+      fs.mkdirSync(path.join(dir, 'volumes'), { recursive: true });
+      fs.mkdirSync(path.join(dir, 'journals'), { recursive: true });
+      const tmp = path.join(dir, `${STORE_FILE}.tmp`);
+      const store = ManagementStore.open(tmp, { create: true });
+      const created = Date.now();
+      try {
+        store.tx(() => {
+          store.setMeta('name', opts.name);
+          store.setMeta('serial', serial);
+          store.setMeta('trackSize', String(trackSize));
+          store.setMeta('durability', durability);
+          store.setMeta('created', String(created));
+        });
+        store.db.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        store.close();
+      }
+      fs.renameSync(tmp, path.join(dir, STORE_FILE));
+      for (const ext of ['-wal', '-shm']) fs.rmSync(tmp + ext, { force: true });
+    } catch (e) {
+      // a create that fails (a full disk, no permission) leaves nothing that a retry would trip on
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw withPath(e, dir);
+    }
     return StorageArray.open(dir);
   }
 

@@ -188,11 +188,11 @@ test('ENOSPC on the secondary (the whole array on a full disk): PSUE with the re
   }
 });
 
-test('journal, volume and backup create and a management-store change on a full disk: ERR_RCOPY_NO_SPACE, exit 1, path and hint', { skip: PROBE ?? false }, async () => {
+test('array, journal, volume and backup create and a management-store change on a full disk: ERR_RCOPY_NO_SPACE, exit 1, path and hint', { skip: PROBE ?? false }, async () => {
   const h = new TestHome();
   const mounts: Array<{ umount: () => void }> = [];
   try {
-    const m = mountSmall(h.dir, 24);
+    const m = mountSmall(h.dir, 40);
     assert.ok(!('why' in m), 'mounted');
     mounts.push(m);
     await h.ok('array', 'create', 'A');
@@ -204,6 +204,10 @@ test('journal, volume and backup create and a management-store change on a full 
       assert.match(r.stderr, /hint: .*free/i, `a hint: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(h.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `a path: ${r.stderr}`);
     };
+    // array create runs in the CLI itself: mapped there too, and it leaves nothing behind
+    fill(h.dir);
+    clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'array', 'create', 'B'));
+    assert.ok(!fs.existsSync(arrayDirOf(h, 'B')), 'a failed array create leaves no directory');
     fill(h.dir);
     clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'journal', 'create', 'A:j', '--size', '8M'));
     fill(h.dir);
@@ -215,6 +219,7 @@ test('journal, volume and backup create and a management-store change on a full 
     clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'stats', 'define', 'A:prod', '--volumes', 'src'));
     // the controller is still there and works once space is free
     unfill(h.dir);
+    await h.ok('array', 'create', 'B');
     await h.ok('journal', 'create', 'A:j', '--size', '8M');
     await h.ok('backup', 'create', 'A:src', '--to', 'A:bk');
     await assertEqual(h, 'A:src', 'A:bk');
