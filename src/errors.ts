@@ -55,6 +55,63 @@ export function exitCodeOf(err: unknown): number {
   return err instanceof RcopyError ? err.exitCode : 1;
 }
 
+/**
+ * Errors of the storage under rcopy (the file system, or SQLite on it) that the user fixes on the
+ * machine, each with its own code: ERR_RCOPY_NO_SPACE (ENOSPC, EDQUOT, SQLITE_FULL), ERR_RCOPY_IO
+ * (EIO, SQLITE_IOERR*) and ERR_RCOPY_ACCESS (EACCES,
+ * EPERM, EROFS, SQLITE_READONLY, SQLITE_PERM), all exit 1. The message names the file (the error's
+ * .path; else `where.store` for SQLite, or `where.path`, the array directory when nothing narrower is
+ * known) and the array.
+ */
+const STORAGE: Record<string, { code: string; what: string; hint: (p?: string) => string }> = {};
+const noSpace = {
+  code: 'ERR_RCOPY_NO_SPACE',
+  what: 'no space left on the device',
+  hint: (p?: string) => `free space on the file system${p ? ` that holds ${p}` : ''} (df -h), then retry; a pair suspended by it needs rcopy pair resync`,
+};
+const io = {
+  code: 'ERR_RCOPY_IO',
+  what: 'I/O error',
+  hint: (p?: string) => `check the disk${p ? ` that holds ${p}` : ''} (dmesg, smartctl) before retrying`,
+};
+const access = {
+  code: 'ERR_RCOPY_ACCESS',
+  what: 'access refused',
+  hint: (p?: string) => `check the owner and mode of ${p ?? 'the file'} and of its directory, and that its file system is not mounted read-only`,
+};
+for (const c of ['ENOSPC', 'EDQUOT', 'SQLITE_FULL']) STORAGE[c] = noSpace;
+for (const c of ['EIO', 'SQLITE_IOERR']) STORAGE[c] = io;
+for (const c of ['EACCES', 'EPERM', 'EROFS', 'SQLITE_READONLY', 'SQLITE_PERM']) STORAGE[c] = access;
+
+/** The mapped error for a file-system or SQLite error (NodeJS.ErrnoException, SqliteError), else null. */
+export function storageError(e: unknown, where: { array?: string; path?: string; store?: string } = {}): RcopyError | null {
+  if (e instanceof RcopyError || typeof e !== 'object' || e === null) return null;
+  const x = e as NodeJS.ErrnoException;
+  if (typeof x.code !== 'string') return null;
+  // SQLite's extended codes (SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED...) go with their primary code
+  const m = STORAGE[x.code] ?? STORAGE[x.code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1')];
+  if (!m) return null;
+  const sqlite = x.code.startsWith('SQLITE_');
+  const file = typeof x.path === 'string' ? x.path : sqlite ? where.store ?? where.path : where.path;
+  const detail = [where.array ? `array '${where.array}'` : '', sqlite ? `management store: ${x.code}` : x.syscall ? `${x.syscall}: ${x.code}` : x.code];
+  return new RcopyError(m.code, `${m.what}${file ? `: ${file}` : ''} (${detail.filter(Boolean).join(', ')})`, { kind: 'failed', hint: m.hint(file) });
+}
+
+/** What the user is shown for any error: an RcopyError as it is, a storage error mapped, else a bug. */
+export function toRcopyError(e: unknown, where: { array?: string; path?: string; store?: string } = {}): RcopyError {
+  if (e instanceof RcopyError) return e;
+  return storageError(e, where) ?? new InternalError((e as Error)?.stack ?? String(e));
+}
+
+/** Names the file an error is about when the call that failed had only a handle (write, fsync). */
+export function withPath<T>(e: T, file: string): T {
+  if (typeof e === 'object' && e !== null && !(e instanceof RcopyError)) {
+    const x = e as unknown as NodeJS.ErrnoException;
+    if (typeof x.code === 'string' && typeof x.path !== 'string') x.path = file;
+  }
+  return e;
+}
+
 /** Named factories, so the same situation always gets the same code and wording. */
 export const E = {
   usage: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_USAGE', message, { kind: 'usage', hint }),

@@ -4,7 +4,7 @@
  * (`rcopy: error ERR_RCOPY_X: message (hint: ...)`), or as {"error":{...}} under --json.
  */
 import { Command, CommanderError } from 'commander';
-import { RcopyError, InternalError } from '../errors.js';
+import { toRcopyError } from '../errors.js';
 import { buildProgram } from './program.js';
 
 let jsonErrors = false;
@@ -35,7 +35,7 @@ export async function runCli(argv: string[]): Promise<void> {
 }
 
 export function reportError(e: unknown): void {
-  const err = e instanceof RcopyError ? e : new InternalError((e as Error)?.stack ?? String(e));
+  const err = toRcopyError(e);
   if (jsonErrors) {
     process.stdout.write(JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint, kind: err.kind } }) + '\n');
   } else {

@@ -11,7 +11,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { E } from '../errors.js';
+import { E, withPath } from '../errors.js';
+import { pwriteAll } from './file-io.js';
 import { checkName } from '../units.js';
 import { STORE_FILE, dirMode, fileMode, mkdirMode, setArrayAccess } from './home.js';
 import { ManagementStore } from './store.js';
@@ -56,6 +57,13 @@ export type WriteHook = (vol: Volume, offset: number, data: Buffer, origin: Writ
  */
 export interface WriteContext {
   logged: boolean;
+  /**
+   * Run under the write lock once the volume write has ended: with null when it succeeded, with
+   * its error when it (or a later hook) failed. A hook that journaled the write uses it to keep the
+   * record from being shipped before the data is on the volume, and to withdraw it when the data
+   * never got there (replicator.ts onWrite).
+   */
+  settle: Array<(err: unknown) => void | Promise<void>>;
 }
 
 /** A use of a volume by a feature: e.g. { kind: 'pair', id: 'siteA:db', role: 'P-VOL', state: 'PAIR', active: true }. */
@@ -79,6 +87,9 @@ export interface CreateArrayOptions {
   /** Directories 0750 and files 0640 instead of 0700 and 0600: the owner's group may read them. */
   groupAccess?: boolean;
 }
+
+const RESERVE_UNITS = 4;
+const RESERVE_UNIT = 1024 * 1024;
 
 const VOLUME_DDL = `CREATE TABLE IF NOT EXISTS volumes (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -120,30 +131,39 @@ export class StorageArray {
       if (fs.existsSync(path.join(dir, STORE_FILE))) throw E.arrayExists(opts.name);
       throw E.notAnArray(dir);
     }
-    setArrayAccess(!!opts.groupAccess);
-    mkdirMode(dir);
-    mkdirMode(path.join(dir, 'volumes'));
-    mkdirMode(path.join(dir, 'journals'));
-    const tmp = path.join(dir, `${STORE_FILE}.tmp`);
-    // the store is made with the array's file mode whatever the umask: SQLite gives its -wal and
-    // -shm files the mode of the database file
-    const fd = fs.openSync(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, fileMode());
-    fs.fchmodSync(fd, fileMode());
-    fs.closeSync(fd);
-    const store = ManagementStore.open(tmp, { create: true });
-    const created = Date.now();
-    store.tx(() => {
-      store.setMeta('name', opts.name);
-      store.setMeta('serial', serial);
-      store.setMeta('trackSize', String(trackSize));
-      store.setMeta('durability', durability);
-      store.setMeta('access', opts.groupAccess ? 'group' : 'owner');
-      store.setMeta('created', String(created));
-    });
-    store.db.pragma('wal_checkpoint(TRUNCATE)');
-    store.close();
-    fs.renameSync(tmp, path.join(dir, STORE_FILE));
-    for (const ext of ['-wal', '-shm']) fs.rmSync(tmp + ext, { force: true });
+    try {
+      setArrayAccess(!!opts.groupAccess);
+      mkdirMode(dir);
+      mkdirMode(path.join(dir, 'volumes'));
+      mkdirMode(path.join(dir, 'journals'));
+      const tmp = path.join(dir, `${STORE_FILE}.tmp`);
+      // the store is made with the array's file mode whatever the umask: SQLite gives its -wal and
+      // -shm files the mode of the database file
+      const fd = fs.openSync(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, fileMode());
+      fs.fchmodSync(fd, fileMode());
+      fs.closeSync(fd);
+      const store = ManagementStore.open(tmp, { create: true });
+      const created = Date.now();
+      try {
+        store.tx(() => {
+          store.setMeta('name', opts.name);
+          store.setMeta('serial', serial);
+          store.setMeta('trackSize', String(trackSize));
+          store.setMeta('durability', durability);
+          store.setMeta('access', opts.groupAccess ? 'group' : 'owner');
+          store.setMeta('created', String(created));
+        });
+        store.db.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        store.close();
+      }
+      fs.renameSync(tmp, path.join(dir, STORE_FILE));
+      for (const ext of ['-wal', '-shm']) fs.rmSync(tmp + ext, { force: true });
+    } catch (e) {
+      // a create that fails (a full disk, no permission) leaves nothing that a retry would trip on
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw withPath(e, dir);
+    }
     return StorageArray.open(dir);
   }
 
@@ -184,11 +204,76 @@ export class StorageArray {
     for (const r of rows) {
       a.volumes.set(r.name, await Volume.open(dir, r.id, r.name, r.size, a.trackSize, r.created));
     }
+    await a.keepReserve();
     return a;
   }
 
   get access(): 'owner' | 'group' {
     return this.store.getMeta('access') === 'group' ? 'group' : 'owner';
+  }
+
+  /**
+   * Room kept for the array's own bookkeeping on a full disk: RESERVE_UNITS files of RESERVE_UNIT
+   * bytes (reserve.0, reserve.1...) in the array directory. A feature that must record a suspension
+   * caused by a lack of space frees one just before (useReserve), so that the state change can be
+   * written (management store, bitmaps) when the volumes share their file system with them: a
+   * state change needs a few pages, a unit is 1 MiB.
+   * Units are made again at the next open, or after a later successful write (tried at most once
+   * a minute), once there is room. Best effort throughout.
+   */
+  async keepReserve(): Promise<void> {
+    this.reserveTried = Date.now();
+    for (let i = 0; i < RESERVE_UNITS; i++) {
+      const file = path.join(this.dir, `reserve.${i}`);
+      try {
+        if ((await fsp.stat(file)).size === RESERVE_UNIT) continue;
+      } catch {
+        /* not there */
+      }
+      const tmp = `${file}.tmp`;
+      try {
+        const fh = await fsp.open(tmp, 'w', 0o600);
+        try {
+          await pwriteAll(fh, Buffer.alloc(RESERVE_UNIT), 0);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await fsp.rename(tmp, file);
+      } catch {
+        await fsp.rm(tmp, { force: true }).catch(() => undefined);
+        break;
+      }
+    }
+    this.reserveFull = (await this.reserveUnits()).length === RESERVE_UNITS;
+  }
+
+  private async reserveUnits(): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < RESERVE_UNITS; i++) {
+      const file = path.join(this.dir, `reserve.${i}`);
+      if (await fsp.stat(file).then(() => true, () => false)) out.push(file);
+    }
+    return out;
+  }
+
+  private reserveFull = false;
+  private reserveTried = 0;
+
+  /** A write failed for lack of space: frees one unit of the reserve (see keepReserve); false when none was left. */
+  useReserve(): boolean {
+    for (let i = RESERVE_UNITS - 1; i >= 0; i--) {
+      const file = path.join(this.dir, `reserve.${i}`);
+      if (!fs.existsSync(file)) continue;
+      fs.rmSync(file, { force: true });
+      this.reserveFull = false;
+      return true;
+    }
+    return false;
+  }
+
+  private afterWrite(): void {
+    if (!this.reserveFull && Date.now() - this.reserveTried > 60_000) void this.keepReserve();
   }
 
   info(): ArrayInfo {
@@ -274,10 +359,18 @@ export class StorageArray {
     // the order in which the data lands on the volume. Durability (fsync) happens outside it.
     const after = await this.locked(async () => {
       const after: Array<() => Promise<void>> = [];
-      const ctx = await this.runHooks(vol, offset, data, origin, after);
-      await vol.write(offset, data, ctx.logged);
+      const ctx: WriteContext = { logged: false, settle: [] };
+      try {
+        await this.runHooks(vol, offset, data, origin, after, ctx);
+        await vol.write(offset, data, ctx.logged);
+      } catch (e) {
+        await settle([ctx], e);
+        throw e;
+      }
+      await settle([ctx], null);
       return after;
     });
+    this.afterWrite();
     if (opts.sync !== false) await this.commit();
     for (const f of after) await f();
   }
@@ -286,8 +379,7 @@ export class StorageArray {
    * Runs the write hooks for one write, in order; functions a hook returns (to run after the
    * volume write) go into `after`.
    */
-  private async runHooks(vol: Volume, offset: number, data: Buffer, origin: WriteOrigin, after: Array<() => Promise<void>>): Promise<WriteContext> {
-    const ctx: WriteContext = { logged: false };
+  private async runHooks(vol: Volume, offset: number, data: Buffer, origin: WriteOrigin, after: Array<() => Promise<void>>, ctx: WriteContext): Promise<WriteContext> {
     for (const h of this.writeHooks) {
       const r = h(vol, offset, data, origin, ctx);
       if (r && typeof (r as Promise<unknown>).then === 'function') {
@@ -310,9 +402,20 @@ export class StorageArray {
     for (const w of writes) w.vol.checkRange(w.offset, w.data.length);
     const after = await this.locked(async () => {
       const after: Array<() => Promise<void>> = [];
-      const logged: boolean[] = [];
-      for (const w of writes) logged.push((await this.runHooks(w.vol, w.offset, w.data, origin, after)).logged);
-      await writeOrdered(writes, logged, origin === 'restore' ? RESTORE_PLAN : BULK_PLAN);
+      const ctxs: WriteContext[] = [];
+      try {
+        for (const w of writes) {
+          const ctx: WriteContext = { logged: false, settle: [] };
+          ctxs.push(ctx);
+          await this.runHooks(w.vol, w.offset, w.data, origin, after, ctx);
+        }
+        await writeOrdered(writes, ctxs.map((c) => c.logged), origin === 'restore' ? RESTORE_PLAN : BULK_PLAN);
+      } catch (e) {
+        // which of the writes reached their volume is not known: all of them count as failed
+        await settle(ctxs, e);
+        throw e;
+      }
+      await settle(ctxs, null);
       return after;
     });
     for (const f of after) await f();
@@ -369,6 +472,16 @@ export class StorageArray {
     for (const v of this.volumes.values()) await v.close().catch(() => undefined);
     this.volumes.clear();
     this.store.close();
+  }
+}
+
+/** Tells the hooks of some writes how their volume writes ended (WriteContext.settle), in order. */
+async function settle(ctxs: WriteContext[], err: unknown): Promise<void> {
+  for (const c of ctxs) {
+    for (const f of c.settle) {
+      if (err === null) await f(null);
+      else await Promise.resolve(f(err)).catch(() => undefined); // the write's own error is the one to report
+    }
   }
 }
 

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { E } from '../errors.js';
+import { E, withPath } from '../errors.js';
 import { TrackBitmap } from './bitmap.js';
 import { DirectFile, pwriteMaybeDirect } from './file-io.js';
 import { NOFOLLOW, fileMode, mkdirMode } from './home.js';
@@ -53,11 +53,21 @@ export class Volume {
   static async create(dir: string, id: number, name: string, size: number, trackSize: number, created: number): Promise<Volume> {
     const p = Volume.paths(dir, name);
     mkdirMode(path.dirname(p.image));
-    const fh = await fsp.open(p.image, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, fileMode());
-    await fh.truncate(size);
-    const alloc = await TrackBitmap.openFile(p.alloc, Math.ceil(size / trackSize));
-    await alloc.flush();
-    return new Volume(id, name, size, trackSize, p.image, created, fh, alloc);
+    const fh = await fsp.open(p.image, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, fileMode()).catch((e) => Promise.reject(withPath(e, p.image)));
+    let alloc: TrackBitmap | null = null;
+    try {
+      await fh.truncate(size).catch((e) => Promise.reject(withPath(e, p.image)));
+      const map = await TrackBitmap.openFile(p.alloc, Math.ceil(size / trackSize)).catch((e) => Promise.reject(withPath(e, p.alloc)));
+      alloc = map;
+      await map.flush().catch((e) => Promise.reject(withPath(e, p.alloc)));
+      return new Volume(id, name, size, trackSize, p.image, created, fh, map);
+    } catch (e) {
+      // a create that fails (a full disk) leaves no file behind
+      await alloc?.close().catch(() => undefined);
+      await fh.close().catch(() => undefined);
+      for (const f of [p.image, p.alloc, `${p.alloc}.tmp-${process.pid}`]) await fsp.rm(f, { force: true }).catch(() => undefined);
+      throw e;
+    }
   }
 
   static async open(dir: string, id: number, name: string, size: number, trackSize: number, created: number): Promise<Volume> {
@@ -87,7 +97,11 @@ export class Volume {
       const last = Math.floor((offset + length - 1) / this.trackSize);
       for (let t = Math.floor(offset / this.trackSize); t <= last; t++) if (!this.alloc.get(t)) (fresh ??= []).push(t);
     }
-    if (fresh) await this.alloc.setAndWrite(fresh);
+    if (fresh) await this.alloc.setAndWrite(fresh).catch((e) => Promise.reject(withPath(e, this.allocPath)));
+  }
+
+  private get allocPath(): string {
+    return this.imagePath.replace(/\.img$/, '.alloc');
   }
 
   /**
@@ -101,7 +115,11 @@ export class Volume {
     if (data.length === 0) return;
     await this.allocate([[offset, data.length]]);
     this.markDirty(logged);
-    await pwriteMaybeDirect(this.fh, direct ? this.direct : null, data, offset);
+    try {
+      await pwriteMaybeDirect(this.fh, direct ? this.direct : null, data, offset);
+    } catch (e) {
+      throw withPath(e, this.imagePath); // ENOSPC on a sparse image, EIO: the error names the file
+    }
     this.markDirty(logged); // a sync that started during the write may not cover it
   }
 
@@ -115,7 +133,7 @@ export class Volume {
     const buf = into ?? Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+      const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done).catch((e) => Promise.reject(withPath(e, this.imagePath)));
       if (bytesRead === 0) {
         buf.fill(0, done, length);
         break;
@@ -152,7 +170,7 @@ export class Volume {
     } catch (e) {
       this.dirty = true;
       this.loggedDirty ||= logged;
-      throw e;
+      throw withPath(e, this.imagePath);
     }
   }
 

@@ -9,9 +9,10 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import { RcopyError, InternalError } from '../errors.js';
+import path from 'node:path';
+import { RcopyError, InternalError, toRcopyError } from '../errors.js';
 import { StorageArray } from '../engine/array.js';
-import { PRIVATE_ACCESS, appendLog, fileMode, fixMode, livePid, logFile, openLog, pidFile, recordSocket, setArrayAccess, sockPathFile, socketPath } from '../engine/home.js';
+import { PRIVATE_ACCESS, STORE_FILE, appendLog, fileMode, fixMode, livePid, logFile, openLog, pidFile, recordSocket, setArrayAccess, sockPathFile, socketPath } from '../engine/home.js';
 import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
 import { loadHandlers, type Handler, type HandlerContext, type Service } from './handlers.js';
 import { PeerPool } from './client.js';
@@ -126,8 +127,9 @@ export class Controller implements HandlerContext {
         send({ id, r: out ?? null });
       }
     } catch (e) {
-      const err = e instanceof RcopyError ? e : new InternalError((e as Error)?.stack ?? String(e));
-      if (!(e instanceof RcopyError)) this.log(`internal error in '${String(method)}': ${(e as Error)?.stack ?? String(e)}`);
+      // file-system and SQLite errors (a full disk, EIO, EACCES) get their own codes, not INTERNAL
+      const err = toRcopyError(e, { array: this.array.name, path: this.array.dir, store: path.join(this.array.dir, STORE_FILE) });
+      if (!(e instanceof RcopyError)) this.log(`${err.code} in '${String(method)}': ${err.code === 'ERR_RCOPY_INTERNAL' ? (e as Error)?.stack ?? String(e) : err.message}`);
       send({ id: typeof id === 'number' ? id : 0, e: err.toJSON() });
     }
   }

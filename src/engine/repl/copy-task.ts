@@ -18,7 +18,7 @@
  * locally (checked against the hash; a stale one is read from the primary), the rest read as data.
  * Every copy and resync reports logical, data, reference and equal bytes (statsOf).
  */
-import { RcopyError } from '../../errors.js';
+import { RcopyError, storageError } from '../../errors.js';
 import { mapAhead } from '../parallel.js';
 import { TrackBitmap } from '../bitmap.js';
 import type { VolumeWrite } from '../array.js';
@@ -274,13 +274,15 @@ export class CopyManager {
         return;
       } catch (e) {
         if (t.abort) return;
-        const err = e as RcopyError;
+        // a local ENOSPC/EIO is kind 'failed' (PSUE now), named with its file; only peer errors retry
+        const err = (storageError(e, { array: this.r.name }) ?? e) as RcopyError;
         failingSince ??= Date.now();
         const watch = this.r.journalRow(p.localJournal).blockadeWatchMs;
         this.r.log(`copy of ${id} failed: ${err.code ?? ''} ${err.message}`);
         const cur = this.r.rs.pair(id);
         if (!cur || cur.state !== 'COPY') return; // the group left COPY meanwhile (revert, suspension)
         if (err.kind !== 'peer' || Date.now() - failingSince > watch) {
+          if (err.code === 'ERR_RCOPY_NO_SPACE') this.r.array.useReserve(); // room to record the PSUE
           await this.failGroup(cur, p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`);
           return;
         }

@@ -18,7 +18,7 @@
  * from the primary's master journal) before it goes into the restore journal, so the restore
  * journal always holds full data and restore does not know about references.
  */
-import { RcopyError } from '../../errors.js';
+import { RcopyError, storageError } from '../../errors.js';
 import type { VolumeWrite } from '../array.js';
 import type { JournalEntry } from '../journal-file.js';
 import type { Volume } from '../volume.js';
@@ -232,7 +232,8 @@ export class PullManager {
           }
         } catch (e) {
           waitMs = Math.min(1000, this.r.journalRow(journal).blockadeWatchMs / 4);
-          await this.onFailure(journal, e as Error);
+          // (a suspension that cannot be recorded, SQLITE_FULL, must not end the loop)
+          await this.onFailure(journal, e as Error).catch((e2: Error) => this.r.log(`${journal}: ${e2.message}`));
         }
         s.nextWaitMs = waitMs;
         if (loop.stop) break;
@@ -421,7 +422,36 @@ export class PullManager {
     const prev = this.restores.get(journal) ?? Promise.resolve(0);
     const p = prev.catch(() => 0).then(() => this.restore(journal, pulled));
     this.restores.set(journal, p);
+    p.catch((e) => this.restoreFailed(journal, e)); // callers that do not wait still get the group suspended
     return p;
+  }
+
+  private failing = new Set<string>();
+
+  /**
+   * A restore that cannot write (ENOSPC or EIO on an S-VOL) suspends the group at once (PSUE, the
+   * reason named) and tells the primary, instead of waiting for the primary's journal to fill.
+   * The entries stay in the restore journal: every pull cycle retries them (chainRestore in doOnce),
+   * so once there is space the S-VOL is whole again at the last entry pulled.
+   */
+  private async restoreFailed(journal: string, e: unknown): Promise<void> {
+    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S' && JOURNALING.has(p.state));
+    if (!ps.length || this.failing.has(journal)) return; // suspendSecondary restores first: no recursion
+    this.failing.add(journal);
+    try {
+      const why = `restore failed: ${storageError(e, { array: this.r.name })?.message ?? (e as Error)?.message ?? String(e)}`;
+      this.r.log(`${journal}: ${why}: suspending (PSUE)`);
+      await this.suspendSecondary(journal, 'PSUE', why);
+      const row = this.r.journalRow(journal);
+      if (row.peerArray && row.peerJournal) {
+        const peer = await this.r.peer(row.peerArray);
+        await peer.call('repl.primarySuspend', { journal: row.peerJournal, state: 'PSUE', reason: `secondary ${why}` }, { timeoutMs: 10_000 });
+      }
+    } catch (err) {
+      this.r.log(`${journal}: suspension after the failed restore: ${(err as Error).message}`);
+    } finally {
+      this.failing.delete(journal);
+    }
   }
 
   /**
@@ -522,7 +552,10 @@ export class PullManager {
     this.r.bump(journal);
     this.ahead.delete(journal);
     await this.dropImages(journal);
-    await this.chainRestore(journal).catch((e) => this.r.log(`restore before suspension failed: ${(e as Error).message}`));
+    await this.chainRestore(journal).catch((e) => {
+      this.r.log(`restore before suspension failed: ${(e as Error).message}`);
+      if (storageError(e)?.code === 'ERR_RCOPY_NO_SPACE') this.r.array.useReserve(); // room to record the state
+    });
     await this.dropImages(journal);
     const now = Date.now();
     const moving = this.r.groupPairs(journal).filter((p) => p.role === 'S' && (!opts.from || opts.from.has(p.state)));

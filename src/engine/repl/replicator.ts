@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { E, RcopyError } from '../../errors.js';
+import { E, RcopyError, storageError } from '../../errors.js';
 import type { StorageArray, VolumeUse, WriteContext, WriteOrigin } from '../array.js';
 import { TrackBitmap } from '../bitmap.js';
 import { JournalFile, MAX_RECORD_DATA, describeDamage, type JournalEntry } from '../journal-file.js';
@@ -523,11 +523,12 @@ export class Replicator {
       }
       // P-VOL
       if (JOURNALING.has(p.state)) {
-        const seq = await this.appendMaster(p, vol, off, data);
+        const seq = await this.appendMaster(p, vol, off, data, ctx);
         if (seq !== null) ctx.logged = true;
         if (seq !== null && p.mode === 'sync' && (p.state === 'PAIR' || p.state === 'PFUL')) {
           after = () => this.waitSync(p, seq);
-          this.onKick(p.localJournal);
+          // the secondary pulls once the data is on the P-VOL: a pull before that would not get it (unwritten)
+          ctx.settle.push((err) => void (err === null && this.onKick(p.localJournal)));
         }
       } else {
         // fence 'data': a sync pair suspended by a failure refuses host writes (nothing written)
@@ -543,8 +544,33 @@ export class Replicator {
     return after;
   }
 
+  /**
+   * P side: per master journal, the first seq appended for a write whose volume write has not
+   * ended yet. The record goes into the journal before the data goes to the P-VOL (write-ahead), so
+   * until then a pull serves nothing from that seq on (servePull). When the volume write fails
+   * (ENOSPC on a sparse image, EIO) the record is never served: the group suspends (PSUE) and the
+   * journal is folded into the differential bitmaps, so the failed write's tracks are resynchronised
+   * from whatever the P-VOL holds there, and nothing the host was not told is complete reaches the
+   * S-VOL. If even the suspension fails (the management store on the same full disk), the seq stays
+   * here: nothing from it on is served until a restart re-applies the journal to the P-VOL.
+   */
+  private unwritten = new Map<string, number>();
+
+  private async volumeWriteFailed(p: PairRow, vol: Volume, off: number, len: number, err: unknown): Promise<void> {
+    const why = storageError(err, { array: this.name })?.message ?? (err as Error)?.message ?? String(err);
+    this.log(`write to P-VOL ${vol.name} at ${off} (${len} bytes) failed after its journal record: ${why}; suspending ${p.localJournal} (PSUE)`);
+    try {
+      if (storageError(err)?.code === 'ERR_RCOPY_NO_SPACE') this.array.useReserve(); // room to record the state
+      await this.suspendPrimaryLocked(p.localJournal, 'PSUE', `write to P-VOL ${vol.name} failed: ${why}`);
+      this.unwritten.delete(p.localJournal);
+    } catch (e) {
+      this.log(`suspension of ${p.localJournal} after the failed write failed too: ${(e as Error).message}; its journal is not served from seq ${this.unwritten.get(p.localJournal)} on`);
+      await this.markTracks(p, vol, off, len).catch(() => undefined);
+    }
+  }
+
   /** Appends a write to the pair's master journal; on a full journal, suspends the group (PFUS). */
-  private async appendMaster(p: PairRow, vol: Volume, off: number, data: Buffer): Promise<number | null> {
+  private async appendMaster(p: PairRow, vol: Volume, off: number, data: Buffer, ctx: WriteContext): Promise<number | null> {
     const j = this.journal(p.localJournal);
     const parts: Array<{ volumeId: number; offset: number; data: Buffer }> = [];
     for (let o = 0; o < data.length; o += MAX_RECORD_DATA) {
@@ -557,6 +583,10 @@ export class Replicator {
       return null;
     }
     const r = await j.append(parts);
+    if (!this.unwritten.has(p.localJournal)) {
+      this.unwritten.set(p.localJournal, r.firstSeq);
+      ctx.settle.push((err) => (err === null ? void this.unwritten.delete(p.localJournal) : this.volumeWriteFailed(p, vol, off, data.length, err)));
+    }
     const pct = j.stats().usedPct / 100;
     if (pct >= HIGH_WATER && !this.overSince.has(p.localJournal)) this.overMark(p.localJournal, pct);
     return r.lastSeq;
@@ -781,7 +811,13 @@ export class Replicator {
     this.releaseInBackground(journal, restored);
     this.releaseWaiters(journal, restored);
     // with references, the read also gives each block's crc32 (the fingerprints' first half)
-    const entries = await this.readAhead(journal, j, after, maxBytes, refs ? BLOCK : 0);
+    let entries = await this.readAhead(journal, j, after, maxBytes, refs ? BLOCK : 0);
+    // never a record whose volume write has not ended (see unwritten)
+    const stop = this.unwritten.get(journal);
+    if (stop !== undefined && entries.length && entries[entries.length - 1]!.seq >= stop) {
+      entries = entries.filter((e) => e.seq < stop);
+      this.ahead.delete(journal);
+    }
     const names = new Map<number, string>();
     for (const v of this.array.volumes.values()) names.set(v.id, v.name);
     if (refs) {
