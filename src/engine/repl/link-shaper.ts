@@ -19,6 +19,30 @@ export class LinkShaper {
       until = Math.max(until, this.wireFreeAt);
     }
     const wait = until - performance.now();
-    if (wait > 0.5) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0.5) {
+      await new Promise<void>((resolve, reject) => {
+        const w = {
+          timer: setTimeout(() => {
+            this.waiting.delete(w);
+            resolve();
+          }, wait),
+          reject,
+        };
+        this.waiting.add(w);
+      });
+    }
+  }
+
+  private waiting = new Set<{ timer: NodeJS.Timeout; reject: (e: Error) => void }>();
+
+  /** The link went down: what is on the wire fails now, as on a real link (a copy or pull in
+   *  flight learns it at once instead of after its simulated transfer time). */
+  cut(err: Error): void {
+    for (const w of this.waiting) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.waiting.clear();
+    this.wireFreeAt = 0;
   }
 }

@@ -337,6 +337,7 @@ export class Replicator {
   setLink(l: LinkRow): void {
     const before = this.rs.link(l.peer);
     this.rs.setLink({ ...l, changed: before && before.up === l.up ? before.changed : Date.now() });
+    if (!l.up && (before?.up ?? true)) this.shapers.get(l.peer)?.cut(E.linkDown(this.name, l.peer));
     this.shaper(l.peer);
   }
 
