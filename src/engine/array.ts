@@ -14,7 +14,7 @@ import path from 'node:path';
 import { E, withPath } from '../errors.js';
 import { pwriteAll } from './file-io.js';
 import { checkName } from '../units.js';
-import { STORE_FILE, dirMode, fileMode, mkdirMode, setArrayAccess } from './home.js';
+import { CREATE_FLAGS, STORE_FILE, dirMode, fileMode, mkdirMode, setArrayAccess } from './home.js';
 import { ManagementStore } from './store.js';
 import { Volume, type VolumeInfo } from './volume.js';
 
@@ -232,8 +232,9 @@ export class StorageArray {
       }
       const tmp = `${file}.tmp`;
       try {
-        const fh = await fsp.open(tmp, 'w', 0o600);
+        const fh = await fsp.open(tmp, CREATE_FLAGS, fileMode());
         try {
+          await fh.chmod(fileMode()); // made in open(), possibly under the caller's umask
           await pwriteAll(fh, Buffer.alloc(RESERVE_UNIT), 0);
           await fh.sync();
         } finally {
