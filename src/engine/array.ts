@@ -204,8 +204,7 @@ export class StorageArray {
       try {
         const fh = await fsp.open(tmp, 'w', 0o600);
         try {
-          await pwriteAll(fh, Buffer.alloc(RESERVE_UNIT), 0);
-          await fh.sync();
+          await pwriteAll(fh, Buffer.alloc(RESERVE_UNIT), 0); // no fsync: the space is taken at write time
         } finally {
           await fh.close();
         }
