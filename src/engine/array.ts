@@ -235,8 +235,7 @@ export class StorageArray {
         const fh = await fsp.open(tmp, CREATE_FLAGS, fileMode());
         try {
           await fh.chmod(fileMode()); // made in open(), possibly under the caller's umask
-          await pwriteAll(fh, Buffer.alloc(RESERVE_UNIT), 0);
-          await fh.sync();
+          await pwriteAll(fh, Buffer.alloc(RESERVE_UNIT), 0); // no fsync: the space is taken at write time
         } finally {
           await fh.close();
         }
