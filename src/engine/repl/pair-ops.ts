@@ -461,16 +461,21 @@ export class PairOps {
       } catch {
         /* it suspends by itself when it cannot reach us, or is told by the reconciliation */
       }
-      // 3. every saved track back; the images go only once all of them are durable
+      // 3. every saved track back, with no restore running; what the restore journal still holds
+      // is dropped (it would apply on top of the image: the primary folds it into its bitmap);
+      // the images go only once all of them are durable
       let n = 0;
-      for (const x of withImage) {
-        const vol = this.r.array.volume(x.localVol);
-        const k = await this.r.keeper(x);
-        n += await k.revert((off, data) => this.r.array.write(vol, off, data, 'resync', { sync: false }), vol.trackSize);
-      }
-      await this.r.array.commit();
-      this.r.fault('revert-before-drop');
-      for (const x of withImage) await this.r.dropImage(x);
+      await this.pulls.hold(journal, async () => {
+        await this.r.journal(journal).reset();
+        for (const x of withImage) {
+          const vol = this.r.array.volume(x.localVol);
+          const k = await this.r.keeper(x);
+          n += await k.revert((off, data) => this.r.array.write(vol, off, data, 'resync', { sync: false }), vol.trackSize);
+        }
+        await this.r.array.commit();
+        this.r.fault('revert-before-drop');
+        for (const x of withImage) await this.r.dropImage(x);
+      });
       const cur = this.sideOf(journal);
       this.r.setGroupState(cur, cur.every((x) => x.state === 'COPY' || x.state === 'PSUE') ? 'PSUE' : cur[0]!.state, 'reverted to the consistent image', {
         resyncing: false,

@@ -468,8 +468,7 @@ export class PullManager {
     const oldest = jf.stats().oldestSeq;
     if (oldest !== null && oldest <= done) await jf.release(Math.min(done, jf.lastSeq));
     for (;;) {
-      // a group that left journal mode (suspension done, takeover, revert) restores nothing more
-      if (!this.r.groupPairs(journal).some((p) => p.role === 'S' && PULLING.has(p.state))) break;
+      if (!this.restorable(journal)) break;
       const restored = this.r.journalRow(journal).restoredSeq;
       const batch = pulled && pulled.length && pulled[0]!.seq === restored + 1 ? pulled : await jf.read(restored + 1, { maxBytes: PULL_BATCH });
       pulled = undefined;
@@ -486,6 +485,32 @@ export class PullManager {
       applied += batch.length;
     }
     return applied;
+  }
+
+  /**
+   * Whether entries already in the restore journal may be applied now. They are a consistent
+   * prefix, so they go on in journal mode and also while the group is suspended without a
+   * writable S-VOL (a restore that failed for lack of space finishes once there is room, so the
+   * S-VOLs never stay at a half-applied batch). Never onto a writable S-VOL (takeover, split
+   * --rw), never during a copy, and never while a revert holds the group.
+   */
+  private restorable(journal: string): boolean {
+    if (this.held.has(journal)) return false;
+    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S');
+    return ps.length > 0 && ps.every((p) => !p.writable && (PULLING.has(p.state) || p.state === 'PSUE' || p.state === 'PFUS' || p.state === 'SSUS'));
+  }
+
+  private held = new Set<string>();
+
+  /** Runs fn with the group's restores stopped (the running one finished first): a revert. */
+  async hold<T>(journal: string, fn: () => Promise<T>): Promise<T> {
+    this.held.add(journal);
+    try {
+      await this.restores.get(journal)?.catch(() => 0);
+      return await fn();
+    } finally {
+      this.held.delete(journal);
+    }
   }
 
   /**

@@ -668,7 +668,8 @@ export class Replicator {
     this.rs.store.tx(() => {
       for (const p of cur) {
         const changed = p.state !== to;
-        const extra = typeof patch === 'function' ? patch(p) : patch;
+        // `resyncing` says what the current COPY is: out of COPY no copy runs
+        const extra = { ...(to !== 'COPY' ? { resyncing: false } : {}), ...(typeof patch === 'function' ? patch(p) : patch) };
         this.rs.updatePair(p.id, { ...extra, state: to, stateSince: changed ? now : p.stateSince, reason: reason ?? p.reason });
         if (changed) this.rs.event(p.id, `${p.state} -> ${to}${reason ? ` (${reason})` : ''}`);
         if (cur.length > 1) this.fault(`group-state-midway-${to}`);
