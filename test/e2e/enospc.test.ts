@@ -156,16 +156,22 @@ test('ENOSPC on the secondary (the whole array on a full disk): PSUE with the re
     await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).secondary?.state === 'PSUE', 10_000);
     const secs = (Date.now() - t0) / 1000;
     const v = await h.ok('pair', 'show', 'B:v', '--json');
-    assert.match(v.secondary.reason, /restore failed: no space.*v\.img/i, `reason: ${v.secondary.reason}`);
+    // the S-VOL or the (sparse) restore journal is the first to meet the full disk
+    assert.match(v.secondary.reason, /restore failed: no space.*(v\.img|j\.jnl)/i, `reason: ${v.secondary.reason}`);
     assert.ok(secs < 10, `suspended after ${secs} s`);
     // the primary is told
     await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).primary?.state === 'PSUE', 10_000);
-    // the restore goes on by itself once there is room (the S-VOL is whole again at the last entry)
     fill(dir, 3 * 1024 * 1024);
-    await waitFor(async () => {
-      const x = await h.ok('pair', 'show', 'B:v', '--json');
-      return x.secondary.restoredSeq >= x.primary.lastSeq;
-    }, 10_000);
+    if (/v\.img/.test(v.secondary.reason)) {
+      // entries already in the restore journal are applied by themselves once there is room
+      // (the S-VOL is whole again at the last entry, never left at a half-applied batch)
+      await waitFor(async () => {
+        const x = await h.ok('pair', 'show', 'B:v', '--json');
+        return x.secondary.restoredSeq >= x.primary.lastSeq;
+      }, 10_000);
+    }
+    // (when the sparse restore journal met the full disk first, the entries never arrived: the
+    // primary folded them into its bitmap and the resync below copies them)
     // a resync with 1 MiB left (room to record states, not for the 2 MiB it saves and copies)
     // stops with PSUE and says why, in bounded time
     fill(dir, 1024 * 1024);

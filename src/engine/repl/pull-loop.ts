@@ -377,7 +377,16 @@ export class PullManager {
         this.ahead.delete(journal);
         return quit({ entries: 0, bytes: 0, waiting: 0, info, skipped: true });
       }
-      if (batch.length) await jf.append(batch, { direct: true });
+      try {
+        if (batch.length) await jf.append(batch, { direct: true });
+      } catch (e) {
+        // the restore journal cannot take the batch (a full disk under a sparse journal): the
+        // group suspends at once with the reason, as a restore that cannot write does
+        if (!storageError(e)) throw e;
+        this.ahead.delete(journal);
+        await this.restoreFailed(journal, e);
+        return quit({ entries: 0, bytes: 0, waiting: 0, info, skipped: true });
+      }
       s.entries += entries.length;
       s.bytes += payload.length;
       addCounts(s, counts);
