@@ -1,7 +1,7 @@
 /** End-to-end suspension and resynchronisation: split, link loss, journal full, takeover, revert, kill -9. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestHome, sleep } from '../helpers.js';
+import { TestHome, sleep, waitFor } from '../helpers.js';
 import { assertEqual, sums, twoSites } from './sites.js';
 
 test('planned split: PSUS/SSUS, writes tracked in the bitmap, resync copies only them, equal', async () => {
@@ -162,7 +162,7 @@ test('an interrupted resync and pair revert give back exactly the image of the s
     // slow enough that the copy is still part way when the link goes down on a loaded machine
     await h.ok('link', 'set', 'A', 'B', '--bandwidth', '1MB/s');
     await h.ok('pair', 'resync', 'B:v', '--no-wait');
-    await sleep(1500);
+    await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).secondary.copyDone > 0, 60_000);
     const mid = await h.ok('pair', 'show', 'B:v', '--json');
     assert.equal(mid.secondary.state, 'COPY');
     assert.ok(mid.secondary.copyDone > 0 && mid.secondary.copyDone < mid.secondary.copyTotal, 'part way');

@@ -450,6 +450,8 @@ export class PullManager {
     try {
       const why = `restore failed: ${storageError(e, { array: this.r.name })?.message ?? (e as Error)?.message ?? String(e)}`;
       this.r.log(`${journal}: ${why}: suspending (PSUE)`);
+      // room to record the suspension on the full disk (the array's reserve, one unit)
+      if (storageError(e)?.code === 'ERR_RCOPY_NO_SPACE') this.r.array.useReserve();
       await this.suspendSecondary(journal, 'PSUE', why);
       const row = this.r.journalRow(journal);
       if (row.peerArray && row.peerJournal) {
