@@ -18,7 +18,7 @@
  * from the primary's master journal) before it goes into the restore journal, so the restore
  * journal always holds full data and restore does not know about references.
  */
-import { RcopyError, storageError } from '../../errors.js';
+import { withPath, RcopyError, storageError } from '../../errors.js';
 import type { VolumeWrite } from '../array.js';
 import type { JournalEntry } from '../journal-file.js';
 import type { Volume } from '../volume.js';
@@ -384,7 +384,7 @@ export class PullManager {
         // group suspends at once with the reason, as a restore that cannot write does
         if (!storageError(e)) throw e;
         this.ahead.delete(journal);
-        await this.restoreFailed(journal, e);
+        await this.restoreFailed(journal, withPath(e, this.r.journalPath(journal)));
         return quit({ entries: 0, bytes: 0, waiting: 0, info, skipped: true });
       }
       s.entries += entries.length;
