@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { TestHome, arrayDirOf, tmpDir, waitFor } from '../helpers.js';
+import { TestHome, arrayDirOf, waitFor } from '../helpers.js';
 import { Rng } from '../../src/engine/workload.js';
 
 function seeded(seed: number, len: number): Buffer {
@@ -83,7 +83,7 @@ test('volumes and host I/O: sparse images, write/read/checksum', async () => {
     assert.equal(v.allocatedTracks, 0);
     const many = await h.ok('volume', 'create', 'a1:m', '--size', '1M', '--count', '3', '--json');
     assert.deepEqual(many.map((x: any) => x.name), ['m-0', 'm-1', 'm-2']);
-    const file = path.join(tmpDir(), 'data.bin');
+    const file = path.join(h.dir, 'data.bin');
     const data = seeded(42, 3 * 1024 * 1024 + 1000);
     fs.writeFileSync(file, data);
     await h.ok('io', 'write', 'a1:v1', '--offset', '1M', '--file', file);
@@ -96,7 +96,7 @@ test('volumes and host I/O: sparse images, write/read/checksum', async () => {
     assert.equal(st.size, 64 * 1024 * 1024);
     assert.ok(st.blocks * 512 < 16 * 1024 * 1024, 'image is sparse');
     // read back exactly
-    const out = path.join(tmpDir(), 'out.bin');
+    const out = path.join(h.dir, 'out.bin');
     await h.ok('io', 'read', 'a1:v1', '--offset', '1M', '--length', String(data.length), '--out', out);
     assert.ok(fs.readFileSync(out).equals(data));
     // checksum of the whole volume = sha256 of the expected image

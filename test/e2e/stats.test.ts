@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { ROOT, TRACES, TestHome, sleep, tmpDir } from '../helpers.js';
+import { ROOT, TRACES, TestHome, sleep } from '../helpers.js';
 
 const K = 1024;
 const M = 1024 * 1024;
@@ -56,7 +56,7 @@ test('stats define/list: flags, YAML config table, bad config with its line numb
     assert.match(table, /oltp/);
 
     // bad configs: one line, the line number, ERR_RCOPY_CONFIG, exit 2, nothing defined
-    const dir = tmpDir();
+    const dir = h.dir; // removed with the home
     const cases: Array<[string, number, RegExp]> = [
       ['groups:\n  - name: x1\n    volumes: [db, nosuch]\n', 3, /no volume 'nosuch'/],
       ['groups:\n  - name: x2\n    volumes: [db]\n    interval: soon\n', 4, /invalid duration/],
@@ -221,7 +221,7 @@ test('stats import: the MSR sample wdev_1 with 64 KiB tracks and 10-minute windo
     const yaml = await h.ok('stats', 'report', 'a1:wdev', '--window', '1d', '--format', 'yaml');
     assert.match(yaml, /distinctTracks: 27/);
     // table output ends with the terminal chart; --chart writes a well-formed SVG
-    const svg = path.join(tmpDir(), 'bw.svg');
+    const svg = path.join(h.dir, 'bw.svg');
     const table = await h.ok('stats', 'report', 'a1:wdev', '--window', '1d', '--chart', svg);
     assert.match(table, /peak/);
     assert.match(table, /bandwidth per window/);
@@ -243,7 +243,7 @@ test('stats import: the MSR sample wdev_1 with 64 KiB tracks and 10-minute windo
 
 test('stats import: every trace format on a small file, gzip, and bad traces', async () => {
   const h = new TestHome();
-  const dir = tmpDir();
+  const dir = h.dir; // removed with the home
   try {
     await h.ok('array', 'create', 'a1');
     const files: Record<string, [string, string, { writes: number; reads: number; devices: string[]; tracks: number }]> = {
