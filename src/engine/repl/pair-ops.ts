@@ -81,7 +81,7 @@ export class PairOps {
     if (existing.length && existing[0]!.groupName !== group) throw E.usage(`the journal group is named '${existing[0]!.groupName}', not '${group}'`);
     const syncTimeoutMs = req.syncTimeoutMs ?? existing[0]?.syncTimeoutMs ?? 5000;
     const fence = req.fence ?? existing[0]?.fence ?? 'never';
-    const reply = await peer.call<{ id: string; state: PairState }>('repl.primaryCreate', {
+    const reply = await peer.call<{ id: string; state: PairState; lastSeq?: number }>('repl.primaryCreate', {
       pvol: pv.name,
       svolArray: this.r.name,
       svol: req.svol,
@@ -93,8 +93,14 @@ export class PairOps {
       nocopy: !!req.nocopy,
       syncTimeoutMs,
       fence,
+      base: this.r.journal(req.sjournal).lastSeq,
     });
     const id = reply.result.id;
+    // a group made anew: both journals continue from one sequence number (the higher of the two),
+    // so that no entry of the primary is numbered at or below what this side counts as restored
+    const fresh = sj.role !== 'restore';
+    const start = typeof reply.result.lastSeq === 'number' ? reply.result.lastSeq : null;
+    if (fresh && start !== null) await this.r.bumpSeq(req.sjournal, start);
     // nothing of an earlier pair with the same id may be picked up (files of a delete cut short)
     await this.r.forgetPair(id);
     await this.r.removePairFiles(id);
@@ -104,7 +110,7 @@ export class PairOps {
           newPair({ id, role: 'S', localVol: req.svol, remoteArray: pv.array, remoteVol: pv.name, localJournal: req.sjournal, remoteJournal: req.pjournal, groupName: group, mode: req.mode, syncTimeoutMs, fence }, !!req.nocopy),
         );
         if (sj.role !== 'restore') {
-          this.r.rs.updateJournal(req.sjournal, { role: 'restore', peerArray: pv.array, peerJournal: req.pjournal, restoredSeq: this.r.journal(req.sjournal).lastSeq, pullEnabled: true });
+          this.r.rs.updateJournal(req.sjournal, { role: 'restore', peerArray: pv.array, peerJournal: req.pjournal, restoredSeq: Math.max(start ?? 0, this.r.journal(req.sjournal).lastSeq), pullEnabled: true });
         }
       });
     } catch (e) {
@@ -122,7 +128,7 @@ export class PairOps {
   }
 
   /** Primary side of `pair create`. */
-  async primaryCreate(a: { pvol: string; svolArray: string; svol: string; size: number; pjournal: string; sjournal: string; mode: 'async' | 'sync'; group: string; nocopy: boolean; syncTimeoutMs: number; fence: 'never' | 'data' }): Promise<{ id: string; state: PairState }> {
+  async primaryCreate(a: { pvol: string; svolArray: string; svol: string; size: number; pjournal: string; sjournal: string; mode: 'async' | 'sync'; group: string; nocopy: boolean; syncTimeoutMs: number; fence: 'never' | 'data'; base: number }): Promise<{ id: string; state: PairState; lastSeq: number }> {
     const vol = this.r.array.volume(a.pvol);
     if (vol.size !== a.size) throw E.usage(`P-VOL ${this.r.name}:${a.pvol} is ${vol.size} bytes but the S-VOL is ${a.size}`, 'pair volumes of the same size');
     for (const u of this.r.array.usesOf(vol)) {
@@ -140,6 +146,8 @@ export class PairOps {
     const id = `${this.r.name}:${a.pvol}`;
     await this.r.forgetPair(id);
     await this.r.removePairFiles(id);
+    // a group made anew continues above what the secondary's journal has counted (see create)
+    if (!group.length) await this.r.array.locked(() => this.r.bumpSeq(a.pjournal, a.base));
     this.r.rs.store.tx(() => {
       this.r.rs.addPair(
         newPair({ id, role: 'P', localVol: a.pvol, remoteArray: a.svolArray, remoteVol: a.svol, localJournal: a.pjournal, remoteJournal: a.sjournal, groupName: a.group, mode: a.mode, syncTimeoutMs: a.syncTimeoutMs, fence: a.fence }, a.nocopy),
@@ -148,7 +156,7 @@ export class PairOps {
     });
     this.r.invalidate();
     this.r.rs.event(id, `created (${a.mode}, group ${a.group})`);
-    return { id, state: a.nocopy ? 'PAIR' : 'COPY' };
+    return { id, state: a.nocopy ? 'PAIR' : 'COPY', lastSeq: this.r.journal(a.pjournal).lastSeq };
   }
 
   async delete(id: string, force: boolean): Promise<Record<string, unknown>> {

@@ -328,6 +328,7 @@ export const handlers: Record<string, Handler> = {
       nocopy: bool(p, 'nocopy'),
       syncTimeoutMs: optInt(p, 'syncTimeoutMs', 100, 3_600_000) ?? 5000,
       fence: oneOf(p, 'fence', ['never', 'data'] as const, 'never'),
+      base: optInt(p, 'base', 0) ?? 0,
     }),
   'repl.primaryDelete': async (ctx, p) => svc(ctx).ops.primaryDelete(str(p, 'pair')),
   'repl.primarySplit': async (ctx, p) => svc(ctx).ops.primarySplit(str(p, 'journal')),
