@@ -50,6 +50,11 @@ export interface PrimaryInfo {
   states: Record<string, PairState>;
 }
 
+/** A journal row's size must be its file's (a changed size would misplace every record). */
+function geometryProblem(j: JournalRow, jf: JournalFile): string | null {
+  return j.size < jf.capacity || j.size > jf.capacity + 1024 * 1024 ? `size ${j.size} does not match the journal file's capacity ${jf.capacity}` : null;
+}
+
 function safe(id: string): string {
   return id.replace(/[^A-Za-z0-9._-]/g, '_');
 }
@@ -113,7 +118,8 @@ export class Replicator {
       for (const d of jf.recovery.damaged ?? []) this.log(`journal ${j.name} (${j.role ?? 'unused'}): ${describeDamage(d)}`);
       this.journals.set(j.name, jf);
       // the row's geometry must be the file's (a changed size would misplace every record)
-      if (j.size < jf.capacity || j.size > jf.capacity + 1024 * 1024) findings.push({ table: 'journals', row: j.name, problem: `size ${j.size} does not match the journal file's capacity ${jf.capacity}`, suspendable: false, journal: j.name });
+      const bad = geometryProblem(j, jf);
+      if (bad) findings.push({ table: 'journals', row: j.name, problem: bad, suspendable: false, journal: j.name });
     }
     // Redo: a master journal is the write-ahead log of its P-VOLs. Entries after the seq up to
     // which the volumes were made durable (none after a clean stop) may not have reached them
@@ -213,7 +219,8 @@ export class Replicator {
         out.push({ what: `journal ${j.name}`, problem: 'its file is not open' });
         continue;
       }
-      if (j.size < jf.capacity || j.size > jf.capacity + 1024 * 1024) out.push({ what: `journal ${j.name}`, problem: `size ${j.size} does not match the file's capacity ${jf.capacity}` });
+      const bad = geometryProblem(j, jf);
+      if (bad) out.push({ what: `journal ${j.name}`, problem: bad });
       if (jf.recovery.reason) out.push({ what: `journal ${j.name}`, problem: `recovery stopped after seq ${jf.recovery.lastSeq}: ${jf.recovery.reason}` });
       if (j.role === 'restore' && jf.lastSeq < j.restoredSeq && (jf.stats().entries ?? 0) > 0) out.push({ what: `journal ${j.name}`, problem: `holds entries up to seq ${jf.lastSeq} but restored_seq is ${j.restoredSeq}` });
     }
