@@ -20,7 +20,7 @@ import { BLOCK, type Segment } from './dedup-wire.js';
 import { ImageKeeper } from './image-keeper.js';
 import { LinkShaper } from './link-shaper.js';
 import { JOURNALING, SUSPENDED, checkMove, nextCommand, type PairState } from './pair-state.js';
-import { faultPoint } from '../fault.js';
+import { faultDelay, faultPoint } from '../fault.js';
 import { logFile } from '../home.js';
 import { ReplStore, type JournalRow, type LinkRow, type PairRow, type StoreFinding } from './repl-store.js';
 
@@ -695,6 +695,11 @@ export class Replicator {
     faultPoint(this.name, point, logFile(this.array.dir));
   }
 
+  /** A delay point for tests (RCOPY_DELAY, src/engine/fault.ts). */
+  delay(point: string): Promise<void> {
+    return faultDelay(this.name, point, logFile(this.array.dir));
+  }
+
   /** Per journal group: a counter bumped by every state change, so that work started before an
    *  await can tell that the state it decided on is gone (compare before acting). */
   private epochs = new Map<string, number>();
@@ -814,6 +819,7 @@ export class Replicator {
   async servePull(journal: string, after: number, restored: number, maxBytes: number, from: string, refs = false): Promise<{ entries: PullReplyEntry[]; payload: Buffer[]; info: PrimaryInfo }> {
     const row = this.journalRow(journal);
     if (row.role !== 'master') throw E.state(`journal ${this.name}:${journal} is not a master journal`, 'pull from the journal that the P-VOLs use');
+    await this.delay('serve-pull'); // the states this reply reports are read after it
     this.checkLink(from);
     this.lastPulled.set(journal, Date.now());
     const j = this.journal(journal);
