@@ -23,10 +23,10 @@ import { mapAhead } from '../parallel.js';
 import { TrackBitmap } from '../bitmap.js';
 import type { VolumeWrite } from '../array.js';
 import type { Volume } from '../volume.js';
-import { TrackIndex, ZERO_HASH, trackHash } from './dedup-resync.js';
-import { ReferenceSettings } from './dedup-settings.js';
-import { emptyCounts, savings, type TransferCounts } from './dedup-wire.js';
-import type { ImageKeeper } from './image-keeper.js';
+import { TrackIndex, ZERO_HASH, trackHash } from './references/track-hashes.js';
+import { ReferenceSettings } from './references/settings.js';
+import { emptyCounts, savings, type TransferCounts } from './references/wire.js';
+import type { ConsistentImage } from './consistent-image.js';
 import type { PairRow } from './repl-store.js';
 import type { PeerCaller, Replicator } from './replicator.js';
 
@@ -131,7 +131,7 @@ export class CopyManager {
     group: Array<[number, number]>,
     hashes: string[][],
     index: TrackIndex,
-    keeper: ImageKeeper | null,
+    keeper: ConsistentImage | null,
     saved: Promise<void>,
     st: CopyStats,
     readRuns: (runs: Array<[number, number]>) => Promise<Buffer[]>,

@@ -11,7 +11,7 @@
  * reports: back-to-back while entries are waiting, then backing off from 20 ms to 1 s while the
  * primary's journal is idle (a busy or old journal resets the back-off).
  *
- * References (DESIGN.md §2.4, dedup-wire.ts): with the group's references on, the primary sends
+ * References (DESIGN.md §2.4, references/wire.ts): with the group's references on, the primary sends
  * blocks the S-VOLs already hold (or zero blocks) as references. Every entry here is restored
  * before the next pull, so the S-VOLs are what the primary's index assumes; each entry's full data
  * is rebuilt from its segments (reference blocks checked against their SHA-256, stale ones fetched
@@ -22,8 +22,8 @@ import { withPath, RcopyError, storageError } from '../../errors.js';
 import type { VolumeWrite } from '../array.js';
 import type { JournalEntry } from '../journal-file.js';
 import type { Volume } from '../volume.js';
-import { ReferenceSettings } from './dedup-settings.js';
-import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes, type TransferCounts } from './dedup-wire.js';
+import { ReferenceSettings } from './references/settings.js';
+import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes, type TransferCounts } from './references/wire.js';
 import type { Replicator } from './replicator.js';
 import type { PairRow } from './repl-store.js';
 import { JOURNALING, SUSPENDED, type PairState } from './pair-state.js';

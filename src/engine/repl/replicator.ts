@@ -15,9 +15,9 @@ import type { StorageArray, VolumeUse, WriteContext, WriteOrigin } from '../arra
 import { TrackBitmap } from '../bitmap.js';
 import { JournalFile, MAX_RECORD_DATA, describeDamage, type JournalEntry } from '../journal-file.js';
 import type { Volume } from '../volume.js';
-import { ContentIndex } from './dedup-index.js';
-import { BLOCK, type Segment } from './dedup-wire.js';
-import { ImageKeeper } from './image-keeper.js';
+import { ContentIndex } from './references/content-index.js';
+import { BLOCK, type Segment } from './references/wire.js';
+import { ConsistentImage } from './consistent-image.js';
 import { LinkShaper } from './link-shaper.js';
 import { JOURNALING, SUSPENDED, checkMove, nextCommand, type PairState } from './pair-state.js';
 import { faultDelay, faultPoint } from '../fault.js';
@@ -37,7 +37,7 @@ export interface PullReplyEntry {
   vol: string;
   off: number;
   len: number;
-  /** Present when part of the entry travels as references (dedup-wire.ts). */
+  /** Present when part of the entry travels as references (references/wire.ts). */
   segs?: Segment[];
 }
 
@@ -63,7 +63,7 @@ export class Replicator {
   readonly rs: ReplStore;
   readonly journals = new Map<string, JournalFile>();
   private bitmaps = new Map<string, TrackBitmap>();
-  private keepers = new Map<string, ImageKeeper>();
+  private keepers = new Map<string, ConsistentImage>();
   private shapers = new Map<string, LinkShaper>();
   /** P side: what each master journal's secondary holds, for references instead of data. */
   private contentIndexes = new Map<string, ContentIndex>();
@@ -475,16 +475,16 @@ export class Replicator {
     return this.bitmaps.get(id);
   }
 
-  async keeper(p: PairRow): Promise<ImageKeeper> {
+  async keeper(p: PairRow): Promise<ConsistentImage> {
     return this.once(`keeper:${p.id}`, () => this.keepers.get(p.id), async () => {
-      const k = await ImageKeeper.open(this.imagePath(p.id));
+      const k = await ConsistentImage.open(this.imagePath(p.id));
       this.keepers.set(p.id, k);
       return k;
     });
   }
 
   hasImage(p: PairRow): boolean {
-    return this.keepers.has(p.id) || ImageKeeper.exists(this.imagePath(p.id));
+    return this.keepers.has(p.id) || ConsistentImage.exists(this.imagePath(p.id));
   }
 
   /** Removes the files of a pair's bitmap and kept image (a deleted pair, or one created anew). */
@@ -814,7 +814,7 @@ export class Replicator {
 
   /**
    * Answers a pull: entries after `after`, and frees what the secondary restored. With `refs`, an
-   * entry's blocks that the secondary already holds travel as references (dedup-index.ts).
+   * entry's blocks that the secondary already holds travel as references (references/content-index.ts).
    */
   async servePull(journal: string, after: number, restored: number, maxBytes: number, from: string, refs = false): Promise<{ entries: PullReplyEntry[]; payload: Buffer[]; info: PrimaryInfo }> {
     const row = this.journalRow(journal);
