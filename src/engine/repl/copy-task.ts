@@ -28,7 +28,12 @@ import { ReferenceSettings } from './references/settings.js';
 import { emptyCounts, savings, type TransferCounts } from './references/wire.js';
 import type { ConsistentImage } from './consistent-image.js';
 import type { PairRow } from './repl-store.js';
-import type { PeerCaller, Replicator } from './replicator.js';
+import type { PeerCaller } from './peer.js';
+import type { Parts } from './parts.js';
+import type { Site } from './site.js';
+import type { GroupRecords } from './group-records.js';
+import type { PairFiles } from './pair-files.js';
+import type { Links } from './links.js';
 
 const RUN_BYTES = 4 * 1024 * 1024;
 const DEPTH = 4;
@@ -63,13 +68,22 @@ export class CopyManager {
   readonly references: ReferenceSettings;
   onFinished: (p: PairRow) => void = () => undefined;
 
-  constructor(private readonly r: Replicator) {
-    this.references = new ReferenceSettings(r.rs.store);
+  private readonly site: Site;
+  private readonly records: GroupRecords;
+  private readonly files: PairFiles;
+  private readonly links: Links;
+
+  constructor(parts: Pick<Parts, 'site' | 'records' | 'files' | 'links'>) {
+    this.site = parts.site;
+    this.records = parts.records;
+    this.files = parts.files;
+    this.links = parts.links;
+    this.references = new ReferenceSettings(parts.records.rs.store);
   }
 
   /** The counters of the pair's running copy, or of its last finished one (kept across restarts). */
   statsOf(id: string): CopyStats | null {
-    return this.stats.get(id) ?? this.r.rs.keptCopyStats<CopyStats>(id);
+    return this.stats.get(id) ?? this.records.rs.keptCopyStats<CopyStats>(id);
   }
 
   /** Sets whether the next resync of a group compares hashes and sends references (undefined: the group's setting). */
@@ -85,7 +99,7 @@ export class CopyManager {
       kind: p.resyncing ? 'resync' : 'initial',
       references: refs,
       phase: refs ? 'hashing' : 'copying',
-      tracks: Math.round(bytes / this.r.array.trackSize),
+      tracks: Math.round(bytes / this.site.array.trackSize),
       equalTracks: 0,
       equalBytes: 0,
       referenceTracks: 0,
@@ -117,7 +131,7 @@ export class CopyManager {
     if (!ok) throw new RcopyError('ERR_RCOPY_PEER', `track hashes from ${p.remoteArray} do not match the ${runs.length} runs asked for`, { kind: 'peer' });
     const wire = hashes.reduce((n, l) => n + l.reduce((m, h) => m + h.length + 3, 2), 2);
     st.referenceWireBytes += wire;
-    await this.r.shaper(p.remoteArray).transfer(wire, t0);
+    await this.links.shaper(p.remoteArray).transfer(wire, t0);
     return hashes;
   }
 
@@ -201,7 +215,7 @@ export class CopyManager {
         i = j + 1;
       }
     }
-    await this.r.array.writeMany(writes, 'resync');
+    await this.site.array.writeMany(writes, 'resync');
     plans.forEach((pl, g) => {
       pl.kind.forEach((k, i) => {
         const n = Math.min(ts, pl.len - i * ts);
@@ -226,13 +240,13 @@ export class CopyManager {
   }
 
   groupCopying(journal: string): boolean {
-    return this.r.groupPairs(journal).some((p) => this.tasks.has(p.id));
+    return this.records.groupPairs(journal).some((p) => this.tasks.has(p.id));
   }
 
   /** Starts the initial copies that should run and do not (after a restart: they start over).
    *  A resync cut short is never resumed by itself: its group waits in PSUE (pair-ops). */
   startPending(): void {
-    for (const p of this.r.pairs()) if (p.role === 'S' && p.state === 'COPY' && !p.resyncing && !this.tasks.has(p.id)) this.start(p.id);
+    for (const p of this.records.pairs()) if (p.role === 'S' && p.state === 'COPY' && !p.resyncing && !this.tasks.has(p.id)) this.start(p.id);
   }
 
   start(id: string): void {
@@ -241,7 +255,7 @@ export class CopyManager {
     this.tasks.set(id, t);
     t.done = this.runWithRetry(id, t).finally(() => {
       this.tasks.delete(id);
-      const p = this.r.rs.pair(id);
+      const p = this.records.rs.pair(id);
       if (p && !this.groupCopying(p.localJournal)) this.override.delete(p.localJournal);
     });
   }
@@ -265,7 +279,7 @@ export class CopyManager {
   private async runWithRetry(id: string, t: { abort: boolean }): Promise<void> {
     let failingSince: number | null = null;
     while (!t.abort) {
-      const p = this.r.rs.pair(id);
+      const p = this.records.rs.pair(id);
       if (!p || p.role !== 'S' || p.state !== 'COPY') return;
       try {
         // a pair whose data is all here (copied) only waits for its group to switch
@@ -275,14 +289,14 @@ export class CopyManager {
       } catch (e) {
         if (t.abort) return;
         // a local ENOSPC/EIO is kind 'failed' (PSUE now), named with its file; only peer errors retry
-        const err = (storageError(e, { array: this.r.name }) ?? e) as RcopyError;
+        const err = (storageError(e, { array: this.site.name }) ?? e) as RcopyError;
         failingSince ??= Date.now();
-        const watch = this.r.journalRow(p.localJournal).blockadeWatchMs;
-        this.r.log(`copy of ${id} failed: ${err.code ?? ''} ${err.message}`);
-        const cur = this.r.rs.pair(id);
+        const watch = this.records.journalRow(p.localJournal).blockadeWatchMs;
+        this.site.log(`copy of ${id} failed: ${err.code ?? ''} ${err.message}`);
+        const cur = this.records.rs.pair(id);
         if (!cur || cur.state !== 'COPY') return; // the group left COPY meanwhile (revert, suspension)
         if (err.kind !== 'peer' || Date.now() - failingSince > watch) {
-          if (err.code === 'ERR_RCOPY_NO_SPACE') this.r.array.useReserve(); // room to record the PSUE
+          if (err.code === 'ERR_RCOPY_NO_SPACE') this.site.array.useReserve(); // room to record the PSUE
           await this.failGroup(cur, p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`);
           return;
         }
@@ -296,11 +310,11 @@ export class CopyManager {
    * transaction), keeping its consistent image; the others' copies stop; the primary is told.
    */
   private async failGroup(p: PairRow, reason: string): Promise<void> {
-    const copying = this.r.groupPairs(p.localJournal).filter((x) => x.role === 'S' && x.state === 'COPY');
+    const copying = this.records.groupPairs(p.localJournal).filter((x) => x.role === 'S' && x.state === 'COPY');
     if (!copying.length) return;
-    this.r.setGroupState(copying, 'PSUE', reason, (x) => ({ imageTime: x.imageTime ?? Date.now() }));
+    this.records.setGroupState(copying, 'PSUE', reason, (x) => ({ imageTime: x.imageTime ?? Date.now() }));
     try {
-      const peer = await this.r.peer(p.remoteArray);
+      const peer = await this.links.peer(p.remoteArray);
       await peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUE', reason: `the secondary's copy stopped: ${reason}` }, { timeoutMs: 10_000 });
     } catch {
       /* the reconciliation tells it once it can be reached */
@@ -324,20 +338,20 @@ export class CopyManager {
   }
 
   private async doFinishGroup(journal: string): Promise<void> {
-    const copying = this.r.groupPairs(journal).filter((x) => x.role === 'S' && x.state === 'COPY');
+    const copying = this.records.groupPairs(journal).filter((x) => x.role === 'S' && x.state === 'COPY');
     if (!copying.length || !copying.every((x) => x.copied)) return; // others still copying
     const first = copying[0]!;
-    const peer = await this.r.peer(first.remoteArray);
+    const peer = await this.links.peer(first.remoteArray);
     const fin = await peer.call<{ lastSeq: number }>('repl.groupCopyDone', { journal: first.remoteJournal, pairs: copying.map((x) => x.id) }, { timeoutMs: 60_000 });
     // decided on the state as it is now, not as it was before the call (a revert may have run)
-    const now = this.r.groupPairs(journal).filter((x) => x.role === 'S' && copying.some((c) => c.id === x.id));
+    const now = this.records.groupPairs(journal).filter((x) => x.role === 'S' && copying.some((c) => c.id === x.id));
     if (now.length !== copying.length || !now.every((x) => x.state === 'COPY' && x.copied)) {
-      this.r.log(`group ${first.groupName}: the copy completed on the primary but this side changed meanwhile (${now.map((x) => x.state).join(', ')}); not switching`);
+      this.site.log(`group ${first.groupName}: the copy completed on the primary but this side changed meanwhile (${now.map((x) => x.state).join(', ')}); not switching`);
       return;
     }
     const resync = now.some((x) => x.resyncing);
-    const images = new Set(now.filter((x) => this.r.hasImage(x)).map((x) => x.id));
-    this.r.setGroupState(now, 'PAIR', resync ? 'resync complete' : 'initial copy complete', (x) => ({
+    const images = new Set(now.filter((x) => this.files.hasImage(x)).map((x) => x.id));
+    this.records.setGroupState(now, 'PAIR', resync ? 'resync complete' : 'initial copy complete', (x) => ({
       resyncing: false,
       writable: false,
       copied: false,
@@ -345,31 +359,31 @@ export class CopyManager {
       splitSeq: images.has(x.id) ? fin.result.lastSeq : null,
       imageTime: images.has(x.id) ? x.imageTime : null,
     }));
-    this.r.fault('switched-before-clear');
+    this.site.fault('switched-before-clear');
     // pairs without an image are consistent from here on (an initial copy: the pull applies what
     // was journaled meanwhile before anything else): their bits go now
     for (const x of now) {
       if (images.has(x.id)) continue;
-      const b = await this.r.bitmap(x);
+      const b = await this.files.bitmap(x);
       b.clearAll();
       await b.flush();
     }
     for (const x of now) {
       const st = this.stats.get(x.id);
-      this.r.log(`${resync ? 'resync' : 'initial copy'} of ${x.id} done: ${x.copyDone} tracks` +
+      this.site.log(`${resync ? 'resync' : 'initial copy'} of ${x.id} done: ${x.copyDone} tracks` +
         (st?.references ? ` (${st.equalTracks} equal, ${st.referenceTracks} by reference, ${st.zeroTracks} zero, ${st.dataTracks} as data, ${st.staleReferences} stale)` : ''));
-      this.onFinished(this.r.pair(x.id));
+      this.onFinished(this.records.pair(x.id));
     }
   }
 
   private async run(p: PairRow, t: { abort: boolean }): Promise<void> {
-    const vol = this.r.array.volume(p.localVol);
-    const peer = await this.r.peer(p.remoteArray);
+    const vol = this.site.array.volume(p.localVol);
+    const peer = await this.links.peer(p.remoteArray);
     let todo: TrackBitmap;
     if (p.resyncing) {
       const reply = await peer.call('repl.diffMap', { pair: p.id });
       todo = TrackBitmap.fromBuffer(reply.payload ?? Buffer.alloc(0), vol.tracks);
-      todo.or(await this.r.bitmap(p));
+      todo.or(await this.files.bitmap(p));
     } else {
       const reply = await peer.call('repl.allocMap', { volume: p.remoteVol });
       todo = TrackBitmap.fromBuffer(reply.payload ?? Buffer.alloc(0), vol.tracks);
@@ -377,12 +391,12 @@ export class CopyManager {
     // every track this copy may write is kept in this side's bitmap (durably, before the first
     // write) until the S-VOL is consistent again: whatever cuts the copy short, a revert or the
     // next resync still knows them, even if the primary has cleared its own bitmap by then
-    const mine = await this.r.bitmap(p);
+    const mine = await this.files.bitmap(p);
     mine.or(todo);
     await mine.flush();
     const total = todo.count();
-    this.r.rs.updatePair(p.id, { copyDone: 0, copyTotal: total });
-    const keeper = p.resyncing ? await this.r.keeper(p) : null;
+    this.records.rs.updatePair(p.id, { copyDone: 0, copyTotal: total });
+    const keeper = p.resyncing ? await this.files.keeper(p) : null;
     const refs = p.resyncing && (this.override.get(p.localJournal) ?? this.references.enabled(p.localJournal));
     // references: what the S-VOL's changed tracks hold now (hashed here, nothing on the link);
     // the tracks saved in the image below are hashed from the data read for the save
@@ -426,7 +440,7 @@ export class CopyManager {
     let next = 0;
     let done = 0;
     let lastSave = performance.now();
-    const shaper = () => this.r.shaper(p.remoteArray);
+    const shaper = () => this.links.shaper(p.remoteArray);
     const readTracks = async (off: number, len: number): Promise<Buffer> => {
       const t0 = performance.now();
       const reply = await peer.call('repl.readTracks', { volume: p.remoteVol, offset: off, length: len }, { timeoutMs: 120_000 });
@@ -461,7 +475,7 @@ export class CopyManager {
       // matters is the one before the primary is told the copy is done
       if (performance.now() - lastSave > 250) {
         lastSave = performance.now();
-        this.r.rs.updatePair(p.id, { copyDone: done });
+        this.records.rs.updatePair(p.id, { copyDone: done });
       }
     };
     /** The next pieces, together at most `limit` tracks (at least one piece); n: their tracks. */
@@ -489,13 +503,13 @@ export class CopyManager {
     // revert or suspension may have happened while this worker waited for the primary
     const live = (): void => {
       if (t.abort) throw new RcopyError('ERR_RCOPY_ABORTED', 'copy stopped', { kind: 'failed' });
-      const cur = this.r.rs.pair(p.id);
+      const cur = this.records.rs.pair(p.id);
       if (!cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
     };
     const worker = async (): Promise<void> => {
       while (index ? nextHashed < hashed.length : next < pieces.length) {
         live();
-        this.r.checkLink(p.remoteArray);
+        this.links.checkLink(p.remoteArray);
         if (index) {
           const g = nextHashed++;
           const hashes = await hashesOf[g]!;
@@ -515,7 +529,7 @@ export class CopyManager {
             await keeper.save(vol, tracks);
           }
           live();
-          await this.r.array.writeMany(runs.map(([offset], i) => ({ vol, offset, data: datas[i]! })), p.resyncing ? 'resync' : 'copy');
+          await this.site.array.writeMany(runs.map(([offset], i) => ({ vol, offset, data: datas[i]! })), p.resyncing ? 'resync' : 'copy');
           st.dataTracks += n;
           await progress(n);
         }
@@ -527,19 +541,19 @@ export class CopyManager {
     const failed = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
     if (failed) throw failed.reason;
     await ready;
-    await this.r.array.commit();
-    this.r.rs.updatePair(p.id, { copyDone: done });
+    await this.site.array.commit();
+    this.records.rs.updatePair(p.id, { copyDone: done });
     st.phase = 'done';
     st.finishedAt = Date.now();
     Object.assign(st, savings(st));
-    this.r.rs.keepCopyStats(p.id, st);
+    this.records.rs.keepCopyStats(p.id, st);
     // this pair's data is all here, durably: marked so (a restart or retry does not copy again);
     // the group switches once every pair of it is copied
-    const cur = this.r.rs.pair(p.id);
+    const cur = this.records.rs.pair(p.id);
     if (t.abort || !cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
-    this.r.rs.updatePair(p.id, { copied: true });
-    this.r.invalidate();
-    this.r.fault('copied-before-switch');
+    this.records.rs.updatePair(p.id, { copied: true });
+    this.records.invalidate();
+    this.site.fault('copied-before-switch');
     await this.finishGroup(p.localJournal);
   }
 }

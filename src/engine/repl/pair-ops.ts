@@ -10,7 +10,15 @@ import type { CopyManager } from './copy-task.js';
 import { JOURNALING, SUSPENDED, type PairState } from './pair-state.js';
 import type { PullManager } from './pull-loop.js';
 import type { PairRow } from './repl-store.js';
-import type { Replicator } from './replicator.js';
+import type { Parts } from './parts.js';
+import type { Site } from './site.js';
+import type { GroupRecords } from './group-records.js';
+import type { Journals } from './journals.js';
+import type { PairFiles } from './pair-files.js';
+import type { Links } from './links.js';
+import type { PrimarySuspension } from './suspension.js';
+import type { PullServer } from './pull-serve.js';
+import type { PairView } from './pair-view.js';
 
 export interface CreatePairRequest {
   pvol: string; // ARRAY:VOL on the primary
@@ -51,39 +59,57 @@ function newPair(ident: PairIdent, nocopy: boolean): PairRow {
 export const MIRROR: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'PSUE', PFUS: 'PFUS' };
 
 export class PairOps {
+  private readonly site: Site;
+  private readonly records: GroupRecords;
+  private readonly journals: Journals;
+  private readonly files: PairFiles;
+  private readonly links: Links;
+  private readonly suspension: PrimarySuspension;
+  private readonly serve: PullServer;
+  private readonly view: PairView;
+
   constructor(
-    private readonly r: Replicator,
+    parts: Pick<Parts, 'site' | 'records' | 'journals' | 'files' | 'links' | 'suspension' | 'serve' | 'view'>,
     private readonly pulls: PullManager,
     private readonly copies: CopyManager,
-  ) {}
+  ) {
+    this.site = parts.site;
+    this.records = parts.records;
+    this.journals = parts.journals;
+    this.files = parts.files;
+    this.links = parts.links;
+    this.suspension = parts.suspension;
+    this.serve = parts.serve;
+    this.view = parts.view;
+  }
 
   // ------------------------------------------------------------------ create / delete
 
   /** Secondary side of `pair create`. */
   async create(req: CreatePairRequest): Promise<Record<string, unknown>> {
     const pv = parseVolRef(req.pvol);
-    if (pv.array === this.r.name) throw E.usage('the P-VOL and the S-VOL must be on different arrays', 'pair A:VOL with B:VOL');
-    const svol = this.r.array.volume(req.svol);
-    for (const u of this.r.array.usesOf(svol)) {
+    if (pv.array === this.site.name) throw E.usage('the P-VOL and the S-VOL must be on different arrays', 'pair A:VOL with B:VOL');
+    const svol = this.site.array.volume(req.svol);
+    for (const u of this.site.array.usesOf(svol)) {
       if (u.active && (u.kind !== 'pair' || u.role === 'S-VOL')) {
-        throw E.state(`${this.r.name}:${req.svol} is already in use by ${u.kind} ${u.id}${u.state ? ` (${u.state})` : ''}`, 'choose another S-VOL');
+        throw E.state(`${this.site.name}:${req.svol} is already in use by ${u.kind} ${u.id}${u.state ? ` (${u.state})` : ''}`, 'choose another S-VOL');
       }
     }
-    const sj = this.r.journalRow(req.sjournal);
-    if (sj.role === 'master') throw E.state(`journal ${this.r.name}:${req.sjournal} is a master journal here`, 'give the secondary a journal of its own for restore');
+    const sj = this.records.journalRow(req.sjournal);
+    if (sj.role === 'master') throw E.state(`journal ${this.site.name}:${req.sjournal} is a master journal here`, 'give the secondary a journal of its own for restore');
     if (sj.role === 'restore' && (sj.peerArray !== pv.array || sj.peerJournal !== req.pjournal)) {
-      throw E.state(`journal ${this.r.name}:${req.sjournal} already restores ${sj.peerArray}:${sj.peerJournal}`, 'one restore journal per journal group');
+      throw E.state(`journal ${this.site.name}:${req.sjournal} already restores ${sj.peerArray}:${sj.peerJournal}`, 'one restore journal per journal group');
     }
-    const existing = this.r.groupPairs(req.sjournal);
+    const existing = this.records.groupPairs(req.sjournal);
     if (existing.length && existing[0]!.mode !== req.mode) throw E.usage(`journal group of ${req.sjournal} is ${existing[0]!.mode}; all pairs of a group have one mode`);
-    const peer = await this.r.peer(pv.array);
+    const peer = await this.links.peer(pv.array);
     const group = req.group ?? existing[0]?.groupName ?? `${pv.array}.${req.pjournal}`;
     if (existing.length && existing[0]!.groupName !== group) throw E.usage(`the journal group is named '${existing[0]!.groupName}', not '${group}'`);
     const syncTimeoutMs = req.syncTimeoutMs ?? existing[0]?.syncTimeoutMs ?? 5000;
     const fence = req.fence ?? existing[0]?.fence ?? 'never';
     const reply = await peer.call<{ id: string; state: PairState; lastSeq?: number }>('repl.primaryCreate', {
       pvol: pv.name,
-      svolArray: this.r.name,
+      svolArray: this.site.name,
       svol: req.svol,
       size: svol.size,
       pjournal: req.pjournal,
@@ -93,78 +119,78 @@ export class PairOps {
       nocopy: !!req.nocopy,
       syncTimeoutMs,
       fence,
-      base: this.r.journal(req.sjournal).lastSeq,
+      base: this.journals.journal(req.sjournal).lastSeq,
     });
     const id = reply.result.id;
     // a group made anew: both journals continue from one sequence number (the higher of the two),
     // so that no entry of the primary is numbered at or below what this side counts as restored
     const fresh = sj.role !== 'restore';
     const start = typeof reply.result.lastSeq === 'number' ? reply.result.lastSeq : null;
-    if (fresh && start !== null) await this.r.bumpSeq(req.sjournal, start);
+    if (fresh && start !== null) await this.journals.bumpSeq(req.sjournal, start);
     // nothing of an earlier pair with the same id may be picked up (files of a delete cut short)
-    await this.r.forgetPair(id);
-    await this.r.removePairFiles(id);
+    await this.files.forget(id).then(() => this.records.invalidate());
+    await this.files.removePairFiles(id);
     try {
-      this.r.rs.store.tx(() => {
-        this.r.rs.addPair(
+      this.records.rs.store.tx(() => {
+        this.records.rs.addPair(
           newPair({ id, role: 'S', localVol: req.svol, remoteArray: pv.array, remoteVol: pv.name, localJournal: req.sjournal, remoteJournal: req.pjournal, groupName: group, mode: req.mode, syncTimeoutMs, fence }, !!req.nocopy),
         );
         if (sj.role !== 'restore') {
-          this.r.rs.updateJournal(req.sjournal, { role: 'restore', peerArray: pv.array, peerJournal: req.pjournal, restoredSeq: Math.max(start ?? 0, this.r.journal(req.sjournal).lastSeq), pullEnabled: true });
+          this.records.rs.updateJournal(req.sjournal, { role: 'restore', peerArray: pv.array, peerJournal: req.pjournal, restoredSeq: Math.max(start ?? 0, this.journals.journal(req.sjournal).lastSeq), pullEnabled: true });
         }
       });
     } catch (e) {
       await peer.call('repl.primaryDelete', { pair: id }).catch(() => undefined);
       throw e;
     }
-    this.r.invalidate();
-    const p = this.r.pair(id);
-    await this.r.bitmap(p);
-    this.r.rs.event(p.id, `created (${req.mode}, group ${group})`);
-    if (!this.r.journalRow(req.sjournal).pullEnabled) this.r.rs.updateJournal(req.sjournal, { pullEnabled: true });
-    this.pulls.start(req.sjournal, this.r.journalRow(req.sjournal).pullIntervalMs);
+    this.records.invalidate();
+    const p = this.records.pair(id);
+    await this.files.bitmap(p);
+    this.records.rs.event(p.id, `created (${req.mode}, group ${group})`);
+    if (!this.records.journalRow(req.sjournal).pullEnabled) this.records.rs.updateJournal(req.sjournal, { pullEnabled: true });
+    this.pulls.start(req.sjournal, this.records.journalRow(req.sjournal).pullIntervalMs);
     if (p.state === 'COPY') this.copies.start(p.id);
-    return this.r.describe(p);
+    return this.view.describe(p);
   }
 
   /** Primary side of `pair create`. */
   async primaryCreate(a: { pvol: string; svolArray: string; svol: string; size: number; pjournal: string; sjournal: string; mode: 'async' | 'sync'; group: string; nocopy: boolean; syncTimeoutMs: number; fence: 'never' | 'data'; base: number }): Promise<{ id: string; state: PairState; lastSeq: number }> {
-    const vol = this.r.array.volume(a.pvol);
-    if (vol.size !== a.size) throw E.usage(`P-VOL ${this.r.name}:${a.pvol} is ${vol.size} bytes but the S-VOL is ${a.size}`, 'pair volumes of the same size');
-    for (const u of this.r.array.usesOf(vol)) {
+    const vol = this.site.array.volume(a.pvol);
+    if (vol.size !== a.size) throw E.usage(`P-VOL ${this.site.name}:${a.pvol} is ${vol.size} bytes but the S-VOL is ${a.size}`, 'pair volumes of the same size');
+    for (const u of this.site.array.usesOf(vol)) {
       if (u.active && (u.kind !== 'pair' || u.role === 'P-VOL')) {
-        throw E.state(`${this.r.name}:${a.pvol} is already in use by ${u.kind} ${u.id}${u.state ? ` (${u.state})` : ''}`, 'a volume is the P-VOL of one pair at most');
+        throw E.state(`${this.site.name}:${a.pvol} is already in use by ${u.kind} ${u.id}${u.state ? ` (${u.state})` : ''}`, 'a volume is the P-VOL of one pair at most');
       }
     }
-    const j = this.r.journalRow(a.pjournal);
-    if (j.role === 'restore') throw E.state(`journal ${this.r.name}:${a.pjournal} is a restore journal here`, 'give the primary a journal of its own');
-    const group = this.r.groupPairs(a.pjournal);
+    const j = this.records.journalRow(a.pjournal);
+    if (j.role === 'restore') throw E.state(`journal ${this.site.name}:${a.pjournal} is a restore journal here`, 'give the primary a journal of its own');
+    const group = this.records.groupPairs(a.pjournal);
     if (group.length && (group[0]!.remoteArray !== a.svolArray || group[0]!.remoteJournal !== a.sjournal)) {
-      throw E.state(`journal ${this.r.name}:${a.pjournal} already feeds ${group[0]!.remoteArray}:${group[0]!.remoteJournal}`, 'one master journal per journal group');
+      throw E.state(`journal ${this.site.name}:${a.pjournal} already feeds ${group[0]!.remoteArray}:${group[0]!.remoteJournal}`, 'one master journal per journal group');
     }
     if (group.some((p) => SUSPENDED.has(p.state))) throw E.state(`the journal group ${group[0]!.groupName} is suspended`, `resync it first: rcopy pair resync --group ${group[0]!.groupName}`);
-    const id = `${this.r.name}:${a.pvol}`;
-    await this.r.forgetPair(id);
-    await this.r.removePairFiles(id);
+    const id = `${this.site.name}:${a.pvol}`;
+    await this.files.forget(id).then(() => this.records.invalidate());
+    await this.files.removePairFiles(id);
     // a group made anew continues above what the secondary's journal has counted (see create)
-    if (!group.length) await this.r.array.locked(() => this.r.bumpSeq(a.pjournal, a.base));
-    this.r.rs.store.tx(() => {
-      this.r.rs.addPair(
+    if (!group.length) await this.site.array.locked(() => this.journals.bumpSeq(a.pjournal, a.base));
+    this.records.rs.store.tx(() => {
+      this.records.rs.addPair(
         newPair({ id, role: 'P', localVol: a.pvol, remoteArray: a.svolArray, remoteVol: a.svol, localJournal: a.pjournal, remoteJournal: a.sjournal, groupName: a.group, mode: a.mode, syncTimeoutMs: a.syncTimeoutMs, fence: a.fence }, a.nocopy),
       );
-      if (j.role !== 'master') this.r.rs.updateJournal(a.pjournal, { role: 'master', peerArray: a.svolArray, peerJournal: a.sjournal });
+      if (j.role !== 'master') this.records.rs.updateJournal(a.pjournal, { role: 'master', peerArray: a.svolArray, peerJournal: a.sjournal });
     });
-    this.r.invalidate();
-    this.r.rs.event(id, `created (${a.mode}, group ${a.group})`);
-    return { id, state: a.nocopy ? 'PAIR' : 'COPY', lastSeq: this.r.journal(a.pjournal).lastSeq };
+    this.records.invalidate();
+    this.records.rs.event(id, `created (${a.mode}, group ${a.group})`);
+    return { id, state: a.nocopy ? 'PAIR' : 'COPY', lastSeq: this.journals.journal(a.pjournal).lastSeq };
   }
 
   async delete(id: string, force: boolean): Promise<Record<string, unknown>> {
-    const p = this.r.pair(id);
+    const p = this.records.pair(id);
     await this.copies.abort(id);
     let remote = 'deleted';
     try {
-      const peer = await this.r.peer(p.remoteArray);
+      const peer = await this.links.peer(p.remoteArray);
       await peer.call('repl.primaryDelete', { pair: id });
     } catch (e) {
       if (!force) throw new RcopyError((e as RcopyError).code ?? 'ERR_RCOPY_PEER', `cannot reach ${p.remoteArray} to delete its side of ${id}: ${(e as Error).message}`, { kind: 'peer', hint: 'bring the peer back, or delete this side alone with --force' });
@@ -176,19 +202,19 @@ export class PairOps {
 
   /** Deletes this array's side of a pair (either role): its row, bitmap, image and memory. */
   async primaryDelete(id: string): Promise<{ deleted: boolean }> {
-    const p = this.r.rs.pair(id);
+    const p = this.records.rs.pair(id);
     if (!p) return { deleted: false };
     await this.copies.abort(id);
-    this.r.rs.deletePair(id);
-    this.r.bump(p.localJournal);
-    await this.r.forgetPair(id);
-    await this.r.removePairFiles(id);
+    this.records.rs.deletePair(id);
+    this.records.bump(p.localJournal);
+    await this.files.forget(id).then(() => this.records.invalidate());
+    await this.files.removePairFiles(id);
     this.copies.forget(id);
-    this.r.rs.event(id, 'deleted');
-    if (this.r.groupPairs(p.localJournal).length === 0) {
+    this.records.rs.event(id, 'deleted');
+    if (this.records.groupPairs(p.localJournal).length === 0) {
       await this.pulls.stop(p.localJournal);
-      await this.r.journal(p.localJournal).reset();
-      this.r.rs.updateJournal(p.localJournal, { role: null, peerArray: null, peerJournal: null, pullEnabled: false });
+      await this.journals.journal(p.localJournal).reset();
+      this.records.rs.updateJournal(p.localJournal, { role: null, peerArray: null, peerJournal: null, pullEnabled: false });
     }
     return { deleted: true };
   }
@@ -197,68 +223,68 @@ export class PairOps {
 
   /** Secondary side of `pair split`: the primary stops journaling, this side drains, both suspend. */
   async split(id: string, rw: boolean): Promise<Record<string, unknown>> {
-    const p = this.r.pair(id);
+    const p = this.records.pair(id);
     this.requireRole(p, 'S');
-    return this.r.withOp(p.localJournal, async () => {
+    return this.records.withOp(p.localJournal, async () => {
       const group = this.sideOf(p.localJournal);
       if (group.some((x) => x.state === 'COPY')) throw E.state(`pair ${id} is in COPY`, `wait for PAIR first: rcopy pair wait ${id} --state PAIR`);
       if (group.every((x) => SUSPENDED.has(x.state))) {
-        if (rw) this.r.rs.store.tx(() => { for (const x of group) if (!x.writable) this.r.rs.updatePair(x.id, { writable: true }); });
-        this.r.invalidate();
-        return { pairs: this.sideOf(p.localJournal).map((x) => this.r.describe(x)), note: `already ${group[0]!.state}` };
+        if (rw) this.records.rs.store.tx(() => { for (const x of group) if (!x.writable) this.records.rs.updatePair(x.id, { writable: true }); });
+        this.records.invalidate();
+        return { pairs: this.sideOf(p.localJournal).map((x) => this.view.describe(x)), note: `already ${group[0]!.state}` };
       }
-      const peer = await this.r.peer(p.remoteArray);
+      const peer = await this.links.peer(p.remoteArray);
       const { result } = await peer.call<{ splitSeq: number; states?: Record<string, PairState> }>('repl.primarySplit', { journal: p.remoteJournal });
       // the primary was suspended already (journal full, an error): this side mirrors that state
       const pstates = Object.values(result.states ?? {});
       const already = pstates.find((st) => st !== 'PSUS' && SUSPENDED.has(st));
       const drained = await this.pulls.drain(p.localJournal, result.splitSeq, 30_000).catch(() => false);
-      const restored = this.r.journalRow(p.localJournal).restoredSeq;
+      const restored = this.records.journalRow(p.localJournal).restoredSeq;
       await peer.call('repl.primaryFinishSplit', { journal: p.remoteJournal, restored }).catch(() => undefined);
       const to = already ? MIRROR[already] ?? 'PSUE' : 'SSUS';
       const why = already ? `split asked while the primary was ${already}` : drained ? 'split' : 'split (not fully drained: the rest is in the bitmaps)';
       await this.pulls.suspendSecondary(p.localJournal, to, why, { writable: rw });
-      return { pairs: this.sideOf(p.localJournal).map((x) => this.r.describe(x)), drained, splitSeq: result.splitSeq, primaryStates: result.states ?? null, note: already ? `the primary was already ${already}` : undefined };
+      return { pairs: this.sideOf(p.localJournal).map((x) => this.view.describe(x)), drained, splitSeq: result.splitSeq, primaryStates: result.states ?? null, note: already ? `the primary was already ${already}` : undefined };
     });
   }
 
   async primarySplit(journal: string): Promise<{ splitSeq: number; states: Record<string, PairState> }> {
-    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'P');
-    if (!ps.length) throw E.notFound('journal group on', `${this.r.name}:${journal}`);
+    const ps = this.records.groupPairs(journal).filter((p) => p.role === 'P');
+    if (!ps.length) throw E.notFound('journal group on', `${this.site.name}:${journal}`);
     if (ps.some((p) => p.state === 'COPY')) throw E.state('the group is in COPY', 'wait for PAIR first');
-    if (!ps.every((p) => SUSPENDED.has(p.state))) await this.r.suspendPrimary(journal, 'PSUS', 'split', { keepEntries: true, quiet: true });
-    return { splitSeq: this.r.journal(journal).lastSeq, states: this.r.primaryInfo(journal).states };
+    if (!ps.every((p) => SUSPENDED.has(p.state))) await this.suspension.suspendPrimary(journal, 'PSUS', 'split', { keepEntries: true, quiet: true });
+    return { splitSeq: this.journals.journal(journal).lastSeq, states: this.serve.primaryInfo(journal).states };
   }
 
   async primaryFinishSplit(journal: string, restored: number): Promise<void> {
-    const j = this.r.journal(journal);
+    const j = this.journals.journal(journal);
     const oldest = j.stats().oldestSeq;
     if (oldest !== null && restored >= oldest) await j.release(Math.min(restored, j.lastSeq));
-    await this.r.finishSplit(journal);
+    await this.suspension.finishSplit(journal);
   }
 
   /** Primary side: suspend on the secondary's word (takeover, revert, a suspended secondary). */
   async primarySuspend(journal: string, state: 'PSUS' | 'PSUE', reason: string): Promise<void> {
-    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'P');
+    const ps = this.records.groupPairs(journal).filter((p) => p.role === 'P');
     // a group already suspended stays as it is (a split stays PSUS, a full journal PFUS)
-    if (ps.length && ps.some((p) => JOURNALING.has(p.state))) await this.r.suspendPrimary(journal, state, reason, { quiet: true });
+    if (ps.length && ps.some((p) => JOURNALING.has(p.state))) await this.suspension.suspendPrimary(journal, state, reason, { quiet: true });
   }
 
   // ------------------------------------------------------------------ resync
 
   async resync(id: string, swap: boolean): Promise<Record<string, unknown>> {
-    const p = this.r.pair(id);
+    const p = this.records.pair(id);
     this.requireRole(p, 'S');
-    return this.r.withOp(p.localJournal, async () => {
+    return this.records.withOp(p.localJournal, async () => {
       let group = this.sideOf(p.localJournal);
       if (group.some((x) => x.state === 'COPY')) {
         // a copy cut short by a restart is not resumed by itself: this resumes it
         for (const x of group) if (x.state === 'COPY' && !this.copies.running(x.id)) this.copies.start(x.id);
-        return { pairs: group.map((x) => this.r.describe(x)), note: 'already copying' };
+        return { pairs: group.map((x) => this.view.describe(x)), note: 'already copying' };
       }
       if (group.some((x) => !SUSPENDED.has(x.state))) {
         // the primary may have suspended a moment ago (journal full, an error): mirror it first
-        const peer = await this.r.peer(p.remoteArray);
+        const peer = await this.links.peer(p.remoteArray);
         const info = (await peer.call<{ states: Record<string, PairState> }>('repl.info', { journal: p.remoteJournal })).result;
         const pst = Object.values(info.states ?? {}).find((st) => SUSPENDED.has(st) && st !== 'PSUS');
         if (pst) await this.pulls.suspendSecondary(p.localJournal, MIRROR[pst] ?? 'PSUE', `suspended on the primary (${pst})`, { from: JOURNALING });
@@ -271,16 +297,16 @@ export class PairOps {
       if (!swap && group.some((x) => x.state === 'SSWS')) {
         throw E.state(`pair ${id} is SSWS (taken over): a plain resync would overwrite the writes made on the secondary`, `reverse the direction with: rcopy pair resync ${id} --swap`);
       }
-      const peer = await this.r.peer(p.remoteArray);
+      const peer = await this.links.peer(p.remoteArray);
       if (swap) return this.swap(p, group, peer);
       const begun = await peer.call<{ lastSeq: number }>('repl.primaryBeginResync', { journal: p.remoteJournal });
       // entries the primary folded into its bitmap are never pulled: restore goes on after its last seq
-      await this.r.journal(p.localJournal).reset();
-      await this.r.bumpSeq(p.localJournal, begun.result.lastSeq);
-      this.r.rs.updateJournal(p.localJournal, { restoredSeq: Math.max(begun.result.lastSeq, this.r.journalRow(p.localJournal).restoredSeq) });
+      await this.journals.journal(p.localJournal).reset();
+      await this.journals.bumpSeq(p.localJournal, begun.result.lastSeq);
+      this.records.rs.updateJournal(p.localJournal, { restoredSeq: Math.max(begun.result.lastSeq, this.records.journalRow(p.localJournal).restoredSeq) });
       // the whole group in one transaction; the kept image (if any) stays: it is still the image
       // of the suspension, since every write to an S-VOL since then saved the old track first
-      this.r.setGroupState(this.sideOf(p.localJournal), 'COPY', 'resync', (x) => ({
+      this.records.setGroupState(this.sideOf(p.localJournal), 'COPY', 'resync', (x) => ({
         resyncing: x.initialDone,
         writable: false,
         copyDone: 0,
@@ -289,18 +315,18 @@ export class PairOps {
         splitSeq: null,
       }));
       for (const x of this.sideOf(p.localJournal)) this.copies.start(x.id);
-      return { pairs: this.sideOf(p.localJournal).map((x) => this.r.describe(x)) };
+      return { pairs: this.sideOf(p.localJournal).map((x) => this.view.describe(x)) };
     });
   }
 
   async primaryBeginResync(journal: string): Promise<{ lastSeq: number }> {
-    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'P');
-    if (!ps.length) throw E.notFound('journal group on', `${this.r.name}:${journal}`);
-    if (ps.some((p) => JOURNALING.has(p.state))) await this.r.suspendPrimary(journal, 'PSUE', 'resync restarted', { quiet: true });
-    await this.r.array.locked(async () => {
-      this.r.setGroupState(this.r.groupPairs(journal).filter((p) => p.role === 'P'), 'COPY', 'resync', { splitSeq: null });
+    const ps = this.records.groupPairs(journal).filter((p) => p.role === 'P');
+    if (!ps.length) throw E.notFound('journal group on', `${this.site.name}:${journal}`);
+    if (ps.some((p) => JOURNALING.has(p.state))) await this.suspension.suspendPrimary(journal, 'PSUE', 'resync restarted', { quiet: true });
+    await this.site.array.locked(async () => {
+      this.records.setGroupState(this.records.groupPairs(journal).filter((p) => p.role === 'P'), 'COPY', 'resync', { splitSeq: null });
     });
-    return { lastSeq: this.r.journal(journal).lastSeq };
+    return { lastSeq: this.journals.journal(journal).lastSeq };
   }
 
   /**
@@ -309,22 +335,22 @@ export class PairOps {
    * one step. Idempotent: a retry after a lost reply finds the pairs in PAIR and succeeds.
    */
   async primaryGroupCopyDone(journal: string, ids: string[]): Promise<{ lastSeq: number }> {
-    return this.r.array.locked(async () => {
-      const ps = this.r.groupPairs(journal).filter((p) => p.role === 'P' && ids.includes(p.id));
-      if (ps.length !== ids.length) throw E.state(`the primary's journal group ${this.r.name}:${journal} does not hold pairs ${ids.join(', ')}`, 'run the resync again');
+    return this.site.array.locked(async () => {
+      const ps = this.records.groupPairs(journal).filter((p) => p.role === 'P' && ids.includes(p.id));
+      if (ps.length !== ids.length) throw E.state(`the primary's journal group ${this.site.name}:${journal} does not hold pairs ${ids.join(', ')}`, 'run the resync again');
       const copying = ps.filter((p) => p.state === 'COPY');
       const bad = ps.find((p) => p.state !== 'COPY' && p.state !== 'PAIR' && p.state !== 'PFUL');
-      if (bad) throw E.state(`pair ${bad.id} is ${bad.state} on ${this.r.name}, not COPY`, 'run the resync again');
+      if (bad) throw E.state(`pair ${bad.id} is ${bad.state} on ${this.site.name}, not COPY`, 'run the resync again');
       if (copying.length) {
         for (const p of copying) {
-          const b = await this.r.bitmap(p);
+          const b = await this.files.bitmap(p);
           b.clearAll();
           await b.flush();
         }
-        this.r.setGroupState(copying, 'PAIR', 'copy complete');
-        this.r.fault('copy-done-before-reply');
+        this.records.setGroupState(copying, 'PAIR', 'copy complete');
+        this.site.fault('copy-done-before-reply');
       }
-      return { lastSeq: this.r.journal(journal).lastSeq };
+      return { lastSeq: this.journals.journal(journal).lastSeq };
     });
   }
 
@@ -336,70 +362,70 @@ export class PairOps {
     const journal = p.localJournal;
     const before = group.map((x) => ({ ...x }));
     await this.pulls.stop(journal);
-    await this.r.array.locked(async () => {
-      this.r.rs.store.tx(() => {
+    await this.site.array.locked(async () => {
+      this.records.rs.store.tx(() => {
         for (const x of group) {
-          this.r.rs.updatePair(x.id, { role: 'P', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', writable: false, resyncing: false, imageTime: null, splitSeq: null, copied: false });
-          this.r.rs.event(x.id, `${x.state} -> COPY (swap: this side is now the primary)`);
+          this.records.rs.updatePair(x.id, { role: 'P', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', writable: false, resyncing: false, imageTime: null, splitSeq: null, copied: false });
+          this.records.rs.event(x.id, `${x.state} -> COPY (swap: this side is now the primary)`);
         }
-        this.r.rs.updateJournal(journal, { role: 'master', pullEnabled: false });
+        this.records.rs.updateJournal(journal, { role: 'master', pullEnabled: false });
       });
-      await this.r.journal(journal).reset();
-      this.r.invalidate();
-      this.r.bump(journal);
+      await this.journals.journal(journal).reset();
+      this.records.invalidate();
+      this.records.bump(journal);
     });
-    for (const x of group) await this.r.dropImage(x);
+    for (const x of group) await this.files.dropImage(x);
     try {
-      const { result } = await peer.call('repl.primarySwap', { journal: p.remoteJournal, base: this.r.journal(journal).lastSeq });
-      await this.r.bumpSeq(journal, result.base as number);
+      const { result } = await peer.call('repl.primarySwap', { journal: p.remoteJournal, base: this.journals.journal(journal).lastSeq });
+      await this.journals.bumpSeq(journal, result.base as number);
     } catch (e) {
-      await this.r.array.locked(async () => {
-        this.r.rs.store.tx(() => {
-          for (const x of before) this.r.rs.updatePair(x.id, { role: 'S', state: x.state, reason: x.reason, writable: x.writable, imageTime: x.imageTime });
-          this.r.rs.updateJournal(journal, { role: 'restore', pullEnabled: true });
+      await this.site.array.locked(async () => {
+        this.records.rs.store.tx(() => {
+          for (const x of before) this.records.rs.updatePair(x.id, { role: 'S', state: x.state, reason: x.reason, writable: x.writable, imageTime: x.imageTime });
+          this.records.rs.updateJournal(journal, { role: 'restore', pullEnabled: true });
         });
-        this.r.invalidate();
-        this.r.bump(journal);
+        this.records.invalidate();
+        this.records.bump(journal);
       });
       throw e;
     }
-    return { pairs: this.r.groupPairs(journal).map((x) => this.r.describe(x)), swapped: true };
+    return { pairs: this.records.groupPairs(journal).map((x) => this.view.describe(x)), swapped: true };
   }
 
   /** Old primary side of a swap: become the secondary and start copying. */
   async primarySwap(journal: string, base: number): Promise<{ base: number }> {
-    const ps = this.r.groupPairs(journal);
-    if (!ps.length) throw E.notFound('journal group on', `${this.r.name}:${journal}`);
-    if (ps.some((x) => JOURNALING.has(x.state) && x.state !== 'COPY')) await this.r.suspendPrimary(journal, 'PSUE', 'swap', { quiet: true });
-    const seq = Math.max(base, this.r.journal(journal).lastSeq) + 1;
-    await this.r.array.locked(async () => {
-      await this.r.bumpSeq(journal, seq);
-      const row = this.r.journalRow(journal);
-      this.r.rs.store.tx(() => {
+    const ps = this.records.groupPairs(journal);
+    if (!ps.length) throw E.notFound('journal group on', `${this.site.name}:${journal}`);
+    if (ps.some((x) => JOURNALING.has(x.state) && x.state !== 'COPY')) await this.suspension.suspendPrimary(journal, 'PSUE', 'swap', { quiet: true });
+    const seq = Math.max(base, this.journals.journal(journal).lastSeq) + 1;
+    await this.site.array.locked(async () => {
+      await this.journals.bumpSeq(journal, seq);
+      const row = this.records.journalRow(journal);
+      this.records.rs.store.tx(() => {
         for (const x of ps) {
-          this.r.rs.updatePair(x.id, { role: 'S', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', resyncing: true, writable: false, imageTime: Date.now(), copyDone: 0, copyTotal: 0, splitSeq: null, copied: false, initialDone: true });
-          this.r.rs.event(x.id, `${x.state} -> COPY (swap: this side is now the secondary)`);
+          this.records.rs.updatePair(x.id, { role: 'S', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', resyncing: true, writable: false, imageTime: Date.now(), copyDone: 0, copyTotal: 0, splitSeq: null, copied: false, initialDone: true });
+          this.records.rs.event(x.id, `${x.state} -> COPY (swap: this side is now the secondary)`);
         }
-        this.r.rs.updateJournal(journal, { role: 'restore', restoredSeq: seq, pullEnabled: true, pullIntervalMs: row.pullIntervalMs });
+        this.records.rs.updateJournal(journal, { role: 'restore', restoredSeq: seq, pullEnabled: true, pullIntervalMs: row.pullIntervalMs });
       });
-      this.r.invalidate();
-      this.r.bump(journal);
+      this.records.invalidate();
+      this.records.bump(journal);
     });
     for (const x of ps) this.copies.start(x.id);
-    this.pulls.start(journal, this.r.journalRow(journal).pullIntervalMs);
+    this.pulls.start(journal, this.records.journalRow(journal).pullIntervalMs);
     return { base: seq };
   }
 
   // ------------------------------------------------------------------ takeover and revert
 
   async takeover(id: string): Promise<Record<string, unknown>> {
-    const p = this.r.pair(id);
+    const p = this.records.pair(id);
     this.requireRole(p, 'S');
-    return this.r.withOp(p.localJournal, async () => {
+    return this.records.withOp(p.localJournal, async () => {
       const group = this.sideOf(p.localJournal);
       if (group.some((x) => x.state === 'COPY' && !x.resyncing)) throw E.state(`pair ${id} is in its initial copy: the S-VOL holds no consistent data yet`, `wait for PAIR: rcopy pair wait ${id} --state PAIR`);
       if (group.some((x) => x.state === 'COPY' && x.resyncing)) throw E.state(`pair ${id} is resynchronising: the S-VOL is inconsistent`, `put back the consistent image first: rcopy pair revert ${id}`);
-      if (group.every((x) => x.state === 'SSWS')) return { pairs: group.map((x) => this.r.describe(x)), note: 'already SSWS' };
+      if (group.every((x) => x.state === 'SSWS')) return { pairs: group.map((x) => this.view.describe(x)), note: 'already SSWS' };
       let reached = false;
       if (group.some((x) => JOURNALING.has(x.state))) {
         try {
@@ -410,7 +436,7 @@ export class PairOps {
         }
       }
       try {
-        const peer = await this.r.peer(p.remoteArray);
+        const peer = await this.links.peer(p.remoteArray);
         await peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUS', reason: 'takeover by the secondary' });
         reached = true;
       } catch {
@@ -423,7 +449,7 @@ export class PairOps {
         throw E.state(`the S-VOLs of group ${p.groupName} are not consistent yet: the restore after the resync reached seq ${catching.restored} of ${catching.upto}`, `put back the consistent image of the suspension first (rcopy pair revert ${id}), then take over`);
       }
       await this.pulls.suspendSecondary(p.localJournal, 'SSWS', 'takeover', { writable: true, from: new Set<PairState>(['PAIR', 'PFUL', 'PSUS', 'SSUS', 'PSUE', 'PFUS']) });
-      return { pairs: this.sideOf(p.localJournal).map((x) => this.r.describe(x)), primaryReached: reached };
+      return { pairs: this.sideOf(p.localJournal).map((x) => this.view.describe(x)), primaryReached: reached };
     });
   }
 
@@ -434,9 +460,9 @@ export class PairOps {
    * not be exact or is not needed.
    */
   async revert(id: string): Promise<Record<string, unknown>> {
-    const p = this.r.pair(id);
+    const p = this.records.pair(id);
     this.requireRole(p, 'S');
-    return this.r.withOp(p.localJournal, async () => {
+    return this.records.withOp(p.localJournal, async () => {
       const journal = p.localJournal;
       let group = this.sideOf(journal);
       const live = group.find((x) => x.state === 'PAIR' || x.state === 'PFUL');
@@ -454,17 +480,17 @@ export class PairOps {
       // an image whose resync has been restored past its end is older than the S-VOLs: dropped
       await this.pulls.dropImages(journal);
       group = this.sideOf(journal);
-      const withImage = group.filter((x) => this.r.hasImage(x));
+      const withImage = group.filter((x) => this.files.hasImage(x));
       if (!withImage.length) {
         throw E.state(`pair ${id} has no kept image: the S-VOL already is the image of ${new Date(p.imageTime ?? p.stateSince).toISOString()}`, `resynchronise it: rcopy pair resync ${id}`);
       }
       // 1. no copy may start or go on: the group leaves COPY first (one transaction), then waits
       const copying = group.filter((x) => x.state === 'COPY');
-      if (copying.length) this.r.setGroupState(copying, 'PSUE', 'reverting to the consistent image', (x) => ({ imageTime: x.imageTime ?? Date.now() }));
+      if (copying.length) this.records.setGroupState(copying, 'PSUE', 'reverting to the consistent image', (x) => ({ imageTime: x.imageTime ?? Date.now() }));
       await Promise.all(group.map((x) => this.copies.abort(x.id)));
       // 2. the primary stops journaling for us (what it journals meanwhile goes to its bitmap)
       try {
-        const peer = await this.r.peer(p.remoteArray);
+        const peer = await this.links.peer(p.remoteArray);
         await peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUE', reason: 'secondary reverted an interrupted resync' });
       } catch {
         /* it suspends by itself when it cannot reach us, or is told by the reconciliation */
@@ -474,42 +500,42 @@ export class PairOps {
       // the images go only once all of them are durable
       let n = 0;
       await this.pulls.hold(journal, async () => {
-        await this.r.journal(journal).reset();
+        await this.journals.journal(journal).reset();
         for (const x of withImage) {
-          const vol = this.r.array.volume(x.localVol);
-          const k = await this.r.keeper(x);
-          n += await k.revert((off, data) => this.r.array.write(vol, off, data, 'resync', { sync: false }), vol.trackSize);
+          const vol = this.site.array.volume(x.localVol);
+          const k = await this.files.keeper(x);
+          n += await k.revert((off, data) => this.site.array.write(vol, off, data, 'resync', { sync: false }), vol.trackSize);
         }
-        await this.r.array.commit();
-        this.r.fault('revert-before-drop');
-        for (const x of withImage) await this.r.dropImage(x);
+        await this.site.array.commit();
+        this.site.fault('revert-before-drop');
+        for (const x of withImage) await this.files.dropImage(x);
       });
       const cur = this.sideOf(journal);
-      this.r.setGroupState(cur, cur.every((x) => x.state === 'COPY' || x.state === 'PSUE') ? 'PSUE' : cur[0]!.state, 'reverted to the consistent image', {
+      this.records.setGroupState(cur, cur.every((x) => x.state === 'COPY' || x.state === 'PSUE') ? 'PSUE' : cur[0]!.state, 'reverted to the consistent image', {
         resyncing: false,
         copied: false,
         splitSeq: null,
       });
       const out = this.sideOf(journal);
-      return { pair: this.r.describe(this.r.pair(id)), pairs: out.map((x) => this.r.describe(x)), tracksRestored: n };
+      return { pair: this.view.describe(this.records.pair(id)), pairs: out.map((x) => this.view.describe(x)), tracksRestored: n };
     });
   }
 
   /** S side: the primary says it suspended the group: mirror it (a copy running stops). */
   mirrorPrimary(journal: string, state: 'PSUE' | 'PFUS' | 'PSUS', reason: string): void {
     const ps = this.sideOf(journal);
-    if (!ps.length || this.r.opBusy(journal) || !ps.some((x) => JOURNALING.has(x.state))) return;
+    if (!ps.length || this.records.opBusy(journal) || !ps.some((x) => JOURNALING.has(x.state))) return;
     const to = MIRROR[state] ?? 'PSUE';
     const why = `${reason} (on the primary)`;
     void (async () => {
       const copying = this.sideOf(journal).filter((x) => x.state === 'COPY');
       if (copying.length) {
         // a copy cut short: the group keeps its consistent image (revert or resync)
-        this.r.setGroupState(copying, to === 'SSUS' ? 'PSUE' : to, `${why}: the copy stopped`, (x) => ({ imageTime: x.imageTime ?? Date.now() }));
+        this.records.setGroupState(copying, to === 'SSUS' ? 'PSUE' : to, `${why}: the copy stopped`, (x) => ({ imageTime: x.imageTime ?? Date.now() }));
         await Promise.all(copying.map((x) => this.copies.abort(x.id)));
       }
       await this.pulls.suspendSecondary(journal, to, why, { from: new Set<PairState>(['PAIR', 'PFUL']) });
-    })().catch((e) => this.r.log(`mirroring the primary's ${state} failed: ${(e as Error).message}`));
+    })().catch((e) => this.site.log(`mirroring the primary's ${state} failed: ${(e as Error).message}`));
   }
 
   /**
@@ -517,22 +543,22 @@ export class PairOps {
    * group waits in PSUE for `pair resync` or `pair revert`. An initial copy starts over.
    */
   recoverAfterRestart(): void {
-    const journals = new Set(this.r.pairs().filter((p) => p.role === 'S' && p.state === 'COPY' && p.resyncing).map((p) => p.localJournal));
+    const journals = new Set(this.records.pairs().filter((p) => p.role === 'S' && p.state === 'COPY' && p.resyncing).map((p) => p.localJournal));
     for (const j of journals) {
       const copying = this.sideOf(j).filter((x) => x.state === 'COPY');
-      this.r.setGroupState(copying, 'PSUE', 'resync interrupted by a controller restart: run pair resync or pair revert', (x) => ({ imageTime: x.imageTime ?? Date.now(), copied: false }));
+      this.records.setGroupState(copying, 'PSUE', 'resync interrupted by a controller restart: run pair resync or pair revert', (x) => ({ imageTime: x.imageTime ?? Date.now(), copied: false }));
     }
   }
 
   /** The S-side pairs of a journal group, as they are now. */
   private sideOf(journal: string): PairRow[] {
-    return this.r.groupPairs(journal).filter((x) => x.role === 'S');
+    return this.records.groupPairs(journal).filter((x) => x.role === 'S');
   }
 
   /** A group whose resync has completed but whose restore has not yet passed the copy's end. */
   private catchingUp(journal: string): { restored: number; upto: number } | null {
-    const restored = this.r.journalRow(journal).restoredSeq;
-    const upto = Math.max(-1, ...this.sideOf(journal).filter((x) => x.splitSeq !== null && this.r.hasImage(x)).map((x) => x.splitSeq!));
+    const restored = this.records.journalRow(journal).restoredSeq;
+    const upto = Math.max(-1, ...this.sideOf(journal).filter((x) => x.splitSeq !== null && this.files.hasImage(x)).map((x) => x.splitSeq!));
     return upto >= 0 && restored < upto ? { restored, upto } : null;
   }
 
