@@ -25,13 +25,14 @@ import type { Volume } from '../volume.js';
 import { ReferenceSettings } from './references/settings.js';
 import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes, type TransferCounts } from './references/wire.js';
 import type { Parts } from './parts.js';
+import { PULL_BATCH, Restorer } from './restore.js';
 import type { Site } from './site.js';
 import type { GroupRecords } from './group-records.js';
 import type { Journals } from './journals.js';
 import type { PairFiles } from './pair-files.js';
 import type { Links } from './links.js';
 import type { PairRow } from './repl-store.js';
-import { JOURNALING, SUSPENDED, type PairState } from './pair-state.js';
+import { JOURNALING, PULLING, SUSPENDED, type PairState } from './pair-state.js';
 import type { PrimaryInfo, PullReplyEntry } from './peer.js';
 
 interface PullReply {
@@ -39,7 +40,6 @@ interface PullReply {
   payload: Buffer | null;
 }
 
-export const PULL_BATCH = 16 * 1024 * 1024;
 
 /** A pull loop's state and counters (TransferCounts: logical, data and reference bytes...). */
 export interface PullStats extends TransferCounts {
@@ -75,8 +75,6 @@ interface Loop {
 }
 
 const mapState: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'PSUE', PFUS: 'PFUS' };
-/** The states in which a group pulls and restores (COPY pulls nothing: the copy runs). */
-const PULLING: ReadonlySet<PairState> = new Set(['PAIR', 'PFUL']);
 /** How often a suspended secondary checks that its primary is suspended too. */
 const RECONCILE_EVERY_MS = 1000;
 
@@ -89,6 +87,8 @@ export class PullManager {
   private stats = new Map<string, PullStats>();
   private busy = new Map<string, Promise<unknown>>();
   /** Pairs whose copy is running (the copy manager sets this): the group is not restored meanwhile. */
+  /** Applies what is pulled, in order (restore.ts). */
+  readonly restorer: Restorer;
   copying: (journal: string) => boolean = () => false;
   onSuspend: (pairs: PairRow[]) => void = () => undefined;
 
@@ -107,6 +107,7 @@ export class PullManager {
     this.files = parts.files;
     this.links = parts.links;
     this.references = new ReferenceSettings(parts.records.rs.store);
+    this.restorer = new Restorer(parts, (journal, state, reason) => this.suspendSecondary(journal, state, reason));
   }
 
   stat(journal: string): PullStats {
@@ -186,7 +187,7 @@ export class PullManager {
       l.wake();
       await l.done;
       this.ahead.delete(journal);
-      await this.restores.get(journal)?.catch(() => 0);
+      await this.restorer.settled(journal);
     }
     this.keepCounters(journal, true);
   }
@@ -300,10 +301,10 @@ export class PullManager {
     const ep = this.records.epoch(journal);
     const still = (): boolean => this.records.epoch(journal) === ep && this.records.groupPairs(journal).some((p) => p.role === 'S' && PULLING.has(p.state));
     // restore what is already here even if nothing can be pulled (runs while we fetch)
-    const before = this.chainRestore(journal);
+    const before = this.restorer.chainRestore(journal);
     const quit = async <T extends { skipped?: boolean }>(v: T): Promise<T> => {
       await before;
-      await this.dropImages(journal);
+      await this.restorer.dropImages(journal);
       // pulls that are not tried do not fail: a blockade watch starts afresh with the next failure
       if (v.skipped) this.stat(journal).failingSince = null;
       return v;
@@ -344,7 +345,7 @@ export class PullManager {
       this.ahead.set(journal, next);
     }
     await before; // the S-VOLs hold everything up to `after` before references are read from them
-    await this.dropImages(journal);
+    await this.restorer.dropImages(journal);
     if (!still()) {
       this.ahead.delete(journal);
       return quit({ entries: 0, bytes: 0, waiting: 0, info, skipped: true });
@@ -400,7 +401,7 @@ export class PullManager {
         // group suspends at once with the reason, as a restore that cannot write does
         if (!storageError(e)) throw e;
         this.ahead.delete(journal);
-        await this.restoreFailed(journal, withPath(e, this.journals.journalPath(journal)));
+        await this.restorer.restoreFailed(journal, withPath(e, this.journals.journalPath(journal)));
         return quit({ entries: 0, bytes: 0, waiting: 0, info, skipped: true });
       }
       s.entries += entries.length;
@@ -410,7 +411,7 @@ export class PullManager {
       const el = (performance.now() - t0) / 1000;
       if (el > 0) s.bytesPerSecond = Math.round(0.7 * s.bytesPerSecond + 0.3 * (counts.logicalBytes / el));
       // appended: what a suspension meanwhile restores is a consistent prefix either way
-      const restoring = still() ? this.chainRestore(journal, batch) : Promise.resolve(0);
+      const restoring = still() ? this.restorer.chainRestore(journal, batch) : Promise.resolve(0);
       if (wait || sync) await restoring;
       else restoring.catch(() => undefined);
       if (sync) {
@@ -434,153 +435,8 @@ export class PullManager {
     return { entries: entries.length, bytes: payload.length, waiting: entries.length ? Math.max(0, info.lastSeq - lastPulled) : 0, info };
   }
 
-  private restores = new Map<string, Promise<number>>();
   /** A pull request sent ahead of its cycle (see doOnce). */
   private ahead = new Map<string, { after: number; peerArray: string; refs: boolean; t0: number; reply: Promise<PullReply> }>();
-
-  /**
-   * Queues a restore of the journal after any running one (restores never run side by side).
-   * `pulled` is the batch just appended to the restore journal: when it is next in order, it is
-   * applied from memory instead of being read back.
-   */
-  chainRestore(journal: string, pulled?: JournalEntry[]): Promise<number> {
-    const prev = this.restores.get(journal) ?? Promise.resolve(0);
-    const p = prev.catch(() => 0).then(() => this.restore(journal, pulled));
-    this.restores.set(journal, p);
-    p.catch((e) => this.restoreFailed(journal, e)); // callers that do not wait still get the group suspended
-    return p;
-  }
-
-  private failing = new Set<string>();
-
-  /**
-   * A restore that cannot write (ENOSPC or EIO on an S-VOL) suspends the group at once (PSUE, the
-   * reason named) and tells the primary, instead of waiting for the primary's journal to fill.
-   * The entries stay in the restore journal: every pull cycle retries them (chainRestore in doOnce),
-   * so once there is space the S-VOL is whole again at the last entry pulled.
-   */
-  private async restoreFailed(journal: string, e: unknown): Promise<void> {
-    const ps = this.records.groupPairs(journal).filter((p) => p.role === 'S' && JOURNALING.has(p.state));
-    if (!ps.length || this.failing.has(journal)) return; // suspendSecondary restores first: no recursion
-    this.failing.add(journal);
-    try {
-      const why = `restore failed: ${storageError(e, { array: this.site.name })?.message ?? (e as Error)?.message ?? String(e)}`;
-      this.site.log(`${journal}: ${why}: suspending (PSUE)`);
-      // room to record the suspension on the full disk (the array's reserve, one unit)
-      if (storageError(e)?.code === 'ERR_RCOPY_NO_SPACE') this.site.array.useReserve();
-      await this.suspendSecondary(journal, 'PSUE', why);
-      const row = this.records.journalRow(journal);
-      if (row.peerArray && row.peerJournal) {
-        const peer = await this.links.peer(row.peerArray);
-        await peer.call('repl.primarySuspend', { journal: row.peerJournal, state: 'PSUE', reason: `secondary ${why}` }, { timeoutMs: 10_000 });
-      }
-    } catch (err) {
-      this.site.log(`${journal}: suspension after the failed restore: ${(err as Error).message}`);
-    } finally {
-      this.failing.delete(journal);
-    }
-  }
-
-  /**
-   * Applies the restore journal's entries after the restored seq, in order, to the S-VOLs: one
-   * batch at a time, its writes side by side (overlapping ones in order), then one commit, then
-   * the restored seq.
-   */
-  private async restore(journal: string, pulled?: JournalEntry[]): Promise<number> {
-    const jf = this.journals.journal(journal);
-    let applied = 0;
-    // entries restored before a crash that came between recording the restored seq and freeing
-    // them would otherwise stay in the restore journal for good (never drained)
-    const done = this.records.journalRow(journal).restoredSeq;
-    const oldest = jf.stats().oldestSeq;
-    if (oldest !== null && oldest <= done) await jf.release(Math.min(done, jf.lastSeq));
-    for (;;) {
-      if (!this.restorable(journal)) break;
-      const restored = this.records.journalRow(journal).restoredSeq;
-      const batch = pulled && pulled.length && pulled[0]!.seq === restored + 1 ? pulled : await jf.read(restored + 1, { maxBytes: PULL_BATCH });
-      pulled = undefined;
-      if (!batch.length) break;
-      const writes: VolumeWrite[] = [];
-      for (const e of batch) if (e.data.length) writes.push({ vol: this.site.array.volumeById(e.volumeId), offset: e.offset, data: e.data });
-      await this.keepImage(journal, writes);
-      await this.site.array.writeMany(writes, 'restore');
-      await this.site.array.commit();
-      const last = batch[batch.length - 1]!.seq;
-      this.records.rs.updateJournal(journal, { restoredSeq: last });
-      this.site.fault('restored-before-release');
-      await jf.release(last);
-      applied += batch.length;
-    }
-    return applied;
-  }
-
-  /**
-   * Whether entries already in the restore journal may be applied now. They are a consistent
-   * prefix, so they go on in journal mode and also while the group is suspended without a
-   * writable S-VOL (a restore that failed for lack of space finishes once there is room, so the
-   * S-VOLs never stay at a half-applied batch). Never onto a writable S-VOL (takeover, split
-   * --rw), never during a copy, and never while a revert holds the group.
-   */
-  private restorable(journal: string): boolean {
-    if (this.held.has(journal)) return false;
-    const ps = this.records.groupPairs(journal).filter((p) => p.role === 'S');
-    return ps.length > 0 && ps.every((p) => !p.writable && (PULLING.has(p.state) || p.state === 'PSUE' || p.state === 'PFUS' || p.state === 'SSUS'));
-  }
-
-  private held = new Set<string>();
-
-  /** Runs fn with the group's restores stopped (the running one finished first): a revert. */
-  async hold<T>(journal: string, fn: () => Promise<T>): Promise<T> {
-    this.held.add(journal);
-    try {
-      await this.restores.get(journal)?.catch(() => 0);
-      return await fn();
-    } finally {
-      this.held.delete(journal);
-    }
-  }
-
-  /**
-   * Between a resync's switch to PAIR and the restore passing the copy's end (splitSeq), the
-   * S-VOLs are not yet consistent and the kept image is still the group's consistent image: a
-   * restore saves each track's old content in it first and marks the track in this side's bitmap,
-   * so a revert stays exact and the next resync knows every track that differs.
-   */
-  private async keepImage(journal: string, writes: VolumeWrite[]): Promise<void> {
-    const keeping = this.records.groupPairs(journal).filter((p) => p.role === 'S' && p.splitSeq !== null && this.files.hasImage(p));
-    if (!keeping.length || !writes.length) return;
-    for (const p of keeping) {
-      const vol = this.site.array.volume(p.localVol);
-      const tracks = new Set<number>();
-      for (const w of writes) {
-        if (w.vol !== vol || w.data.length === 0) continue;
-        for (let t = Math.floor(w.offset / vol.trackSize); t <= Math.floor((w.offset + w.data.length - 1) / vol.trackSize); t++) tracks.add(t);
-      }
-      if (!tracks.size) continue;
-      const list = [...tracks];
-      await (await this.files.bitmap(p)).setAndPersist(list);
-      await (await this.files.keeper(p)).save(vol, list);
-    }
-  }
-
-  /**
-   * Drops the kept images of pairs whose resync has been restored past the copy's end: the S-VOLs
-   * are consistent again, at a newer point. The image file goes first (no revert to it can start
-   * after that), then the tracks the resync kept in this side's bitmap, then the record.
-   */
-  async dropImages(journal: string): Promise<void> {
-    const restored = this.records.journalRow(journal).restoredSeq;
-    for (const p of this.records.groupPairs(journal)) {
-      if (p.role === 'S' && p.splitSeq !== null && restored >= p.splitSeq && p.state !== 'COPY') {
-        await this.files.dropImage(p);
-        const b = await this.files.bitmap(p);
-        b.clearAll();
-        await b.flush();
-        this.records.rs.updatePair(p.id, { splitSeq: null, imageTime: null });
-        this.records.invalidate();
-      }
-    }
-  }
 
   /** Pulls and restores until the restored seq reaches `upto` (or the primary has nothing more). */
   async drain(journal: string, upto: number, timeoutMs: number): Promise<boolean> {
@@ -603,12 +459,12 @@ export class PullManager {
   async suspendSecondary(journal: string, state: PairState, reason: string, opts: { writable?: boolean; from?: ReadonlySet<PairState> } = {}): Promise<void> {
     this.records.bump(journal);
     this.ahead.delete(journal);
-    await this.dropImages(journal);
-    await this.chainRestore(journal).catch((e) => {
+    await this.restorer.dropImages(journal);
+    await this.restorer.chainRestore(journal).catch((e) => {
       this.site.log(`restore before suspension failed: ${(e as Error).message}`);
       if (storageError(e)?.code === 'ERR_RCOPY_NO_SPACE') this.site.array.useReserve(); // room to record the state
     });
-    await this.dropImages(journal);
+    await this.restorer.dropImages(journal);
     const now = Date.now();
     const moving = this.records.groupPairs(journal).filter((p) => p.role === 'S' && (!opts.from || opts.from.has(p.state)));
     if (!moving.length) return;

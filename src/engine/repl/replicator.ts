@@ -11,7 +11,8 @@
  *   suspension     P side: suspending a group and the watches that lead to it
  *   pull-serve     P side: answering pulls
  *   pull-loop      S side: pulling;  restore: applying in order, the consistent image
- *   copy           S side: initial copy and resync;  pair-commands: split, resync, takeover...
+ *   copy           S side: initial copy and resync (the track copy and the group's switch)
+ *   pair-lifecycle, split-resync, takeover   the pair commands (secondary side, primary* steps)
  *
  * The secondary drives transfers; the primary only answers. A journal group — the pairs that share
  * a master journal and its restore journal — is the consistency group: it is split, suspended and
@@ -27,12 +28,14 @@ import { GroupRecords } from './group-records.js';
 import { Integrity } from './integrity.js';
 import { Journals } from './journals.js';
 import { Links } from './links.js';
-import { PairOps } from './pair-ops.js';
+import { PairLifecycle } from './pair-lifecycle.js';
 import { PairFiles } from './pair-files.js';
 import { PairView } from './pair-view.js';
 import type { PeerGetter } from './peer.js';
 import { PullManager } from './pull-loop.js';
 import { PullServer } from './pull-serve.js';
+import { SplitResync } from './split-resync.js';
+import { Takeover } from './takeover.js';
 import type { StoreFinding } from './repl-store.js';
 import type { Site } from './site.js';
 import { PrimarySuspension } from './suspension.js';
@@ -56,7 +59,9 @@ export class Replicator {
   readonly view: PairView;
   readonly pulls: PullManager;
   readonly copies: CopyManager;
-  readonly ops: PairOps;
+  readonly lifecycle: PairLifecycle;
+  readonly splits: SplitResync;
+  readonly takeovers: Takeover;
 
   constructor(array: StorageArray, peers: PeerGetter, log: (msg: string) => void) {
     const site: Site = {
@@ -78,7 +83,10 @@ export class Replicator {
     this.view = new PairView(site, records, journals, files);
     this.pulls = new PullManager({ site, records, journals, files, links });
     this.copies = new CopyManager({ site, records, files, links });
-    this.ops = new PairOps({ site, records, journals, files, links, suspension: this.suspension, serve: this.serve, view: this.view }, this.pulls, this.copies);
+    const cmd = { site, records, journals, files, links, suspension: this.suspension, serve: this.serve, view: this.view };
+    this.lifecycle = new PairLifecycle(cmd, this.pulls, this.copies);
+    this.splits = new SplitResync(cmd, this.pulls, this.copies);
+    this.takeovers = new Takeover(cmd, this.pulls, this.copies);
     this.pulls.copying = (j) => this.copies.groupCopying(j);
   }
 

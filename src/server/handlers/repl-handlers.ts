@@ -6,7 +6,6 @@ import { E, RcopyError } from '../../errors.js';
 import { hashTracks } from '../../engine/repl/references/track-hashes.js';
 import { forEachLimit } from '../../engine/parallel.js';
 import type { CopyManager } from '../../engine/repl/copy-task.js';
-import type { PairOps } from '../../engine/repl/pair-ops.js';
 import type { PullManager } from '../../engine/repl/pull-loop.js';
 import { Replicator, type PeerCaller } from '../../engine/repl/replicator.js';
 import { checkName } from '../../units.js';
@@ -18,7 +17,6 @@ export class ReplService implements Service {
   readonly r: Replicator;
   readonly pulls: PullManager;
   readonly copies: CopyManager;
-  readonly ops: PairOps;
   private timer: NodeJS.Timeout | null = null;
   private kicking = new Set<string>();
   private watching = false;
@@ -27,7 +25,6 @@ export class ReplService implements Service {
     this.r = new Replicator(ctx.array, (name) => ctx.peers.get(name) as Promise<PeerCaller>, (m) => ctx.log(m));
     this.pulls = this.r.pulls;
     this.copies = this.r.copies;
-    this.ops = this.r.ops;
     this.r.writes.onKick = (journal) => this.kick(journal);
     this.r.suspension.onPrimarySuspended = (pair, state, reason) => this.tellSecondary(pair.localJournal, pair.remoteArray, pair.remoteJournal, state, reason);
   }
@@ -56,7 +53,7 @@ export class ReplService implements Service {
 
   async start(): Promise<void> {
     await this.r.start();
-    this.ops.recoverAfterRestart();
+    this.r.takeovers.recoverAfterRestart();
     this.pulls.startAll();
     this.copies.startPending();
     this.timer = setInterval(() => void this.tick(), 500);
@@ -73,7 +70,7 @@ export class ReplService implements Service {
         const ps = this.r.records.groupPairs(j.name).filter((p) => p.role === 'S');
         if (ps.length && ps.every((p) => p.state === 'PSUE') && this.r.links.linkOf(j.peerArray).up) {
           this.ctx.log(`auto-resync of journal group ${ps[0]!.groupName}`);
-          await this.ops.resync(ps[0]!.id, false).catch((e) => this.ctx.log(`auto-resync failed: ${(e as Error).message}`));
+          await this.r.splits.resync(ps[0]!.id, false).catch((e) => this.ctx.log(`auto-resync failed: ${(e as Error).message}`));
         }
       }
       // a copy that should run (after a restart, or a peer that came back) is started
@@ -157,7 +154,7 @@ export const handlers: Record<string, Handler> = {
   // ---------------------------------------------------------------- pairs (CLI-facing)
   'pair.create': async (ctx, p) => {
     if (p.references !== undefined) svc(ctx).pulls.references.set(str(p, 'sjournal'), bool(p, 'references'));
-    return svc(ctx).ops.create({
+    return svc(ctx).r.lifecycle.create({
       pvol: str(p, 'pvol'),
       svol: str(p, 'svol'),
       pjournal: str(p, 'pjournal'),
@@ -190,21 +187,21 @@ export const handlers: Record<string, Handler> = {
     const pull = pr.role === 'S' ? s.pulls.stat(pr.localJournal) : undefined;
     return { ...s.r.view.describe(pr), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.records.rs.events(pr.id, 10) };
   },
-  'pair.delete': async (ctx, p) => svc(ctx).ops.delete(str(p, 'id'), bool(p, 'force')),
-  'pair.split': async (ctx, p) => svc(ctx).ops.split(str(p, 'id'), bool(p, 'rw')),
+  'pair.delete': async (ctx, p) => svc(ctx).r.lifecycle.delete(str(p, 'id'), bool(p, 'force')),
+  'pair.split': async (ctx, p) => svc(ctx).r.splits.split(str(p, 'id'), bool(p, 'rw')),
   'pair.resync': async (ctx, p) => {
     const s = svc(ctx);
     const journal = s.r.records.pair(str(p, 'id')).localJournal;
     if (p.references !== undefined) s.copies.setReferences(journal, bool(p, 'references'));
     try {
-      return await s.ops.resync(str(p, 'id'), bool(p, 'swap'));
+      return await s.r.splits.resync(str(p, 'id'), bool(p, 'swap'));
     } catch (e) {
       if (!s.copies.groupCopying(journal)) s.copies.setReferences(journal, undefined);
       throw e;
     }
   },
-  'pair.takeover': async (ctx, p) => svc(ctx).ops.takeover(str(p, 'id')),
-  'pair.revert': async (ctx, p) => svc(ctx).ops.revert(str(p, 'id')),
+  'pair.takeover': async (ctx, p) => svc(ctx).r.takeovers.takeover(str(p, 'id')),
+  'pair.revert': async (ctx, p) => svc(ctx).r.takeovers.revert(str(p, 'id')),
 
   // ---------------------------------------------------------------- pulls
   'pull.start': async (ctx, p) => {
@@ -315,7 +312,7 @@ export const handlers: Record<string, Handler> = {
     return { hashes: out };
   },
   'repl.primaryCreate': async (ctx, p) =>
-    svc(ctx).ops.primaryCreate({
+    svc(ctx).r.lifecycle.primaryCreate({
       pvol: str(p, 'pvol'),
       svolArray: checkName('array', str(p, 'svolArray')),
       svol: str(p, 'svol'),
@@ -329,21 +326,21 @@ export const handlers: Record<string, Handler> = {
       fence: oneOf(p, 'fence', ['never', 'data'] as const, 'never'),
       base: optInt(p, 'base', 0) ?? 0,
     }),
-  'repl.primaryDelete': async (ctx, p) => svc(ctx).ops.primaryDelete(str(p, 'pair')),
-  'repl.primarySplit': async (ctx, p) => svc(ctx).ops.primarySplit(str(p, 'journal')),
+  'repl.primaryDelete': async (ctx, p) => svc(ctx).r.lifecycle.primaryDelete(str(p, 'pair')),
+  'repl.primarySplit': async (ctx, p) => svc(ctx).r.splits.primarySplit(str(p, 'journal')),
   'repl.primaryFinishSplit': async (ctx, p) => {
-    await svc(ctx).ops.primaryFinishSplit(str(p, 'journal'), int(p, 'restored'));
+    await svc(ctx).r.splits.primaryFinishSplit(str(p, 'journal'), int(p, 'restored'));
     return null;
   },
   'repl.primarySuspend': async (ctx, p) => {
-    await svc(ctx).ops.primarySuspend(str(p, 'journal'), oneOf(p, 'state', ['PSUS', 'PSUE'] as const), str(p, 'reason'));
+    await svc(ctx).r.splits.primarySuspend(str(p, 'journal'), oneOf(p, 'state', ['PSUS', 'PSUE'] as const), str(p, 'reason'));
     return null;
   },
-  'repl.primaryBeginResync': async (ctx, p) => svc(ctx).ops.primaryBeginResync(str(p, 'journal')),
+  'repl.primaryBeginResync': async (ctx, p) => svc(ctx).r.splits.primaryBeginResync(str(p, 'journal')),
   'repl.groupCopyDone': async (ctx, p) => {
     const ids = p.pairs;
     if (!Array.isArray(ids) || !ids.length || ids.length > 4096 || !ids.every((x) => typeof x === 'string')) throw E.badInput("repl.groupCopyDone: 'pairs' must be a list of pair ids");
-    return svc(ctx).ops.primaryGroupCopyDone(str(p, 'journal'), ids as string[]);
+    return svc(ctx).r.splits.primaryGroupCopyDone(str(p, 'journal'), ids as string[]);
   },
   // the primary suspended a group on its own (journal full, its blockade watch, a sync timeout)
   'repl.primarySuspended': async (ctx, p) => {
@@ -352,9 +349,9 @@ export const handlers: Record<string, Handler> = {
     const state = oneOf(p, 'state', ['PSUE', 'PFUS', 'PSUS'] as const);
     const row = s.r.records.journalRow(journal);
     if (row.role !== 'restore' || row.peerArray !== checkName('array', str(p, 'from'))) throw E.state(`journal ${ctx.array.name}:${journal} does not restore from ${str(p, 'from')}`, 'check the pair on both arrays: rcopy pair list');
-    s.ops.mirrorPrimary(journal, state, str(p, 'reason'));
+    s.r.takeovers.mirrorPrimary(journal, state, str(p, 'reason'));
     return null;
   },
-  'repl.primarySwap': async (ctx, p) => svc(ctx).ops.primarySwap(str(p, 'journal'), int(p, 'base')),
+  'repl.primarySwap': async (ctx, p) => svc(ctx).r.splits.primarySwap(str(p, 'journal'), int(p, 'base')),
 };
 
