@@ -5,19 +5,9 @@
  * decided on is gone; operations of the CLI on a group are counted (withOp) so that the
  * reconciliation of two sides waits for them.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { E, RcopyError, storageError } from '../../errors.js';
-import type { StorageArray, VolumeUse, WriteContext, WriteOrigin } from '../array.js';
-import { TrackBitmap } from '../bitmap.js';
-import { JournalFile, MAX_RECORD_DATA, describeDamage, type JournalEntry } from '../journal-file.js';
-import type { Volume } from '../volume.js';
-import { ContentIndex } from './references/content-index.js';
-import { BLOCK } from './references/wire.js';
-import { ConsistentImage } from './consistent-image.js';
-import { LinkShaper } from './link-shaper.js';
-import { JOURNALING, SUSPENDED, checkMove, nextCommand, type PairState } from './pair-state.js';
-import { ReplStore, type JournalRow, type LinkRow, type PairRow, type StoreFinding } from './repl-store.js';
+import { E } from '../../errors.js';
+import { checkMove, type PairState } from './pair-state.js';
+import { ReplStore, type JournalRow, type PairRow } from './repl-store.js';
 import type { Site } from './site.js';
 
 export class GroupRecords {
@@ -29,8 +19,6 @@ export class GroupRecords {
   /** Per journal group: operations of the CLI under way (split, resync, takeover, revert); the
    *  reconciliation of contradicting states waits while one runs. */
   private busyOps = new Map<string, number>();
-  /** Told after every state change (the pull loops and copy tasks wake up). */
-  onStateChange: (pairs: PairRow[]) => void = () => undefined;
 
   constructor(private readonly site: Site) {
     this.rs = new ReplStore(site.array.store);
@@ -101,7 +89,6 @@ export class GroupRecords {
     this.invalidate();
     const out = cur.map((p) => this.pair(p.id));
     this.bump(cur[0]?.localJournal);
-    this.onStateChange(out);
     return out;
   }
 

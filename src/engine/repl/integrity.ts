@@ -3,19 +3,10 @@
  * checksums, each journal's geometry against its file) and on demand (`rcopy array check`). A fact
  * that can be made safe suspends its group; one that cannot stops the start with the row named.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { E, RcopyError, storageError } from '../../errors.js';
-import type { StorageArray, VolumeUse, WriteContext, WriteOrigin } from '../array.js';
-import { TrackBitmap } from '../bitmap.js';
-import { JournalFile, MAX_RECORD_DATA, describeDamage, type JournalEntry } from '../journal-file.js';
-import type { Volume } from '../volume.js';
-import { ContentIndex } from './references/content-index.js';
-import { BLOCK } from './references/wire.js';
-import { ConsistentImage } from './consistent-image.js';
-import { LinkShaper } from './link-shaper.js';
-import { JOURNALING, SUSPENDED, checkMove, nextCommand, type PairState } from './pair-state.js';
-import { ReplStore, type JournalRow, type LinkRow, type PairRow, type StoreFinding } from './repl-store.js';
+import { E } from '../../errors.js';
+import { JournalFile } from '../journal-file.js';
+import { SUSPENDED } from './pair-state.js';
+import { type JournalRow, type StoreFinding } from './repl-store.js';
 import type { Site } from './site.js';
 import type { GroupRecords } from './group-records.js';
 import type { Journals } from './journals.js';

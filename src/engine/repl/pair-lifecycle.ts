@@ -5,8 +5,8 @@
  */
 import { E, RcopyError } from '../../errors.js';
 import { parseVolRef } from '../../units.js';
-import type { CopyManager } from './copy-task.js';
-import { JOURNALING, SUSPENDED, type PairState } from './pair-state.js';
+import type { CopyManager } from './copy.js';
+import { SUSPENDED, type PairState } from './pair-state.js';
 import type { PullManager } from './pull-loop.js';
 import type { PairRow } from './repl-store.js';
 import type { Parts } from './parts.js';
@@ -15,10 +15,7 @@ import type { GroupRecords } from './group-records.js';
 import type { Journals } from './journals.js';
 import type { PairFiles } from './pair-files.js';
 import type { Links } from './links.js';
-import type { PrimarySuspension } from './suspension.js';
-import type { PullServer } from './pull-serve.js';
 import type { PairView } from './pair-view.js';
-import { catchingUp, requireRole, sideOf } from './pair-checks.js';
 
 export interface CreatePairRequest {
   pvol: string; // ARRAY:VOL on the primary
@@ -61,12 +58,10 @@ export class PairLifecycle {
   private readonly journals: Journals;
   private readonly files: PairFiles;
   private readonly links: Links;
-  private readonly suspension: PrimarySuspension;
-  private readonly serve: PullServer;
   private readonly view: PairView;
 
   constructor(
-    parts: Pick<Parts, 'site' | 'records' | 'journals' | 'files' | 'links' | 'suspension' | 'serve' | 'view'>,
+    parts: Pick<Parts, 'site' | 'records' | 'journals' | 'files' | 'links' | 'view'>,
     private readonly pulls: PullManager,
     private readonly copies: CopyManager,
   ) {
@@ -75,8 +70,6 @@ export class PairLifecycle {
     this.journals = parts.journals;
     this.files = parts.files;
     this.links = parts.links;
-    this.suspension = parts.suspension;
-    this.serve = parts.serve;
     this.view = parts.view;
   }
 

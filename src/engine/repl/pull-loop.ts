@@ -19,13 +19,12 @@
  * journal always holds full data and restore does not know about references.
  */
 import { withPath, RcopyError, storageError } from '../../errors.js';
-import type { VolumeWrite } from '../array.js';
-import type { JournalEntry } from '../journal-file.js';
 import type { Volume } from '../volume.js';
 import { ReferenceSettings } from './references/settings.js';
-import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes, type TransferCounts } from './references/wire.js';
+import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes } from './references/wire.js';
 import type { Parts } from './parts.js';
 import { PULL_BATCH, Restorer } from './restore.js';
+import { KEEP_EVERY_MS, KEPT, newPullStats, restoreKept, type PullStats } from './pull-stats.js';
 import type { Site } from './site.js';
 import type { GroupRecords } from './group-records.js';
 import type { Journals } from './journals.js';
@@ -41,32 +40,6 @@ interface PullReply {
 }
 
 
-/** A pull loop's state and counters (TransferCounts: logical, data and reference bytes...). */
-export interface PullStats extends TransferCounts {
-  journal: string;
-  enabled: boolean;
-  running: boolean;
-  mode: 'adaptive' | 'fixed';
-  intervalMs: number | null;
-  nextWaitMs: number;
-  /** Since when the counters below count (ms): they are kept across controller restarts. */
-  countingSince: number;
-  pulls: number;
-  entries: number;
-  bytes: number;
-  /** logicalBytes - dataBytes - referenceWireBytes, and as a percentage of logicalBytes. */
-  savedBytes: number;
-  savedPct: number;
-  /** Whether pulls ask for references (journal option; --no-references turns it off). */
-  references: boolean;
-  lastPullAt: number | null;
-  lastError: string | null;
-  failingSince: number | null;
-  pulledSeq: number;
-  restoredSeq: number;
-  primary: PrimaryInfo | null;
-  bytesPerSecond: number;
-}
 
 interface Loop {
   stop: boolean;
@@ -78,9 +51,6 @@ const mapState: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'P
 /** How often a suspended secondary checks that its primary is suspended too. */
 const RECONCILE_EVERY_MS = 1000;
 
-/** The counters of a pull that are kept in the management store (every few seconds, and at stop). */
-const KEPT = ['pulls', 'entries', 'bytes', 'logicalBytes', 'dataBytes', 'referenceBytes', 'zeroBytes', 'referenceWireBytes', 'staleReferences'] as const;
-const KEEP_EVERY_MS = 5000;
 
 export class PullManager {
   private loops = new Map<string, Loop>();
@@ -90,7 +60,6 @@ export class PullManager {
   /** Applies what is pulled, in order (restore.ts). */
   readonly restorer: Restorer;
   copying: (journal: string) => boolean = () => false;
-  onSuspend: (pairs: PairRow[]) => void = () => undefined;
 
   readonly references: ReferenceSettings;
 
@@ -114,41 +83,8 @@ export class PullManager {
     let s = this.stats.get(journal);
     if (!s) {
       const row = this.records.rs.journal(journal);
-      s = {
-        journal,
-        enabled: !!row?.pullEnabled,
-        running: false,
-        mode: row?.pullIntervalMs ? 'fixed' : 'adaptive',
-        intervalMs: row?.pullIntervalMs ?? null,
-        nextWaitMs: 0,
-        countingSince: Date.now(),
-        pulls: 0,
-        entries: 0,
-        bytes: 0,
-        logicalBytes: 0,
-        dataBytes: 0,
-        referenceBytes: 0,
-        zeroBytes: 0,
-        referenceWireBytes: 0,
-        staleReferences: 0,
-        savedBytes: 0,
-        savedPct: 0,
-        references: true,
-        lastPullAt: null,
-        lastError: null,
-        failingSince: null,
-        pulledSeq: 0,
-        restoredSeq: 0,
-        primary: null,
-        bytesPerSecond: 0,
-      };
-      // what earlier runs of this controller counted
-      const kept = this.records.rs.keptPullCounters(journal);
-      if (kept) {
-        for (const k of KEPT) if (typeof kept[k] === 'number' && Number.isSafeInteger(kept[k])) s[k] = kept[k] as number;
-        if (typeof kept.since === 'number') s.countingSince = kept.since;
-        Object.assign(s, savings(s));
-      }
+      s = newPullStats(journal, row);
+      restoreKept(s, this.records.rs.keptPullCounters(journal)); // what earlier runs of this controller counted
       this.stats.set(journal, s);
     }
     const row = this.records.rs.journal(journal);
@@ -468,13 +404,12 @@ export class PullManager {
     const now = Date.now();
     const moving = this.records.groupPairs(journal).filter((p) => p.role === 'S' && (!opts.from || opts.from.has(p.state)));
     if (!moving.length) return;
-    const changed = this.records.setGroupState(moving, state, reason, (p) => {
+    this.records.setGroupState(moving, state, reason, (p) => {
       const patch: Partial<PairRow> = { writable: opts.writable ?? (state === 'SSWS' ? true : p.writable) };
       if (p.imageTime === null || !this.files.hasImage(p)) patch.imageTime = now;
       return patch;
     });
     this.stat(journal).failingSince = null;
-    this.onSuspend(changed);
   }
 
   private reconciledAt = new Map<string, number>();

@@ -23,7 +23,7 @@ import path from 'node:path';
 import type { StorageArray } from '../array.js';
 import { faultDelay, faultPoint } from '../fault.js';
 import { logFile } from '../home.js';
-import { CopyManager } from './copy-task.js';
+import { CopyManager } from './copy.js';
 import { GroupRecords } from './group-records.js';
 import { Integrity } from './integrity.js';
 import { Journals } from './journals.js';

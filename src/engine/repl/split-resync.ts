@@ -4,9 +4,8 @@
  * the split's seq, then both sides suspend; a resync ORs both sides' bitmaps into the tracks to copy
  * and switches the whole group back to PAIR as one (copy.ts); with --swap the roles change sides.
  */
-import { E, RcopyError } from '../../errors.js';
-import { parseVolRef } from '../../units.js';
-import type { CopyManager } from './copy-task.js';
+import { E } from '../../errors.js';
+import type { CopyManager } from './copy.js';
 import { JOURNALING, MIRROR, SUSPENDED, type PairState } from './pair-state.js';
 import type { PullManager } from './pull-loop.js';
 import type { PairRow } from './repl-store.js';
@@ -19,7 +18,7 @@ import type { Links } from './links.js';
 import type { PrimarySuspension } from './suspension.js';
 import type { PullServer } from './pull-serve.js';
 import type { PairView } from './pair-view.js';
-import { catchingUp, requireRole, sideOf } from './pair-checks.js';
+import { requireRole, sideOf } from './pair-checks.js';
 
 export class SplitResync {
   private readonly site: Site;

@@ -3,20 +3,16 @@
  * S-VOL of the group back to the consistent image kept since the suspension), the mirror of a
  * suspension decided on the primary, and what a restart leaves of a resync cut short.
  */
-import { E, RcopyError } from '../../errors.js';
-import { parseVolRef } from '../../units.js';
-import type { CopyManager } from './copy-task.js';
-import { JOURNALING, MIRROR, SUSPENDED, type PairState } from './pair-state.js';
+import { E } from '../../errors.js';
+import type { CopyManager } from './copy.js';
+import { JOURNALING, MIRROR, type PairState } from './pair-state.js';
 import type { PullManager } from './pull-loop.js';
-import type { PairRow } from './repl-store.js';
 import type { Parts } from './parts.js';
 import type { Site } from './site.js';
 import type { GroupRecords } from './group-records.js';
 import type { Journals } from './journals.js';
 import type { PairFiles } from './pair-files.js';
 import type { Links } from './links.js';
-import type { PrimarySuspension } from './suspension.js';
-import type { PullServer } from './pull-serve.js';
 import type { PairView } from './pair-view.js';
 import { catchingUp, requireRole, sideOf } from './pair-checks.js';
 
@@ -26,12 +22,10 @@ export class Takeover {
   private readonly journals: Journals;
   private readonly files: PairFiles;
   private readonly links: Links;
-  private readonly suspension: PrimarySuspension;
-  private readonly serve: PullServer;
   private readonly view: PairView;
 
   constructor(
-    parts: Pick<Parts, 'site' | 'records' | 'journals' | 'files' | 'links' | 'suspension' | 'serve' | 'view'>,
+    parts: Pick<Parts, 'site' | 'records' | 'journals' | 'files' | 'links' | 'view'>,
     private readonly pulls: PullManager,
     private readonly copies: CopyManager,
   ) {
@@ -40,8 +34,6 @@ export class Takeover {
     this.journals = parts.journals;
     this.files = parts.files;
     this.links = parts.links;
-    this.suspension = parts.suspension;
-    this.serve = parts.serve;
     this.view = parts.view;
   }
 

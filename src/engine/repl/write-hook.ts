@@ -4,19 +4,12 @@
  * P-VOL or a writable S-VOL records the tracks in the differential bitmap; a sync pair's write
  * completes once the secondary restored it (or by its fence policy after its timeout).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { E, RcopyError, storageError } from '../../errors.js';
-import type { StorageArray, VolumeUse, WriteContext, WriteOrigin } from '../array.js';
-import { TrackBitmap } from '../bitmap.js';
-import { JournalFile, MAX_RECORD_DATA, describeDamage, type JournalEntry } from '../journal-file.js';
+import type { WriteContext, WriteOrigin } from '../array.js';
+import { MAX_RECORD_DATA } from '../journal-file.js';
 import type { Volume } from '../volume.js';
-import { ContentIndex } from './references/content-index.js';
-import { BLOCK } from './references/wire.js';
-import { ConsistentImage } from './consistent-image.js';
-import { LinkShaper } from './link-shaper.js';
-import { JOURNALING, SUSPENDED, checkMove, nextCommand, type PairState } from './pair-state.js';
-import { ReplStore, type JournalRow, type LinkRow, type PairRow, type StoreFinding } from './repl-store.js';
+import { JOURNALING } from './pair-state.js';
+import type { PairRow } from './repl-store.js';
 import type { Site } from './site.js';
 import type { GroupRecords } from './group-records.js';
 import type { Journals } from './journals.js';

@@ -5,7 +5,7 @@
 import { E, RcopyError } from '../../errors.js';
 import { hashTracks } from '../../engine/repl/references/track-hashes.js';
 import { forEachLimit } from '../../engine/parallel.js';
-import type { CopyManager } from '../../engine/repl/copy-task.js';
+import type { CopyManager } from '../../engine/repl/copy.js';
 import type { PullManager } from '../../engine/repl/pull-loop.js';
 import { Replicator, type PeerCaller } from '../../engine/repl/replicator.js';
 import { checkName } from '../../units.js';
