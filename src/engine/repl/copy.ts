@@ -150,6 +150,8 @@ export class CopyManager {
     }
   }
 
+  // long: the stages of one copy (the image save, the hash index, the reads from the primary, the
+  // writes) overlap and share their promises and counters; they are written here in that order
   private async run(p: PairRow, t: { abort: boolean }): Promise<void> {
     const vol = this.site.array.volume(p.localVol);
     const peer = await this.links.peer(p.remoteArray);

@@ -24,6 +24,7 @@ import { ReferenceSettings } from './references/settings.js';
 import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes } from './references/wire.js';
 import type { Parts } from './parts.js';
 import { PULL_BATCH, Restorer } from './restore.js';
+import { Reconciler } from './reconcile.js';
 import { KEEP_EVERY_MS, KEPT, newPullStats, restoreKept, type PullStats } from './pull-stats.js';
 import type { Site } from './site.js';
 import type { GroupRecords } from './group-records.js';
@@ -31,7 +32,7 @@ import type { Journals } from './journals.js';
 import type { PairFiles } from './pair-files.js';
 import type { Links } from './links.js';
 import type { PairRow } from './repl-store.js';
-import { JOURNALING, PULLING, SUSPENDED, type PairState } from './pair-state.js';
+import { JOURNALING, PULLING, type PairState } from './pair-state.js';
 import type { PrimaryInfo, PullReplyEntry } from './peer.js';
 
 interface PullReply {
@@ -48,8 +49,6 @@ interface Loop {
 }
 
 const mapState: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'PSUE', PFUS: 'PFUS' };
-/** How often a suspended secondary checks that its primary is suspended too. */
-const RECONCILE_EVERY_MS = 1000;
 
 
 export class PullManager {
@@ -62,6 +61,7 @@ export class PullManager {
   copying: (journal: string) => boolean = () => false;
 
   readonly references: ReferenceSettings;
+  private readonly reconciler: Reconciler;
 
   private readonly site: Site;
   private readonly records: GroupRecords;
@@ -76,6 +76,7 @@ export class PullManager {
     this.files = parts.files;
     this.links = parts.links;
     this.references = new ReferenceSettings(parts.records.rs.store);
+    this.reconciler = new Reconciler(parts);
     this.restorer = new Restorer(parts, (journal, state, reason) => this.suspendSecondary(journal, state, reason));
   }
 
@@ -172,7 +173,7 @@ export class PullManager {
           const r = await this.once(journal, { wait: false });
           if (r.skipped) {
             waitMs = 200;
-            await this.reconcile(journal);
+            await this.reconciler.check(journal);
           }
           else if (s.intervalMs) waitMs = s.intervalMs;
           else if (r.entries > 0 || r.waiting > 0) {
@@ -229,6 +230,8 @@ export class PullManager {
    * primary resolves references as of the seq the pull starts after. With `wait`, the cycle also
    * waits for its own restore (pull once, drains, sync groups).
    */
+  // long: one pull cycle, each await followed by the check that the group's state is still the one
+  // it decided on (still()); split into functions, those checks would hide between them
   private async doOnce(journal: string, wait: boolean): Promise<{ entries: number; bytes: number; waiting: number; info: PrimaryInfo | null; skipped?: boolean }> {
     const row = this.records.journalRow(journal);
     const ps = this.records.groupPairs(journal).filter((p) => p.role === 'S');
@@ -412,35 +415,4 @@ export class PullManager {
     this.stat(journal).failingSince = null;
   }
 
-  private reconciledAt = new Map<string, number>();
-
-  /**
-   * The two sides of a group must not stay in contradicting states. A secondary whose group is
-   * suspended (by itself: pulls failing, a restart during a resync, a revert) while its primary
-   * still journals tells the primary to suspend too, so that what it journals goes into its
-   * bitmap and the next resync copies it. Checked about once a second while suspended, never
-   * while a command of the group runs, and only if the state did not change during the check.
-   */
-  async reconcile(journal: string): Promise<void> {
-    if (Date.now() - (this.reconciledAt.get(journal) ?? 0) < RECONCILE_EVERY_MS) return;
-    this.reconciledAt.set(journal, Date.now());
-    const row = this.records.rs.journal(journal);
-    const ps = this.records.groupPairs(journal).filter((p) => p.role === 'S');
-    if (!row || row.role !== 'restore' || !row.peerArray || !row.peerJournal || !ps.length) return;
-    if (!ps.every((p) => SUSPENDED.has(p.state)) || this.records.opBusy(journal)) return;
-    const ep = this.records.epoch(journal);
-    try {
-      const peer = await this.links.peer(row.peerArray);
-      const info = (await peer.call<PrimaryInfo>('repl.info', { journal: row.peerJournal }, { timeoutMs: 5000 })).result;
-      const live = Object.entries(info.states ?? {}).filter(([id, st]) => JOURNALING.has(st) && ps.some((p) => p.id === id));
-      if (!live.length || this.records.epoch(journal) !== ep || this.records.opBusy(journal)) return;
-      const mine = this.records.groupPairs(journal).filter((p) => p.role === 'S');
-      if (!mine.every((p) => SUSPENDED.has(p.state))) return;
-      const why = `the secondary ${this.site.name} is ${mine[0]!.state}${mine[0]!.reason ? ` (${mine[0]!.reason})` : ''}`;
-      this.site.log(`group ${mine[0]!.groupName}: the primary ${row.peerArray} is ${live[0]![1]} while this side is ${mine[0]!.state}: telling it to suspend (PSUE)`);
-      await peer.call('repl.primarySuspend', { journal: row.peerJournal, state: 'PSUE', reason: why }, { timeoutMs: 10_000 });
-    } catch {
-      /* the primary cannot be reached: it suspends by itself after its blockade watch */
-    }
-  }
 }

@@ -160,6 +160,8 @@ export class ContentIndex {
    * rebuilt) plus the blocks of this reply itself; what the reply writes is fed in afterwards
    * (feed(), run once the reply is on its way, or at the next encode at the latest).
    */
+  // long: one pass over the batch's blocks that decides each block's form (data, zero, reference
+  // to the S-VOLs or to this reply) and appends it to the reply in the same step
   encode(entries: JournalEntry[], names: Map<number, string>): EncodeResult {
     this.feedPending();
     const out: PullReplyEntry[] = [];

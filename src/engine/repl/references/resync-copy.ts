@@ -35,6 +35,8 @@ export async function primaryHashes(links: Links, p: PairRow, peer: PeerCaller, 
  * tracks the S-VOL holds elsewhere copied locally (checked), and the rest read from the primary
  * in one request. The tracks written are saved in the consistent image first (one fsync).
  */
+// long: plan (compare hashes), fetch what is data, save the image, write, count: one group of runs
+// end to end, in the order the S-VOL may be touched
 export async function copyGroupWithReferences(
 array: StorageArray,
   vol: Volume,
