@@ -25,9 +25,9 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManagementStore } from '../src/engine/store.js';
-import { StatsStore, type EncodedEntry } from '../src/engine/stats-store.js';
-import { ENC_RUNS } from '../src/engine/stats-codec.js';
-import { reportFromStore } from '../src/engine/stats-report-store.js';
+import { StatsStore, type EncodedEntry } from '../src/engine/stats/store.js';
+import { ENC_RUNS } from '../src/engine/stats/codec.js';
+import { reportFromStore } from '../src/engine/stats/report/from-store.js';
 
 const VOLS = 16, TRACKS = 1_638_400, TRACK = 65536;
 const DAYS = Number(process.argv[2] ?? 7);

@@ -14,8 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { RcopyError } from '../../src/errors.js';
-import { MAX_LINE, TraceParser, type TraceFormat } from '../../src/formats/trace.js';
-import { importTrace, MAX_IMPORT_TRACKS } from '../../src/engine/stats-import.js';
+import { MAX_LINE, TraceParser, type TraceFormat } from '../../src/engine/stats/traces/reader.js';
+import { importTrace, MAX_IMPORT_TRACKS } from '../../src/engine/stats/traces/import.js';
 import { TRACES, withDir } from '../helpers.js';
 import { excerpt, fuzzConfig, inputRng, int, mutate, pick, type Rand } from './mutate.js';
 

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { E, RcopyError } from '../../errors.js';
 import { existingArrayDir, livePid } from '../../engine/home.js';
 import { peekArray } from '../../engine/array.js';
-import { StatsStore, type GroupInfo } from '../../engine/stats-store.js';
-import { DEFAULT_INTERVAL_MS, configError, parseDataSetSpec, parseStatsConfig } from '../../engine/stats-config.js';
-import type { ReportBy, Report, ReportOptions } from '../../engine/stats-report.js';
+import { StatsStore, type GroupInfo } from '../../engine/stats/store.js';
+import { DEFAULT_INTERVAL_MS, configError, parseDataSetSpec, parseStatsConfig } from '../../engine/stats/config.js';
+import type { ReportBy, Report, ReportOptions } from '../../engine/stats/report/build.js';
 import { MAX_SPAN_MS, checkName, formatBytes, formatDuration, formatRate, parseDuration, parsePercent, parseRate, parseSize, parseTime } from '../../units.js';
 import { checkOutputPath, writeOutputFile } from '../paths.js';
 import type { CliContext } from '../context.js';
@@ -192,7 +192,7 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<str
   if (!(trackSize >= 512 && trackSize <= 2 ** 30)) throw E.badSize(String(opts.trackSize), 'a track is from 512 bytes to 1 GiB');
   const deviceSize = opts.deviceSize !== undefined ? parseSize(opts.deviceSize) : undefined;
   if (deviceSize !== undefined && !(deviceSize > 0)) throw E.badSize(String(opts.deviceSize), 'a device has at least one byte');
-  const { importTrace: run } = await import('../../engine/stats-import.js');
+  const { importTrace: run } = await import('../../engine/stats/traces/import.js');
   const p = await progress(ctx, `reading ${path.basename(file)}`);
   const t0 = performance.now();
   let result;
@@ -275,7 +275,7 @@ export async function report(ctx: CliContext, [ref]: Args, opts: Record<string, 
   if (opts.bandwidth !== undefined) ropts.bandwidth = parseRate(opts.bandwidth);
   if (opts.pathSpeed !== undefined) ropts.pathSpeed = parseRate(opts.pathSpeed);
   if (opts.overhead !== undefined) ropts.overhead = parsePercent(opts.overhead);
-  const { reportFromStore } = await import('../../engine/stats-report-store.js');
+  const { reportFromStore } = await import('../../engine/stats/report/from-store.js');
   const t0 = performance.now();
   const s = StatsStore.openReadOnly(existingArrayDir(r.array, ctx.home));
   let rep: Report;
@@ -291,7 +291,7 @@ export async function report(ctx: CliContext, [ref]: Args, opts: Record<string, 
   const seconds = (performance.now() - t0) / 1000;
   let chart: string | null = null;
   if (opts.chart) {
-    const { chartSvg } = await import('../../formats/chart.js');
+    const { chartSvg } = await import('../render/chart.js');
     chart = writeOutputFile(opts.chart, '--chart', chartSvg(rep, { title: `${r.array}:${r.group}: replication bandwidth per ${durationText(rep.windowMs)} window` }));
   }
   const data = { array: r.array, group: r.group, ...rep, chart, seconds: Math.round(seconds * 1000) / 1000 };
@@ -376,7 +376,7 @@ async function summaryText(ctx: CliContext, r: { array: string; group: string },
     lines.push(`  ${g.kind === 'volume' ? 'volume' : 'data set'} ${g.name}: peak ${formatRate(g.summary.peak?.bandwidth ?? 0)}, 95th pct ${formatRate(g.summary.p95Bandwidth)}, ${g.summary.distinctTracks} distinct tracks${g.writesScope === 'volume' ? ' (writes counted for the whole volume)' : ''}`);
   }
   lines.push('');
-  const { chartText } = await import('../../formats/chart.js');
+  const { chartText } = await import('../render/chart.js');
   lines.push(chartText(rep, Math.min(process.stdout.columns ?? 100, 120)).trimEnd());
   if (chart) lines.push(`\nchart written to ${chart}`);
   return lines.join('\n');

@@ -22,9 +22,9 @@
  * MAX_IMPORT_TRACKS bounds what the controller and the reports allocate for the group (one bit per
  * track of every member: 128 MiB).
  */
-import { E } from '../errors.js';
-import { ENC_RAW, ENC_RUNS, type Encoding } from './stats-codec.js';
-import { feedTrace, TraceParser, type TraceCounters, type TraceFormat } from '../formats/trace.js';
+import { E } from '../../../errors.js';
+import { ENC_RAW, ENC_RUNS, type Encoding } from '../codec.js';
+import { feedTrace, TraceParser, type TraceCounters, type TraceFormat } from './reader.js';
 
 /** The tracks of all devices of one import together (2^30: 64 TiB of 64 KiB tracks). */
 export const MAX_IMPORT_TRACKS = 2 ** 30;

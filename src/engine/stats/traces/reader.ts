@@ -38,7 +38,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { RcopyError } from '../errors.js';
+import { RcopyError } from '../../../errors.js';
 
 export type TraceFormat = 'msr' | 'blkparse' | 'spc' | 'fioiolog';
 export const TRACE_FORMATS: readonly TraceFormat[] = ['msr', 'blkparse', 'spc', 'fioiolog'];

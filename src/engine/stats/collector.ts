@@ -11,10 +11,10 @@
  * controller stopped resumes when it starts again (the state is in the store); a graceful stop stores
  * the partial interval first, a crash loses only the interval in progress.
  */
-import { E } from '../errors.js';
-import type { StorageArray, WriteHook } from './array.js';
+import { E } from '../../errors.js';
+import type { StorageArray, WriteHook } from '../array.js';
 import { PbTable } from './pb-table.js';
-import { encodeEntry, StatsStore, type GroupInfo } from './stats-store.js';
+import { encodeEntry, StatsStore, type GroupInfo } from './store.js';
 
 export const MIN_INTERVAL_MS = 100;
 

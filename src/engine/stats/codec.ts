@@ -18,8 +18,8 @@
  * The report never decodes to a dense bitmap first: each entry is ORed straight into the bitmap of
  * the window segment it belongs to (BitArena.orEncoded in stats-bitops.ts).
  */
-import { E } from '../errors.js';
-import { get, name, section, set, sleb, uleb, vec } from './wasm-asm.js';
+import { E } from '../../errors.js';
+import { get, name, section, set, sleb, uleb, vec } from '../wasm-asm.js';
 
 export const ENC_RAW = 0;
 export const ENC_RUNS = 1;

@@ -4,8 +4,8 @@
  * and the naive write rate (every byte written), and mark the peak window.
  * With more windows than rows/bars, consecutive windows are merged into one bar showing their maximum.
  */
-import { formatRate } from '../units.js';
-import type { Report, ReportWindow } from '../engine/stats-report.js';
+import { formatRate } from '../../units.js';
+import type { Report, ReportWindow } from '../../engine/stats/report/build.js';
 
 interface Bar { start: number; end: number; bandwidth: number; naive: number; peak: boolean }
 

@@ -19,12 +19,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { E } from '../errors.js';
-import { STORE_FILE } from './home.js';
+import { E } from '../../errors.js';
+import { STORE_FILE } from '../home.js';
 import type { StatsEntry } from './pb-table.js';
-import { BitmapDecoder, decodeBitmapInto, encodeBitmap, popcountBytes, storageForm, type Encoding } from './stats-codec.js';
-import type { DataSetDef, ReportEntry } from './stats-report.js';
-import { ManagementStore } from './store.js';
+import { BitmapDecoder, decodeBitmapInto, encodeBitmap, popcountBytes, storageForm, type Encoding } from './codec.js';
+import type { DataSetDef, ReportEntry } from './report/build.js';
+import { ManagementStore } from '../store.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS stats_groups (

@@ -5,10 +5,10 @@
  */
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { RcopyError } from '../errors.js';
-import { StatsStore } from './stats-store.js';
-import type { ReportOptions } from './stats-report.js';
-import { reportShare } from './stats-report-store.js';
+import { RcopyError } from '../../../errors.js';
+import { StatsStore } from '../store.js';
+import type { ReportOptions } from './build.js';
+import { reportShare } from './from-store.js';
 
 const d = workerData as { file: string; group: string; opts: ReportOptions; volumes: string[]; perVolume: boolean };
 let s: StatsStore | null = null;

@@ -8,7 +8,7 @@
  * Invariants: `count` is the number of bits set; words outside [dirtyLo, dirtyHi] are zero, so reset
  * and snapshot touch only the part that was written.
  */
-import { E, InternalError } from '../errors.js';
+import { E, InternalError } from '../../errors.js';
 import { endianness } from 'node:os';
 
 /** One collection interval of one volume: its PB table as stored in the collection data set. */

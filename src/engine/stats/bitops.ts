@@ -11,9 +11,9 @@
  * a JS Int32Array OR loop runs at ~2 ns per word here (~10-20 s), v128.or runs at memory speed.
  * The module is assembled below from a few hand-written functions (no toolchain needed).
  */
-import { E, InternalError } from '../errors.js';
-import { ENC_GAPS, ENC_RAW, ENC_RUNS, decodeBitmapInto, decodeBody as runsBody, orGapsJs } from './stats-codec.js';
-import { get, name, section, set, sleb, uleb, vec } from './wasm-asm.js';
+import { E, InternalError } from '../../errors.js';
+import { ENC_GAPS, ENC_RAW, ENC_RUNS, decodeBitmapInto, decodeBody as runsBody, orGapsJs } from './codec.js';
+import { get, name, section, set, sleb, uleb, vec } from '../wasm-asm.js';
 
 const BLOCK = 64;
 export const roundBlock = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;

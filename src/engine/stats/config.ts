@@ -11,9 +11,9 @@
  * Every problem is one ERR_RCOPY_CONFIG error (exit 2) that names the file and the line; nothing is
  * defined unless the whole file is valid.
  */
-import { RcopyError } from '../errors.js';
-import { checkName, parseDuration, parseSize } from '../units.js';
-import type { GroupDef } from './stats-store.js';
+import { RcopyError } from '../../errors.js';
+import { checkName, parseDuration, parseSize } from '../../units.js';
+import type { GroupDef } from './store.js';
 
 export const DEFAULT_INTERVAL_MS = 60_000;
 

@@ -25,9 +25,9 @@
  * per entry; a 1% entry touches only the words of its tracks.
  * Reports over a store, built volume by volume on several threads: stats-report-store.ts.
  */
-import { E, InternalError } from '../errors.js';
-import { BitArena } from './stats-bitops.js';
-import type { StatsEntry } from './pb-table.js';
+import { E, InternalError } from '../../../errors.js';
+import { BitArena } from '../bitops.js';
+import type { StatsEntry } from '../pb-table.js';
 
 export interface DataSetDef {
   name: string;

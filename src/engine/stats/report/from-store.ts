@@ -4,9 +4,9 @@
  * (stats-report-worker.ts), their parts summed by mergeParts (stats-report.ts, which computes).
  */
 import { availableParallelism } from 'node:os';
-import { RcopyError, type RcopyErrorJSON } from '../errors.js';
-import { buildReport, checkOpts, mergeParts, type Report, type ReportEntry, type ReportOptions, type ReportPart } from './stats-report.js';
-import type { StatsStore } from './stats-store.js';
+import { RcopyError, type RcopyErrorJSON } from '../../../errors.js';
+import { buildReport, checkOpts, mergeParts, type Report, type ReportEntry, type ReportOptions, type ReportPart } from './build.js';
+import type { StatsStore } from '../store.js';
 
 /** Below this many entries a report is one pass over the entries, in this thread. */
 const PARALLEL_MIN_ENTRIES = 20_000;
@@ -42,7 +42,7 @@ export async function reportFromStore(s: StatsStore, array: string, group: strin
   }
   const { Worker } = threads > 1 ? await import('node:worker_threads') : { Worker: null };
   const workers = shares.slice(1).map(({ volumes }) => {
-    const w = new Worker!(new URL('./stats-report-worker.js', import.meta.url), { workerData: { file: s.file, group, opts: frame, volumes, perVolume } });
+    const w = new Worker!(new URL('./worker.js', import.meta.url), { workerData: { file: s.file, group, opts: frame, volumes, perVolume } });
     const parts = new Promise<ReportPart[] | null>((resolve, reject) => {
       w.once('message', (m: { parts?: ReportPart[]; error?: RcopyErrorJSON }) => (m.error ? reject(RcopyError.fromJSON(m.error)) : resolve(m.parts ?? null)));
       w.once('error', () => resolve(null)); // could not run: its share is done here instead
