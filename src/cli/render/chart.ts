@@ -5,7 +5,7 @@
  * With more windows than rows/bars, consecutive windows are merged into one bar showing their maximum.
  */
 import { formatRate } from '../../units.js';
-import type { Report, ReportWindow } from '../../engine/stats/report/build.js';
+import type { Report, ReportWindow } from '../../engine/stats/report/result.js';
 
 interface Bar { start: number; end: number; bandwidth: number; naive: number; peak: boolean }
 

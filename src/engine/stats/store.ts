@@ -23,7 +23,7 @@ import { E } from '../../errors.js';
 import { STORE_FILE } from '../home.js';
 import type { StatsEntry } from './pb-table.js';
 import { BitmapDecoder, decodeBitmapInto, encodeBitmap, popcountBytes, storageForm, type Encoding } from './codec.js';
-import type { DataSetDef, ReportEntry } from './report/build.js';
+import type { DataSetDef, ReportEntry } from './report/options.js';
 import { ManagementStore } from '../store.js';
 
 const DDL = `

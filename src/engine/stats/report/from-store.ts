@@ -5,7 +5,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { RcopyError, type RcopyErrorJSON } from '../../../errors.js';
-import { buildReport, checkOpts, mergeParts, type Report, type ReportEntry, type ReportOptions, type ReportPart } from './build.js';
+import { buildReport } from './build.js';
+import { mergeParts } from './merge.js';
+import { checkOpts, type ReportEntry, type ReportOptions } from './options.js';
+import type { Report, ReportPart } from './result.js';
 import type { StatsStore } from '../store.js';
 
 /** Below this many entries a report is one pass over the entries, in this thread. */

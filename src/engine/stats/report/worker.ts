@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { RcopyError } from '../../../errors.js';
 import { StatsStore } from '../store.js';
-import type { ReportOptions } from './build.js';
+import type { ReportOptions } from './options.js';
 import { reportShare } from './from-store.js';
 
 const d = workerData as { file: string; group: string; opts: ReportOptions; volumes: string[]; perVolume: boolean };

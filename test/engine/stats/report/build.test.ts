@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildReport, type ReportOptions } from '../../../../src/engine/stats/report/build.js';
+import { buildReport } from '../../../../src/engine/stats/report/build.js';
+import type { ReportOptions } from '../../../../src/engine/stats/report/options.js';
 import type { StatsEntry } from '../../../../src/engine/stats/pb-table.js';
 import { entry } from '../helpers.js';
 
