@@ -1,18 +1,55 @@
 /**
  * The bandwidth report over a group's entries in a stats store (`rcopy stats report`): small
- * reports in one pass here, large ones volume by volume on several threads
- * (stats-report-worker.ts), their parts summed by mergeParts (stats-report.ts, which computes).
+ * reports in one pass here, large ones volume by volume on several threads (worker.ts), their parts
+ * summed by mergeParts (merge.ts).
  */
 import { availableParallelism } from 'node:os';
-import { RcopyError, type RcopyErrorJSON } from '../../../errors.js';
+import { E, RcopyError, type RcopyErrorJSON } from '../../../errors.js';
 import { buildReport } from './build.js';
 import { mergeParts } from './merge.js';
 import { checkOpts, type ReportEntry, type ReportOptions } from './options.js';
 import type { Report, ReportPart } from './result.js';
-import type { StatsStore } from '../store.js';
+import { StatsStore } from '../store.js';
 
 /** Below this many entries a report is one pass over the entries, in this thread. */
 const PARALLEL_MIN_ENTRIES = 20_000;
+
+/** The most windows a report places (a year of one-minute windows is 525,600). */
+export const MAX_REPORT_WINDOWS = 1_000_000;
+
+/**
+ * The report of ARRAY:GROUP from the store of the array in arrayDir, on a read-only connection:
+ * with the group's data sets, after checking how many windows it places. `step` names the window
+ * step as the user gave it (`--slide 1m`), for the error when there are too many.
+ * It runs in the caller's process, not in the controller: the entries need not cross the socket (a
+ * week of entries is gigabytes of bitmaps once decoded), a report of several seconds does not stall
+ * the controller's event loop and with it every host write, and no controller has to be started (a
+ * cron job reads an idle array as it is).
+ */
+export async function reportOfArrayGroup(arrayDir: string, array: string, group: string, opts: ReportOptions, step: string): Promise<Report> {
+  const s = StatsStore.openReadOnly(arrayDir);
+  try {
+    const g = s.needDefinition(array, group);
+    if (opts.by === 'dataset' && g.datasets.length === 0) throw E.usage(`group '${array}:${group}' has no data sets`, `define some: rcopy stats define ${array}:${group} --volumes ... --dataset NAME=VOL:START-END`);
+    const o: ReportOptions = { ...opts, datasets: g.datasets };
+    checkWindowCount(s.groups().find((x) => x.name === group), o, step);
+    return await reportFromStore(s, array, group, o);
+  } finally {
+    s.close();
+  }
+}
+
+const when = (ms: number): string => (Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms`);
+
+/** Refuses a window, slide or time range that would place more than MAX_REPORT_WINDOWS windows. */
+function checkWindowCount(g: { from: number | null; to: number | null } | undefined, ropts: ReportOptions, step: string): void {
+  const from = ropts.fromMs ?? g?.from ?? null;
+  const to = ropts.toMs ?? g?.to ?? null;
+  if (from === null || to === null || !(to > from)) return;
+  const n = Math.ceil((to - from) / (ropts.slideMs ?? ropts.windowMs));
+  if (n <= MAX_REPORT_WINDOWS) return;
+  throw E.outOfRange(`${step} places ${n.toLocaleString('en')} windows from ${when(from)} to ${when(to)}: at most ${MAX_REPORT_WINDOWS.toLocaleString('en')} (use a longer window or slide, or --from/--to)`);
+}
 
 /**
  * The report over a group's entries in a store: what `rcopy stats report` runs, on read-only
@@ -22,7 +59,7 @@ const PARALLEL_MIN_ENTRIES = 20_000;
  * of a report is a sum over volumes. Each volume's entries are read through the by-volume index and
  * built over the frame of the whole report (its first window start and its end), so its bitmaps stay
  * in cache; the volumes are dealt out to this thread and up to `threads` - 1 workers
- * (stats-report-worker.ts, each with its own connection) and the parts are summed window by window
+ * (worker.ts, each with its own connection) and the parts are summed window by window
  * (mergeParts). The result equals the one-pass report (tests/engine/stats-store-report.test.ts).
  */
 export async function reportFromStore(s: StatsStore, array: string, group: string, opts: ReportOptions, how: { threads?: number; minEntries?: number } = {}): Promise<Report> {

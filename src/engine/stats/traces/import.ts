@@ -66,9 +66,16 @@ export interface ImportedEntry {
   data: Buffer;
 }
 
+/** A device of the trace: its name and its size in tracks. */
+export interface DeviceInfo {
+  name: string;
+  tracks: number;
+  trackSize: number;
+}
+
 export interface ImportResult {
   entries: ImportedEntry[];
-  devices: { name: string; tracks: number; trackSize: number }[];
+  devices: DeviceInfo[];
   counters: ImportCounters;
   gzip: boolean;
 }

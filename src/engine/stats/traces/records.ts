@@ -32,8 +32,6 @@ export const MAX_LINE = 1 << 20;
 export const MAX_RECORD = 256 * 1024 * 1024;
 /** The longest device name (bytes): a longer host/disk or file name is malformed. */
 export const MAX_DEVICE_NAME = 255;
-/** Times beyond this (ms, either sign) are not dates. */
-const MAX_TIME = 8.64e15;
 
 export interface TraceOptions {
   format: TraceFormat;
