@@ -1,5 +1,5 @@
 /**
- * Fuzz target: the trace readers (src/formats/trace.ts) and the trace import (stats-import.ts).
+ * Fuzz target: the trace readers (src/engine/stats/traces/) and the trace import (traces/import.ts).
  * Real inputs — the MSR samples in test/fixtures/traces, and their first records rewritten as
  * blkparse, SPC and fio iolog v2/v3 — are mutated by a seeded PRNG (mutate.ts) and read in process.
  * For every input: the import either returns or throws an RcopyError ERR_RCOPY_BAD_TRACE (never

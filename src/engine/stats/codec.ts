@@ -13,10 +13,11 @@
  *                 = skip 255 tracks. Storage only (the wire carries RAW/RUNS; the store transcodes a
  *                 RUNS blob to GAPS when that is smaller: random tables of ~0.3-12% density, ~1.08
  *                 bytes per set track at 1% against ~1.55 for RUNS). Its decoder has no varints and one
- *                 well-predicted branch, so the report ORs it into a window's bitmap at ~1 ns per track.
+ *                 well-predicted branch: the report ORs it into a window's bitmap at a few
+ *                 instructions per set track.
  * Invariants: decoding gives exactly the bits that were encoded; `count` is checked by the store.
  * The report never decodes to a dense bitmap first: each entry is ORed straight into the bitmap of
- * the window segment it belongs to (BitArena.orEncoded in stats-bitops.ts).
+ * the window segment it belongs to (BitArena.orEncoded in bitops.ts).
  */
 import { E } from '../../errors.js';
 import { get, name, section, set, sleb, uleb, vec } from '../wasm-asm.js';
@@ -246,7 +247,8 @@ export function popcountBytes(b: Uint8Array, n = b.length): number {
   return c;
 }
 
-// ---- a WebAssembly decoder for ENC_RUNS (JS decodes at ~5-20 ns per set track here; this at ~1-2) ----
+// ---- a WebAssembly decoder for ENC_RUNS: the decoding of decodeBitmapInto, over linear memory (the
+// JS one stays as the fallback without WebAssembly, and as the reference the tests compare with) ----
 const I32 = 0x7f;
 const c = (n: number) => [0x41, ...(n === -1 ? [0x7f] : uleb(n).length === 1 && n < 64 ? [n] : sleb(n))];
 const ADD = 0x6a, AND = 0x71, OR = 0x72, SHL = 0x74, SHRU = 0x76, EQZ = 0x45, GEU = 0x4f, LTU = 0x49, GTU = 0x4b;

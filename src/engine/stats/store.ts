@@ -9,7 +9,7 @@
  *   stats_datasets  named track ranges of member volumes: NAME=VOL:[startByte, endByte).
  *   stats_entries   one row per volume per collection interval: [start, end) epoch ms, size in tracks,
  *                   track size, tracks set (count), writes, bytes written and the bitmap in its
- *                   compact form (stats-codec.ts: RAW, RUNS, or GAPS, which addEntries makes of a RUNS
+ *                   compact form (codec.ts: RAW, RUNS, or GAPS, which addEntries makes of a RUNS
  *                   blob when smaller). Indexed by (grp, start) and by (grp, volume, start, end,
  *                   tracks): reports read a volume's entries at a time and size volumes from it.
  * Invariants: every change is one transaction; an entry's count equals the bits of its bitmap (checked

@@ -60,7 +60,7 @@ function checkWindowCount(g: { from: number | null; to: number | null } | undefi
  * built over the frame of the whole report (its first window start and its end), so its bitmaps stay
  * in cache; the volumes are dealt out to this thread and up to `threads` - 1 workers
  * (worker.ts, each with its own connection) and the parts are summed window by window
- * (mergeParts). The result equals the one-pass report (tests/engine/stats-store-report.test.ts).
+ * (mergeParts). The result equals the one-pass report (test/engine/stats/report/from-store.test.ts).
  */
 export async function reportFromStore(s: StatsStore, array: string, group: string, opts: ReportOptions, how: { threads?: number; minEntries?: number } = {}): Promise<Report> {
   const g = s.needDefinition(array, group);

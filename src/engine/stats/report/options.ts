@@ -74,6 +74,6 @@ export function checkOpts(o: ReportOptions): { W: number; S: number; overhead: n
 
 /**
  * An entry as the report takes it: with its dense bitmap (a StatsEntry), or with the bitmap in its
- * stored form (stats-codec.ts), which is ORed into the window's bitmap without being decoded first.
+ * stored form (codec.ts), which is ORed into the window's bitmap without being decoded first.
  */
 export type ReportEntry = StatsEntry | (Omit<StatsEntry, 'bitmap'> & { bitmap?: undefined; enc: number; data: Uint8Array });

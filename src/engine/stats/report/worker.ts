@@ -1,5 +1,5 @@
 /**
- * A worker thread of a parallel report (stats-report-store.ts, reportFromStore): opens its own read-only
+ * A worker thread of a parallel report (from-store.ts, reportFromStore): opens its own read-only
  * connection to the store and builds the reports of its share of the volumes over the frame it is
  * given; posts { parts } or { error } (an RcopyError as JSON).
  */
