@@ -1,0 +1,1 @@
+export * from './stats/pb-table.js'; // shim: removed at merge

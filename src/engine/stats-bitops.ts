@@ -1,0 +1,1 @@
+export * from './stats/bitops.js'; // shim: removed at merge

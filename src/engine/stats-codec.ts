@@ -1,0 +1,1 @@
+export * from './stats/codec.js'; // shim: removed at merge

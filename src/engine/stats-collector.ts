@@ -1,0 +1,1 @@
+export * from './stats/collector.js'; // shim: removed at merge

@@ -1,0 +1,1 @@
+export * from './stats/config.js'; // shim: removed at merge

@@ -1,0 +1,1 @@
+export * from './stats/traces/import.js'; // shim: removed at merge

@@ -1,0 +1,1 @@
+export * from './stats/report/from-store.js'; // shim: removed at merge

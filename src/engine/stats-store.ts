@@ -1,0 +1,1 @@
+export * from './stats/store.js'; // shim: removed at merge

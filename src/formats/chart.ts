@@ -1,0 +1,1 @@
+export * from '../cli/render/chart.js'; // shim: removed at merge

@@ -1,0 +1,1 @@
+export * from '../engine/stats/traces/reader.js'; // shim: removed at merge
