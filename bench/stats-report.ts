@@ -15,8 +15,8 @@
  *     1-hour windows sliding every 10 minutes, with the CPU time of all its threads;
  *   - the `rcopy stats report` process end to end (node start and module loading included) and the
  *     report time it prints itself (`seconds`).
- * The store is read warm (it was just written; 21 GB of RAM here); the file sits in a temporary
- * directory under $TMPDIR and is removed at the end.
+ * The store is read warm (it was just written, and stays in the page cache when RAM allows); the file
+ * sits in a temporary directory under $TMPDIR and is removed at the end.
  * Usage: node dist/bench/stats-report.js [DAYS=7]
  */
 import { execFileSync } from 'node:child_process';
@@ -25,9 +25,9 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManagementStore } from '../src/engine/store.js';
-import { StatsStore, type EncodedEntry } from '../src/engine/stats-store.js';
-import { ENC_RUNS } from '../src/engine/stats-codec.js';
-import { reportFromStore } from '../src/engine/stats-report-store.js';
+import { StatsStore, type EncodedEntry } from '../src/engine/stats/store.js';
+import { ENC_RUNS } from '../src/engine/stats/codec.js';
+import { reportFromStore } from '../src/engine/stats/report/from-store.js';
 
 const VOLS = 16, TRACKS = 1_638_400, TRACK = 65536;
 const DAYS = Number(process.argv[2] ?? 7);
@@ -42,7 +42,7 @@ for (let i = 0; i < 65536; i++) GEO[i] = Math.min(65535, 1 + Math.floor(Math.log
 let x = 0x9e3779b9;
 const buf = Buffer.alloc(TRACKS * 3);
 
-/** A random 1% table in RUNS form (stats-codec.ts), written directly, and its track count. */
+/** A random 1% table in RUNS form (codec.ts), written directly, and its track count. */
 function randomRuns(): { data: Buffer; count: number } {
   let o = 0, count = 0;
   let after = 0; // track after the previous run

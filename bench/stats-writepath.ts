@@ -52,7 +52,7 @@ try {
   console.log(`ratio with/without: ${(b / a).toFixed(3)}; write-path cost ${cost.toFixed(1)}% (target < 5%: ${cost < 5 ? 'met' : 'NOT met'}; single-run noise is ~several %)`);
   console.log(`entries stored: ${list[0].entries}`);
   // the hook alone, in process: what one PB-bit mark adds to a write
-  const { PbTable } = await import('../src/engine/pb-table.js');
+  const { PbTable } = await import('../src/engine/stats/pb-table.js');
   const t = new PbTable('v1', 65536, 4096);
   const byVol = new Map([['v1', [t]]]);
   const N = 5_000_000;

@@ -1,5 +1,5 @@
 /**
- * Fuzz target: the trace readers (src/formats/trace.ts) and the trace import (stats-import.ts).
+ * Fuzz target: the trace readers (src/engine/stats/traces/) and the trace import (traces/import.ts).
  * Real inputs — the MSR samples in test/fixtures/traces, and their first records rewritten as
  * blkparse, SPC and fio iolog v2/v3 — are mutated by a seeded PRNG (mutate.ts) and read in process.
  * For every input: the import either returns or throws an RcopyError ERR_RCOPY_BAD_TRACE (never
@@ -14,8 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { RcopyError } from '../../src/errors.js';
-import { MAX_LINE, TraceParser, type TraceFormat } from '../../src/formats/trace.js';
-import { importTrace, MAX_IMPORT_TRACKS } from '../../src/engine/stats-import.js';
+import { MAX_LINE, TraceParser, type TraceFormat } from '../../src/engine/stats/traces/reader.js';
+import { importTrace, MAX_IMPORT_TRACKS } from '../../src/engine/stats/traces/import.js';
 import { TRACES, withDir } from '../helpers.js';
 import { excerpt, fuzzConfig, inputRng, int, mutate, pick, type Rand } from './mutate.js';
 

@@ -8,9 +8,9 @@ import type { Handler, HandlerContext, Service } from '../handlers.js';
 import { int, optInt, str } from '../validate.js';
 import { RcopyError } from '../../errors.js';
 import { checkName } from '../../units.js';
-import { MIN_INTERVAL_MS, StatsCollector } from '../../engine/stats-collector.js';
-import { checkEntry, type EncodedEntry, type GroupDef } from '../../engine/stats-store.js';
-import { ENC_RAW, ENC_RUNS } from '../../engine/stats-codec.js';
+import { MIN_INTERVAL_MS, StatsCollector } from '../../engine/stats/collector.js';
+import { checkEntry, type EncodedEntry, type GroupDef } from '../../engine/stats/store.js';
+import { ENC_RAW, ENC_RUNS } from '../../engine/stats/codec.js';
 
 class StatsService implements Service {
   readonly name = 'stats';

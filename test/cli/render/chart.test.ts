@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chartSvg, chartText } from '../../src/formats/chart.js';
-import { buildReport } from '../../src/engine/stats-report.js';
-import { entry } from '../engine/stats-helpers.js';
+import { chartSvg, chartText } from '../../../src/cli/render/chart.js';
+import { buildReport } from '../../../src/engine/stats/report/build.js';
+import { entry } from '../../engine/stats/helpers.js';
 
 const M = 60_000;
 const report = () => buildReport([

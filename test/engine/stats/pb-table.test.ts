@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PbTable } from '../../src/engine/pb-table.js';
+import { PbTable } from '../../../src/engine/stats/pb-table.js';
 
 const K64 = 65536;
 

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildReport, type ReportOptions } from '../../src/engine/stats-report.js';
-import type { StatsEntry } from '../../src/engine/pb-table.js';
-import { entry } from './stats-helpers.js';
+import { buildReport } from '../../../../src/engine/stats/report/build.js';
+import type { ReportOptions } from '../../../../src/engine/stats/report/options.js';
+import type { StatsEntry } from '../../../../src/engine/stats/pb-table.js';
+import { entry } from '../helpers.js';
 
 const M = 60_000;
 const T0 = Date.UTC(2026, 0, 1);

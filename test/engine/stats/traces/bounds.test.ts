@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readTrace, MAX_LINE } from '../../src/formats/trace.js';
-import { importTrace, MAX_IMPORT_TRACKS } from '../../src/engine/stats-import.js';
-import { PbTable } from '../../src/engine/pb-table.js';
-import { encodeEntry } from '../../src/engine/stats-store.js';
-import { sharedTraces, testdir } from '../engine/stats-helpers.js';
+import { readTrace, MAX_LINE } from '../../../../src/engine/stats/traces/reader.js';
+import { importTrace, MAX_IMPORT_TRACKS } from '../../../../src/engine/stats/traces/import.js';
+import { PbTable } from '../../../../src/engine/stats/pb-table.js';
+import { encodeEntry } from '../../../../src/engine/stats/store.js';
+import { sharedTraces, testdir } from '../helpers.js';
 
 /** Runs fn, returning its result, the time it took and how much the process grew (rss + buffers). */
 async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; grewMB: number }> {

@@ -2,12 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ManagementStore } from '../../src/engine/store.js';
-import { StatsStore, encodeEntry } from '../../src/engine/stats-store.js';
-import { buildReport, type ReportOptions } from '../../src/engine/stats-report.js';
-import { reportFromStore } from '../../src/engine/stats-report-store.js';
-import type { StatsEntry } from '../../src/engine/pb-table.js';
-import { entry, testdir } from './stats-helpers.js';
+import { ManagementStore } from '../../../../src/engine/store.js';
+import { StatsStore, encodeEntry } from '../../../../src/engine/stats/store.js';
+import { buildReport } from '../../../../src/engine/stats/report/build.js';
+import type { ReportOptions } from '../../../../src/engine/stats/report/options.js';
+import { reportFromStore } from '../../../../src/engine/stats/report/from-store.js';
+import type { StatsEntry } from '../../../../src/engine/stats/pb-table.js';
+import { entry, testdir } from '../helpers.js';
 
 const M = 60_000;
 const T0 = Date.UTC(2026, 0, 1);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StatsEntry } from '../../src/engine/pb-table.js';
+import type { StatsEntry } from '../../../src/engine/stats/pb-table.js';
 
 export function testdir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'rcopy-stats-'));
@@ -12,7 +12,7 @@ export function testdir(): { dir: string; cleanup: () => void } {
 
 /** The real block traces kept with the tests (test/fixtures/traces, see its README). */
 export function sharedTraces(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'traces');
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'test', 'fixtures', 'traces');
 }
 
 /** An entry with the given tracks set. */

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { importTrace } from '../../src/engine/stats-import.js';
-import { buildReport } from '../../src/engine/stats-report.js';
-import { sharedTraces, testdir } from './stats-helpers.js';
+import { importTrace } from '../../../../src/engine/stats/traces/import.js';
+import { buildReport } from '../../../../src/engine/stats/report/build.js';
+import { sharedTraces, testdir } from '../helpers.js';
 
 test('wdev_1 known answer: 1,055 writes, 5,537,792 bytes, 27 distinct tracks, peak 6 per 10 minutes', async () => {
   const r = await importTrace(join(sharedTraces(), 'wdev_1.csv'), { format: 'msr', intervalMs: 600_000, trackSize: 65536 });

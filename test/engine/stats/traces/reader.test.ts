@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { readTrace, TraceParser, type TraceFormat } from '../../src/formats/trace.js';
-import { testdir } from '../engine/stats-helpers.js';
+import { readTrace, TraceParser, type TraceFormat } from '../../../../src/engine/stats/traces/reader.js';
+import { testdir } from '../helpers.js';
 
 interface Rec { time: number; device: string; write: boolean; offset: number; length: number }
 

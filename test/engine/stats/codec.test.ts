@@ -1,7 +1,7 @@
 /** The compact form of PB bitmaps: round trips through both decoders, and corrupt blobs. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BitmapDecoder, ENC_RAW, ENC_RUNS, decodeBitmapInto, encodeBitmap } from '../../src/engine/stats-codec.js';
+import { BitmapDecoder, ENC_RAW, ENC_RUNS, decodeBitmapInto, encodeBitmap } from '../../../src/engine/stats/codec.js';
 
 function bitmapOf(tracks: number, set: (t: number) => boolean): Buffer {
   const b = Buffer.alloc(Math.ceil(tracks / 8));
@@ -50,8 +50,8 @@ test('corrupt blobs are integrity errors, never bits past the volume', () => {
 });
 
 test('the store keeps a sparse random table as GAPS (smaller than RUNS) and every decoder gives the bits back', async () => {
-  const { ENC_GAPS, runsToGaps, storageForm } = await import('../../src/engine/stats-codec.js');
-  const { BitArena } = await import('../../src/engine/stats-bitops.js');
+  const { ENC_GAPS, runsToGaps, storageForm } = await import('../../../src/engine/stats/codec.js');
+  const { BitArena } = await import('../../../src/engine/stats/bitops.js');
   let x = 11;
   const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const cases: Array<[string, number, (t: number) => boolean, number]> = [

@@ -1,14 +1,14 @@
 /**
- * A worker thread of a parallel report (stats-report-store.ts, reportFromStore): opens its own read-only
+ * A worker thread of a parallel report (from-store.ts, reportFromStore): opens its own read-only
  * connection to the store and builds the reports of its share of the volumes over the frame it is
  * given; posts { parts } or { error } (an RcopyError as JSON).
  */
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { RcopyError } from '../errors.js';
-import { StatsStore } from './stats-store.js';
-import type { ReportOptions } from './stats-report.js';
-import { reportShare } from './stats-report-store.js';
+import { RcopyError } from '../../../errors.js';
+import { StatsStore } from '../store.js';
+import type { ReportOptions } from './options.js';
+import { reportShare } from './from-store.js';
 
 const d = workerData as { file: string; group: string; opts: ReportOptions; volumes: string[]; perVolume: boolean };
 let s: StatsStore | null = null;
