@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { IO_CHUNK, pwriteAll } from '../src/engine/file-io.js';
+import { IO_CHUNK, pwriteAll } from '../src/engine/util/file-io.js';
 import { BenchHome, GiB, randomFile, report, result, sh, sizeArg, type BenchResult } from './lib.js';
 
 async function fill(file: string, size: number, chunked: boolean): Promise<number> {

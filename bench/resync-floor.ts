@@ -12,9 +12,9 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { DirectFile, pwriteMaybeDirect } from '../src/engine/file-io.js';
-import { forEachLimit } from '../src/engine/parallel.js';
-import { Rng } from '../src/engine/workload.js';
+import { DirectFile, pwriteMaybeDirect } from '../src/engine/util/file-io.js';
+import { forEachLimit } from '../src/engine/util/parallel.js';
+import { Rng } from '../src/engine/array/workload.js';
 
 /**
  * The blocks `rcopy workload run --pattern random` writes for a seed, sorted and distinct

@@ -19,11 +19,11 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { E } from '../errors.js';
-import { GroupSync } from './array.js';
-import { crc32 } from './crc32.js';
-import { pwriteAll } from './file-io.js';
-import { NOFOLLOW, fileMode } from './home.js';
+import { E } from '../../errors.js';
+import { GroupSync } from '../array/array.js';
+import { crc32 } from '../util/crc32.js';
+import { pwriteAll } from '../util/file-io.js';
+import { NOFOLLOW, fileMode } from '../array/home.js';
 
 const HDR = 64;
 const REC_HDR = 16;
