@@ -1,15 +1,14 @@
 /**
  * A volume (LDEV): one sparse image file plus an allocation map with one bit per track that
- * has ever been written. The bit's page is written to the map file before the data write that needs
- * it (so a killed controller never leaves data the map does not know of), and fsynced with the data
- * at the array's commit; copies that skip unallocated tracks never miss acknowledged data.
+ * has ever been written (allocation.ts states the map's invariants).
  * Files: volumes/NAME.img (the image), volumes/NAME.alloc (the map).
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { E, withPath } from '../../errors.js';
-import { TrackBitmap } from '../repl/track-bitmap.js';
+import type { TrackBitmap } from '../repl/track-bitmap.js';
+import { allocate, allocationMapPath, openAllocationMap } from './allocation.js';
 import { DirectFile, pwriteMaybeDirect } from '../util/file-io.js';
 import { NOFOLLOW, fileMode, mkdirMode } from './home.js';
 
@@ -47,7 +46,8 @@ export class Volume {
   }
 
   static paths(dir: string, name: string): { image: string; alloc: string } {
-    return { image: path.join(dir, 'volumes', `${name}.img`), alloc: path.join(dir, 'volumes', `${name}.alloc`) };
+    const image = path.join(dir, 'volumes', `${name}.img`);
+    return { image, alloc: allocationMapPath(image) };
   }
 
   static async create(dir: string, id: number, name: string, size: number, trackSize: number, created: number): Promise<Volume> {
@@ -57,7 +57,7 @@ export class Volume {
     let alloc: TrackBitmap | null = null;
     try {
       await fh.truncate(size).catch((e) => Promise.reject(withPath(e, p.image)));
-      const map = await TrackBitmap.openFile(p.alloc, Math.ceil(size / trackSize)).catch((e) => Promise.reject(withPath(e, p.alloc)));
+      const map = await openAllocationMap(p.alloc, Math.ceil(size / trackSize)).catch((e) => Promise.reject(withPath(e, p.alloc)));
       alloc = map;
       await map.flush().catch((e) => Promise.reject(withPath(e, p.alloc)));
       return new Volume(id, name, size, trackSize, p.image, created, fh, map);
@@ -74,7 +74,7 @@ export class Volume {
     const p = Volume.paths(dir, name);
     if (!fs.existsSync(p.image)) throw E.integrity(`the image of volume '${name}' is missing (${p.image})`);
     const fh = await fsp.open(p.image, fs.constants.O_RDWR | NOFOLLOW);
-    const alloc = await TrackBitmap.openFile(p.alloc, Math.ceil(size / trackSize));
+    const alloc = await openAllocationMap(p.alloc, Math.ceil(size / trackSize));
     return new Volume(id, name, size, trackSize, p.image, created, fh, alloc);
   }
 
@@ -91,24 +91,14 @@ export class Volume {
    * all the fresh ones (writeMany marks a whole batch at once instead of one map write per write).
    */
   async allocate(ranges: Iterable<readonly [number, number]>): Promise<void> {
-    let fresh: number[] | null = null;
-    for (const [offset, length] of ranges) {
-      if (length <= 0) continue;
-      const last = Math.floor((offset + length - 1) / this.trackSize);
-      for (let t = Math.floor(offset / this.trackSize); t <= last; t++) if (!this.alloc.get(t)) (fresh ??= []).push(t);
-    }
-    if (fresh) await this.alloc.setAndWrite(fresh).catch((e) => Promise.reject(withPath(e, this.allocPath)));
-  }
-
-  private get allocPath(): string {
-    return this.imagePath.replace(/\.img$/, '.alloc');
+    await allocate(this.alloc, this.trackSize, ranges, allocationMapPath(this.imagePath));
   }
 
   /**
    * Writes data at offset. Marks the tracks allocated (the map page written first) when they were
    * not. `logged`: the data is durable in a journal already, so sync() need not fsync for it
    * (checkpoint() does). `direct`: a write that nothing reads back soon (a restore, a copy) goes
-   * around the page cache when it is aligned (file-io.ts DirectFile; array.ts WritePlan says which).
+   * around the page cache when it is aligned (file-io.ts DirectFile; write-path.ts WritePlan says which).
    */
   async write(offset: number, data: Buffer, logged = false, direct = false): Promise<void> {
     this.checkRange(offset, data.length);

@@ -20,7 +20,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { E } from '../../errors.js';
-import { GroupSync } from '../array/array.js';
+import { GroupSync } from '../util/group-sync.js';
 import { crc32 } from '../util/crc32.js';
 import { pwriteAll } from '../util/file-io.js';
 import { NOFOLLOW, fileMode } from '../array/home.js';

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { StorageArray, type VolumeWrite } from '../../../src/engine/array/array.js';
+import { StorageArray } from '../../../src/engine/array/array.js';
+import type { VolumeWrite } from '../../../src/engine/array/write-path.js';
 import { JournalFile } from '../../../src/engine/journal/journal-file.js';
 import { rng, withDir } from '../../helpers.js';
 
