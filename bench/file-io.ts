@@ -1,5 +1,5 @@
 /**
- * Why the engine writes in IO_CHUNK (512 KiB) calls (src/engine/file-io.ts): 1 GiB from a 4 MiB buffer into a
+ * Why the engine writes in IO_CHUNK (512 KiB) calls (src/engine/util/file-io.ts): 1 GiB from a 4 MiB buffer into a
  * fresh sparse file, once as 4 MiB write calls and once through pwriteAll, each followed by an
  * fdatasync, against dd bs=4M conv=fsync (4 MiB write calls too). Three rounds, best of each.
  * Size: RCOPY_BENCH_WRITE (default 1G).

@@ -18,7 +18,7 @@ import { Rng } from '../src/engine/array/workload.js';
 
 /**
  * The blocks `rcopy workload run --pattern random` writes for a seed, sorted and distinct
- * (src/engine/workload.ts draws one block, then fills its data, per write). Computed by the bench
+ * (src/engine/array/workload.ts draws one block, then fills its data, per write). Computed by the bench
  * before it times the floor: replaying the data costs more than the copy.
  */
 export function workloadBlocks(seed: number, volumeSize: number, bs: number, bytes: number): number[] {

@@ -108,25 +108,55 @@ class Zipf {
   }
 }
 
-export async function runWorkload(vols: Volume[], opts: WorkloadOptions, io: WorkloadIo, onProgress?: (p: { bytes: number; ops: number; elapsedMs: number }) => void, shouldStop?: () => boolean): Promise<WorkloadResult> {
+/** Chooses the volume and block of each request: in turn (seq), uniformly (random) or zipf. */
+class BlockChooser {
+  private readonly blocks: number[];
+  private readonly zipfs: Zipf[];
+  private readonly seqPos: number[];
+
+  constructor(private readonly vols: Volume[], bs: number, private readonly pattern: WorkloadOptions['pattern']) {
+    this.blocks = vols.map((v) => Math.floor(v.size / bs));
+    this.zipfs = pattern === 'zipf' ? vols.map((_, i) => new Zipf(this.blocks[i]!)) : [];
+    this.seqPos = vols.map(() => 0);
+  }
+
+  next(rng: Rng): { vi: number; block: number } {
+    const vi = this.vols.length === 1 ? 0 : rng.int(this.vols.length);
+    let block: number;
+    if (this.pattern === 'seq') {
+      block = this.seqPos[vi]!;
+      this.seqPos[vi] = (block + 1) % this.blocks[vi]!;
+    } else if (this.pattern === 'zipf') block = this.zipfs[vi]!.sample(rng);
+    else block = rng.int(this.blocks[vi]!);
+    return { vi, block };
+  }
+}
+
+function checkWorkload(vols: Volume[], opts: WorkloadOptions): void {
   if (vols.length === 0) throw E.usage('a workload needs at least one volume');
-  const bs = opts.bs;
   for (const v of vols) {
-    if (bs <= 0 || bs > v.size) throw E.badSize(String(bs), `block size must be from 1 byte to the volume size (${v.size})`);
+    if (opts.bs <= 0 || opts.bs > v.size) throw E.badSize(String(opts.bs), `block size must be from 1 byte to the volume size (${v.size})`);
   }
   if (!opts.durationMs && !opts.bytes) throw E.usage('a workload needs --duration or --bytes');
+}
+
+/** Stamps a written block (WorkloadOptions.stamp): the op's index, the volume's index, 'STMP'. */
+function stamp(buf: Buffer, no: number, vi: number): void {
+  buf.writeBigUInt64LE(BigInt(no), 0);
+  buf.writeUInt32LE(vi, 8);
+  buf.writeUInt32LE(0x53544d50, 12);
+}
+
+export async function runWorkload(vols: Volume[], opts: WorkloadOptions, io: WorkloadIo, onProgress?: (p: { bytes: number; ops: number; elapsedMs: number }) => void, shouldStop?: () => boolean): Promise<WorkloadResult> {
+  checkWorkload(vols, opts);
+  const bs = opts.bs;
   const rng = new Rng(opts.seed ?? 1);
   const writeRatio = opts.writeRatio ?? 1;
   const depth = opts.depth ?? 4;
-  const blocks = vols.map((v) => Math.floor(v.size / bs));
-  const zipfs = opts.pattern === 'zipf' ? vols.map((_, i) => new Zipf(blocks[i]!)) : [];
-  const seqPos = vols.map(() => 0);
+  const chooser = new BlockChooser(vols, bs, opts.pattern);
   const lat: number[] = [];
   const t0 = performance.now();
-  let bytes = 0;
-  let ops = 0;
-  let writes = 0;
-  let reads = 0;
+  const n = { bytes: 0, ops: 0, writes: 0, reads: 0 };
   let issued = 0;
   let stampNo = 0;
   let lastReport = t0;
@@ -140,14 +170,8 @@ export async function runWorkload(vols: Volume[], opts: WorkloadOptions, io: Wor
   const worker = async (): Promise<void> => {
     const buf = Buffer.allocUnsafe(bs);
     while (!done()) {
-      const vi = vols.length === 1 ? 0 : rng.int(vols.length);
+      const { vi, block } = chooser.next(rng);
       const vol = vols[vi]!;
-      let block: number;
-      if (opts.pattern === 'seq') {
-        block = seqPos[vi]!;
-        seqPos[vi] = (block + 1) % blocks[vi]!;
-      } else if (opts.pattern === 'zipf') block = zipfs[vi]!.sample(rng);
-      else block = rng.int(blocks[vi]!);
       const isWrite = writeRatio >= 1 || rng.float() < writeRatio;
       issued += bs;
       if (opts.rate) {
@@ -159,40 +183,40 @@ export async function runWorkload(vols: Volume[], opts: WorkloadOptions, io: Wor
       const s = performance.now();
       if (isWrite) {
         rng.fill(buf);
-        if (opts.stamp && bs >= 16) {
-          buf.writeBigUInt64LE(BigInt(stampNo++), 0);
-          buf.writeUInt32LE(vi, 8);
-          buf.writeUInt32LE(0x53544d50, 12);
-        }
+        if (opts.stamp && bs >= 16) stamp(buf, stampNo++, vi);
         await io.write(vol, block * bs, Buffer.from(buf));
-        writes++;
+        n.writes++;
       } else {
         await io.read(vol, block * bs, bs);
-        reads++;
+        n.reads++;
       }
       lat.push(performance.now() - s);
-      bytes += bs;
-      ops++;
+      n.bytes += bs;
+      n.ops++;
       const now = performance.now();
       if (onProgress && now - lastReport > 500) {
         lastReport = now;
-        onProgress({ bytes, ops, elapsedMs: now - t0 });
+        onProgress({ bytes: n.bytes, ops: n.ops, elapsedMs: now - t0 });
       }
     }
   };
   await Promise.all(Array.from({ length: depth }, () => worker()));
-  const seconds = (performance.now() - t0) / 1000;
+  return summarize(n, (performance.now() - t0) / 1000, lat);
+}
+
+/** The result of a run from its counts, its duration and the latency of each request (ms). */
+function summarize(n: { bytes: number; ops: number; writes: number; reads: number }, seconds: number, lat: number[]): WorkloadResult {
   lat.sort((a, b) => a - b);
   const pct = (q: number): number => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]! : 0);
   const r3 = (x: number): number => Math.round(x * 1000) / 1000;
   return {
-    ops,
-    writes,
-    reads,
-    bytes,
+    ops: n.ops,
+    writes: n.writes,
+    reads: n.reads,
+    bytes: n.bytes,
     seconds: r3(seconds),
-    iops: Math.round(ops / seconds),
-    mbps: r3(bytes / seconds / 1e6),
+    iops: Math.round(n.ops / seconds),
+    mbps: r3(n.bytes / seconds / 1e6),
     latencyMs: { p50: r3(pct(0.5)), p95: r3(pct(0.95)), p99: r3(pct(0.99)), max: r3(lat[lat.length - 1] ?? 0) },
   };
 }

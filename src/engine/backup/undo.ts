@@ -5,7 +5,7 @@
  * overwrites a track of the backup volume, the old content of that track (what the older
  * generation holds there) is appended here, so the older generation can still be rebuilt: the
  * backup volume, overlaid by the undo files of that generation and of every newer one, the first
- * hit winning (see backup.ts).
+ * hit winning (see manager.ts).
  *
  * Layout, integers little-endian:
  *   [0, 64)   header: 0 u32 crc32 of [4, 64) | 4 magic 'RCBU' | 8 u32 version (1) | 12 u32 track size

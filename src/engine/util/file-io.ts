@@ -1,10 +1,9 @@
 /**
- * Positional writes in pieces of at most IO_CHUNK bytes, several in flight. On this machine a
- * single multi-MiB write(2) into pages the page cache does not hold yet was at times several times
- * slower than the same bytes in smaller calls (1 GiB into a fresh sparse file: 4 MiB calls 3.0 s,
- * 128-512 KiB calls four at a time 0.3-0.8 s, in the same minute), and at other times no faster:
- * the machine's memory is shared and its speed comes and goes. 512 KiB pieces cost little when
- * the big calls are fast and avoid the slow case; bench/file-io.ts compares both with dd.
+ * Positional writes in pieces of at most IO_CHUNK bytes, several in flight. A single multi-MiB
+ * write(2) into pages the page cache does not hold yet can be several times slower than the same
+ * bytes in smaller calls, depending on the machine's memory pressure; 512 KiB pieces cost little
+ * when big calls are fast and avoid the slow case. bench/file-io.ts compares both with dd (its
+ * figures are in the README's benchmark table).
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -64,11 +63,10 @@ async function writePiece(fh: fsp.FileHandle, bufs: Buffer[], pos: number): Prom
 
 /**
  * Direct I/O (O_DIRECT) for bulk writes that nobody reads back soon: restores and copies onto an
- * S-VOL, and the restore journal. Measured here: 1 GiB from Node in 16 MiB direct writes took
- * 0.48-0.72 s where buffered writes + fdatasync took 0.87-3.06 s in the same minutes, because the
- * kernel's copy into fresh page-cache pages is what is slow on this VM (dd: 0.6-0.9 s against
- * 2.9-3.4 s). The data goes through aligned staging slabs (a WebAssembly memory, whose base is
- * page-aligned, which a Node Buffer's is not); the copy into them is a plain memcpy.
+ * S-VOL, and the restore journal. They skip the kernel's copy into fresh page-cache pages, which
+ * is what makes buffered bulk writes slow (the README's benchmark table has the figures). The
+ * data goes through aligned staging slabs (a WebAssembly memory, whose base is page-aligned,
+ * which a Node Buffer's is not); the copy into them is a plain memcpy.
  * Writes that are not aligned to DIRECT_ALIGN, files on file systems without O_DIRECT (tmpfs), and
  * RCOPY_DIRECT_IO=off use the page cache as before. Direct and buffered writes of one file stay
  * coherent: the kernel writes back and drops cached pages of the range before a direct write.

@@ -1,6 +1,6 @@
 /**
- * The few WebAssembly binary-encoding pieces the hand-assembled kernels share (stats-bitops.ts,
- * stats-codec.ts): LEB128 integers, vectors, sections, names, and local get/set.
+ * The few WebAssembly binary-encoding pieces the hand-assembled kernels share (the PB-bit operations
+ * and the statistics codec): LEB128 integers, vectors, sections, names, and local get/set.
  */
 export const uleb = (n: number): number[] => {
   const out: number[] = [];
