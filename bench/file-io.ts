@@ -1,12 +1,12 @@
 /**
- * Why the engine writes in IO_CHUNK (512 KiB) calls (src/engine/file-io.ts): 1 GiB from a 4 MiB buffer into a
+ * Why the engine writes in IO_CHUNK (512 KiB) calls (src/engine/util/file-io.ts): 1 GiB from a 4 MiB buffer into a
  * fresh sparse file, once as 4 MiB write calls and once through pwriteAll, each followed by an
  * fdatasync, against dd bs=4M conv=fsync (4 MiB write calls too). Three rounds, best of each.
  * Size: RCOPY_BENCH_WRITE (default 1G).
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { IO_CHUNK, pwriteAll } from '../src/engine/file-io.js';
+import { IO_CHUNK, pwriteAll } from '../src/engine/util/file-io.js';
 import { BenchHome, GiB, randomFile, report, result, sh, sizeArg, type BenchResult } from './lib.js';
 
 async function fill(file: string, size: number, chunked: boolean): Promise<number> {

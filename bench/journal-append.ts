@@ -9,7 +9,7 @@ import { randomFillSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { JournalFile } from '../src/engine/journal-file.js';
+import { JournalFile } from '../src/engine/journal/journal-file.js';
 
 const MiB = 1024 * 1024;
 const COUNT = 512;

@@ -12,13 +12,13 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { DirectFile, pwriteMaybeDirect } from '../src/engine/file-io.js';
-import { forEachLimit } from '../src/engine/parallel.js';
-import { Rng } from '../src/engine/workload.js';
+import { DirectFile, pwriteMaybeDirect } from '../src/engine/util/file-io.js';
+import { forEachLimit } from '../src/engine/util/parallel.js';
+import { Rng } from '../src/engine/array/workload.js';
 
 /**
  * The blocks `rcopy workload run --pattern random` writes for a seed, sorted and distinct
- * (src/engine/workload.ts draws one block, then fills its data, per write). Computed by the bench
+ * (src/engine/array/workload.ts draws one block, then fills its data, per write). Computed by the bench
  * before it times the floor: replaying the data costs more than the copy.
  */
 export function workloadBlocks(seed: number, volumeSize: number, bs: number, bytes: number): number[] {

@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ManagementStore } from '../src/engine/store.js';
+import { ManagementStore } from '../src/engine/array/mgmt-store.js';
 import { StatsStore, type EncodedEntry } from '../src/engine/stats/store.js';
 import { ENC_RUNS } from '../src/engine/stats/codec.js';
 import { reportFromStore } from '../src/engine/stats/report/from-store.js';

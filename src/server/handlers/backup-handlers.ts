@@ -1,5 +1,5 @@
 /** Controller methods for backups, and the service that owns the backup catalogue of the array. */
-import { BackupManager } from '../../engine/backup.js';
+import { BackupManager } from '../../engine/backup/manager.js';
 import { E } from '../../errors.js';
 import type { Emit, Handler, HandlerContext, Params, Service } from '../handlers.js';
 import { bool, int, optInt, optNum, optStr, str } from '../validate.js';

@@ -1,7 +1,7 @@
 /** Controller methods for host I/O into volumes and the workload generator. */
 import type { Handler } from '../handlers.js';
 import { bool, int, num, oneOf, optInt, optNum, str, strList, needPayload } from '../validate.js';
-import { runWorkload } from '../../engine/workload.js';
+import { runWorkload } from '../../engine/array/workload.js';
 import { E } from '../../errors.js';
 
 const MAX_IO = 64 * 1024 * 1024;

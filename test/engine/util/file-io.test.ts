@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { DIRECT_ALIGN, DirectFile, IO_CHUNK, pwriteAll } from '../../src/engine/file-io.js';
-import { mapAhead } from '../../src/engine/parallel.js';
-import { rng, withDir } from '../helpers.js';
+import { DIRECT_ALIGN, DirectFile, IO_CHUNK, pwriteAll } from '../../../src/engine/util/file-io.js';
+import { mapAhead } from '../../../src/engine/util/parallel.js';
+import { rng, withDir } from '../../helpers.js';
 
 test('pwriteAll writes one buffer or a list of buffers exactly, at any position and size', async () => {
   await withDir('rcopy-fileio-', async (dir) => {

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { StorageArray, type VolumeWrite } from '../../src/engine/array.js';
-import { JournalFile } from '../../src/engine/journal-file.js';
-import { rng, withDir } from '../helpers.js';
+import { StorageArray } from '../../../src/engine/array/array.js';
+import type { VolumeWrite } from '../../../src/engine/array/write-path.js';
+import { JournalFile } from '../../../src/engine/journal/journal-file.js';
+import { rng, withDir } from '../../helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;

@@ -15,9 +15,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { CREATE_FLAGS, fileMode } from './home.js';
-import type { UndoFile } from './backup-undo.js';
-import type { Volume } from './volume.js';
+import { CREATE_FLAGS, fileMode } from '../array/home.js';
+import type { UndoFile } from './undo.js';
+import type { Volume } from '../array/volume.js';
 
 export const CHECKSUM_ALG = 'sha256-tracks';
 const DIGEST = 32;

@@ -5,7 +5,7 @@
  * overwrites a track of the backup volume, the old content of that track (what the older
  * generation holds there) is appended here, so the older generation can still be rebuilt: the
  * backup volume, overlaid by the undo files of that generation and of every newer one, the first
- * hit winning (see backup.ts).
+ * hit winning (see manager.ts).
  *
  * Layout, integers little-endian:
  *   [0, 64)   header: 0 u32 crc32 of [4, 64) | 4 magic 'RCBU' | 8 u32 version (1) | 12 u32 track size
@@ -19,11 +19,11 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { E } from '../errors.js';
-import { GroupSync } from './array.js';
-import { crc32 } from './crc32.js';
-import { pwriteAll } from './file-io.js';
-import { NOFOLLOW, fileMode } from './home.js';
+import { E } from '../../errors.js';
+import { GroupSync } from '../util/group-sync.js';
+import { crc32 } from '../util/crc32.js';
+import { pwriteAll } from '../util/file-io.js';
+import { NOFOLLOW, fileMode } from '../array/home.js';
 
 const HDR = 64;
 const REC_HDR = 16;

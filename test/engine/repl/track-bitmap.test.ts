@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { TrackBitmap, BITS_PER_PAGE, popcount32, trackRange } from '../../src/engine/bitmap.js';
-import { RcopyError } from '../../src/errors.js';
-import { rng, withDir } from '../helpers.js';
+import { TrackBitmap, BITS_PER_PAGE, popcount32, trackRange } from '../../../src/engine/repl/track-bitmap.js';
+import { RcopyError } from '../../../src/errors.js';
+import { rng, withDir } from '../../helpers.js';
 
 const PAGE = 4096;
 

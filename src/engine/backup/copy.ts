@@ -12,11 +12,11 @@
  * track is saved there (and made durable, if the array is durable) before the track is overwritten;
  * tracks whose content did not change are neither saved nor written.
  */
-import { E } from '../errors.js';
-import { TrackBitmap } from './bitmap.js';
-import { trackHash, type TrackSums } from './backup-image.js';
-import type { UndoFile } from './backup-undo.js';
-import type { Volume } from './volume.js';
+import { E } from '../../errors.js';
+import { TrackBitmap } from '../repl/track-bitmap.js';
+import { trackHash, type TrackSums } from './image.js';
+import type { UndoFile } from './undo.js';
+import type { Volume } from '../array/volume.js';
 
 export interface CopyPlan {
   source: Volume;

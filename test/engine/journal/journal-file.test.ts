@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { combineOp, crc32, crc32Combine } from '../../src/engine/crc32.js';
-import { JournalFile, recordSize, MAX_RECORD_DATA } from '../../src/engine/journal-file.js';
-import { RcopyError } from '../../src/errors.js';
+import { combineOp, crc32, crc32Combine } from '../../../src/engine/util/crc32.js';
+import { JournalFile, recordSize, MAX_RECORD_DATA } from '../../../src/engine/journal/journal-file.js';
+import { RcopyError } from '../../../src/errors.js';
 import { spawnSync } from 'node:child_process';
-import { ROOT, rng, withDir } from '../helpers.js';
+import { ROOT, rng, withDir } from '../../helpers.js';
 
 const DATA_START = 8192;
 const KiB = 1024;

@@ -1,0 +1,153 @@
+/**
+ * Positional writes in pieces of at most IO_CHUNK bytes, several in flight. A single multi-MiB
+ * write(2) into pages the page cache does not hold yet can be several times slower than the same
+ * bytes in smaller calls, depending on the machine's memory pressure; 512 KiB pieces cost little
+ * when big calls are fast and avoid the slow case. bench/file-io.ts compares both with dd (its
+ * figures are in the README's benchmark table).
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { InternalError } from '../../errors.js';
+import { forEachLimit } from './parallel.js';
+
+/** The largest single write call. */
+export const IO_CHUNK = 512 * 1024;
+/** Pieces of one pwriteAll in flight at once. */
+const IO_DEPTH = 4;
+
+/** Writes `data` (one buffer, or several back to back) at `pos`, all of it, in pieces of IO_CHUNK. */
+export async function pwriteAll(fh: fsp.FileHandle, data: Buffer | readonly Buffer[], pos: number): Promise<void> {
+  const pieces = cut(Array.isArray(data) ? (data as readonly Buffer[]) : [data as Buffer], pos, IO_CHUNK);
+  if (pieces.length === 1) return writePiece(fh, pieces[0]!.bufs, pieces[0]!.pos);
+  await forEachLimit(pieces.length, IO_DEPTH, (i) => writePiece(fh, pieces[i]!.bufs, pieces[i]!.pos));
+}
+
+/** Splits the buffers into pieces of at most `chunk` bytes, each with its file position. */
+function cut(bufs: readonly Buffer[], pos: number, chunk: number): Array<{ bufs: Buffer[]; pos: number }> {
+  const out: Array<{ bufs: Buffer[]; pos: number }> = [];
+  let cur: Buffer[] = [];
+  let curLen = 0;
+  let at = pos;
+  for (const b of bufs) {
+    let off = 0;
+    while (off < b.length) {
+      const n = Math.min(b.length - off, chunk - curLen);
+      cur.push(off === 0 && n === b.length ? b : b.subarray(off, off + n));
+      curLen += n;
+      off += n;
+      if (curLen === chunk) {
+        out.push({ bufs: cur, pos: at });
+        at += curLen;
+        cur = [];
+        curLen = 0;
+      }
+    }
+  }
+  if (curLen > 0 || out.length === 0) out.push({ bufs: cur, pos: at });
+  return out;
+}
+
+async function writePiece(fh: fsp.FileHandle, bufs: Buffer[], pos: number): Promise<void> {
+  let rest = bufs;
+  while (rest.length > 0) {
+    const n0 = rest.length === 1 ? (await fh.write(rest[0]!, 0, rest[0]!.length, pos)).bytesWritten : (await fh.writev(rest, pos)).bytesWritten;
+    if (n0 <= 0) throw new InternalError('a write wrote nothing');
+    pos += n0;
+    let n = n0;
+    let i = 0;
+    while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (n > 0) rest[0] = rest[0]!.subarray(n);
+  }
+}
+
+/**
+ * Direct I/O (O_DIRECT) for bulk writes that nobody reads back soon: restores and copies onto an
+ * S-VOL, and the restore journal. They skip the kernel's copy into fresh page-cache pages, which
+ * is what makes buffered bulk writes slow (the README's benchmark table has the figures). The
+ * data goes through aligned staging slabs (a WebAssembly memory, whose base is page-aligned,
+ * which a Node Buffer's is not); the copy into them is a plain memcpy.
+ * Writes that are not aligned to DIRECT_ALIGN, files on file systems without O_DIRECT (tmpfs), and
+ * RCOPY_DIRECT_IO=off use the page cache as before. Direct and buffered writes of one file stay
+ * coherent: the kernel writes back and drops cached pages of the range before a direct write.
+ */
+export const DIRECT_ALIGN = 512;
+const DIRECT_CHUNK = 1024 * 1024;
+const DIRECT_SLABS = 16;
+const DIRECT_DEPTH = 4;
+
+class SlabPool {
+  private readonly free: Buffer[] = [];
+  private readonly waiting: Array<(b: Buffer) => void> = [];
+  constructor() {
+    const mem = new WebAssembly.Memory({ initial: (DIRECT_SLABS * DIRECT_CHUNK) / 65536, maximum: (DIRECT_SLABS * DIRECT_CHUNK) / 65536 });
+    for (let i = 0; i < DIRECT_SLABS; i++) this.free.push(Buffer.from(mem.buffer, i * DIRECT_CHUNK, DIRECT_CHUNK));
+  }
+  acquire(): Promise<Buffer> | Buffer {
+    return this.free.pop() ?? new Promise((res) => this.waiting.push(res));
+  }
+  release(b: Buffer): void {
+    const w = this.waiting.shift();
+    if (w) w(b);
+    else this.free.push(b);
+  }
+}
+let slabs: SlabPool | null = null;
+
+/** A second handle on a file, opened with O_DIRECT on first use; off for good after any refusal. */
+export class DirectFile {
+  private fh: Promise<fsp.FileHandle | null> | null = null;
+  private off: boolean;
+  constructor(readonly path: string) {
+    this.off = process.env.RCOPY_DIRECT_IO === 'off' || typeof fs.constants.O_DIRECT !== 'number';
+  }
+
+  /**
+   * Writes data at pos with O_DIRECT when it can: returns false (nothing written) when it cannot,
+   * and the caller writes through the page cache instead.
+   */
+  async write(data: Buffer | readonly Buffer[], pos: number): Promise<boolean> {
+    if (this.off) return false;
+    const bufs = Array.isArray(data) ? (data as readonly Buffer[]) : [data as Buffer];
+    let len = 0;
+    for (const b of bufs) len += b.length;
+    if (len === 0 || pos % DIRECT_ALIGN !== 0 || len % DIRECT_ALIGN !== 0) return false;
+    const fh = await (this.fh ??= fsp.open(this.path, fs.constants.O_RDWR | fs.constants.O_DIRECT).catch(() => null));
+    if (!fh) {
+      this.off = true;
+      return false;
+    }
+    try {
+      const pieces = cut(bufs, pos, DIRECT_CHUNK);
+      const pool = (slabs ??= new SlabPool());
+      await forEachLimit(pieces.length, DIRECT_DEPTH, async (i) => {
+        const p = pieces[i]!;
+        const slab = await pool.acquire();
+        try {
+          let n = 0;
+          for (const b of p.bufs) n += b.copy(slab, n);
+          await writePiece(fh, [slab.subarray(0, n)], p.pos);
+        } finally {
+          pool.release(slab);
+        }
+      });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+      this.off = true; // the file system took the open but not the write
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    const fh = await this.fh;
+    this.fh = null;
+    await fh?.close();
+  }
+}
+
+/** pwriteAll, with O_DIRECT through `direct` when the write is aligned and the file allows it. */
+export async function pwriteMaybeDirect(fh: fsp.FileHandle, direct: DirectFile | null, data: Buffer | readonly Buffer[], pos: number): Promise<void> {
+  if (direct && (await direct.write(data, pos))) return;
+  await pwriteAll(fh, data, pos);
+}
