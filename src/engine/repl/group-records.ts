@@ -115,4 +115,28 @@ export class GroupRecords {
   opBusy(journal: string): boolean {
     return this.busyOps.has(journal);
   }
+
+  /**
+   * A swap resync: the group's pairs change sides (role and state) and the journal its role, in ONE
+   * transaction, each pair's change written to its events. Besides setGroupState and repairState,
+   * the only writer of a pair's state.
+   */
+  changeSides(journal: string, changes: ReadonlyArray<{ id: string; patch: Partial<PairRow>; event?: string }>, journalPatch: Partial<JournalRow>): void {
+    this.rs.store.tx(() => {
+      for (const c of changes) {
+        this.rs.updatePair(c.id, c.patch);
+        if (c.event) this.rs.event(c.id, c.event);
+      }
+      this.rs.updateJournal(journal, journalPatch);
+    });
+    this.invalidate();
+    this.bump(journal);
+  }
+
+  /** A row whose state is not a state at all (found by the integrity check): PSUE, so a resync can
+   *  make the group equal again. */
+  repairState(id: string, reason: string): void {
+    this.rs.forceSuspended(id, reason);
+    this.invalidate();
+  }
 }

@@ -46,7 +46,7 @@ export class Integrity {
       const why = `mgmt.db ${f.table} row '${f.row}' failed its check (${f.problem}): resync to make the S-VOLs equal again`;
       this.site.log(`integrity: ${why}`);
       const group = this.records.rs.pairs().filter((p) => p.localJournal === f.journal || p.id === f.row);
-      for (const p of group) if (!SUSPENDED.has(p.state) && !['COPY', 'PAIR', 'PFUL'].includes(p.state)) this.records.rs.forceSuspended(p.id, why);
+      for (const p of group) if (!SUSPENDED.has(p.state) && !['COPY', 'PAIR', 'PFUL'].includes(p.state)) this.records.repairState(p.id, why);
       const movable = this.records.rs.pairs().filter((p) => group.some((g) => g.id === p.id) && p.state !== 'SSWS' && p.state !== 'PSUE');
       const primaryJournals = new Set(movable.filter((p) => p.role === 'P').map((p) => p.localJournal));
       // a primary folds its journal into the bitmaps as it suspends (nothing unsent is dropped)

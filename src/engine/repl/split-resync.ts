@@ -185,16 +185,16 @@ export class SplitResync {
     const before = group.map((x) => ({ ...x }));
     await this.pulls.stop(journal);
     await this.site.array.locked(async () => {
-      this.records.rs.store.tx(() => {
-        for (const x of group) {
-          this.records.rs.updatePair(x.id, { role: 'P', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', writable: false, resyncing: false, imageTime: null, splitSeq: null, copied: false });
-          this.records.rs.event(x.id, `${x.state} -> COPY (swap: this side is now the primary)`);
-        }
-        this.records.rs.updateJournal(journal, { role: 'master', pullEnabled: false });
-      });
+      this.records.changeSides(
+        journal,
+        group.map((x) => ({
+          id: x.id,
+          patch: { role: 'P', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', writable: false, resyncing: false, imageTime: null, splitSeq: null, copied: false },
+          event: `${x.state} -> COPY (swap: this side is now the primary)`,
+        })),
+        { role: 'master', pullEnabled: false },
+      );
       await this.journals.journal(journal).reset();
-      this.records.invalidate();
-      this.records.bump(journal);
     });
     for (const x of group) await this.files.dropImage(x);
     try {
@@ -202,12 +202,11 @@ export class SplitResync {
       await this.journals.bumpSeq(journal, result.base as number);
     } catch (e) {
       await this.site.array.locked(async () => {
-        this.records.rs.store.tx(() => {
-          for (const x of before) this.records.rs.updatePair(x.id, { role: 'S', state: x.state, reason: x.reason, writable: x.writable, imageTime: x.imageTime });
-          this.records.rs.updateJournal(journal, { role: 'restore', pullEnabled: true });
-        });
-        this.records.invalidate();
-        this.records.bump(journal);
+        this.records.changeSides(
+          journal,
+          before.map((x) => ({ id: x.id, patch: { role: 'S', state: x.state, reason: x.reason, writable: x.writable, imageTime: x.imageTime } })),
+          { role: 'restore', pullEnabled: true },
+        );
       });
       throw e;
     }
@@ -223,15 +222,15 @@ export class SplitResync {
     await this.site.array.locked(async () => {
       await this.journals.bumpSeq(journal, seq);
       const row = this.records.journalRow(journal);
-      this.records.rs.store.tx(() => {
-        for (const x of ps) {
-          this.records.rs.updatePair(x.id, { role: 'S', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', resyncing: true, writable: false, imageTime: Date.now(), copyDone: 0, copyTotal: 0, splitSeq: null, copied: false, initialDone: true });
-          this.records.rs.event(x.id, `${x.state} -> COPY (swap: this side is now the secondary)`);
-        }
-        this.records.rs.updateJournal(journal, { role: 'restore', restoredSeq: seq, pullEnabled: true, pullIntervalMs: row.pullIntervalMs });
-      });
-      this.records.invalidate();
-      this.records.bump(journal);
+      this.records.changeSides(
+        journal,
+        ps.map((x) => ({
+          id: x.id,
+          patch: { role: 'S', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', resyncing: true, writable: false, imageTime: Date.now(), copyDone: 0, copyTotal: 0, splitSeq: null, copied: false, initialDone: true },
+          event: `${x.state} -> COPY (swap: this side is now the secondary)`,
+        })),
+        { role: 'restore', restoredSeq: seq, pullEnabled: true, pullIntervalMs: row.pullIntervalMs },
+      );
     });
     for (const x of ps) this.copies.start(x.id);
     this.pulls.start(journal, this.records.journalRow(journal).pullIntervalMs);
