@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIN, TestHome, arrayDirOf, sleep, waitFor } from '../helpers.js';
-import { assertEqual, sums, twoSites } from './sites.js';
+import { assertEqual, resyncToEqual, resyncUnderWay, sums, twoSites } from './sites.js';
 
 const show = (h: TestHome, ref: string): Promise<any> => h.ok('pair', 'show', ref, '--json');
 
@@ -95,10 +95,7 @@ test('pair revert during a running resync stops the copy first and gives back th
     await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
     await h.ok('pair', 'split', 'B:v');
     const [image] = await sums(h, 'B:v');
-    await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '32M', '--seed', '6');
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', '1MB/s'); // still copying when the next command lands
-    await h.ok('pair', 'resync', 'B:v', '--no-wait');
-    await waitFor(async () => (await show(h, 'B:v')).secondary.copyDone > 0, 60_000);
+    await resyncUnderWay(h, 'B:v', 6);
     const r = await h.ok('pair', 'revert', 'B:v', '--yes', '--json');
     assert.ok(r.tracksRestored > 0);
     assert.equal((await sums(h, 'B:v'))[0], image, 'the S-VOL is the split image right after the revert');
@@ -108,10 +105,7 @@ test('pair revert during a running resync stops the copy first and gives back th
     await sleep(1500);
     assert.equal((await sums(h, 'B:v'))[0], image, 'and stays so');
     assert.equal((await show(h, 'B:v')).secondary.state, 'PSUE');
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', 'unlimited');
-    await h.ok('pair', 'resync', 'B:v');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
-    await assertEqual(h, 'A:v', 'B:v');
+    await resyncToEqual(h, 'A:v', 'B:v');
   } finally {
     await h.cleanup();
   }
@@ -123,10 +117,7 @@ test('kill -9 of the secondary mid-resync: it waits in PSUE (no resume by itself
     await twoSites(h, { size: '64M' });
     await h.ok('pair', 'split', 'B:v');
     const [image] = await sums(h, 'B:v');
-    await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '32M', '--seed', '7');
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', '1MB/s'); // still copying when the next command lands
-    await h.ok('pair', 'resync', 'B:v', '--no-wait');
-    await waitFor(async () => (await show(h, 'B:v')).secondary.copyDone > 0, 60_000);
+    await resyncUnderWay(h, 'B:v', 7);
     process.kill((await h.ok('array', 'status', 'B', '--json')).pid, 'SIGKILL');
     await waitDead(h, 'B');
     // the first command restarts B; the resync is not resumed: both sides end PSUE
@@ -134,10 +125,7 @@ test('kill -9 of the secondary mid-resync: it waits in PSUE (no resume by itself
     assert.equal(r.pair.state, 'PSUE');
     assert.equal((await sums(h, 'B:v'))[0], image, 'revert after a kill -9 gives back the split image');
     await h.ok('pair', 'wait', 'A:v', '--state', 'PSUE', '--timeout', '30s');
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', 'unlimited');
-    await h.ok('pair', 'resync', 'B:v');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
-    await assertEqual(h, 'A:v', 'B:v');
+    await resyncToEqual(h, 'A:v', 'B:v');
   } finally {
     await h.cleanup();
   }

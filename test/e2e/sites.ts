@@ -1,6 +1,6 @@
 /** Two-site setups shared by the replication tests. */
 import assert from 'node:assert/strict';
-import type { TestHome } from '../helpers.js';
+import { waitFor, type TestHome } from '../helpers.js';
 
 export async function twoSites(h: TestHome, opts: { size?: string; journal?: string; mode?: string; blockade?: string; vols?: string[]; durability?: string } = {}): Promise<void> {
   const size = opts.size ?? '64M';
@@ -39,4 +39,25 @@ export async function threeSites(h: TestHome): Promise<void> {
     await h.ok('journal', 'create', 'C:j4', '--size', '64M');
     await h.ok('link', 'add', 'B', 'C');
     await h.ok('pair', 'create', 'B:v', 'C:v', '--journal', 'B:j3,C:j4', '--wait', '--timeout', '60s');
+}
+
+/**
+ * Starts a resync of a split pair that is still copying when the next command lands: 32 MiB of new
+ * random data on the P-VOL (seed), the link at 1 MB/s, `pair resync --no-wait`, and returns once the
+ * copy has written something.
+ */
+export async function resyncUnderWay(h: TestHome, svol: string, seed: number): Promise<void> {
+  const pvol = `A:${svol.split(':')[1]}`;
+  await h.ok('io', 'write', pvol, '--pattern', 'random', '--length', '32M', '--seed', String(seed));
+  await h.ok('link', 'set', 'A', 'B', '--bandwidth', '1MB/s');
+  await h.ok('pair', 'resync', svol, '--no-wait');
+  await waitFor(async () => (await h.ok('pair', 'show', svol, '--json')).secondary.copyDone > 0, 60_000);
+}
+
+/** The link back at full speed, a resync, the journal drained: the S-VOL must equal the P-VOL. */
+export async function resyncToEqual(h: TestHome, pvol: string, svol: string): Promise<void> {
+  await h.ok('link', 'set', 'A', 'B', '--bandwidth', 'unlimited');
+  await h.ok('pair', 'resync', svol);
+  await h.ok('pair', 'wait', svol, '--drained', '--timeout', '60s');
+  await assertEqual(h, pvol, svol);
 }
