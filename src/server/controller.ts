@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { RcopyError, InternalError, toRcopyError } from '../errors.js';
 import { StorageArray } from '../engine/array.js';
-import { PRIVATE_ACCESS, STORE_FILE, appendLog, fileMode, fixMode, livePid, logFile, openLog, pidFile, recordSocket, setArrayAccess, sockPathFile, socketPath } from '../engine/home.js';
+import { PRIVATE_ACCESS, STORE_FILE, appendLog, fileMode, fixMode, livePid, lockController, logFile, openLog, pidFile, recordSocket, setArrayAccess, sockPathFile, socketPath, type ControllerLock } from '../engine/home.js';
 import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
 import { loadHandlers, type Handler, type HandlerContext, type Service } from './handlers.js';
 import { PeerPool } from './client.js';
@@ -170,18 +170,18 @@ export class Controller implements HandlerContext {
   }
 }
 
-function takePidFile(dir: string): boolean {
-  for (let i = 0; i < 3; i++) {
-    try {
-      fs.writeFileSync(pidFile(dir), `${process.pid}\n`, { flag: 'wx', mode: fileMode() });
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (livePid(dir) !== null) return false;
-      fs.rmSync(pidFile(dir), { force: true });
-    }
-  }
-  return false;
+/**
+ * Makes this process the array's controller: the controller lock first (one holder at a time, gone
+ * with the process), then the pid file, which only says who holds it.
+ */
+let heldLock: ControllerLock | null = null;
+
+function takeOwnership(dir: string): ControllerLock | null {
+  const lock = lockController(dir);
+  if (!lock) return null;
+  fs.rmSync(pidFile(dir), { force: true }); // a dead controller's: never written through
+  fs.writeFileSync(pidFile(dir), `${process.pid}\n`, { flag: 'wx', mode: fileMode() });
+  return lock;
 }
 
 async function main(): Promise<void> {
@@ -200,10 +200,18 @@ async function main(): Promise<void> {
     process.stderr.write(`${(e as Error).message}\n`);
     process.exit(1);
   }
-  if (!takePidFile(dir)) {
-    early(`another controller (pid ${livePid(dir)}) owns this array; exiting`);
+  let lock: ControllerLock | null;
+  try {
+    lock = takeOwnership(dir);
+  } catch (e) {
+    early(`controller failed: cannot take the controller lock: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  if (!lock) {
+    early(`another controller (pid ${livePid(dir) ?? '?'}) owns this array; exiting`);
     process.exit(0);
   }
+  heldLock = lock; // referenced for the life of the process (a collected handle would drop the lock)
   let ctl: Controller | null = null;
   const shutdown = (why: string): void => {
     if (!ctl) process.exit(0);
@@ -226,6 +234,7 @@ async function main(): Promise<void> {
     ctl = new Controller(array, home);
     await ctl.start();
     await ctl.waitStopped();
+    heldLock?.release();
     process.exit(0);
   } catch (e) {
     // an error the user can act on is one line (the CLI shows the last line of the log)

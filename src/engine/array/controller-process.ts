@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { RcopyError } from '../../errors.js';
 import { CREATE_FLAGS, NOFOLLOW, fileMode } from './home.js';
 
@@ -229,4 +230,39 @@ export async function awaitControllerExit(dir: string, pid: number, opts: { grac
     /* gone */
   }
   fs.rmSync(pidFile(dir), { force: true });
+}
+
+/** A held controller lock: released when the process ends, however it ends. */
+export interface ControllerLock {
+  release(): void;
+}
+
+/**
+ * Takes the lock that makes a controller the single writer of its array, or returns null when
+ * another live process holds it. The lock is an exclusive SQLite lock on controller.lock (a POSIX
+ * record lock underneath), held for the life of the process: the kernel drops it when the process
+ * dies, even by kill -9, so there is no stale lock to break and no window in which two starting
+ * controllers can both decide that the last one is gone (the pid file alone had one: both removed
+ * a dead controller's pid file, one of them the other's fresh one).
+ */
+export function lockController(dir: string): ControllerLock | null {
+  const db = new Database(path.join(dir, 'controller.lock'), { timeout: 0 });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+  } catch (e) {
+    db.close();
+    if ((e as { code?: string }).code === 'SQLITE_BUSY') return null;
+    throw e;
+  }
+  return {
+    release: () => {
+      try {
+        db.exec('ROLLBACK');
+      } catch {
+        /* nothing was begun */
+      }
+      db.close();
+    },
+  };
 }
