@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { TrackBitmap, BITS_PER_PAGE, popcount32, trackRange } from '../../src/engine/bitmap.js';
 import { RcopyError } from '../../src/errors.js';

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { combineOp, crc32, crc32Combine } from '../../src/engine/crc32.js';
 import { JournalFile, recordSize, MAX_RECORD_DATA } from '../../src/engine/journal-file.js';
