@@ -259,7 +259,7 @@ homeTest('stats import: every trace format on a small file, gzip, and bad traces
   const rs = await h.fails(3, 'ERR_RCOPY_BAD_TRACE', 'stats', 'import', 'a1:strict', '--trace', bad, '--format', 'msr', '--strict');
   assert.match(rs.stderr, /line 2/);
   // a truncated gzip: an error, nothing stored
-  const big = Array.from({ length: 20000 }, (_, i) => `${128166372003061629 + i * 10000},wdev,1,Write,${(i % 500) * 65536},4096,100`).join('\n');
+  const big = Array.from({ length: 20000 }, (_, i) => `${128166372003061630 + i * 10000},wdev,1,Write,${(i % 500) * 65536},4096,100`).join('\n');
   const trunc = path.join(dir, 'trunc.csv.gz');
   const gz = zlib.gzipSync(big);
   fs.writeFileSync(trunc, gz.subarray(0, Math.floor(gz.length / 2)));
