@@ -16,7 +16,7 @@ try {
   const path = join(dir, 'trace.csv');
   const fd = openSync(path, 'w');
   let x = 1;
-  let ticks = 128166410318060999 - 60999; // a real MSR start, 100 ns units since 1601
+  let ticks = 128166410318061000 - 60999; // a real MSR start, 100 ns units since 1601
   const disks = ['0', '1', '2', '3'];
   for (let done = 0; done < lines; ) {
     const n = Math.min(100_000, lines - done);

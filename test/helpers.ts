@@ -1,6 +1,7 @@
 /**
  * Test helpers: a temporary RCOPY_HOME per test, running the built `rcopy` binary as a real
  * process, and stopping every controller the test started (a test that leaves one running fails).
+ * `homeTest` / `withHome` give a test its home and clean it up whatever happens.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -8,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { test, type TestOptions } from 'node:test';
 import { livePid } from '../src/engine/home.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -22,12 +24,57 @@ export interface RunResult {
   json<T = any>(): T;
 }
 
+/** Runs a process to its end and collects its output; never throws on a non-zero exit. */
+export function runProcess(argv: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; label?: string } = {}): Promise<RunResult> {
+  const label = opts.label ?? argv.join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${label} timed out\n${stderr}`));
+    }, opts.timeoutMs ?? 120_000);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({
+        code: code ?? -1,
+        stdout,
+        stderr,
+        json() {
+          try {
+            return JSON.parse(stdout);
+          } catch {
+            throw new Error(`not JSON from ${label}:\n${stdout}\n${stderr}`);
+          }
+        },
+      });
+    });
+    // a command that needs no input may exit before its stdin is closed: that EPIPE is not an error
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
 export function tmpDir(prefix = 'rcopy-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+export interface RcopyRunOptions {
+  input?: string;
+  timeoutMs?: number;
+  /** Added to (or, with a value of undefined, removed from) the home's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Runs rcopy under this umask (through sh) instead of the test runner's. */
+  umask?: string;
+}
+
 export class TestHome {
   readonly dir: string;
+  private readonly extraDirs: string[] = [];
+  private readonly hooks: Array<() => unknown> = [];
   constructor() {
     this.dir = tmpDir();
   }
@@ -37,36 +84,12 @@ export class TestHome {
   }
 
   /** Runs rcopy with arguments; never throws on a non-zero exit. */
-  run(args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], { env: { ...this.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`rcopy ${args.join(' ')} timed out\n${stderr}`));
-      }, opts.timeoutMs ?? 120_000);
-      child.on('close', (code) => {
-        clearTimeout(t);
-        resolve({
-          code: code ?? -1,
-          stdout,
-          stderr,
-          json() {
-            try {
-              return JSON.parse(stdout);
-            } catch {
-              throw new Error(`not JSON from rcopy ${args.join(' ')}:\n${stdout}\n${stderr}`);
-            }
-          },
-        });
-      });
-      // a command that needs no input may exit before its stdin is closed: that EPIPE is not an error
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(opts.input ?? '');
-    });
+  run(args: string[], opts: RcopyRunOptions = {}): Promise<RunResult> {
+    const env: NodeJS.ProcessEnv = { ...this.env, ...opts.env };
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+    const rcopy = [process.execPath, BIN, ...args];
+    const argv = opts.umask === undefined ? rcopy : ['sh', '-c', `umask ${opts.umask}; exec "$0" "$@"`, ...rcopy];
+    return runProcess(argv, { env, input: opts.input, timeoutMs: opts.timeoutMs, label: `rcopy ${args.join(' ')}` });
   }
 
   /** Runs rcopy and asserts exit 0; returns parsed JSON when --json was given. */
@@ -86,6 +109,18 @@ export class TestHome {
     return r;
   }
 
+  /** A further temporary directory outside the home (so it is not part of the home's listing), removed by cleanup. */
+  tempDir(): string {
+    const d = tmpDir();
+    this.extraDirs.push(d);
+    return d;
+  }
+
+  /** Work that cleanup does first, newest first (stopping controllers of another home, unmounting). */
+  onCleanup(fn: () => unknown): void {
+    this.hooks.push(fn);
+  }
+
   pids(): number[] {
     const arrays = path.join(this.dir, 'arrays');
     if (!fs.existsSync(arrays)) return [];
@@ -97,8 +132,19 @@ export class TestHome {
     return out;
   }
 
-  /** Stops every controller, checks none is left, removes the home. */
+  /**
+   * Runs the onCleanup work, stops every controller, checks none is left, removes the home and the
+   * temporary directories. Everything is done even when a step fails; the first failure is thrown.
+   */
   async cleanup(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const fn of this.hooks.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
     spawnSync(process.execPath, [BIN, 'array', 'stop', '--all'], { env: this.env, timeout: 60_000 });
     const left = this.pids();
     for (const pid of left) {
@@ -108,9 +154,39 @@ export class TestHome {
         /* gone */
       }
     }
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    for (const d of [this.dir, ...this.extraDirs.splice(0)]) fs.rmSync(d, { recursive: true, force: true });
+    if (errors.length > 0) throw errors[0];
     assert.deepEqual(left, [], 'controllers were still running after array stop --all');
   }
+}
+
+/**
+ * Runs fn with a fresh TestHome and always cleans it up (controllers stopped, directories removed),
+ * even when fn fails; then fn's failure is the one reported, with a failed cleanup as its cause.
+ */
+export async function withHome<T>(fn: (h: TestHome) => Promise<T>): Promise<T> {
+  const h = new TestHome();
+  let result: T;
+  try {
+    result = await fn(h);
+  } catch (e) {
+    try {
+      await h.cleanup();
+    } catch (cleanupError) {
+      if (e instanceof Error && e.cause === undefined) e.cause = cleanupError;
+    }
+    throw e;
+  }
+  await h.cleanup();
+  return result;
+}
+
+/** A test with a fresh TestHome of its own, cleaned up afterwards whatever the outcome (see withHome). */
+export function homeTest(name: string, fn: (h: TestHome) => Promise<void>): void;
+export function homeTest(name: string, options: TestOptions, fn: (h: TestHome) => Promise<void>): void;
+export function homeTest(name: string, a: TestOptions | ((h: TestHome) => Promise<void>), b?: (h: TestHome) => Promise<void>): void {
+  const [options, fn] = typeof a === 'function' ? [{}, a] : [a, b!];
+  void test(name, options, () => withHome(fn));
 }
 
 export function arrayDirOf(home: TestHome, name: string): string {

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { storageError, toRcopyError } from '../../src/errors.js';
-import { TestHome, arrayDirOf, tmpDir, waitFor } from '../helpers.js';
+import { type TestHome, arrayDirOf, tmpDir, waitFor, homeTest } from '../helpers.js';
 import { assertEqual } from './sites.js';
 
 /** Mounts a small file system of `mib` MiB on dir; returns how to unmount it, or the reason it cannot. */
@@ -75,11 +75,14 @@ function unfill(dir: string): void {
   fs.rmSync(path.join(dir, 'filler'), { force: true });
 }
 
-/** Stops the controllers (they hold files on the mount), unmounts, removes the home. */
-async function finish(h: TestHome, mounts: Array<{ umount: () => void }>): Promise<void> {
-  await h.run(['array', 'stop', '--all']);
-  for (const m of mounts) m.umount();
-  await h.cleanup();
+/** The test's mounts: at cleanup, the controllers are stopped (they hold files on the mounts), then they are unmounted. */
+function mountsOf(h: TestHome): Array<{ umount: () => void }> {
+  const mounts: Array<{ umount: () => void }> = [];
+  h.onCleanup(async () => {
+    await h.run(['array', 'stop', '--all']);
+    for (const m of mounts) m.umount();
+  });
+  return mounts;
 }
 
 const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
@@ -93,145 +96,130 @@ async function pairOn(h: TestHome, opts: { blockade?: string } = {}): Promise<vo
   await h.ok('pair', 'create', 'A:v', 'B:v', '--journal', 'A:j,B:j', '--group', 'g', '--wait', '--timeout', '60s');
 }
 
-test('ENOSPC on the P-VOL: ERR_RCOPY_NO_SPACE with the path, nothing of the failed write on the S-VOL, P == S after freeing space and a resync', { skip: PROBE ?? false }, async () => {
-  const h = new TestHome();
-  const mounts: Array<{ umount: () => void }> = [];
-  try {
-    await h.ok('array', 'create', 'A');
-    await h.ok('array', 'create', 'B');
-    const vols = path.join(arrayDirOf(h, 'A'), 'volumes');
-    const m = mountSmall(vols, 8);
-    assert.ok(!('why' in m), 'mounted');
-    mounts.push(m);
-    await pairOn(h);
-    await h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', 'random', '--length', '1M', '--seed', '1');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
-    fill(vols);
-    const r = await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'io', 'write', 'A:v', '--offset', '4M', '--pattern', 'random', '--length', '2M', '--seed', '2');
-    assert.match(r.stderr, /volumes\/v\.img/, `the error names the image: ${r.stderr}`);
-    assert.match(r.stderr, /array 'A'/, `the error names the array: ${r.stderr}`);
-    assert.match(r.stderr, /hint: .*free/i, `the error says what to do: ${r.stderr}`);
-    assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy|\n\s+at /, 'no internal error, no stack trace');
-    // the group is suspended with the reason; nothing of the failed write was applied on the S-VOL
+homeTest('ENOSPC on the P-VOL: ERR_RCOPY_NO_SPACE with the path, nothing of the failed write on the S-VOL, P == S after freeing space and a resync', { skip: PROBE ?? false }, async (h) => {
+  const mounts = mountsOf(h);
+  await h.ok('array', 'create', 'A');
+  await h.ok('array', 'create', 'B');
+  const vols = path.join(arrayDirOf(h, 'A'), 'volumes');
+  const m = mountSmall(vols, 8);
+  assert.ok(!('why' in m), 'mounted');
+  mounts.push(m);
+  await pairOn(h);
+  await h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', 'random', '--length', '1M', '--seed', '1');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+  fill(vols);
+  const r = await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'io', 'write', 'A:v', '--offset', '4M', '--pattern', 'random', '--length', '2M', '--seed', '2');
+  assert.match(r.stderr, /volumes\/v\.img/, `the error names the image: ${r.stderr}`);
+  assert.match(r.stderr, /array 'A'/, `the error names the array: ${r.stderr}`);
+  assert.match(r.stderr, /hint: .*free/i, `the error says what to do: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy|\n\s+at /, 'no internal error, no stack trace');
+  // the group is suspended with the reason; nothing of the failed write was applied on the S-VOL
+  await waitFor(async () => {
+    const v = await h.ok('pair', 'show', 'B:v', '--json');
+    return v.primary?.state === 'PSUE' && v.secondary?.state === 'PSUE';
+  }, 20_000);
+  const v = await h.ok('pair', 'show', 'B:v', '--json');
+  assert.match(v.primary.reason, /no space/i, `reason: ${v.primary.reason}`);
+  const s = await h.ok('io', 'checksum', 'B:v', '--range', '4M-6M', '--json');
+  assert.equal(s.sha256, sha256(Buffer.alloc(2 * 1024 * 1024)), 'the S-VOL holds nothing of the write that failed');
+  // free space, resync: equal again, and writes go on
+  unfill(vols);
+  await h.ok('pair', 'resync', 'B:v', '--timeout', '60s');
+  await h.ok('io', 'write', 'A:v', '--offset', '8M', '--pattern', 'random', '--length', '1M', '--seed', '3');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+  await assertEqual(h, 'A:v', 'B:v');
+});
+
+homeTest('ENOSPC on the secondary (the whole array on a full disk): PSUE with the reason within seconds; a resync on the full disk returns with PSUE and a message', { skip: PROBE ?? false }, async (h) => {
+  const mounts = mountsOf(h);
+  await h.ok('array', 'create', 'A');
+  await h.ok('array', 'create', 'B');
+  // B's whole directory (S-VOL, restore journal, management store, bitmaps) on a 40 MiB file system
+  const dir = arrayDirOf(h, 'B');
+  await h.ok('array', 'stop', 'B');
+  fs.renameSync(dir, `${dir}.aside`);
+  const m = mountSmall(dir, 40);
+  assert.ok(!('why' in m), 'mounted');
+  mounts.push(m);
+  fs.cpSync(`${dir}.aside`, dir, { recursive: true });
+  fs.rmSync(`${dir}.aside`, { recursive: true });
+  await pairOn(h);
+  await h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', 'random', '--length', '1M', '--seed', '1');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+  fill(dir);
+  const t0 = Date.now();
+  await h.ok('io', 'write', 'A:v', '--offset', '4M', '--pattern', 'random', '--length', '2M', '--seed', '2');
+  await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).secondary?.state === 'PSUE', 10_000);
+  const secs = (Date.now() - t0) / 1000;
+  const v = await h.ok('pair', 'show', 'B:v', '--json');
+  // the S-VOL or the (sparse) restore journal is the first to meet the full disk
+  assert.match(v.secondary.reason, /restore failed: no space.*(v\.img|j\.jnl)/i, `reason: ${v.secondary.reason}`);
+  assert.ok(secs < 10, `suspended after ${secs} s`);
+  // the primary is told
+  await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).primary?.state === 'PSUE', 10_000);
+  fill(dir, 3 * 1024 * 1024);
+  if (/v\.img/.test(v.secondary.reason)) {
+    // entries already in the restore journal are applied by themselves once there is room
+    // (the S-VOL is whole again at the last entry, never left at a half-applied batch)
     await waitFor(async () => {
-      const v = await h.ok('pair', 'show', 'B:v', '--json');
-      return v.primary?.state === 'PSUE' && v.secondary?.state === 'PSUE';
-    }, 20_000);
-    const v = await h.ok('pair', 'show', 'B:v', '--json');
-    assert.match(v.primary.reason, /no space/i, `reason: ${v.primary.reason}`);
-    const s = await h.ok('io', 'checksum', 'B:v', '--range', '4M-6M', '--json');
-    assert.equal(s.sha256, sha256(Buffer.alloc(2 * 1024 * 1024)), 'the S-VOL holds nothing of the write that failed');
-    // free space, resync: equal again, and writes go on
-    unfill(vols);
-    await h.ok('pair', 'resync', 'B:v', '--timeout', '60s');
-    await h.ok('io', 'write', 'A:v', '--offset', '8M', '--pattern', 'random', '--length', '1M', '--seed', '3');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
-    await assertEqual(h, 'A:v', 'B:v');
-  } finally {
-    await finish(h, mounts);
+      const x = await h.ok('pair', 'show', 'B:v', '--json');
+      return x.secondary.restoredSeq >= x.primary.lastSeq;
+    }, 10_000);
   }
+  // (when the sparse restore journal met the full disk first, the entries never arrived: the
+  // primary folded them into its bitmap and the resync below copies them)
+  // a resync with 1 MiB left (room to record states, not for the 2 MiB it saves and copies)
+  // stops with PSUE and says why, in bounded time
+  fill(dir, 1024 * 1024);
+  const t1 = Date.now();
+  const r = await h.run(['pair', 'resync', 'B:v'], { timeoutMs: 60_000 });
+  assert.notEqual(r.code, 0, `resync on a full disk: ${r.stdout}${r.stderr}`);
+  assert.match(r.stderr, /PSUE/, r.stderr);
+  assert.match(r.stderr, /no space/i, r.stderr);
+  assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy/, r.stderr);
+  assert.ok(Date.now() - t1 < 30_000, `resync returned after ${(Date.now() - t1) / 1000} s`);
+  assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).secondary.state, 'PSUE');
+  assert.doesNotMatch(fs.readFileSync(path.join(dir, 'controller.log'), 'utf8'), /unhandled rejection|uncaught/);
+  // space again: the resync makes both equal
+  unfill(dir);
+  await h.ok('pair', 'resync', 'B:v', '--timeout', '60s');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+  await assertEqual(h, 'A:v', 'B:v');
 });
 
-test('ENOSPC on the secondary (the whole array on a full disk): PSUE with the reason within seconds; a resync on the full disk returns with PSUE and a message', { skip: PROBE ?? false }, async () => {
-  const h = new TestHome();
-  const mounts: Array<{ umount: () => void }> = [];
-  try {
-    await h.ok('array', 'create', 'A');
-    await h.ok('array', 'create', 'B');
-    // B's whole directory (S-VOL, restore journal, management store, bitmaps) on a 40 MiB file system
-    const dir = arrayDirOf(h, 'B');
-    await h.ok('array', 'stop', 'B');
-    fs.renameSync(dir, `${dir}.aside`);
-    const m = mountSmall(dir, 40);
-    assert.ok(!('why' in m), 'mounted');
-    mounts.push(m);
-    fs.cpSync(`${dir}.aside`, dir, { recursive: true });
-    fs.rmSync(`${dir}.aside`, { recursive: true });
-    await pairOn(h);
-    await h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', 'random', '--length', '1M', '--seed', '1');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
-    fill(dir);
-    const t0 = Date.now();
-    await h.ok('io', 'write', 'A:v', '--offset', '4M', '--pattern', 'random', '--length', '2M', '--seed', '2');
-    await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).secondary?.state === 'PSUE', 10_000);
-    const secs = (Date.now() - t0) / 1000;
-    const v = await h.ok('pair', 'show', 'B:v', '--json');
-    // the S-VOL or the (sparse) restore journal is the first to meet the full disk
-    assert.match(v.secondary.reason, /restore failed: no space.*(v\.img|j\.jnl)/i, `reason: ${v.secondary.reason}`);
-    assert.ok(secs < 10, `suspended after ${secs} s`);
-    // the primary is told
-    await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).primary?.state === 'PSUE', 10_000);
-    fill(dir, 3 * 1024 * 1024);
-    if (/v\.img/.test(v.secondary.reason)) {
-      // entries already in the restore journal are applied by themselves once there is room
-      // (the S-VOL is whole again at the last entry, never left at a half-applied batch)
-      await waitFor(async () => {
-        const x = await h.ok('pair', 'show', 'B:v', '--json');
-        return x.secondary.restoredSeq >= x.primary.lastSeq;
-      }, 10_000);
-    }
-    // (when the sparse restore journal met the full disk first, the entries never arrived: the
-    // primary folded them into its bitmap and the resync below copies them)
-    // a resync with 1 MiB left (room to record states, not for the 2 MiB it saves and copies)
-    // stops with PSUE and says why, in bounded time
-    fill(dir, 1024 * 1024);
-    const t1 = Date.now();
-    const r = await h.run(['pair', 'resync', 'B:v'], { timeoutMs: 60_000 });
-    assert.notEqual(r.code, 0, `resync on a full disk: ${r.stdout}${r.stderr}`);
-    assert.match(r.stderr, /PSUE/, r.stderr);
-    assert.match(r.stderr, /no space/i, r.stderr);
-    assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy/, r.stderr);
-    assert.ok(Date.now() - t1 < 30_000, `resync returned after ${(Date.now() - t1) / 1000} s`);
-    assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).secondary.state, 'PSUE');
-    assert.doesNotMatch(fs.readFileSync(path.join(dir, 'controller.log'), 'utf8'), /unhandled rejection|uncaught/);
-    // space again: the resync makes both equal
-    unfill(dir);
-    await h.ok('pair', 'resync', 'B:v', '--timeout', '60s');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
-    await assertEqual(h, 'A:v', 'B:v');
-  } finally {
-    await finish(h, mounts);
-  }
-});
-
-test('array, journal, volume and backup create and a management-store change on a full disk: ERR_RCOPY_NO_SPACE, exit 1, path and hint', { skip: PROBE ?? false }, async () => {
-  const h = new TestHome();
-  const mounts: Array<{ umount: () => void }> = [];
-  try {
-    const m = mountSmall(h.dir, 40);
-    assert.ok(!('why' in m), 'mounted');
-    mounts.push(m);
-    await h.ok('array', 'create', 'A');
-    await h.ok('volume', 'create', 'A:src', '--size', '8M');
-    await h.ok('volume', 'create', 'A:bk', '--size', '8M');
-    await h.ok('io', 'write', 'A:src', '--offset', '0', '--pattern', 'random', '--length', '4M', '--seed', '1');
-    const clean = (r: { stderr: string }): void => {
-      assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy|\n\s+at /, `no internal error: ${r.stderr}`);
-      assert.match(r.stderr, /hint: .*free/i, `a hint: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(h.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `a path: ${r.stderr}`);
-    };
-    // array create runs in the CLI itself: mapped there too, and it leaves nothing behind
-    fill(h.dir);
-    clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'array', 'create', 'B'));
-    assert.ok(!fs.existsSync(arrayDirOf(h, 'B')), 'a failed array create leaves no directory');
-    fill(h.dir);
-    clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'journal', 'create', 'A:j', '--size', '8M'));
-    fill(h.dir);
-    clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'backup', 'create', 'A:src', '--to', 'A:bk'));
-    fill(h.dir);
-    clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'volume', 'create', 'A:more', '--size', '64M'));
-    // a change of the management store (SQLite: SQLITE_FULL)
-    fill(h.dir);
-    clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'stats', 'define', 'A:prod', '--volumes', 'src'));
-    // the controller is still there and works once space is free
-    unfill(h.dir);
-    await h.ok('array', 'create', 'B');
-    await h.ok('journal', 'create', 'A:j', '--size', '8M');
-    await h.ok('backup', 'create', 'A:src', '--to', 'A:bk');
-    await assertEqual(h, 'A:src', 'A:bk');
-  } finally {
-    await finish(h, mounts);
-  }
+homeTest('array, journal, volume and backup create and a management-store change on a full disk: ERR_RCOPY_NO_SPACE, exit 1, path and hint', { skip: PROBE ?? false }, async (h) => {
+  const mounts = mountsOf(h);
+  const m = mountSmall(h.dir, 40);
+  assert.ok(!('why' in m), 'mounted');
+  mounts.push(m);
+  await h.ok('array', 'create', 'A');
+  await h.ok('volume', 'create', 'A:src', '--size', '8M');
+  await h.ok('volume', 'create', 'A:bk', '--size', '8M');
+  await h.ok('io', 'write', 'A:src', '--offset', '0', '--pattern', 'random', '--length', '4M', '--seed', '1');
+  const clean = (r: { stderr: string }): void => {
+    assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy|\n\s+at /, `no internal error: ${r.stderr}`);
+    assert.match(r.stderr, /hint: .*free/i, `a hint: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(h.dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `a path: ${r.stderr}`);
+  };
+  // array create runs in the CLI itself: mapped there too, and it leaves nothing behind
+  fill(h.dir);
+  clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'array', 'create', 'B'));
+  assert.ok(!fs.existsSync(arrayDirOf(h, 'B')), 'a failed array create leaves no directory');
+  fill(h.dir);
+  clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'journal', 'create', 'A:j', '--size', '8M'));
+  fill(h.dir);
+  clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'backup', 'create', 'A:src', '--to', 'A:bk'));
+  fill(h.dir);
+  clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'volume', 'create', 'A:more', '--size', '64M'));
+  // a change of the management store (SQLite: SQLITE_FULL)
+  fill(h.dir);
+  clean(await h.fails(1, 'ERR_RCOPY_NO_SPACE', 'stats', 'define', 'A:prod', '--volumes', 'src'));
+  // the controller is still there and works once space is free
+  unfill(h.dir);
+  await h.ok('array', 'create', 'B');
+  await h.ok('journal', 'create', 'A:j', '--size', '8M');
+  await h.ok('backup', 'create', 'A:src', '--to', 'A:bk');
+  await assertEqual(h, 'A:src', 'A:bk');
 });
 
 /** The error a real call throws (the call must fail). */

@@ -5,13 +5,12 @@
  * trusted unchecked; the controller reads no file a client names; controller.log is not followed
  * through a symlink. Another user is played by `nobody` (setpriv or runuser; the test runs as root).
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, TestHome, type RunResult } from '../helpers.js';
+import { type TestHome, type RunResult, homeTest, runProcess } from '../helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -26,29 +25,8 @@ function asNobody(cmd: string[], opts: { ownerGroup?: boolean } = {}): string[] 
   return ['runuser', '-u', 'nobody', ...(opts.ownerGroup ? ['-G', 'root'] : []), '--', ...cmd];
 }
 
-interface Proc {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(argv: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Proc> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${argv.join(' ')} timed out\n${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
+/** Runs argv (another user's process) to its end under env. */
+const run = (argv: string[], env: NodeJS.ProcessEnv): Promise<RunResult> => runProcess(argv, { env, timeoutMs: 60_000 });
 
 /** rcopy under a umask and an RCOPY_HOME of the test's choosing. */
 class Site {
@@ -66,10 +44,7 @@ class Site {
   }
 
   run(...args: string[]): Promise<RunResult> {
-    return run(['sh', '-c', `umask ${this.umask}; exec "$0" "$@"`, process.execPath, BIN, ...args], this.env).then((r) => ({
-      ...r,
-      json: () => JSON.parse(r.stdout),
-    }));
+    return this.h.run(args, { env: { RCOPY_HOME: this.home, ...this.extraEnv }, umask: this.umask, timeoutMs: 60_000 });
   }
 
   async ok(...args: string[]): Promise<any> {
@@ -134,73 +109,63 @@ async function someFiles(s: Site): Promise<void> {
   await s.ok('io', 'write', 'A:v', '--pattern', 'random', '--seed', '1', '--length', '1M');
 }
 
-test('array files are 0600 and directories 0700 under umask 002 and 022, RCOPY_HOME is 0700', async () => {
-  const h = new TestHome();
-  try {
-    // every kind of file under the umask that widens most; the basic ones under the usual one
-    for (const umask of ['002', '022']) {
-      const s = new Site(h, path.join(h.dir, `home-${umask}`), umask);
-      const full = umask === '002';
-      try {
-        await (full ? everyKindOfFile(s) : someFiles(s));
-        // while the controllers run: pid files, logs, sockets, -wal/-shm are all there
-        assert.equal(mode(s.home), 0o700, `RCOPY_HOME under umask ${umask}`);
-        assert.equal(mode(path.join(s.home, 'arrays')), 0o700, `arrays/ under umask ${umask}`);
-        for (const a of full ? ['A', 'B'] : ['A']) {
-          const bad = checkTree(s.dir(a), { dir: 0o700, file: 0o600 });
-          assert.deepEqual(bad, [], `umask ${umask}, array ${a}:\n${bad.join('\n')}`);
-        }
-        const names = fs.readdirSync(s.dir('A')).concat(fs.readdirSync(path.join(s.dir('A'), 'volumes')));
-        for (const n of ['mgmt.db', 'mgmt.db-wal', 'controller.log', 'controller.pid', 'v.img', 'v.alloc']) assert.ok(names.includes(n), `${n} was checked`);
-        if (full) {
-          assert.ok(fs.readdirSync(path.join(s.dir('B'), 'bitmaps')).length > 0, 'bitmaps were checked');
-          assert.ok(fs.readdirSync(path.join(s.dir('A'), 'backups')).length > 0, 'backup files were checked');
-          assert.ok(fs.readdirSync(path.join(s.dir('A'), 'journals')).length > 0, 'journals were checked');
-        }
-      } finally {
-        await s.stopAll();
-      }
-    }
-  } finally {
-    await h.cleanup();
-  }
-});
-
-test('--group-access: 0750/0640 whatever the umask, kept for later files; the group reads images, others do not, nobody connects', { skip }, async () => {
-  const h = new TestHome();
-  try {
-    fs.chmodSync(h.dir, 0o755);
-    const s = new Site(h, path.join(h.dir, 'home'), '077');
+homeTest('array files are 0600 and directories 0700 under umask 002 and 022, RCOPY_HOME is 0700', async (h) => {
+  // every kind of file under the umask that widens most; the basic ones under the usual one
+  for (const umask of ['002', '022']) {
+    const s = new Site(h, path.join(h.dir, `home-${umask}`), umask);
+    const full = umask === '002';
     try {
-      await s.ok('array', 'create', 'G', '--group-access');
-      await s.ok('volume', 'create', 'G:v', '--size', '4M');
-      await s.ok('io', 'write', 'G:v', '--pattern', '0x5a', '--length', '64k');
-      await s.stopAll();
-      // a later controller (under another umask) creates its files as the array's setting says
-      const s2 = new Site(h, s.home, '002');
-      await s2.ok('volume', 'create', 'G:w', '--size', '4M');
-      await s2.ok('journal', 'create', 'G:j', '--size', '16M');
-      const bad = checkTree(s.dir('G'), { dir: 0o750, file: 0o640 });
-      assert.deepEqual(bad, [], bad.join('\n'));
-      assert.equal(mode(s.home) & 0o070, 0o010, 'the group may traverse RCOPY_HOME (not list it)');
-      assert.equal(mode(s.home) & 0o007, 0, 'others may not enter RCOPY_HOME');
-
-      const img = path.join(s.dir('G'), 'volumes', 'v.img');
-      const read = `try { const b = require('fs').readFileSync(${JSON.stringify(img)}); console.log('read', b[0]); } catch (e) { console.log(e.code); }`;
-      const member = await run(asNobody([process.execPath, '-e', read], { ownerGroup: true }), s.env);
-      assert.equal(member.stdout.trim(), `read ${0x5a}`, `a member of the owner's group reads the image: ${member.stderr}`);
-      const other = await run(asNobody([process.execPath, '-e', read]), s.env);
-      assert.equal(other.stdout.trim(), 'EACCES', `another user cannot: ${other.stderr}`);
-
-      const st = await s2.ok('array', 'status', 'G', '--json');
-      assert.equal(st.running, true);
-      const conn = await run(asNobody([process.execPath, '-e', connectScript(st.socket)], { ownerGroup: true }), s.env);
-      assert.match(conn.stdout.trim(), /^(EACCES|ECONNREFUSED|ENOENT)$/, `the group cannot reach the controller: ${conn.stdout} ${conn.stderr}`);
+      await (full ? everyKindOfFile(s) : someFiles(s));
+      // while the controllers run: pid files, logs, sockets, -wal/-shm are all there
+      assert.equal(mode(s.home), 0o700, `RCOPY_HOME under umask ${umask}`);
+      assert.equal(mode(path.join(s.home, 'arrays')), 0o700, `arrays/ under umask ${umask}`);
+      for (const a of full ? ['A', 'B'] : ['A']) {
+        const bad = checkTree(s.dir(a), { dir: 0o700, file: 0o600 });
+        assert.deepEqual(bad, [], `umask ${umask}, array ${a}:\n${bad.join('\n')}`);
+      }
+      const names = fs.readdirSync(s.dir('A')).concat(fs.readdirSync(path.join(s.dir('A'), 'volumes')));
+      for (const n of ['mgmt.db', 'mgmt.db-wal', 'controller.log', 'controller.pid', 'v.img', 'v.alloc']) assert.ok(names.includes(n), `${n} was checked`);
+      if (full) {
+        assert.ok(fs.readdirSync(path.join(s.dir('B'), 'bitmaps')).length > 0, 'bitmaps were checked');
+        assert.ok(fs.readdirSync(path.join(s.dir('A'), 'backups')).length > 0, 'backup files were checked');
+        assert.ok(fs.readdirSync(path.join(s.dir('A'), 'journals')).length > 0, 'journals were checked');
+      }
     } finally {
       await s.stopAll();
     }
+  }
+});
+
+homeTest('--group-access: 0750/0640 whatever the umask, kept for later files; the group reads images, others do not, nobody connects', { skip }, async (h) => {
+  fs.chmodSync(h.dir, 0o755);
+  const s = new Site(h, path.join(h.dir, 'home'), '077');
+  try {
+    await s.ok('array', 'create', 'G', '--group-access');
+    await s.ok('volume', 'create', 'G:v', '--size', '4M');
+    await s.ok('io', 'write', 'G:v', '--pattern', '0x5a', '--length', '64k');
+    await s.stopAll();
+    // a later controller (under another umask) creates its files as the array's setting says
+    const s2 = new Site(h, s.home, '002');
+    await s2.ok('volume', 'create', 'G:w', '--size', '4M');
+    await s2.ok('journal', 'create', 'G:j', '--size', '16M');
+    const bad = checkTree(s.dir('G'), { dir: 0o750, file: 0o640 });
+    assert.deepEqual(bad, [], bad.join('\n'));
+    assert.equal(mode(s.home) & 0o070, 0o010, 'the group may traverse RCOPY_HOME (not list it)');
+    assert.equal(mode(s.home) & 0o007, 0, 'others may not enter RCOPY_HOME');
+
+    const img = path.join(s.dir('G'), 'volumes', 'v.img');
+    const read = `try { const b = require('fs').readFileSync(${JSON.stringify(img)}); console.log('read', b[0]); } catch (e) { console.log(e.code); }`;
+    const member = await run(asNobody([process.execPath, '-e', read], { ownerGroup: true }), s.env);
+    assert.equal(member.stdout.trim(), `read ${0x5a}`, `a member of the owner's group reads the image: ${member.stderr}`);
+    const other = await run(asNobody([process.execPath, '-e', read]), s.env);
+    assert.equal(other.stdout.trim(), 'EACCES', `another user cannot: ${other.stderr}`);
+
+    const st = await s2.ok('array', 'status', 'G', '--json');
+    assert.equal(st.running, true);
+    const conn = await run(asNobody([process.execPath, '-e', connectScript(st.socket)], { ownerGroup: true }), s.env);
+    assert.match(conn.stdout.trim(), /^(EACCES|ECONNREFUSED|ENOENT)$/, `the group cannot reach the controller: ${conn.stdout} ${conn.stderr}`);
   } finally {
-    await h.cleanup();
+    await s.stopAll();
   }
 });
 
@@ -220,32 +185,27 @@ s.on('connect', () => {
 });`;
 }
 
-test('another uid (even in the owner group, umask 002) cannot read an image nor connect to the controller', { skip }, async () => {
-  const h = new TestHome();
+homeTest('another uid (even in the owner group, umask 002) cannot read an image nor connect to the controller', { skip }, async (h) => {
+  fs.chmodSync(h.dir, 0o755);
+  const s = new Site(h, path.join(h.dir, 'home'), '002');
   try {
-    fs.chmodSync(h.dir, 0o755);
-    const s = new Site(h, path.join(h.dir, 'home'), '002');
-    try {
-      await s.ok('array', 'create', 'A');
-      await s.ok('volume', 'create', 'A:v', '--size', '4M');
-      await s.ok('io', 'write', 'A:v', '--pattern', '0x33', '--length', '64k');
-      const before = (await s.ok('io', 'checksum', 'A:v', '--json')).sha256;
-      const st = await s.ok('array', 'status', 'A', '--json');
-      assert.equal(st.running, true);
-      const img = path.join(s.dir('A'), 'volumes', 'v.img');
-      const read = `try { require('fs').readFileSync(${JSON.stringify(img)}); console.log('read'); } catch (e) { console.log(e.code); }`;
-      for (const ownerGroup of [false, true]) {
-        const r = await run(asNobody([process.execPath, '-e', read], { ownerGroup }), s.env);
-        assert.equal(r.stdout.trim(), 'EACCES', `nobody${ownerGroup ? ' in the owner group' : ''} reads the image: ${r.stdout} ${r.stderr}`);
-        const c = await run(asNobody([process.execPath, '-e', connectScript(st.socket)], { ownerGroup }), s.env);
-        assert.match(c.stdout.trim(), /^(EACCES|ECONNREFUSED|ENOENT)$/, `nobody${ownerGroup ? ' in the owner group' : ''} reached the controller: ${c.stdout} ${c.stderr}`);
-      }
-      assert.equal((await s.ok('io', 'checksum', 'A:v', '--json')).sha256, before, 'nothing changed');
-    } finally {
-      await s.stopAll();
+    await s.ok('array', 'create', 'A');
+    await s.ok('volume', 'create', 'A:v', '--size', '4M');
+    await s.ok('io', 'write', 'A:v', '--pattern', '0x33', '--length', '64k');
+    const before = (await s.ok('io', 'checksum', 'A:v', '--json')).sha256;
+    const st = await s.ok('array', 'status', 'A', '--json');
+    assert.equal(st.running, true);
+    const img = path.join(s.dir('A'), 'volumes', 'v.img');
+    const read = `try { require('fs').readFileSync(${JSON.stringify(img)}); console.log('read'); } catch (e) { console.log(e.code); }`;
+    for (const ownerGroup of [false, true]) {
+      const r = await run(asNobody([process.execPath, '-e', read], { ownerGroup }), s.env);
+      assert.equal(r.stdout.trim(), 'EACCES', `nobody${ownerGroup ? ' in the owner group' : ''} reads the image: ${r.stdout} ${r.stderr}`);
+      const c = await run(asNobody([process.execPath, '-e', connectScript(st.socket)], { ownerGroup }), s.env);
+      assert.match(c.stdout.trim(), /^(EACCES|ECONNREFUSED|ENOENT)$/, `nobody${ownerGroup ? ' in the owner group' : ''} reached the controller: ${c.stdout} ${c.stderr}`);
     }
+    assert.equal((await s.ok('io', 'checksum', 'A:v', '--json')).sha256, before, 'nothing changed');
   } finally {
-    await h.cleanup();
+    await s.stopAll();
   }
 });
 
@@ -258,70 +218,66 @@ function longHome(h: TestHome): string {
 
 const hashOf = (dir: string): string => createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 20);
 
-test('a long RCOPY_HOME works with its socket in a private runtime directory, never at a predictable /tmp name', async () => {
-  const h = new TestHome();
+homeTest('a long RCOPY_HOME works with its socket in a private runtime directory, never at a predictable /tmp name', async (h) => {
+  const tmp = path.join(h.dir, 'tmp');
+  fs.mkdirSync(tmp, { mode: 0o1777 });
+  fs.chmodSync(tmp, 0o1777);
+  const xdg = path.join(h.dir, 'xdg');
+  fs.mkdirSync(xdg, { mode: 0o700 });
+  // without XDG_RUNTIME_DIR: a directory of the user's own, created 0700 and checked, under TMPDIR
+  const s = new Site(h, longHome(h), '002', { TMPDIR: tmp, XDG_RUNTIME_DIR: undefined });
   try {
-    const tmp = path.join(h.dir, 'tmp');
-    fs.mkdirSync(tmp, { mode: 0o1777 });
-    fs.chmodSync(tmp, 0o1777);
-    const xdg = path.join(h.dir, 'xdg');
-    fs.mkdirSync(xdg, { mode: 0o700 });
-    // without XDG_RUNTIME_DIR: a directory of the user's own, created 0700 and checked, under TMPDIR
-    const s = new Site(h, longHome(h), '002', { TMPDIR: tmp, XDG_RUNTIME_DIR: undefined });
-    try {
-      await s.ok('array', 'create', 'L');
-      await s.ok('volume', 'create', 'L:v', '--size', '4M');
-      await s.ok('io', 'write', 'L:v', '--pattern', '0x44', '--length', '64k');
-      const st = await s.ok('array', 'status', 'L', '--json');
-      assert.equal(st.running, true);
-      const privDir = path.join(tmp, `rcopy-${process.getuid!()}`);
-      assert.equal(st.socket, path.join(privDir, `${hashOf(s.dir('L'))}.sock`));
-      assert.ok(fs.lstatSync(st.socket).isSocket());
-      assert.equal(mode(privDir), 0o700);
-      assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.endsWith('.sock')), [], 'no socket directly in the shared temp directory');
-      await s.stopAll();
-      assert.ok(!fs.existsSync(st.socket), 'the socket goes with the controller');
+    await s.ok('array', 'create', 'L');
+    await s.ok('volume', 'create', 'L:v', '--size', '4M');
+    await s.ok('io', 'write', 'L:v', '--pattern', '0x44', '--length', '64k');
+    const st = await s.ok('array', 'status', 'L', '--json');
+    assert.equal(st.running, true);
+    const privDir = path.join(tmp, `rcopy-${process.getuid!()}`);
+    assert.equal(st.socket, path.join(privDir, `${hashOf(s.dir('L'))}.sock`));
+    assert.ok(fs.lstatSync(st.socket).isSocket());
+    assert.equal(mode(privDir), 0o700);
+    assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.endsWith('.sock')), [], 'no socket directly in the shared temp directory');
+    await s.stopAll();
+    assert.ok(!fs.existsSync(st.socket), 'the socket goes with the controller');
 
-      // with XDG_RUNTIME_DIR: there
-      const x = new Site(h, s.home, '022', { TMPDIR: tmp, XDG_RUNTIME_DIR: xdg });
-      await x.ok('io', 'write', 'L:v', '--offset', '64k', '--pattern', '0x45', '--length', '64k');
-      const st2 = await x.ok('array', 'status', 'L', '--json');
-      assert.equal(path.dirname(path.dirname(st2.socket)), xdg);
-      assert.equal(mode(path.dirname(st2.socket)), 0o700);
-      assert.ok(fs.lstatSync(st2.socket).isSocket());
-      // a client without XDG_RUNTIME_DIR (cron) finds the same controller through the path it recorded
-      const st3 = await s.ok('array', 'status', 'L', '--json');
-      assert.equal(st3.running, true);
-      assert.equal(st3.pid, st2.pid);
-      assert.equal(st3.socket, st2.socket);
-      await s.ok('io', 'checksum', 'L:v');
-      await x.stopAll();
-      assert.ok(!fs.existsSync(path.join(s.dir('L'), 'controller.sock-path')), 'the recorded path goes with the controller');
-    } finally {
-      await s.stopAll();
-    }
+    // with XDG_RUNTIME_DIR: there
+    const x = new Site(h, s.home, '022', { TMPDIR: tmp, XDG_RUNTIME_DIR: xdg });
+    await x.ok('io', 'write', 'L:v', '--offset', '64k', '--pattern', '0x45', '--length', '64k');
+    const st2 = await x.ok('array', 'status', 'L', '--json');
+    assert.equal(path.dirname(path.dirname(st2.socket)), xdg);
+    assert.equal(mode(path.dirname(st2.socket)), 0o700);
+    assert.ok(fs.lstatSync(st2.socket).isSocket());
+    // a client without XDG_RUNTIME_DIR (cron) finds the same controller through the path it recorded
+    const st3 = await s.ok('array', 'status', 'L', '--json');
+    assert.equal(st3.running, true);
+    assert.equal(st3.pid, st2.pid);
+    assert.equal(st3.socket, st2.socket);
+    await s.ok('io', 'checksum', 'L:v');
+    await x.stopAll();
+    assert.ok(!fs.existsSync(path.join(s.dir('L'), 'controller.sock-path')), 'the recorded path goes with the controller');
   } finally {
-    await h.cleanup();
+    await s.stopAll();
   }
 });
 
-test('a socket path squatted by another user is refused by the CLI, which talks to no one', { skip }, async () => {
-  const h = new TestHome();
+homeTest('a socket path squatted by another user is refused by the CLI, which talks to no one', { skip }, async (h) => {
   const squatters: Array<ReturnType<typeof spawn>> = [];
-  try {
-    fs.chmodSync(h.dir, 0o755);
-    const tmp = path.join(h.dir, 'tmp');
-    fs.mkdirSync(tmp);
-    fs.chmodSync(tmp, 0o1777);
-    const s = new Site(h, longHome(h), '022', { TMPDIR: tmp, XDG_RUNTIME_DIR: undefined });
-    await s.ok('array', 'create', 'L');
-    await s.ok('volume', 'create', 'L:v', '--size', '4M');
-    await s.stopAll();
-    // nobody occupies the old predictable name and the private directory's place while the controller is down
-    const hash = hashOf(s.dir('L'));
-    const privDir = path.join(tmp, `rcopy-${process.getuid!()}`);
-    fs.rmSync(privDir, { recursive: true, force: true }); // e.g. the temp directory was cleaned at boot
-    const squat = `
+  h.onCleanup(() => {
+    for (const sq of squatters) sq.kill('SIGKILL');
+  });
+  fs.chmodSync(h.dir, 0o755);
+  const tmp = path.join(h.dir, 'tmp');
+  fs.mkdirSync(tmp);
+  fs.chmodSync(tmp, 0o1777);
+  const s = new Site(h, longHome(h), '022', { TMPDIR: tmp, XDG_RUNTIME_DIR: undefined });
+  await s.ok('array', 'create', 'L');
+  await s.ok('volume', 'create', 'L:v', '--size', '4M');
+  await s.stopAll();
+  // nobody occupies the old predictable name and the private directory's place while the controller is down
+  const hash = hashOf(s.dir('L'));
+  const privDir = path.join(tmp, `rcopy-${process.getuid!()}`);
+  fs.rmSync(privDir, { recursive: true, force: true }); // e.g. the temp directory was cleaned at boot
+  const squat = `
 const fs = require('fs'), net = require('net');
 fs.mkdirSync(${JSON.stringify(privDir)}, { mode: 0o777 }); fs.chmodSync(${JSON.stringify(privDir)}, 0o777);
 let n = 0;
@@ -329,62 +285,56 @@ for (const p of [${JSON.stringify(path.join(tmp, `rcopy-${hash}.sock`))}, ${JSON
   const srv = net.createServer((c) => { console.log('connection'); c.destroy(); });
   srv.listen(p, () => { fs.chmodSync(p, 0o777); if (++n === 2) console.log('listening'); });
 }`;
-    const sq = spawn(asNobody([process.execPath, '-e', squat])[0]!, asNobody([process.execPath, '-e', squat]).slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    squatters.push(sq);
-    let out = '';
-    let err = '';
-    sq.stdout!.on('data', (d) => (out += d));
-    sq.stderr!.on('data', (d) => (err += d));
-    const t0 = Date.now();
-    while (!out.includes('listening')) {
-      assert.ok(Date.now() - t0 < 10_000 && sq.exitCode === null, `the squatter did not start: ${err}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const r = await s.run('volume', 'list', 'L', '--json');
-    assert.equal(r.code, 1, `expected a refusal:\n${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout + r.stderr, /ERR_RCOPY_UNSAFE_SOCKET/);
-    assert.ok(!out.includes('connection'), 'the CLI connected to the squatter');
-    assert.equal(fs.lstatSync(path.join(privDir, `${hash}.sock`)).uid, NOBODY_UID, "the squatter's socket is left alone");
-
-    // the same inside an array directory that others could write (an old array made under umask 000):
-    // the CLI makes the directory its own again, then refuses the socket it does not own
-    const s2 = new Site(h, path.join(h.dir, 'home2'), '022');
-    await s2.ok('array', 'create', 'S');
-    await s2.stopAll();
-    fs.chmodSync(path.join(s2.home), 0o755);
-    fs.chmodSync(path.join(s2.home, 'arrays'), 0o755);
-    fs.chmodSync(s2.dir('S'), 0o777);
-    const sock = path.join(s2.dir('S'), 'ctl.sock');
-    const squat2 = `require('net').createServer((c) => { console.log('connection'); c.destroy(); }).listen(${JSON.stringify(sock)}, () => console.log('listening'));`;
-    const sq2 = spawn(asNobody([process.execPath, '-e', squat2])[0]!, asNobody([process.execPath, '-e', squat2]).slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    squatters.push(sq2);
-    let out2 = '';
-    sq2.stdout!.on('data', (d) => (out2 += d));
-    const t1 = Date.now();
-    while (!out2.includes('listening')) {
-      assert.ok(Date.now() - t1 < 10_000 && sq2.exitCode === null, 'the second squatter did not start');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const r2 = await s2.run('volume', 'list', 'S', '--json');
-    assert.equal(r2.code, 1, `expected a refusal:\n${r2.stdout}\n${r2.stderr}`);
-    assert.match(r2.stdout + r2.stderr, /ERR_RCOPY_UNSAFE_SOCKET/);
-    assert.ok(!out2.includes('connection'), 'the CLI connected to the squatter in the array directory');
-  } finally {
-    for (const sq of squatters) sq.kill('SIGKILL');
-    await h.cleanup();
+  const sq = spawn(asNobody([process.execPath, '-e', squat])[0]!, asNobody([process.execPath, '-e', squat]).slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  squatters.push(sq);
+  let out = '';
+  let err = '';
+  sq.stdout!.on('data', (d) => (out += d));
+  sq.stderr!.on('data', (d) => (err += d));
+  const t0 = Date.now();
+  while (!out.includes('listening')) {
+    assert.ok(Date.now() - t0 < 10_000 && sq.exitCode === null, `the squatter did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
+  const r = await s.run('volume', 'list', 'L', '--json');
+  assert.equal(r.code, 1, `expected a refusal:\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout + r.stderr, /ERR_RCOPY_UNSAFE_SOCKET/);
+  assert.ok(!out.includes('connection'), 'the CLI connected to the squatter');
+  assert.equal(fs.lstatSync(path.join(privDir, `${hash}.sock`)).uid, NOBODY_UID, "the squatter's socket is left alone");
+
+  // the same inside an array directory that others could write (an old array made under umask 000):
+  // the CLI makes the directory its own again, then refuses the socket it does not own
+  const s2 = new Site(h, path.join(h.dir, 'home2'), '022');
+  await s2.ok('array', 'create', 'S');
+  await s2.stopAll();
+  fs.chmodSync(path.join(s2.home), 0o755);
+  fs.chmodSync(path.join(s2.home, 'arrays'), 0o755);
+  fs.chmodSync(s2.dir('S'), 0o777);
+  const sock = path.join(s2.dir('S'), 'ctl.sock');
+  const squat2 = `require('net').createServer((c) => { console.log('connection'); c.destroy(); }).listen(${JSON.stringify(sock)}, () => console.log('listening'));`;
+  const sq2 = spawn(asNobody([process.execPath, '-e', squat2])[0]!, asNobody([process.execPath, '-e', squat2]).slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  squatters.push(sq2);
+  let out2 = '';
+  sq2.stdout!.on('data', (d) => (out2 += d));
+  const t1 = Date.now();
+  while (!out2.includes('listening')) {
+    assert.ok(Date.now() - t1 < 10_000 && sq2.exitCode === null, 'the second squatter did not start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const r2 = await s2.run('volume', 'list', 'S', '--json');
+  assert.equal(r2.code, 1, `expected a refusal:\n${r2.stdout}\n${r2.stderr}`);
+  assert.match(r2.stdout + r2.stderr, /ERR_RCOPY_UNSAFE_SOCKET/);
+  assert.ok(!out2.includes('connection'), 'the CLI connected to the squatter in the array directory');
 });
 
-test('io write --file: the CLI sends the bytes; the protocol has no request that makes the controller open a path', async () => {
-  const h = new TestHome();
-  try {
-    await h.ok('array', 'create', 'A');
-    await h.ok('volume', 'create', 'A:v', '--size', '16M');
-    const secret = path.join(h.dir, 'secret');
-    fs.writeFileSync(secret, Buffer.alloc(65536, 0x7e), { mode: 0o600 });
-    const before = (await h.ok('io', 'checksum', 'A:v', '--json')).sha256;
-    const st = await h.ok('array', 'status', 'A', '--json');
-    const script = `
+homeTest('io write --file: the CLI sends the bytes; the protocol has no request that makes the controller open a path', async (h) => {
+  await h.ok('array', 'create', 'A');
+  await h.ok('volume', 'create', 'A:v', '--size', '16M');
+  const secret = path.join(h.dir, 'secret');
+  fs.writeFileSync(secret, Buffer.alloc(65536, 0x7e), { mode: 0o600 });
+  const before = (await h.ok('io', 'checksum', 'A:v', '--json')).sha256;
+  const st = await h.ok('array', 'status', 'A', '--json');
+  const script = `
 const net = require('net');
 const s = net.createConnection(${JSON.stringify(st.socket)});
 s.on('connect', () => {
@@ -394,46 +344,38 @@ s.on('connect', () => {
 });
 let buf = Buffer.alloc(0);
 s.on('data', (d) => { buf = Buffer.concat([buf, d]); if (buf.length >= 8 && buf.length >= 8 + buf.readUInt32BE(0)) { console.log(buf.subarray(8, 8 + buf.readUInt32BE(0)).toString()); process.exit(0); } });`;
-    const r = await run([process.execPath, '-e', script], h.env);
-    const reply = JSON.parse(r.stdout);
-    assert.ok(reply.e, `io.writeFile was served: ${r.stdout}`);
-    assert.equal(reply.e.code, 'ERR_RCOPY_BAD_REQUEST');
-    assert.equal((await h.ok('io', 'checksum', 'A:v', '--json')).sha256, before, 'the volume is unchanged');
+  const r = await run([process.execPath, '-e', script], h.env);
+  const reply = JSON.parse(r.stdout);
+  assert.ok(reply.e, `io.writeFile was served: ${r.stdout}`);
+  assert.equal(reply.e.code, 'ERR_RCOPY_BAD_REQUEST');
+  assert.equal((await h.ok('io', 'checksum', 'A:v', '--json')).sha256, before, 'the volume is unchanged');
 
-    // the command still writes a file (several chunks, an odd length, at an offset)
-    const data = Buffer.alloc(9 * 1024 * 1024 + 4096);
-    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 0xff;
-    const f = path.join(h.dir, 'data.bin');
-    fs.writeFileSync(f, data);
-    await h.ok('io', 'write', 'A:v', '--file', f, '--offset', '1M');
-    const back = await h.ok('io', 'checksum', 'A:v', '--range', `1M-${1024 * 1024 + data.length}`, '--json');
-    assert.equal(back.sha256, createHash('sha256').update(data).digest('hex'));
-  } finally {
-    await h.cleanup();
-  }
+  // the command still writes a file (several chunks, an odd length, at an offset)
+  const data = Buffer.alloc(9 * 1024 * 1024 + 4096);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 31 + 7) & 0xff;
+  const f = path.join(h.dir, 'data.bin');
+  fs.writeFileSync(f, data);
+  await h.ok('io', 'write', 'A:v', '--file', f, '--offset', '1M');
+  const back = await h.ok('io', 'checksum', 'A:v', '--range', `1M-${1024 * 1024 + data.length}`, '--json');
+  assert.equal(back.sha256, createHash('sha256').update(data).digest('hex'));
 });
 
-test('a symlinked controller.log is not followed', async () => {
-  const h = new TestHome();
-  try {
-    await h.ok('array', 'create', 'A');
-    await h.ok('volume', 'create', 'A:v', '--size', '4M');
-    await h.ok('array', 'stop', '--all');
-    const target = path.join(h.dir, 'target');
-    fs.writeFileSync(target, 'untouched\n');
-    const log = path.join(h.dir, 'arrays', 'A', 'controller.log');
-    fs.rmSync(log);
-    fs.symlinkSync(target, log);
-    const r = await h.fails(1, 'ERR_RCOPY_UNSAFE_FILE', 'volume', 'list', 'A');
-    assert.match(r.stderr, /controller\.log/);
-    assert.equal(fs.readFileSync(target, 'utf8'), 'untouched\n', 'the target of the link was written');
-    assert.deepEqual(h.pids(), [], 'no controller started');
-    fs.rmSync(log);
-    await h.ok('volume', 'list', 'A');
-    assert.ok(fs.lstatSync(log).isFile());
-    assert.equal(fs.readFileSync(target, 'utf8'), 'untouched\n');
-  } finally {
-    await h.cleanup();
-  }
+homeTest('a symlinked controller.log is not followed', async (h) => {
+  await h.ok('array', 'create', 'A');
+  await h.ok('volume', 'create', 'A:v', '--size', '4M');
+  await h.ok('array', 'stop', '--all');
+  const target = path.join(h.dir, 'target');
+  fs.writeFileSync(target, 'untouched\n');
+  const log = path.join(h.dir, 'arrays', 'A', 'controller.log');
+  fs.rmSync(log);
+  fs.symlinkSync(target, log);
+  const r = await h.fails(1, 'ERR_RCOPY_UNSAFE_FILE', 'volume', 'list', 'A');
+  assert.match(r.stderr, /controller\.log/);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'untouched\n', 'the target of the link was written');
+  assert.deepEqual(h.pids(), [], 'no controller started');
+  fs.rmSync(log);
+  await h.ok('volume', 'list', 'A');
+  assert.ok(fs.lstatSync(log).isFile());
+  assert.equal(fs.readFileSync(target, 'utf8'), 'untouched\n');
 });
 

@@ -26,6 +26,7 @@ test('text chart: one row per window, peak marked, no colour codes', () => {
   const rows = t.trimEnd().split('\n');
   assert.equal(rows.length, 5);
   assert.match(rows[2]!, /#+ <- peak/);
+  // eslint-disable-next-line no-control-regex -- the escape character is what the check looks for
   assert.doesNotMatch(t, /\x1b\[/);
   assert.equal(chartText(buildReport([], { windowMs: M }), 80), '(no windows)\n');
   const many = chartText(buildReport(Array.from({ length: 500 }, (_, i) => entry('a', i * M, (i + 1) * M, [i % 50])), { windowMs: M }), 80, { maxRows: 20 });

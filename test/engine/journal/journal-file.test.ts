@@ -429,7 +429,7 @@ test('records left beyond a corrupt one are not joined to the chain by a later s
 test('a batch whose write fails leaves nothing that a later recovery takes for damage', async () => {
   await withDir('rcopy-jfail-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
-    (await JournalFile.create(file, 4 * MiB)).close();
+    await (await JournalFile.create(file, 4 * MiB)).close();
     // The child may not write past `limit` (RLIMIT_FSIZE: writes there fail with EFBIG). The limit
     // falls inside the second record of batch B, after its header: B fails half written; C, the
     // size of B's first record, then lands exactly on it, so B's second header follows C on disk.

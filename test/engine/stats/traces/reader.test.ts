@@ -116,7 +116,7 @@ test('garbage and negative sizes are counted as malformed, never fatal unless st
 });
 
 test('gzip is detected by magic; a truncated gzip is reported as ERR_RCOPY_BAD_TRACE', async () => {
-  const lines = Array.from({ length: 20000 }, (_, i) => `${128166410318060999 + i * 10000},wdev,1,Write,${i * 4096},4096,1`).join('\n') + '\n';
+  const lines = Array.from({ length: 20000 }, (_, i) => `${128166410318061000 + i * 10000},wdev,1,Write,${i * 4096},4096,1`).join('\n') + '\n';
   const gz = gzipSync(lines);
   const ok = await read(gz, 'msr', { name: 'trace.csv.gz' });
   assert.equal(ok.gzip, true);
