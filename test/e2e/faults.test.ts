@@ -7,12 +7,11 @@
  * Crash points are real kill -9s at an exact step: a controller started with
  * RCOPY_FAULT=ARRAY:POINT kills itself there (src/engine/fault.ts).
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, TestHome, arrayDirOf, sleep, waitFor } from '../helpers.js';
+import { BIN, arrayDirOf, homeTest, sleep, waitFor, type TestHome } from '../helpers.js';
 import { assertEqual, resyncToEqual, resyncUnderWay, sums, twoSites } from './sites.js';
 
 const show = (h: TestHome, ref: string): Promise<any> => h.ok('pair', 'show', ref, '--json');
@@ -48,347 +47,277 @@ async function waitDead(h: TestHome, array: string, timeoutMs = 60_000): Promise
   await waitFor(async () => !(await h.run(['array', 'status', array, '--json'])).json().running, timeoutMs, 100);
 }
 
-test('a journal group resyncs as one: cut short, every S-VOL keeps the split image and revert --group puts the group back', async () => {
-  const h = new TestHome();
-  try {
-    await twoSites(h, { size: '32M', blockade: '1s', vols: ['small', 'big'] });
-    await h.ok('io', 'write', 'A:small', '--pattern', 'random', '--length', '4M', '--seed', '1');
-    await h.ok('io', 'write', 'A:big', '--pattern', 'random', '--length', '4M', '--seed', '2');
-    await h.ok('pair', 'wait', '--group', 'g1', '--drained', '--timeout', '60s');
-    await h.ok('pair', 'split', '--group', 'g1');
-    const image = await sums(h, 'B:small', 'B:big');
-    await h.ok('io', 'write', 'A:small', '--offset', '8M', '--pattern', 'random', '--length', '1M', '--seed', '3');
-    await h.ok('io', 'write', 'A:big', '--pattern', 'random', '--length', '32M', '--seed', '4');
-    // the two copies share the link: the small pair's data arrives within about 17 s (behind at most
-    // four of the big pair's 4 MiB requests), the big pair's 32 MiB take about 32 s: the link goes
-    // down while it still copies, even on a loaded machine
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', '1MB/s');
-    await h.ok('pair', 'resync', '--group', 'g1', '--no-wait');
-    // the small pair has all its data while the big one is still copying
-    await waitFor(async () => (await show(h, 'B:small')).secondary.copied === true, 60_000);
-    const mid = await show(h, 'B:small');
-    assert.equal(mid.secondary.state, 'COPY', 'a copied pair waits for its group: it does not switch alone');
-    await h.ok('link', 'down', 'A', 'B');
-    for (const v of ['B:small', 'B:big']) await h.ok('pair', 'wait', v, '--state', 'PSUE', '--timeout', '30s');
-    for (const v of ['B:small', 'B:big']) {
-      const s = (await show(h, v)).secondary;
-      assert.equal(s.state, 'PSUE', `${v} is suspended with its group, never PAIR alone`);
-    }
-    await h.ok('pair', 'revert', '--group', 'g1', '--yes');
-    assert.deepEqual(await sums(h, 'B:small', 'B:big'), image, 'revert --group gives back the split image of every S-VOL');
-    await h.ok('link', 'up', 'A', 'B');
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', 'unlimited');
-    await h.ok('pair', 'resync', '--group', 'g1');
-    await h.ok('pair', 'wait', '--group', 'g1', '--state', 'PAIR', '--drained', '--timeout', '60s');
-    await assertEqual(h, 'A:small', 'B:small');
-    await assertEqual(h, 'A:big', 'B:big');
-  } finally {
-    await h.cleanup();
+homeTest('a journal group resyncs as one: cut short, every S-VOL keeps the split image and revert --group puts the group back', async (h) => {
+  await twoSites(h, { size: '32M', blockade: '1s', vols: ['small', 'big'] });
+  await h.ok('io', 'write', 'A:small', '--pattern', 'random', '--length', '4M', '--seed', '1');
+  await h.ok('io', 'write', 'A:big', '--pattern', 'random', '--length', '4M', '--seed', '2');
+  await h.ok('pair', 'wait', '--group', 'g1', '--drained', '--timeout', '60s');
+  await h.ok('pair', 'split', '--group', 'g1');
+  const image = await sums(h, 'B:small', 'B:big');
+  await h.ok('io', 'write', 'A:small', '--offset', '8M', '--pattern', 'random', '--length', '1M', '--seed', '3');
+  await h.ok('io', 'write', 'A:big', '--pattern', 'random', '--length', '32M', '--seed', '4');
+  // the two copies share the link: the small pair's data arrives within about 17 s (behind at most
+  // four of the big pair's 4 MiB requests), the big pair's 32 MiB take about 32 s: the link goes
+  // down while it still copies, even on a loaded machine
+  await h.ok('link', 'set', 'A', 'B', '--bandwidth', '1MB/s');
+  await h.ok('pair', 'resync', '--group', 'g1', '--no-wait');
+  // the small pair has all its data while the big one is still copying
+  await waitFor(async () => (await show(h, 'B:small')).secondary.copied === true, 60_000);
+  const mid = await show(h, 'B:small');
+  assert.equal(mid.secondary.state, 'COPY', 'a copied pair waits for its group: it does not switch alone');
+  await h.ok('link', 'down', 'A', 'B');
+  for (const v of ['B:small', 'B:big']) await h.ok('pair', 'wait', v, '--state', 'PSUE', '--timeout', '30s');
+  for (const v of ['B:small', 'B:big']) {
+    const s = (await show(h, v)).secondary;
+    assert.equal(s.state, 'PSUE', `${v} is suspended with its group, never PAIR alone`);
+  }
+  await h.ok('pair', 'revert', '--group', 'g1', '--yes');
+  assert.deepEqual(await sums(h, 'B:small', 'B:big'), image, 'revert --group gives back the split image of every S-VOL');
+  await h.ok('link', 'up', 'A', 'B');
+  await h.ok('link', 'set', 'A', 'B', '--bandwidth', 'unlimited');
+  await h.ok('pair', 'resync', '--group', 'g1');
+  await h.ok('pair', 'wait', '--group', 'g1', '--state', 'PAIR', '--drained', '--timeout', '60s');
+  await assertEqual(h, 'A:small', 'B:small');
+  await assertEqual(h, 'A:big', 'B:big');
+});
+
+homeTest('pair revert during a running resync stops the copy first and gives back the image exactly', async (h) => {
+  await twoSites(h, { size: '64M' });
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '5');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await h.ok('pair', 'split', 'B:v');
+  const [image] = await sums(h, 'B:v');
+  await resyncUnderWay(h, 'B:v', 6);
+  const r = await h.ok('pair', 'revert', 'B:v', '--yes', '--json');
+  assert.ok(r.tracksRestored > 0);
+  assert.equal((await sums(h, 'B:v'))[0], image, 'the S-VOL is the split image right after the revert');
+  const s = (await show(h, 'B:v')).secondary;
+  assert.equal(s.state, 'PSUE');
+  // nothing copies on behind the revert's back (the watch timer does not restart it)
+  await sleep(1500);
+  assert.equal((await sums(h, 'B:v'))[0], image, 'and stays so');
+  assert.equal((await show(h, 'B:v')).secondary.state, 'PSUE');
+  await resyncToEqual(h, 'A:v', 'B:v');
+});
+
+homeTest('kill -9 of the secondary mid-resync: it waits in PSUE (no resume by itself) and revert is exact', async (h) => {
+  await twoSites(h, { size: '64M' });
+  await h.ok('pair', 'split', 'B:v');
+  const [image] = await sums(h, 'B:v');
+  await resyncUnderWay(h, 'B:v', 7);
+  process.kill((await h.ok('array', 'status', 'B', '--json')).pid, 'SIGKILL');
+  await waitDead(h, 'B');
+  // the first command restarts B; the resync is not resumed: both sides end PSUE
+  const r = await h.ok('pair', 'revert', 'B:v', '--yes', '--json');
+  assert.equal(r.pair.state, 'PSUE');
+  assert.equal((await sums(h, 'B:v'))[0], image, 'revert after a kill -9 gives back the split image');
+  await h.ok('pair', 'wait', 'A:v', '--state', 'PSUE', '--timeout', '30s');
+  await resyncToEqual(h, 'A:v', 'B:v');
+});
+
+homeTest('sync fence: pull stop is refused; fence never suspends and completes the write; fence data fails it and refuses the next', async (h) => {
+  await h.ok('array', 'create', 'A');
+  await h.ok('array', 'create', 'B');
+  for (const v of ['n', 'd']) {
+    await h.ok('volume', 'create', `A:${v}`, '--size', '8M');
+    await h.ok('volume', 'create', `B:${v}`, '--size', '8M');
+  }
+  for (const j of ['A:jn', 'B:kn', 'A:jd', 'B:kd']) await h.ok('journal', 'create', j, '--size', '16M');
+  await h.ok('link', 'add', 'A', 'B');
+  await h.ok('pair', 'create', 'A:n', 'B:n', '--journal', 'A:jn,B:kn', '--mode', 'sync', '--sync-timeout', '1s', '--wait', '--timeout', '60s');
+  await h.ok('pair', 'create', 'A:d', 'B:d', '--journal', 'A:jd,B:kd', '--mode', 'sync', '--sync-timeout', '1s', '--fence', 'data', '--wait', '--timeout', '60s');
+  await h.fails(1, /ERR_RCOPY_STATE.*sync pair/, 'pull', 'stop', 'B:kn');
+  await h.ok('io', 'write', 'A:n', '--pattern', '0x11', '--length', '64k');
+  await h.ok('link', 'down', 'A', 'B');
+  // fence never: the write completes within the timeout (plus a margin), the pair suspends
+  const t0 = Date.now();
+  await h.ok('io', 'write', 'A:n', '--pattern', '0x22', '--length', '64k');
+  assert.ok(Date.now() - t0 < 30_000, 'a sync write never waits without bound');
+  assert.equal((await show(h, 'A:n')).primary.state, 'PSUE');
+  assert.ok((await show(h, 'A:n')).primary.changedTracks >= 1, 'the write is in the bitmap');
+  // fence data: the write fails with a clear error; the next one is refused before anything is written
+  await h.fails(4, 'ERR_RCOPY_FENCED', 'io', 'write', 'A:d', '--pattern', '0x33', '--length', '64k');
+  assert.equal((await show(h, 'A:d')).primary.state, 'PSUE');
+  const before = (await sums(h, 'A:d'))[0];
+  await h.fails(1, 'ERR_RCOPY_FENCED', 'io', 'write', 'A:d', '--offset', '1M', '--pattern', '0x44', '--length', '64k');
+  assert.equal((await sums(h, 'A:d'))[0], before, 'a refused write changes nothing');
+  await h.ok('link', 'up', 'A', 'B');
+  for (const v of ['n', 'd']) {
+    await h.ok('pair', 'resync', `B:${v}`);
+    await h.ok('pair', 'wait', `B:${v}`, '--drained', '--timeout', '60s');
+    await assertEqual(h, `A:${v}`, `B:${v}`);
   }
 });
 
-test('pair revert during a running resync stops the copy first and gives back the image exactly', async () => {
-  const h = new TestHome();
-  try {
-    await twoSites(h, { size: '64M' });
-    await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '5');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
-    await h.ok('pair', 'split', 'B:v');
-    const [image] = await sums(h, 'B:v');
-    await resyncUnderWay(h, 'B:v', 6);
-    const r = await h.ok('pair', 'revert', 'B:v', '--yes', '--json');
-    assert.ok(r.tracksRestored > 0);
-    assert.equal((await sums(h, 'B:v'))[0], image, 'the S-VOL is the split image right after the revert');
-    const s = (await show(h, 'B:v')).secondary;
-    assert.equal(s.state, 'PSUE');
-    // nothing copies on behind the revert's back (the watch timer does not restart it)
-    await sleep(1500);
-    assert.equal((await sums(h, 'B:v'))[0], image, 'and stays so');
-    assert.equal((await show(h, 'B:v')).secondary.state, 'PSUE');
-    await resyncToEqual(h, 'A:v', 'B:v');
-  } finally {
-    await h.cleanup();
-  }
+homeTest('a deleted pair can be created again and behaves like a new one through split, resync and takeover', async (h) => {
+  await twoSites(h, { size: '16M' });
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '4M', '--seed', '9');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await h.ok('pair', 'delete', 'B:v', '--yes');
+  await h.ok('pair', 'create', 'A:v', 'B:v', '--journal', 'A:j1,B:j2', '--group', 'g1', '--wait', '--timeout', '60s');
+  await h.ok('pair', 'split', 'B:v');
+  await h.ok('io', 'write', 'A:v', '--offset', '8M', '--pattern', '0x5a', '--length', '1M');
+  await h.ok('pair', 'resync', 'B:v');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await assertEqual(h, 'A:v', 'B:v');
+  // --nocopy, then a split: host writes to the P-VOL still work (the bitmap is the new pair's)
+  await h.ok('pair', 'delete', 'B:v', '--yes');
+  await h.ok('pair', 'create', 'A:v', 'B:v', '--journal', 'A:j1,B:j2', '--group', 'g1', '--nocopy');
+  await h.ok('pair', 'split', 'B:v');
+  await h.ok('io', 'write', 'A:v', '--pattern', '0x6b', '--length', '64k');
+  await h.ok('pair', 'takeover', 'B:v', '--yes');
+  await h.ok('io', 'write', 'B:v', '--offset', '1M', '--pattern', '0x7c', '--length', '64k');
+  await h.ok('pair', 'resync', 'B:v', '--swap');
+  await h.ok('pair', 'wait', 'A:v', '--drained', '--timeout', '60s');
+  await assertEqual(h, 'B:v', 'A:v');
 });
 
-test('kill -9 of the secondary mid-resync: it waits in PSUE (no resume by itself) and revert is exact', async () => {
-  const h = new TestHome();
-  try {
-    await twoSites(h, { size: '64M' });
-    await h.ok('pair', 'split', 'B:v');
-    const [image] = await sums(h, 'B:v');
-    await resyncUnderWay(h, 'B:v', 7);
-    process.kill((await h.ok('array', 'status', 'B', '--json')).pid, 'SIGKILL');
-    await waitDead(h, 'B');
-    // the first command restarts B; the resync is not resumed: both sides end PSUE
-    const r = await h.ok('pair', 'revert', 'B:v', '--yes', '--json');
-    assert.equal(r.pair.state, 'PSUE');
-    assert.equal((await sums(h, 'B:v'))[0], image, 'revert after a kill -9 gives back the split image');
-    await h.ok('pair', 'wait', 'A:v', '--state', 'PSUE', '--timeout', '30s');
-    await resyncToEqual(h, 'A:v', 'B:v');
-  } finally {
-    await h.cleanup();
-  }
+homeTest('kill -9 of the primary right after it reports copy complete: the copy is never silently stale', async (h) => {
+  await twoSites(h, { size: '32M', blockade: '1s' });
+  await h.ok('pair', 'split', 'B:v');
+  const [image] = await sums(h, 'B:v');
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '10');
+  await armFault(h, 'A', 'copy-done-before-reply');
+  await h.ok('pair', 'resync', 'B:v', '--no-wait');
+  await waitFault(h, 'A', 'copy-done-before-reply');
+  await waitDead(h, 'A');
+  // A stays down past B's blockade watch: B gives up the resync (PSUE) with its image kept
+  await waitFor(async () => {
+    const r = await h.run(['pair', 'list', 'B', '--json']);
+    return r.code === 0 && r.json()[0]?.sState === 'PSUE';
+  }, 60_000);
+  // A comes back (PAIR, bitmap cleared); B is PSUE: the two are reconciled, A suspends
+  await h.ok('array', 'start', 'A');
+  await h.ok('pair', 'wait', 'A:v', '--state', 'PSUE', '--timeout', '30s');
+  const r = await h.ok('pair', 'revert', 'B:v', '--yes', '--json');
+  assert.ok(r.tracksRestored > 0);
+  assert.equal((await sums(h, 'B:v'))[0], image);
+  await h.ok('pair', 'resync', 'B:v');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await assertEqual(h, 'A:v', 'B:v', 'after the revert the resync copies every changed track again');
 });
 
-test('sync fence: pull stop is refused; fence never suspends and completes the write; fence data fails it and refuses the next', async () => {
-  const h = new TestHome();
-  try {
-    await h.ok('array', 'create', 'A');
-    await h.ok('array', 'create', 'B');
-    for (const v of ['n', 'd']) {
-      await h.ok('volume', 'create', `A:${v}`, '--size', '8M');
-      await h.ok('volume', 'create', `B:${v}`, '--size', '8M');
-    }
-    for (const j of ['A:jn', 'B:kn', 'A:jd', 'B:kd']) await h.ok('journal', 'create', j, '--size', '16M');
-    await h.ok('link', 'add', 'A', 'B');
-    await h.ok('pair', 'create', 'A:n', 'B:n', '--journal', 'A:jn,B:kn', '--mode', 'sync', '--sync-timeout', '1s', '--wait', '--timeout', '60s');
-    await h.ok('pair', 'create', 'A:d', 'B:d', '--journal', 'A:jd,B:kd', '--mode', 'sync', '--sync-timeout', '1s', '--fence', 'data', '--wait', '--timeout', '60s');
-    await h.fails(1, /ERR_RCOPY_STATE.*sync pair/, 'pull', 'stop', 'B:kn');
-    await h.ok('io', 'write', 'A:n', '--pattern', '0x11', '--length', '64k');
-    await h.ok('link', 'down', 'A', 'B');
-    // fence never: the write completes within the timeout (plus a margin), the pair suspends
-    const t0 = Date.now();
-    await h.ok('io', 'write', 'A:n', '--pattern', '0x22', '--length', '64k');
-    assert.ok(Date.now() - t0 < 30_000, 'a sync write never waits without bound');
-    assert.equal((await show(h, 'A:n')).primary.state, 'PSUE');
-    assert.ok((await show(h, 'A:n')).primary.changedTracks >= 1, 'the write is in the bitmap');
-    // fence data: the write fails with a clear error; the next one is refused before anything is written
-    await h.fails(4, 'ERR_RCOPY_FENCED', 'io', 'write', 'A:d', '--pattern', '0x33', '--length', '64k');
-    assert.equal((await show(h, 'A:d')).primary.state, 'PSUE');
-    const before = (await sums(h, 'A:d'))[0];
-    await h.fails(1, 'ERR_RCOPY_FENCED', 'io', 'write', 'A:d', '--offset', '1M', '--pattern', '0x44', '--length', '64k');
-    assert.equal((await sums(h, 'A:d'))[0], before, 'a refused write changes nothing');
-    await h.ok('link', 'up', 'A', 'B');
-    for (const v of ['n', 'd']) {
-      await h.ok('pair', 'resync', `B:${v}`);
-      await h.ok('pair', 'wait', `B:${v}`, '--drained', '--timeout', '60s');
-      await assertEqual(h, `A:${v}`, `B:${v}`);
-    }
-  } finally {
-    await h.cleanup();
-  }
-});
-
-test('a deleted pair can be created again and behaves like a new one through split, resync and takeover', async () => {
-  const h = new TestHome();
-  try {
-    await twoSites(h, { size: '16M' });
-    await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '4M', '--seed', '9');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
-    await h.ok('pair', 'delete', 'B:v', '--yes');
-    await h.ok('pair', 'create', 'A:v', 'B:v', '--journal', 'A:j1,B:j2', '--group', 'g1', '--wait', '--timeout', '60s');
-    await h.ok('pair', 'split', 'B:v');
-    await h.ok('io', 'write', 'A:v', '--offset', '8M', '--pattern', '0x5a', '--length', '1M');
-    await h.ok('pair', 'resync', 'B:v');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
-    await assertEqual(h, 'A:v', 'B:v');
-    // --nocopy, then a split: host writes to the P-VOL still work (the bitmap is the new pair's)
-    await h.ok('pair', 'delete', 'B:v', '--yes');
-    await h.ok('pair', 'create', 'A:v', 'B:v', '--journal', 'A:j1,B:j2', '--group', 'g1', '--nocopy');
-    await h.ok('pair', 'split', 'B:v');
-    await h.ok('io', 'write', 'A:v', '--pattern', '0x6b', '--length', '64k');
-    await h.ok('pair', 'takeover', 'B:v', '--yes');
-    await h.ok('io', 'write', 'B:v', '--offset', '1M', '--pattern', '0x7c', '--length', '64k');
-    await h.ok('pair', 'resync', 'B:v', '--swap');
-    await h.ok('pair', 'wait', 'A:v', '--drained', '--timeout', '60s');
-    await assertEqual(h, 'B:v', 'A:v');
-  } finally {
-    await h.cleanup();
-  }
-});
-
-test('kill -9 of the primary right after it reports copy complete: the copy is never silently stale', async () => {
-  const h = new TestHome();
-  try {
-    await twoSites(h, { size: '32M', blockade: '1s' });
-    await h.ok('pair', 'split', 'B:v');
-    const [image] = await sums(h, 'B:v');
-    await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '10');
-    await armFault(h, 'A', 'copy-done-before-reply');
-    await h.ok('pair', 'resync', 'B:v', '--no-wait');
-    await waitFault(h, 'A', 'copy-done-before-reply');
-    await waitDead(h, 'A');
-    // A stays down past B's blockade watch: B gives up the resync (PSUE) with its image kept
-    await waitFor(async () => {
-      const r = await h.run(['pair', 'list', 'B', '--json']);
-      return r.code === 0 && r.json()[0]?.sState === 'PSUE';
-    }, 60_000);
-    // A comes back (PAIR, bitmap cleared); B is PSUE: the two are reconciled, A suspends
-    await h.ok('array', 'start', 'A');
-    await h.ok('pair', 'wait', 'A:v', '--state', 'PSUE', '--timeout', '30s');
-    const r = await h.ok('pair', 'revert', 'B:v', '--yes', '--json');
-    assert.ok(r.tracksRestored > 0);
-    assert.equal((await sums(h, 'B:v'))[0], image);
-    await h.ok('pair', 'resync', 'B:v');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
-    await assertEqual(h, 'A:v', 'B:v', 'after the revert the resync copies every changed track again');
-  } finally {
-    await h.cleanup();
-  }
-});
-
-test('kill -9 of the primary after copy complete, restarted in time: the secondary finishes the switch and ends equal', async () => {
-  const h = new TestHome();
-  try {
-    await twoSites(h, { size: '32M' });
-    await h.ok('pair', 'split', 'B:v');
-    await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '11');
-    await armFault(h, 'A', 'copy-done-before-reply');
-    await h.ok('pair', 'resync', 'B:v', '--no-wait');
-    await waitFault(h, 'A', 'copy-done-before-reply');
-    await waitDead(h, 'A');
-    await h.ok('array', 'start', 'A');
-    await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
-    await assertEqual(h, 'A:v', 'B:v');
-  } finally {
-    await h.cleanup();
-  }
+homeTest('kill -9 of the primary after copy complete, restarted in time: the secondary finishes the switch and ends equal', async (h) => {
+  await twoSites(h, { size: '32M' });
+  await h.ok('pair', 'split', 'B:v');
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '11');
+  await armFault(h, 'A', 'copy-done-before-reply');
+  await h.ok('pair', 'resync', 'B:v', '--no-wait');
+  await waitFault(h, 'A', 'copy-done-before-reply');
+  await waitDead(h, 'A');
+  await h.ok('array', 'start', 'A');
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
+  await assertEqual(h, 'A:v', 'B:v');
 });
 
 for (const point of ['copied-before-switch', 'switched-before-clear']) {
-  test(`kill -9 of the secondary at ${point}: after restart, revert or resync give the split image or P == S`, async () => {
-    const h = new TestHome();
-    try {
-      await twoSites(h, { size: '32M' });
-      await h.ok('pair', 'split', 'B:v');
-      const [image] = await sums(h, 'B:v');
-      await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '12');
-      await armFault(h, 'B', point);
-      await h.run(['pair', 'resync', 'B:v', '--timeout', '60s']);
-      await waitFault(h, 'B', point);
-      const s = (await show(h, 'B:v')).secondary; // restarts B
-      if (point === 'copied-before-switch') {
-        // the group had not switched: it waits in PSUE, and revert is exact
-        assert.equal(s.state, 'PSUE');
-        await h.ok('pair', 'revert', 'B:v', '--yes');
-        assert.equal((await sums(h, 'B:v'))[0], image);
-      } else {
-        assert.equal(s.state, 'PAIR', 'the switch was durable before the crash');
-      }
-      if (s.state !== 'PAIR') await h.ok('pair', 'resync', 'B:v');
-      await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
-      await assertEqual(h, 'A:v', 'B:v');
-    } finally {
-      await h.cleanup();
+  homeTest(`kill -9 of the secondary at ${point}: after restart, revert or resync give the split image or P == S`, async (h) => {
+    await twoSites(h, { size: '32M' });
+    await h.ok('pair', 'split', 'B:v');
+    const [image] = await sums(h, 'B:v');
+    await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '12');
+    await armFault(h, 'B', point);
+    await h.run(['pair', 'resync', 'B:v', '--timeout', '60s']);
+    await waitFault(h, 'B', point);
+    const s = (await show(h, 'B:v')).secondary; // restarts B
+    if (point === 'copied-before-switch') {
+      // the group had not switched: it waits in PSUE, and revert is exact
+      assert.equal(s.state, 'PSUE');
+      await h.ok('pair', 'revert', 'B:v', '--yes');
+      assert.equal((await sums(h, 'B:v'))[0], image);
+    } else {
+      assert.equal(s.state, 'PAIR', 'the switch was durable before the crash');
     }
+    if (s.state !== 'PAIR') await h.ok('pair', 'resync', 'B:v');
+    await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
+    await assertEqual(h, 'A:v', 'B:v');
   });
 }
 
-test('a takeover is not undone by a pull reply that was in flight', async () => {
-  const h = new TestHome();
-  try {
-    await twoSites(h, { size: '32M', journal: '64M' });
-    // the primary holds every pull 3 s before it reads the states it reports, and the secondary
-    // asks again 50 ms after each reply: a pull is in flight when the takeover suspends the
-    // primary, and its reply (PSUS, drained) lands after the S-VOL became SSWS
-    await armDelay(h, 'A', 'serve-pull:3000');
-    await h.ok('pull', 'start', 'B:j2', '--interval', '50ms');
-    await waitLog(h, 'A', 'delay point serve-pull');
-    const r = await h.ok('pair', 'takeover', 'B:v', '--yes', '--json');
-    assert.equal(r.pairs[0].state, 'SSWS');
-    // watch for twice the hold: the takeover stays
-    const until = Date.now() + 6000;
-    while (Date.now() < until) {
-      const s = (await show(h, 'B:v')).secondary;
-      assert.equal(s.state, 'SSWS', `takeover undone: ${s.state} (${s.reason})`);
-      await sleep(200);
-    }
-    await h.ok('io', 'write', 'B:v', '--pattern', '0x42', '--length', '64k');
-  } finally {
-    await h.cleanup();
+homeTest('a takeover is not undone by a pull reply that was in flight', async (h) => {
+  await twoSites(h, { size: '32M', journal: '64M' });
+  // the primary holds every pull 3 s before it reads the states it reports, and the secondary
+  // asks again 50 ms after each reply: a pull is in flight when the takeover suspends the
+  // primary, and its reply (PSUS, drained) lands after the S-VOL became SSWS
+  await armDelay(h, 'A', 'serve-pull:3000');
+  await h.ok('pull', 'start', 'B:j2', '--interval', '50ms');
+  await waitLog(h, 'A', 'delay point serve-pull');
+  const r = await h.ok('pair', 'takeover', 'B:v', '--yes', '--json');
+  assert.equal(r.pairs[0].state, 'SSWS');
+  // watch for twice the hold: the takeover stays
+  const until = Date.now() + 6000;
+  while (Date.now() < until) {
+    const s = (await show(h, 'B:v')).secondary;
+    assert.equal(s.state, 'SSWS', `takeover undone: ${s.state} (${s.reason})`);
+    await sleep(200);
   }
+  await h.ok('io', 'write', 'B:v', '--pattern', '0x42', '--length', '64k');
 });
 
-test('the secondary learns of PFUS at once, and pair resync is not refused as PAIR', async () => {
-  const h = new TestHome();
-  try {
-    await twoSites(h, { size: '32M', journal: '4M' });
-    // no pull asks meanwhile: the secondary can learn of the journal overflow only from the primary
-    await h.ok('pull', 'stop', 'B:j2');
-    for (let i = 0; i < 10; i++) await h.ok('io', 'write', 'A:v', '--offset', `${i}M`, '--pattern', 'random', '--length', '512k', '--seed', String(20 + i));
-    await h.ok('pair', 'wait', 'A:v', '--state', 'PFUS', '--timeout', '30s');
-    const t0 = Date.now();
-    await h.ok('pair', 'wait', 'B:v', '--state', 'PFUS', '--timeout', '30s');
-    assert.ok(Date.now() - t0 < 10_000, `the secondary took ${Date.now() - t0} ms to learn of PFUS`);
-    await h.ok('pull', 'start', 'B:j2');
-    await h.ok('pair', 'resync', 'B:v');
-    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
-    await assertEqual(h, 'A:v', 'B:v');
-  } finally {
-    await h.cleanup();
-  }
+homeTest('the secondary learns of PFUS at once, and pair resync is not refused as PAIR', async (h) => {
+  await twoSites(h, { size: '32M', journal: '4M' });
+  // no pull asks meanwhile: the secondary can learn of the journal overflow only from the primary
+  await h.ok('pull', 'stop', 'B:j2');
+  for (let i = 0; i < 10; i++) await h.ok('io', 'write', 'A:v', '--offset', `${i}M`, '--pattern', 'random', '--length', '512k', '--seed', String(20 + i));
+  await h.ok('pair', 'wait', 'A:v', '--state', 'PFUS', '--timeout', '30s');
+  const t0 = Date.now();
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PFUS', '--timeout', '30s');
+  assert.ok(Date.now() - t0 < 10_000, `the secondary took ${Date.now() - t0} ms to learn of PFUS`);
+  await h.ok('pull', 'start', 'B:j2');
+  await h.ok('pair', 'resync', 'B:v');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await assertEqual(h, 'A:v', 'B:v');
 });
 
-test('a blockade watch starts afresh: a primary restarted after an old outage does not split the pair', async () => {
-  const h = new TestHome();
-  try {
-    // a watch long enough that the restart below is always shorter, even on a loaded machine
-    await twoSites(h, { size: '16M', blockade: '6s' });
-    await h.ok('link', 'down', 'A', 'B');
-    await h.ok('io', 'write', 'A:v', '--pattern', '0x31', '--length', '1M');
-    await h.ok('pair', 'wait', 'B:v', '--state', 'PSUE', '--timeout', '60s');
-    await h.ok('link', 'up', 'A', 'B');
-    await h.ok('pair', 'resync', 'B:v');
-    // killed right as the resync reports PAIR, before any pull has succeeded since the outage
-    process.kill((await h.ok('array', 'status', 'A', '--json')).pid, 'SIGKILL');
-    await waitDead(h, 'A');
-    await h.ok('array', 'start', 'A');
-    await h.ok('io', 'write', 'A:v', '--offset', '2M', '--pattern', '0x32', '--length', '1M');
-    await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
-    const v = await show(h, 'B:v');
-    assert.equal(v.secondary.state, 'PAIR');
-    assert.equal(v.primary.state, 'PAIR');
-    await assertEqual(h, 'A:v', 'B:v');
-  } finally {
-    await h.cleanup();
-  }
+homeTest('a blockade watch starts afresh: a primary restarted after an old outage does not split the pair', async (h) => {
+  // a watch long enough that the restart below is always shorter, even on a loaded machine
+  await twoSites(h, { size: '16M', blockade: '6s' });
+  await h.ok('link', 'down', 'A', 'B');
+  await h.ok('io', 'write', 'A:v', '--pattern', '0x31', '--length', '1M');
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PSUE', '--timeout', '60s');
+  await h.ok('link', 'up', 'A', 'B');
+  await h.ok('pair', 'resync', 'B:v');
+  // killed right as the resync reports PAIR, before any pull has succeeded since the outage
+  process.kill((await h.ok('array', 'status', 'A', '--json')).pid, 'SIGKILL');
+  await waitDead(h, 'A');
+  await h.ok('array', 'start', 'A');
+  await h.ok('io', 'write', 'A:v', '--offset', '2M', '--pattern', '0x32', '--length', '1M');
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
+  const v = await show(h, 'B:v');
+  assert.equal(v.secondary.state, 'PAIR');
+  assert.equal(v.primary.state, 'PAIR');
+  await assertEqual(h, 'A:v', 'B:v');
 });
 
-test("a group's state change is all or nothing across a kill -9 in the middle of it", async () => {
-  const h = new TestHome();
-  try {
-    await twoSites(h, { size: '8M', vols: ['a', 'b', 'c'] });
-    await armFault(h, 'A', 'group-state-midway-PSUS');
-    await h.run(['pair', 'split', '--group', 'g1']);
-    await waitFault(h, 'A', 'group-state-midway-PSUS');
-    const states = new Set<string>();
-    for (const v of ['a', 'b', 'c']) states.add((await show(h, `A:${v}`)).primary.state);
-    assert.equal(states.size, 1, `the primary's group is in one state, not ${[...states].join(' and ')}`);
-  } finally {
-    await h.cleanup();
-  }
+homeTest("a group's state change is all or nothing across a kill -9 in the middle of it", async (h) => {
+  await twoSites(h, { size: '8M', vols: ['a', 'b', 'c'] });
+  await armFault(h, 'A', 'group-state-midway-PSUS');
+  await h.run(['pair', 'split', '--group', 'g1']);
+  await waitFault(h, 'A', 'group-state-midway-PSUS');
+  const states = new Set<string>();
+  for (const v of ['a', 'b', 'c']) states.add((await show(h, `A:${v}`)).primary.state);
+  assert.equal(states.size, 1, `the primary's group is in one state, not ${[...states].join(' and ')}`);
 });
 
-test('a write to a sync pair whose secondary was killed completes within the sync timeout', async () => {
-  const h = new TestHome();
-  try {
-    await twoSites(h, { size: '8M', mode: 'sync' });
-    await h.ok('io', 'write', 'A:v', '--pattern', '0x01', '--length', '64k');
-    process.kill((await h.ok('array', 'status', 'B', '--json')).pid, 'SIGKILL');
-    await waitDead(h, 'B');
-    const child = spawn(process.execPath, [BIN, 'io', 'write', 'A:v', '--pattern', '0x02', '--length', '64k'], { env: h.env, stdio: 'ignore' });
-    const code = await new Promise<number | null>((res) => child.on('close', res));
-    assert.equal(code, 0, 'fence never: the write completes into the bitmap');
-    assert.equal((await show(h, 'A:v')).primary.state, 'PSUE');
-  } finally {
-    await h.cleanup();
-  }
+homeTest('a write to a sync pair whose secondary was killed completes within the sync timeout', async (h) => {
+  await twoSites(h, { size: '8M', mode: 'sync' });
+  await h.ok('io', 'write', 'A:v', '--pattern', '0x01', '--length', '64k');
+  process.kill((await h.ok('array', 'status', 'B', '--json')).pid, 'SIGKILL');
+  await waitDead(h, 'B');
+  const child = spawn(process.execPath, [BIN, 'io', 'write', 'A:v', '--pattern', '0x02', '--length', '64k'], { env: h.env, stdio: 'ignore' });
+  const code = await new Promise<number | null>((res) => child.on('close', res));
+  assert.equal(code, 0, 'fence never: the write completes into the bitmap');
+  assert.equal((await show(h, 'A:v')).primary.state, 'PSUE');
 });
 
-test('kill -9 of the secondary between recording a restore and freeing its entries: the journal still drains', async () => {
-  const h = new TestHome();
-  try {
-    await twoSites(h, { size: '16M' });
-    await armFault(h, 'B', 'restored-before-release');
-    await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '2M', '--seed', '14');
-    await waitFault(h, 'B', 'restored-before-release');
-    await waitDead(h, 'B');
-    await h.ok('array', 'start', 'B');
-    await h.ok('io', 'write', 'A:v', '--offset', '4M', '--pattern', '0x15', '--length', '64k');
-    await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
-    await assertEqual(h, 'A:v', 'B:v');
-  } finally {
-    await h.cleanup();
-  }
+homeTest('kill -9 of the secondary between recording a restore and freeing its entries: the journal still drains', async (h) => {
+  await twoSites(h, { size: '16M' });
+  await armFault(h, 'B', 'restored-before-release');
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '2M', '--seed', '14');
+  await waitFault(h, 'B', 'restored-before-release');
+  await waitDead(h, 'B');
+  await h.ok('array', 'start', 'B');
+  await h.ok('io', 'write', 'A:v', '--offset', '4M', '--pattern', '0x15', '--length', '64k');
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
+  await assertEqual(h, 'A:v', 'B:v');
 });

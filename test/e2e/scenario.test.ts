@@ -13,7 +13,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestHome } from '../helpers.js';
+import { withHome } from '../helpers.js';
 import { runScenario, type ScenarioResult } from './scenario-model.js';
 
 const verbose = process.env.RCOPY_SCENARIO_VERBOSE === '1';
@@ -42,14 +42,11 @@ function summary(r: ScenarioResult): string {
 
 async function one(seed: number, steps: number): Promise<ScenarioResult> {
   console.log(`scenario seed ${seed}, ${steps} steps (reproduce: RCOPY_SEED=${seed} RCOPY_STEPS=${steps} node --test dist/test/e2e/scenario.test.js)`);
-  const h = new TestHome();
-  try {
+  return withHome(async (h) => {
     const r = await runScenario(h, { seed, steps, log, skip });
     console.log(summary(r));
     return r;
-  } finally {
-    await h.cleanup();
-  }
+  });
 }
 
 if (process.env.RCOPY_SEED !== undefined && process.env.RCOPY_SEED !== '') {
