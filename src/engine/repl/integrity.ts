@@ -4,19 +4,15 @@
  * that can be made safe suspends its group; one that cannot stops the start with the row named.
  */
 import { E } from '../../errors.js';
-import { JournalFile } from '../journal-file.js';
+import { type JournalFile } from '../journal-file.js';
 import { SUSPENDED } from './pair-state.js';
 import { type JournalRow, type StoreFinding } from './repl-store.js';
 import type { Site } from './site.js';
 import type { GroupRecords } from './group-records.js';
-import type { Journals } from './journals.js';
+import { geometryProblem, type Journals } from './journals.js';
 import type { PairFiles } from './pair-files.js';
 import type { PrimarySuspension } from './suspension.js';
 
-/** A journal row's size must be its file's (a changed size would misplace every record). */
-export function geometryProblem(j: JournalRow, jf: JournalFile): string | null {
-  return j.size < jf.capacity || j.size > jf.capacity + 1024 * 1024 ? `size ${j.size} does not match the journal file's capacity ${jf.capacity}` : null;
-}
 
 export class Integrity {
   /** What the checks at start found (and made safe by suspending). */

@@ -11,7 +11,11 @@ import type { Volume } from '../volume.js';
 import { type JournalRow, type StoreFinding } from './repl-store.js';
 import type { Site } from './site.js';
 import type { GroupRecords } from './group-records.js';
-import { geometryProblem } from './integrity.js';
+
+/** A journal row's size must be its file's (a changed size would misplace every record). */
+export function geometryProblem(j: JournalRow, jf: JournalFile): string | null {
+  return j.size < jf.capacity || j.size > jf.capacity + 1024 * 1024 ? `size ${j.size} does not match the journal file's capacity ${jf.capacity}` : null;
+}
 
 export class Journals {
   /** The open journal files, by journal name. */
@@ -170,7 +174,8 @@ export class Journals {
   /** A commit makes master journals durable with the volumes; restore journals are staging only
    *  (the primary keeps each entry until it is reported restored), so they are not synced. */
   async syncMasters(): Promise<void> {
-    await Promise.all(this.records.rs.journals().filter((j) => j.role === 'master').map((j) => this.open.get(j.name)?.sync()));
+    const masters = this.records.rs.journals().filter((j) => j.role === 'master');
+    await Promise.all(masters.map((j) => this.open.get(j.name)?.sync() ?? Promise.resolve()));
   }
 
   async closeAll(): Promise<void> {

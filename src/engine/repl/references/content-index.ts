@@ -27,7 +27,7 @@ import { crc32 } from '../../crc32.js';
 import type { JournalEntry } from '../../journal-file.js';
 import { BLOCK, sha256, type Segment } from './wire.js';
 import { NumMap } from '../num-map.js';
-import type { PullReplyEntry } from '../replicator.js';
+import type { PullReplyEntry } from '../peer.js';
 
 export const MAX_PLACES = 1 << 19; // 2 GiB of distinct content
 const TWO32 = 2 ** 32;
