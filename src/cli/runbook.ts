@@ -28,7 +28,7 @@
  * over a minute).
  */
 import path from 'node:path';
-import { RcopyError } from '../errors.js';
+import { E, type RcopyError } from '../errors.js';
 import { parseDuration } from '../units.js';
 
 export const LIMITS = {
@@ -116,7 +116,7 @@ export interface Runbook {
 }
 
 export function runbookError(message: string, hint?: string): RcopyError {
-  return new RcopyError('ERR_RCOPY_RUNBOOK', message, { kind: 'usage', hint });
+  return E.runbook(message, hint);
 }
 
 const TOP_KEYS = ['name', 'description', 'vars', 'steps'];

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { RcopyError, InternalError, toRcopyError } from '../errors.js';
+import { E, RcopyError, InternalError, toRcopyError } from '../errors.js';
 import { StorageArray } from '../engine/array.js';
 import { PRIVATE_ACCESS, STORE_FILE, appendLog, fileMode, fixMode, livePid, logFile, openLog, pidFile, recordSocket, setArrayAccess, sockPathFile, socketPath } from '../engine/home.js';
 import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
@@ -111,13 +111,13 @@ export class Controller implements HandlerContext {
     };
     try {
       if (typeof id !== 'number' || typeof method !== 'string') {
-        throw new RcopyError('ERR_RCOPY_BAD_REQUEST', 'request without id or method', { kind: 'peer' });
+        throw E.malformedRequest('request without id or method');
       }
       const h = this.handlers.get(method);
-      if (!h) throw new RcopyError('ERR_RCOPY_BAD_REQUEST', `unknown method '${method}'`, { kind: 'peer', hint: 'the CLI and the controller may be of different versions: restart the controller' });
+      if (!h) throw E.malformedRequest(`unknown method '${method}'`, 'the CLI and the controller may be of different versions: restart the controller');
       const params = f.header.p ?? {};
       if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-        throw new RcopyError('ERR_RCOPY_BAD_REQUEST', `'${method}': params must be an object`, { kind: 'peer' });
+        throw E.malformedRequest(`'${method}': params must be an object`);
       }
       const out = await h(this, params as Record<string, unknown>, f.payload, (ev) => send({ id, ev }));
       if (out && typeof out === 'object' && 'payload' in out && isPayload((out as { payload: unknown }).payload)) {

@@ -9,7 +9,7 @@
  * Frames over MAX_FRAME are refused: a peer cannot make us allocate without bound.
  */
 import net from 'node:net';
-import { RcopyError, type RcopyErrorJSON } from '../errors.js';
+import { E, RcopyError, type RcopyErrorJSON } from '../errors.js';
 
 export const MAX_HEADER = 16 * 1024 * 1024;
 export const MAX_PAYLOAD = 256 * 1024 * 1024;
@@ -87,7 +87,7 @@ export class FrameDecoder {
         const hl = head.readUInt32BE(0);
         const pl = head.readUInt32BE(4);
         if (hl > MAX_HEADER || pl > MAX_PAYLOAD) {
-          throw new RcopyError('ERR_RCOPY_BAD_FRAME', `frame too large (${hl}+${pl} bytes)`, { kind: 'peer' });
+          throw E.badFrame(`frame too large (${hl}+${pl} bytes)`);
         }
         if (this.size < 8 + hl) break;
         const header = parseHeader(this.take(8 + hl).subarray(8));
@@ -163,10 +163,10 @@ function parseHeader(b: Buffer): Record<string, unknown> {
   try {
     header = JSON.parse(b.toString('utf8')) as Record<string, unknown>;
   } catch {
-    throw new RcopyError('ERR_RCOPY_BAD_FRAME', 'frame header is not JSON', { kind: 'peer' });
+    throw E.badFrame('frame header is not JSON');
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new RcopyError('ERR_RCOPY_BAD_FRAME', 'frame header is not an object', { kind: 'peer' });
+    throw E.badFrame('frame header is not an object');
   }
   return header;
 }
@@ -200,8 +200,8 @@ export class RpcClient {
   constructor(private readonly sock: net.Socket, readonly label: string, decoder?: FrameDecoder) {
     this.decoder = decoder ?? new FrameDecoder();
     if (!decoder) sock.on('data', (chunk: Buffer) => this.take(() => this.decoder.push(chunk)));
-    sock.on('error', (e) => this.fail(new RcopyError('ERR_RCOPY_PEER', `connection to ${label} failed: ${e.message}`, { kind: 'peer' })));
-    sock.on('close', () => this.fail(new RcopyError('ERR_RCOPY_PEER', `connection to ${label} closed`, { kind: 'peer' })));
+    sock.on('error', (e) => this.fail(E.connection(`connection to ${label} failed: ${e.message}`)));
+    sock.on('close', () => this.fail(E.connection(`connection to ${label} closed`)));
   }
 
   private take(decode: () => Frame[]): void {
@@ -230,7 +230,7 @@ export class RpcClient {
       });
       const t = setTimeout(() => {
         sock.destroy();
-        reject(new RcopyError('ERR_RCOPY_PEER', `timed out connecting to ${label}`, { kind: 'peer' }));
+        reject(E.connection(`timed out connecting to ${label}`));
       }, timeoutMs);
       sock.once('connect', () => {
         clearTimeout(t);
@@ -253,7 +253,7 @@ export class RpcClient {
       if (opts.timeoutMs) {
         p.timer = setTimeout(() => {
           this.pending.delete(id);
-          reject(new RcopyError('ERR_RCOPY_TIMEOUT', `${this.label}: '${method}' got no answer in ${opts.timeoutMs} ms`, { kind: 'peer' }));
+          reject(E.noAnswer(this.label, method, opts.timeoutMs!));
         }, opts.timeoutMs);
       }
       this.pending.set(id, p);
@@ -290,7 +290,7 @@ export class RpcClient {
   }
 
   close(): void {
-    this.closed ??= new RcopyError('ERR_RCOPY_PEER', `connection to ${this.label} closed`, { kind: 'peer' });
+    this.closed ??= E.connection(`connection to ${this.label} closed`);
     this.sock.end();
     this.sock.destroy();
   }

@@ -241,10 +241,7 @@ function drained(v: { p: any | null; s: any | null }): boolean {
 function copyStopped(v: { p: any | null; s: any | null }): RcopyError | null {
   const st = v.s?.state;
   if (!st || st === 'COPY' || st === 'PAIR' || st === 'PFUL') return null;
-  return new RcopyError('ERR_RCOPY_RESYNC_FAILED', `copy of ${v.s.id} stopped: ${st} (${v.s.reason})`, {
-    kind: 'peer',
-    hint: `fix the cause, then rcopy pair resync ${v.s.id} again${v.s.imageTracks ? `, or rcopy pair revert ${v.s.id}` : ''}`,
-  });
+  return E.resyncFailed(`copy of ${v.s.id} stopped: ${st} (${v.s.reason})`, `fix the cause, then rcopy pair resync ${v.s.id} again${v.s.imageTracks ? `, or rcopy pair revert ${v.s.id}` : ''}`);
 }
 
 async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, needDrained: boolean, timeoutMs: number, showProgress: boolean, failIf?: (v: { p: any | null; s: any | null }) => RcopyError | null): Promise<Array<{ p: any; s: any }>> {
@@ -323,7 +320,7 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, 
     if (e instanceof RcopyError && e.code === 'ERR_RCOPY_RESYNC_FAILED') throw e;
     const now = await Promise.all(targets.map((x) => views(ctx, x)));
     const failed = now.find((v) => v.s && v.s.state !== 'COPY' && v.s.state !== 'PAIR');
-    if (failed) throw new RcopyError('ERR_RCOPY_RESYNC_FAILED', `resync of ${failed.s.id} stopped: ${failed.s.state} (${failed.s.reason})`, { kind: 'peer', hint: `fix the cause, then rcopy pair resync ${failed.s.id} again, or rcopy pair revert ${failed.s.id}` });
+    if (failed) throw E.resyncFailed(`resync of ${failed.s.id} stopped: ${failed.s.state} (${failed.s.reason})`, `fix the cause, then rcopy pair resync ${failed.s.id} again, or rcopy pair revert ${failed.s.id}`);
     throw e;
   }
   const secs = (Date.now() - t0) / 1000;

@@ -2,7 +2,7 @@
  * Controller methods for journals, links, pairs and pulls, and the replication service that owns
  * the Replicator of this array (write hook, pull loops, copy tasks, watch timer).
  */
-import { E, RcopyError } from '../../errors.js';
+import { E } from '../../errors.js';
 import { hashTracks } from '../../engine/repl/dedup-resync.js';
 import { forEachLimit } from '../../engine/parallel.js';
 import { CopyManager } from '../../engine/repl/copy-task.js';
@@ -295,7 +295,7 @@ export const handlers: Record<string, Handler> = {
   'repl.trackHashes': async (ctx, p) => {
     const vol = ctx.array.volume(str(p, 'volume'));
     const ranges = p.ranges;
-    const bad = (m: string) => new RcopyError('ERR_RCOPY_BAD_REQUEST', m, { kind: 'usage' });
+    const bad = E.badRequest;
     if (!Array.isArray(ranges) || ranges.length === 0 || ranges.length > 4096) throw bad("parameter 'ranges' must be a list of [offset, length]");
     let total = 0;
     const want: Array<[number, number]> = [];
