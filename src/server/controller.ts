@@ -14,7 +14,10 @@ import { E, RcopyError, InternalError, toRcopyError } from '../errors.js';
 import { StorageArray } from '../engine/array.js';
 import { PRIVATE_ACCESS, STORE_FILE, appendLog, fileMode, fixMode, livePid, logFile, openLog, pidFile, recordSocket, setArrayAccess, sockPathFile, socketPath } from '../engine/home.js';
 import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
-import { loadHandlers, type Handler, type HandlerContext, type Service } from './handlers.js';
+import type { Handler, HandlerContext, Service } from './handlers.js';
+import { PARAMS, isMethod, type Method } from './methods.js';
+import { loadHandlers } from './registry.js';
+import { paramsError } from './validate.js';
 import { PeerPool } from './client.js';
 
 /** How often a controller checks that its array directory is still its own. */
@@ -22,7 +25,7 @@ const OWNER_CHECK_MS = 2000;
 
 export class Controller implements HandlerContext {
   private server: net.Server | null = null;
-  private handlers = new Map<string, Handler>();
+  private handlers = new Map<Method, Handler>();
   readonly services: Service[] = [];
   readonly peers: PeerPool;
   private sockets = new Set<net.Socket>();
@@ -48,7 +51,7 @@ export class Controller implements HandlerContext {
 
   async start(): Promise<void> {
     const reg = await loadHandlers();
-    for (const [k, v] of Object.entries(reg.handlers)) this.handlers.set(k, v);
+    this.handlers = reg.handlers;
     for (const make of reg.services) this.services.push(make(this));
     for (const s of this.services) await s.start();
     const sp = (this.sockPath = socketPath(this.array.dir));
@@ -113,13 +116,16 @@ export class Controller implements HandlerContext {
       if (typeof id !== 'number' || typeof method !== 'string') {
         throw E.malformedRequest('request without id or method');
       }
-      const h = this.handlers.get(method);
+      const h = isMethod(method) ? this.handlers.get(method) : undefined;
       if (!h) throw E.malformedRequest(`unknown method '${method}'`, 'the CLI and the controller may be of different versions: restart the controller');
       const params = f.header.p ?? {};
       if (typeof params !== 'object' || params === null || Array.isArray(params)) {
         throw E.malformedRequest(`'${method}': params must be an object`);
       }
-      const out = await h(this, params as Record<string, unknown>, f.payload, (ev) => send({ id, ev }));
+      // the params are checked against the method's schema before its handler runs (methods.ts)
+      const checked = PARAMS[method as Method].safeParse(params);
+      if (!checked.success) throw paramsError(method, checked.error);
+      const out = await h(this, params as Parameters<Handler>[1], f.payload, (ev) => send({ id, ev }));
       if (out && typeof out === 'object' && 'payload' in out && isPayload((out as { payload: unknown }).payload)) {
         const o = out as { result?: unknown; payload: Payload };
         send({ id, r: o.result ?? null }, o.payload);

@@ -10,6 +10,7 @@
  */
 import net from 'node:net';
 import { E, RcopyError, type RcopyErrorJSON } from '../errors.js';
+import type { Method, ParamsOf, ResultOf } from './methods.js';
 
 export const MAX_HEADER = 16 * 1024 * 1024;
 export const MAX_PAYLOAD = 256 * 1024 * 1024;
@@ -182,8 +183,11 @@ export interface Reply<T = unknown> {
   payload: Buffer | null;
 }
 
+/** The arguments of a call of method M: its params (optional when it takes none), and options. */
+export type CallArgs<M extends Method> = {} extends ParamsOf<M> ? [params?: ParamsOf<M>, opts?: CallOptions] : [params: ParamsOf<M>, opts?: CallOptions];
+
 interface Pending {
-  resolve: (r: Reply<any>) => void;
+  resolve: (r: Reply<unknown>) => void;
   reject: (e: Error) => void;
   onEvent?: (ev: Record<string, unknown>) => void;
   timer?: NodeJS.Timeout;
@@ -245,11 +249,13 @@ export class RpcClient {
     });
   }
 
-  call<T = any>(method: string, params: unknown = {}, opts: CallOptions = {}): Promise<Reply<T>> {
+  /** Calls a method of the contract (methods.ts): its params and result are typed by it. */
+  call<M extends Method>(method: M, ...args: CallArgs<M>): Promise<Reply<ResultOf<M>>> {
+    const [params = {}, opts = {}] = args as [unknown?, CallOptions?];
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId++;
-    return new Promise<Reply<T>>((resolve, reject) => {
-      const p: Pending = { resolve, reject, onEvent: opts.onEvent };
+    return new Promise<Reply<ResultOf<M>>>((resolve, reject) => {
+      const p: Pending = { resolve: resolve as (r: Reply<unknown>) => void, reject, onEvent: opts.onEvent };
       if (opts.timeoutMs) {
         p.timer = setTimeout(() => {
           this.pending.delete(id);

@@ -80,11 +80,11 @@ export async function demo(ctx: CliContext, _args: unknown[], opts: Record<strin
       say(c.dim(`$ rcopy ${s.argv}`));
       const t = performance.now();
       process.exitCode = 0;
-      if (quiet) (process.stdout as any).write = () => true;
+      if (quiet) (process.stdout as { write: unknown }).write = () => true;
       try {
         await buildProgram().parseAsync(words(s.argv), { from: 'user' });
       } finally {
-        (process.stdout as any).write = realWrite;
+        (process.stdout as { write: unknown }).write = realWrite;
       }
       const code = Number(process.exitCode ?? 0);
       log.push({ command: `rcopy ${s.argv}`, seconds: Math.round(performance.now() - t) / 1000, exitCode: code });

@@ -3,6 +3,9 @@ import { E } from '../../errors.js';
 import { existingArrayDir } from '../../engine/home.js';
 import { checkName, formatBytes, formatDuration, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
+import type { LinkRow } from '../../engine/repl/repl-store.js';
+import type { PullStats } from '../../engine/repl/pull-loop.js';
+import type { JournalInfo, ParamsOf } from '../../server/methods.js';
 import type { Output } from '../output.js';
 import { confirm } from '../ui.js';
 import { arrayNames, call, iso, pickArray } from './common.js';
@@ -20,7 +23,7 @@ export async function journalCreate(ctx: CliContext, [ref]: Args, opts: Record<s
   const j = journalRef(ref as string);
   existingArrayDir(j.array, ctx.home);
   if (!opts.size) throw E.usage('missing --size', 'e.g. --size 1G');
-  const params: Record<string, unknown> = { name: j.name, size: parseSize(opts.size), autoResync: !!opts.autoResync };
+  const params: ParamsOf<'journal.create'> = { name: j.name, size: parseSize(opts.size), autoResync: !!opts.autoResync };
   if (opts.blockadeWatch) params.blockadeWatchMs = parseDuration(opts.blockadeWatch);
   if (opts.overflowWatch) params.overflowWatchMs = parseDuration(opts.overflowWatch);
   const info = await call(ctx, j.array, 'journal.create', params);
@@ -42,7 +45,7 @@ export async function journalSet(ctx: CliContext, [ref]: Args, opts: Record<stri
   return { data: info };
 }
 
-function journalRows(list: any[]): Output['table'] {
+function journalRows(list: JournalInfo[]): Output['table'] {
   return {
     head: ['journal', 'role', 'capacity', 'used', 'entries', 'oldest seq', 'newest seq', 'restored', 'peer', 'pairs'],
     rows: list.map((j) => [
@@ -62,8 +65,8 @@ function journalRows(list: any[]): Output['table'] {
 
 export async function journalList(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
   const arrays = arrayArg ? [await pickArray(ctx, arrayArg as string)] : arrayNames(ctx);
-  const list: any[] = [];
-  for (const a of arrays) list.push(...(await call<any[]>(ctx, a, 'journal.list')));
+  const list: JournalInfo[] = [];
+  for (const a of arrays) list.push(...(await call(ctx, a, 'journal.list')));
   return { data: list, table: journalRows(list), text: list.length ? undefined : 'no journals (rcopy journal create ARRAY:NAME --size 1G)' };
 }
 
@@ -93,14 +96,14 @@ function twoArrays(ctx: CliContext, a: string | undefined, b: string | undefined
   return [a, b];
 }
 
-async function setLink(ctx: CliContext, a: string, b: string, patch: Record<string, unknown>): Promise<any> {
+async function setLink(ctx: CliContext, a: string, b: string, patch: Omit<ParamsOf<'link.set'>, 'peer'>): Promise<LinkRow> {
   // the side that answers last holds the state: do both; a peer that is not reachable is an error
   const ra = await call(ctx, a, 'link.set', { peer: b, ...patch });
   await call(ctx, b, 'link.set', { peer: a, ...patch });
   return ra;
 }
 
-function linkText(a: string, b: string, l: any): string {
+function linkText(a: string, b: string, l: Pick<LinkRow, 'up' | 'bandwidth' | 'latencyMs'>): string {
   return `${a} <-> ${b}: ${l.up ? 'up' : 'DOWN'}, bandwidth ${l.bandwidth ? formatRate(l.bandwidth) : 'unlimited'}, latency ${l.latencyMs} ms`;
 }
 
@@ -130,9 +133,9 @@ export async function linkUpDown(ctx: CliContext, [a0, b0]: Args, opts: Record<s
 }
 
 export async function linkList(ctx: CliContext): Promise<Output> {
-  const seen = new Map<string, any>();
+  const seen = new Map<string, LinkRow & { link: string; a: string; b: string }>();
   for (const a of arrayNames(ctx)) {
-    const links = await call<any[]>(ctx, a, 'link.list');
+    const links = await call(ctx, a, 'link.list');
     for (const l of links) {
       const key = [a, l.peer].sort().join(' <-> ');
       if (!seen.has(key)) seen.set(key, { link: key, a, b: l.peer, ...l });
@@ -148,14 +151,14 @@ export async function linkList(ctx: CliContext): Promise<Output> {
 
 export async function linkShow(ctx: CliContext, [a0, b0]: Args): Promise<Output> {
   const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
-  const links = await call<any[]>(ctx, a, 'link.list');
+  const links = await call(ctx, a, 'link.list');
   const l = links.find((x) => x.peer === b) ?? { peer: b, bandwidth: null, latencyMs: 0, up: true };
   return { data: { a, b, ...l }, text: linkText(a, b, l) };
 }
 
 // ------------------------------------------------------------------ pulls
 
-export function pullText(s: any): string {
+export function pullText(s: PullStats): string {
   const lines = [
     `pull of ${s.journal}: ${s.enabled ? 'started' : 'stopped'} (${s.mode}${s.intervalMs ? `, every ${formatDuration(s.intervalMs)}` : ''})${s.running ? '' : ', loop not running'}`,
     `  pulls ${s.pulls}, entries ${s.entries}, ${formatBytes(s.bytes)}${s.countingSince ? ` since ${iso(s.countingSince)}` : ''} at ${formatRate(s.bytesPerSecond)}; pulled seq ${s.pulledSeq}, restored seq ${s.restoredSeq}`,
@@ -171,11 +174,13 @@ export async function pull(ctx: CliContext, [ref]: Args, opts: Record<string, an
   const j = journalRef(ref as string);
   existingArrayDir(j.array, ctx.home);
   const verb = opts.__verb as 'start' | 'stop' | 'status' | 'once';
-  const params: Record<string, unknown> = { journal: j.name };
+  if (verb === 'once') {
+    const r = await call(ctx, j.array, 'pull.once', { journal: j.name });
+    return { data: r, text: `pulled ${r.entries} entries (${formatBytes(r.bytes)})\n${pullText(r.status)}` };
+  }
+  const params: ParamsOf<'pull.start'> = { journal: j.name };
   if (verb === 'start' && opts.interval) params.intervalMs = parseDuration(opts.interval);
   if (verb === 'start' && typeof opts.references === 'boolean') params.references = opts.references;
-  const r = await call(ctx, j.array, `pull.${verb}`, params);
-  const status = verb === 'once' ? r.status : r;
-  const head = verb === 'once' ? `pulled ${r.entries} entries (${formatBytes(r.bytes)})\n` : '';
-  return { data: r, text: head + pullText(status) };
+  const r = await call(ctx, j.array, verb === 'start' ? 'pull.start' : verb === 'stop' ? 'pull.stop' : 'pull.status', params);
+  return { data: r, text: pullText(r) };
 }
