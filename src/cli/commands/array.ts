@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { StorageArray, peekArray, type Durability } from '../../engine/array.js';
 import { arrayDir, arraysDir, controllerSocket, ensureHome, existingArrayDir, isArrayDir, listArrayNames, livePid } from '../../engine/home.js';
+import { deleteArrayFiles, stopController } from '../../engine/offline.js';
 import { startController, tryConnect } from '../../server/client.js';
 import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize } from '../../units.js';
@@ -67,7 +68,7 @@ export async function start(ctx: CliContext, [nameArg]: Args): Promise<Output> {
   const name = await pickArray(ctx, nameArg as string | undefined);
   const dir = existingArrayDir(name, ctx.home);
   const c = await startController(dir, ctx.home, name);
-  const r = (await c.call('controller.ping')).result as { pid: number };
+  const r = (await c.call('controller.ping')).result;
   c.close();
   return { data: { name, running: true, pid: r.pid, socket: controllerSocket(dir) }, text: `controller of ${name} running (pid ${r.pid})` };
 }
@@ -83,18 +84,7 @@ async function stopOne(dir: string, name: string): Promise<{ name: string; stopp
     }
     c.close();
   }
-  if (pid !== null) {
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && livePid(dir) === pid) await new Promise((r) => setTimeout(r, 25));
-    if (livePid(dir) === pid) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      fs.rmSync(path.join(dir, 'controller.pid'), { force: true });
-    }
-  }
+  if (pid !== null) await stopController(dir, pid);
   return { name, stopped: pid !== null || c !== null, pid };
 }
 
@@ -119,7 +109,7 @@ export async function status(ctx: CliContext, [nameArg]: Args): Promise<Output> 
   const c = await tryConnect(dir, name);
   if (c) {
     try {
-      const r = (await c.call('controller.ping', {}, { timeoutMs: 5000 })).result as { pid: number; uptime: number };
+      const r = (await c.call('controller.ping', {}, { timeoutMs: 5000 })).result;
       running = true;
       st.pid = r.pid;
       uptime = r.uptime;
@@ -141,6 +131,6 @@ export async function remove(ctx: CliContext, [nameArg]: Args): Promise<Output> 
   const info = peekArray(dir);
   await confirm(ctx, `Delete array ${name} and its ${info.volumes} volume(s)? Their data is lost.`);
   await stopOne(dir, name);
-  fs.rmSync(dir, { recursive: true, force: true });
+  deleteArrayFiles(dir);
   return { data: { deleted: name }, text: `deleted array ${name}` };
 }

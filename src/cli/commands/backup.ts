@@ -1,8 +1,7 @@
 /** rcopy backup create|list|show|verify|restore|delete */
-import path from 'node:path';
 import type { BackupRecord, RestoreResult, VerifyResult } from '../../engine/backup.js';
 import { formatBackupId, parseBackupId } from '../../engine/backup-id.js';
-import { arraysDir, existingArrayDir, STORE_FILE } from '../../engine/home.js';
+import { existingArrayDir } from '../../engine/home.js';
 import { E } from '../../errors.js';
 import { checkName, formatBytes, formatDuration, parseRate, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
@@ -31,24 +30,8 @@ export async function resolveBackup(ctx: CliContext, text: string | undefined): 
 
 /** Arrays whose catalogue has backup number n (read-only look into each management store). */
 async function arraysHolding(ctx: CliContext, n: number): Promise<string[]> {
-  const { ManagementStore } = await import('../../engine/store.js');
-  const out: string[] = [];
-  for (const a of arrayNames(ctx)) {
-    let store;
-    try {
-      store = ManagementStore.open(path.join(arraysDir(ctx.home), a, STORE_FILE), { readonly: true });
-    } catch {
-      continue;
-    }
-    try {
-      if (store.db.prepare('SELECT id FROM backups WHERE id = ?').get(n)) out.push(a);
-    } catch {
-      /* no backup catalogue on this array */
-    } finally {
-      store.close();
-    }
-  }
-  return out;
+  const { arraysWithBackup } = await import('../../engine/offline.js');
+  return arraysWithBackup(ctx.home, arrayNames(ctx), n);
 }
 
 async function backupChoices(ctx: CliContext): Promise<Choice[]> {

@@ -1,7 +1,6 @@
 /** rcopy pair create|list|show|wait|split|resync|takeover|revert|delete */
-import path from 'node:path';
 import { E, RcopyError } from '../../errors.js';
-import { arraysDir, existingArrayDir } from '../../engine/home.js';
+import { existingArrayDir } from '../../engine/home.js';
 import { formatBytes, formatDuration, formatRate, parseDuration, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
 import type { CopyStats } from '../../engine/repl/copy-task.js';
@@ -28,25 +27,11 @@ export interface PairTarget {
 export async function resolvePairs(ctx: CliContext, ref: string | undefined, group: string | undefined): Promise<PairTarget[]> {
   if (group) {
     // SQLite (a native module) is loaded only for a group: a pair named by a volume asks its controller
-    const { ManagementStore } = await import('../../engine/store.js');
+    const { readPairsOffline } = await import('../../engine/offline.js');
     const out = new Map<string, PairTarget>();
-    for (const a of arrayNames(ctx)) {
-      let rows: Array<{ id: string; role: string; remote_array: string }> = [];
-      try {
-        const s = ManagementStore.open(path.join(arraysDir(ctx.home), a, 'mgmt.db'), { readonly: true });
-        try {
-          rows = s.db.prepare('SELECT id, role, remote_array FROM pairs WHERE group_name = ?').all(group) as typeof rows;
-        } catch {
-          rows = [];
-        }
-        s.close();
-      } catch {
-        continue;
-      }
-      for (const r of rows) {
-        if (r.role === 'S') out.set(r.id, { id: r.id, sArray: a, pArray: r.remote_array });
-        else if (!out.has(r.id)) out.set(r.id, { id: r.id, sArray: r.remote_array, pArray: a });
-      }
+    for (const r of readPairsOffline(ctx.home, arrayNames(ctx), group)) {
+      if (r.role === 'S') out.set(r.id, { id: r.id, sArray: r.array, pArray: r.remoteArray });
+      else if (!out.has(r.id)) out.set(r.id, { id: r.id, sArray: r.remoteArray, pArray: r.array });
     }
     if (!out.size) throw E.notFound('pair group', group, "run 'rcopy pair list' to see the groups");
     return [...out.values()];
