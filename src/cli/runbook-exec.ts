@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { RcopyError } from '../errors.js';
+import { newProgram } from './program-factory.js';
 import { parseDuration } from '../units.js';
 import { LIMITS, expand, runbookError, showCommand, substitute, wordTooLong, type JsonCheck, type Runbook, type Scalar, type Step } from './runbook.js';
 
@@ -74,8 +75,7 @@ interface Resolved {
 
 /** Parses `words` against a fresh program tree without running any action. */
 async function resolve(words: string[]): Promise<Resolved | { error: string }> {
-  const { buildProgram } = await import('./program.js');
-  const program = buildProgram();
+  const program = newProgram();
   let leaf: Command | undefined;
   let err = '';
   const visit = (c: Command): void => {
@@ -105,8 +105,7 @@ async function resolve(words: string[]): Promise<Resolved | { error: string }> {
 
 /** The longest run of leading words that names a command, for a hint. */
 async function deepest(words: string[]): Promise<string> {
-  const { buildProgram } = await import('./program.js');
-  let c = buildProgram();
+  let c = newProgram();
   const path: string[] = [];
   for (const w of words) {
     const next = c.commands.find((x) => x.name() === w);

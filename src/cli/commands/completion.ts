@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { E } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import type { Output } from '../output.js';
+import { newProgram } from '../program-factory.js';
 import { need } from '../ui.js';
 
 type Args = Array<string | string[] | undefined>;
@@ -248,7 +249,6 @@ export async function completion(ctx: CliContext, [shellArg]: Args): Promise<Out
     ],
   });
   if (shell !== 'bash' && shell !== 'zsh') throw E.usage(`no completion for '${shell}'`, 'use rcopy completion bash or rcopy completion zsh');
-  const { buildProgram } = await import('../program.js');
-  const tree = commandTree(buildProgram());
+  const tree = commandTree(newProgram());
   return { data: { shell, script: shell === 'bash' ? bashScript(tree) : zshScript(tree) }, text: (shell === 'bash' ? bashScript(tree) : zshScript(tree)).trimEnd() };
 }

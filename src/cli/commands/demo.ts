@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
 import type { Output } from '../output.js';
+import { newProgram } from '../program-factory.js';
 import { colors } from '../ui.js';
 
 interface Step {
@@ -70,7 +71,6 @@ export async function demo(ctx: CliContext, _args: unknown[], opts: Record<strin
   const say = (s: string): void => {
     if (!quiet) realWrite(`${s}\n`);
   };
-  const { buildProgram } = await import('../program.js');
   const t0 = performance.now();
   process.env.RCOPY_HOME = home;
   try {
@@ -82,7 +82,7 @@ export async function demo(ctx: CliContext, _args: unknown[], opts: Record<strin
       process.exitCode = 0;
       if (quiet) (process.stdout as { write: unknown }).write = () => true;
       try {
-        await buildProgram().parseAsync(words(s.argv), { from: 'user' });
+        await newProgram().parseAsync(words(s.argv), { from: 'user' });
       } finally {
         (process.stdout as { write: unknown }).write = realWrite;
       }

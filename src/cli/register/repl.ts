@@ -1,8 +1,7 @@
 /** Journals, links, pairs and pulls. */
 import { Command } from 'commander';
-import { act, dataOpts } from '../program.js';
 import { durationArg } from '../../units.js';
-import { example } from './core.js';
+import { act, dataOpts, example } from './action.js';
 
 const links = () => import('../commands/links.js');
 const pair = () => import('../commands/pair.js');
