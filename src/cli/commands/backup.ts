@@ -6,8 +6,9 @@ import { E } from '../../errors.js';
 import { checkName, formatBytes, formatDuration, parseRate, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
 import type { ParamsOf } from '../../server/methods.js';
-import type { Output } from '../output.js';
-import { confirm, need, progress, type Choice } from '../ui.js';
+import type { Output } from '../render/output.js';
+import { confirm, need, type Choice } from '../ui.js';
+import { progress } from '../render/progress.js';
 import { arrayNames, call, iso, pickArray, pickVolume, volumeChoices } from './common.js';
 
 type Args = Array<string | string[] | undefined>;

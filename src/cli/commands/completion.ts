@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { E } from '../../errors.js';
 import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
+import type { Output } from '../render/output.js';
 import { newProgram } from '../program-factory.js';
 import { need } from '../ui.js';
 

@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
+import type { Output } from '../render/output.js';
 import { newProgram } from '../program-factory.js';
-import { colors } from '../ui.js';
+import { colors } from '../render/progress.js';
 
 interface Step {
   title?: string;

@@ -6,7 +6,7 @@ import type { CliContext } from '../context.js';
 import type { LinkRow } from '../../engine/repl/repl-store.js';
 import type { PullStats } from '../../engine/repl/pull-loop.js';
 import type { JournalInfo, ParamsOf } from '../../server/methods.js';
-import type { Output } from '../output.js';
+import type { Output } from '../render/output.js';
 import { confirm } from '../ui.js';
 import { arrayNames, call, iso, pickArray } from './common.js';
 

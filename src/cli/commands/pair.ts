@@ -8,8 +8,9 @@ import type { PairDetail, PairOpResult, PairView, ParamsOf } from '../../server/
 
 /** Both sides' views of a pair; a side that could not be reached is null. */
 type PairViews = { p: PairDetail | null; s: PairDetail | null };
-import type { Output } from '../output.js';
-import { confirm, need, progress, type Choice } from '../ui.js';
+import type { Output } from '../render/output.js';
+import { confirm, need, type Choice } from '../ui.js';
+import { progress } from '../render/progress.js';
 import { arrayNames, call, iso, volumeChoices } from './common.js';
 
 type Args = Array<string | string[] | undefined>;

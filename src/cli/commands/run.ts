@@ -2,10 +2,11 @@
 import fs from 'node:fs';
 import { E } from '../../errors.js';
 import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
+import type { Output } from '../render/output.js';
 import { LIMITS, parseRunbook, runbookError } from '../runbook.js';
 import { checkNesting, checkRunbook, executeRunbook, type StepResult } from '../runbook-exec.js';
-import { need, progress } from '../ui.js';
+import { need } from '../ui.js';
+import { progress } from '../render/progress.js';
 
 type Args = Array<string | string[] | undefined>;
 

@@ -3,7 +3,7 @@ import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
 import type { VolumeInfo } from '../../engine/volume.js';
-import type { Output } from '../output.js';
+import type { Output } from '../render/output.js';
 import { confirm, need } from '../ui.js';
 import { arrayChoices, call, iso, pickArray, pickVolume } from './common.js';
 

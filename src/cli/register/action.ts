@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import type { CliContext, CommonOpts } from '../context.js';
-import type { Output } from '../output.js';
+import type { Output } from '../render/output.js';
 
 export type CommandFn = (ctx: CliContext, args: Array<string | string[] | undefined>, opts: Record<string, any>) => Promise<Output>;
 
@@ -28,7 +28,7 @@ export function act(load: () => Promise<Record<string, unknown>>, fn: string) {
     const f = mod[fn] as CommandFn | undefined;
     if (typeof f !== 'function') throw new Error(`command function '${fn}' is missing`);
     const out = await f(ctx, args, opts);
-    const { render } = await import('../output.js');
+    const { render } = await import('../render/output.js');
     const text = await render(out, ctx.format, ctx.color);
     if (text !== '') process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     if (out.exitCode !== undefined) process.exitCode = out.exitCode;
