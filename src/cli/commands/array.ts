@@ -7,9 +7,9 @@ import { startController, tryConnect } from '../../server/client.js';
 import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize } from '../../units.js';
 import type { CliContext } from '../context.js';
-import type { Output } from '../render/output.js';
+import { iso, type Output } from '../render/output.js';
 import { confirm, need } from '../ui.js';
-import { arrayChoices, iso, pickArray } from './common.js';
+import { arrayChoices, pickArray } from './common.js';
 import path from 'node:path';
 
 type Args = Array<string | string[] | undefined>;

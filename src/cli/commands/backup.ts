@@ -6,10 +6,11 @@ import { E } from '../../errors.js';
 import { checkName, formatBytes, formatDuration, parseRate, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
 import type { ParamsOf } from '../../server/methods.js';
-import type { Output } from '../render/output.js';
+import { iso, type Output } from '../render/output.js';
+import { describeBackup, listRows } from '../render/backups.js';
 import { confirm, need, type Choice } from '../ui.js';
 import { progress } from '../render/progress.js';
-import { arrayNames, call, iso, pickArray, pickVolume, volumeChoices } from './common.js';
+import { arrayNames, call, pickArray, pickVolume, volumeChoices } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -54,11 +55,6 @@ function parseInfo(items: unknown): Record<string, string> {
   return out;
 }
 
-function describe(b: BackupRecord): string {
-  const gen = b.generation !== null ? `generation ${b.generation}` : b.state;
-  return `${b.id}: ${b.array}:${b.source} -> ${b.array}:${b.target}, ${gen} (${b.kind}), ${formatBytes(b.bytesCopied)} copied (${b.tracksCopied} tracks${b.cowTracks ? `, ${b.cowTracks} copied before host writes` : ''}) in ${formatDuration((b.seconds ?? 0) * 1000)}, checksum ${b.checksum?.slice(0, 16) ?? '-'}…`;
-}
-
 export async function create(ctx: CliContext, [srcArg]: Args, opts: Record<string, any>): Promise<Output> {
   const src = await pickVolume(ctx, srcArg as string | undefined, 'Back up which volume?');
   const toText = await need(ctx, opts.to, { name: '--to (the backup volume, ARRAY:VOLUME)', message: 'Into which backup volume?', choices: () => volumeChoices(ctx) });
@@ -79,14 +75,7 @@ export async function create(ctx: CliContext, [srcArg]: Args, opts: Record<strin
   } finally {
     p.stop();
   }
-  return { data: b, text: `backed up ${describe(b)}` };
-}
-
-function listRows(list: BackupRecord[]): Output['table'] {
-  return {
-    head: ['id', 'source', 'gen', 'time', 'label', 'kind', 'size', 'copied', 'backup volume', 'state'],
-    rows: list.map((b) => [b.id, b.source, b.generation ?? '-', iso(b.pointInTime), b.label ?? '', b.kind, formatBytes(b.size), formatBytes(b.bytesCopied), b.target, b.state]),
-  };
+  return { data: b, text: `backed up ${describeBackup(b)}` };
 }
 
 export async function list(ctx: CliContext, [arrayArg]: Args, opts: Record<string, any>): Promise<Output> {

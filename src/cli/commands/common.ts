@@ -67,6 +67,4 @@ export async function pickVolume(ctx: CliContext, value: string | undefined, mes
   return { ...r, ref: `${r.array}:${r.name}` };
 }
 
-export function iso(ms: number | null | undefined): string {
-  return ms ? new Date(ms).toISOString() : '';
-}
+export { iso } from '../render/output.js'; // shim: removed at merge (src/cli/commands/stats.ts imports it from here)

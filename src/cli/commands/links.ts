@@ -1,14 +1,14 @@
 /** rcopy journal …, rcopy link …, rcopy pull … */
 import { E } from '../../errors.js';
 import { existingArrayDir } from '../../engine/home.js';
-import { checkName, formatBytes, formatDuration, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
+import { checkName, formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
 import type { LinkRow } from '../../engine/repl/repl-store.js';
-import type { PullStats } from '../../engine/repl/pull-loop.js';
 import type { JournalInfo, ParamsOf } from '../../server/methods.js';
-import type { Output } from '../render/output.js';
+import { iso, type Output } from '../render/output.js';
+import { journalRows, linkText, pullText } from '../render/journals.js';
 import { confirm } from '../ui.js';
-import { arrayNames, call, iso, pickArray } from './common.js';
+import { arrayNames, call, pickArray } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -43,24 +43,6 @@ export async function journalSet(ctx: CliContext, [ref]: Args, opts: Record<stri
   }
   const info = await call(ctx, j.array, 'journal.set', params);
   return { data: info };
-}
-
-function journalRows(list: JournalInfo[]): Output['table'] {
-  return {
-    head: ['journal', 'role', 'capacity', 'used', 'entries', 'oldest seq', 'newest seq', 'restored', 'peer', 'pairs'],
-    rows: list.map((j) => [
-      `${j.array}:${j.name}`,
-      j.role ?? '-',
-      formatBytes(j.capacity),
-      `${j.usedPct}%`,
-      j.entries,
-      j.oldestSeq ?? '',
-      j.newestSeq ?? '',
-      j.restoredSeq ?? '',
-      j.peer ?? '',
-      j.pairs.join(' '),
-    ]),
-  };
 }
 
 export async function journalList(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
@@ -101,10 +83,6 @@ async function setLink(ctx: CliContext, a: string, b: string, patch: Omit<Params
   const ra = await call(ctx, a, 'link.set', { peer: b, ...patch });
   await call(ctx, b, 'link.set', { peer: a, ...patch });
   return ra;
-}
-
-function linkText(a: string, b: string, l: Pick<LinkRow, 'up' | 'bandwidth' | 'latencyMs'>): string {
-  return `${a} <-> ${b}: ${l.up ? 'up' : 'DOWN'}, bandwidth ${l.bandwidth ? formatRate(l.bandwidth) : 'unlimited'}, latency ${l.latencyMs} ms`;
 }
 
 export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: Record<string, any>): Promise<Output> {
@@ -157,18 +135,6 @@ export async function linkShow(ctx: CliContext, [a0, b0]: Args): Promise<Output>
 }
 
 // ------------------------------------------------------------------ pulls
-
-export function pullText(s: PullStats): string {
-  const lines = [
-    `pull of ${s.journal}: ${s.enabled ? 'started' : 'stopped'} (${s.mode}${s.intervalMs ? `, every ${formatDuration(s.intervalMs)}` : ''})${s.running ? '' : ', loop not running'}`,
-    `  pulls ${s.pulls}, entries ${s.entries}, ${formatBytes(s.bytes)}${s.countingSince ? ` since ${iso(s.countingSince)}` : ''} at ${formatRate(s.bytesPerSecond)}; pulled seq ${s.pulledSeq}, restored seq ${s.restoredSeq}`,
-    `  logical ${formatBytes(s.logicalBytes)}, sent as data ${formatBytes(s.dataBytes)}, as references ${formatBytes(s.referenceBytes)}` +
-      (s.savedBytes ? ` (saved ${formatBytes(s.savedBytes)}, ${s.savedPct}%)` : '') + (s.staleReferences ? `; ${s.staleReferences} stale references fetched as data` : '') + (s.references === false ? '; references off' : ''),
-  ];
-  if (s.primary) lines.push(`  primary journal: ${s.primary.entries} entries waiting, ${s.primary.usedPct.toFixed(1)}% used, last seq ${s.primary.lastSeq}`);
-  if (s.lastError) lines.push(`  last error: ${s.lastError}`);
-  return lines.join('\n');
-}
 
 export async function pull(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
   const j = journalRef(ref as string);

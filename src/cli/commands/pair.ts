@@ -4,14 +4,15 @@ import { existingArrayDir } from '../../engine/home.js';
 import { formatBytes, formatDuration, formatRate, parseDuration, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
 import type { CopyStats } from '../../engine/repl/copy-task.js';
-import type { PairDetail, PairOpResult, PairView, ParamsOf } from '../../server/methods.js';
+import type { PairDetail, PairOpResult, ParamsOf } from '../../server/methods.js';
 
 /** Both sides' views of a pair; a side that could not be reached is null. */
 type PairViews = { p: PairDetail | null; s: PairDetail | null };
-import type { Output } from '../render/output.js';
+import { iso, type Output } from '../render/output.js';
+import { pairListRows, pairListTable, pairShowData, pairShowText, type PairSides } from '../render/pairs.js';
 import { confirm, need, type Choice } from '../ui.js';
 import { progress } from '../render/progress.js';
-import { arrayNames, call, iso, volumeChoices } from './common.js';
+import { arrayNames, call, volumeChoices } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -108,14 +109,10 @@ export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Re
   return { data: d, text };
 }
 
-function lagOf(pv: PairView | undefined): number | null {
-  return pv?.oldestTimestamp ? Math.max(0, (Date.now() - pv.oldestTimestamp) / 1000) : 0;
-}
-
 export async function list(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
   const arrays = arrayArg ? [arrayArg as string] : arrayNames(ctx);
   for (const a of arrays) existingArrayDir(a, ctx.home);
-  const byId = new Map<string, { p?: PairView; s?: PairView }>();
+  const byId: PairSides = new Map();
   const linkBw = new Map<string, number | null>();
   for (const a of arrays) {
     for (const d of await call(ctx, a, 'pair.list')) {
@@ -126,50 +123,8 @@ export async function list(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
     }
     for (const l of await call(ctx, a, 'link.list').catch(() => [])) linkBw.set([a, l.peer].sort().join('|'), l.bandwidth);
   }
-  const rows = [...byId.entries()].map(([id, v]) => {
-    const either = (v.p ?? v.s)!; // an entry has at least one side
-    const changed = (v.p?.changedTracks ?? 0) + (v.s?.changedTracks ?? 0);
-    const changedBytes = (v.p?.changedBytes ?? 0) + (v.s?.changedBytes ?? 0);
-    const bw = linkBw.get([parseVolRef(either.pvol).array, parseVolRef(either.svol).array].sort().join('|')) ?? null;
-    return {
-      id,
-      pvol: either.pvol,
-      svol: either.svol,
-      group: either.group,
-      mode: either.mode,
-      pState: v.p?.state ?? null,
-      sState: v.s?.state ?? null,
-      copyPct: v.s?.copyPct ?? null,
-      journalUsedPct: v.p?.journalUsedPct ?? null,
-      entriesBehind: v.p && v.s ? Math.max(0, (v.p.lastSeq ?? 0) - (v.s.restoredSeq ?? 0)) : null,
-      bytesBehind: v.p?.journalBytes ?? null,
-      lagSeconds: v.p ? lagOf(v.p) : null,
-      changedTracks: changed,
-      changedBytes,
-      linkBandwidth: bw,
-      resyncSecondsEstimate: bw ? changedBytes / bw : changedBytes ? null : 0,
-      imageTime: v.s?.imageTime ?? null,
-    };
-  });
-  return {
-    data: rows,
-    table: {
-      head: ['P-VOL', 'S-VOL', 'mode', 'state P/S', 'copy', 'journal', 'behind', 'lag', 'changed (bitmap)', 'est. resync'],
-      rows: rows.map((r) => [
-        r.pvol,
-        r.svol,
-        r.mode,
-        `${r.pState ?? '?'}/${r.sState ?? '?'}`,
-        r.copyPct === null ? '' : `${r.copyPct}%`,
-        r.journalUsedPct === null ? '' : `${r.journalUsedPct}%`,
-        r.entriesBehind === null ? '' : `${r.entriesBehind} (${formatBytes(r.bytesBehind ?? 0)})`,
-        r.lagSeconds === null ? '' : `${r.lagSeconds.toFixed(1)}s`,
-        r.changedTracks ? `${r.changedTracks} tr (${formatBytes(r.changedBytes)})` : '0',
-        r.resyncSecondsEstimate === null ? 'link unlimited' : formatDuration(r.resyncSecondsEstimate * 1000),
-      ]),
-    },
-    text: rows.length ? undefined : 'no pairs (rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J1,S-ARRAY:J2)',
-  };
+  const rows = pairListRows(byId, linkBw);
+  return { data: rows, table: pairListTable(rows), text: rows.length ? undefined : 'no pairs (rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J1,S-ARRAY:J2)' };
 }
 
 export async function show(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
@@ -177,38 +132,8 @@ export async function show(ctx: CliContext, [ref]: Args, opts: Record<string, an
   const { p, s } = await views(ctx, t);
   const either = s ?? p;
   if (!either) throw E.peer(`neither side of pair ${t.id} answered`);
-  const data = {
-    id: t.id,
-    pvol: either.pvol,
-    svol: either.svol,
-    group: either.group,
-    mode: either.mode,
-    state: s?.state ?? p?.state,
-    primary: p,
-    secondary: s,
-    imageTime: s?.imageTime ? iso(s.imageTime) : null,
-    logicalBytes: s?.pull?.logicalBytes ?? 0,
-    dataBytes: s?.pull?.dataBytes ?? 0,
-    referenceBytes: s?.pull?.referenceBytes ?? 0,
-    savedPct: s?.pull?.savedPct ?? 0,
-    resync: s?.resync ?? null,
-    changedTracks: (p?.changedTracks ?? 0) + (s?.changedTracks ?? 0),
-  };
-  const lines = [
-    `pair ${data.pvol} -> ${data.svol}  (${data.mode}, group ${data.group})`,
-    `  primary:   ${p ? `${p.state} since ${iso(p.stateSince)}${p.reason ? ` (${p.reason})` : ''}; journal ${p.journal} ${p.journalUsedPct}% used, ${p.journalEntries} entries, last seq ${p.lastSeq}; bitmap ${p.changedTracks} tracks` : 'not reachable'}`,
-    `  secondary: ${s ? `${s.state} since ${iso(s.stateSince)}${s.reason ? ` (${s.reason})` : ''}; restored seq ${s.restoredSeq}; bitmap ${s.changedTracks} tracks${s.state === 'COPY' ? `; copy ${s.copyPct}% (${s.copyDone}/${s.copyTotal} tracks)` : ''}${s.writable ? '; writable' : ''}` : 'not reachable'}`,
-  ];
-  if (s?.imageTime) lines.push(`  consistent image of ${iso(s.imageTime)} kept${s.imageTracks ? ` (${s.imageTracks} tracks saved)` : ''}`);
-  if (s?.pull) lines.push(`  transfer: logical ${formatBytes(s.pull.logicalBytes)}, data ${formatBytes(s.pull.dataBytes)}, references ${formatBytes(s.pull.referenceBytes)}`);
-  if (s?.resync) {
-    const r = s.resync;
-    if (r.kind === 'resync' && r.references) {
-      lines.push(`  last resync: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}, references ${formatBytes(r.referenceBytes)}, equal (skipped) ${formatBytes(r.equalBytes)}; tracks: ${r.equalTracks} equal, ${r.referenceTracks} by reference, ${r.zeroTracks} zero, ${r.dataTracks} data${r.staleReferences ? `, ${r.staleReferences} stale references fetched as data` : ''}`);
-    } else lines.push(`  last ${r.kind === 'resync' ? 'resync (references off)' : 'initial copy'}: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}`);
-  }
-  lines.push(`  next: ${(s ?? p)!.hint}`);
-  return { data, text: lines.join('\n') };
+  const data = pairShowData(t.id, either, p, s);
+  return { data, text: pairShowText(data, p, s) };
 }
 
 /**

@@ -2,19 +2,12 @@
 import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
-import type { VolumeInfo } from '../../engine/volume.js';
-import type { Output } from '../render/output.js';
+import { iso, type Output } from '../render/output.js';
+import { volumeRows } from '../render/volumes.js';
 import { confirm, need } from '../ui.js';
-import { arrayChoices, call, iso, pickArray, pickVolume } from './common.js';
+import { arrayChoices, call, pickArray, pickVolume } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
-
-function volumeRows(vols: VolumeInfo[]): Output['table'] {
-  return {
-    head: ['volume', 'size', 'allocated', 'tracks written', 'image'],
-    rows: vols.map((v) => [v.name, formatBytes(v.size), formatBytes(v.allocatedBytes), `${v.allocatedTracks}/${v.tracks}`, v.path]),
-  };
-}
 
 export async function create(ctx: CliContext, [refArg]: Args, opts: Record<string, any>): Promise<Output> {
   let ref = refArg as string | undefined;

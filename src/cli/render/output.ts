@@ -18,6 +18,11 @@ export interface Output {
 
 export type Format = 'table' | 'json' | 'yaml' | 'csv';
 
+/** A time in ms as ISO 8601 text, '' for none. */
+export function iso(ms: number | null | undefined): string {
+  return ms ? new Date(ms).toISOString() : '';
+}
+
 export async function render(out: Output, format: Format, color: boolean): Promise<string> {
   switch (format) {
     case 'json':
