@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import { E } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import type { Output } from '../render/output.js';
-import { LIMITS, parseRunbook, runbookError } from '../runbook.js';
-import { checkNesting, checkRunbook, executeRunbook, type StepResult } from '../runbook-exec.js';
+import { LIMITS, runbookError } from '../runbook/model.js';
+import { parseRunbook } from '../runbook/parse.js';
+import { checkNesting, checkRunbook, executeRunbook, type StepResult } from '../runbook/exec.js';
 import { need } from '../ui.js';
 import { progress } from '../render/progress.js';
 
