@@ -15,9 +15,8 @@ import { StorageArray } from '../engine/array.js';
 import { PRIVATE_ACCESS, STORE_FILE, appendLog, fileMode, fixMode, livePid, logFile, openLog, pidFile, recordSocket, setArrayAccess, sockPathFile, socketPath } from '../engine/home.js';
 import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
 import type { Handler, HandlerContext, Service } from './handlers.js';
-import { PARAMS, isMethod, type Method } from './methods.js';
-import { loadHandlers } from './registry.js';
-import { paramsError } from './validate.js';
+import type { Method } from './methods.js';
+import { invoke, loadHandlers } from './registry.js';
 import { PeerPool } from './client.js';
 
 /** How often a controller checks that its array directory is still its own. */
@@ -116,16 +115,7 @@ export class Controller implements HandlerContext {
       if (typeof id !== 'number' || typeof method !== 'string') {
         throw E.malformedRequest('request without id or method');
       }
-      const h = isMethod(method) ? this.handlers.get(method) : undefined;
-      if (!h) throw E.malformedRequest(`unknown method '${method}'`, 'the CLI and the controller may be of different versions: restart the controller');
-      const params = f.header.p ?? {};
-      if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-        throw E.malformedRequest(`'${method}': params must be an object`);
-      }
-      // the params are checked against the method's schema before its handler runs (methods.ts)
-      const checked = PARAMS[method as Method].safeParse(params);
-      if (!checked.success) throw paramsError(method, checked.error);
-      const out = await h(this, params as Parameters<Handler>[1], f.payload, (ev) => send({ id, ev }));
+      const out = await invoke(this.handlers, this, method, f.header.p ?? {}, f.payload, (ev) => send({ id, ev }));
       if (out && typeof out === 'object' && 'payload' in out && isPayload((out as { payload: unknown }).payload)) {
         const o = out as { result?: unknown; payload: Payload };
         send({ id, r: o.result ?? null }, o.payload);

@@ -16,9 +16,9 @@
 import { z } from 'zod';
 import type { ArrayInfo } from '../engine/array.js';
 import type { BackupRecord, RestoreResult, VerifyResult } from '../engine/backup.js';
-import type { CopyStats } from '../engine/repl/copy-task.js';
+import type { CopyStats } from '../engine/repl/copy-stats.js';
 import type { PairState } from '../engine/repl/pair-state.js';
-import type { PullStats } from '../engine/repl/pull-loop.js';
+import type { PullStats } from '../engine/repl/pull-stats.js';
 import type { LinkRow } from '../engine/repl/repl-store.js';
 import type { PrimaryInfo, PullReplyEntry } from '../engine/repl/replicator.js';
 import type { CutResult } from '../engine/stats-collector.js';

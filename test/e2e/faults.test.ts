@@ -24,6 +24,19 @@ async function armFault(h: TestHome, array: string, point: string): Promise<void
   assert.equal(r.code, 0, r.stderr);
 }
 
+/** Restarts an array's controller with delay points armed (RCOPY_DELAY, `POINT:MS`). */
+async function armDelay(h: TestHome, array: string, ...points: string[]): Promise<void> {
+  await h.ok('array', 'stop', array);
+  const r = await h.run(['array', 'start', array], { env: { RCOPY_DELAY: points.map((p) => `${array}:${p}`).join(',') } });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** Waits until an array's controller log holds a line. */
+async function waitLog(h: TestHome, array: string, text: string, timeoutMs = 60_000): Promise<void> {
+  const log = path.join(arrayDirOf(h, array), 'controller.log');
+  await waitFor(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes(text), timeoutMs, 100);
+}
+
 /** Waits until an array's controller reached its crash point (it logs it, then kills itself). */
 async function waitFault(h: TestHome, array: string, point: string, timeoutMs = 60_000): Promise<void> {
   const log = path.join(arrayDirOf(h, array), 'controller.log');
@@ -278,16 +291,21 @@ test('a takeover is not undone by a pull reply that was in flight', async () => 
   const h = new TestHome();
   try {
     await twoSites(h, { size: '32M', journal: '64M' });
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', '2MB/s');
-    // more in the journal than the takeover's drain can fetch: a pull is in flight when it ends
-    await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '24M', '--seed', '13');
+    // the primary holds every pull 3 s before it reads the states it reports, and the secondary
+    // asks again 50 ms after each reply: a pull is in flight when the takeover suspends the
+    // primary, and its reply (PSUS, drained) lands after the S-VOL became SSWS
+    await armDelay(h, 'A', 'serve-pull:3000');
+    await h.ok('pull', 'start', 'B:j2', '--interval', '50ms');
+    await waitLog(h, 'A', 'delay point serve-pull');
     const r = await h.ok('pair', 'takeover', 'B:v', '--yes', '--json');
     assert.equal(r.pairs[0].state, 'SSWS');
-    // the reply in flight lands (the link is slow): the takeover stays
-    await waitFor(async () => (await h.ok('pull', 'status', 'B:j2', '--json')).pulls > 0, 30_000);
-    await sleep(3000);
-    const s = (await show(h, 'B:v')).secondary;
-    assert.equal(s.state, 'SSWS', `takeover undone: ${s.state} (${s.reason})`);
+    // watch for twice the hold: the takeover stays
+    const until = Date.now() + 6000;
+    while (Date.now() < until) {
+      const s = (await show(h, 'B:v')).secondary;
+      assert.equal(s.state, 'SSWS', `takeover undone: ${s.state} (${s.reason})`);
+      await sleep(200);
+    }
     await h.ok('io', 'write', 'B:v', '--pattern', '0x42', '--length', '64k');
   } finally {
     await h.cleanup();
@@ -298,13 +316,14 @@ test('the secondary learns of PFUS at once, and pair resync is not refused as PA
   const h = new TestHome();
   try {
     await twoSites(h, { size: '32M', journal: '4M' });
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', '256kB/s');
+    // no pull asks meanwhile: the secondary can learn of the journal overflow only from the primary
+    await h.ok('pull', 'stop', 'B:j2');
     for (let i = 0; i < 10; i++) await h.ok('io', 'write', 'A:v', '--offset', `${i}M`, '--pattern', 'random', '--length', '512k', '--seed', String(20 + i));
     await h.ok('pair', 'wait', 'A:v', '--state', 'PFUS', '--timeout', '30s');
     const t0 = Date.now();
-    await h.ok('pair', 'wait', 'B:v', '--state', 'PFUS', '--timeout', '10s');
-    assert.ok(Date.now() - t0 < 10_000);
-    await h.ok('link', 'set', 'A', 'B', '--bandwidth', 'unlimited');
+    await h.ok('pair', 'wait', 'B:v', '--state', 'PFUS', '--timeout', '30s');
+    assert.ok(Date.now() - t0 < 10_000, `the secondary took ${Date.now() - t0} ms to learn of PFUS`);
+    await h.ok('pull', 'start', 'B:j2');
     await h.ok('pair', 'resync', 'B:v');
     await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
     await assertEqual(h, 'A:v', 'B:v');

@@ -67,10 +67,10 @@ async function primary(dir: string): Promise<Site> {
   await (await StorageArray.create(dir, { name: 'A', trackSize: 64 * KiB })).close();
   const s = await startSite(dir);
   await s.a.createVolume('v', 4 * MiB);
-  await s.r.createJournal('j1', 2 * MiB);
-  s.r.rs.updateJournal('j1', { role: 'master', peerArray: 'B', peerJournal: 'j2' });
-  s.r.rs.addPair(pairRow({}));
-  s.r.invalidate();
+  await s.r.journals.createJournal('j1', 2 * MiB);
+  s.r.records.rs.updateJournal('j1', { role: 'master', peerArray: 'B', peerJournal: 'j2' });
+  s.r.records.rs.addPair(pairRow({}));
+  s.r.records.invalidate();
   return s;
 }
 
@@ -81,7 +81,7 @@ async function writeThree(s: Site): Promise<void> {
   await s.a.write('v', 0, fill(0x11));
   await s.a.write('v', 0, fill(0x22));
   await s.a.write('v', 64 * KiB, fill(0x33));
-  assert.equal(s.r.journal('j1').stats().entries, 3);
+  assert.equal(s.r.journals.journal('j1').stats().entries, 3);
 }
 
 async function checkRestart(tpl: string, dir: string, at: number, what: string, opts: { expectSeq: number; crash?: boolean }): Promise<void> {
@@ -94,16 +94,16 @@ async function checkRestart(tpl: string, dir: string, at: number, what: string, 
     const v0 = await s.a.read('v', 0, 4 * KiB);
     assert.ok(v0.equals(fill(0x22)), `${what}: the P-VOL lost the acknowledged 0x22 (reads 0x${v0[0]!.toString(16)})`);
     assert.ok((await s.a.read('v', 64 * KiB, 4 * KiB)).equals(fill(0x33)), `${what}: 0x33 at 64 KiB`);
-    const rec = s.r.journal('j1').recovery;
+    const rec = s.r.journals.journal('j1').recovery;
     assert.ok(rec.damaged?.length, `${what}: damage not detected (${JSON.stringify(rec)})`);
     const d = rec.damaged![0]!;
     assert.equal(d.seq, opts.expectSeq, `${what}: named seq ${d.seq}: ${rec.reason}`);
     assert.match(rec.reason ?? '', new RegExp(`record seq ${opts.expectSeq} at \\d+: `), what);
-    const p = s.r.pair('A:v');
+    const p = s.r.records.pair('A:v');
     assert.equal(p.state, 'PSUE', what);
     assert.match(p.reason ?? '', new RegExp(`journal damaged \\(j1\\): record seq ${opts.expectSeq}`), what);
     // every allocated track goes to the resync
-    assert.equal((await s.r.bitmap(p)).count(), s.a.volume('v').alloc.count(), what);
+    assert.equal((await s.r.files.bitmap(p)).count(), s.a.volume('v').alloc.count(), what);
   } finally {
     await stopSite(s);
   }
@@ -155,7 +155,7 @@ test('after a crash: only entries the volume may lack are re-applied, never one 
     try {
       assert.ok((await t.a.read('v', 64 * KiB, 4 * KiB)).equals(fill(0x33)), 'record 3 (after the damage) is re-applied');
       assert.ok((await t.a.read('v', 0, 4 * KiB)).equals(fill(0x22)), 'record 1 (before the damage) is not');
-      assert.equal(t.r.pair('A:v').state, 'PSUE');
+      assert.equal(t.r.records.pair('A:v').state, 'PSUE');
     } finally {
       await stopSite(t);
     }
@@ -166,7 +166,7 @@ test('a clean stop leaves nothing to re-apply; a crash re-applies only what came
   await withDir('rcopy-jdamage-', async (root) => {
     const tpl = path.join(root, 'tpl');
     const s = await primary(tpl);
-    const j = s.r.journal('j1');
+    const j = s.r.journals.journal('j1');
     try {
       await writeThree(s);
       await j.release(1); // the secondary restored seq 1: a checkpoint, then the release
@@ -179,21 +179,21 @@ test('a clean stop leaves nothing to re-apply; a crash re-applies only what came
     // clean stop: no redo at all, nothing damaged, the group stays PAIR
     const c = await startSite(tpl);
     try {
-      assert.equal(c.r.journal('j1').recovery.reason, undefined);
-      assert.equal(c.r.journal('j1').durableSeq, 4);
+      assert.equal(c.r.journals.journal('j1').recovery.reason, undefined);
+      assert.equal(c.r.journals.journal('j1').durableSeq, 4);
       assert.ok(!c.logs.some((l) => /re-applied/.test(l)), c.logs.join('\n'));
-      assert.equal(c.r.pair('A:v').state, 'PAIR');
-      assert.deepEqual((await c.r.journal('j1').read(0)).map((e) => e.seq), [2, 3, 4]);
+      assert.equal(c.r.records.pair('A:v').state, 'PAIR');
+      assert.deepEqual((await c.r.journals.journal('j1').read(0)).map((e) => e.seq), [2, 3, 4]);
     } finally {
       await stopSite(c);
     }
     // crash: seqs 2 and 3 were checkpointed (kept until the secondary restores them), only 4 is re-applied
     const k = await startSite(path.join(root, 'crashed'));
     try {
-      assert.equal(k.r.journal('j1').recovery.reason, undefined);
+      assert.equal(k.r.journals.journal('j1').recovery.reason, undefined);
       assert.ok(k.logs.some((l) => /re-applied 1 entries after seq 3/.test(l)), k.logs.join('\n'));
       assert.ok((await k.a.read('v', 128 * KiB, 4 * KiB)).equals(fill(0x44)));
-      assert.equal(k.r.pair('A:v').state, 'PAIR');
+      assert.equal(k.r.records.pair('A:v').state, 'PAIR');
     } finally {
       await stopSite(k);
     }
@@ -207,13 +207,13 @@ test('a restore journal with a damaged record: named, nothing past it is kept, i
     const s = await startSite(dir);
     try {
       await s.a.createVolume('v', 4 * MiB);
-      await s.r.createJournal('j2', 2 * MiB);
-      s.r.rs.updateJournal('j2', { role: 'restore', peerArray: 'A', peerJournal: 'j1', restoredSeq: 11 });
-      s.r.rs.addPair(pairRow({ id: 'A:v', role: 'S', remoteArray: 'A', localJournal: 'j2', remoteJournal: 'j1' }));
-      s.r.invalidate();
+      await s.r.journals.createJournal('j2', 2 * MiB);
+      s.r.records.rs.updateJournal('j2', { role: 'restore', peerArray: 'A', peerJournal: 'j1', restoredSeq: 11 });
+      s.r.records.rs.addPair(pairRow({ id: 'A:v', role: 'S', remoteArray: 'A', localJournal: 'j2', remoteJournal: 'j1' }));
+      s.r.records.invalidate();
       const vid = s.a.volume('v').id;
       // pulled entries 11..15, 11 already restored
-      await s.r.journal('j2').append([11, 12, 13, 14, 15].map((seq) => ({ seq, volumeId: vid, offset: 0, data: fill(seq) })));
+      await s.r.journals.journal('j2').append([11, 12, 13, 14, 15].map((seq) => ({ seq, volumeId: vid, offset: 0, data: fill(seq) })));
     } finally {
       await stopSite(s);
     }
@@ -223,7 +223,7 @@ test('a restore journal with a damaged record: named, nothing past it is kept, i
       flip(path.join(copy, 'journals', 'j2.jnl'), at); // record of seq 14
       const t = await startSite(copy);
       try {
-        const j = t.r.journal('j2');
+        const j = t.r.journals.journal('j2');
         assert.equal(j.recovery.damaged?.[0]?.seq, 14, j.recovery.reason);
         assert.match(j.recovery.reason ?? '', /record seq 14 at \d+: /);
         assert.equal(j.lastSeq, 11, 'the next pull asks after the restored seq');

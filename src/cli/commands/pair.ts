@@ -3,7 +3,7 @@ import { E, RcopyError } from '../../errors.js';
 import { existingArrayDir } from '../../engine/home.js';
 import { formatBytes, formatDuration, formatRate, parseDuration, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
-import type { CopyStats } from '../../engine/repl/copy-task.js';
+import type { CopyStats } from '../../engine/repl/copy-stats.js';
 import type { PairDetail, PairOpResult, ParamsOf } from '../../server/methods.js';
 
 /** Both sides' views of a pair; a side that could not be reached is null. */

@@ -1,5 +1,5 @@
 /** Renderers of journals, links and pull loops. */
-import type { PullStats } from '../../engine/repl/pull-loop.js';
+import type { PullStats } from '../../engine/repl/pull-stats.js';
 import type { LinkRow } from '../../engine/repl/repl-store.js';
 import type { JournalInfo } from '../../server/methods.js';
 import { formatBytes, formatDuration, formatRate } from '../../units.js';

@@ -18,6 +18,11 @@ export type PairState =
 export type Role = 'P' | 'S';
 
 export const JOURNALING: ReadonlySet<PairState> = new Set(['COPY', 'PAIR', 'PFUL']);
+/** The secondary's state that mirrors a suspension on the primary. */
+export const MIRROR: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'PSUE', PFUS: 'PFUS' };
+
+/** The states in which a group pulls and restores (COPY pulls nothing: the copy runs). */
+export const PULLING: ReadonlySet<PairState> = new Set(['PAIR', 'PFUL']);
 export const SUSPENDED: ReadonlySet<PairState> = new Set(['PSUS', 'SSUS', 'PSUE', 'PFUS', 'SSWS']);
 
 /** Which moves are legal, from → to. */

@@ -11,7 +11,7 @@
  * reports: back-to-back while entries are waiting, then backing off from 20 ms to 1 s while the
  * primary's journal is idle (a busy or old journal resets the back-off).
  *
- * References (DESIGN.md §2.4, dedup-wire.ts): with the group's references on, the primary sends
+ * References (DESIGN.md §2.4, references/wire.ts): with the group's references on, the primary sends
  * blocks the S-VOLs already hold (or zero blocks) as references. Every entry here is restored
  * before the next pull, so the S-VOLs are what the primary's index assumes; each entry's full data
  * is rebuilt from its segments (reference blocks checked against their SHA-256, stale ones fetched
@@ -19,49 +19,27 @@
  * journal always holds full data and restore does not know about references.
  */
 import { withPath, RcopyError, storageError } from '../../errors.js';
-import type { VolumeWrite } from '../array.js';
-import type { JournalEntry } from '../journal-file.js';
 import type { Volume } from '../volume.js';
-import { ReferenceSettings } from './dedup-settings.js';
-import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes, type TransferCounts } from './dedup-wire.js';
-import type { Replicator } from './replicator.js';
+import { ReferenceSettings } from './references/settings.js';
+import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes } from './references/wire.js';
+import type { Parts } from './parts.js';
+import { PULL_BATCH, Restorer } from './restore.js';
+import { KEEP_EVERY_MS, KEPT, newPullStats, restoreKept, type PullStats } from './pull-stats.js';
+import type { Site } from './site.js';
+import type { GroupRecords } from './group-records.js';
+import type { Journals } from './journals.js';
+import type { PairFiles } from './pair-files.js';
+import type { Links } from './links.js';
 import type { PairRow } from './repl-store.js';
-import { JOURNALING, SUSPENDED, type PairState } from './pair-state.js';
-import type { PrimaryInfo, PullReplyEntry } from './replicator.js';
+import { JOURNALING, PULLING, SUSPENDED, type PairState } from './pair-state.js';
+import type { PrimaryInfo, PullReplyEntry } from './peer.js';
 
 interface PullReply {
   result: { entries: PullReplyEntry[]; info: PrimaryInfo };
   payload: Buffer | null;
 }
 
-export const PULL_BATCH = 16 * 1024 * 1024;
 
-/** A pull loop's state and counters (TransferCounts: logical, data and reference bytes...). */
-export interface PullStats extends TransferCounts {
-  journal: string;
-  enabled: boolean;
-  running: boolean;
-  mode: 'adaptive' | 'fixed';
-  intervalMs: number | null;
-  nextWaitMs: number;
-  /** Since when the counters below count (ms): they are kept across controller restarts. */
-  countingSince: number;
-  pulls: number;
-  entries: number;
-  bytes: number;
-  /** logicalBytes - dataBytes - referenceWireBytes, and as a percentage of logicalBytes. */
-  savedBytes: number;
-  savedPct: number;
-  /** Whether pulls ask for references (journal option; --no-references turns it off). */
-  references: boolean;
-  lastPullAt: number | null;
-  lastError: string | null;
-  failingSince: number | null;
-  pulledSeq: number;
-  restoredSeq: number;
-  primary: PrimaryInfo | null;
-  bytesPerSecond: number;
-}
 
 interface Loop {
   stop: boolean;
@@ -70,107 +48,82 @@ interface Loop {
 }
 
 const mapState: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'PSUE', PFUS: 'PFUS' };
-/** The states in which a group pulls and restores (COPY pulls nothing: the copy runs). */
-const PULLING: ReadonlySet<PairState> = new Set(['PAIR', 'PFUL']);
 /** How often a suspended secondary checks that its primary is suspended too. */
 const RECONCILE_EVERY_MS = 1000;
 
-/** The counters of a pull that are kept in the management store (every few seconds, and at stop). */
-const KEPT = ['pulls', 'entries', 'bytes', 'logicalBytes', 'dataBytes', 'referenceBytes', 'zeroBytes', 'referenceWireBytes', 'staleReferences'] as const;
-const KEEP_EVERY_MS = 5000;
 
 export class PullManager {
   private loops = new Map<string, Loop>();
   private stats = new Map<string, PullStats>();
   private busy = new Map<string, Promise<unknown>>();
   /** Pairs whose copy is running (the copy manager sets this): the group is not restored meanwhile. */
+  /** Applies what is pulled, in order (restore.ts). */
+  readonly restorer: Restorer;
   copying: (journal: string) => boolean = () => false;
-  onSuspend: (pairs: PairRow[]) => void = () => undefined;
 
   readonly references: ReferenceSettings;
 
-  constructor(private readonly r: Replicator) {
-    this.references = new ReferenceSettings(r.rs.store);
+  private readonly site: Site;
+  private readonly records: GroupRecords;
+  private readonly journals: Journals;
+  private readonly files: PairFiles;
+  private readonly links: Links;
+
+  constructor(parts: Pick<Parts, 'site' | 'records' | 'journals' | 'files' | 'links'>) {
+    this.site = parts.site;
+    this.records = parts.records;
+    this.journals = parts.journals;
+    this.files = parts.files;
+    this.links = parts.links;
+    this.references = new ReferenceSettings(parts.records.rs.store);
+    this.restorer = new Restorer(parts, (journal, state, reason) => this.suspendSecondary(journal, state, reason));
   }
 
   stat(journal: string): PullStats {
     let s = this.stats.get(journal);
     if (!s) {
-      const row = this.r.rs.journal(journal);
-      s = {
-        journal,
-        enabled: !!row?.pullEnabled,
-        running: false,
-        mode: row?.pullIntervalMs ? 'fixed' : 'adaptive',
-        intervalMs: row?.pullIntervalMs ?? null,
-        nextWaitMs: 0,
-        countingSince: Date.now(),
-        pulls: 0,
-        entries: 0,
-        bytes: 0,
-        logicalBytes: 0,
-        dataBytes: 0,
-        referenceBytes: 0,
-        zeroBytes: 0,
-        referenceWireBytes: 0,
-        staleReferences: 0,
-        savedBytes: 0,
-        savedPct: 0,
-        references: true,
-        lastPullAt: null,
-        lastError: null,
-        failingSince: null,
-        pulledSeq: 0,
-        restoredSeq: 0,
-        primary: null,
-        bytesPerSecond: 0,
-      };
-      // what earlier runs of this controller counted
-      const kept = this.r.rs.keptPullCounters(journal);
-      if (kept) {
-        for (const k of KEPT) if (typeof kept[k] === 'number' && Number.isSafeInteger(kept[k])) s[k] = kept[k] as number;
-        if (typeof kept.since === 'number') s.countingSince = kept.since;
-        Object.assign(s, savings(s));
-      }
+      const row = this.records.rs.journal(journal);
+      s = newPullStats(journal, row);
+      restoreKept(s, this.records.rs.keptPullCounters(journal)); // what earlier runs of this controller counted
       this.stats.set(journal, s);
     }
-    const row = this.r.rs.journal(journal);
+    const row = this.records.rs.journal(journal);
     s.enabled = !!row?.pullEnabled;
     s.mode = row?.pullIntervalMs ? 'fixed' : 'adaptive';
     s.intervalMs = row?.pullIntervalMs ?? null;
     s.restoredSeq = row?.restoredSeq ?? 0;
-    s.pulledSeq = this.r.journals.get(journal)?.lastSeq ?? 0;
+    s.pulledSeq = this.journals.open.get(journal)?.lastSeq ?? 0;
     s.running = this.loops.has(journal);
     s.references = this.references.enabled(journal);
     return s;
   }
 
   startAll(): void {
-    for (const j of this.r.rs.journals()) if (j.role === 'restore' && j.pullEnabled) this.run(j.name);
+    for (const j of this.records.rs.journals()) if (j.role === 'restore' && j.pullEnabled) this.run(j.name);
   }
 
   /** Starts (or re-times) the pull of a restore journal; persistent across restarts. `refs`
    *  (when given) sets whether the group sends references instead of data. */
   start(journal: string, intervalMs: number | null, refs?: boolean): void {
-    const row = this.r.journalRow(journal);
+    const row = this.records.journalRow(journal);
     if (row.role !== 'restore') {
-      throw new RcopyError('ERR_RCOPY_STATE', `journal ${this.r.name}:${journal} is not a restore journal`, { hint: 'pull runs on the secondary, on the journal named second in --journal P:J1,S:J2' });
+      throw new RcopyError('ERR_RCOPY_STATE', `journal ${this.site.name}:${journal} is not a restore journal`, { hint: 'pull runs on the secondary, on the journal named second in --journal P:J1,S:J2' });
     }
-    this.r.rs.updateJournal(journal, { pullEnabled: true, pullIntervalMs: intervalMs });
+    this.records.rs.updateJournal(journal, { pullEnabled: true, pullIntervalMs: intervalMs });
     if (refs !== undefined) this.references.set(journal, refs);
     this.run(journal);
     this.loops.get(journal)?.wake();
   }
 
   async stop(journal: string, persist = true): Promise<void> {
-    if (persist) this.r.rs.updateJournal(journal, { pullEnabled: false });
+    if (persist) this.records.rs.updateJournal(journal, { pullEnabled: false });
     const l = this.loops.get(journal);
     if (l) {
       l.stop = true;
       l.wake();
       await l.done;
       this.ahead.delete(journal);
-      await this.restores.get(journal)?.catch(() => 0);
+      await this.restorer.settled(journal);
     }
     this.keepCounters(journal, true);
   }
@@ -180,12 +133,12 @@ export class PullManager {
   /** Writes a journal's pull counters to the store (at most every KEEP_EVERY_MS unless `now`). */
   private keepCounters(journal: string, now = false): void {
     const s = this.stats.get(journal);
-    if (!s || !this.r.rs.journal(journal)) return;
+    if (!s || !this.records.rs.journal(journal)) return;
     if (!now && Date.now() - (this.keptAt.get(journal) ?? 0) < KEEP_EVERY_MS) return;
     this.keptAt.set(journal, Date.now());
     const doc: Record<string, number> = { since: s.countingSince };
     for (const k of KEPT) doc[k] = s[k];
-    this.r.rs.keepPullCounters(journal, doc);
+    this.records.rs.keepPullCounters(journal, doc);
   }
 
   /** Forgets a deleted journal's counters (the store drops the kept ones with the journal). */
@@ -231,9 +184,9 @@ export class PullManager {
             waitMs = backoff;
           }
         } catch (e) {
-          waitMs = Math.min(1000, this.r.journalRow(journal).blockadeWatchMs / 4);
+          waitMs = Math.min(1000, this.records.journalRow(journal).blockadeWatchMs / 4);
           // (a suspension that cannot be recorded, SQLITE_FULL, must not end the loop)
-          await this.onFailure(journal, e as Error).catch((e2: Error) => this.r.log(`${journal}: ${e2.message}`));
+          await this.onFailure(journal, e as Error).catch((e2: Error) => this.site.log(`${journal}: ${e2.message}`));
         }
         s.nextWaitMs = waitMs;
         if (loop.stop) break;
@@ -254,10 +207,10 @@ export class PullManager {
     const s = this.stat(journal);
     s.lastError = `${(e as RcopyError).code ?? 'Error'}: ${e.message}`;
     s.failingSince ??= Date.now();
-    const row = this.r.journalRow(journal);
-    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S' && JOURNALING.has(p.state) && p.state !== 'COPY');
+    const row = this.records.journalRow(journal);
+    const ps = this.records.groupPairs(journal).filter((p) => p.role === 'S' && JOURNALING.has(p.state) && p.state !== 'COPY');
     if (ps.length && Date.now() - s.failingSince > row.blockadeWatchMs) {
-      this.r.log(`pulls of ${journal} failing for more than ${row.blockadeWatchMs} ms (${s.lastError}): suspending (PSUE)`);
+      this.site.log(`pulls of ${journal} failing for more than ${row.blockadeWatchMs} ms (${s.lastError}): suspending (PSUE)`);
       await this.suspendSecondary(journal, 'PSUE', 'link or primary unreachable past the path-blockade watch time');
     }
   }
@@ -277,17 +230,17 @@ export class PullManager {
    * waits for its own restore (pull once, drains, sync groups).
    */
   private async doOnce(journal: string, wait: boolean): Promise<{ entries: number; bytes: number; waiting: number; info: PrimaryInfo | null; skipped?: boolean }> {
-    const row = this.r.journalRow(journal);
-    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S');
+    const row = this.records.journalRow(journal);
+    const ps = this.records.groupPairs(journal).filter((p) => p.role === 'S');
     // every decision below is checked against the group's state as it is after each await: a
     // reply that arrives after a suspension, takeover or revert must not undo it
-    const ep = this.r.epoch(journal);
-    const still = (): boolean => this.r.epoch(journal) === ep && this.r.groupPairs(journal).some((p) => p.role === 'S' && PULLING.has(p.state));
+    const ep = this.records.epoch(journal);
+    const still = (): boolean => this.records.epoch(journal) === ep && this.records.groupPairs(journal).some((p) => p.role === 'S' && PULLING.has(p.state));
     // restore what is already here even if nothing can be pulled (runs while we fetch)
-    const before = this.chainRestore(journal);
+    const before = this.restorer.chainRestore(journal);
     const quit = async <T extends { skipped?: boolean }>(v: T): Promise<T> => {
       await before;
-      await this.dropImages(journal);
+      await this.restorer.dropImages(journal);
       // pulls that are not tried do not fail: a blockade watch starts afresh with the next failure
       if (v.skipped) this.stat(journal).failingSince = null;
       return v;
@@ -296,15 +249,15 @@ export class PullManager {
     if (ps.some((p) => p.state === 'COPY') || this.copying(journal)) return quit({ entries: 0, bytes: 0, waiting: 0, info: null, skipped: true });
     if (!ps.some((p) => JOURNALING.has(p.state))) return quit({ entries: 0, bytes: 0, waiting: 0, info: null, skipped: true });
     const s = this.stat(journal);
-    const jf = this.r.journal(journal);
+    const jf = this.journals.journal(journal);
     let t0 = performance.now();
-    const peer = await this.r.peer(row.peerArray);
+    const peer = await this.links.peer(row.peerArray);
     const refs = this.references.enabled(journal);
     const peerArray = row.peerArray;
     const ask = (after: number): Promise<PullReply> =>
       peer.call<PullReply['result']>(
         'repl.pull',
-        { journal: row.peerJournal, after, restored: this.r.journalRow(journal).restoredSeq, maxBytes: PULL_BATCH, from: this.r.name, refs },
+        { journal: row.peerJournal, after, restored: this.records.journalRow(journal).restoredSeq, maxBytes: PULL_BATCH, from: this.site.name, refs },
         { timeoutMs: 120_000 },
       );
     // the request sent ahead by the previous cycle, if it asked for what comes next
@@ -328,14 +281,14 @@ export class PullManager {
       this.ahead.set(journal, next);
     }
     await before; // the S-VOLs hold everything up to `after` before references are read from them
-    await this.dropImages(journal);
+    await this.restorer.dropImages(journal);
     if (!still()) {
       this.ahead.delete(journal);
       return quit({ entries: 0, bytes: 0, waiting: 0, info, skipped: true });
     }
     let refWire = 0;
     for (const e of entries) if (e.segs) refWire += segsWireBytes(e.segs);
-    await this.r.shaper(row.peerArray).transfer(payload.length + refWire, t0);
+    await this.links.shaper(row.peerArray).transfer(payload.length + refWire, t0);
     s.failingSince = null;
     s.lastError = null;
     s.primary = info;
@@ -343,7 +296,7 @@ export class PullManager {
     s.pulls++;
     if (entries.length) {
       const volByRemote = new Map<string, Volume>();
-      for (const p of ps) volByRemote.set(p.remoteVol, this.r.array.volume(p.localVol));
+      for (const p of ps) volByRemote.set(p.remoteVol, this.site.array.volume(p.localVol));
       // full data first (references copied from the S-VOLs and checked), then the restore journal
       const counts = emptyCounts();
       counts.referenceWireBytes = refWire;
@@ -356,11 +309,11 @@ export class PullManager {
         fetch: async (seq, off, len) => {
           const r = await peer.call('repl.readEntryData', { journal: peerJournal, seq, offset: off, length: len }, { timeoutMs: 120_000 });
           const data = r.payload ?? Buffer.alloc(0);
-          await this.r.shaper(row.peerArray!).transfer(data.length);
+          await this.links.shaper(row.peerArray!).transfer(data.length);
           return data;
         },
       }, counts);
-      if (counts.staleReferences) this.r.log(`pull of ${journal}: ${counts.staleReferences} stale reference block(s) fetched as data`);
+      if (counts.staleReferences) this.site.log(`pull of ${journal}: ${counts.staleReferences} stale reference block(s) fetched as data`);
       const batch = [];
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;
@@ -384,7 +337,7 @@ export class PullManager {
         // group suspends at once with the reason, as a restore that cannot write does
         if (!storageError(e)) throw e;
         this.ahead.delete(journal);
-        await this.restoreFailed(journal, withPath(e, this.r.journalPath(journal)));
+        await this.restorer.restoreFailed(journal, withPath(e, this.journals.journalPath(journal)));
         return quit({ entries: 0, bytes: 0, waiting: 0, info, skipped: true });
       }
       s.entries += entries.length;
@@ -394,11 +347,11 @@ export class PullManager {
       const el = (performance.now() - t0) / 1000;
       if (el > 0) s.bytesPerSecond = Math.round(0.7 * s.bytesPerSecond + 0.3 * (counts.logicalBytes / el));
       // appended: what a suspension meanwhile restores is a consistent prefix either way
-      const restoring = still() ? this.chainRestore(journal, batch) : Promise.resolve(0);
+      const restoring = still() ? this.restorer.chainRestore(journal, batch) : Promise.resolve(0);
       if (wait || sync) await restoring;
       else restoring.catch(() => undefined);
       if (sync) {
-        peer.call('repl.ack', { journal: row.peerJournal, restored: this.r.journalRow(journal).restoredSeq }).catch(() => undefined);
+        peer.call('repl.ack', { journal: row.peerJournal, restored: this.records.journalRow(journal).restoredSeq }).catch(() => undefined);
       }
     }
     this.keepCounters(journal);
@@ -407,7 +360,7 @@ export class PullManager {
     const lastPulled = entries.length ? entries[entries.length - 1]!.seq : jf.lastSeq;
     const drained = lastPulled >= info.lastSeq || info.entries === 0;
     for (const [id, st] of remote) {
-      const p = this.r.rs.pair(id);
+      const p = this.records.rs.pair(id);
       const to = mapState[st];
       if (p && p.role === 'S' && p.localJournal === journal && to && PULLING.has(p.state) && drained && still()) {
         const split = st === 'PSUS';
@@ -418,162 +371,17 @@ export class PullManager {
     return { entries: entries.length, bytes: payload.length, waiting: entries.length ? Math.max(0, info.lastSeq - lastPulled) : 0, info };
   }
 
-  private restores = new Map<string, Promise<number>>();
   /** A pull request sent ahead of its cycle (see doOnce). */
   private ahead = new Map<string, { after: number; peerArray: string; refs: boolean; t0: number; reply: Promise<PullReply> }>();
-
-  /**
-   * Queues a restore of the journal after any running one (restores never run side by side).
-   * `pulled` is the batch just appended to the restore journal: when it is next in order, it is
-   * applied from memory instead of being read back.
-   */
-  chainRestore(journal: string, pulled?: JournalEntry[]): Promise<number> {
-    const prev = this.restores.get(journal) ?? Promise.resolve(0);
-    const p = prev.catch(() => 0).then(() => this.restore(journal, pulled));
-    this.restores.set(journal, p);
-    p.catch((e) => this.restoreFailed(journal, e)); // callers that do not wait still get the group suspended
-    return p;
-  }
-
-  private failing = new Set<string>();
-
-  /**
-   * A restore that cannot write (ENOSPC or EIO on an S-VOL) suspends the group at once (PSUE, the
-   * reason named) and tells the primary, instead of waiting for the primary's journal to fill.
-   * The entries stay in the restore journal: every pull cycle retries them (chainRestore in doOnce),
-   * so once there is space the S-VOL is whole again at the last entry pulled.
-   */
-  private async restoreFailed(journal: string, e: unknown): Promise<void> {
-    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S' && JOURNALING.has(p.state));
-    if (!ps.length || this.failing.has(journal)) return; // suspendSecondary restores first: no recursion
-    this.failing.add(journal);
-    try {
-      const why = `restore failed: ${storageError(e, { array: this.r.name })?.message ?? (e as Error)?.message ?? String(e)}`;
-      this.r.log(`${journal}: ${why}: suspending (PSUE)`);
-      // room to record the suspension on the full disk (the array's reserve, one unit)
-      if (storageError(e)?.code === 'ERR_RCOPY_NO_SPACE') this.r.array.useReserve();
-      await this.suspendSecondary(journal, 'PSUE', why);
-      const row = this.r.journalRow(journal);
-      if (row.peerArray && row.peerJournal) {
-        const peer = await this.r.peer(row.peerArray);
-        await peer.call('repl.primarySuspend', { journal: row.peerJournal, state: 'PSUE', reason: `secondary ${why}` }, { timeoutMs: 10_000 });
-      }
-    } catch (err) {
-      this.r.log(`${journal}: suspension after the failed restore: ${(err as Error).message}`);
-    } finally {
-      this.failing.delete(journal);
-    }
-  }
-
-  /**
-   * Applies the restore journal's entries after the restored seq, in order, to the S-VOLs: one
-   * batch at a time, its writes side by side (overlapping ones in order), then one commit, then
-   * the restored seq.
-   */
-  private async restore(journal: string, pulled?: JournalEntry[]): Promise<number> {
-    const jf = this.r.journal(journal);
-    let applied = 0;
-    // entries restored before a crash that came between recording the restored seq and freeing
-    // them would otherwise stay in the restore journal for good (never drained)
-    const done = this.r.journalRow(journal).restoredSeq;
-    const oldest = jf.stats().oldestSeq;
-    if (oldest !== null && oldest <= done) await jf.release(Math.min(done, jf.lastSeq));
-    for (;;) {
-      if (!this.restorable(journal)) break;
-      const restored = this.r.journalRow(journal).restoredSeq;
-      const batch = pulled && pulled.length && pulled[0]!.seq === restored + 1 ? pulled : await jf.read(restored + 1, { maxBytes: PULL_BATCH });
-      pulled = undefined;
-      if (!batch.length) break;
-      const writes: VolumeWrite[] = [];
-      for (const e of batch) if (e.data.length) writes.push({ vol: this.r.array.volumeById(e.volumeId), offset: e.offset, data: e.data });
-      await this.keepImage(journal, writes);
-      await this.r.array.writeMany(writes, 'restore');
-      await this.r.array.commit();
-      const last = batch[batch.length - 1]!.seq;
-      this.r.rs.updateJournal(journal, { restoredSeq: last });
-      this.r.fault('restored-before-release');
-      await jf.release(last);
-      applied += batch.length;
-    }
-    return applied;
-  }
-
-  /**
-   * Whether entries already in the restore journal may be applied now. They are a consistent
-   * prefix, so they go on in journal mode and also while the group is suspended without a
-   * writable S-VOL (a restore that failed for lack of space finishes once there is room, so the
-   * S-VOLs never stay at a half-applied batch). Never onto a writable S-VOL (takeover, split
-   * --rw), never during a copy, and never while a revert holds the group.
-   */
-  private restorable(journal: string): boolean {
-    if (this.held.has(journal)) return false;
-    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S');
-    return ps.length > 0 && ps.every((p) => !p.writable && (PULLING.has(p.state) || p.state === 'PSUE' || p.state === 'PFUS' || p.state === 'SSUS'));
-  }
-
-  private held = new Set<string>();
-
-  /** Runs fn with the group's restores stopped (the running one finished first): a revert. */
-  async hold<T>(journal: string, fn: () => Promise<T>): Promise<T> {
-    this.held.add(journal);
-    try {
-      await this.restores.get(journal)?.catch(() => 0);
-      return await fn();
-    } finally {
-      this.held.delete(journal);
-    }
-  }
-
-  /**
-   * Between a resync's switch to PAIR and the restore passing the copy's end (splitSeq), the
-   * S-VOLs are not yet consistent and the kept image is still the group's consistent image: a
-   * restore saves each track's old content in it first and marks the track in this side's bitmap,
-   * so a revert stays exact and the next resync knows every track that differs.
-   */
-  private async keepImage(journal: string, writes: VolumeWrite[]): Promise<void> {
-    const keeping = this.r.groupPairs(journal).filter((p) => p.role === 'S' && p.splitSeq !== null && this.r.hasImage(p));
-    if (!keeping.length || !writes.length) return;
-    for (const p of keeping) {
-      const vol = this.r.array.volume(p.localVol);
-      const tracks = new Set<number>();
-      for (const w of writes) {
-        if (w.vol !== vol || w.data.length === 0) continue;
-        for (let t = Math.floor(w.offset / vol.trackSize); t <= Math.floor((w.offset + w.data.length - 1) / vol.trackSize); t++) tracks.add(t);
-      }
-      if (!tracks.size) continue;
-      const list = [...tracks];
-      await (await this.r.bitmap(p)).setAndPersist(list);
-      await (await this.r.keeper(p)).save(vol, list);
-    }
-  }
-
-  /**
-   * Drops the kept images of pairs whose resync has been restored past the copy's end: the S-VOLs
-   * are consistent again, at a newer point. The image file goes first (no revert to it can start
-   * after that), then the tracks the resync kept in this side's bitmap, then the record.
-   */
-  async dropImages(journal: string): Promise<void> {
-    const restored = this.r.journalRow(journal).restoredSeq;
-    for (const p of this.r.groupPairs(journal)) {
-      if (p.role === 'S' && p.splitSeq !== null && restored >= p.splitSeq && p.state !== 'COPY') {
-        await this.r.dropImage(p);
-        const b = await this.r.bitmap(p);
-        b.clearAll();
-        await b.flush();
-        this.r.rs.updatePair(p.id, { splitSeq: null, imageTime: null });
-        this.r.invalidate();
-      }
-    }
-  }
 
   /** Pulls and restores until the restored seq reaches `upto` (or the primary has nothing more). */
   async drain(journal: string, upto: number, timeoutMs: number): Promise<boolean> {
     const t0 = Date.now();
     while (Date.now() - t0 < timeoutMs) {
-      if (this.r.journalRow(journal).restoredSeq >= upto) return true;
+      if (this.records.journalRow(journal).restoredSeq >= upto) return true;
       const r = await this.once(journal);
-      if (r.skipped) return this.r.journalRow(journal).restoredSeq >= upto;
-      if (r.entries === 0 && r.info && r.info.lastSeq <= this.r.journalRow(journal).restoredSeq) return true;
+      if (r.skipped) return this.records.journalRow(journal).restoredSeq >= upto;
+      if (r.entries === 0 && r.info && r.info.lastSeq <= this.records.journalRow(journal).restoredSeq) return true;
       if (r.entries === 0 && r.info && r.info.entries === 0) return true;
     }
     return false;
@@ -585,24 +393,23 @@ export class PullManager {
    * the S-VOL holds the image of this moment; a pull in flight is dropped (epoch).
    */
   async suspendSecondary(journal: string, state: PairState, reason: string, opts: { writable?: boolean; from?: ReadonlySet<PairState> } = {}): Promise<void> {
-    this.r.bump(journal);
+    this.records.bump(journal);
     this.ahead.delete(journal);
-    await this.dropImages(journal);
-    await this.chainRestore(journal).catch((e) => {
-      this.r.log(`restore before suspension failed: ${(e as Error).message}`);
-      if (storageError(e)?.code === 'ERR_RCOPY_NO_SPACE') this.r.array.useReserve(); // room to record the state
+    await this.restorer.dropImages(journal);
+    await this.restorer.chainRestore(journal).catch((e) => {
+      this.site.log(`restore before suspension failed: ${(e as Error).message}`);
+      if (storageError(e)?.code === 'ERR_RCOPY_NO_SPACE') this.site.array.useReserve(); // room to record the state
     });
-    await this.dropImages(journal);
+    await this.restorer.dropImages(journal);
     const now = Date.now();
-    const moving = this.r.groupPairs(journal).filter((p) => p.role === 'S' && (!opts.from || opts.from.has(p.state)));
+    const moving = this.records.groupPairs(journal).filter((p) => p.role === 'S' && (!opts.from || opts.from.has(p.state)));
     if (!moving.length) return;
-    const changed = this.r.setGroupState(moving, state, reason, (p) => {
+    this.records.setGroupState(moving, state, reason, (p) => {
       const patch: Partial<PairRow> = { writable: opts.writable ?? (state === 'SSWS' ? true : p.writable) };
-      if (p.imageTime === null || !this.r.hasImage(p)) patch.imageTime = now;
+      if (p.imageTime === null || !this.files.hasImage(p)) patch.imageTime = now;
       return patch;
     });
     this.stat(journal).failingSince = null;
-    this.onSuspend(changed);
   }
 
   private reconciledAt = new Map<string, number>();
@@ -617,20 +424,20 @@ export class PullManager {
   async reconcile(journal: string): Promise<void> {
     if (Date.now() - (this.reconciledAt.get(journal) ?? 0) < RECONCILE_EVERY_MS) return;
     this.reconciledAt.set(journal, Date.now());
-    const row = this.r.rs.journal(journal);
-    const ps = this.r.groupPairs(journal).filter((p) => p.role === 'S');
+    const row = this.records.rs.journal(journal);
+    const ps = this.records.groupPairs(journal).filter((p) => p.role === 'S');
     if (!row || row.role !== 'restore' || !row.peerArray || !row.peerJournal || !ps.length) return;
-    if (!ps.every((p) => SUSPENDED.has(p.state)) || this.r.opBusy(journal)) return;
-    const ep = this.r.epoch(journal);
+    if (!ps.every((p) => SUSPENDED.has(p.state)) || this.records.opBusy(journal)) return;
+    const ep = this.records.epoch(journal);
     try {
-      const peer = await this.r.peer(row.peerArray);
+      const peer = await this.links.peer(row.peerArray);
       const info = (await peer.call<PrimaryInfo>('repl.info', { journal: row.peerJournal }, { timeoutMs: 5000 })).result;
       const live = Object.entries(info.states ?? {}).filter(([id, st]) => JOURNALING.has(st) && ps.some((p) => p.id === id));
-      if (!live.length || this.r.epoch(journal) !== ep || this.r.opBusy(journal)) return;
-      const mine = this.r.groupPairs(journal).filter((p) => p.role === 'S');
+      if (!live.length || this.records.epoch(journal) !== ep || this.records.opBusy(journal)) return;
+      const mine = this.records.groupPairs(journal).filter((p) => p.role === 'S');
       if (!mine.every((p) => SUSPENDED.has(p.state))) return;
-      const why = `the secondary ${this.r.name} is ${mine[0]!.state}${mine[0]!.reason ? ` (${mine[0]!.reason})` : ''}`;
-      this.r.log(`group ${mine[0]!.groupName}: the primary ${row.peerArray} is ${live[0]![1]} while this side is ${mine[0]!.state}: telling it to suspend (PSUE)`);
+      const why = `the secondary ${this.site.name} is ${mine[0]!.state}${mine[0]!.reason ? ` (${mine[0]!.reason})` : ''}`;
+      this.site.log(`group ${mine[0]!.groupName}: the primary ${row.peerArray} is ${live[0]![1]} while this side is ${mine[0]!.state}: telling it to suspend (PSUE)`);
       await peer.call('repl.primarySuspend', { journal: row.peerJournal, state: 'PSUE', reason: why }, { timeoutMs: 10_000 });
     } catch {
       /* the primary cannot be reached: it suspends by itself after its blockade watch */

@@ -3,11 +3,10 @@
  * the Replicator of this array (write hook, pull loops, copy tasks, watch timer).
  */
 import { E } from '../../errors.js';
-import { hashTracks } from '../../engine/repl/dedup-resync.js';
+import { hashTracks } from '../../engine/repl/references/track-hashes.js';
 import { forEachLimit } from '../../engine/parallel.js';
-import { CopyManager } from '../../engine/repl/copy-task.js';
-import { PairOps } from '../../engine/repl/pair-ops.js';
-import { PullManager } from '../../engine/repl/pull-loop.js';
+import type { CopyManager } from '../../engine/repl/copy.js';
+import type { PullManager } from '../../engine/repl/pull-loop.js';
 import { Replicator, type PeerCaller } from '../../engine/repl/replicator.js';
 import { checkName } from '../../units.js';
 import type { HandlerContext, Handlers, Service } from '../handlers.js';
@@ -19,38 +18,35 @@ export class ReplService implements Service {
   readonly r: Replicator;
   readonly pulls: PullManager;
   readonly copies: CopyManager;
-  readonly ops: PairOps;
   private timer: NodeJS.Timeout | null = null;
   private kicking = new Set<string>();
   private watching = false;
 
   constructor(private readonly ctx: HandlerContext) {
     this.r = new Replicator(ctx.array, (name) => ctx.peers.get(name) as Promise<PeerCaller>, (m) => ctx.log(m));
-    this.pulls = new PullManager(this.r);
-    this.copies = new CopyManager(this.r);
-    this.ops = new PairOps(this.r, this.pulls, this.copies);
-    this.pulls.copying = (j) => this.copies.groupCopying(j);
-    this.r.onKick = (journal) => this.kick(journal);
-    this.r.onPrimarySuspended = (pair, state, reason) => this.tellSecondary(pair.localJournal, pair.remoteArray, pair.remoteJournal, state, reason);
+    this.pulls = this.r.pulls;
+    this.copies = this.r.copies;
+    this.r.writes.onKick = (journal) => this.kick(journal);
+    this.r.suspension.onPrimarySuspended = (pair, state, reason) => this.tellSecondary(pair.localJournal, pair.remoteArray, pair.remoteJournal, state, reason);
   }
 
   /** P side: tells the secondary of a suspension decided here, so it mirrors it within a second
    *  instead of at the end of the pull in flight (best effort: it also learns it from the pull). */
   private tellSecondary(journal: string, peerArray: string, peerJournal: string, state: string, reason: string): void {
-    if (this.ctx.stopping || !this.r.linkOf(peerArray).up) return;
+    if (this.ctx.stopping || !this.r.links.linkOf(peerArray).up) return;
     void this.r
-      .peer(peerArray)
+      .links.peer(peerArray)
       .then((peer) => peer.call('repl.primarySuspended', { journal: peerJournal, state, reason, from: this.r.name }, { timeoutMs: 10_000 }))
       .catch((e) => this.ctx.log(`could not tell ${peerArray} that ${journal} suspended (${state}): ${(e as Error).message}`));
   }
 
   private kick(journal: string): void {
     if (this.kicking.has(journal)) return;
-    const p = this.r.groupPairs(journal).find((x) => x.role === 'P');
+    const p = this.r.records.groupPairs(journal).find((x) => x.role === 'P');
     if (!p) return;
     this.kicking.add(journal);
     void this.r
-      .peer(p.remoteArray)
+      .links.peer(p.remoteArray)
       .then((peer) => peer.call('repl.kick', { journal: p.remoteJournal }))
       .catch(() => undefined)
       .finally(() => this.kicking.delete(journal));
@@ -58,7 +54,7 @@ export class ReplService implements Service {
 
   async start(): Promise<void> {
     await this.r.start();
-    this.ops.recoverAfterRestart();
+    this.r.takeovers.recoverAfterRestart();
     this.pulls.startAll();
     this.copies.startPending();
     this.timer = setInterval(() => void this.tick(), 500);
@@ -68,14 +64,14 @@ export class ReplService implements Service {
     if (this.watching || this.ctx.stopping) return;
     this.watching = true;
     try {
-      await this.r.watch();
+      await this.r.suspension.watch();
       // auto-resync: a group set to it comes back by itself once the link is up again
-      for (const j of this.r.rs.journals()) {
+      for (const j of this.r.records.rs.journals()) {
         if (j.role !== 'restore' || !j.autoResync || !j.peerArray) continue;
-        const ps = this.r.groupPairs(j.name).filter((p) => p.role === 'S');
-        if (ps.length && ps.every((p) => p.state === 'PSUE') && this.r.linkOf(j.peerArray).up) {
+        const ps = this.r.records.groupPairs(j.name).filter((p) => p.role === 'S');
+        if (ps.length && ps.every((p) => p.state === 'PSUE') && this.r.links.linkOf(j.peerArray).up) {
           this.ctx.log(`auto-resync of journal group ${ps[0]!.groupName}`);
-          await this.ops.resync(ps[0]!.id, false).catch((e) => this.ctx.log(`auto-resync failed: ${(e as Error).message}`));
+          await this.r.splits.resync(ps[0]!.id, false).catch((e) => this.ctx.log(`auto-resync failed: ${(e as Error).message}`));
         }
       }
       // a copy that should run (after a restart, or a peer that came back) is started
@@ -113,12 +109,12 @@ export const handlers: Handlers = {
   // ---------------------------------------------------------------- journals
   'journal.create': async (ctx, p) => {
     const s = svc(ctx);
-    const row = await s.r.createJournal(checkName('journal', str(p, 'name')), int(p, 'size', 1), {
+    const row = await s.r.journals.createJournal(checkName('journal', str(p, 'name')), int(p, 'size', 1), {
       blockadeWatchMs: optNum(p, 'blockadeWatchMs', 100),
       overflowWatchMs: optNum(p, 'overflowWatchMs', 100),
       autoResync: bool(p, 'autoResync'),
     });
-    return journalView(s.r.journalInfo(row.name));
+    return journalView(s.r.journals.journalInfo(row.name));
   },
   'journal.set': async (ctx, p) => {
     const s = svc(ctx);
@@ -128,23 +124,23 @@ export const handlers: Handlers = {
     if (b !== undefined) patch.blockadeWatchMs = b;
     if (o !== undefined) patch.overflowWatchMs = o;
     if (p.autoResync !== undefined) patch.autoResync = bool(p, 'autoResync');
-    s.r.setJournalOptions(str(p, 'name'), patch);
+    s.r.journals.setJournalOptions(str(p, 'name'), patch);
     if (p.references !== undefined) s.pulls.references.set(str(p, 'name'), bool(p, 'references'));
-    return { ...journalView(s.r.journalInfo(str(p, 'name'))), references: s.pulls.references.enabled(str(p, 'name')) };
+    return { ...journalView(s.r.journals.journalInfo(str(p, 'name'))), references: s.pulls.references.enabled(str(p, 'name')) };
   },
   'journal.list': async (ctx) => {
     const s = svc(ctx);
-    return s.r.rs.journals().map((j) => journalView(s.r.journalInfo(j.name)));
+    return s.r.records.rs.journals().map((j) => journalView(s.r.journals.journalInfo(j.name)));
   },
-  'journal.show': async (ctx, p) => ({ ...journalView(svc(ctx).r.journalInfo(str(p, 'name'))), references: svc(ctx).pulls.references.enabled(str(p, 'name')) }),
+  'journal.show': async (ctx, p) => ({ ...journalView(svc(ctx).r.journals.journalInfo(str(p, 'name'))), references: svc(ctx).pulls.references.enabled(str(p, 'name')) }),
   'journal.delete': async (ctx, p) => {
-    await svc(ctx).r.deleteJournal(str(p, 'name'));
+    await svc(ctx).r.journals.deleteJournal(str(p, 'name'));
     svc(ctx).pulls.forget(str(p, 'name'));
     return { deleted: str(p, 'name') };
   },
 
   'array.check': async (ctx) => {
-    const findings = svc(ctx).r.check();
+    const findings = svc(ctx).r.integrity.check();
     return { array: ctx.array.name, ok: findings.length === 0, findings };
   },
 
@@ -152,7 +148,7 @@ export const handlers: Handlers = {
   'link.set': async (ctx, p) => {
     const s = svc(ctx);
     const peer = checkName('array', str(p, 'peer'));
-    const cur = s.r.linkOf(peer);
+    const cur = s.r.links.linkOf(peer);
     const l = {
       peer,
       bandwidth: p.bandwidth === undefined ? cur.bandwidth : p.bandwidth === null ? null : num(p, 'bandwidth', 1),
@@ -160,16 +156,16 @@ export const handlers: Handlers = {
       up: p.up === undefined ? cur.up : bool(p, 'up'),
       changed: cur.changed,
     };
-    s.r.setLink(l);
+    s.r.links.setLink(l);
     if (l.up && !cur.up) ctx.peers.drop(peer);
-    return s.r.linkOf(peer);
+    return s.r.links.linkOf(peer);
   },
-  'link.list': async (ctx) => svc(ctx).r.rs.links(),
+  'link.list': async (ctx) => svc(ctx).r.records.rs.links(),
 
   // ---------------------------------------------------------------- pairs (CLI-facing)
   'pair.create': async (ctx, p) => {
     if (p.references !== undefined) svc(ctx).pulls.references.set(str(p, 'sjournal'), bool(p, 'references'));
-    return pairView(await svc(ctx).ops.create({
+    return pairView(await svc(ctx).r.lifecycle.create({
       pvol: str(p, 'pvol'),
       svol: str(p, 'svol'),
       pjournal: str(p, 'pjournal'),
@@ -183,41 +179,41 @@ export const handlers: Handlers = {
   },
   'pair.list': async (ctx) => {
     const s = svc(ctx);
-    return s.r.pairs().map((x) => pairView(s.r.describe(x)));
+    return s.r.records.pairs().map((x) => pairView(s.r.view.describe(x)));
   },
   'pair.find': async (ctx, p) => {
     const s = svc(ctx);
     const vol = str(p, 'volume');
     ctx.array.volume(vol);
-    return s.r.pairs().filter((x) => x.localVol === vol).map((x) => pairView(s.r.describe(x)));
+    return s.r.records.pairs().filter((x) => x.localVol === vol).map((x) => pairView(s.r.view.describe(x)));
   },
   'pair.group': async (ctx, p) => {
     const s = svc(ctx);
     const g = str(p, 'group');
-    return s.r.pairs().filter((x) => x.groupName === g).map((x) => pairView(s.r.describe(x)));
+    return s.r.records.pairs().filter((x) => x.groupName === g).map((x) => pairView(s.r.view.describe(x)));
   },
   'pair.show': async (ctx, p) => {
     const s = svc(ctx);
-    const pr = s.r.pair(str(p, 'id'));
+    const pr = s.r.records.pair(str(p, 'id'));
     const pull = pr.role === 'S' ? s.pulls.stat(pr.localJournal) : undefined;
-    const detail: PairDetail = { ...pairView(s.r.describe(pr)), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.rs.events(pr.id, 10) };
+    const detail: PairDetail = { ...pairView(s.r.view.describe(pr)), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.records.rs.events(pr.id, 10) };
     return detail;
   },
-  'pair.delete': async (ctx, p) => deleted(await svc(ctx).ops.delete(str(p, 'id'), bool(p, 'force'))),
-  'pair.split': async (ctx, p) => opResult(await svc(ctx).ops.split(str(p, 'id'), bool(p, 'rw'))),
+  'pair.delete': async (ctx, p) => deleted(await svc(ctx).r.lifecycle.delete(str(p, 'id'), bool(p, 'force'))),
+  'pair.split': async (ctx, p) => opResult(await svc(ctx).r.splits.split(str(p, 'id'), bool(p, 'rw'))),
   'pair.resync': async (ctx, p) => {
     const s = svc(ctx);
-    const journal = s.r.pair(str(p, 'id')).localJournal;
+    const journal = s.r.records.pair(str(p, 'id')).localJournal;
     if (p.references !== undefined) s.copies.setReferences(journal, bool(p, 'references'));
     try {
-      return opResult(await s.ops.resync(str(p, 'id'), bool(p, 'swap')));
+      return opResult(await s.r.splits.resync(str(p, 'id'), bool(p, 'swap')));
     } catch (e) {
       if (!s.copies.groupCopying(journal)) s.copies.setReferences(journal, undefined);
       throw e;
     }
   },
-  'pair.takeover': async (ctx, p) => opResult(await svc(ctx).ops.takeover(str(p, 'id'))),
-  'pair.revert': async (ctx, p) => opResult(await svc(ctx).ops.revert(str(p, 'id'))),
+  'pair.takeover': async (ctx, p) => opResult(await svc(ctx).r.takeovers.takeover(str(p, 'id'))),
+  'pair.revert': async (ctx, p) => opResult(await svc(ctx).r.takeovers.revert(str(p, 'id'))),
 
   // ---------------------------------------------------------------- pulls
   'pull.start': async (ctx, p) => {
@@ -229,8 +225,8 @@ export const handlers: Handlers = {
   'pull.stop': async (ctx, p) => {
     const s = svc(ctx);
     const j = str(p, 'journal');
-    s.r.journalRow(j);
-    const sync = s.r.groupPairs(j).find((x) => x.role === 'S' && x.mode === 'sync' && (x.state === 'PAIR' || x.state === 'PFUL' || x.state === 'COPY'));
+    s.r.records.journalRow(j);
+    const sync = s.r.records.groupPairs(j).find((x) => x.role === 'S' && x.mode === 'sync' && (x.state === 'PAIR' || x.state === 'PFUL' || x.state === 'COPY'));
     if (sync) {
       throw E.state(
         `journal ${ctx.array.name}:${j} restores sync pair ${sync.id} (${sync.state}): without pulls every host write to its P-VOL would wait ${sync.syncTimeoutMs} ms and then suspend the pair (fence ${sync.fence})`,
@@ -243,29 +239,29 @@ export const handlers: Handlers = {
   'pull.status': async (ctx, p) => {
     const s = svc(ctx);
     const j = str(p, 'journal');
-    s.r.journalRow(j);
+    s.r.records.journalRow(j);
     return s.pulls.stat(j);
   },
   'pull.once': async (ctx, p) => {
     const s = svc(ctx);
     const j = str(p, 'journal');
-    if (s.r.journalRow(j).role !== 'restore') throw E.state(`journal ${ctx.array.name}:${j} is not a restore journal`, 'pull runs on the secondary');
+    if (s.r.records.journalRow(j).role !== 'restore') throw E.state(`journal ${ctx.array.name}:${j} is not a restore journal`, 'pull runs on the secondary');
     const r = await s.pulls.once(j);
     return { ...r, status: s.pulls.stat(j) };
   },
 
   // ---------------------------------------------------------------- peer methods (primary side)
   'repl.pull': async (ctx, p) => {
-    const r = await svc(ctx).r.servePull(str(p, 'journal'), int(p, 'after'), int(p, 'restored'), int(p, 'maxBytes', 1, 256 * 1024 * 1024), checkName('array', str(p, 'from')), bool(p, 'refs'));
+    const r = await svc(ctx).r.serve.servePull(str(p, 'journal'), int(p, 'after'), int(p, 'restored'), int(p, 'maxBytes', 1, 256 * 1024 * 1024), checkName('array', str(p, 'from')), bool(p, 'refs'));
     return { result: { entries: r.entries, info: r.info }, payload: r.payload };
   },
   'repl.readEntryData': async (ctx, p) => {
-    const data = await svc(ctx).r.readEntryData(str(p, 'journal'), int(p, 'seq', 1), int(p, 'offset'), int(p, 'length', 1, 64 * 1024 * 1024));
+    const data = await svc(ctx).r.serve.readEntryData(str(p, 'journal'), int(p, 'seq', 1), int(p, 'offset'), int(p, 'length', 1, 64 * 1024 * 1024));
     return { result: null, payload: data };
   },
-  'repl.info': async (ctx, p) => svc(ctx).r.primaryInfo(str(p, 'journal')),
+  'repl.info': async (ctx, p) => svc(ctx).r.serve.primaryInfo(str(p, 'journal')),
   'repl.ack': async (ctx, p) => {
-    svc(ctx).r.ack(str(p, 'journal'), int(p, 'restored'));
+    svc(ctx).r.serve.ack(str(p, 'journal'), int(p, 'restored'));
     return null;
   },
   'repl.kick': async (ctx, p) => {
@@ -275,7 +271,7 @@ export const handlers: Handlers = {
   'repl.allocMap': async (ctx, p) => ({ result: null, payload: ctx.array.volume(str(p, 'volume')).alloc.toBuffer() }),
   'repl.diffMap': async (ctx, p) => {
     const s = svc(ctx);
-    const b = await s.r.bitmap(s.r.pair(str(p, 'pair')));
+    const b = await s.r.files.bitmap(s.r.records.pair(str(p, 'pair')));
     return { result: { count: b.count() }, payload: b.toBuffer() };
   },
   'repl.readRuns': async (ctx, p) => {
@@ -328,7 +324,7 @@ export const handlers: Handlers = {
     return { hashes: out };
   },
   'repl.primaryCreate': async (ctx, p) =>
-    svc(ctx).ops.primaryCreate({
+    svc(ctx).r.lifecycle.primaryCreate({
       pvol: str(p, 'pvol'),
       svolArray: checkName('array', str(p, 'svolArray')),
       svol: str(p, 'svol'),
@@ -342,32 +338,32 @@ export const handlers: Handlers = {
       fence: oneOf(p, 'fence', ['never', 'data'] as const, 'never'),
       base: optInt(p, 'base', 0) ?? 0,
     }),
-  'repl.primaryDelete': async (ctx, p) => svc(ctx).ops.primaryDelete(str(p, 'pair')),
-  'repl.primarySplit': async (ctx, p) => svc(ctx).ops.primarySplit(str(p, 'journal')),
+  'repl.primaryDelete': async (ctx, p) => svc(ctx).r.lifecycle.primaryDelete(str(p, 'pair')),
+  'repl.primarySplit': async (ctx, p) => svc(ctx).r.splits.primarySplit(str(p, 'journal')),
   'repl.primaryFinishSplit': async (ctx, p) => {
-    await svc(ctx).ops.primaryFinishSplit(str(p, 'journal'), int(p, 'restored'));
+    await svc(ctx).r.splits.primaryFinishSplit(str(p, 'journal'), int(p, 'restored'));
     return null;
   },
   'repl.primarySuspend': async (ctx, p) => {
-    await svc(ctx).ops.primarySuspend(str(p, 'journal'), oneOf(p, 'state', ['PSUS', 'PSUE'] as const), str(p, 'reason'));
+    await svc(ctx).r.splits.primarySuspend(str(p, 'journal'), oneOf(p, 'state', ['PSUS', 'PSUE'] as const), str(p, 'reason'));
     return null;
   },
-  'repl.primaryBeginResync': async (ctx, p) => svc(ctx).ops.primaryBeginResync(str(p, 'journal')),
+  'repl.primaryBeginResync': async (ctx, p) => svc(ctx).r.splits.primaryBeginResync(str(p, 'journal')),
   'repl.groupCopyDone': async (ctx, p) => {
     const ids = p.pairs;
     if (!Array.isArray(ids) || !ids.length || ids.length > 4096 || !ids.every((x) => typeof x === 'string')) throw E.badInput("repl.groupCopyDone: 'pairs' must be a list of pair ids");
-    return svc(ctx).ops.primaryGroupCopyDone(str(p, 'journal'), ids as string[]);
+    return svc(ctx).r.splits.primaryGroupCopyDone(str(p, 'journal'), ids as string[]);
   },
   // the primary suspended a group on its own (journal full, its blockade watch, a sync timeout)
   'repl.primarySuspended': async (ctx, p) => {
     const s = svc(ctx);
     const journal = str(p, 'journal');
     const state = oneOf(p, 'state', ['PSUE', 'PFUS', 'PSUS'] as const);
-    const row = s.r.journalRow(journal);
+    const row = s.r.records.journalRow(journal);
     if (row.role !== 'restore' || row.peerArray !== checkName('array', str(p, 'from'))) throw E.state(`journal ${ctx.array.name}:${journal} does not restore from ${str(p, 'from')}`, 'check the pair on both arrays: rcopy pair list');
-    s.ops.mirrorPrimary(journal, state, str(p, 'reason'));
+    s.r.takeovers.mirrorPrimary(journal, state, str(p, 'reason'));
     return null;
   },
-  'repl.primarySwap': async (ctx, p) => svc(ctx).ops.primarySwap(str(p, 'journal'), int(p, 'base')),
+  'repl.primarySwap': async (ctx, p) => svc(ctx).r.splits.primarySwap(str(p, 'journal'), int(p, 'base')),
 };
 

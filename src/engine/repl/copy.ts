@@ -21,39 +21,24 @@
 import { RcopyError, storageError } from '../../errors.js';
 import { mapAhead } from '../parallel.js';
 import { TrackBitmap } from '../bitmap.js';
-import type { VolumeWrite } from '../array.js';
-import type { Volume } from '../volume.js';
-import { TrackIndex, ZERO_HASH, trackHash } from './dedup-resync.js';
-import { ReferenceSettings } from './dedup-settings.js';
-import { emptyCounts, savings, type TransferCounts } from './dedup-wire.js';
-import type { ImageKeeper } from './image-keeper.js';
+import { TrackIndex, trackHash } from './references/track-hashes.js';
+import { ReferenceSettings } from './references/settings.js';
+import { savings } from './references/wire.js';
 import type { PairRow } from './repl-store.js';
-import type { PeerCaller, Replicator } from './replicator.js';
+import type { Parts } from './parts.js';
+import { GroupSwitch } from './group-switch.js';
+import { newCopyStats, type CopyStats } from './copy-stats.js';
+import { copyGroupWithReferences, primaryHashes } from './references/resync-copy.js';
+import type { Site } from './site.js';
+import type { GroupRecords } from './group-records.js';
+import type { PairFiles } from './pair-files.js';
+import type { Links } from './links.js';
 
 const RUN_BYTES = 4 * 1024 * 1024;
 const DEPTH = 4;
 /** With references: the tracks whose hashes one request asks the primary for. */
 const HASH_GROUP_BYTES = 4 * 1024 * 1024;
 
-/** What the last initial copy or resync of a pair moved (logical = equal + references + data). */
-export interface CopyStats extends TransferCounts {
-  pair: string;
-  kind: 'initial' | 'resync';
-  references: boolean;
-  phase: 'hashing' | 'copying' | 'done';
-  tracks: number;
-  /** Tracks already equal on both sides (skipped), and their bytes. */
-  equalTracks: number;
-  equalBytes: number;
-  /** Tracks copied locally from another track of the S-VOL, written as zeros, sent as data. */
-  referenceTracks: number;
-  zeroTracks: number;
-  dataTracks: number;
-  savedBytes: number;
-  savedPct: number;
-  startedAt: number;
-  finishedAt: number | null;
-}
 
 export class CopyManager {
   private tasks = new Map<string, { abort: boolean; done: Promise<void> }>();
@@ -61,15 +46,26 @@ export class CopyManager {
   /** Per journal group: references on/off for the resync that `pair resync` started. */
   private override = new Map<string, boolean>();
   readonly references: ReferenceSettings;
-  onFinished: (p: PairRow) => void = () => undefined;
+  /** Ends a group's copy as one (group-switch.ts). */
+  readonly groupSwitch: GroupSwitch;
 
-  constructor(private readonly r: Replicator) {
-    this.references = new ReferenceSettings(r.rs.store);
+  private readonly site: Site;
+  private readonly records: GroupRecords;
+  private readonly files: PairFiles;
+  private readonly links: Links;
+
+  constructor(parts: Pick<Parts, 'site' | 'records' | 'files' | 'links'>) {
+    this.site = parts.site;
+    this.records = parts.records;
+    this.files = parts.files;
+    this.links = parts.links;
+    this.references = new ReferenceSettings(parts.records.rs.store);
+    this.groupSwitch = new GroupSwitch(parts, (id) => this.statsOf(id));
   }
 
   /** The counters of the pair's running copy, or of its last finished one (kept across restarts). */
   statsOf(id: string): CopyStats | null {
-    return this.stats.get(id) ?? this.r.rs.keptCopyStats<CopyStats>(id);
+    return this.stats.get(id) ?? this.records.rs.keptCopyStats<CopyStats>(id);
   }
 
   /** Sets whether the next resync of a group compares hashes and sends references (undefined: the group's setting). */
@@ -79,146 +75,9 @@ export class CopyManager {
   }
 
   private newStats(p: PairRow, refs: boolean, bytes: number): CopyStats {
-    const st: CopyStats = {
-      ...emptyCounts(),
-      pair: p.id,
-      kind: p.resyncing ? 'resync' : 'initial',
-      references: refs,
-      phase: refs ? 'hashing' : 'copying',
-      tracks: Math.round(bytes / this.r.array.trackSize),
-      equalTracks: 0,
-      equalBytes: 0,
-      referenceTracks: 0,
-      zeroTracks: 0,
-      dataTracks: 0,
-      savedBytes: 0,
-      savedPct: 0,
-      startedAt: Date.now(),
-      finishedAt: null,
-    };
-    st.logicalBytes = bytes;
+    const st = newCopyStats(p.id, p.resyncing ? 'resync' : 'initial', refs, bytes, this.site.array.trackSize);
     this.stats.set(p.id, st);
     return st;
-  }
-
-  /**
-   * Copies tracks a..b of a resync by hashes first: equal tracks are skipped, zero tracks written
-   * as zeros, tracks the S-VOL holds elsewhere copied locally (checked), the rest read as data.
-   * Tracks written are saved in the consistent image first, as for a plain copy.
-   */
-  /** The primary's hashes of the tracks of several runs (one request). */
-  private async primaryHashes(p: PairRow, peer: PeerCaller, vol: Volume, runs: Array<[number, number]>, st: CopyStats): Promise<string[][]> {
-    const ts = vol.trackSize;
-    const t0 = performance.now();
-    const ranges = runs.map(([a, b]) => [a * ts, Math.min((b + 1) * ts, vol.size) - a * ts]);
-    const reply = await peer.call<{ hashes: string[][] }>('repl.trackHashes', { volume: p.remoteVol, ranges }, { timeoutMs: 120_000 });
-    const hashes = reply.result.hashes;
-    const ok = Array.isArray(hashes) && hashes.length === runs.length && runs.every(([a, b], i) => Array.isArray(hashes[i]) && hashes[i]!.length === b - a + 1 && hashes[i]!.every((h) => typeof h === 'string'));
-    if (!ok) throw new RcopyError('ERR_RCOPY_PEER', `track hashes from ${p.remoteArray} do not match the ${runs.length} runs asked for`, { kind: 'peer' });
-    const wire = hashes.reduce((n, l) => n + l.reduce((m, h) => m + h.length + 3, 2), 2);
-    st.referenceWireBytes += wire;
-    await this.r.shaper(p.remoteArray).transfer(wire, t0);
-    return hashes;
-  }
-
-  /**
-   * Copies a group of runs by hashes: equal tracks are skipped, zero tracks written as zeros,
-   * tracks the S-VOL holds elsewhere copied locally (checked), and the rest read from the primary
-   * in one request. The tracks written are saved in the consistent image first (one fsync).
-   */
-  private async copyGroupWithReferences(
-    vol: Volume,
-    group: Array<[number, number]>,
-    hashes: string[][],
-    index: TrackIndex,
-    keeper: ImageKeeper | null,
-    saved: Promise<void>,
-    st: CopyStats,
-    readRuns: (runs: Array<[number, number]>) => Promise<Buffer[]>,
-    live: () => void,
-  ): Promise<void> {
-    const ts = vol.trackSize;
-    const plans: Array<{ a: number; off: number; len: number; buf: Buffer; kind: Array<'equal' | 'zero' | 'ref' | 'data'> }> = [];
-    const wanted: Array<[number, number]> = [];
-    const into: Array<{ plan: number; at: number }> = [];
-    for (let g = 0; g < group.length; g++) {
-      const [a, b] = group[g]!;
-      const off = a * ts;
-      const len = Math.min((b + 1) * ts, vol.size) - off;
-      const plan = { a, off, len, buf: Buffer.alloc(len), kind: [] as Array<'equal' | 'zero' | 'ref' | 'data'> };
-      for (let i = 0; i <= b - a; i++) {
-        const x = a + i;
-        const ph = hashes[g]![i]!;
-        const at = i * ts;
-        const n = Math.min(ts, len - at);
-        if (ph === index.hashOf(x)) plan.kind.push('equal');
-        else if (ph === ZERO_HASH) plan.kind.push('zero');
-        else {
-          const src = index.find(ph, x);
-          const got = src === undefined ? null : await vol.read(src * ts, n);
-          if (got && trackHash(got) === ph) {
-            got.copy(plan.buf, at);
-            plan.kind.push('ref');
-          } else {
-            if (got) st.staleReferences++;
-            plan.kind.push('data');
-          }
-        }
-      }
-      for (let i = 0; i < plan.kind.length; ) {
-        if (plan.kind[i] !== 'data') {
-          i++;
-          continue;
-        }
-        let j = i;
-        while (j + 1 < plan.kind.length && plan.kind[j + 1] === 'data') j++;
-        wanted.push([off + i * ts, Math.min(len, (j + 1) * ts) - i * ts]);
-        into.push({ plan: plans.length, at: i * ts });
-        i = j + 1;
-      }
-      plans.push(plan);
-    }
-    if (wanted.length) {
-      const datas = await readRuns(wanted);
-      datas.forEach((d, k) => d.copy(plans[into[k]!.plan]!.buf, into[k]!.at));
-    }
-    const written: number[] = [];
-    for (const pl of plans) pl.kind.forEach((k, i) => k !== 'equal' && written.push(pl.a + i));
-    await saved;
-    live();
-    if (keeper && written.length) await keeper.save(vol, written);
-    live();
-    const writes: VolumeWrite[] = [];
-    for (const pl of plans) {
-      for (let i = 0; i < pl.kind.length; ) {
-        if (pl.kind[i] === 'equal') {
-          i++;
-          continue;
-        }
-        let j = i;
-        while (j + 1 < pl.kind.length && pl.kind[j + 1] !== 'equal') j++;
-        writes.push({ vol, offset: pl.off + i * ts, data: pl.buf.subarray(i * ts, Math.min(pl.len, (j + 1) * ts)) });
-        i = j + 1;
-      }
-    }
-    await this.r.array.writeMany(writes, 'resync');
-    plans.forEach((pl, g) => {
-      pl.kind.forEach((k, i) => {
-        const n = Math.min(ts, pl.len - i * ts);
-        if (k === 'equal') {
-          st.equalTracks++;
-          st.equalBytes += n;
-        } else if (k === 'zero') {
-          st.zeroTracks++;
-          st.zeroBytes += n;
-          st.referenceBytes += n;
-        } else if (k === 'ref') {
-          st.referenceTracks++;
-          st.referenceBytes += n;
-        } else st.dataTracks++;
-        if (k !== 'equal') index.set(pl.a + i, hashes[g]![i]!);
-      });
-    });
   }
 
   running(id: string): boolean {
@@ -226,13 +85,13 @@ export class CopyManager {
   }
 
   groupCopying(journal: string): boolean {
-    return this.r.groupPairs(journal).some((p) => this.tasks.has(p.id));
+    return this.records.groupPairs(journal).some((p) => this.tasks.has(p.id));
   }
 
   /** Starts the initial copies that should run and do not (after a restart: they start over).
    *  A resync cut short is never resumed by itself: its group waits in PSUE (pair-ops). */
   startPending(): void {
-    for (const p of this.r.pairs()) if (p.role === 'S' && p.state === 'COPY' && !p.resyncing && !this.tasks.has(p.id)) this.start(p.id);
+    for (const p of this.records.pairs()) if (p.role === 'S' && p.state === 'COPY' && !p.resyncing && !this.tasks.has(p.id)) this.start(p.id);
   }
 
   start(id: string): void {
@@ -241,7 +100,7 @@ export class CopyManager {
     this.tasks.set(id, t);
     t.done = this.runWithRetry(id, t).finally(() => {
       this.tasks.delete(id);
-      const p = this.r.rs.pair(id);
+      const p = this.records.rs.pair(id);
       if (p && !this.groupCopying(p.localJournal)) this.override.delete(p.localJournal);
     });
   }
@@ -265,25 +124,25 @@ export class CopyManager {
   private async runWithRetry(id: string, t: { abort: boolean }): Promise<void> {
     let failingSince: number | null = null;
     while (!t.abort) {
-      const p = this.r.rs.pair(id);
+      const p = this.records.rs.pair(id);
       if (!p || p.role !== 'S' || p.state !== 'COPY') return;
       try {
         // a pair whose data is all here (copied) only waits for its group to switch
-        if (p.copied) await this.finishGroup(p.localJournal);
+        if (p.copied) await this.groupSwitch.finishGroup(p.localJournal);
         else await this.run(p, t);
         return;
       } catch (e) {
         if (t.abort) return;
         // a local ENOSPC/EIO is kind 'failed' (PSUE now), named with its file; only peer errors retry
-        const err = (storageError(e, { array: this.r.name }) ?? e) as RcopyError;
+        const err = (storageError(e, { array: this.site.name }) ?? e) as RcopyError;
         failingSince ??= Date.now();
-        const watch = this.r.journalRow(p.localJournal).blockadeWatchMs;
-        this.r.log(`copy of ${id} failed: ${err.code ?? ''} ${err.message}`);
-        const cur = this.r.rs.pair(id);
+        const watch = this.records.journalRow(p.localJournal).blockadeWatchMs;
+        this.site.log(`copy of ${id} failed: ${err.code ?? ''} ${err.message}`);
+        const cur = this.records.rs.pair(id);
         if (!cur || cur.state !== 'COPY') return; // the group left COPY meanwhile (revert, suspension)
         if (err.kind !== 'peer' || Date.now() - failingSince > watch) {
-          if (err.code === 'ERR_RCOPY_NO_SPACE') this.r.array.useReserve(); // room to record the PSUE
-          await this.failGroup(cur, p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`);
+          if (err.code === 'ERR_RCOPY_NO_SPACE') this.site.array.useReserve(); // room to record the PSUE
+          await this.groupSwitch.failGroup(cur, p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`);
           return;
         }
         await new Promise((res) => setTimeout(res, Math.min(1000, watch / 4)));
@@ -291,85 +150,14 @@ export class CopyManager {
     }
   }
 
-  /**
-   * A copy of the group failed: every pair of the group that is copying goes PSUE together (one
-   * transaction), keeping its consistent image; the others' copies stop; the primary is told.
-   */
-  private async failGroup(p: PairRow, reason: string): Promise<void> {
-    const copying = this.r.groupPairs(p.localJournal).filter((x) => x.role === 'S' && x.state === 'COPY');
-    if (!copying.length) return;
-    this.r.setGroupState(copying, 'PSUE', reason, (x) => ({ imageTime: x.imageTime ?? Date.now() }));
-    try {
-      const peer = await this.r.peer(p.remoteArray);
-      await peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUE', reason: `the secondary's copy stopped: ${reason}` }, { timeoutMs: 10_000 });
-    } catch {
-      /* the reconciliation tells it once it can be reached */
-    }
-  }
-
-  private finishing = new Map<string, Promise<void>>();
-
-  /**
-   * When every copying pair of the group has its data here (copied), the group switches to the
-   * new image as one: the primary clears its bitmaps and goes PAIR (one step, idempotent), then
-   * this side goes PAIR (one transaction). Until then every S-VOL keeps its consistent image.
-   * The tracks copied stay in this side's bitmaps (set when the copy began) until the restore has
-   * passed the copy's end, so a revert or resync after any crash still knows them.
-   */
-  finishGroup(journal: string): Promise<void> {
-    const prev = this.finishing.get(journal) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.doFinishGroup(journal));
-    this.finishing.set(journal, next.catch(() => undefined));
-    return next;
-  }
-
-  private async doFinishGroup(journal: string): Promise<void> {
-    const copying = this.r.groupPairs(journal).filter((x) => x.role === 'S' && x.state === 'COPY');
-    if (!copying.length || !copying.every((x) => x.copied)) return; // others still copying
-    const first = copying[0]!;
-    const peer = await this.r.peer(first.remoteArray);
-    const fin = await peer.call<{ lastSeq: number }>('repl.groupCopyDone', { journal: first.remoteJournal, pairs: copying.map((x) => x.id) }, { timeoutMs: 60_000 });
-    // decided on the state as it is now, not as it was before the call (a revert may have run)
-    const now = this.r.groupPairs(journal).filter((x) => x.role === 'S' && copying.some((c) => c.id === x.id));
-    if (now.length !== copying.length || !now.every((x) => x.state === 'COPY' && x.copied)) {
-      this.r.log(`group ${first.groupName}: the copy completed on the primary but this side changed meanwhile (${now.map((x) => x.state).join(', ')}); not switching`);
-      return;
-    }
-    const resync = now.some((x) => x.resyncing);
-    const images = new Set(now.filter((x) => this.r.hasImage(x)).map((x) => x.id));
-    this.r.setGroupState(now, 'PAIR', resync ? 'resync complete' : 'initial copy complete', (x) => ({
-      resyncing: false,
-      writable: false,
-      copied: false,
-      initialDone: true,
-      splitSeq: images.has(x.id) ? fin.result.lastSeq : null,
-      imageTime: images.has(x.id) ? x.imageTime : null,
-    }));
-    this.r.fault('switched-before-clear');
-    // pairs without an image are consistent from here on (an initial copy: the pull applies what
-    // was journaled meanwhile before anything else): their bits go now
-    for (const x of now) {
-      if (images.has(x.id)) continue;
-      const b = await this.r.bitmap(x);
-      b.clearAll();
-      await b.flush();
-    }
-    for (const x of now) {
-      const st = this.stats.get(x.id);
-      this.r.log(`${resync ? 'resync' : 'initial copy'} of ${x.id} done: ${x.copyDone} tracks` +
-        (st?.references ? ` (${st.equalTracks} equal, ${st.referenceTracks} by reference, ${st.zeroTracks} zero, ${st.dataTracks} as data, ${st.staleReferences} stale)` : ''));
-      this.onFinished(this.r.pair(x.id));
-    }
-  }
-
   private async run(p: PairRow, t: { abort: boolean }): Promise<void> {
-    const vol = this.r.array.volume(p.localVol);
-    const peer = await this.r.peer(p.remoteArray);
+    const vol = this.site.array.volume(p.localVol);
+    const peer = await this.links.peer(p.remoteArray);
     let todo: TrackBitmap;
     if (p.resyncing) {
       const reply = await peer.call('repl.diffMap', { pair: p.id });
       todo = TrackBitmap.fromBuffer(reply.payload ?? Buffer.alloc(0), vol.tracks);
-      todo.or(await this.r.bitmap(p));
+      todo.or(await this.files.bitmap(p));
     } else {
       const reply = await peer.call('repl.allocMap', { volume: p.remoteVol });
       todo = TrackBitmap.fromBuffer(reply.payload ?? Buffer.alloc(0), vol.tracks);
@@ -377,12 +165,12 @@ export class CopyManager {
     // every track this copy may write is kept in this side's bitmap (durably, before the first
     // write) until the S-VOL is consistent again: whatever cuts the copy short, a revert or the
     // next resync still knows them, even if the primary has cleared its own bitmap by then
-    const mine = await this.r.bitmap(p);
+    const mine = await this.files.bitmap(p);
     mine.or(todo);
     await mine.flush();
     const total = todo.count();
-    this.r.rs.updatePair(p.id, { copyDone: 0, copyTotal: total });
-    const keeper = p.resyncing ? await this.r.keeper(p) : null;
+    this.records.rs.updatePair(p.id, { copyDone: 0, copyTotal: total });
+    const keeper = p.resyncing ? await this.files.keeper(p) : null;
     const refs = p.resyncing && (this.override.get(p.localJournal) ?? this.references.enabled(p.localJournal));
     // references: what the S-VOL's changed tracks hold now (hashed here, nothing on the link);
     // the tracks saved in the image below are hashed from the data read for the save
@@ -426,7 +214,7 @@ export class CopyManager {
     let next = 0;
     let done = 0;
     let lastSave = performance.now();
-    const shaper = () => this.r.shaper(p.remoteArray);
+    const shaper = () => this.links.shaper(p.remoteArray);
     const readTracks = async (off: number, len: number): Promise<Buffer> => {
       const t0 = performance.now();
       const reply = await peer.call('repl.readTracks', { volume: p.remoteVol, offset: off, length: len }, { timeoutMs: 120_000 });
@@ -461,7 +249,7 @@ export class CopyManager {
       // matters is the one before the primary is told the copy is done
       if (performance.now() - lastSave > 250) {
         lastSave = performance.now();
-        this.r.rs.updatePair(p.id, { copyDone: done });
+        this.records.rs.updatePair(p.id, { copyDone: done });
       }
     };
     /** The next pieces, together at most `limit` tracks (at least one piece); n: their tracks. */
@@ -482,25 +270,25 @@ export class CopyManager {
     if (index) while (next < pieces.length) hashed.push(takeGroup(hashGroup));
     const hashesOf = mapAhead(hashed.length, DEPTH, async (g) => {
       if (t.abort) throw new RcopyError('ERR_RCOPY_ABORTED', 'copy stopped', { kind: 'failed' });
-      return this.primaryHashes(p, peer, vol, hashed[g]!.group, st);
+      return primaryHashes(this.links, p, peer, vol, hashed[g]!.group, st);
     });
     let nextHashed = 0;
     // checked again after every await and right before anything is written to the S-VOL: a
     // revert or suspension may have happened while this worker waited for the primary
     const live = (): void => {
       if (t.abort) throw new RcopyError('ERR_RCOPY_ABORTED', 'copy stopped', { kind: 'failed' });
-      const cur = this.r.rs.pair(p.id);
+      const cur = this.records.rs.pair(p.id);
       if (!cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
     };
     const worker = async (): Promise<void> => {
       while (index ? nextHashed < hashed.length : next < pieces.length) {
         live();
-        this.r.checkLink(p.remoteArray);
+        this.links.checkLink(p.remoteArray);
         if (index) {
           const g = nextHashed++;
           const hashes = await hashesOf[g]!;
           await indexed;
-          await this.copyGroupWithReferences(vol, hashed[g]!.group, hashes, index, keeper, saved, st, readRuns, live);
+          await copyGroupWithReferences(this.site.array, vol, hashed[g]!.group, hashes, index, keeper, saved, st, readRuns, live);
           await progress(hashed[g]!.n);
         } else {
           // runs up to RUN_BYTES together: one request, one save in the image, then the writes
@@ -515,7 +303,7 @@ export class CopyManager {
             await keeper.save(vol, tracks);
           }
           live();
-          await this.r.array.writeMany(runs.map(([offset], i) => ({ vol, offset, data: datas[i]! })), p.resyncing ? 'resync' : 'copy');
+          await this.site.array.writeMany(runs.map(([offset], i) => ({ vol, offset, data: datas[i]! })), p.resyncing ? 'resync' : 'copy');
           st.dataTracks += n;
           await progress(n);
         }
@@ -527,19 +315,19 @@ export class CopyManager {
     const failed = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
     if (failed) throw failed.reason;
     await ready;
-    await this.r.array.commit();
-    this.r.rs.updatePair(p.id, { copyDone: done });
+    await this.site.array.commit();
+    this.records.rs.updatePair(p.id, { copyDone: done });
     st.phase = 'done';
     st.finishedAt = Date.now();
     Object.assign(st, savings(st));
-    this.r.rs.keepCopyStats(p.id, st);
+    this.records.rs.keepCopyStats(p.id, st);
     // this pair's data is all here, durably: marked so (a restart or retry does not copy again);
     // the group switches once every pair of it is copied
-    const cur = this.r.rs.pair(p.id);
+    const cur = this.records.rs.pair(p.id);
     if (t.abort || !cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
-    this.r.rs.updatePair(p.id, { copied: true });
-    this.r.invalidate();
-    this.r.fault('copied-before-switch');
-    await this.finishGroup(p.localJournal);
+    this.records.rs.updatePair(p.id, { copied: true });
+    this.records.invalidate();
+    this.site.fault('copied-before-switch');
+    await this.groupSwitch.finishGroup(p.localJournal);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * References instead of data, the primary's part of a journal pull: a content index of what the
- * secondary holds, and the encoding of journal entries into segments (see dedup-wire.ts).
+ * secondary holds, and the encoding of journal entries into segments (see references/wire.ts).
  *
  * One index per master journal, in memory, only a hint: fingerprint of a 4 KiB block -> the place
  * (P-VOL id, block number) where that content was last written by an entry already sent. The S-VOL
@@ -23,11 +23,11 @@
  * Memory: at most MAX_PLACES places, the oldest written dropped first: two typed-array hash maps
  * (num-map.ts) and an age queue, about 110 bytes a place at most (56 MiB at the cap).
  */
-import { crc32 } from '../crc32.js';
-import type { JournalEntry } from '../journal-file.js';
-import { BLOCK, sha256, type Segment } from './dedup-wire.js';
-import { NumMap } from './num-map.js';
-import type { PullReplyEntry } from './replicator.js';
+import { crc32 } from '../../crc32.js';
+import type { JournalEntry } from '../../journal-file.js';
+import { BLOCK, sha256, type Segment } from './wire.js';
+import { NumMap } from '../num-map.js';
+import type { PullReplyEntry } from '../replicator.js';
 
 export const MAX_PLACES = 1 << 19; // 2 GiB of distinct content
 const TWO32 = 2 ** 32;

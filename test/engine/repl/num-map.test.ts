@@ -1,8 +1,8 @@
 /** NumMap (the reference index's hash map) against a Map, under random sets and deletes. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NumMap } from '../../src/engine/repl/num-map.js';
-import { rng } from '../helpers.js';
+import { NumMap } from '../../../src/engine/repl/num-map.js';
+import { rng } from '../../helpers.js';
 
 test('NumMap agrees with a Map through random sets, deletes and growth', () => {
   const rand = rng(7);

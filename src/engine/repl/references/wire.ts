@@ -14,12 +14,12 @@
  * fetches the blocks that differ from the primary's master journal (which holds the entry until it
  * is released): a stale reference is repaired, it never reaches an S-VOL.
  *
- * Invariant the primary keeps (dedup-index.ts): a [2] reference names a block whose content the
+ * Invariant the primary keeps (references/content-index.ts): a [2] reference names a block whose content the
  * S-VOL has once every entry up to the pull's `after` is restored; the secondary restores all of
  * them before it pulls, so it reads the S-VOL as it is when the reply arrives.
  */
 import crypto from 'node:crypto';
-import { E } from '../../errors.js';
+import { E } from '../../../errors.js';
 
 export const BLOCK = 4096;
 

@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StorageArray } from '../../src/engine/array.js';
-import type { Volume } from '../../src/engine/volume.js';
-import { crc32 } from '../../src/engine/crc32.js';
-import { ImageKeeper } from '../../src/engine/repl/image-keeper.js';
-import { rng, withDir } from '../helpers.js';
+import { StorageArray } from '../../../src/engine/array.js';
+import type { Volume } from '../../../src/engine/volume.js';
+import { crc32 } from '../../../src/engine/crc32.js';
+import { ConsistentImage } from '../../../src/engine/repl/consistent-image.js';
+import { rng, withDir } from '../../helpers.js';
 
 
 /**
@@ -37,7 +37,7 @@ async function withVolume(fn: (x: { v: Volume; ts: number; before: Buffer; file:
 
 test('image keeper: saved tracks are put back exactly by revert, after a reopen, and a track is saved once', async () => {
   await withVolume(async ({ v, ts, before, file }) => {
-    const k = await ImageKeeper.open(file);
+    const k = await ConsistentImage.open(file);
     const seen = new Map<number, Buffer>();
     let readCalled = 0;
     await k.save(v, [1, 2, 3, 8], { seen: (t, d) => seen.set(t, Buffer.from(d)), read: () => readCalled++ });
@@ -52,7 +52,7 @@ test('image keeper: saved tracks are put back exactly by revert, after a reopen,
     await k.close();
     // the resync overwrites the saved tracks
     for (const t of [1, 2, 3, 8, 9]) await v.write(t * ts, Buffer.alloc(ts, 0xee));
-    const again = await ImageKeeper.open(file);
+    const again = await ConsistentImage.open(file);
     assert.equal(again.tracks, 5);
     const n = await again.revert((off, d) => v.write(off, d), ts);
     assert.equal(n, 5);
@@ -64,14 +64,14 @@ test('image keeper: saved tracks are put back exactly by revert, after a reopen,
 
 test('image keeper: a torn or corrupted last record is dropped at reopen, the records before it kept', async () => {
   await withVolume(async ({ v, ts, before, file }) => {
-    const k = await ImageKeeper.open(file);
+    const k = await ConsistentImage.open(file);
     await k.save(v, [0, 2]);
     await k.save(v, [4]);
     await k.close();
     const rec = 512 + ts;
     // torn: the last record's data cut short
     fs.truncateSync(file, 2 * rec + 512 + 100);
-    let again = await ImageKeeper.open(file);
+    let again = await ConsistentImage.open(file);
     assert.equal(again.tracks, 2);
     assert.equal(fs.statSync(file).size, 2 * rec, 'the torn tail is cut off');
     await again.save(v, [4]);
@@ -80,7 +80,7 @@ test('image keeper: a torn or corrupted last record is dropped at reopen, the re
     const fd = fs.openSync(file, 'r+');
     fs.writeSync(fd, Buffer.from([before[2 * ts + 7]! ^ 0xff]), 0, 1, rec + 512 + 7);
     fs.closeSync(fd);
-    again = await ImageKeeper.open(file);
+    again = await ConsistentImage.open(file);
     assert.equal(again.tracks, 1);
     assert.ok(again.has(0) && !again.has(2) && !again.has(4));
     await again.close();
@@ -100,12 +100,12 @@ test('image keeper: a file of the first layout (16-byte headers) is read, and gr
       recs.push(h, data);
     }
     fs.writeFileSync(file, Buffer.concat(recs));
-    const k = await ImageKeeper.open(file);
+    const k = await ConsistentImage.open(file);
     assert.equal(k.tracks, 2);
     await k.save(v, [10]); // appended after the old records (unaligned: through the page cache)
     await k.close();
     for (const t of [2, 6, 10]) await v.write(t * ts, Buffer.alloc(ts, 1));
-    const again = await ImageKeeper.open(file);
+    const again = await ConsistentImage.open(file);
     assert.equal(again.tracks, 3);
     await again.revert((off, d) => v.write(off, d), ts);
     assert.ok((await v.read(0, 32 * ts)).equals(before));

@@ -1,14 +1,14 @@
 /**
  * References instead of data, in process: the primary's content index and encoding
- * (dedup-index.ts) against the secondary's reconstruction (dedup-wire.ts), with a simulated S-VOL.
+ * (references/content-index.ts) against the secondary's reconstruction (references/wire.ts), with a simulated S-VOL.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import type { JournalEntry } from '../../src/engine/journal-file.js';
-import { ContentIndex } from '../../src/engine/repl/dedup-index.js';
-import { TrackIndex, ZERO_HASH, trackHash } from '../../src/engine/repl/dedup-resync.js';
-import { BLOCK, emptyCounts, reconstruct, type TransferCounts } from '../../src/engine/repl/dedup-wire.js';
+import type { JournalEntry } from '../../../src/engine/journal-file.js';
+import { ContentIndex } from '../../../src/engine/repl/references/content-index.js';
+import { TrackIndex, ZERO_HASH, trackHash } from '../../../src/engine/repl/references/track-hashes.js';
+import { BLOCK, emptyCounts, reconstruct, type TransferCounts } from '../../../src/engine/repl/references/wire.js';
 
 const VOL = 64 * BLOCK;
 

@@ -27,7 +27,7 @@ const MAGIC_V1 = 0x5243494b; // 'RCIK': 16-byte headers, no padding
 const HDR_V1 = 16;
 const pad = (n: number): number => Math.ceil(n / DIRECT_ALIGN) * DIRECT_ALIGN;
 
-export class ImageKeeper {
+export class ConsistentImage {
   /** track → where its saved data starts in the file, and its length */
   private index = new Map<number, { at: number; len: number }>();
   private size = 0;
@@ -45,11 +45,11 @@ export class ImageKeeper {
     return fs.existsSync(file);
   }
 
-  static async open(file: string): Promise<ImageKeeper> {
+  static async open(file: string): Promise<ConsistentImage> {
     const fresh = !fs.existsSync(file);
     const fh = await fsp.open(file, fs.constants.O_RDWR | NOFOLLOW | (fresh ? fs.constants.O_CREAT | fs.constants.O_TRUNC : 0), fileMode());
     const st = await fh.stat();
-    const k = new ImageKeeper(file, fh, st.birthtimeMs || st.mtimeMs);
+    const k = new ConsistentImage(file, fh, st.birthtimeMs || st.mtimeMs);
     if (!fresh) await k.scan(st.size);
     return k;
   }

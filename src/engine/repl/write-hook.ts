@@ -1,0 +1,153 @@
+/**
+ * The host write hook: what a write to a volume of a pair does besides the volume write. A P-VOL
+ * in a journaling state appends the write to its master journal first (write-ahead); a suspended
+ * P-VOL or a writable S-VOL records the tracks in the differential bitmap; a sync pair's write
+ * completes once the secondary restored it (or by its fence policy after its timeout).
+ */
+import { E, RcopyError, storageError } from '../../errors.js';
+import type { WriteContext, WriteOrigin } from '../array.js';
+import { MAX_RECORD_DATA } from '../journal-file.js';
+import type { Volume } from '../volume.js';
+import { JOURNALING } from './pair-state.js';
+import type { PairRow } from './repl-store.js';
+import type { Site } from './site.js';
+import type { GroupRecords } from './group-records.js';
+import type { Journals } from './journals.js';
+import type { PairFiles } from './pair-files.js';
+import type { PrimarySuspension } from './suspension.js';
+import type { SyncWaiters } from './sync-waiters.js';
+
+export class WriteHook {
+  /**
+   * P side: per master journal, the first seq appended for a write whose volume write has not
+   * ended yet. The record goes into the journal before the data goes to the P-VOL (write-ahead), so
+   * until then a pull serves nothing from that seq on (servePull). When the volume write fails
+   * (ENOSPC on a sparse image, EIO) the record is never served: the group suspends (PSUE) and the
+   * journal is folded into the differential bitmaps, so the failed write's tracks are resynchronised
+   * from whatever the P-VOL holds there, and nothing the host was not told is complete reaches the
+   * S-VOL. If even the suspension fails (the management store on the same full disk), the seq stays
+   * here: nothing from it on is served until a restart re-applies the journal to the P-VOL.
+   */
+  private unwritten = new Map<string, number>();
+  /** Set by the wiring: wakes the secondary (a sync write waits for its pull). */
+  onKick: (journal: string) => void = () => undefined;
+
+  constructor(
+    private readonly site: Site,
+    private readonly records: GroupRecords,
+    private readonly journals: Journals,
+    private readonly files: PairFiles,
+    private readonly waiters: SyncWaiters,
+    private readonly suspension: PrimarySuspension,
+  ) {}
+
+  /** The first seq of a master journal whose volume write has not ended (never served). */
+  firstUnwritten(journal: string): number | undefined {
+    return this.unwritten.get(journal);
+  }
+
+  async onWrite(vol: Volume, off: number, data: Buffer, origin: WriteOrigin, ctx: WriteContext): Promise<void | (() => Promise<void>)> {
+    const ps = this.records.pairsByVol().get(vol.name);
+    if (!ps) return;
+    let after: (() => Promise<void>) | undefined;
+    for (const p of ps) {
+      if (p.role === 'S') {
+        if (origin === 'host' || origin === 'backup-restore') {
+          if (!p.writable) {
+            throw E.state(
+              `${this.site.name}:${vol.name} is the S-VOL of pair ${p.id} (${p.state}) and is read-only to hosts`,
+              p.state === 'PAIR' || p.state === 'COPY' || p.state === 'PFUL' ? `take over: rcopy pair takeover ${p.id}, or split with --rw` : `split with --rw or take over: rcopy pair takeover ${p.id}`,
+            );
+          }
+          await this.files.markTracks(p, vol, off, data.length);
+        }
+        continue;
+      }
+      // P-VOL
+      if (JOURNALING.has(p.state)) {
+        const seq = await this.appendMaster(p, vol, off, data, ctx);
+        if (seq !== null) ctx.logged = true;
+        if (seq !== null && p.mode === 'sync' && (p.state === 'PAIR' || p.state === 'PFUL')) {
+          after = () => this.waitSync(p, seq);
+          // the secondary pulls once the data is on the P-VOL: a pull before that would not get it (unwritten)
+          ctx.settle.push((err) => void (err === null && this.onKick(p.localJournal)));
+        }
+      } else {
+        // fence 'data': a sync pair suspended by a failure refuses host writes (nothing written)
+        if (p.mode === 'sync' && p.fence === 'data' && (p.state === 'PSUE' || p.state === 'PFUS') && (origin === 'host' || origin === 'backup-restore')) {
+          throw new RcopyError('ERR_RCOPY_FENCED', `${this.site.name}:${vol.name} is the P-VOL of sync pair ${p.id} (${p.state}, fence data): host writes are refused while the secondary cannot be updated`, {
+            kind: 'failed',
+            hint: `resynchronise the pair first: rcopy pair resync ${p.id}`,
+          });
+        }
+        await this.files.markTracks(p, vol, off, data.length);
+      }
+    }
+    return after;
+  }
+
+  async volumeWriteFailed(p: PairRow, vol: Volume, off: number, len: number, err: unknown): Promise<void> {
+    const why = storageError(err, { array: this.site.name })?.message ?? (err as Error)?.message ?? String(err);
+    this.site.log(`write to P-VOL ${vol.name} at ${off} (${len} bytes) failed after its journal record: ${why}; suspending ${p.localJournal} (PSUE)`);
+    try {
+      if (storageError(err)?.code === 'ERR_RCOPY_NO_SPACE') this.site.array.useReserve(); // room to record the state
+      await this.suspension.suspendPrimaryLocked(p.localJournal, 'PSUE', `write to P-VOL ${vol.name} failed: ${why}`);
+      this.unwritten.delete(p.localJournal);
+    } catch (e) {
+      this.site.log(`suspension of ${p.localJournal} after the failed write failed too: ${(e as Error).message}; its journal is not served from seq ${this.unwritten.get(p.localJournal)} on`);
+      await this.files.markTracks(p, vol, off, len).catch(() => undefined);
+    }
+  }
+
+  /** Appends a write to the pair's master journal; on a full journal, suspends the group (PFUS). */
+  async appendMaster(p: PairRow, vol: Volume, off: number, data: Buffer, ctx: WriteContext): Promise<number | null> {
+    const j = this.journals.journal(p.localJournal);
+    const parts: Array<{ volumeId: number; offset: number; data: Buffer }> = [];
+    for (let o = 0; o < data.length; o += MAX_RECORD_DATA) {
+      parts.push({ volumeId: vol.id, offset: off + o, data: data.subarray(o, Math.min(data.length, o + MAX_RECORD_DATA)) });
+    }
+    if (!j.canFit(parts.map((x) => x.data.length))) {
+      this.site.log(`journal ${p.localJournal} is full: suspending group ${p.groupName} (PFUS)`);
+      await this.suspension.suspendPrimaryLocked(p.localJournal, 'PFUS', 'journal full');
+      await this.files.markTracks(this.records.pair(p.id), vol, off, data.length);
+      return null;
+    }
+    const r = await j.append(parts);
+    if (!this.unwritten.has(p.localJournal)) {
+      this.unwritten.set(p.localJournal, r.firstSeq);
+      ctx.settle.push((err) => (err === null ? void this.unwritten.delete(p.localJournal) : this.volumeWriteFailed(p, vol, off, data.length, err)));
+    }
+    const pct = j.stats().usedPct / 100;
+    this.suspension.crossed(p.localJournal, pct);
+    return r.lastSeq;
+  }
+
+  /**
+   * A host write to a sync pair completes once the secondary has restored it, or after the
+   * pair's sync timeout by its fence policy: the group suspends (PSUE, the write is folded into
+   * the bitmap) and the write completes ('never') or fails ('data'). No write waits longer.
+   */
+  async waitSync(p: PairRow, seq: number): Promise<void> {
+    const ms = p.syncTimeoutMs > 0 ? p.syncTimeoutMs : 5000;
+    let timer: NodeJS.Timeout | undefined;
+    const got = await Promise.race([
+      this.waiters.waitRestored(p.localJournal, seq),
+      new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), ms))),
+    ]);
+    clearTimeout(timer);
+    if (got === true) return;
+    if (got === 'timeout') {
+      const cur = this.records.rs.pair(p.id);
+      if (cur && JOURNALING.has(cur.state)) {
+        this.site.log(`sync write seq ${seq} of ${p.id} not restored by the secondary within ${ms} ms: suspending group ${p.groupName} (PSUE, fence ${p.fence})`);
+        await this.suspension.suspendPrimary(p.localJournal, 'PSUE', `the secondary did not acknowledge a sync write within ${ms} ms`);
+      }
+    }
+    if (p.fence === 'data') {
+      throw new RcopyError('ERR_RCOPY_FENCED', `sync write to ${p.id} was not acknowledged by ${p.remoteArray} within ${ms} ms: the pair is suspended (PSUE) and, with fence data, the write failed`, {
+        kind: 'peer',
+        hint: `the data is on the P-VOL and in its bitmap; restore the link and run: rcopy pair resync ${p.id}`,
+      });
+    }
+  }
+}
