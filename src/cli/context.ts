@@ -14,6 +14,12 @@ export interface CliContext {
   progress: boolean;
 }
 
+/**
+ * A command's options as commander parses them. Untyped (any) because commander's are: each
+ * command reads and checks the options it declares (register/*.ts) before using them.
+ */
+export type CommandOpts = Record<string, any>;
+
 export interface CommonOpts {
   json?: boolean;
   format?: string;

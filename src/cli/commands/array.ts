@@ -6,7 +6,7 @@ import { deleteArrayFiles, stopController } from '../../engine/offline.js';
 import { startController, tryConnect } from '../../server/client.js';
 import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize } from '../../units.js';
-import type { CliContext } from '../context.js';
+import type { CliContext, CommandOpts } from '../context.js';
 import { iso, type Output } from '../render/output.js';
 import { confirm, need } from '../ui.js';
 import { arrayChoices, pickArray } from './common.js';
@@ -14,7 +14,7 @@ import path from 'node:path';
 
 type Args = Array<string | string[] | undefined>;
 
-export async function create(ctx: CliContext, [nameArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function create(ctx: CliContext, [nameArg]: Args, opts: CommandOpts): Promise<Output> {
   const name = checkName('array', await need(ctx, nameArg as string | undefined, { name: 'the array name', message: 'Name of the new array:' }));
   const trackSize = parseSize(opts.trackSize ?? '64k');
   const dir = arrayDir(name, ctx.home);
@@ -38,7 +38,7 @@ function statusOf(dir: string): { running: boolean; pid: number | null; socket: 
   return { running: pid !== null, pid, socket };
 }
 
-export async function list(ctx: CliContext, _a?: Args, _o?: Record<string, any>): Promise<Output> {
+export async function list(ctx: CliContext, _a?: Args, _o?: CommandOpts): Promise<Output> {
   const rows = [];
   for (const n of listArrayNames(ctx.home)) {
     const dir = path.join(arraysDir(ctx.home), n);
@@ -88,7 +88,7 @@ async function stopOne(dir: string, name: string): Promise<{ name: string; stopp
   return { name, stopped: pid !== null || c !== null, pid };
 }
 
-export async function stop(ctx: CliContext, [nameArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function stop(ctx: CliContext, [nameArg]: Args, opts: CommandOpts): Promise<Output> {
   if (opts.all) {
     const names = listArrayNames(ctx.home).filter((n) => isArrayDir(path.join(arraysDir(ctx.home), n)));
     const res = await Promise.all(names.map((n) => stopOne(path.join(arraysDir(ctx.home), n), n)));

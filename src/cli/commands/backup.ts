@@ -4,7 +4,7 @@ import { formatBackupId, parseBackupId } from '../../engine/backup-id.js';
 import { existingArrayDir } from '../../engine/home.js';
 import { E } from '../../errors.js';
 import { checkName, formatBytes, formatDuration, parseRate, parseVolRef } from '../../units.js';
-import type { CliContext } from '../context.js';
+import type { CliContext, CommandOpts } from '../context.js';
 import type { ParamsOf } from '../../server/methods.js';
 import { iso, type Output } from '../render/output.js';
 import { describeBackup, listRows } from '../render/backups.js';
@@ -55,7 +55,7 @@ function parseInfo(items: unknown): Record<string, string> {
   return out;
 }
 
-export async function create(ctx: CliContext, [srcArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function create(ctx: CliContext, [srcArg]: Args, opts: CommandOpts): Promise<Output> {
   const src = await pickVolume(ctx, srcArg as string | undefined, 'Back up which volume?');
   const toText = await need(ctx, opts.to, { name: '--to (the backup volume, ARRAY:VOLUME)', message: 'Into which backup volume?', choices: () => volumeChoices(ctx) });
   const to = parseVolRef(toText);
@@ -78,7 +78,7 @@ export async function create(ctx: CliContext, [srcArg]: Args, opts: Record<strin
   return { data: b, text: `backed up ${describeBackup(b)}` };
 }
 
-export async function list(ctx: CliContext, [arrayArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function list(ctx: CliContext, [arrayArg]: Args, opts: CommandOpts): Promise<Output> {
   const array = await pickArray(ctx, arrayArg as string | undefined);
   const params: ParamsOf<'backup.list'> = {};
   if (opts.source !== undefined) params.source = String(opts.source).includes(':') ? parseVolRef(String(opts.source)).name : checkName('volume', String(opts.source));
@@ -110,7 +110,7 @@ export async function verify(ctx: CliContext, [idArg]: Args): Promise<Output> {
   };
 }
 
-export async function restore(ctx: CliContext, [idArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function restore(ctx: CliContext, [idArg]: Args, opts: CommandOpts): Promise<Output> {
   const id = await resolveBackup(ctx, idArg as string | undefined);
   let toName: string | undefined;
   if (opts.to !== undefined) {

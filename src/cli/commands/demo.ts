@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CliContext } from '../context.js';
+import type { CliContext, CommandOpts } from '../context.js';
 import type { Output } from '../render/output.js';
 import { newProgram } from '../program-factory.js';
 import { colors } from '../render/progress.js';
@@ -60,7 +60,7 @@ function words(argv: string): string[] {
   return argv.split(/\s+/).filter(Boolean);
 }
 
-export async function demo(ctx: CliContext, _args: unknown[], opts: Record<string, any>): Promise<Output> {
+export async function demo(ctx: CliContext, _args: unknown[], opts: CommandOpts): Promise<Output> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'rcopy-demo-'));
   const c = await colors(ctx);
   const quiet = ctx.format !== 'table';

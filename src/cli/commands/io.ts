@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import { E } from '../../errors.js';
 import { Rng } from '../../engine/workload.js';
 import { formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
-import type { CliContext } from '../context.js';
+import type { CliContext, CommandOpts } from '../context.js';
 import type { ParamsOf } from '../../server/methods.js';
 import type { Output } from '../render/output.js';
 import { progress } from '../render/progress.js';
@@ -34,7 +34,7 @@ function patternFiller(pattern: string, seed: number | undefined): (buf: Buffer)
   return (b) => b.fill(byte);
 }
 
-export async function write(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function write(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const { array, name } = parseVolRef(ref as string);
   existingArrayDir(array, ctx.home);
   const offset = parseSize(opts.offset ?? '0');
@@ -112,7 +112,7 @@ function hexdump(buf: Buffer, base: number): string {
   return lines.join('\n');
 }
 
-export async function read(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function read(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const { array, name } = parseVolRef(ref as string);
   existingArrayDir(array, ctx.home);
   const offset = parseSize(opts.offset ?? '0');
@@ -145,7 +145,7 @@ export async function read(ctx: CliContext, [ref]: Args, opts: Record<string, an
   });
 }
 
-export async function checksum(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function checksum(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const { array, name } = parseVolRef(ref as string);
   existingArrayDir(array, ctx.home);
   const params: ParamsOf<'io.checksum'> = { volume: name };
@@ -163,7 +163,7 @@ export async function checksum(ctx: CliContext, [ref]: Args, opts: Record<string
   return { data, text: `${r.result.sha256}  ${array}:${name}` };
 }
 
-export async function workload(ctx: CliContext, [refs]: Args, opts: Record<string, any>): Promise<Output> {
+export async function workload(ctx: CliContext, [refs]: Args, opts: CommandOpts): Promise<Output> {
   const list = (refs as string[]).map(parseVolRef);
   const array = list[0]!.array;
   if (list.some((r) => r.array !== array)) throw E.usage('a workload runs on the volumes of one array', 'run one workload per array');

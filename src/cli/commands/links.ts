@@ -2,7 +2,7 @@
 import { E } from '../../errors.js';
 import { existingArrayDir } from '../../engine/home.js';
 import { checkName, formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
-import type { CliContext } from '../context.js';
+import type { CliContext, CommandOpts } from '../context.js';
 import type { LinkRow } from '../../engine/repl/repl-store.js';
 import type { JournalInfo, ParamsOf } from '../../server/methods.js';
 import { iso, type Output } from '../render/output.js';
@@ -19,7 +19,7 @@ function journalRef(ref: string | undefined): { array: string; name: string } {
   return r;
 }
 
-export async function journalCreate(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function journalCreate(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = journalRef(ref as string);
   existingArrayDir(j.array, ctx.home);
   if (!opts.size) throw E.usage('missing --size', 'e.g. --size 1G');
@@ -30,7 +30,7 @@ export async function journalCreate(ctx: CliContext, [ref]: Args, opts: Record<s
   return { data: info, text: `created journal ${j.array}:${j.name} (${formatBytes(info.capacity)})` };
 }
 
-export async function journalSet(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function journalSet(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = journalRef(ref as string);
   existingArrayDir(j.array, ctx.home);
   const params: Record<string, unknown> = { name: j.name };
@@ -85,7 +85,7 @@ async function setLink(ctx: CliContext, a: string, b: string, patch: Omit<Params
   return ra;
 }
 
-export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: Record<string, any>): Promise<Output> {
+export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
   const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
   const patch: Record<string, unknown> = { up: true };
   patch.bandwidth = opts.bandwidth ? parseRate(opts.bandwidth) : null;
@@ -94,7 +94,7 @@ export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: Record<stri
   return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}` };
 }
 
-export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: Record<string, any>): Promise<Output> {
+export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
   const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
   const patch: Record<string, unknown> = {};
   if (opts.bandwidth) patch.bandwidth = opts.bandwidth === 'unlimited' ? null : parseRate(opts.bandwidth);
@@ -103,7 +103,7 @@ export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: Record<stri
   return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}` };
 }
 
-export async function linkUpDown(ctx: CliContext, [a0, b0]: Args, opts: Record<string, any>): Promise<Output> {
+export async function linkUpDown(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
   const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
   const up = !!opts.__up;
   const l = await setLink(ctx, a, b, { up });
@@ -136,7 +136,7 @@ export async function linkShow(ctx: CliContext, [a0, b0]: Args): Promise<Output>
 
 // ------------------------------------------------------------------ pulls
 
-export async function pull(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function pull(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = journalRef(ref as string);
   existingArrayDir(j.array, ctx.home);
   const verb = opts.__verb as 'start' | 'stop' | 'status' | 'once';

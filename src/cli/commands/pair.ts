@@ -2,7 +2,7 @@
 import { E, RcopyError } from '../../errors.js';
 import { existingArrayDir } from '../../engine/home.js';
 import { formatBytes, formatDuration, formatRate, parseDuration, parseVolRef } from '../../units.js';
-import type { CliContext } from '../context.js';
+import type { CliContext, CommandOpts } from '../context.js';
 import type { CopyStats } from '../../engine/repl/copy-stats.js';
 import type { PairDetail, PairOpResult, ParamsOf } from '../../server/methods.js';
 
@@ -68,7 +68,7 @@ async function views(ctx: CliContext, t: PairTarget): Promise<PairViews> {
   return { p, s };
 }
 
-export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: CommandOpts): Promise<Output> {
   const pvol = await need(ctx, pvolArg as string | undefined, { name: 'the P-VOL (ARRAY:VOLUME)', message: 'Primary volume (P-VOL)?', choices: () => volumeChoices(ctx) });
   const p = parseVolRef(pvol);
   const svol = await need(ctx, svolArg as string | undefined, {
@@ -127,7 +127,7 @@ export async function list(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
   return { data: rows, table: pairListTable(rows), text: rows.length ? undefined : 'no pairs (rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J1,S-ARRAY:J2)' };
 }
 
-export async function show(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function show(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const { p, s } = await views(ctx, t);
   const either = s ?? p;
@@ -188,7 +188,7 @@ async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, ne
   }
 }
 
-export async function wait(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function wait(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
   const state = String(opts.state ?? 'PAIR').toUpperCase();
   if (!['COPY', 'PAIR', 'PFUL', 'PSUS', 'SSUS', 'PSUE', 'PFUS', 'SSWS'].includes(state)) throw E.badInput(`unknown state '${opts.state}'`, 'use PAIR, COPY, PSUS, SSUS, PSUE, PFUS, PFUL or SSWS');
@@ -208,7 +208,7 @@ function primaryStateOf(r: PairOpResult): string {
   return states.length ? [...new Set(states)].join('/') : 'PSUS';
 }
 
-export async function split(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function split(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const r = await call(ctx, t.sArray, 'pair.split', { id: t.id, rw: !!opts.rw });
   const ps = r.pairs;
@@ -218,7 +218,7 @@ export async function split(ctx: CliContext, [ref]: Args, opts: Record<string, a
   };
 }
 
-export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const t0 = Date.now();
   const before = await views(ctx, t);
@@ -266,7 +266,7 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, 
   };
 }
 
-export async function takeover(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function takeover(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const v = await views(ctx, t);
   await confirm(ctx, `Take over ${t.id} on ${t.sArray}? The S-VOL becomes writable; writes the primary makes from now on are lost when you resync with --swap.`, v.p ? `primary state ${v.p.state}, ${v.p.journalEntries ?? 0} journal entries not yet here` : 'the primary is not reachable');
@@ -274,7 +274,7 @@ export async function takeover(ctx: CliContext, [ref]: Args, opts: Record<string
   return { data: r, text: `${r.note ? `${r.note}: ` : ''}took over on ${t.sArray}: ${(r.pairs).map((p) => `${p.svol} SSWS`).join(', ')}${r.primaryReached === false ? ' (the primary was not reached; it suspends by itself)' : ''}. To reverse the direction: rcopy pair resync ${t.id} --swap` };
 }
 
-export async function revert(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function revert(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const v = await views(ctx, t);
   await confirm(ctx, `Revert ${v.s?.svol ?? t.id} to its consistent image of ${iso(v.s?.imageTime)}? Every track the interrupted resync copied is put back.`, v.s ? `${v.s.imageTracks ?? '?'} tracks saved; state ${v.s.state}` : undefined);
@@ -283,7 +283,7 @@ export async function revert(ctx: CliContext, [ref]: Args, opts: Record<string, 
   return { data: r, text: `reverted ${all.map((x) => x.svol).join(', ')} to the image of ${iso(r.pair!.imageTime)} (${r.tracksRestored} tracks put back); state ${r.pair!.state}. Next: rcopy pair resync ${t.id}` };
 }
 
-export async function remove(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function remove(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
   await confirm(ctx, `Delete ${targets.length} pair(s): ${targets.map((t) => t.id).join(', ')}? Replication stops; the volumes keep their data.`);
   const out = [];

@@ -1,7 +1,7 @@
 /** rcopy volume create|list|show|delete */
 import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize, parseVolRef } from '../../units.js';
-import type { CliContext } from '../context.js';
+import type { CliContext, CommandOpts } from '../context.js';
 import { iso, type Output } from '../render/output.js';
 import { volumeRows } from '../render/volumes.js';
 import { confirm, need } from '../ui.js';
@@ -9,7 +9,7 @@ import { arrayChoices, call, pickArray, pickVolume } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
 
-export async function create(ctx: CliContext, [refArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function create(ctx: CliContext, [refArg]: Args, opts: CommandOpts): Promise<Output> {
   let ref = refArg as string | undefined;
   if (!ref && ctx.interactive) {
     const array = await need(ctx, undefined, { name: 'the array', message: 'On which array?', choices: () => arrayChoices(ctx) });
@@ -32,7 +32,7 @@ export async function create(ctx: CliContext, [refArg]: Args, opts: Record<strin
   };
 }
 
-export async function list(ctx: CliContext, [arrayArg]: Args, _o?: Record<string, any>): Promise<Output> {
+export async function list(ctx: CliContext, [arrayArg]: Args, _o?: CommandOpts): Promise<Output> {
   const array = await pickArray(ctx, arrayArg as string | undefined);
   const vols = await call(ctx, array, 'volume.list');
   return { data: vols, table: volumeRows(vols), text: vols.length ? undefined : `array ${array} has no volumes (rcopy volume create ${array}:NAME --size 1G)` };

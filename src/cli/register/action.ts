@@ -4,10 +4,10 @@
  * program (program.ts imports the declarations), so there is no cycle.
  */
 import { Command, Option } from 'commander';
-import type { CliContext, CommonOpts } from '../context.js';
+import type { CliContext, CommonOpts, CommandOpts } from '../context.js';
 import type { Output } from '../render/output.js';
 
-export type CommandFn = (ctx: CliContext, args: Array<string | string[] | undefined>, opts: Record<string, any>) => Promise<Output>;
+export type CommandFn = (ctx: CliContext, args: Array<string | string[] | undefined>, opts: CommandOpts) => Promise<Output>;
 
 /** Adds --json and --format to a command that prints data. */
 export function dataOpts(cmd: Command): Command {
@@ -21,7 +21,7 @@ export function act(load: () => Promise<Record<string, unknown>>, fn: string) {
   return async (...all: unknown[]): Promise<void> => {
     const command = all[all.length - 1] as Command;
     const args = all.slice(0, -2) as Array<string | string[] | undefined>;
-    const opts = command.optsWithGlobals() as Record<string, any> & CommonOpts;
+    const opts = command.optsWithGlobals() as CommandOpts & CommonOpts;
     const { makeContext } = await import('../context.js');
     const ctx = makeContext(opts);
     const mod = await load();
