@@ -7,8 +7,54 @@
 
 export type ErrorKind = 'failed' | 'usage' | 'integrity' | 'peer' | 'timeout';
 
+/** Every code rcopy gives an error (each is built by a factory of E below, or by storageError). */
+export type ErrorCode =
+  | 'ERR_RCOPY_ABORTED'
+  | 'ERR_RCOPY_ACCESS'
+  | 'ERR_RCOPY_ARRAY_EXISTS'
+  | 'ERR_RCOPY_BACKUP_TARGET_TOO_SMALL'
+  | 'ERR_RCOPY_BAD_DURATION'
+  | 'ERR_RCOPY_BAD_FRAME'
+  | 'ERR_RCOPY_BAD_INPUT'
+  | 'ERR_RCOPY_BAD_NAME'
+  | 'ERR_RCOPY_BAD_PATH'
+  | 'ERR_RCOPY_BAD_RATE'
+  | 'ERR_RCOPY_BAD_REQUEST'
+  | 'ERR_RCOPY_BAD_SIZE'
+  | 'ERR_RCOPY_BAD_TRACE'
+  | 'ERR_RCOPY_CONFIG'
+  | 'ERR_RCOPY_CONTROLLER_DOWN'
+  | 'ERR_RCOPY_CONTROLLER_START'
+  | 'ERR_RCOPY_FENCED'
+  | 'ERR_RCOPY_INTEGRITY'
+  | 'ERR_RCOPY_INTERNAL'
+  | 'ERR_RCOPY_IO'
+  | 'ERR_RCOPY_JOURNAL_EXISTS'
+  | 'ERR_RCOPY_JOURNAL_FULL'
+  | 'ERR_RCOPY_JOURNAL_SEQ'
+  | 'ERR_RCOPY_LINK_DOWN'
+  | 'ERR_RCOPY_NOT_AN_ARRAY'
+  | 'ERR_RCOPY_NOT_FOUND'
+  | 'ERR_RCOPY_NO_ARRAY'
+  | 'ERR_RCOPY_NO_SPACE'
+  | 'ERR_RCOPY_NO_VOLUME'
+  | 'ERR_RCOPY_OUT_OF_RANGE'
+  | 'ERR_RCOPY_PEER'
+  | 'ERR_RCOPY_PEER_DOWN'
+  | 'ERR_RCOPY_RESTORE_TARGET_TOO_SMALL'
+  | 'ERR_RCOPY_RESYNC_FAILED'
+  | 'ERR_RCOPY_RUNBOOK'
+  | 'ERR_RCOPY_STATE'
+  | 'ERR_RCOPY_TIMEOUT'
+  | 'ERR_RCOPY_UNSAFE_FILE'
+  | 'ERR_RCOPY_UNSAFE_SOCKET'
+  | 'ERR_RCOPY_USAGE'
+  | 'ERR_RCOPY_VOLUME_EXISTS'
+  | 'ERR_RCOPY_VOLUME_IN_USE';
+
 const EXIT: Record<ErrorKind, number> = { failed: 1, usage: 2, integrity: 3, peer: 4, timeout: 5 };
 
+/** An error as it crosses the wire; a peer of another version may send a code not in ErrorCode. */
 export interface RcopyErrorJSON {
   code: string;
   message: string;
@@ -17,14 +63,14 @@ export interface RcopyErrorJSON {
 }
 
 export class RcopyError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly kind: ErrorKind;
 
-  constructor(code: string, message: string, opts: { hint?: string; kind?: ErrorKind } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; kind?: ErrorKind } = {}) {
     super(message);
     this.name = 'RcopyError';
-    this.code = code.startsWith('ERR_RCOPY_') ? code : `ERR_RCOPY_${code}`;
+    this.code = code;
     this.hint = opts.hint;
     this.kind = opts.kind ?? 'failed';
   }
@@ -39,8 +85,9 @@ export class RcopyError extends Error {
     return j;
   }
 
+  /** The error a peer sent: its code is kept as sent (the exit status follows its kind). */
   static fromJSON(j: RcopyErrorJSON): RcopyError {
-    return new RcopyError(j.code, j.message, { hint: j.hint, kind: j.kind });
+    return new RcopyError(j.code as ErrorCode, j.message, { hint: j.hint, kind: j.kind });
   }
 }
 
@@ -63,19 +110,19 @@ export function exitCodeOf(err: unknown): number {
  * .path; else `where.store` for SQLite, or `where.path`, the array directory when nothing narrower is
  * known) and the array.
  */
-const STORAGE: Record<string, { code: string; what: string; hint: (p?: string) => string }> = {};
+const STORAGE: Record<string, { code: ErrorCode; what: string; hint: (p?: string) => string }> = {};
 const noSpace = {
-  code: 'ERR_RCOPY_NO_SPACE',
+  code: 'ERR_RCOPY_NO_SPACE' as const,
   what: 'no space left on the device',
   hint: (p?: string) => `free space on the file system${p ? ` that holds ${p}` : ''} (df -h), then retry; a pair suspended by it needs rcopy pair resync`,
 };
 const io = {
-  code: 'ERR_RCOPY_IO',
+  code: 'ERR_RCOPY_IO' as const,
   what: 'I/O error',
   hint: (p?: string) => `check the disk${p ? ` that holds ${p}` : ''} (dmesg, smartctl) before retrying`,
 };
 const access = {
-  code: 'ERR_RCOPY_ACCESS',
+  code: 'ERR_RCOPY_ACCESS' as const,
   what: 'access refused',
   hint: (p?: string) => `check the owner and mode of ${p ?? 'the file'} and of its directory, and that its file system is not mounted read-only`,
 };
@@ -145,4 +192,20 @@ export const E = {
   notFound: (what: string, id: string, hint?: string) =>
     new RcopyError('ERR_RCOPY_NOT_FOUND', `no ${what} '${id}'`, { kind: 'usage', hint }),
   badInput: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_BAD_INPUT', message, { kind: 'usage', hint }),
+  /** A request's params are not what its method takes (checked before the handler runs). */
+  badRequest: (message: string) => new RcopyError('ERR_RCOPY_BAD_REQUEST', message, { kind: 'usage' }),
+  /** A frame that is not a request at all (no id, unknown method, params not an object). */
+  malformedRequest: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_BAD_REQUEST', message, { kind: 'peer', hint }),
+  badFrame: (message: string) => new RcopyError('ERR_RCOPY_BAD_FRAME', message, { kind: 'peer' }),
+  /** A connection to a controller failed, closed, or did not open in time. */
+  connection: (message: string) => new RcopyError('ERR_RCOPY_PEER', message, { kind: 'peer' }),
+  /** A request that got no answer in time (a peer error: the other side did not answer). */
+  noAnswer: (label: string, method: string, ms: number) =>
+    new RcopyError('ERR_RCOPY_TIMEOUT', `${label}: '${method}' got no answer in ${ms} ms`, { kind: 'peer' }),
+  peerDown: (name: string) =>
+    new RcopyError('ERR_RCOPY_PEER_DOWN', `the controller of peer array '${name}' is not running`, { kind: 'peer', hint: `run 'rcopy array start ${name}'` }),
+  controllerStart: (message: string, hint: string) => new RcopyError('ERR_RCOPY_CONTROLLER_START', message, { kind: 'failed', hint }),
+  resyncFailed: (message: string, hint: string) => new RcopyError('ERR_RCOPY_RESYNC_FAILED', message, { kind: 'peer', hint }),
+  badPath: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_BAD_PATH', message, { kind: 'usage', hint }),
+  runbook: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_RUNBOOK', message, { kind: 'usage', hint }),
 };

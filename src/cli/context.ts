@@ -1,6 +1,6 @@
 /** What every command gets: where the home is, how to print, whether a person is at a terminal. */
 import { homeDir } from '../engine/home.js';
-import type { Format } from './output.js';
+import type { Format } from './render/output.js';
 import { E } from '../errors.js';
 
 export interface CliContext {
@@ -13,6 +13,12 @@ export interface CliContext {
   /** progress on stderr is allowed (stderr is a terminal, not JSON). */
   progress: boolean;
 }
+
+/**
+ * A command's options as commander parses them. Untyped (any) because commander's are: each
+ * command reads and checks the options it declares (register/*.ts) before using them.
+ */
+export type CommandOpts = Record<string, any>;
 
 export interface CommonOpts {
   json?: boolean;

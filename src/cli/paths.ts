@@ -6,10 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { RcopyError } from '../errors.js';
+import { E, type RcopyError } from '../errors.js';
 
 export function badPath(option: string, file: string, why: string, hint?: string): RcopyError {
-  return new RcopyError('ERR_RCOPY_BAD_PATH', `${option} '${file}': ${why}`, { kind: 'usage', hint });
+  return E.badPath(`${option} '${file}': ${why}`, hint);
 }
 
 const errnoText = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { E, RcopyError } from '../errors.js';
+import { E } from '../errors.js';
 import { checkSocket, controllerSocket, existingArrayDir, livePid, logFile, openLog } from '../engine/home.js';
 import { RpcClient } from './protocol.js';
 
@@ -52,11 +52,11 @@ export async function startController(dir: string, home: string, label: string):
     if (c) return c;
     if (exited && livePid(dir) === null) {
       const tail = readTail(logFile(dir));
-      throw new RcopyError('ERR_RCOPY_CONTROLLER_START', `the controller of '${label}' failed to start`, { hint: `see ${logFile(dir)}: ${tail}` });
+      throw E.controllerStart(`the controller of '${label}' failed to start`, `see ${logFile(dir)}: ${tail}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new RcopyError('ERR_RCOPY_CONTROLLER_START', `the controller of '${label}' did not answer within 20 s`, { hint: `see ${logFile(dir)}` });
+  throw E.controllerStart(`the controller of '${label}' did not answer within 20 s`, `see ${logFile(dir)}`);
 }
 
 function readTail(file: string): string {
@@ -96,14 +96,11 @@ export class PeerPool {
       try {
         dir = existingArrayDir(name, this.home);
       } catch (e) {
-        throw new RcopyError('ERR_RCOPY_PEER', `peer array '${name}' is not known here: ${(e as Error).message}`, { kind: 'peer' });
+        throw E.peer(`peer array '${name}' is not known here: ${(e as Error).message}`);
       }
       const conn = await tryConnect(dir, name);
       if (!conn) {
-        throw new RcopyError('ERR_RCOPY_PEER_DOWN', `the controller of peer array '${name}' is not running`, {
-          kind: 'peer',
-          hint: `run 'rcopy array start ${name}'`,
-        });
+        throw E.peerDown(name);
       }
       this.conns.set(name, conn);
       return conn;

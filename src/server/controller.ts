@@ -10,11 +10,13 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { RcopyError, InternalError, toRcopyError } from '../errors.js';
+import { E, RcopyError, InternalError, toRcopyError } from '../errors.js';
 import { StorageArray } from '../engine/array.js';
 import { PRIVATE_ACCESS, STORE_FILE, appendLog, fileMode, fixMode, livePid, lockController, logFile, openLog, pidFile, recordSocket, setArrayAccess, sockPathFile, socketPath, type ControllerLock } from '../engine/home.js';
 import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
-import { loadHandlers, type Handler, type HandlerContext, type Service } from './handlers.js';
+import type { Handler, HandlerContext, Service } from './handlers.js';
+import type { Method } from './methods.js';
+import { invoke, loadHandlers } from './registry.js';
 import { PeerPool } from './client.js';
 
 /** How often a controller checks that its array directory is still its own. */
@@ -22,7 +24,7 @@ const OWNER_CHECK_MS = 2000;
 
 export class Controller implements HandlerContext {
   private server: net.Server | null = null;
-  private handlers = new Map<string, Handler>();
+  private handlers = new Map<Method, Handler>();
   readonly services: Service[] = [];
   readonly peers: PeerPool;
   private sockets = new Set<net.Socket>();
@@ -48,7 +50,7 @@ export class Controller implements HandlerContext {
 
   async start(): Promise<void> {
     const reg = await loadHandlers();
-    for (const [k, v] of Object.entries(reg.handlers)) this.handlers.set(k, v);
+    this.handlers = reg.handlers;
     for (const make of reg.services) this.services.push(make(this));
     for (const s of this.services) await s.start();
     const sp = (this.sockPath = socketPath(this.array.dir));
@@ -111,15 +113,9 @@ export class Controller implements HandlerContext {
     };
     try {
       if (typeof id !== 'number' || typeof method !== 'string') {
-        throw new RcopyError('ERR_RCOPY_BAD_REQUEST', 'request without id or method', { kind: 'peer' });
+        throw E.malformedRequest('request without id or method');
       }
-      const h = this.handlers.get(method);
-      if (!h) throw new RcopyError('ERR_RCOPY_BAD_REQUEST', `unknown method '${method}'`, { kind: 'peer', hint: 'the CLI and the controller may be of different versions: restart the controller' });
-      const params = f.header.p ?? {};
-      if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-        throw new RcopyError('ERR_RCOPY_BAD_REQUEST', `'${method}': params must be an object`, { kind: 'peer' });
-      }
-      const out = await h(this, params as Record<string, unknown>, f.payload, (ev) => send({ id, ev }));
+      const out = await invoke(this.handlers, this, method, f.header.p ?? {}, f.payload, (ev) => send({ id, ev }));
       if (out && typeof out === 'object' && 'payload' in out && isPayload((out as { payload: unknown }).payload)) {
         const o = out as { result?: unknown; payload: Payload };
         send({ id, r: o.result ?? null }, o.payload);

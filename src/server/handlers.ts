@@ -1,10 +1,13 @@
 /**
- * The registry of controller methods and background services. Each feature contributes one
- * module under src/server/handlers/ that exports `handlers` (method name → function) and,
- * if it has background work, `services` (constructors of Service objects).
+ * The types of controller methods and background services. Each feature contributes one module
+ * under src/server/handlers/ that exports `handlers` (a handler for each of its methods of the
+ * contract, methods.ts) and, if it has background work, `services` (constructors of Service
+ * objects); registry.ts gathers them.
  */
 import type { StorageArray } from '../engine/array.js';
 import type { PeerPool } from './client.js';
+import type { Method, ParamsOf, ResultOf } from './methods.js';
+import type { Payload } from './protocol.js';
 
 export interface HandlerContext {
   readonly array: StorageArray;
@@ -17,8 +20,19 @@ export interface HandlerContext {
 }
 
 export type Emit = (ev: Record<string, unknown>) => void;
-export type Params = Record<string, unknown>;
-export type Handler = (ctx: HandlerContext, params: Params, payload: Buffer | null, emit: Emit) => Promise<unknown>;
+export type { Params } from './validate.js';
+
+/** A result with bulk data: `result` goes in the reply's header, `payload` after it. */
+export interface WithPayload<R> {
+  result: R;
+  payload: Payload;
+}
+
+/** The handler of method M: its params were checked against the contract's schema. */
+export type Handler<M extends Method = Method> = (ctx: HandlerContext, params: ParamsOf<M>, payload: Buffer | null, emit: Emit) => Promise<ResultOf<M> | WithPayload<ResultOf<M>>>;
+
+/** Handlers of some methods of the contract (a feature's module). */
+export type Handlers = { [M in Method]?: Handler<M> };
 
 export interface Service {
   readonly name: string;
@@ -27,26 +41,6 @@ export interface Service {
 }
 
 export interface HandlerModule {
-  handlers?: Record<string, Handler>;
+  handlers?: Handlers;
   services?: Array<(ctx: HandlerContext) => Service>;
-}
-
-/** Every feature's handler module. Add a line here for a new one. */
-const MODULES: Array<() => Promise<HandlerModule>> = [
-  () => import('./handlers/array-handlers.js'),
-  () => import('./handlers/io-handlers.js'),
-  () => import('./handlers/stats-handlers.js'),
-  () => import('./handlers/backup-handlers.js'),
-  () => import('./handlers/repl-handlers.js'),
-];
-
-export async function loadHandlers(): Promise<{ handlers: Record<string, Handler>; services: Array<(ctx: HandlerContext) => Service> }> {
-  const handlers: Record<string, Handler> = {};
-  const services: Array<(ctx: HandlerContext) => Service> = [];
-  for (const load of MODULES) {
-    const m = await load();
-    Object.assign(handlers, m.handlers ?? {});
-    services.push(...(m.services ?? []));
-  }
-  return { handlers, services };
 }

@@ -9,7 +9,8 @@
  * Frames over MAX_FRAME are refused: a peer cannot make us allocate without bound.
  */
 import net from 'node:net';
-import { RcopyError, type RcopyErrorJSON } from '../errors.js';
+import { E, RcopyError, type RcopyErrorJSON } from '../errors.js';
+import type { Method, ParamsOf, ResultOf } from './methods.js';
 
 export const MAX_HEADER = 16 * 1024 * 1024;
 export const MAX_PAYLOAD = 256 * 1024 * 1024;
@@ -87,7 +88,7 @@ export class FrameDecoder {
         const hl = head.readUInt32BE(0);
         const pl = head.readUInt32BE(4);
         if (hl > MAX_HEADER || pl > MAX_PAYLOAD) {
-          throw new RcopyError('ERR_RCOPY_BAD_FRAME', `frame too large (${hl}+${pl} bytes)`, { kind: 'peer' });
+          throw E.badFrame(`frame too large (${hl}+${pl} bytes)`);
         }
         if (this.size < 8 + hl) break;
         const header = parseHeader(this.take(8 + hl).subarray(8));
@@ -163,10 +164,10 @@ function parseHeader(b: Buffer): Record<string, unknown> {
   try {
     header = JSON.parse(b.toString('utf8')) as Record<string, unknown>;
   } catch {
-    throw new RcopyError('ERR_RCOPY_BAD_FRAME', 'frame header is not JSON', { kind: 'peer' });
+    throw E.badFrame('frame header is not JSON');
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new RcopyError('ERR_RCOPY_BAD_FRAME', 'frame header is not an object', { kind: 'peer' });
+    throw E.badFrame('frame header is not an object');
   }
   return header;
 }
@@ -182,8 +183,11 @@ export interface Reply<T = unknown> {
   payload: Buffer | null;
 }
 
+/** The arguments of a call of method M: its params (optional when it takes none), and options. */
+export type CallArgs<M extends Method> = {} extends ParamsOf<M> ? [params?: ParamsOf<M>, opts?: CallOptions] : [params: ParamsOf<M>, opts?: CallOptions];
+
 interface Pending {
-  resolve: (r: Reply<any>) => void;
+  resolve: (r: Reply<unknown>) => void;
   reject: (e: Error) => void;
   onEvent?: (ev: Record<string, unknown>) => void;
   timer?: NodeJS.Timeout;
@@ -200,8 +204,8 @@ export class RpcClient {
   constructor(private readonly sock: net.Socket, readonly label: string, decoder?: FrameDecoder) {
     this.decoder = decoder ?? new FrameDecoder();
     if (!decoder) sock.on('data', (chunk: Buffer) => this.take(() => this.decoder.push(chunk)));
-    sock.on('error', (e) => this.fail(new RcopyError('ERR_RCOPY_PEER', `connection to ${label} failed: ${e.message}`, { kind: 'peer' })));
-    sock.on('close', () => this.fail(new RcopyError('ERR_RCOPY_PEER', `connection to ${label} closed`, { kind: 'peer' })));
+    sock.on('error', (e) => this.fail(E.connection(`connection to ${label} failed: ${e.message}`)));
+    sock.on('close', () => this.fail(E.connection(`connection to ${label} closed`)));
   }
 
   private take(decode: () => Frame[]): void {
@@ -230,7 +234,7 @@ export class RpcClient {
       });
       const t = setTimeout(() => {
         sock.destroy();
-        reject(new RcopyError('ERR_RCOPY_PEER', `timed out connecting to ${label}`, { kind: 'peer' }));
+        reject(E.connection(`timed out connecting to ${label}`));
       }, timeoutMs);
       sock.once('connect', () => {
         clearTimeout(t);
@@ -245,15 +249,17 @@ export class RpcClient {
     });
   }
 
-  call<T = any>(method: string, params: unknown = {}, opts: CallOptions = {}): Promise<Reply<T>> {
+  /** Calls a method of the contract (methods.ts): its params and result are typed by it. */
+  call<M extends Method>(method: M, ...args: CallArgs<M>): Promise<Reply<ResultOf<M>>> {
+    const [params = {}, opts = {}] = args as [unknown?, CallOptions?];
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId++;
-    return new Promise<Reply<T>>((resolve, reject) => {
-      const p: Pending = { resolve, reject, onEvent: opts.onEvent };
+    return new Promise<Reply<ResultOf<M>>>((resolve, reject) => {
+      const p: Pending = { resolve: resolve as (r: Reply<unknown>) => void, reject, onEvent: opts.onEvent };
       if (opts.timeoutMs) {
         p.timer = setTimeout(() => {
           this.pending.delete(id);
-          reject(new RcopyError('ERR_RCOPY_TIMEOUT', `${this.label}: '${method}' got no answer in ${opts.timeoutMs} ms`, { kind: 'peer' }));
+          reject(E.noAnswer(this.label, method, opts.timeoutMs!));
         }, opts.timeoutMs);
       }
       this.pending.set(id, p);
@@ -290,7 +296,7 @@ export class RpcClient {
   }
 
   close(): void {
-    this.closed ??= new RcopyError('ERR_RCOPY_PEER', `connection to ${this.label} closed`, { kind: 'peer' });
+    this.closed ??= E.connection(`connection to ${this.label} closed`);
     this.sock.end();
     this.sock.destroy();
   }

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { RcopyError } from '../../src/errors.js';
 import { LIMITS, parseRunbook, splitWords, substitute } from '../../src/cli/runbook.js';
 import { checkRunbook } from '../../src/cli/runbook-exec.js';
+import '../../src/cli/program.js'; // the dry-run check parses each step against the program tree it registers
 import { ROOT } from '../helpers.js';
 import { excerpt, fuzzConfig, inputRng, mutate, pick, type Rand } from './mutate.js';
 

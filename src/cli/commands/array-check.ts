@@ -1,7 +1,7 @@
 /** rcopy array check NAME: every integrity check of an array on demand. */
 import { E } from '../../errors.js';
 import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
+import type { Output } from '../render/output.js';
 import { call, pickArray } from './common.js';
 
 type Args = Array<string | string[] | undefined>;

@@ -2,18 +2,19 @@
 import fs from 'node:fs';
 import { StorageArray, peekArray, type Durability } from '../../engine/array.js';
 import { arrayDir, arraysDir, controllerSocket, ensureHome, existingArrayDir, isArrayDir, listArrayNames, livePid } from '../../engine/home.js';
+import { deleteArrayFiles, stopController } from '../../engine/offline.js';
 import { startController, tryConnect } from '../../server/client.js';
 import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize } from '../../units.js';
-import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
+import type { CliContext, CommandOpts } from '../context.js';
+import { iso, type Output } from '../render/output.js';
 import { confirm, need } from '../ui.js';
-import { arrayChoices, iso, pickArray } from './common.js';
+import { arrayChoices, pickArray } from './common.js';
 import path from 'node:path';
 
 type Args = Array<string | string[] | undefined>;
 
-export async function create(ctx: CliContext, [nameArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function create(ctx: CliContext, [nameArg]: Args, opts: CommandOpts): Promise<Output> {
   const name = checkName('array', await need(ctx, nameArg as string | undefined, { name: 'the array name', message: 'Name of the new array:' }));
   const trackSize = parseSize(opts.trackSize ?? '64k');
   const dir = arrayDir(name, ctx.home);
@@ -37,7 +38,7 @@ function statusOf(dir: string): { running: boolean; pid: number | null; socket: 
   return { running: pid !== null, pid, socket };
 }
 
-export async function list(ctx: CliContext, _a?: Args, _o?: Record<string, any>): Promise<Output> {
+export async function list(ctx: CliContext, _a?: Args, _o?: CommandOpts): Promise<Output> {
   const rows = [];
   for (const n of listArrayNames(ctx.home)) {
     const dir = path.join(arraysDir(ctx.home), n);
@@ -67,7 +68,7 @@ export async function start(ctx: CliContext, [nameArg]: Args): Promise<Output> {
   const name = await pickArray(ctx, nameArg as string | undefined);
   const dir = existingArrayDir(name, ctx.home);
   const c = await startController(dir, ctx.home, name);
-  const r = (await c.call('controller.ping')).result as { pid: number };
+  const r = (await c.call('controller.ping')).result;
   c.close();
   return { data: { name, running: true, pid: r.pid, socket: controllerSocket(dir) }, text: `controller of ${name} running (pid ${r.pid})` };
 }
@@ -83,22 +84,11 @@ async function stopOne(dir: string, name: string): Promise<{ name: string; stopp
     }
     c.close();
   }
-  if (pid !== null) {
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline && livePid(dir) === pid) await new Promise((r) => setTimeout(r, 25));
-    if (livePid(dir) === pid) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      fs.rmSync(path.join(dir, 'controller.pid'), { force: true });
-    }
-  }
+  if (pid !== null) await stopController(dir, pid);
   return { name, stopped: pid !== null || c !== null, pid };
 }
 
-export async function stop(ctx: CliContext, [nameArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function stop(ctx: CliContext, [nameArg]: Args, opts: CommandOpts): Promise<Output> {
   if (opts.all) {
     const names = listArrayNames(ctx.home).filter((n) => isArrayDir(path.join(arraysDir(ctx.home), n)));
     const res = await Promise.all(names.map((n) => stopOne(path.join(arraysDir(ctx.home), n), n)));
@@ -119,7 +109,7 @@ export async function status(ctx: CliContext, [nameArg]: Args): Promise<Output> 
   const c = await tryConnect(dir, name);
   if (c) {
     try {
-      const r = (await c.call('controller.ping', {}, { timeoutMs: 5000 })).result as { pid: number; uptime: number };
+      const r = (await c.call('controller.ping', {}, { timeoutMs: 5000 })).result;
       running = true;
       st.pid = r.pid;
       uptime = r.uptime;
@@ -141,6 +131,6 @@ export async function remove(ctx: CliContext, [nameArg]: Args): Promise<Output> 
   const info = peekArray(dir);
   await confirm(ctx, `Delete array ${name} and its ${info.volumes} volume(s)? Their data is lost.`);
   await stopOne(dir, name);
-  fs.rmSync(dir, { recursive: true, force: true });
+  deleteArrayFiles(dir);
   return { data: { deleted: name }, text: `deleted array ${name}` };
 }

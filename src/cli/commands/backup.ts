@@ -1,14 +1,16 @@
 /** rcopy backup create|list|show|verify|restore|delete */
-import path from 'node:path';
 import type { BackupRecord, RestoreResult, VerifyResult } from '../../engine/backup.js';
 import { formatBackupId, parseBackupId } from '../../engine/backup-id.js';
-import { arraysDir, existingArrayDir, STORE_FILE } from '../../engine/home.js';
+import { existingArrayDir } from '../../engine/home.js';
 import { E } from '../../errors.js';
 import { checkName, formatBytes, formatDuration, parseRate, parseVolRef } from '../../units.js';
-import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
-import { confirm, need, progress, type Choice } from '../ui.js';
-import { arrayNames, call, iso, pickArray, pickVolume, volumeChoices } from './common.js';
+import type { CliContext, CommandOpts } from '../context.js';
+import type { ParamsOf } from '../../server/methods.js';
+import { iso, type Output } from '../render/output.js';
+import { describeBackup, listRows } from '../render/backups.js';
+import { confirm, need, type Choice } from '../ui.js';
+import { progress } from '../render/progress.js';
+import { arrayNames, call, pickArray, pickVolume, volumeChoices } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -30,30 +32,14 @@ export async function resolveBackup(ctx: CliContext, text: string | undefined): 
 
 /** Arrays whose catalogue has backup number n (read-only look into each management store). */
 async function arraysHolding(ctx: CliContext, n: number): Promise<string[]> {
-  const { ManagementStore } = await import('../../engine/store.js');
-  const out: string[] = [];
-  for (const a of arrayNames(ctx)) {
-    let store;
-    try {
-      store = ManagementStore.open(path.join(arraysDir(ctx.home), a, STORE_FILE), { readonly: true });
-    } catch {
-      continue;
-    }
-    try {
-      if (store.db.prepare('SELECT id FROM backups WHERE id = ?').get(n)) out.push(a);
-    } catch {
-      /* no backup catalogue on this array */
-    } finally {
-      store.close();
-    }
-  }
-  return out;
+  const { arraysWithBackup } = await import('../../engine/offline.js');
+  return arraysWithBackup(ctx.home, arrayNames(ctx), n);
 }
 
 async function backupChoices(ctx: CliContext): Promise<Choice[]> {
   const out: Choice[] = [];
   for (const a of arrayNames(ctx)) {
-    const list = await call<BackupRecord[]>(ctx, a, 'backup.list');
+    const list = await call(ctx, a, 'backup.list');
     for (const b of list) if (b.state === 'good') out.push({ name: `${b.id}  gen ${b.generation} of ${b.source}  ${iso(b.pointInTime)}  ${b.label ?? ''}`, value: b.id });
   }
   return out;
@@ -69,12 +55,7 @@ function parseInfo(items: unknown): Record<string, string> {
   return out;
 }
 
-function describe(b: BackupRecord): string {
-  const gen = b.generation !== null ? `generation ${b.generation}` : b.state;
-  return `${b.id}: ${b.array}:${b.source} -> ${b.array}:${b.target}, ${gen} (${b.kind}), ${formatBytes(b.bytesCopied)} copied (${b.tracksCopied} tracks${b.cowTracks ? `, ${b.cowTracks} copied before host writes` : ''}) in ${formatDuration((b.seconds ?? 0) * 1000)}, checksum ${b.checksum?.slice(0, 16) ?? '-'}…`;
-}
-
-export async function create(ctx: CliContext, [srcArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function create(ctx: CliContext, [srcArg]: Args, opts: CommandOpts): Promise<Output> {
   const src = await pickVolume(ctx, srcArg as string | undefined, 'Back up which volume?');
   const toText = await need(ctx, opts.to, { name: '--to (the backup volume, ARRAY:VOLUME)', message: 'Into which backup volume?', choices: () => volumeChoices(ctx) });
   const to = parseVolRef(toText);
@@ -90,31 +71,24 @@ export async function create(ctx: CliContext, [srcArg]: Args, opts: Record<strin
   const p = await progress(ctx, `backing up ${src.ref} into ${src.array}:${to.name}`);
   let b: BackupRecord;
   try {
-    b = await call<BackupRecord>(ctx, src.array, 'backup.create', params, { onEvent: (ev) => p.update(Number(ev.done), Number(ev.total)) });
+    b = await call(ctx, src.array, 'backup.create', params, { onEvent: (ev) => p.update(Number(ev.done), Number(ev.total)) });
   } finally {
     p.stop();
   }
-  return { data: b, text: `backed up ${describe(b)}` };
+  return { data: b, text: `backed up ${describeBackup(b)}` };
 }
 
-function listRows(list: BackupRecord[]): Output['table'] {
-  return {
-    head: ['id', 'source', 'gen', 'time', 'label', 'kind', 'size', 'copied', 'backup volume', 'state'],
-    rows: list.map((b) => [b.id, b.source, b.generation ?? '-', iso(b.pointInTime), b.label ?? '', b.kind, formatBytes(b.size), formatBytes(b.bytesCopied), b.target, b.state]),
-  };
-}
-
-export async function list(ctx: CliContext, [arrayArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function list(ctx: CliContext, [arrayArg]: Args, opts: CommandOpts): Promise<Output> {
   const array = await pickArray(ctx, arrayArg as string | undefined);
-  const params: Record<string, unknown> = {};
+  const params: ParamsOf<'backup.list'> = {};
   if (opts.source !== undefined) params.source = String(opts.source).includes(':') ? parseVolRef(String(opts.source)).name : checkName('volume', String(opts.source));
-  const l = await call<BackupRecord[]>(ctx, array, 'backup.list', params);
+  const l = await call(ctx, array, 'backup.list', params);
   return { data: l, table: listRows(l), text: l.length ? undefined : `no backups on ${array} (rcopy backup create ${array}:VOLUME --to ${array}:BACKUP-VOLUME)` };
 }
 
 export async function show(ctx: CliContext, [idArg]: Args): Promise<Output> {
   const id = await resolveBackup(ctx, idArg as string | undefined);
-  const b = await call<BackupRecord>(ctx, id.array, 'backup.show', { number: id.number });
+  const b = await call(ctx, id.array, 'backup.show', { number: id.number });
   return { data: { ...b, pointInTimeAt: iso(b.pointInTime), startedAt: iso(b.started), finishedAt: iso(b.finished) } };
 }
 
@@ -123,7 +97,7 @@ export async function verify(ctx: CliContext, [idArg]: Args): Promise<Output> {
   const p = await progress(ctx, `verifying ${id.ref}`);
   let r: VerifyResult;
   try {
-    r = await call<VerifyResult>(ctx, id.array, 'backup.verify', { number: id.number, progress: ctx.progress }, { onEvent: (ev) => p.update(Number(ev.done), Number(ev.total)) });
+    r = await call(ctx, id.array, 'backup.verify', { number: id.number, progress: ctx.progress }, { onEvent: (ev) => p.update(Number(ev.done), Number(ev.total)) });
   } finally {
     p.stop();
   }
@@ -136,7 +110,7 @@ export async function verify(ctx: CliContext, [idArg]: Args): Promise<Output> {
   };
 }
 
-export async function restore(ctx: CliContext, [idArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function restore(ctx: CliContext, [idArg]: Args, opts: CommandOpts): Promise<Output> {
   const id = await resolveBackup(ctx, idArg as string | undefined);
   let toName: string | undefined;
   if (opts.to !== undefined) {
@@ -144,13 +118,13 @@ export async function restore(ctx: CliContext, [idArg]: Args, opts: Record<strin
     if (to.array !== id.array) throw E.badInput(`a backup of ${id.array} restores into a volume of ${id.array}, not ${to.array}`);
     toName = to.name;
   }
-  const b = await call<BackupRecord>(ctx, id.array, 'backup.show', { number: id.number });
-  const chk = await call<{ dest: string; size: number }>(ctx, id.array, 'backup.checkRestore', { number: id.number, to: toName });
+  const b = await call(ctx, id.array, 'backup.show', { number: id.number });
+  const chk = await call(ctx, id.array, 'backup.checkRestore', { number: id.number, to: toName });
   await confirm(ctx, `Overwrite ${id.array}:${chk.dest} with backup ${id.ref} (generation ${b.generation} of ${b.source}, ${iso(b.pointInTime)})? Its first ${formatBytes(chk.size)} are replaced.`);
   const p = await progress(ctx, `restoring ${id.ref} into ${id.array}:${chk.dest}`);
   let r: RestoreResult;
   try {
-    r = await call<RestoreResult>(ctx, id.array, 'backup.restore', { number: id.number, to: chk.dest, progress: ctx.progress }, { onEvent: (ev) => p.update(Number(ev.done), Number(ev.total)) });
+    r = await call(ctx, id.array, 'backup.restore', { number: id.number, to: chk.dest, progress: ctx.progress }, { onEvent: (ev) => p.update(Number(ev.done), Number(ev.total)) });
   } finally {
     p.stop();
   }
@@ -162,8 +136,8 @@ export async function restore(ctx: CliContext, [idArg]: Args, opts: Record<strin
 
 export async function remove(ctx: CliContext, [idArg]: Args): Promise<Output> {
   const id = await resolveBackup(ctx, idArg as string | undefined);
-  const b = await call<BackupRecord>(ctx, id.array, 'backup.show', { number: id.number });
+  const b = await call(ctx, id.array, 'backup.show', { number: id.number });
   await confirm(ctx, `Delete backup ${id.ref} (${b.state === 'good' ? `generation ${b.generation}` : b.state} of ${b.source}, ${iso(b.pointInTime)})?`);
-  const r = await call<{ deleted: string; freedVolume: string | null }>(ctx, id.array, 'backup.delete', { number: id.number });
+  const r = await call(ctx, id.array, 'backup.delete', { number: id.number });
   return { data: r, text: `deleted ${r.deleted}${r.freedVolume ? `; ${r.freedVolume} holds no backup any more and is an ordinary volume again` : ''}` };
 }

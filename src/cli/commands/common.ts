@@ -1,17 +1,22 @@
 /** Shared by command modules: reaching a controller, and choosing arrays and volumes. */
 import { arraysDir, existingArrayDir, isArrayDir, listArrayNames } from '../../engine/home.js';
 import { connectArray } from '../../server/client.js';
-import type { CallOptions, RpcClient } from '../../server/protocol.js';
+import type { Method, ResultOf } from '../../server/methods.js';
+import type { CallArgs, CallOptions, RpcClient } from '../../server/protocol.js';
 import { checkName, formatBytes, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
+import type { VolumeInfo } from '../../engine/volume.js';
 import { need, type Choice } from '../ui.js';
 import path from 'node:path';
 
-/** Calls one method on an array's controller (starting it if needed). */
-export async function call<T = any>(ctx: CliContext, array: string, method: string, params: unknown = {}, opts: CallOptions = {}): Promise<T> {
+/** Calls one method on an array's controller (starting it if needed); typed by the contract. */
+export async function call<M extends Method>(ctx: CliContext, array: string, method: M, ...args: CallArgs<M>): Promise<ResultOf<M>>;
+/** shim: the explicit result type of src/cli/commands/stats.ts's calls (house-stats); removed at merge */
+export async function call<T>(ctx: CliContext, array: string, method: Method, params?: object, opts?: CallOptions): Promise<T>;
+export async function call<M extends Method>(ctx: CliContext, array: string, method: M, ...args: CallArgs<M>): Promise<ResultOf<M>> {
   const c = await connectArray(array, ctx.home);
   try {
-    return (await c.call<T>(method, params, opts)).result;
+    return (await c.call(method, ...args)).result;
   } finally {
     c.close();
   }
@@ -42,10 +47,10 @@ export async function pickArray(ctx: CliContext, value: string | undefined): Pro
   return name;
 }
 
-export async function volumeChoices(ctx: CliContext, filter?: (v: any) => boolean): Promise<Choice[]> {
+export async function volumeChoices(ctx: CliContext, filter?: (v: VolumeInfo) => boolean): Promise<Choice[]> {
   const out: Choice[] = [];
   for (const a of arrayNames(ctx)) {
-    const vols = await call<any[]>(ctx, a, 'volume.list');
+    const vols = await call(ctx, a, 'volume.list');
     for (const v of vols) {
       if (filter && !filter(v)) continue;
       out.push({ name: `${a}:${v.name}  (${formatBytes(v.size)}, ${v.allocatedTracks} tracks written)`, value: `${a}:${v.name}` });
@@ -62,6 +67,4 @@ export async function pickVolume(ctx: CliContext, value: string | undefined, mes
   return { ...r, ref: `${r.array}:${r.name}` };
 }
 
-export function iso(ms: number | null | undefined): string {
-  return ms ? new Date(ms).toISOString() : '';
-}
+export { iso } from '../render/output.js'; // shim: removed at merge (src/cli/commands/stats.ts imports it from here)

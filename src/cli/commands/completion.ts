@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import { E } from '../../errors.js';
 import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
+import type { Output } from '../render/output.js';
+import { newProgram } from '../program-factory.js';
 import { need } from '../ui.js';
 
 type Args = Array<string | string[] | undefined>;
@@ -66,6 +67,7 @@ export function commandTree(program: Command): CommandInfo[] {
 
 const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** Long: most of it is the bash script's text, a template read top to bottom. */
 export function bashScript(tree: CommandInfo[]): string {
   const cases = (f: (c: CommandInfo) => string): string =>
     tree.map((c) => [c, f(c)] as const).filter(([, v]) => v !== '').map(([c, v]) => `    ${sq(c.path)}) echo ${sq(v)} ;;`).join('\n');
@@ -248,7 +250,6 @@ export async function completion(ctx: CliContext, [shellArg]: Args): Promise<Out
     ],
   });
   if (shell !== 'bash' && shell !== 'zsh') throw E.usage(`no completion for '${shell}'`, 'use rcopy completion bash or rcopy completion zsh');
-  const { buildProgram } = await import('../program.js');
-  const tree = commandTree(buildProgram());
+  const tree = commandTree(newProgram());
   return { data: { shell, script: shell === 'bash' ? bashScript(tree) : zshScript(tree) }, text: (shell === 'bash' ? bashScript(tree) : zshScript(tree)).trimEnd() };
 }

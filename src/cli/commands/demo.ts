@@ -6,9 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
-import { colors } from '../ui.js';
+import type { CliContext, CommandOpts } from '../context.js';
+import type { Output } from '../render/output.js';
+import { newProgram } from '../program-factory.js';
+import { colors } from '../render/progress.js';
 
 interface Step {
   title?: string;
@@ -59,7 +60,7 @@ function words(argv: string): string[] {
   return argv.split(/\s+/).filter(Boolean);
 }
 
-export async function demo(ctx: CliContext, _args: unknown[], opts: Record<string, any>): Promise<Output> {
+export async function demo(ctx: CliContext, _args: unknown[], opts: CommandOpts): Promise<Output> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'rcopy-demo-'));
   const c = await colors(ctx);
   const quiet = ctx.format !== 'table';
@@ -70,7 +71,6 @@ export async function demo(ctx: CliContext, _args: unknown[], opts: Record<strin
   const say = (s: string): void => {
     if (!quiet) realWrite(`${s}\n`);
   };
-  const { buildProgram } = await import('../program.js');
   const t0 = performance.now();
   process.env.RCOPY_HOME = home;
   try {
@@ -80,11 +80,11 @@ export async function demo(ctx: CliContext, _args: unknown[], opts: Record<strin
       say(c.dim(`$ rcopy ${s.argv}`));
       const t = performance.now();
       process.exitCode = 0;
-      if (quiet) (process.stdout as any).write = () => true;
+      if (quiet) (process.stdout as { write: unknown }).write = () => true;
       try {
-        await buildProgram().parseAsync(words(s.argv), { from: 'user' });
+        await newProgram().parseAsync(words(s.argv), { from: 'user' });
       } finally {
-        (process.stdout as any).write = realWrite;
+        (process.stdout as { write: unknown }).write = realWrite;
       }
       const code = Number(process.exitCode ?? 0);
       log.push({ command: `rcopy ${s.argv}`, seconds: Math.round(performance.now() - t) / 1000, exitCode: code });

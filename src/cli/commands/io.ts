@@ -4,9 +4,10 @@ import fsp from 'node:fs/promises';
 import { E } from '../../errors.js';
 import { Rng } from '../../engine/workload.js';
 import { formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
-import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
-import { progress } from '../ui.js';
+import type { CliContext, CommandOpts } from '../context.js';
+import type { ParamsOf } from '../../server/methods.js';
+import type { Output } from '../render/output.js';
+import { progress } from '../render/progress.js';
 import { withArray } from './common.js';
 import { existingArrayDir } from '../../engine/home.js';
 import { forChunks } from '../../engine/parallel.js';
@@ -33,7 +34,7 @@ function patternFiller(pattern: string, seed: number | undefined): (buf: Buffer)
   return (b) => b.fill(byte);
 }
 
-export async function write(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function write(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const { array, name } = parseVolRef(ref as string);
   existingArrayDir(array, ctx.home);
   const offset = parseSize(opts.offset ?? '0');
@@ -111,7 +112,7 @@ function hexdump(buf: Buffer, base: number): string {
   return lines.join('\n');
 }
 
-export async function read(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function read(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const { array, name } = parseVolRef(ref as string);
   existingArrayDir(array, ctx.home);
   const offset = parseSize(opts.offset ?? '0');
@@ -144,10 +145,10 @@ export async function read(ctx: CliContext, [ref]: Args, opts: Record<string, an
   });
 }
 
-export async function checksum(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function checksum(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const { array, name } = parseVolRef(ref as string);
   existingArrayDir(array, ctx.home);
-  const params: Record<string, unknown> = { volume: name };
+  const params: ParamsOf<'io.checksum'> = { volume: name };
   if (opts.range) {
     const m = /^([^-]+)-([^-]+)$/.exec(String(opts.range));
     if (!m) throw E.badInput(`invalid --range '${opts.range}'`, 'use START-END, e.g. 0-1G');
@@ -157,17 +158,17 @@ export async function checksum(ctx: CliContext, [ref]: Args, opts: Record<string
     params.offset = s;
     params.length = e - s;
   }
-  const r = await withArray(ctx, array, (c) => c.call<{ sha256: string; bytes: number }>('io.checksum', params));
+  const r = await withArray(ctx, array, (c) => c.call('io.checksum', params));
   const data = { volume: `${array}:${name}`, ...r.result };
   return { data, text: `${r.result.sha256}  ${array}:${name}` };
 }
 
-export async function workload(ctx: CliContext, [refs]: Args, opts: Record<string, any>): Promise<Output> {
+export async function workload(ctx: CliContext, [refs]: Args, opts: CommandOpts): Promise<Output> {
   const list = (refs as string[]).map(parseVolRef);
   const array = list[0]!.array;
   if (list.some((r) => r.array !== array)) throw E.usage('a workload runs on the volumes of one array', 'run one workload per array');
   existingArrayDir(array, ctx.home);
-  const params: Record<string, unknown> = {
+  const params: ParamsOf<'workload.run'> = {
     volumes: list.map((r) => r.name),
     pattern: opts.pattern ?? 'random',
     bs: parseSize(opts.bs ?? '64k'),
@@ -185,7 +186,7 @@ export async function workload(ctx: CliContext, [refs]: Args, opts: Record<strin
   if (!opts.duration && !opts.bytes) throw E.usage('a workload needs --duration or --bytes');
   const p = await progress(ctx, `workload on ${list.map((r) => `${r.array}:${r.name}`).join(', ')}`);
   const r = await withArray(ctx, array, (c) =>
-    c.call<any>('workload.run', params, { onEvent: (ev) => p.update(Number(ev.bytes), params.bytes as number | undefined) }),
+    c.call('workload.run', params, { onEvent: (ev) => p.update(Number(ev.bytes), params.bytes ?? undefined) }),
   );
   p.stop();
   const w = r.result;

@@ -1,11 +1,14 @@
 /** rcopy journal …, rcopy link …, rcopy pull … */
 import { E } from '../../errors.js';
 import { existingArrayDir } from '../../engine/home.js';
-import { checkName, formatBytes, formatDuration, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
-import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
+import { checkName, formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
+import type { CliContext, CommandOpts } from '../context.js';
+import type { LinkRow } from '../../engine/repl/repl-store.js';
+import type { JournalInfo, ParamsOf } from '../../server/methods.js';
+import { iso, type Output } from '../render/output.js';
+import { journalRows, linkText, pullText } from '../render/journals.js';
 import { confirm } from '../ui.js';
-import { arrayNames, call, iso, pickArray } from './common.js';
+import { arrayNames, call, pickArray } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -16,18 +19,18 @@ function journalRef(ref: string | undefined): { array: string; name: string } {
   return r;
 }
 
-export async function journalCreate(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function journalCreate(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = journalRef(ref as string);
   existingArrayDir(j.array, ctx.home);
   if (!opts.size) throw E.usage('missing --size', 'e.g. --size 1G');
-  const params: Record<string, unknown> = { name: j.name, size: parseSize(opts.size), autoResync: !!opts.autoResync };
+  const params: ParamsOf<'journal.create'> = { name: j.name, size: parseSize(opts.size), autoResync: !!opts.autoResync };
   if (opts.blockadeWatch) params.blockadeWatchMs = parseDuration(opts.blockadeWatch);
   if (opts.overflowWatch) params.overflowWatchMs = parseDuration(opts.overflowWatch);
   const info = await call(ctx, j.array, 'journal.create', params);
   return { data: info, text: `created journal ${j.array}:${j.name} (${formatBytes(info.capacity)})` };
 }
 
-export async function journalSet(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function journalSet(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = journalRef(ref as string);
   existingArrayDir(j.array, ctx.home);
   const params: Record<string, unknown> = { name: j.name };
@@ -42,28 +45,10 @@ export async function journalSet(ctx: CliContext, [ref]: Args, opts: Record<stri
   return { data: info };
 }
 
-function journalRows(list: any[]): Output['table'] {
-  return {
-    head: ['journal', 'role', 'capacity', 'used', 'entries', 'oldest seq', 'newest seq', 'restored', 'peer', 'pairs'],
-    rows: list.map((j) => [
-      `${j.array}:${j.name}`,
-      j.role ?? '-',
-      formatBytes(j.capacity),
-      `${j.usedPct}%`,
-      j.entries,
-      j.oldestSeq ?? '',
-      j.newestSeq ?? '',
-      j.restoredSeq ?? '',
-      j.peer ?? '',
-      j.pairs.join(' '),
-    ]),
-  };
-}
-
 export async function journalList(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
   const arrays = arrayArg ? [await pickArray(ctx, arrayArg as string)] : arrayNames(ctx);
-  const list: any[] = [];
-  for (const a of arrays) list.push(...(await call<any[]>(ctx, a, 'journal.list')));
+  const list: JournalInfo[] = [];
+  for (const a of arrays) list.push(...(await call(ctx, a, 'journal.list')));
   return { data: list, table: journalRows(list), text: list.length ? undefined : 'no journals (rcopy journal create ARRAY:NAME --size 1G)' };
 }
 
@@ -93,18 +78,14 @@ function twoArrays(ctx: CliContext, a: string | undefined, b: string | undefined
   return [a, b];
 }
 
-async function setLink(ctx: CliContext, a: string, b: string, patch: Record<string, unknown>): Promise<any> {
+async function setLink(ctx: CliContext, a: string, b: string, patch: Omit<ParamsOf<'link.set'>, 'peer'>): Promise<LinkRow> {
   // the side that answers last holds the state: do both; a peer that is not reachable is an error
   const ra = await call(ctx, a, 'link.set', { peer: b, ...patch });
   await call(ctx, b, 'link.set', { peer: a, ...patch });
   return ra;
 }
 
-function linkText(a: string, b: string, l: any): string {
-  return `${a} <-> ${b}: ${l.up ? 'up' : 'DOWN'}, bandwidth ${l.bandwidth ? formatRate(l.bandwidth) : 'unlimited'}, latency ${l.latencyMs} ms`;
-}
-
-export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: Record<string, any>): Promise<Output> {
+export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
   const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
   const patch: Record<string, unknown> = { up: true };
   patch.bandwidth = opts.bandwidth ? parseRate(opts.bandwidth) : null;
@@ -113,7 +94,7 @@ export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: Record<stri
   return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}` };
 }
 
-export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: Record<string, any>): Promise<Output> {
+export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
   const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
   const patch: Record<string, unknown> = {};
   if (opts.bandwidth) patch.bandwidth = opts.bandwidth === 'unlimited' ? null : parseRate(opts.bandwidth);
@@ -122,7 +103,7 @@ export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: Record<stri
   return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}` };
 }
 
-export async function linkUpDown(ctx: CliContext, [a0, b0]: Args, opts: Record<string, any>): Promise<Output> {
+export async function linkUpDown(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
   const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
   const up = !!opts.__up;
   const l = await setLink(ctx, a, b, { up });
@@ -130,9 +111,9 @@ export async function linkUpDown(ctx: CliContext, [a0, b0]: Args, opts: Record<s
 }
 
 export async function linkList(ctx: CliContext): Promise<Output> {
-  const seen = new Map<string, any>();
+  const seen = new Map<string, LinkRow & { link: string; a: string; b: string }>();
   for (const a of arrayNames(ctx)) {
-    const links = await call<any[]>(ctx, a, 'link.list');
+    const links = await call(ctx, a, 'link.list');
     for (const l of links) {
       const key = [a, l.peer].sort().join(' <-> ');
       if (!seen.has(key)) seen.set(key, { link: key, a, b: l.peer, ...l });
@@ -148,34 +129,24 @@ export async function linkList(ctx: CliContext): Promise<Output> {
 
 export async function linkShow(ctx: CliContext, [a0, b0]: Args): Promise<Output> {
   const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
-  const links = await call<any[]>(ctx, a, 'link.list');
+  const links = await call(ctx, a, 'link.list');
   const l = links.find((x) => x.peer === b) ?? { peer: b, bandwidth: null, latencyMs: 0, up: true };
   return { data: { a, b, ...l }, text: linkText(a, b, l) };
 }
 
 // ------------------------------------------------------------------ pulls
 
-export function pullText(s: any): string {
-  const lines = [
-    `pull of ${s.journal}: ${s.enabled ? 'started' : 'stopped'} (${s.mode}${s.intervalMs ? `, every ${formatDuration(s.intervalMs)}` : ''})${s.running ? '' : ', loop not running'}`,
-    `  pulls ${s.pulls}, entries ${s.entries}, ${formatBytes(s.bytes)}${s.countingSince ? ` since ${iso(s.countingSince)}` : ''} at ${formatRate(s.bytesPerSecond)}; pulled seq ${s.pulledSeq}, restored seq ${s.restoredSeq}`,
-    `  logical ${formatBytes(s.logicalBytes)}, sent as data ${formatBytes(s.dataBytes)}, as references ${formatBytes(s.referenceBytes)}` +
-      (s.savedBytes ? ` (saved ${formatBytes(s.savedBytes)}, ${s.savedPct}%)` : '') + (s.staleReferences ? `; ${s.staleReferences} stale references fetched as data` : '') + (s.references === false ? '; references off' : ''),
-  ];
-  if (s.primary) lines.push(`  primary journal: ${s.primary.entries} entries waiting, ${s.primary.usedPct.toFixed(1)}% used, last seq ${s.primary.lastSeq}`);
-  if (s.lastError) lines.push(`  last error: ${s.lastError}`);
-  return lines.join('\n');
-}
-
-export async function pull(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function pull(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = journalRef(ref as string);
   existingArrayDir(j.array, ctx.home);
   const verb = opts.__verb as 'start' | 'stop' | 'status' | 'once';
-  const params: Record<string, unknown> = { journal: j.name };
+  if (verb === 'once') {
+    const r = await call(ctx, j.array, 'pull.once', { journal: j.name });
+    return { data: r, text: `pulled ${r.entries} entries (${formatBytes(r.bytes)})\n${pullText(r.status)}` };
+  }
+  const params: ParamsOf<'pull.start'> = { journal: j.name };
   if (verb === 'start' && opts.interval) params.intervalMs = parseDuration(opts.interval);
   if (verb === 'start' && typeof opts.references === 'boolean') params.references = opts.references;
-  const r = await call(ctx, j.array, `pull.${verb}`, params);
-  const status = verb === 'once' ? r.status : r;
-  const head = verb === 'once' ? `pulled ${r.entries} entries (${formatBytes(r.bytes)})\n` : '';
-  return { data: r, text: head + pullText(status) };
+  const r = await call(ctx, j.array, verb === 'start' ? 'pull.start' : verb === 'stop' ? 'pull.stop' : 'pull.status', params);
+  return { data: r, text: pullText(r) };
 }

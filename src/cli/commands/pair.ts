@@ -1,12 +1,18 @@
 /** rcopy pair create|list|show|wait|split|resync|takeover|revert|delete */
-import path from 'node:path';
 import { E, RcopyError } from '../../errors.js';
-import { arraysDir, existingArrayDir } from '../../engine/home.js';
+import { existingArrayDir } from '../../engine/home.js';
 import { formatBytes, formatDuration, formatRate, parseDuration, parseVolRef } from '../../units.js';
-import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
-import { confirm, need, progress, type Choice } from '../ui.js';
-import { arrayNames, call, iso, volumeChoices } from './common.js';
+import type { CliContext, CommandOpts } from '../context.js';
+import type { CopyStats } from '../../engine/repl/copy-stats.js';
+import type { PairDetail, PairOpResult, ParamsOf } from '../../server/methods.js';
+
+/** Both sides' views of a pair; a side that could not be reached is null. */
+type PairViews = { p: PairDetail | null; s: PairDetail | null };
+import { iso, type Output } from '../render/output.js';
+import { pairListRows, pairListTable, pairShowData, pairShowText, type PairSides } from '../render/pairs.js';
+import { confirm, need, type Choice } from '../ui.js';
+import { progress } from '../render/progress.js';
+import { arrayNames, call, volumeChoices } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -23,25 +29,11 @@ export interface PairTarget {
 export async function resolvePairs(ctx: CliContext, ref: string | undefined, group: string | undefined): Promise<PairTarget[]> {
   if (group) {
     // SQLite (a native module) is loaded only for a group: a pair named by a volume asks its controller
-    const { ManagementStore } = await import('../../engine/store.js');
+    const { readPairsOffline } = await import('../../engine/offline.js');
     const out = new Map<string, PairTarget>();
-    for (const a of arrayNames(ctx)) {
-      let rows: Array<{ id: string; role: string; remote_array: string }> = [];
-      try {
-        const s = ManagementStore.open(path.join(arraysDir(ctx.home), a, 'mgmt.db'), { readonly: true });
-        try {
-          rows = s.db.prepare('SELECT id, role, remote_array FROM pairs WHERE group_name = ?').all(group) as typeof rows;
-        } catch {
-          rows = [];
-        }
-        s.close();
-      } catch {
-        continue;
-      }
-      for (const r of rows) {
-        if (r.role === 'S') out.set(r.id, { id: r.id, sArray: a, pArray: r.remote_array });
-        else if (!out.has(r.id)) out.set(r.id, { id: r.id, sArray: r.remote_array, pArray: a });
-      }
+    for (const r of readPairsOffline(ctx.home, arrayNames(ctx), group)) {
+      if (r.role === 'S') out.set(r.id, { id: r.id, sArray: r.array, pArray: r.remoteArray });
+      else if (!out.has(r.id)) out.set(r.id, { id: r.id, sArray: r.remoteArray, pArray: r.array });
     }
     if (!out.size) throw E.notFound('pair group', group, "run 'rcopy pair list' to see the groups");
     return [...out.values()];
@@ -49,7 +41,7 @@ export async function resolvePairs(ctx: CliContext, ref: string | undefined, gro
   if (!ref) throw E.usage('name a pair by one of its volumes (ARRAY:VOLUME), or give --group NAME');
   const v = parseVolRef(ref);
   existingArrayDir(v.array, ctx.home);
-  const found = await call<any[]>(ctx, v.array, 'pair.find', { volume: v.name });
+  const found = await call(ctx, v.array, 'pair.find', { volume: v.name });
   if (!found.length) throw E.state(`${ref} is not in a pair (SMPL)`, 'create one: rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J,S-ARRAY:J');
   if (found.length > 1) {
     throw E.usage(`${ref} is in ${found.length} pairs (${found.map((f) => `${f.pvol} -> ${f.svol}`).join(', ')})`, 'name the pair by its other volume');
@@ -64,8 +56,8 @@ async function one(ctx: CliContext, ref: string | undefined, group: string | und
 }
 
 /** Both sides' views of a pair; a side that cannot be reached is null. */
-async function views(ctx: CliContext, t: PairTarget): Promise<{ p: any | null; s: any | null }> {
-  const get = async (a: string): Promise<any | null> => {
+async function views(ctx: CliContext, t: PairTarget): Promise<PairViews> {
+  const get = async (a: string): Promise<PairDetail | null> => {
     try {
       return await call(ctx, a, 'pair.show', { id: t.id });
     } catch {
@@ -76,7 +68,7 @@ async function views(ctx: CliContext, t: PairTarget): Promise<{ p: any | null; s
   return { p, s };
 }
 
-export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: CommandOpts): Promise<Output> {
   const pvol = await need(ctx, pvolArg as string | undefined, { name: 'the P-VOL (ARRAY:VOLUME)', message: 'Primary volume (P-VOL)?', choices: () => volumeChoices(ctx) });
   const p = parseVolRef(pvol);
   const svol = await need(ctx, svolArg as string | undefined, {
@@ -90,7 +82,7 @@ export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Re
   let journals = opts.journal as string | undefined;
   if (!journals && ctx.interactive) {
     const jchoices = async (a: string): Promise<Choice[]> =>
-      (await call<any[]>(ctx, a, 'journal.list')).map((j) => ({ name: `${a}:${j.name}  (${formatBytes(j.capacity)}, ${j.usedPct}% used, ${j.role ?? 'unused'})`, value: `${a}:${j.name}` }));
+      (await call(ctx, a, 'journal.list')).map((j) => ({ name: `${a}:${j.name}  (${formatBytes(j.capacity)}, ${j.usedPct}% used, ${j.role ?? 'unused'})`, value: `${a}:${j.name}` }));
     const j1 = await need(ctx, undefined, { name: '--journal', message: `Master journal on ${p.array}?`, choices: () => jchoices(p.array) });
     const j2 = await need(ctx, undefined, { name: '--journal', message: `Restore journal on ${s.array}?`, choices: () => jchoices(s.array) });
     journals = `${j1},${j2}`;
@@ -106,7 +98,8 @@ export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Re
   if (fence !== 'never' && fence !== 'data') throw E.badInput(`unknown fence policy '${fence}'`, 'use never (suspend and complete the write) or data (suspend and fail the write)');
   const syncTimeoutMs = parseDuration(String(opts.syncTimeout ?? '5s'));
   if (!(syncTimeoutMs >= 100 && syncTimeoutMs <= 3_600_000)) throw E.badInput(`--sync-timeout ${opts.syncTimeout}: must be between 100ms and 1h`);
-  const d = await call(ctx, s.array, 'pair.create', { pvol, svol: s.name, pjournal: parts[0]!.name, sjournal: parts[1]!.name, mode, group: opts.group, nocopy: !!opts.nocopy, syncTimeoutMs, fence, ...(opts.references === false ? { references: false } : {}) });
+  const params: ParamsOf<'pair.create'> = { pvol, svol: s.name, pjournal: parts[0]!.name, sjournal: parts[1]!.name, mode: mode as 'async' | 'sync', group: opts.group, nocopy: !!opts.nocopy, syncTimeoutMs, fence: fence as 'never' | 'data', ...(opts.references === false ? { references: false } : {}) };
+  const d = await call(ctx, s.array, 'pair.create', params);
   let text = `created pair ${d.pvol} -> ${d.svol} (${d.mode}, group ${d.group}): ${d.state}`;
   if (opts.wait) {
     const t = { id: d.id, sArray: s.array, pArray: p.array };
@@ -116,114 +109,38 @@ export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Re
   return { data: d, text };
 }
 
-function lagOf(pv: any): number | null {
-  return pv?.oldestTimestamp ? Math.max(0, (Date.now() - pv.oldestTimestamp) / 1000) : 0;
-}
-
 export async function list(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
   const arrays = arrayArg ? [arrayArg as string] : arrayNames(ctx);
   for (const a of arrays) existingArrayDir(a, ctx.home);
-  const byId = new Map<string, { p?: any; s?: any }>();
+  const byId: PairSides = new Map();
   const linkBw = new Map<string, number | null>();
   for (const a of arrays) {
-    for (const d of await call<any[]>(ctx, a, 'pair.list')) {
+    for (const d of await call(ctx, a, 'pair.list')) {
       const e = byId.get(d.id) ?? {};
       if (d.role === 'P') e.p = d;
       else e.s = d;
       byId.set(d.id, e);
     }
-    for (const l of await call<any[]>(ctx, a, 'link.list').catch(() => [])) linkBw.set([a, l.peer].sort().join('|'), l.bandwidth);
+    for (const l of await call(ctx, a, 'link.list').catch(() => [])) linkBw.set([a, l.peer].sort().join('|'), l.bandwidth);
   }
-  const rows = [...byId.entries()].map(([id, v]) => {
-    const any = v.p ?? v.s;
-    const changed = (v.p?.changedTracks ?? 0) + (v.s?.changedTracks ?? 0);
-    const changedBytes = (v.p?.changedBytes ?? 0) + (v.s?.changedBytes ?? 0);
-    const bw = linkBw.get([parseVolRef(any.pvol).array, parseVolRef(any.svol).array].sort().join('|')) ?? null;
-    return {
-      id,
-      pvol: any.pvol,
-      svol: any.svol,
-      group: any.group,
-      mode: any.mode,
-      pState: v.p?.state ?? null,
-      sState: v.s?.state ?? null,
-      copyPct: v.s?.copyPct ?? null,
-      journalUsedPct: v.p?.journalUsedPct ?? null,
-      entriesBehind: v.p && v.s ? Math.max(0, (v.p.lastSeq ?? 0) - (v.s.restoredSeq ?? 0)) : null,
-      bytesBehind: v.p?.journalBytes ?? null,
-      lagSeconds: v.p ? lagOf(v.p) : null,
-      changedTracks: changed,
-      changedBytes,
-      linkBandwidth: bw,
-      resyncSecondsEstimate: bw ? changedBytes / bw : changedBytes ? null : 0,
-      imageTime: v.s?.imageTime ?? null,
-    };
-  });
-  return {
-    data: rows,
-    table: {
-      head: ['P-VOL', 'S-VOL', 'mode', 'state P/S', 'copy', 'journal', 'behind', 'lag', 'changed (bitmap)', 'est. resync'],
-      rows: rows.map((r) => [
-        r.pvol,
-        r.svol,
-        r.mode,
-        `${r.pState ?? '?'}/${r.sState ?? '?'}`,
-        r.copyPct === null ? '' : `${r.copyPct}%`,
-        r.journalUsedPct === null ? '' : `${r.journalUsedPct}%`,
-        r.entriesBehind === null ? '' : `${r.entriesBehind} (${formatBytes(r.bytesBehind ?? 0)})`,
-        r.lagSeconds === null ? '' : `${r.lagSeconds.toFixed(1)}s`,
-        r.changedTracks ? `${r.changedTracks} tr (${formatBytes(r.changedBytes)})` : '0',
-        r.resyncSecondsEstimate === null ? 'link unlimited' : formatDuration(r.resyncSecondsEstimate * 1000),
-      ]),
-    },
-    text: rows.length ? undefined : 'no pairs (rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J1,S-ARRAY:J2)',
-  };
+  const rows = pairListRows(byId, linkBw);
+  return { data: rows, table: pairListTable(rows), text: rows.length ? undefined : 'no pairs (rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J1,S-ARRAY:J2)' };
 }
 
-export async function show(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function show(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const { p, s } = await views(ctx, t);
-  const any = s ?? p;
-  if (!any) throw E.peer(`neither side of pair ${t.id} answered`);
-  const data = {
-    id: t.id,
-    pvol: any.pvol,
-    svol: any.svol,
-    group: any.group,
-    mode: any.mode,
-    state: s?.state ?? p?.state,
-    primary: p,
-    secondary: s,
-    imageTime: s?.imageTime ? iso(s.imageTime) : null,
-    logicalBytes: s?.pull?.logicalBytes ?? 0,
-    dataBytes: s?.pull?.dataBytes ?? 0,
-    referenceBytes: s?.pull?.referenceBytes ?? 0,
-    savedPct: s?.pull?.savedPct ?? 0,
-    resync: s?.resync ?? null,
-    changedTracks: (p?.changedTracks ?? 0) + (s?.changedTracks ?? 0),
-  };
-  const lines = [
-    `pair ${data.pvol} -> ${data.svol}  (${data.mode}, group ${data.group})`,
-    `  primary:   ${p ? `${p.state} since ${iso(p.stateSince)}${p.reason ? ` (${p.reason})` : ''}; journal ${p.journal} ${p.journalUsedPct}% used, ${p.journalEntries} entries, last seq ${p.lastSeq}; bitmap ${p.changedTracks} tracks` : 'not reachable'}`,
-    `  secondary: ${s ? `${s.state} since ${iso(s.stateSince)}${s.reason ? ` (${s.reason})` : ''}; restored seq ${s.restoredSeq}; bitmap ${s.changedTracks} tracks${s.state === 'COPY' ? `; copy ${s.copyPct}% (${s.copyDone}/${s.copyTotal} tracks)` : ''}${s.writable ? '; writable' : ''}` : 'not reachable'}`,
-  ];
-  if (s?.imageTime) lines.push(`  consistent image of ${iso(s.imageTime)} kept${s.imageTracks ? ` (${s.imageTracks} tracks saved)` : ''}`);
-  if (s?.pull) lines.push(`  transfer: logical ${formatBytes(s.pull.logicalBytes)}, data ${formatBytes(s.pull.dataBytes)}, references ${formatBytes(s.pull.referenceBytes)}`);
-  if (s?.resync) {
-    const r = s.resync;
-    if (r.kind === 'resync' && r.references) {
-      lines.push(`  last resync: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}, references ${formatBytes(r.referenceBytes)}, equal (skipped) ${formatBytes(r.equalBytes)}; tracks: ${r.equalTracks} equal, ${r.referenceTracks} by reference, ${r.zeroTracks} zero, ${r.dataTracks} data${r.staleReferences ? `, ${r.staleReferences} stale references fetched as data` : ''}`);
-    } else lines.push(`  last ${r.kind === 'resync' ? 'resync (references off)' : 'initial copy'}: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}`);
-  }
-  lines.push(`  next: ${(s ?? p).hint}`);
-  return { data, text: lines.join('\n') };
+  const either = s ?? p;
+  if (!either) throw E.peer(`neither side of pair ${t.id} answered`);
+  const data = pairShowData(t.id, either, p, s);
+  return { data, text: pairShowText(data, p, s) };
 }
 
 /**
  * PAIR means both sides are PAIR. Any other state is looked for on the side the user named (its
  * volume's side; PSUS and SSUS are the two faces of a split), or on either side for a group.
  */
-function matches(state: string, v: { p: any | null; s: any | null }, side?: 'P' | 'S' | null): boolean {
+function matches(state: string, v: PairViews, side?: 'P' | 'S' | null): boolean {
   const ps = v.p?.state;
   const ss = v.s?.state;
   if (state === 'PAIR') return ps === 'PAIR' && ss === 'PAIR';
@@ -233,21 +150,19 @@ function matches(state: string, v: { p: any | null; s: any | null }, side?: 'P' 
   return same(ps) || same(ss);
 }
 
-function drained(v: { p: any | null; s: any | null }): boolean {
-  return !!v.p && !!v.s && v.s.restoredSeq >= v.p.lastSeq && (v.s.journalEntries ?? 0) === 0;
+function drained(v: PairViews): boolean {
+  return !!v.p && !!v.s && v.s.restoredSeq! >= v.p.lastSeq! && (v.s.journalEntries ?? 0) === 0;
 }
 
 /** A copy or resync that stopped: the secondary left COPY for a suspended state. */
-function copyStopped(v: { p: any | null; s: any | null }): RcopyError | null {
-  const st = v.s?.state;
-  if (!st || st === 'COPY' || st === 'PAIR' || st === 'PFUL') return null;
-  return new RcopyError('ERR_RCOPY_RESYNC_FAILED', `copy of ${v.s.id} stopped: ${st} (${v.s.reason})`, {
-    kind: 'peer',
-    hint: `fix the cause, then rcopy pair resync ${v.s.id} again${v.s.imageTracks ? `, or rcopy pair revert ${v.s.id}` : ''}`,
-  });
+function copyStopped(v: PairViews): RcopyError | null {
+  const s = v.s;
+  const st = s?.state;
+  if (!s || !st || st === 'COPY' || st === 'PAIR' || st === 'PFUL') return null;
+  return E.resyncFailed(`copy of ${s.id} stopped: ${st} (${s.reason})`, `fix the cause, then rcopy pair resync ${s.id} again${s.imageTracks ? `, or rcopy pair revert ${s.id}` : ''}`);
 }
 
-async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, needDrained: boolean, timeoutMs: number, showProgress: boolean, failIf?: (v: { p: any | null; s: any | null }) => RcopyError | null): Promise<Array<{ p: any; s: any }>> {
+async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, needDrained: boolean, timeoutMs: number, showProgress: boolean, failIf?: (v: PairViews) => RcopyError | null): Promise<PairViews[]> {
   const t0 = Date.now();
   const prog = showProgress ? await progress(ctx, `waiting for ${state}`, 'tracks') : null;
   try {
@@ -258,8 +173,8 @@ async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, ne
         const err = failIf?.(v);
         if (err) throw err;
       }
-      const copying = vs.find((v) => v.s?.state === 'COPY');
-      if (prog && copying) prog.update(copying.s.copyDone, copying.s.copyTotal || undefined, `${copying.s.resyncing ? 'resync' : 'copy'} ${copying.s.copyPct}%`);
+      const copying = vs.find((v) => v.s?.state === 'COPY')?.s;
+      if (prog && copying) prog.update(copying.copyDone, copying.copyTotal || undefined, `${copying.resyncing ? 'resync' : 'copy'} ${copying.copyPct}%`);
       if (Date.now() - t0 > timeoutMs) {
         const now = vs.map((v, i) => `${targets[i]!.id}: ${v.p?.state ?? '?'}/${v.s?.state ?? '?'}${needDrained && v.p && v.s ? ` (restored ${v.s.restoredSeq} of ${v.p.lastSeq})` : ''}`).join(', ');
         throw E.timeout(`timed out after ${formatDuration(timeoutMs)} waiting for ${state}${needDrained ? ' and an empty journal' : ''}: ${now}`);
@@ -273,7 +188,7 @@ async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, ne
   }
 }
 
-export async function wait(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function wait(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
   const state = String(opts.state ?? 'PAIR').toUpperCase();
   if (!['COPY', 'PAIR', 'PFUL', 'PSUS', 'SSUS', 'PSUE', 'PFUS', 'SSWS'].includes(state)) throw E.badInput(`unknown state '${opts.state}'`, 'use PAIR, COPY, PSUS, SSUS, PSUE, PFUS, PFUL or SSWS');
@@ -288,22 +203,22 @@ export async function wait(ctx: CliContext, [ref]: Args, opts: Record<string, an
 }
 
 /** The primary's state as the split's reply gives it (PSUS unless it was suspended already). */
-function primaryStateOf(r: any): string {
-  const states = Object.values((r?.primaryStates ?? {}) as Record<string, string>);
+function primaryStateOf(r: PairOpResult): string {
+  const states = Object.values(r?.primaryStates ?? {});
   return states.length ? [...new Set(states)].join('/') : 'PSUS';
 }
 
-export async function split(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function split(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const r = await call(ctx, t.sArray, 'pair.split', { id: t.id, rw: !!opts.rw });
-  const ps = r.pairs as any[];
+  const ps = r.pairs;
   return {
     data: r,
     text: `${r.note ? `${r.note}: ` : ''}split ${ps.map((p) => `${p.pvol} -> ${p.svol}`).join(', ')}: primary ${primaryStateOf(r)}, secondary ${ps[0]?.state}${opts.rw ? ' (S-VOL writable)' : ''}; changes are tracked in the differential bitmaps.`,
   };
 }
 
-export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const t0 = Date.now();
   const before = await views(ctx, t);
@@ -316,19 +231,19 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, 
     : await resolvePairs(ctx, undefined, described[0]?.group);
   if (opts.wait === false) return { data: r, text: `resync started for ${targets.map((x) => x.id).join(', ')} (${changed} changed tracks)` };
   const timeoutMs = opts.timeout ? parseDuration(opts.timeout) : 3_600_000;
-  let vs: Array<{ p: any; s: any }>;
+  let vs: PairViews[];
   try {
     vs = await waitFor(ctx, targets, 'PAIR', false, timeoutMs, true, copyStopped);
   } catch (e) {
     if (e instanceof RcopyError && e.code === 'ERR_RCOPY_RESYNC_FAILED') throw e;
     const now = await Promise.all(targets.map((x) => views(ctx, x)));
-    const failed = now.find((v) => v.s && v.s.state !== 'COPY' && v.s.state !== 'PAIR');
-    if (failed) throw new RcopyError('ERR_RCOPY_RESYNC_FAILED', `resync of ${failed.s.id} stopped: ${failed.s.state} (${failed.s.reason})`, { kind: 'peer', hint: `fix the cause, then rcopy pair resync ${failed.s.id} again, or rcopy pair revert ${failed.s.id}` });
+    const failed = now.find((v) => v.s && v.s.state !== 'COPY' && v.s.state !== 'PAIR')?.s;
+    if (failed) throw E.resyncFailed(`resync of ${failed.id} stopped: ${failed.state} (${failed.reason})`, `fix the cause, then rcopy pair resync ${failed.id} again, or rcopy pair revert ${failed.id}`);
     throw e;
   }
   const secs = (Date.now() - t0) / 1000;
   // what the resync did, from the receiving side's counters (tracks compared equal are skipped)
-  const sum = (f: (r: any) => number): number => vs.reduce((n, v) => n + (v.s?.resync ? f(v.s.resync) : 0), 0);
+  const sum = (f: (r: CopyStats) => number): number => vs.reduce((n, v) => n + (v.s?.resync ? f(v.s.resync) : 0), 0);
   const visited = vs.reduce((n, v) => n + (v.s?.copyDone ?? 0), 0);
   const counted = vs.every((v) => v.s?.resync);
   const skipped = counted ? sum((r) => r.equalTracks) : 0;
@@ -351,24 +266,24 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: Record<string, 
   };
 }
 
-export async function takeover(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function takeover(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const v = await views(ctx, t);
   await confirm(ctx, `Take over ${t.id} on ${t.sArray}? The S-VOL becomes writable; writes the primary makes from now on are lost when you resync with --swap.`, v.p ? `primary state ${v.p.state}, ${v.p.journalEntries ?? 0} journal entries not yet here` : 'the primary is not reachable');
   const r = await call(ctx, t.sArray, 'pair.takeover', { id: t.id });
-  return { data: r, text: `${r.note ? `${r.note}: ` : ''}took over on ${t.sArray}: ${(r.pairs as any[]).map((p) => `${p.svol} SSWS`).join(', ')}${r.primaryReached === false ? ' (the primary was not reached; it suspends by itself)' : ''}. To reverse the direction: rcopy pair resync ${t.id} --swap` };
+  return { data: r, text: `${r.note ? `${r.note}: ` : ''}took over on ${t.sArray}: ${(r.pairs).map((p) => `${p.svol} SSWS`).join(', ')}${r.primaryReached === false ? ' (the primary was not reached; it suspends by itself)' : ''}. To reverse the direction: rcopy pair resync ${t.id} --swap` };
 }
 
-export async function revert(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function revert(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const v = await views(ctx, t);
   await confirm(ctx, `Revert ${v.s?.svol ?? t.id} to its consistent image of ${iso(v.s?.imageTime)}? Every track the interrupted resync copied is put back.`, v.s ? `${v.s.imageTracks ?? '?'} tracks saved; state ${v.s.state}` : undefined);
   const r = await call(ctx, t.sArray, 'pair.revert', { id: t.id });
-  const all = (Array.isArray(r.pairs) ? r.pairs : [r.pair]) as any[];
-  return { data: r, text: `reverted ${all.map((x) => x.svol).join(', ')} to the image of ${iso(r.pair.imageTime)} (${r.tracksRestored} tracks put back); state ${r.pair.state}. Next: rcopy pair resync ${t.id}` };
+  const all = Array.isArray(r.pairs) ? r.pairs : [r.pair!];
+  return { data: r, text: `reverted ${all.map((x) => x.svol).join(', ')} to the image of ${iso(r.pair!.imageTime)} (${r.tracksRestored} tracks put back); state ${r.pair!.state}. Next: rcopy pair resync ${t.id}` };
 }
 
-export async function remove(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function remove(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
   await confirm(ctx, `Delete ${targets.length} pair(s): ${targets.map((t) => t.id).join(', ')}? Replication stops; the volumes keep their data.`);
   const out = [];

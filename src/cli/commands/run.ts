@@ -1,11 +1,13 @@
 /** rcopy run RUNBOOK.yaml [--dry-run] [--var key=value ...] [--verbose] */
 import fs from 'node:fs';
 import { E } from '../../errors.js';
-import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
-import { LIMITS, parseRunbook, runbookError } from '../runbook.js';
-import { checkNesting, checkRunbook, executeRunbook, type StepResult } from '../runbook-exec.js';
-import { need, progress } from '../ui.js';
+import type { CliContext, CommandOpts } from '../context.js';
+import type { Output } from '../render/output.js';
+import { LIMITS, runbookError } from '../runbook/model.js';
+import { parseRunbook } from '../runbook/parse.js';
+import { checkNesting, checkRunbook, executeRunbook, type StepResult } from '../runbook/exec.js';
+import { need } from '../ui.js';
+import { progress } from '../render/progress.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -54,7 +56,7 @@ function result(r: StepResult): string {
   return `FAILED (exit ${r.exitCode})${r.continued ? ', continued' : ''}`;
 }
 
-export async function run(ctx: CliContext, [fileArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function run(ctx: CliContext, [fileArg]: Args, opts: CommandOpts): Promise<Output> {
   const file = await need(ctx, fileArg as string | undefined, { name: 'the runbook file', message: 'Runbook (YAML file):' });
   checkNesting(file);
   const text = readRunbook(file);

@@ -1,21 +1,15 @@
 /** rcopy volume create|list|show|delete */
 import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize, parseVolRef } from '../../units.js';
-import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
+import type { CliContext, CommandOpts } from '../context.js';
+import { iso, type Output } from '../render/output.js';
+import { volumeRows } from '../render/volumes.js';
 import { confirm, need } from '../ui.js';
-import { arrayChoices, call, iso, pickArray, pickVolume } from './common.js';
+import { arrayChoices, call, pickArray, pickVolume } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
 
-function volumeRows(vols: any[]): Output['table'] {
-  return {
-    head: ['volume', 'size', 'allocated', 'tracks written', 'image'],
-    rows: vols.map((v) => [v.name, formatBytes(v.size), formatBytes(v.allocatedBytes), `${v.allocatedTracks}/${v.tracks}`, v.path]),
-  };
-}
-
-export async function create(ctx: CliContext, [refArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function create(ctx: CliContext, [refArg]: Args, opts: CommandOpts): Promise<Output> {
   let ref = refArg as string | undefined;
   if (!ref && ctx.interactive) {
     const array = await need(ctx, undefined, { name: 'the array', message: 'On which array?', choices: () => arrayChoices(ctx) });
@@ -34,25 +28,25 @@ export async function create(ctx: CliContext, [refArg]: Args, opts: Record<strin
   for (const n of names) created.push(await call(ctx, array, 'volume.create', { name: n, size }));
   return {
     data: count === 1 ? created[0] : created,
-    text: created.map((v: any) => `created ${array}:${v.name} (${formatBytes(v.size)}, ${v.tracks} tracks of ${formatBytes(v.trackSize)})`).join('\n'),
+    text: created.map((v) => `created ${array}:${v.name} (${formatBytes(v.size)}, ${v.tracks} tracks of ${formatBytes(v.trackSize)})`).join('\n'),
   };
 }
 
-export async function list(ctx: CliContext, [arrayArg]: Args, _o?: Record<string, any>): Promise<Output> {
+export async function list(ctx: CliContext, [arrayArg]: Args, _o?: CommandOpts): Promise<Output> {
   const array = await pickArray(ctx, arrayArg as string | undefined);
-  const vols = await call<any[]>(ctx, array, 'volume.list');
+  const vols = await call(ctx, array, 'volume.list');
   return { data: vols, table: volumeRows(vols), text: vols.length ? undefined : `array ${array} has no volumes (rcopy volume create ${array}:NAME --size 1G)` };
 }
 
 export async function show(ctx: CliContext, [refArg]: Args): Promise<Output> {
   const v = await pickVolume(ctx, refArg as string | undefined);
-  const info = await call<any>(ctx, v.array, 'volume.show', { name: v.name });
+  const info = await call(ctx, v.array, 'volume.show', { name: v.name });
   return { data: { array: v.array, ...info, createdAt: iso(info.created) } };
 }
 
 export async function remove(ctx: CliContext, [refArg]: Args): Promise<Output> {
   const v = await pickVolume(ctx, refArg as string | undefined, 'Delete which volume?');
-  const info = await call<any>(ctx, v.array, 'volume.show', { name: v.name });
+  const info = await call(ctx, v.array, 'volume.show', { name: v.name });
   await confirm(ctx, `Delete volume ${v.ref}? ${formatBytes(info.allocatedBytes)} of written data is lost.`);
   await call(ctx, v.array, 'volume.delete', { name: v.name });
   return { data: { deleted: v.ref }, text: `deleted ${v.ref}` };

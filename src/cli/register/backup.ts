@@ -1,7 +1,6 @@
 /** rcopy backup create|list|show|verify|restore|delete */
 import type { Command } from 'commander';
-import { act, dataOpts } from '../program.js';
-import { example } from './core.js';
+import { act, dataOpts, example } from './action.js';
 
 const backupMod = () => import('../commands/backup.js');
 const collect = (v: string, prev: string[]): string[] => [...prev, v];

@@ -1,7 +1,6 @@
 /** rcopy completion bash|zsh */
 import { Command } from 'commander';
-import { act } from '../program.js';
-import { example } from './core.js';
+import { act, example } from './action.js';
 
 const completionMod = () => import('../commands/completion.js');
 

@@ -1,7 +1,6 @@
 /** rcopy run: runbooks of rcopy steps (YAML). */
 import { Command } from 'commander';
-import { act, dataOpts } from '../program.js';
-import { example } from './core.js';
+import { act, dataOpts, example } from './action.js';
 
 const runMod = () => import('../commands/run.js');
 

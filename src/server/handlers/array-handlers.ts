@@ -1,9 +1,9 @@
 /** Controller methods for the array itself and its volumes. */
-import type { Handler } from '../handlers.js';
+import type { Handlers } from '../handlers.js';
 import { int, str } from '../validate.js';
 import { checkName } from '../../units.js';
 
-export const handlers: Record<string, Handler> = {
+export const handlers: Handlers = {
   'controller.ping': async (ctx) => ({ pid: process.pid, name: ctx.array.name, uptime: process.uptime() }),
 
   'controller.stop': async (ctx) => {

@@ -1,7 +1,7 @@
 /** Controller methods for backups, and the service that owns the backup catalogue of the array. */
 import { BackupManager } from '../../engine/backup/manager.js';
 import { E } from '../../errors.js';
-import type { Emit, Handler, HandlerContext, Params, Service } from '../handlers.js';
+import type { Emit, HandlerContext, Handlers, Params, Service } from '../handlers.js';
 import { bool, int, optInt, optNum, optStr, str } from '../validate.js';
 
 export class BackupService implements Service {
@@ -49,7 +49,7 @@ function throttled(emit: Emit, on: boolean): ((done: number, total: number) => v
   };
 }
 
-export const handlers: Record<string, Handler> = {
+export const handlers: Handlers = {
   'backup.create': async (ctx, p, _payload, emit) => {
     const label = optStr(p, 'label');
     if (label !== undefined && label.length > 256) throw E.badInput('a label has at most 256 characters');

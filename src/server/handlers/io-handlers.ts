@@ -1,12 +1,12 @@
 /** Controller methods for host I/O into volumes and the workload generator. */
-import type { Handler } from '../handlers.js';
+import type { Handlers } from '../handlers.js';
 import { bool, int, num, oneOf, optInt, optNum, str, strList, needPayload } from '../validate.js';
 import { runWorkload } from '../../engine/array/workload.js';
 import { E } from '../../errors.js';
 
 const MAX_IO = 64 * 1024 * 1024;
 
-export const handlers: Record<string, Handler> = {
+export const handlers: Handlers = {
   'io.write': async (ctx, p, payload) => {
     const data = needPayload(payload, 'io.write');
     // sync: false lets one command's chunks share a single commit (io.commit) at its end

@@ -2,14 +2,15 @@
  * Controller methods for journals, links, pairs and pulls, and the replication service that owns
  * the Replicator of this array (write hook, pull loops, copy tasks, watch timer).
  */
-import { E, RcopyError } from '../../errors.js';
+import { E } from '../../errors.js';
 import { hashTracks } from '../../engine/repl/references/track-hashes.js';
 import { forEachLimit } from '../../engine/parallel.js';
 import type { CopyManager } from '../../engine/repl/copy.js';
 import type { PullManager } from '../../engine/repl/pull-loop.js';
 import { Replicator, type PeerCaller } from '../../engine/repl/replicator.js';
 import { checkName } from '../../units.js';
-import type { Handler, HandlerContext, Service } from '../handlers.js';
+import type { HandlerContext, Handlers, Service } from '../handlers.js';
+import type { JournalInfo, PairDetail, PairOpResult, PairView, Results } from '../methods.js';
 import { bool, int, num, oneOf, optInt, optNum, optStr, str } from '../validate.js';
 
 export class ReplService implements Service {
@@ -92,9 +93,19 @@ export class ReplService implements Service {
 
 const svc = (ctx: HandlerContext): ReplService => ctx.service<ReplService>('replication');
 
+/**
+ * The engine returns pairs, journals and pair operations as untyped records
+ * (Record<string, unknown>); their fields are those the contract states (methods.ts).
+ */
+type Untyped = Record<string, unknown>;
+const pairView = (r: Untyped): PairView => r as unknown as PairView;
+const journalView = (r: Untyped): JournalInfo => r as unknown as JournalInfo;
+const opResult = (r: Untyped): PairOpResult => r as unknown as PairOpResult;
+const deleted = (r: Untyped): Results['pair.delete'] => r as unknown as Results['pair.delete'];
+
 export const services = [(ctx: HandlerContext) => new ReplService(ctx)];
 
-export const handlers: Record<string, Handler> = {
+export const handlers: Handlers = {
   // ---------------------------------------------------------------- journals
   'journal.create': async (ctx, p) => {
     const s = svc(ctx);
@@ -103,7 +114,7 @@ export const handlers: Record<string, Handler> = {
       overflowWatchMs: optNum(p, 'overflowWatchMs', 100),
       autoResync: bool(p, 'autoResync'),
     });
-    return s.r.journals.journalInfo(row.name);
+    return journalView(s.r.journals.journalInfo(row.name));
   },
   'journal.set': async (ctx, p) => {
     const s = svc(ctx);
@@ -115,13 +126,13 @@ export const handlers: Record<string, Handler> = {
     if (p.autoResync !== undefined) patch.autoResync = bool(p, 'autoResync');
     s.r.journals.setJournalOptions(str(p, 'name'), patch);
     if (p.references !== undefined) s.pulls.references.set(str(p, 'name'), bool(p, 'references'));
-    return { ...s.r.journals.journalInfo(str(p, 'name')), references: s.pulls.references.enabled(str(p, 'name')) };
+    return { ...journalView(s.r.journals.journalInfo(str(p, 'name'))), references: s.pulls.references.enabled(str(p, 'name')) };
   },
   'journal.list': async (ctx) => {
     const s = svc(ctx);
-    return s.r.records.rs.journals().map((j) => s.r.journals.journalInfo(j.name));
+    return s.r.records.rs.journals().map((j) => journalView(s.r.journals.journalInfo(j.name)));
   },
-  'journal.show': async (ctx, p) => ({ ...svc(ctx).r.journals.journalInfo(str(p, 'name')), references: svc(ctx).pulls.references.enabled(str(p, 'name')) }),
+  'journal.show': async (ctx, p) => ({ ...journalView(svc(ctx).r.journals.journalInfo(str(p, 'name'))), references: svc(ctx).pulls.references.enabled(str(p, 'name')) }),
   'journal.delete': async (ctx, p) => {
     await svc(ctx).r.journals.deleteJournal(str(p, 'name'));
     svc(ctx).pulls.forget(str(p, 'name'));
@@ -154,7 +165,7 @@ export const handlers: Record<string, Handler> = {
   // ---------------------------------------------------------------- pairs (CLI-facing)
   'pair.create': async (ctx, p) => {
     if (p.references !== undefined) svc(ctx).pulls.references.set(str(p, 'sjournal'), bool(p, 'references'));
-    return svc(ctx).r.lifecycle.create({
+    return pairView(await svc(ctx).r.lifecycle.create({
       pvol: str(p, 'pvol'),
       svol: str(p, 'svol'),
       pjournal: str(p, 'pjournal'),
@@ -164,44 +175,45 @@ export const handlers: Record<string, Handler> = {
       nocopy: bool(p, 'nocopy'),
       syncTimeoutMs: optInt(p, 'syncTimeoutMs', 100, 3_600_000),
       fence: p.fence === undefined ? undefined : oneOf(p, 'fence', ['never', 'data'] as const),
-    });
+    }));
   },
   'pair.list': async (ctx) => {
     const s = svc(ctx);
-    return s.r.records.pairs().map((x) => s.r.view.describe(x));
+    return s.r.records.pairs().map((x) => pairView(s.r.view.describe(x)));
   },
   'pair.find': async (ctx, p) => {
     const s = svc(ctx);
     const vol = str(p, 'volume');
     ctx.array.volume(vol);
-    return s.r.records.pairs().filter((x) => x.localVol === vol).map((x) => s.r.view.describe(x));
+    return s.r.records.pairs().filter((x) => x.localVol === vol).map((x) => pairView(s.r.view.describe(x)));
   },
   'pair.group': async (ctx, p) => {
     const s = svc(ctx);
     const g = str(p, 'group');
-    return s.r.records.pairs().filter((x) => x.groupName === g).map((x) => s.r.view.describe(x));
+    return s.r.records.pairs().filter((x) => x.groupName === g).map((x) => pairView(s.r.view.describe(x)));
   },
   'pair.show': async (ctx, p) => {
     const s = svc(ctx);
     const pr = s.r.records.pair(str(p, 'id'));
     const pull = pr.role === 'S' ? s.pulls.stat(pr.localJournal) : undefined;
-    return { ...s.r.view.describe(pr), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.records.rs.events(pr.id, 10) };
+    const detail: PairDetail = { ...pairView(s.r.view.describe(pr)), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.records.rs.events(pr.id, 10) };
+    return detail;
   },
-  'pair.delete': async (ctx, p) => svc(ctx).r.lifecycle.delete(str(p, 'id'), bool(p, 'force')),
-  'pair.split': async (ctx, p) => svc(ctx).r.splits.split(str(p, 'id'), bool(p, 'rw')),
+  'pair.delete': async (ctx, p) => deleted(await svc(ctx).r.lifecycle.delete(str(p, 'id'), bool(p, 'force'))),
+  'pair.split': async (ctx, p) => opResult(await svc(ctx).r.splits.split(str(p, 'id'), bool(p, 'rw'))),
   'pair.resync': async (ctx, p) => {
     const s = svc(ctx);
     const journal = s.r.records.pair(str(p, 'id')).localJournal;
     if (p.references !== undefined) s.copies.setReferences(journal, bool(p, 'references'));
     try {
-      return await s.r.splits.resync(str(p, 'id'), bool(p, 'swap'));
+      return opResult(await s.r.splits.resync(str(p, 'id'), bool(p, 'swap')));
     } catch (e) {
       if (!s.copies.groupCopying(journal)) s.copies.setReferences(journal, undefined);
       throw e;
     }
   },
-  'pair.takeover': async (ctx, p) => svc(ctx).r.takeovers.takeover(str(p, 'id')),
-  'pair.revert': async (ctx, p) => svc(ctx).r.takeovers.revert(str(p, 'id')),
+  'pair.takeover': async (ctx, p) => opResult(await svc(ctx).r.takeovers.takeover(str(p, 'id'))),
+  'pair.revert': async (ctx, p) => opResult(await svc(ctx).r.takeovers.revert(str(p, 'id'))),
 
   // ---------------------------------------------------------------- pulls
   'pull.start': async (ctx, p) => {
@@ -291,7 +303,7 @@ export const handlers: Record<string, Handler> = {
   'repl.trackHashes': async (ctx, p) => {
     const vol = ctx.array.volume(str(p, 'volume'));
     const ranges = p.ranges;
-    const bad = (m: string) => new RcopyError('ERR_RCOPY_BAD_REQUEST', m, { kind: 'usage' });
+    const bad = E.badRequest;
     if (!Array.isArray(ranges) || ranges.length === 0 || ranges.length > 4096) throw bad("parameter 'ranges' must be a list of [offset, length]");
     let total = 0;
     const want: Array<[number, number]> = [];

@@ -4,7 +4,7 @@
  * Reports do not run here: the CLI reads the store read-only, so a long report never holds up the
  * controller's host writes.
  */
-import type { Handler, HandlerContext, Service } from '../handlers.js';
+import type { HandlerContext, Handlers, Service } from '../handlers.js';
 import { int, optInt, str } from '../validate.js';
 import { RcopyError } from '../../errors.js';
 import { checkName } from '../../units.js';
@@ -63,7 +63,7 @@ function checkGroup(ctx: HandlerContext, raw: unknown): GroupDef {
   return { name, intervalMs, volumes, datasets };
 }
 
-export const handlers: Record<string, Handler> = {
+export const handlers: Handlers = {
   'stats.define': async (ctx, p) => {
     if (!Array.isArray(p.groups) || p.groups.length === 0) throw bad("parameter 'groups' must be a non-empty list");
     const defs = p.groups.map((g) => checkGroup(ctx, g));

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { StorageArray } from '../../../src/engine/array.js';
 import type { PeerCaller } from '../../../src/engine/repl/peer.js';
 import type { PeerPool } from '../../../src/server/client.js';
-import { loadHandlers, type Handler, type HandlerContext, type Service } from '../../../src/server/handlers.js';
+import type { Handler, HandlerContext, Service } from '../../../src/server/handlers.js';
+import type { Method } from '../../../src/server/methods.js';
+import { invoke, loadHandlers } from '../../../src/server/registry.js';
 import { waitFor } from '../../helpers.js';
 
 type Payload = Buffer | Buffer[] | null | undefined;
@@ -50,7 +52,7 @@ class Site implements HandlerContext {
 
 export class InProcessArrays {
   private readonly sites = new Map<string, Site>();
-  private handlers: Record<string, Handler> = {};
+  private handlers = new Map<Method, Handler>();
 
   private constructor(readonly dir: string) {}
 
@@ -91,9 +93,8 @@ export class InProcessArrays {
   private async raw(name: string, method: string, params: Record<string, unknown>, payload: Buffer | null): Promise<unknown> {
     const site = this.sites.get(name);
     if (!site || site.stopping) throw Object.assign(new Error(`the controller of peer array '${name}' is not running`), { code: 'ERR_RCOPY_PEER_DOWN', kind: 'peer' });
-    const h = this.handlers[method];
-    if (!h) throw new Error(`unknown method '${method}'`);
-    return h(site, params, payload, () => undefined);
+    // as a controller does: the params are checked against the contract before the handler runs
+    return invoke(this.handlers, site, method, params, payload, () => undefined);
   }
 
   /** Calls a method on an array as the CLI would (the result, not the payload). */
