@@ -1,5 +1,5 @@
 /** What every command gets: where the home is, how to print, whether a person is at a terminal. */
-import { homeDir } from '../engine/home.js';
+import { homeDir } from '../engine/array/home.js';
 import type { Format } from './render/output.js';
 import { E } from '../errors.js';
 

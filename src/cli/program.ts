@@ -8,7 +8,6 @@ import { setProgramFactory } from './program-factory.js';
 import { registerCore } from './register/core.js';
 import { REGISTERS } from './register/index.js';
 
-export { act, dataOpts, type CommandFn } from './register/action.js'; // shim: removed at merge (src/cli/register/stats.ts imports them from here)
 
 export function buildProgram(): Command {
   const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -38,4 +38,3 @@ export async function confirm(ctx: CliContext, message: string, details?: string
   if (!ok) throw E.usage('cancelled', 'nothing was changed');
 }
 
-export { colors, progress, type Progress } from './render/progress.js'; // shim: removed at merge

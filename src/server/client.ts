@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { E } from '../errors.js';
-import { checkSocket, controllerSocket, existingArrayDir, livePid, logFile, openLog } from '../engine/home.js';
+import { checkSocket, controllerSocket, livePid, logFile, openLog } from '../engine/array/controller-process.js';
+import { existingArrayDir } from '../engine/array/home.js';
 import { RpcClient } from './protocol.js';
 
 const CONTROLLER_JS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'controller.js');

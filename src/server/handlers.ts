@@ -4,7 +4,7 @@
  * contract, methods.ts) and, if it has background work, `services` (constructors of Service
  * objects); registry.ts gathers them.
  */
-import type { StorageArray } from '../engine/array.js';
+import type { StorageArray } from '../engine/array/array.js';
 import type { PeerPool } from './client.js';
 import type { Method, ParamsOf, ResultOf } from './methods.js';
 import type { Payload } from './protocol.js';

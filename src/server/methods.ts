@@ -14,17 +14,17 @@
  * callers, checked once, by the handler.
  */
 import { z } from 'zod';
-import type { ArrayInfo } from '../engine/array.js';
-import type { BackupRecord, RestoreResult, VerifyResult } from '../engine/backup.js';
+import type { ArrayInfo } from '../engine/array/array.js';
+import type { BackupRecord, RestoreResult, VerifyResult } from '../engine/backup/manager.js';
 import type { CopyStats } from '../engine/repl/copy-stats.js';
 import type { PairState } from '../engine/repl/pair-state.js';
 import type { PullStats } from '../engine/repl/pull-stats.js';
 import type { LinkRow } from '../engine/repl/repl-store.js';
 import type { PrimaryInfo, PullReplyEntry } from '../engine/repl/replicator.js';
-import type { CutResult } from '../engine/stats-collector.js';
-import type { GroupInfo } from '../engine/stats-store.js';
-import type { VolumeInfo } from '../engine/volume.js';
-import type { WorkloadResult } from '../engine/workload.js';
+import type { CutResult } from '../engine/stats/collector.js';
+import type { GroupInfo } from '../engine/stats/store.js';
+import type { VolumeInfo } from '../engine/array/volume.js';
+import type { WorkloadResult } from '../engine/array/workload.js';
 import { field as f } from './validate.js';
 
 const none = z.object({});

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { arrayDirOf, waitFor, homeTest } from '../helpers.js';
-import { Rng } from '../../src/engine/workload.js';
+import { Rng } from '../../src/engine/array/workload.js';
 
 function seeded(seed: number, len: number): Buffer {
   const b = Buffer.alloc(len);

@@ -24,8 +24,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { livePid } from '../../src/engine/home.js';
-import { Rng } from '../../src/engine/workload.js';
+import { livePid } from '../../src/engine/array/controller-process.js';
+import { Rng } from '../../src/engine/array/workload.js';
 import { arrayDirOf, rng, sleep, type RunResult, type TestHome } from '../helpers.js';
 
 export type Side = 'A' | 'B';

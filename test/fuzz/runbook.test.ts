@@ -13,8 +13,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RcopyError } from '../../src/errors.js';
-import { LIMITS, parseRunbook, splitWords, substitute } from '../../src/cli/runbook.js';
-import { checkRunbook } from '../../src/cli/runbook-exec.js';
+import { LIMITS } from '../../src/cli/runbook/model.js';
+import { parseRunbook } from '../../src/cli/runbook/parse.js';
+import { splitWords, substitute } from '../../src/cli/runbook/words.js';
+import { checkRunbook } from '../../src/cli/runbook/exec.js';
 import '../../src/cli/program.js'; // the dry-run check parses each step against the program tree it registers
 import { ROOT } from '../helpers.js';
 import { excerpt, fuzzConfig, inputRng, mutate, pick, type Rand } from './mutate.js';

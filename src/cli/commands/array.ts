@@ -1,8 +1,11 @@
 /** rcopy array create|list|show|delete|start|stop|status */
 import fs from 'node:fs';
-import { StorageArray, peekArray, type Durability } from '../../engine/array.js';
-import { arrayDir, arraysDir, controllerSocket, ensureHome, existingArrayDir, isArrayDir, listArrayNames, livePid } from '../../engine/home.js';
-import { deleteArrayFiles, stopController } from '../../engine/offline.js';
+import { StorageArray, type Durability } from '../../engine/array/array.js';
+import { peekArray } from '../../engine/array/offline.js';
+import { arrayDir, arraysDir, ensureHome, existingArrayDir, isArrayDir, listArrayNames } from '../../engine/array/home.js';
+import { controllerSocket, livePid } from '../../engine/array/controller-process.js';
+import { awaitControllerExit } from '../../engine/array/controller-process.js';
+import { deleteArrayFiles } from '../../engine/array/home.js';
 import { startController, tryConnect } from '../../server/client.js';
 import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize } from '../../units.js';
@@ -84,7 +87,7 @@ async function stopOne(dir: string, name: string): Promise<{ name: string; stopp
     }
     c.close();
   }
-  if (pid !== null) await stopController(dir, pid);
+  if (pid !== null) await awaitControllerExit(dir, pid);
   return { name, stopped: pid !== null || c !== null, pid };
 }
 
@@ -131,6 +134,6 @@ export async function remove(ctx: CliContext, [nameArg]: Args): Promise<Output> 
   const info = peekArray(dir);
   await confirm(ctx, `Delete array ${name} and its ${info.volumes} volume(s)? Their data is lost.`);
   await stopOne(dir, name);
-  deleteArrayFiles(dir);
+  deleteArrayFiles(name, ctx.home);
   return { data: { deleted: name }, text: `deleted array ${name}` };
 }

@@ -1,7 +1,7 @@
 /** rcopy backup create|list|show|verify|restore|delete */
-import type { BackupRecord, RestoreResult, VerifyResult } from '../../engine/backup.js';
-import { formatBackupId, parseBackupId } from '../../engine/backup-id.js';
-import { existingArrayDir } from '../../engine/home.js';
+import type { BackupRecord, RestoreResult, VerifyResult } from '../../engine/backup/manager.js';
+import { formatBackupId, parseBackupId } from '../../engine/backup/id.js';
+import { existingArrayDir } from '../../engine/array/home.js';
 import { E } from '../../errors.js';
 import { checkName, formatBytes, formatDuration, parseRate, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
@@ -32,8 +32,8 @@ export async function resolveBackup(ctx: CliContext, text: string | undefined): 
 
 /** Arrays whose catalogue has backup number n (read-only look into each management store). */
 async function arraysHolding(ctx: CliContext, n: number): Promise<string[]> {
-  const { arraysWithBackup } = await import('../../engine/offline.js');
-  return arraysWithBackup(ctx.home, arrayNames(ctx), n);
+  const { hasBackupOffline } = await import('../../engine/array/offline.js');
+  return arrayNames(ctx).filter((a) => hasBackupOffline(a, ctx.home, n));
 }
 
 async function backupChoices(ctx: CliContext): Promise<Choice[]> {

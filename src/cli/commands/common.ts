@@ -1,11 +1,11 @@
 /** Shared by command modules: reaching a controller, and choosing arrays and volumes. */
-import { arraysDir, existingArrayDir, isArrayDir, listArrayNames } from '../../engine/home.js';
+import { arraysDir, existingArrayDir, isArrayDir, listArrayNames } from '../../engine/array/home.js';
 import { connectArray } from '../../server/client.js';
 import type { Method, ResultOf } from '../../server/methods.js';
 import type { CallArgs, CallOptions, RpcClient } from '../../server/protocol.js';
 import { checkName, formatBytes, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
-import type { VolumeInfo } from '../../engine/volume.js';
+import type { VolumeInfo } from '../../engine/array/volume.js';
 import { need, type Choice } from '../ui.js';
 import path from 'node:path';
 
@@ -67,4 +67,3 @@ export async function pickVolume(ctx: CliContext, value: string | undefined, mes
   return { ...r, ref: `${r.array}:${r.name}` };
 }
 
-export { iso } from '../render/output.js'; // shim: removed at merge (src/cli/commands/stats.ts imports it from here)

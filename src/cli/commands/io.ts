@@ -2,15 +2,15 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { E } from '../../errors.js';
-import { Rng } from '../../engine/workload.js';
+import { Rng } from '../../engine/array/workload.js';
 import { formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { ParamsOf } from '../../server/methods.js';
 import type { Output } from '../render/output.js';
 import { progress } from '../render/progress.js';
 import { withArray } from './common.js';
-import { existingArrayDir } from '../../engine/home.js';
-import { forChunks } from '../../engine/parallel.js';
+import { existingArrayDir } from '../../engine/array/home.js';
+import { forChunks } from '../../engine/util/parallel.js';
 import { checkInputFile, checkOutputPath } from '../paths.js';
 
 type Args = Array<string | string[] | undefined>;

@@ -1,6 +1,6 @@
 /** rcopy journal …, rcopy link …, rcopy pull … */
 import { E } from '../../errors.js';
-import { existingArrayDir } from '../../engine/home.js';
+import { existingArrayDir } from '../../engine/array/home.js';
 import { checkName, formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { LinkRow } from '../../engine/repl/repl-store.js';

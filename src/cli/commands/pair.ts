@@ -1,6 +1,6 @@
 /** rcopy pair create|list|show|wait|split|resync|takeover|revert|delete */
 import { E, RcopyError } from '../../errors.js';
-import { existingArrayDir } from '../../engine/home.js';
+import { existingArrayDir } from '../../engine/array/home.js';
 import { formatBytes, formatDuration, formatRate, parseDuration, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { CopyStats } from '../../engine/repl/copy-stats.js';
@@ -29,11 +29,13 @@ export interface PairTarget {
 export async function resolvePairs(ctx: CliContext, ref: string | undefined, group: string | undefined): Promise<PairTarget[]> {
   if (group) {
     // SQLite (a native module) is loaded only for a group: a pair named by a volume asks its controller
-    const { readPairsOffline } = await import('../../engine/offline.js');
+    const { readPairsOffline } = await import('../../engine/array/offline.js');
     const out = new Map<string, PairTarget>();
-    for (const r of readPairsOffline(ctx.home, arrayNames(ctx), group)) {
-      if (r.role === 'S') out.set(r.id, { id: r.id, sArray: r.array, pArray: r.remoteArray });
-      else if (!out.has(r.id)) out.set(r.id, { id: r.id, sArray: r.remoteArray, pArray: r.array });
+    for (const a of arrayNames(ctx)) {
+      for (const r of readPairsOffline(a, ctx.home, { group })) {
+        if (r.role === 'S') out.set(r.id, { id: r.id, sArray: a, pArray: r.remoteArray });
+        else if (!out.has(r.id)) out.set(r.id, { id: r.id, sArray: r.remoteArray, pArray: a });
+      }
     }
     if (!out.size) throw E.notFound('pair group', group, "run 'rcopy pair list' to see the groups");
     return [...out.values()];

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { E, RcopyError } from '../../errors.js';
-import { existingArrayDir, livePid } from '../../engine/home.js';
+import { existingArrayDir } from '../../engine/array/home.js';
+import { livePid } from '../../engine/array/controller-process.js';
 import type { GroupInfo } from '../../engine/stats/store.js';
 import { arrayTrackSize, listGroups } from '../../engine/stats/queries.js';
 import { DEFAULT_INTERVAL_MS, configError, parseDataSetSpec, parseStatsConfig } from '../../engine/stats/config.js';
@@ -16,11 +17,12 @@ import { TRACE_FORMATS, type TraceFormat } from '../../engine/stats/traces/recor
 import { MAX_SPAN_MS, checkName, parseDuration, parsePercent, parseRate, parseSize, parseTime } from '../../units.js';
 import { checkOutputPath, writeOutputFile } from '../paths.js';
 import type { CliContext } from '../context.js';
-import type { Output } from '../output.js';
+import type { Output } from '../render/output.js';
 import { collectingText, cutText, definedText, groupJson, groupsOutput } from '../render/stats-groups.js';
 import { importText, reasonText, type ImportSummary } from '../render/stats-import.js';
 import { chartTitle, reportOutput } from '../render/stats-report.js';
-import { need, progress, type Choice } from '../ui.js';
+import { need, type Choice } from '../ui.js';
+import { progress } from '../render/progress.js';
 import { arrayChoices, call, pickArray } from './common.js';
 
 type Args = Array<string | string[] | undefined>;

@@ -8,7 +8,6 @@ const volumeMod = () => import('../commands/volume.js');
 const ioMod = () => import('../commands/io.js');
 const demoMod = () => import('../commands/demo.js');
 
-export { example } from './action.js'; // shim: removed at merge (src/cli/register/stats.ts imports it from here)
 
 /** Long: one declaration after another (array, volume, io, demo), each a few lines; nothing to factor out. */
 export function registerCore(program: Command): void {

@@ -1,7 +1,7 @@
 /** rcopy stats: PB-bit update statistics (data group sets, collection, trace import, bandwidth reports). */
 import { Command } from 'commander';
-import { act, dataOpts } from '../program.js';
-import { example } from './core.js';
+import { act, dataOpts } from './action.js';
+import { example } from './action.js';
 
 const statsMod = () => import('../commands/stats.js');
 const collect = (v: string, prev: string[]): string[] => [...prev, v];

@@ -1,5 +1,5 @@
 /** Renderers of backups: one line per backup, and the table of backup list. */
-import type { BackupRecord } from '../../engine/backup.js';
+import type { BackupRecord } from '../../engine/backup/manager.js';
 import { formatBytes, formatDuration } from '../../units.js';
 import { iso, type Output } from './output.js';
 

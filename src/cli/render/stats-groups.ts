@@ -4,8 +4,8 @@
  */
 import type { GroupInfo } from '../../engine/stats/store.js';
 import { formatBytes } from '../../units.js';
-import { iso } from '../commands/common.js';
-import type { Output } from '../output.js';
+import { iso } from './output.js';
+import type { Output } from './output.js';
 
 /** A duration in the largest whole unit (1d, 2h, 10m, 30s, 250ms). */
 export function durationText(ms: number): string {

@@ -2,7 +2,7 @@
 import type { DeviceInfo } from '../../engine/stats/traces/import.js';
 import { formatBytes } from '../../units.js';
 import type { CliContext } from '../context.js';
-import { colors } from '../ui.js';
+import { colors } from './progress.js';
 import { durationText } from './stats-groups.js';
 
 /** ` (why)`, or nothing. */

@@ -5,10 +5,10 @@
 import type { ReportOptions } from '../../engine/stats/report/options.js';
 import type { Report } from '../../engine/stats/report/result.js';
 import { formatBytes, formatDuration, formatRate } from '../../units.js';
-import { iso } from '../commands/common.js';
+import { iso } from './output.js';
 import type { CliContext } from '../context.js';
-import type { Cell, Output } from '../output.js';
-import { colors } from '../ui.js';
+import type { Cell, Output } from './output.js';
+import { colors } from './progress.js';
 import { durationText } from './stats-groups.js';
 
 /** The most windows printed as a table (one row each); beyond, the summary and chart only. */

@@ -1,5 +1,5 @@
 /** The table of volumes (volume list, volume create). */
-import type { VolumeInfo } from '../../engine/volume.js';
+import type { VolumeInfo } from '../../engine/array/volume.js';
 import { formatBytes } from '../../units.js';
 import type { Output } from './output.js';
 

@@ -64,3 +64,20 @@ export function readPairsOffline(name: string, home = homeDir(), opts: { group: 
     s.close();
   }
 }
+
+/** Whether array `name`'s backup catalogue has backup number n, read-only (false when unreadable). */
+export function hasBackupOffline(name: string, home: string, n: number): boolean {
+  let s: ManagementStore;
+  try {
+    s = ManagementStore.open(path.join(arraysDir(home), name, STORE_FILE), { readonly: true });
+  } catch {
+    return false;
+  }
+  try {
+    return !!s.db.prepare('SELECT id FROM backups WHERE id = ?').get(n);
+  } catch {
+    return false;
+  } finally {
+    s.close();
+  }
+}

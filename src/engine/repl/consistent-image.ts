@@ -16,10 +16,10 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { DIRECT_ALIGN, DirectFile, pwriteMaybeDirect } from '../file-io.js';
-import { crc32 } from '../crc32.js';
-import { NOFOLLOW, fileMode } from '../home.js';
-import type { Volume } from '../volume.js';
+import { DIRECT_ALIGN, DirectFile, pwriteMaybeDirect } from '../util/file-io.js';
+import { crc32 } from '../util/crc32.js';
+import { NOFOLLOW, fileMode } from '../array/home.js';
+import type { Volume } from '../array/volume.js';
 
 const MAGIC = 0x32494352; // 'RCI2'
 const HDR = DIRECT_ALIGN;

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { E, RcopyError } from '../../errors.js';
-import { JournalFile, describeDamage, type JournalEntry } from '../journal-file.js';
-import type { Volume } from '../volume.js';
+import { JournalFile, describeDamage, type JournalEntry } from '../journal/journal-file.js';
+import type { Volume } from '../array/volume.js';
 import { type JournalRow, type StoreFinding } from './repl-store.js';
 import type { Site } from './site.js';
 import type { GroupRecords } from './group-records.js';

@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { TrackBitmap } from '../bitmap.js';
-import type { Volume } from '../volume.js';
+import { TrackBitmap } from './track-bitmap.js';
+import type { Volume } from '../array/volume.js';
 import { ConsistentImage } from './consistent-image.js';
 import type { PairRow } from './repl-store.js';
 import type { Site } from './site.js';

@@ -2,8 +2,8 @@
  * What this array reports about a pair (`pair show`, `pair list`) and about the uses of a volume
  * (`volume show`): read-only views over the records, journals and pair files.
  */
-import type { VolumeUse } from '../array.js';
-import type { Volume } from '../volume.js';
+import type { VolumeUse } from '../array/array.js';
+import type { Volume } from '../array/volume.js';
 import { nextCommand } from './pair-state.js';
 import type { PairRow } from './repl-store.js';
 import type { Site } from './site.js';

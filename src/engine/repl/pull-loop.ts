@@ -19,7 +19,7 @@
  * journal always holds full data and restore does not know about references.
  */
 import { withPath, RcopyError, storageError } from '../../errors.js';
-import type { Volume } from '../volume.js';
+import type { Volume } from '../array/volume.js';
 import { ReferenceSettings } from './references/settings.js';
 import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes } from './references/wire.js';
 import type { Parts } from './parts.js';

@@ -5,7 +5,7 @@
  * travels. With references on, blocks the secondary already holds travel as references.
  */
 import { E } from '../../errors.js';
-import { type JournalFile, type JournalEntry } from '../journal-file.js';
+import { type JournalFile, type JournalEntry } from '../journal/journal-file.js';
 import { ContentIndex } from './references/content-index.js';
 import { BLOCK } from './references/wire.js';
 import type { PairState } from './pair-state.js';

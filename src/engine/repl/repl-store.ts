@@ -3,8 +3,8 @@
  * Each array keeps its own view of a pair (role P or S); both views share the pair id, which is
  * the primary volume's reference at creation ("ARRAY:VOLUME").
  */
-import { crc32 } from '../crc32.js';
-import type { ManagementStore } from '../store.js';
+import { crc32 } from '../util/crc32.js';
+import type { ManagementStore } from '../array/mgmt-store.js';
 import type { PairState, Role } from './pair-state.js';
 
 export interface JournalRow {

@@ -20,9 +20,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { StorageArray } from '../array.js';
-import { faultDelay, faultPoint } from '../fault.js';
-import { logFile } from '../home.js';
+import type { StorageArray } from '../array/array.js';
+import { faultDelay, faultPoint } from '../util/fault.js';
+import { logFile } from '../array/controller-process.js';
 import { CopyManager } from './copy.js';
 import { GroupRecords } from './group-records.js';
 import { Integrity } from './integrity.js';

@@ -6,8 +6,8 @@
  * restore first saves each track's old content into the consistent image, so a revert stays exact.
  */
 import { storageError } from '../../errors.js';
-import type { VolumeWrite } from '../array.js';
-import type { JournalEntry } from '../journal-file.js';
+import type { VolumeWrite } from '../array/write-path.js';
+import type { JournalEntry } from '../journal/journal-file.js';
 import type { GroupRecords } from './group-records.js';
 import type { Journals } from './journals.js';
 import type { Links } from './links.js';

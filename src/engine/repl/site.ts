@@ -1,5 +1,5 @@
 /** What every part of replication knows of the array it runs in. */
-import type { StorageArray } from '../array.js';
+import type { StorageArray } from '../array/array.js';
 
 export interface Site {
   readonly array: StorageArray;

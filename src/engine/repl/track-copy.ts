@@ -10,9 +10,9 @@
  * stopped and the pair is still in COPY (live): a revert or a suspension may have come meanwhile.
  */
 import { RcopyError } from '../../errors.js';
-import { mapAhead } from '../parallel.js';
-import { TrackBitmap } from '../bitmap.js';
-import type { Volume } from '../volume.js';
+import { mapAhead } from '../util/parallel.js';
+import { TrackBitmap } from './track-bitmap.js';
+import type { Volume } from '../array/volume.js';
 import type { ConsistentImage } from './consistent-image.js';
 import type { CopyStats } from './copy-stats.js';
 import type { GroupRecords } from './group-records.js';

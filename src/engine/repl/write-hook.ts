@@ -5,9 +5,9 @@
  * completes once the secondary restored it (or by its fence policy after its timeout).
  */
 import { E, RcopyError, storageError } from '../../errors.js';
-import type { WriteContext, WriteOrigin } from '../array.js';
-import { MAX_RECORD_DATA } from '../journal-file.js';
-import type { Volume } from '../volume.js';
+import type { WriteContext, WriteOrigin } from '../array/write-path.js';
+import { MAX_RECORD_DATA } from '../journal/journal-file.js';
+import type { Volume } from '../array/volume.js';
 import { JOURNALING } from './pair-state.js';
 import type { PairRow } from './repl-store.js';
 import type { Site } from './site.js';

@@ -14,7 +14,7 @@
  */
 import { E, InternalError } from '../../errors.js';
 import { ENC_GAPS, ENC_RAW, ENC_RUNS, decodeBitmapInto, decodeBody as runsBody, orGapsJs } from './codec.js';
-import { get, name, section, set, sleb, uleb, vec } from '../wasm-asm.js';
+import { get, name, section, set, sleb, uleb, vec } from '../util/wasm-asm.js';
 
 const BLOCK = 64;
 export const roundBlock = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;

@@ -20,7 +20,7 @@
  * the window segment it belongs to (BitArena.orEncoded in bitops.ts).
  */
 import { E } from '../../errors.js';
-import { get, name, section, set, sleb, uleb, vec } from '../wasm-asm.js';
+import { get, name, section, set, sleb, uleb, vec } from '../util/wasm-asm.js';
 
 export const ENC_RAW = 0;
 export const ENC_RUNS = 1;

@@ -12,7 +12,8 @@
  * the partial interval first, a crash loses only the interval in progress.
  */
 import { E } from '../../errors.js';
-import type { StorageArray, WriteHook } from '../array.js';
+import type { StorageArray } from '../array/array.js';
+import type { WriteHook } from '../array/write-path.js';
 import { PbTable } from './pb-table.js';
 import { encodeEntry, StatsStore, type GroupInfo } from './store.js';
 

@@ -3,7 +3,7 @@
  * the groups (the store is WAL, so this is safe while the controller writes) and the track size a
  * trace import defaults to. Reports: report/from-store.ts (reportOfArrayGroup).
  */
-import { peekArray } from '../array.js';
+import { peekArray } from '../array/offline.js';
 import { StatsStore, type GroupInfo } from './store.js';
 
 /** The statistics groups of the array in arrayDir. */

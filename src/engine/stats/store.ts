@@ -20,11 +20,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { E } from '../../errors.js';
-import { STORE_FILE } from '../home.js';
+import { STORE_FILE } from '../array/home.js';
 import type { StatsEntry } from './pb-table.js';
 import { BitmapDecoder, decodeBitmapInto, encodeBitmap, popcountBytes, storageForm, type Encoding } from './codec.js';
 import type { DataSetDef, ReportEntry } from './report/options.js';
-import { ManagementStore } from '../store.js';
+import { ManagementStore } from '../array/mgmt-store.js';
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS stats_groups (

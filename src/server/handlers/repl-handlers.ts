@@ -4,7 +4,7 @@
  */
 import { E } from '../../errors.js';
 import { hashTracks } from '../../engine/repl/references/track-hashes.js';
-import { forEachLimit } from '../../engine/parallel.js';
+import { forEachLimit } from '../../engine/util/parallel.js';
 import type { CopyManager } from '../../engine/repl/copy.js';
 import type { PullManager } from '../../engine/repl/pull-loop.js';
 import { Replicator, type PeerCaller } from '../../engine/repl/replicator.js';

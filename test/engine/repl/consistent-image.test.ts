@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { StorageArray } from '../../../src/engine/array.js';
-import type { Volume } from '../../../src/engine/volume.js';
-import { crc32 } from '../../../src/engine/crc32.js';
+import { StorageArray } from '../../../src/engine/array/array.js';
+import type { Volume } from '../../../src/engine/array/volume.js';
+import { crc32 } from '../../../src/engine/util/crc32.js';
 import { ConsistentImage } from '../../../src/engine/repl/consistent-image.js';
 import { rng, withDir } from '../../helpers.js';
 

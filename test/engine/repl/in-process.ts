@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { StorageArray } from '../../../src/engine/array.js';
+import { StorageArray } from '../../../src/engine/array/array.js';
 import type { PeerCaller } from '../../../src/engine/repl/peer.js';
 import type { PeerPool } from '../../../src/server/client.js';
 import type { Handler, HandlerContext, Service } from '../../../src/server/handlers.js';

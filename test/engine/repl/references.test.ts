@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import type { JournalEntry } from '../../../src/engine/journal-file.js';
+import type { JournalEntry } from '../../../src/engine/journal/journal-file.js';
 import { ContentIndex } from '../../../src/engine/repl/references/content-index.js';
 import { TrackIndex, ZERO_HASH, trackHash } from '../../../src/engine/repl/references/track-hashes.js';
 import { BLOCK, emptyCounts, reconstruct, type TransferCounts } from '../../../src/engine/repl/references/wire.js';

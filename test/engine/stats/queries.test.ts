@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { RcopyError } from '../../../src/errors.js';
-import { ManagementStore } from '../../../src/engine/store.js';
+import { ManagementStore } from '../../../src/engine/array/mgmt-store.js';
 import { StatsStore, encodeEntry } from '../../../src/engine/stats/store.js';
 import { listGroups } from '../../../src/engine/stats/queries.js';
 import { buildReport } from '../../../src/engine/stats/report/build.js';

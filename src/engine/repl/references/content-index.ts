@@ -23,8 +23,8 @@
  * Memory: at most MAX_PLACES places, the oldest written dropped first: two typed-array hash maps
  * (num-map.ts) and an age queue, about 110 bytes a place at most (56 MiB at the cap).
  */
-import { crc32 } from '../../crc32.js';
-import type { JournalEntry } from '../../journal-file.js';
+import { crc32 } from '../../util/crc32.js';
+import type { JournalEntry } from '../../journal/journal-file.js';
 import { BLOCK, sha256, type Segment } from './wire.js';
 import { NumMap } from '../num-map.js';
 import type { PullReplyEntry } from '../peer.js';

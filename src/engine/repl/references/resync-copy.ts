@@ -6,8 +6,9 @@
  * primary), the rest read as data.
  */
 import { RcopyError } from '../../../errors.js';
-import type { StorageArray, VolumeWrite } from '../../array.js';
-import type { Volume } from '../../volume.js';
+import type { StorageArray } from '../../array/array.js';
+import type { VolumeWrite } from '../../array/write-path.js';
+import type { Volume } from '../../array/volume.js';
 import type { ConsistentImage } from '../consistent-image.js';
 import type { CopyStats } from '../copy-stats.js';
 import type { Links } from '../links.js';

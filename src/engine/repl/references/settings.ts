@@ -4,7 +4,7 @@
  * the primary in each request. On by default; `pair create --no-references`,
  * `pull start --no-references` and `journal set ARRAY:J --references off` turn it off.
  */
-import type { ManagementStore } from '../../store.js';
+import type { ManagementStore } from '../../array/mgmt-store.js';
 
 const DDL = 'CREATE TABLE IF NOT EXISTS repl_references (journal TEXT PRIMARY KEY, enabled INTEGER NOT NULL)';
 

@@ -9,8 +9,8 @@
  * the rest travels as data. Hashes are SHA-256 (base64) of whole tracks; an unallocated or all-zero
  * track hashes as ZERO_HASH without being hashed.
  */
-import { forEachLimit } from '../../parallel.js';
-import type { Volume } from '../../volume.js';
+import { forEachLimit } from '../../util/parallel.js';
+import type { Volume } from '../../array/volume.js';
 import { sha256 } from './wire.js';
 
 export const ZERO_HASH = 'zero';

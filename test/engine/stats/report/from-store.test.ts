@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ManagementStore } from '../../../../src/engine/store.js';
+import { ManagementStore } from '../../../../src/engine/array/mgmt-store.js';
 import { StatsStore, encodeEntry } from '../../../../src/engine/stats/store.js';
 import { buildReport } from '../../../../src/engine/stats/report/build.js';
 import type { ReportOptions } from '../../../../src/engine/stats/report/options.js';

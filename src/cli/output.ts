@@ -1,1 +1,0 @@
-export * from './render/output.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './runbook/exec.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './backup/id.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './backup/manager.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './repl/track-bitmap.js'; // shim: removed at merge

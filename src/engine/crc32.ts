@@ -1,1 +1,0 @@
-export * from './util/crc32.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './util/fault.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './util/file-io.js'; // shim: removed at merge

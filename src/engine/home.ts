@@ -1,2 +1,0 @@
-export * from './array/home.js'; // shim: removed at merge
-export * from './array/controller-process.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './journal/journal-file.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './util/parallel.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './stats/pb-table.js'; // shim: removed at merge

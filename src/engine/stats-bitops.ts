@@ -1,1 +1,0 @@
-export * from './stats/bitops.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './stats/codec.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './stats/collector.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './stats/config.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './stats/traces/import.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './stats/report/from-store.js'; // shim: removed at merge

@@ -1,5 +1,0 @@
-// shim: removed at merge
-export * from './stats/report/options.js';
-export * from './stats/report/result.js';
-export * from './stats/report/build.js';
-export * from './stats/report/merge.js';

@@ -1,1 +1,0 @@
-export * from './stats/store.js'; // shim: removed at merge

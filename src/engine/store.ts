@@ -1,1 +1,0 @@
-export * from './array/mgmt-store.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './array/volume.js'; // shim: removed at merge

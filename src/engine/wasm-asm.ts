@@ -1,1 +1,0 @@
-export * from './util/wasm-asm.js'; // shim: removed at merge

@@ -1,1 +1,0 @@
-export * from './array/workload.js'; // shim: removed at merge

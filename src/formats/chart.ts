@@ -1,1 +1,0 @@
-export * from '../cli/render/chart.js'; // shim: removed at merge

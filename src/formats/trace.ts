@@ -1,1 +1,0 @@
-export * from '../engine/stats/traces/reader.js'; // shim: removed at merge
