@@ -67,7 +67,7 @@ export function commandTree(program: Command): CommandInfo[] {
 
 const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Long: most of it is the bash script's text, a template read top to bottom. */
+/** long: most of it is the bash script's text, a template read top to bottom. */
 export function bashScript(tree: CommandInfo[]): string {
   const cases = (f: (c: CommandInfo) => string): string =>
     tree.map((c) => [c, f(c)] as const).filter(([, v]) => v !== '').map(([c, v]) => `    ${sq(c.path)}) echo ${sq(v)} ;;`).join('\n');

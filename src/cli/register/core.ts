@@ -9,7 +9,7 @@ const ioMod = () => import('../commands/io.js');
 const demoMod = () => import('../commands/demo.js');
 
 
-/** Long: one declaration after another (array, volume, io, demo), each a few lines; nothing to factor out. */
+/** long: one declaration after another (array, volume, io, demo), each a few lines; nothing to factor out. */
 export function registerCore(program: Command): void {
   const array = program.command('array').description('create, inspect, start and stop arrays');
   example(

@@ -6,7 +6,7 @@ import { act, dataOpts, example } from './action.js';
 const links = () => import('../commands/links.js');
 const pair = () => import('../commands/pair.js');
 
-/** Long: one declaration after another (journal, link, pair, pull), each a few lines; nothing to factor out. */
+/** long: one declaration after another (journal, link, pair, pull), each a few lines; nothing to factor out. */
 export function registerRepl(program: Command): void {
   const journal = program.command('journal').description('journal volumes: master journals on primaries, restore journals on secondaries');
   example(

@@ -28,6 +28,8 @@
  * controller stop or crash) is marked failed and is never listed as good.
  *
  * Files are named relative to the array directory, so a moved array keeps its backups.
+ *
+ * long: the backup commands share the manager's locks and chains; their steps live in the files named above.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -4,6 +4,8 @@
  * releases, resets and header writes. create.ts makes the file, recovery.ts rebuilds the index at
  * open, read.ts reads records back, space.ts keeps the index of live records and the ring's
  * accounting.
+ *
+ * long: the JournalFile is the journal's one API; what can live apart already does (see above).
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';

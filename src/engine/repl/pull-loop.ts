@@ -17,6 +17,9 @@
  * is rebuilt from its segments (reference blocks checked against their SHA-256, stale ones fetched
  * from the primary's master journal) before it goes into the restore journal, so the restore
  * journal always holds full data and restore does not know about references.
+ *
+ * long: the loop, one pull cycle and the secondary's suspension share the loop's state (read-ahead,
+ * counters); restore, reconciliation and counters already live in their own files.
  */
 import { withPath, RcopyError, storageError } from '../../errors.js';
 import type { Volume } from '../array/volume.js';

@@ -15,6 +15,8 @@
  *   - On any doubt when opening (bad header crc, bad page, short file) every bit is taken as set and
  *     `recovery.recoveredAllSet` says so: safe for differential and allocation maps. A map that
  *     records progress must therefore store "still to do" bits, never "done" bits.
+ *
+ * long: one data structure and its file format; its word-level operations belong together.
  */
 import fsp from 'node:fs/promises';
 import fs from 'node:fs';
