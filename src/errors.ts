@@ -166,8 +166,11 @@ export const E = {
     new RcopyError('ERR_RCOPY_BAD_SIZE', `invalid size '${text}': ${why}`, { kind: 'usage', hint: 'use a number with an optional unit: 512, 64k, 10M, 4G, 1T' }),
   badRate: (text: string) =>
     new RcopyError('ERR_RCOPY_BAD_RATE', `invalid rate '${text}'`, { kind: 'usage', hint: 'use a size per second: 100MB/s, 1Gb/s, 50M' }),
-  badDuration: (text: string) =>
-    new RcopyError('ERR_RCOPY_BAD_DURATION', `invalid duration '${text}'`, { kind: 'usage', hint: 'use 500ms, 30s, 5m, 1h or 1d' }),
+  badDuration: (text: string, what = 'duration ', why?: string) =>
+    new RcopyError('ERR_RCOPY_BAD_DURATION', `invalid ${what}'${text}'${why ? `: ${why}` : ''}`, { kind: 'usage', hint: 'use 500ms, 30s, 5m, 1h or 1d' }),
+  /** A peer's answer turned into this side's error: the peer's code when it has one. */
+  fromPeer: (e: unknown, message: string, hint: string) =>
+    new RcopyError(e instanceof RcopyError ? e.code : 'ERR_RCOPY_PEER', message, { kind: 'peer', hint }),
   badName: (what: string, name: string, why: string) =>
     new RcopyError('ERR_RCOPY_BAD_NAME', `invalid ${what} name '${name}': ${why}`, { kind: 'usage', hint: 'names use letters, digits, . _ and -, start with a letter or digit, at most 64 characters' }),
   noArray: (name: string) =>
@@ -192,6 +195,20 @@ export const E = {
   notFound: (what: string, id: string, hint?: string) =>
     new RcopyError('ERR_RCOPY_NOT_FOUND', `no ${what} '${id}'`, { kind: 'usage', hint }),
   badInput: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_BAD_INPUT', message, { kind: 'usage', hint }),
+  /** A copy or task stopped on purpose (a revert, a suspension, a stop) or because its pair left COPY. */
+  aborted: (message: string) => new RcopyError('ERR_RCOPY_ABORTED', message, { kind: 'failed' }),
+  /** A sync pair's fence refused or failed a host write. */
+  fenced: (message: string, hint: string, kind: ErrorKind = 'failed') => new RcopyError('ERR_RCOPY_FENCED', message, { kind, hint }),
+  journalExists: (what: string) => new RcopyError('ERR_RCOPY_JOURNAL_EXISTS', `${what} already exists`, { kind: 'usage' }),
+  journalFull: (message: string, hint: string) => new RcopyError('ERR_RCOPY_JOURNAL_FULL', message, { kind: 'failed', hint }),
+  journalSeq: (message: string) => new RcopyError('ERR_RCOPY_JOURNAL_SEQ', message, { kind: 'failed' }),
+  noSpace: (message: string, hint: string) => new RcopyError('ERR_RCOPY_NO_SPACE', message, { kind: 'failed', hint }),
+  unsafe: (what: 'SOCKET' | 'FILE', message: string, hint: string) => new RcopyError(`ERR_RCOPY_UNSAFE_${what}`, message, { kind: 'failed', hint }),
+  badTrace: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_BAD_TRACE', message, { kind: 'integrity', hint }),
+  config: (message: string, hint: string) => new RcopyError('ERR_RCOPY_CONFIG', message, { kind: 'usage', hint }),
+  backupTargetTooSmall: (message: string, hint: string) => new RcopyError('ERR_RCOPY_BACKUP_TARGET_TOO_SMALL', message, { kind: 'usage', hint }),
+  restoreTargetTooSmall: (message: string, hint: string) => new RcopyError('ERR_RCOPY_RESTORE_TARGET_TOO_SMALL', message, { kind: 'usage', hint }),
+  volumeInUse: (message: string, hint: string, kind: ErrorKind = 'failed') => new RcopyError('ERR_RCOPY_VOLUME_IN_USE', message, { kind, hint }),
   /** A request's params are not what its method takes (checked before the handler runs). */
   badRequest: (message: string) => new RcopyError('ERR_RCOPY_BAD_REQUEST', message, { kind: 'usage' }),
   /** A frame that is not a request at all (no id, unknown method, params not an object). */

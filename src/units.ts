@@ -58,7 +58,7 @@ export interface DurationOptions {
 
 function badDuration(text: string, opts: DurationOptions, why?: string): RcopyError {
   const what = opts.option ? `${opts.option} ` : 'duration ';
-  return new RcopyError('ERR_RCOPY_BAD_DURATION', `invalid ${what}'${text}'${why ? `: ${why}` : ''}`, { kind: 'usage', hint: 'use 500ms, 30s, 5m, 1h or 1d' });
+  return E.badDuration(text, what, why);
 }
 
 /** Milliseconds. Refuses more than `opts.max` (what a timer holds, by default), naming the option. */

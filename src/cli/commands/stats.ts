@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { E, RcopyError } from '../../errors.js';
+import { E } from '../../errors.js';
 import { existingArrayDir } from '../../engine/array/home.js';
 import { livePid } from '../../engine/array/controller-process.js';
 import type { GroupInfo } from '../../engine/stats/store.js';
@@ -150,7 +150,7 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<str
   const cn = result.counters;
   if (cn.reads + cn.writes === 0) {
     const why = cn.malformed > 0 ? `all ${cn.malformed} non-blank lines are malformed (first: line ${cn.firstMalformed?.line}${reasonText(cn.firstMalformed?.reason)}: '${cn.firstMalformed?.text}')` : 'it has no read or write records';
-    throw new RcopyError('ERR_RCOPY_BAD_TRACE', `nothing to import from '${file}': ${why}`, { kind: 'integrity', hint: `check that it is a ${format} trace (--format msr, blkparse, spc or fioiolog)` });
+    throw E.badTrace(`nothing to import from '${file}': ${why}`, `check that it is a ${format} trace (--format msr, blkparse, spc or fioiolog)`);
   }
   const encoded = result.entries;
   const payload = Buffer.concat(encoded.map((e) => e.data));

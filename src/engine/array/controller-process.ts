@@ -8,12 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { RcopyError } from '../../errors.js';
+import { E, RcopyError } from '../../errors.js';
 import { CREATE_FLAGS, NOFOLLOW, fileMode } from './home.js';
 
 /** A local socket or file that rcopy refuses to use because another user could control it. */
 export function unsafe(code: 'SOCKET' | 'FILE', message: string, hint: string): RcopyError {
-  return new RcopyError(`ERR_RCOPY_UNSAFE_${code}`, message, { kind: 'failed', hint });
+  return E.unsafe(code, message, hint);
 }
 
 /** Longest socket path used: sun_path is 108 bytes with its terminating NUL. */

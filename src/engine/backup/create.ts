@@ -6,7 +6,7 @@
  * the track digests are saved, both before the catalogue says 'good', and the change bits are
  * cleared only after that (a failed backup leaves them set, so nothing is lost for the next one).
  */
-import { E, RcopyError } from '../../errors.js';
+import { E } from '../../errors.js';
 import type { StorageArray } from '../array/array.js';
 import type { Volume } from '../array/volume.js';
 import { TrackBitmap } from '../repl/track-bitmap.js';
@@ -49,10 +49,7 @@ export function checkCreate(array: StorageArray, chains: Iterable<Chain>, source
   const where = (v: Volume): string => `${array.name}:${v.name}`;
   if (source === target) throw E.badInput(`the source and the backup volume are the same volume (${where(source)})`, 'back up into another volume of the same array');
   if (target.size < source.size) {
-    throw new RcopyError('ERR_RCOPY_BACKUP_TARGET_TOO_SMALL', `backup volume ${where(target)} (${target.size} bytes) is smaller than the source ${where(source)} (${source.size} bytes)`, {
-      kind: 'usage',
-      hint: `create a volume of at least ${source.size} bytes: rcopy volume create ${array.name}:NAME --size ${source.size}`,
-    });
+    throw E.backupTargetTooSmall(`backup volume ${where(target)} (${target.size} bytes) is smaller than the source ${where(source)} (${source.size} bytes)`, `create a volume of at least ${source.size} bytes: rcopy volume create ${array.name}:NAME --size ${source.size}`);
   }
   const chain = [...chains].find((c) => c.targetId === target.id);
   if (chain && chain.sourceId !== source.id) {
@@ -61,10 +58,7 @@ export function checkCreate(array: StorageArray, chains: Iterable<Chain>, source
   const busy = array.usesOf(target).filter((u) => u.active && !(u.kind === 'backup-target' && chain));
   if (busy.length) {
     const u = busy[0]!;
-    throw new RcopyError('ERR_RCOPY_VOLUME_IN_USE', `volume ${where(target)} is in use by ${u.kind} ${u.id}${u.role ? ` as ${u.role}` : ''}${u.state ? ` (${u.state})` : ''}; it cannot be a backup volume`, {
-      kind: 'failed',
-      hint: u.kind === 'pair' ? `choose a volume that is in no pair, or delete the pair ${u.id} first` : 'choose another volume',
-    });
+    throw E.volumeInUse(`volume ${where(target)} is in use by ${u.kind} ${u.id}${u.role ? ` as ${u.role}` : ''}${u.state ? ` (${u.state})` : ''}; it cannot be a backup volume`, u.kind === 'pair' ? `choose a volume that is in no pair, or delete the pair ${u.id} first` : 'choose another volume');
   }
   if (opts.keep !== undefined && !(Number.isInteger(opts.keep) && opts.keep >= 1)) throw E.badInput(`invalid keep count '${opts.keep}'`, 'keep at least 1 generation');
   return chain;

@@ -33,7 +33,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { E, RcopyError } from '../../errors.js';
+import { E } from '../../errors.js';
 import type { StorageArray } from '../array/array.js';
 import type { Volume } from '../array/volume.js';
 import { mkdirMode } from '../array/home.js';
@@ -313,18 +313,15 @@ export class BackupManager {
     }
     const dest = this.array.volume(destName);
     if (dest.size < r.size) {
-      throw new RcopyError('ERR_RCOPY_RESTORE_TARGET_TOO_SMALL', `volume ${this.array.name}:${dest.name} (${dest.size} bytes) is smaller than the backup image (${r.size} bytes)`, { kind: 'usage', hint: 'restore into a volume at least as large as the source was' });
+      throw E.restoreTargetTooSmall(`volume ${this.array.name}:${dest.name} (${dest.size} bytes) is smaller than the backup image (${r.size} bytes)`, 'restore into a volume at least as large as the source was');
     }
     const uses = this.array.usesOf(dest).filter((u) => u.active);
     const pair = uses.find((u) => u.kind === 'pair');
     if (pair) {
-      throw new RcopyError('ERR_RCOPY_VOLUME_IN_USE', `volume ${this.array.name}:${dest.name} is the ${pair.role ?? 'volume'} of pair ${pair.id}${pair.state ? ` (${pair.state})` : ''}; a restore would bypass replication`, {
-        kind: 'failed',
-        hint: `split or delete pair ${pair.id} first, or restore into another volume with --to`,
-      });
+      throw E.volumeInUse(`volume ${this.array.name}:${dest.name} is the ${pair.role ?? 'volume'} of pair ${pair.id}${pair.state ? ` (${pair.state})` : ''}; a restore would bypass replication`, `split or delete pair ${pair.id} first, or restore into another volume with --to`);
     }
     const other = uses.find((u) => u.kind !== 'backup-source');
-    if (other) throw new RcopyError('ERR_RCOPY_VOLUME_IN_USE', `volume ${this.array.name}:${dest.name} is in use by ${other.kind} ${other.id}; it cannot be restored into`, { kind: 'failed', hint: 'restore into another volume with --to' });
+    if (other) throw E.volumeInUse(`volume ${this.array.name}:${dest.name} is in use by ${other.kind} ${other.id}; it cannot be restored into`, 'restore into another volume with --to');
     return { dest: dest.name, size: r.size };
   }
 

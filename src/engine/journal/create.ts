@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { E, RcopyError } from '../../errors.js';
+import { E } from '../../errors.js';
 import { formatBytes } from '../../units.js';
 import { pwriteAll } from '../util/file-io.js';
 import { ALIGN, DATA_START, type HeaderState, SLOT, ZERO, encodeSlot } from './layout.js';
@@ -26,11 +26,9 @@ export async function createJournalFile(file: string, capacity: number, opts: { 
   const st = await fsp.statfs(dir);
   const free = st.bavail * st.bsize;
   if (DATA_START + capacity > free) {
-    throw new RcopyError('ERR_RCOPY_NO_SPACE', `a journal of ${formatBytes(capacity)} does not fit: the file system of ${dir} has ${formatBytes(free)} free`, {
-      hint: 'free space there, or create a smaller journal (--size)',
-    });
+    throw E.noSpace(`a journal of ${formatBytes(capacity)} does not fit: the file system of ${dir} has ${formatBytes(free)} free`, 'free space there, or create a smaller journal (--size)');
   }
-  if (fs.existsSync(file)) throw new RcopyError('ERR_RCOPY_JOURNAL_EXISTS', `journal file ${file} already exists`, { kind: 'usage' });
+  if (fs.existsSync(file)) throw E.journalExists(`journal file ${file}`);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}${CREATING}`);
   const fh = await fsp.open(tmp, 'wx+');
   let linked = false;

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { E, InternalError, RcopyError } from '../../errors.js';
+import { E, InternalError } from '../../errors.js';
 import { DirectFile, pwriteAll, pwriteMaybeDirect } from '../util/file-io.js';
 import { encodeBatch } from './append.js';
 import { createJournalFile, removeCreateLeftovers } from './create.js';
@@ -150,9 +150,7 @@ export class JournalFile {
     const plan = this.plan(sizes);
     if (!plan) {
       const need = sizes.reduce((a, b) => a + b, 0);
-      throw new RcopyError('ERR_RCOPY_JOURNAL_FULL', `journal ${this.path} is full: the batch needs ${need} bytes, ${this.hdr.capacity - this.index.used} of ${this.hdr.capacity} are free`, {
-        hint: 'the secondary must pull and restore so the primary can release entries, or the journal needs more capacity',
-      });
+      throw E.journalFull(`journal ${this.path} is full: the batch needs ${need} bytes, ${this.hdr.capacity - this.index.used} of ${this.hdr.capacity} are free`, 'the secondary must pull and restore so the primary can release entries, or the journal needs more capacity');
     }
     const { segments, newIdx } = encodeBatch(entries, seqs, sizes, plan.places, { salt: this.hdr.salt, epoch: this.hdr.epoch });
     try {
@@ -189,7 +187,7 @@ export class JournalFile {
       }
       const s = e.seq ?? seq + 1;
       if (!Number.isSafeInteger(s) || s <= seq) {
-        throw new RcopyError('ERR_RCOPY_JOURNAL_SEQ', `journal ${this.path}: seq ${s} is not greater than ${seq}`);
+        throw E.journalSeq(`journal ${this.path}: seq ${s} is not greater than ${seq}`);
       }
       seqs.push((seq = s));
     }

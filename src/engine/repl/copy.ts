@@ -10,7 +10,7 @@
  * is all here is marked `copied`, and its group switches to PAIR as one (group-switch.ts).
  * Every copy and resync reports logical, data, reference and equal bytes (statsOf).
  */
-import { RcopyError, storageError } from '../../errors.js';
+import { E, RcopyError, storageError } from '../../errors.js';
 import { ReferenceSettings } from './references/settings.js';
 import { savings } from './references/wire.js';
 import type { PairRow } from './repl-store.js';
@@ -137,7 +137,7 @@ export class CopyManager {
     // this pair's data is all here, durably: marked so (a restart or retry does not copy again);
     // the group switches once every pair of it is copied
     const cur = this.records.rs.pair(p.id);
-    if (t.abort || !cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
+    if (t.abort || !cur || cur.state !== 'COPY') throw E.aborted(`pair left COPY (${cur?.state ?? 'deleted'})`);
     this.records.rs.updatePair(p.id, { copied: true });
     this.records.invalidate();
     this.site.fault('copied-before-switch');

@@ -4,9 +4,8 @@
  * that can be made safe suspends its group; one that cannot stops the start with the row named.
  */
 import { E } from '../../errors.js';
-import { type JournalFile } from '../journal/journal-file.js';
 import { SUSPENDED } from './pair-state.js';
-import { type JournalRow, type StoreFinding } from './repl-store.js';
+import { type StoreFinding } from './repl-store.js';
 import type { Site } from './site.js';
 import type { GroupRecords } from './group-records.js';
 import { geometryProblem, type Journals } from './journals.js';

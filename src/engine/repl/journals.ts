@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { E, RcopyError } from '../../errors.js';
+import { E } from '../../errors.js';
 import { JournalFile, describeDamage, type JournalEntry } from '../journal/journal-file.js';
 import type { Volume } from '../array/volume.js';
 import { type JournalRow, type StoreFinding } from './repl-store.js';
@@ -57,7 +57,7 @@ export class Journals {
   }
 
   async createJournal(name: string, size: number, opts: { blockadeWatchMs?: number; overflowWatchMs?: number; autoResync?: boolean } = {}): Promise<JournalRow> {
-    if (this.records.rs.journal(name)) throw new RcopyError('ERR_RCOPY_JOURNAL_EXISTS', `journal '${this.site.name}:${name}' already exists`, { kind: 'usage' });
+    if (this.records.rs.journal(name)) throw E.journalExists(`journal '${this.site.name}:${name}'`);
     if (!(size >= 1024 * 1024)) throw E.badSize(String(size), 'a journal needs at least 1M');
     const file = this.journalPath(name);
     fs.rmSync(file, { force: true }); // not registered: left by a create that did not finish

@@ -1,5 +1,5 @@
 /** Checks shared by the pair commands. */
-import { RcopyError } from '../../errors.js';
+import { InternalError } from '../../errors.js';
 import type { PairFiles } from './pair-files.js';
 import type { GroupRecords } from './group-records.js';
 import type { PairRow } from './repl-store.js';
@@ -17,5 +17,5 @@ export function catchingUp(records: GroupRecords, files: PairFiles, journal: str
 }
 
 export function requireRole(p: PairRow, role: 'P' | 'S'): void {
-  if (p.role !== role) throw new RcopyError('ERR_RCOPY_INTERNAL', `pair ${p.id}: operation sent to the ${p.role} side`, { kind: 'failed' });
+  if (p.role !== role) throw new InternalError(`pair ${p.id}: operation sent to the ${p.role} side`);
 }

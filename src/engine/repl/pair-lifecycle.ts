@@ -3,7 +3,7 @@
  * its side (primaryCreate) and then starts the initial copy; `pair delete` removes both sides (or
  * this side alone with --force when the peer cannot be reached).
  */
-import { E, RcopyError } from '../../errors.js';
+import { E } from '../../errors.js';
 import { parseVolRef } from '../../units.js';
 import type { CopyManager } from './copy.js';
 import { SUSPENDED, type PairState } from './pair-state.js';
@@ -181,7 +181,7 @@ export class PairLifecycle {
       const peer = await this.links.peer(p.remoteArray);
       await peer.call('repl.primaryDelete', { pair: id });
     } catch (e) {
-      if (!force) throw new RcopyError((e as RcopyError).code ?? 'ERR_RCOPY_PEER', `cannot reach ${p.remoteArray} to delete its side of ${id}: ${(e as Error).message}`, { kind: 'peer', hint: 'bring the peer back, or delete this side alone with --force' });
+      if (!force) throw E.fromPeer(e, `cannot reach ${p.remoteArray} to delete its side of ${id}: ${(e as Error).message}`, 'bring the peer back, or delete this side alone with --force');
       remote = `not reached (${(e as Error).message})`;
     }
     await this.primaryDelete(id);

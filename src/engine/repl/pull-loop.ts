@@ -21,7 +21,7 @@
  * long: the loop, one pull cycle and the secondary's suspension share the loop's state (read-ahead,
  * counters); restore, reconciliation and counters already live in their own files.
  */
-import { withPath, RcopyError, storageError } from '../../errors.js';
+import { E, RcopyError, storageError, withPath } from '../../errors.js';
 import type { Volume } from '../array/volume.js';
 import { ReferenceSettings } from './references/settings.js';
 import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes } from './references/wire.js';
@@ -111,7 +111,7 @@ export class PullManager {
   start(journal: string, intervalMs: number | null, refs?: boolean): void {
     const row = this.records.journalRow(journal);
     if (row.role !== 'restore') {
-      throw new RcopyError('ERR_RCOPY_STATE', `journal ${this.site.name}:${journal} is not a restore journal`, { hint: 'pull runs on the secondary, on the journal named second in --journal P:J1,S:J2' });
+      throw E.state(`journal ${this.site.name}:${journal} is not a restore journal`, 'pull runs on the secondary, on the journal named second in --journal P:J1,S:J2');
     }
     this.records.rs.updateJournal(journal, { pullEnabled: true, pullIntervalMs: intervalMs });
     if (refs !== undefined) this.references.set(journal, refs);

@@ -9,7 +9,7 @@
  * Every worker re-checks, after each await and right before it writes, that the copy was not
  * stopped and the pair is still in COPY (live): a revert or a suspension may have come meanwhile.
  */
-import { RcopyError } from '../../errors.js';
+import { E } from '../../errors.js';
 import { mapAhead } from '../util/parallel.js';
 import { TrackBitmap } from './track-bitmap.js';
 import type { Volume } from '../array/volume.js';
@@ -88,7 +88,7 @@ export class TrackCopy {
       while (this.next < this.pieces.length) this.hashed.push(this.takeGroup(perGroup));
       // asked for from the start (four at a time) so they arrive while the image is saved
       this.hashesOf = mapAhead(this.hashed.length, DEPTH, async (g) => {
-        if (this.t.abort) throw new RcopyError('ERR_RCOPY_ABORTED', 'copy stopped', { kind: 'failed' });
+        if (this.t.abort) throw E.aborted('copy stopped');
         return primaryHashes(this.links, this.p, this.peer, this.vol, this.hashed[g]!.group, this.st);
       });
     }
@@ -165,9 +165,9 @@ export class TrackCopy {
 
   /** Stops a worker that must not go on: the copy was stopped or the pair left COPY. */
   private live(): void {
-    if (this.t.abort) throw new RcopyError('ERR_RCOPY_ABORTED', 'copy stopped', { kind: 'failed' });
+    if (this.t.abort) throw E.aborted('copy stopped');
     const cur = this.records.rs.pair(this.p.id);
-    if (!cur || cur.state !== 'COPY') throw new RcopyError('ERR_RCOPY_ABORTED', `pair left COPY (${cur?.state ?? 'deleted'})`, { kind: 'failed' });
+    if (!cur || cur.state !== 'COPY') throw E.aborted(`pair left COPY (${cur?.state ?? 'deleted'})`);
   }
 
   private async worker(perRun: number): Promise<void> {
@@ -240,7 +240,7 @@ export class TrackCopy {
       : await peer.call('repl.readRuns', { volume: p.remoteVol, runs }, { timeoutMs: 120_000 });
     const data = reply.payload ?? Buffer.alloc(0);
     const want = runs.reduce((n, r) => n + r[1], 0);
-    if (data.length !== want) throw new RcopyError('ERR_RCOPY_PEER', `short track read from ${p.remoteArray} (${data.length} of ${want})`, { kind: 'peer' });
+    if (data.length !== want) throw E.peer(`short track read from ${p.remoteArray} (${data.length} of ${want})`);
     await this.links.shaper(p.remoteArray).transfer(want, t0);
     this.st.dataBytes += want;
     if (one) return [data];

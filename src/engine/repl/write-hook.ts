@@ -4,7 +4,7 @@
  * P-VOL or a writable S-VOL records the tracks in the differential bitmap; a sync pair's write
  * completes once the secondary restored it (or by its fence policy after its timeout).
  */
-import { E, RcopyError, storageError } from '../../errors.js';
+import { E, storageError } from '../../errors.js';
 import type { WriteContext, WriteOrigin } from '../array/write-path.js';
 import { MAX_RECORD_DATA } from '../journal/journal-file.js';
 import type { Volume } from '../array/volume.js';
@@ -75,10 +75,7 @@ export class WriteHook {
       } else {
         // fence 'data': a sync pair suspended by a failure refuses host writes (nothing written)
         if (p.mode === 'sync' && p.fence === 'data' && (p.state === 'PSUE' || p.state === 'PFUS') && (origin === 'host' || origin === 'backup-restore')) {
-          throw new RcopyError('ERR_RCOPY_FENCED', `${this.site.name}:${vol.name} is the P-VOL of sync pair ${p.id} (${p.state}, fence data): host writes are refused while the secondary cannot be updated`, {
-            kind: 'failed',
-            hint: `resynchronise the pair first: rcopy pair resync ${p.id}`,
-          });
+          throw E.fenced(`${this.site.name}:${vol.name} is the P-VOL of sync pair ${p.id} (${p.state}, fence data): host writes are refused while the secondary cannot be updated`, `resynchronise the pair first: rcopy pair resync ${p.id}`);
         }
         await this.files.markTracks(p, vol, off, data.length);
       }
@@ -144,10 +141,7 @@ export class WriteHook {
       }
     }
     if (p.fence === 'data') {
-      throw new RcopyError('ERR_RCOPY_FENCED', `sync write to ${p.id} was not acknowledged by ${p.remoteArray} within ${ms} ms: the pair is suspended (PSUE) and, with fence data, the write failed`, {
-        kind: 'peer',
-        hint: `the data is on the P-VOL and in its bitmap; restore the link and run: rcopy pair resync ${p.id}`,
-      });
+      throw E.fenced(`sync write to ${p.id} was not acknowledged by ${p.remoteArray} within ${ms} ms: the pair is suspended (PSUE) and, with fence data, the write failed`, `the data is on the P-VOL and in its bitmap; restore the link and run: rcopy pair resync ${p.id}`, 'peer');
     }
   }
 }

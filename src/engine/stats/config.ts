@@ -11,22 +11,22 @@
  * Every problem is one ERR_RCOPY_CONFIG error (exit 2) that names the file and the line; nothing is
  * defined unless the whole file is valid.
  */
-import { RcopyError } from '../../errors.js';
+import { E, RcopyError } from '../../errors.js';
 import { checkName, parseDuration, parseSize } from '../../units.js';
 import type { GroupDef } from './store.js';
 
 export const DEFAULT_INTERVAL_MS = 60_000;
 
 export function configError(file: string, line: number | null, message: string, hint?: string): RcopyError {
-  return new RcopyError('ERR_RCOPY_CONFIG', `${file}${line ? `:${line}` : ''}: ${message}`, { kind: 'usage', hint: hint ?? 'see samples/stats-config.yaml for the layout' });
+  return E.config(`${file}${line ? `:${line}` : ''}: ${message}`, hint ?? 'see samples/stats-config.yaml for the layout');
 }
 
 /** Parses NAME=VOL:START-END (sizes with units) into a data set. */
 export function parseDataSetSpec(spec: string): { name: string; volume: string; startByte: number; endByte: number } {
   const m = /^([^=]+)=([^:]+):([^-]+)-(.+)$/.exec(String(spec).trim());
-  if (!m) throw new RcopyError('ERR_RCOPY_BAD_INPUT', `invalid data set '${spec}'`, { kind: 'usage', hint: 'use NAME=VOLUME:START-END, e.g. tables=db:0-128M' });
+  if (!m) throw E.badInput(`invalid data set '${spec}'`, 'use NAME=VOLUME:START-END, e.g. tables=db:0-128M');
   const d = { name: checkName('data set', m[1]!), volume: checkName('volume', m[2]!), startByte: parseSize(m[3]!), endByte: parseSize(m[4]!) };
-  if (!(d.endByte > d.startByte)) throw new RcopyError('ERR_RCOPY_BAD_INPUT', `data set '${d.name}': the range ${m[3]}-${m[4]} is empty`, { kind: 'usage', hint: 'END must be after START' });
+  if (!(d.endByte > d.startByte)) throw E.badInput(`data set '${d.name}': the range ${m[3]}-${m[4]} is empty`, 'END must be after START');
   return d;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { HandlerContext, Handlers, Service } from '../handlers.js';
 import { int, optInt, str } from '../validate.js';
-import { RcopyError } from '../../errors.js';
+import { E, RcopyError } from '../../errors.js';
 import { checkName } from '../../units.js';
 import { MIN_INTERVAL_MS, StatsCollector } from '../../engine/stats/collector.js';
 import { checkEntry, type EncodedEntry, type GroupDef } from '../../engine/stats/store.js';
@@ -34,7 +34,7 @@ class StatsService implements Service {
 const svc = (ctx: HandlerContext) => ctx.service<StatsService>('stats').collector;
 
 function bad(msg: string): RcopyError {
-  return new RcopyError('ERR_RCOPY_BAD_REQUEST', msg, { kind: 'usage' });
+  return E.badRequest(msg);
 }
 
 /** Validates one group definition against the array: volumes exist, data sets lie inside them. */
@@ -54,10 +54,10 @@ function checkGroup(ctx: HandlerContext, raw: unknown): GroupDef {
   for (const d of Array.isArray(g.datasets) ? g.datasets : []) {
     const x = d as Record<string, unknown>;
     const ds = { name: checkName('data set', str(x, 'name')), volume: str(x, 'volume'), startByte: int(x, 'startByte'), endByte: int(x, 'endByte', 1) };
-    if (!volumes.includes(ds.volume)) throw new RcopyError('ERR_RCOPY_BAD_INPUT', `data set '${ds.name}' is on volume '${ds.volume}', which is not in group '${name}'`, { kind: 'usage', hint: `add it to --volumes, or use one of: ${volumes.join(', ')}` });
+    if (!volumes.includes(ds.volume)) throw E.badInput(`data set '${ds.name}' is on volume '${ds.volume}', which is not in group '${name}'`, `add it to --volumes, or use one of: ${volumes.join(', ')}`);
     const size = ctx.array.volume(ds.volume).size;
-    if (!(ds.endByte > ds.startByte) || ds.endByte > size) throw new RcopyError('ERR_RCOPY_OUT_OF_RANGE', `data set '${ds.name}': range ${ds.startByte}-${ds.endByte} is empty or past the end of '${ds.volume}' (${size} bytes)`, { kind: 'usage' });
-    if (datasets.some((o) => o.name === ds.name)) throw new RcopyError('ERR_RCOPY_BAD_INPUT', `data set '${ds.name}' is defined twice in group '${name}'`, { kind: 'usage' });
+    if (!(ds.endByte > ds.startByte) || ds.endByte > size) throw E.outOfRange(`data set '${ds.name}': range ${ds.startByte}-${ds.endByte} is empty or past the end of '${ds.volume}' (${size} bytes)`);
+    if (datasets.some((o) => o.name === ds.name)) throw E.badInput(`data set '${ds.name}' is defined twice in group '${name}'`);
     datasets.push(ds);
   }
   return { name, intervalMs, volumes, datasets };
@@ -69,7 +69,7 @@ export const handlers: Handlers = {
     const defs = p.groups.map((g) => checkGroup(ctx, g));
     const names = new Set<string>();
     for (const d of defs) {
-      if (names.has(d.name)) throw new RcopyError('ERR_RCOPY_BAD_INPUT', `group '${d.name}' is defined twice`, { kind: 'usage' });
+      if (names.has(d.name)) throw E.badInput(`group '${d.name}' is defined twice`);
       names.add(d.name);
     }
     const c = svc(ctx);
@@ -123,7 +123,7 @@ export const handlers: Handlers = {
     const existing = c.stats.group(group);
     if (existing) {
       const clash = existing.members.find((m) => !m.external && memberNames.has(m.volume));
-      if (clash) throw new RcopyError('ERR_RCOPY_BAD_INPUT', `trace device '${clash.volume}' has the name of volume '${clash.volume}' of group '${group}'`, { kind: 'usage', hint: 'import into another group' });
+      if (clash) throw E.badInput(`trace device '${clash.volume}' has the name of volume '${clash.volume}' of group '${group}'`, 'import into another group');
     }
     ctx.array.store.tx(() => {
       c.stats.addExternalMembers(group, intervalMs, members);

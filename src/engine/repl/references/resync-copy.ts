@@ -5,7 +5,7 @@
  * another changed track copied locally (checked against the hash; a stale one is read from the
  * primary), the rest read as data.
  */
-import { RcopyError } from '../../../errors.js';
+import { E } from '../../../errors.js';
 import type { StorageArray } from '../../array/array.js';
 import type { VolumeWrite } from '../../array/write-path.js';
 import type { Volume } from '../../array/volume.js';
@@ -24,7 +24,7 @@ export async function primaryHashes(links: Links, p: PairRow, peer: PeerCaller, 
   const reply = await peer.call<{ hashes: string[][] }>('repl.trackHashes', { volume: p.remoteVol, ranges }, { timeoutMs: 120_000 });
   const hashes = reply.result.hashes;
   const ok = Array.isArray(hashes) && hashes.length === runs.length && runs.every(([a, b], i) => Array.isArray(hashes[i]) && hashes[i]!.length === b - a + 1 && hashes[i]!.every((h) => typeof h === 'string'));
-  if (!ok) throw new RcopyError('ERR_RCOPY_PEER', `track hashes from ${p.remoteArray} do not match the ${runs.length} runs asked for`, { kind: 'peer' });
+  if (!ok) throw E.peer(`track hashes from ${p.remoteArray} do not match the ${runs.length} runs asked for`);
   const wire = hashes.reduce((n, l) => n + l.reduce((m, h) => m + h.length + 3, 2), 2);
   st.referenceWireBytes += wire;
   await links.shaper(p.remoteArray).transfer(wire, t0);

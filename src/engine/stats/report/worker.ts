@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { RcopyError } from '../../../errors.js';
+import { InternalError, RcopyError } from '../../../errors.js';
 import { StatsStore } from '../store.js';
 import type { ReportOptions } from './options.js';
 import { reportShare } from './from-store.js';
@@ -16,7 +16,7 @@ try {
   s = StatsStore.openReadOnly(path.dirname(d.file));
   parentPort!.postMessage({ parts: reportShare(s, d.group, d.opts, d.volumes, d.perVolume) });
 } catch (e) {
-  const err = e instanceof RcopyError ? e : new RcopyError('ERR_RCOPY_INTERNAL', `report worker: ${(e as Error).message}`);
+  const err = e instanceof RcopyError ? e : new InternalError(`report worker: ${(e as Error).message}`);
   parentPort!.postMessage({ error: err.toJSON() });
 } finally {
   s?.close();

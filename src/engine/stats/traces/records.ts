@@ -3,7 +3,7 @@
  * reading in reader.ts): I/O records given to a sink as (time ms, device index, write?, offset bytes,
  * length bytes), the counters of the lines read, and the bounds a record must stay within.
  */
-import { RcopyError } from '../../../errors.js';
+import { E, RcopyError } from '../../../errors.js';
 
 export type TraceFormat = 'msr' | 'blkparse' | 'spc' | 'fioiolog';
 export const TRACE_FORMATS: readonly TraceFormat[] = ['msr', 'blkparse', 'spc', 'fioiolog'];
@@ -42,7 +42,7 @@ export interface TraceOptions {
 }
 
 export function badTrace(message: string, hint?: string): RcopyError {
-  return new RcopyError('ERR_RCOPY_BAD_TRACE', message, { kind: 'integrity', hint });
+  return E.badTrace(message, hint);
 }
 
 /** What a format's line parser calls back (the TraceParser): counters, checked records, devices. */
