@@ -73,7 +73,7 @@ function main(): void {
     const f2 = fullRun();
     const cpBest = Math.min(cp1, cp2);
     const fullBest = Math.min(f1, f2);
-    results.push(result('full backup vs cp', fullBest, 'cp', cpBest, '>= 0.80', `${((SIZE / fullBest) / 1e9).toFixed(2)} GB/s`));
+    results.push(result('full backup vs cp', fullBest, 'cp', cpBest, '>= 0.80', `${(SIZE / fullBest / 1e9).toFixed(2)} GB/s`));
 
     // incremental after 1% of the tracks changed (random 64 KiB writes), twice
     const incs: number[] = [];
@@ -90,7 +90,16 @@ function main(): void {
     }
     const incBest = Math.min(...incs);
     // here the "peer" is the full backup: ratio = full time / incremental time (100 = 1% cost)
-    results.push(result('incremental (1% changed) vs full backup', incBest, 'full backup', fullBest, '~100 (about 1% of the cost)', `controller ${inc.seconds} s vs ${full.seconds} s: ${((inc.seconds / full.seconds) * 100).toFixed(1)}%`));
+    results.push(
+      result(
+        'incremental (1% changed) vs full backup',
+        incBest,
+        'full backup',
+        fullBest,
+        '~100 (about 1% of the cost)',
+        `controller ${inc.seconds} s vs ${full.seconds} s: ${((inc.seconds / full.seconds) * 100).toFixed(1)}%`,
+      ),
+    );
     report(results);
   } finally {
     h.cleanup();

@@ -28,7 +28,18 @@ export function runCore(): BenchResult[] {
     let peer = (dd * bytes) / size;
     if (have('fio')) {
       peer = time(() =>
-        sh('fio', ['--name=r', `--filename=${h.file('fio.bin')}`, '--rw=randwrite', '--bs=1M', `--size=${bytes}`, '--ioengine=psync', '--numjobs=1', '--end_fsync=1', '--fsync=1', '--output=/dev/null']),
+        sh('fio', [
+          '--name=r',
+          `--filename=${h.file('fio.bin')}`,
+          '--rw=randwrite',
+          '--bs=1M',
+          `--size=${bytes}`,
+          '--ioengine=psync',
+          '--numjobs=1',
+          '--end_fsync=1',
+          '--fsync=1',
+          '--output=/dev/null',
+        ]),
       );
       peerName = 'fio randwrite 1M, fsync each';
     }

@@ -31,8 +31,7 @@ async function journalRun(dir: string, pool: Buffer[]): Promise<number> {
  *  journal overwrites a preallocated file, so the second is the like-for-like figure. */
 function ddRun(dir: string, overwrite: boolean): number {
   const file = path.join(dir, 'bench.dd');
-  const dd = (conv: string) =>
-    spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${COUNT}`, `conv=${conv}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const dd = (conv: string) => spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${COUNT}`, `conv=${conv}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   fs.rmSync(file, { force: true });
   if (overwrite) dd('fsync');
   const t0 = process.hrtime.bigint();
@@ -59,8 +58,7 @@ async function main(): Promise<void> {
     const d = Math.min(...dd);
     const o = Math.min(...ddo);
     const j = Math.min(...jr);
-    const show = (name: string, xs: number[], best: number) =>
-      console.log(`${name.padEnd(38)} ${xs.map((s) => s.toFixed(2)).join(' / ')} s  (best ${(COUNT / best).toFixed(0)} MiB/s)`);
+    const show = (name: string, xs: number[], best: number) => console.log(`${name.padEnd(38)} ${xs.map((s) => s.toFixed(2)).join(' / ')} s  (best ${(COUNT / best).toFixed(0)} MiB/s)`);
     show(`dd ${COUNT} MiB into a new file + fsync:`, dd, d);
     show(`dd ${COUNT} MiB over a file + fsync:`, ddo, o);
     show(`journal ${COUNT} x 1 MiB append + sync:`, jr, j);

@@ -91,7 +91,16 @@ export function runReferences(): BenchResult[] {
           `    references off: ${bOff.seconds.toFixed(2)} s, logical ${mb(bOff.logicalBytes)}, data on the link ${mb(bOff.dataBytes)}\n` +
           `    link bytes saved: ${(100 * (1 - (bOn.dataBytes + bOn.referenceWireBytes) / bOff.dataBytes)).toFixed(1)}%`,
       );
-      out.push(result(`duplicate-heavy pull over ${bandwidth} (${mb(bOn.dataBytes + bOn.referenceWireBytes)} vs ${mb(bOff.dataBytes)} on the link)`, bOn.seconds, 'references off', bOff.seconds, '> 1', 'time with references on vs off'));
+      out.push(
+        result(
+          `duplicate-heavy pull over ${bandwidth} (${mb(bOn.dataBytes + bOn.referenceWireBytes)} vs ${mb(bOff.dataBytes)} on the link)`,
+          bOn.seconds,
+          'references off',
+          bOff.seconds,
+          '> 1',
+          'time with references on vs off',
+        ),
+      );
     } finally {
       h.cleanup();
     }

@@ -118,7 +118,12 @@ export function runReplication(): BenchResult[] {
     for (let r = 0; r < rounds; r++) {
       const row = oneRound(wsize, vsize, src, big, r);
       rows.push(row);
-      console.log(`  round ${r + 1}: ` + Object.entries(row).map(([k, v]) => `${k} ${(v.peer / v.rcopy).toFixed(2)}`).join(', '));
+      console.log(
+        `  round ${r + 1}: ` +
+          Object.entries(row)
+            .map(([k, v]) => `${k} ${(v.peer / v.rcopy).toFixed(2)}`)
+            .join(', '),
+      );
     }
   } finally {
     files.cleanup();
@@ -137,7 +142,13 @@ export function runReplication(): BenchResult[] {
   add('both', `host writes + pull + restore of ${w} until drained`, 'dd + cp', '', 'informational');
   add('initialCopy', `initial copy of a fully written ${vs} volume`, 'cp + sync', '>= 0.80');
   add('resync', `resync after 1% of ${vs} changed (random 64 KiB blocks)`, have('rsync') ? 'rsync --inplace --no-whole-file' : 'rsync (not installed)', '>= 25');
-  add('resyncFloor', 'bare resync with a consistent image (bench/resync-floor.ts, one process): the floor under rcopy pair resync', 'the same rsync', '', 'informational: the most a resync that keeps the image can reach');
+  add(
+    'resyncFloor',
+    'bare resync with a consistent image (bench/resync-floor.ts, one process): the floor under rcopy pair resync',
+    'the same rsync',
+    '',
+    'informational: the most a resync that keeps the image can reach',
+  );
   add('cliFloor', '`rcopy pair show`: one CLI round trip, the floor under any command', 'the same rsync', '', 'informational: the most any command can reach');
   return out;
 }

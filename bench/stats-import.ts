@@ -18,7 +18,7 @@ try {
   let x = 1;
   let ticks = 128166410318061000 - 60999; // a real MSR start, 100 ns units since 1601
   const disks = ['0', '1', '2', '3'];
-  for (let done = 0; done < lines; ) {
+  for (let done = 0; done < lines;) {
     const n = Math.min(100_000, lines - done);
     let chunk = '';
     for (let i = 0; i < n; i++) {

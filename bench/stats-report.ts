@@ -29,7 +29,9 @@ import { StatsStore, type EncodedEntry } from '../src/engine/stats/store.js';
 import { ENC_RUNS } from '../src/engine/stats/codec.js';
 import { reportFromStore } from '../src/engine/stats/report/from-store.js';
 
-const VOLS = 16, TRACKS = 1_638_400, TRACK = 65536;
+const VOLS = 16,
+  TRACKS = 1_638_400,
+  TRACK = 65536;
 const DAYS = Number(process.argv[2] ?? 7);
 const MINUTES = Math.round(DAYS * 24 * 60);
 const M = 60_000;
@@ -44,9 +46,11 @@ const buf = Buffer.alloc(TRACKS * 3);
 
 /** A random 1% table in RUNS form (codec.ts), written directly, and its track count. */
 function randomRuns(): { data: Buffer; count: number } {
-  let o = 0, count = 0;
+  let o = 0,
+    count = 0;
   let after = 0; // track after the previous run
-  let runStart = -1, runLen = 0;
+  let runStart = -1,
+    runLen = 0;
   const put = (v: number) => {
     while (v >= 128) {
       buf[o++] = (v & 127) | 128;
@@ -63,7 +67,9 @@ function randomRuns(): { data: Buffer; count: number } {
   };
   let t = -1;
   for (;;) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     t += GEO[x & 0xffff]!;
     if (t >= TRACKS) break;
     count++;
@@ -87,7 +93,11 @@ try {
   const ms = ManagementStore.open(join(dir, 'mgmt.db'), { durable: false });
   const st = StatsStore.of(ms);
   const vols = Array.from({ length: VOLS }, (_, v) => `vol${v}`);
-  st.addExternalMembers('week', M, vols.map((volume) => ({ volume, tracks: TRACKS, trackSize: TRACK })));
+  st.addExternalMembers(
+    'week',
+    M,
+    vols.map((volume) => ({ volume, tracks: TRACKS, trackSize: TRACK })),
+  );
   let t = process.hrtime.bigint();
   let setTracks = 0;
   for (let m0 = 0; m0 < MINUTES; m0 += 60) {
@@ -106,7 +116,9 @@ try {
   ms.close();
   const n = MINUTES * VOLS;
   const size = statSync(join(dir, 'mgmt.db')).size;
-  console.log(`store: ${n.toLocaleString('en')} entries (${DAYS} days, ${(setTracks / n).toFixed(0)} tracks set per entry), ${(size / 1e9).toFixed(2)} GB (${(size / n / 1024).toFixed(1)} KiB per entry; dense bitmaps would be ${(TRACKS / 8 / 1024).toFixed(0)} KiB), filled in ${fillSec.toFixed(1)} s`);
+  console.log(
+    `store: ${n.toLocaleString('en')} entries (${DAYS} days, ${(setTracks / n).toFixed(0)} tracks set per entry), ${(size / 1e9).toFixed(2)} GB (${(size / n / 1024).toFixed(1)} KiB per entry; dense bitmaps would be ${(TRACKS / 8 / 1024).toFixed(0)} KiB), filled in ${fillSec.toFixed(1)} s`,
+  );
 
   const perWeek = (s: number) => `${s.toFixed(2)} s (${(s / DAYS).toFixed(2)} s/day${DAYS === 7 ? '' : `, ${((s * 7) / DAYS).toFixed(2)} s for a week`})`;
 
@@ -114,7 +126,8 @@ try {
   {
     const ro = StatsStore.openReadOnly(dir);
     t = process.hrtime.bigint();
-    let rows = 0, bytes = 0;
+    let rows = 0,
+      bytes = 0;
     for (const e of ro.reportEntries('week')) {
       rows++;
       bytes += e.bitmap === undefined ? e.data.length : 0;
@@ -135,15 +148,23 @@ try {
     const s = sec(t);
     const c = process.cpuUsage(cpu);
     ro.close();
-    console.log(`report in this process, ${label}: ${perWeek(s)}, CPU ${((c.user + c.system) / 1e6).toFixed(2)} s over ${Math.min(availableParallelism(), VOLS)} threads (${r.kernel}; ${r.windows.length} windows, peak ${r.summary.peak?.changedTracks} tracks, distinct ${r.summary.distinctTracks})${DAYS === 7 ? `  target < 5 s: ${s < 5 ? 'met' : 'NOT met'}` : ''}`);
+    console.log(
+      `report in this process, ${label}: ${perWeek(s)}, CPU ${((c.user + c.system) / 1e6).toFixed(2)} s over ${Math.min(availableParallelism(), VOLS)} threads (${r.kernel}; ${r.windows.length} windows, peak ${r.summary.peak?.changedTracks} tracks, distinct ${r.summary.distinctTracks})${DAYS === 7 ? `  target < 5 s: ${s < 5 ? 'met' : 'NOT met'}` : ''}`,
+    );
   }
 
-  console.log(`load average before the CLI run: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${availableParallelism()} CPUs; other work on the machine slows every figure here)`);
+  console.log(
+    `load average before the CLI run: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (${availableParallelism()} CPUs; other work on the machine slows every figure here)`,
+  );
   t = process.hrtime.bigint();
   const out = execFileSync(process.execPath, [CLI, 'stats', 'report', 'bench:week', '--window', '1h', '--format', 'json'], { env, maxBuffer: 1 << 26 }).toString();
   const total = sec(t);
   const rep = JSON.parse(out) as { seconds: number; windows: unknown[]; summary: { distinctTracks: number } };
-  console.log(`rcopy stats report bench:week --window 1h --format json: ${perWeek(total)} as a process; the report itself ${perWeek(rep.seconds)} (${rep.windows.length} windows, distinct ${rep.summary.distinctTracks})${DAYS === 7 ? `  target < 5 s: ${total < 5 ? 'met' : 'NOT met'}` : ''}`);
+  console.log(
+    `rcopy stats report bench:week --window 1h --format json: ${perWeek(total)} as a process; the report itself ${perWeek(rep.seconds)} (${rep.windows.length} windows, distinct ${rep.summary.distinctTracks})${DAYS === 7 ? `  target < 5 s: ${total < 5 ? 'met' : 'NOT met'}` : ''}`,
+  );
 } finally {
   rmSync(home, { recursive: true, force: true });
 }

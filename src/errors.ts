@@ -139,7 +139,7 @@ export function storageError(e: unknown, where: { array?: string; path?: string;
   const m = STORAGE[x.code] ?? STORAGE[x.code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1')];
   if (!m) return null;
   const sqlite = x.code.startsWith('SQLITE_');
-  const file = typeof x.path === 'string' ? x.path : sqlite ? where.store ?? where.path : where.path;
+  const file = typeof x.path === 'string' ? x.path : sqlite ? (where.store ?? where.path) : where.path;
   const detail = [where.array ? `array '${where.array}'` : '', sqlite ? `management store: ${x.code}` : x.syscall ? `${x.syscall}: ${x.code}` : x.code];
   return new RcopyError(m.code, `${m.what}${file ? `: ${file}` : ''} (${detail.filter(Boolean).join(', ')})`, { kind: 'failed', hint: m.hint(file) });
 }
@@ -164,36 +164,30 @@ export const E = {
   usage: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_USAGE', message, { kind: 'usage', hint }),
   badSize: (text: string, why = 'not a size') =>
     new RcopyError('ERR_RCOPY_BAD_SIZE', `invalid size '${text}': ${why}`, { kind: 'usage', hint: 'use a number with an optional unit: 512, 64k, 10M, 4G, 1T' }),
-  badRate: (text: string) =>
-    new RcopyError('ERR_RCOPY_BAD_RATE', `invalid rate '${text}'`, { kind: 'usage', hint: 'use a size per second: 100MB/s, 1Gb/s, 50M' }),
+  badRate: (text: string) => new RcopyError('ERR_RCOPY_BAD_RATE', `invalid rate '${text}'`, { kind: 'usage', hint: 'use a size per second: 100MB/s, 1Gb/s, 50M' }),
   badDuration: (text: string, what = 'duration ', why?: string) =>
     new RcopyError('ERR_RCOPY_BAD_DURATION', `invalid ${what}'${text}'${why ? `: ${why}` : ''}`, { kind: 'usage', hint: 'use 500ms, 30s, 5m, 1h or 1d' }),
   /** A peer's answer turned into this side's error: the peer's code when it has one. */
-  fromPeer: (e: unknown, message: string, hint: string) =>
-    new RcopyError(e instanceof RcopyError ? e.code : 'ERR_RCOPY_PEER', message, { kind: 'peer', hint }),
+  fromPeer: (e: unknown, message: string, hint: string) => new RcopyError(e instanceof RcopyError ? e.code : 'ERR_RCOPY_PEER', message, { kind: 'peer', hint }),
   badName: (what: string, name: string, why: string) =>
-    new RcopyError('ERR_RCOPY_BAD_NAME', `invalid ${what} name '${name}': ${why}`, { kind: 'usage', hint: 'names use letters, digits, . _ and -, start with a letter or digit, at most 64 characters' }),
-  noArray: (name: string) =>
-    new RcopyError('ERR_RCOPY_NO_ARRAY', `no array named '${name}'`, { kind: 'usage', hint: "run 'rcopy array list' to see the arrays, or 'rcopy array create NAME'" }),
+    new RcopyError('ERR_RCOPY_BAD_NAME', `invalid ${what} name '${name}': ${why}`, {
+      kind: 'usage',
+      hint: 'names use letters, digits, . _ and -, start with a letter or digit, at most 64 characters',
+    }),
+  noArray: (name: string) => new RcopyError('ERR_RCOPY_NO_ARRAY', `no array named '${name}'`, { kind: 'usage', hint: "run 'rcopy array list' to see the arrays, or 'rcopy array create NAME'" }),
   arrayExists: (name: string) =>
     new RcopyError('ERR_RCOPY_ARRAY_EXISTS', `an array named '${name}' already exists`, { kind: 'usage', hint: 'choose another name, or delete it first with rcopy array delete' }),
-  notAnArray: (dir: string) =>
-    new RcopyError('ERR_RCOPY_NOT_AN_ARRAY', `'${dir}' is not an rcopy array directory`, { kind: 'usage', hint: 'it has no rcopy management store; remove or rename it' }),
-  noVolume: (array: string, name: string) =>
-    new RcopyError('ERR_RCOPY_NO_VOLUME', `array '${array}' has no volume '${name}'`, { kind: 'usage', hint: `run 'rcopy volume list ${array}'` }),
-  volumeExists: (array: string, name: string) =>
-    new RcopyError('ERR_RCOPY_VOLUME_EXISTS', `volume '${array}:${name}' already exists`, { kind: 'usage' }),
+  notAnArray: (dir: string) => new RcopyError('ERR_RCOPY_NOT_AN_ARRAY', `'${dir}' is not an rcopy array directory`, { kind: 'usage', hint: 'it has no rcopy management store; remove or rename it' }),
+  noVolume: (array: string, name: string) => new RcopyError('ERR_RCOPY_NO_VOLUME', `array '${array}' has no volume '${name}'`, { kind: 'usage', hint: `run 'rcopy volume list ${array}'` }),
+  volumeExists: (array: string, name: string) => new RcopyError('ERR_RCOPY_VOLUME_EXISTS', `volume '${array}:${name}' already exists`, { kind: 'usage' }),
   outOfRange: (what: string) => new RcopyError('ERR_RCOPY_OUT_OF_RANGE', what, { kind: 'usage' }),
-  notRunning: (name: string) =>
-    new RcopyError('ERR_RCOPY_CONTROLLER_DOWN', `the controller of array '${name}' is not running`, { kind: 'failed', hint: `run 'rcopy array start ${name}'` }),
+  notRunning: (name: string) => new RcopyError('ERR_RCOPY_CONTROLLER_DOWN', `the controller of array '${name}' is not running`, { kind: 'failed', hint: `run 'rcopy array start ${name}'` }),
   integrity: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_INTEGRITY', message, { kind: 'integrity', hint }),
   peer: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_PEER', message, { kind: 'peer', hint }),
-  linkDown: (a: string, b: string) =>
-    new RcopyError('ERR_RCOPY_LINK_DOWN', `the link between '${a}' and '${b}' is down`, { kind: 'peer', hint: `run 'rcopy link up ${a} ${b}'` }),
+  linkDown: (a: string, b: string) => new RcopyError('ERR_RCOPY_LINK_DOWN', `the link between '${a}' and '${b}' is down`, { kind: 'peer', hint: `run 'rcopy link up ${a} ${b}'` }),
   timeout: (message: string) => new RcopyError('ERR_RCOPY_TIMEOUT', message, { kind: 'timeout' }),
   state: (message: string, hint: string) => new RcopyError('ERR_RCOPY_STATE', message, { kind: 'failed', hint }),
-  notFound: (what: string, id: string, hint?: string) =>
-    new RcopyError('ERR_RCOPY_NOT_FOUND', `no ${what} '${id}'`, { kind: 'usage', hint }),
+  notFound: (what: string, id: string, hint?: string) => new RcopyError('ERR_RCOPY_NOT_FOUND', `no ${what} '${id}'`, { kind: 'usage', hint }),
   badInput: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_BAD_INPUT', message, { kind: 'usage', hint }),
   /** A copy or task stopped on purpose (a revert, a suspension, a stop) or because its pair left COPY. */
   aborted: (message: string) => new RcopyError('ERR_RCOPY_ABORTED', message, { kind: 'failed' }),
@@ -217,10 +211,8 @@ export const E = {
   /** A connection to a controller failed, closed, or did not open in time. */
   connection: (message: string) => new RcopyError('ERR_RCOPY_PEER', message, { kind: 'peer' }),
   /** A request that got no answer in time (a peer error: the other side did not answer). */
-  noAnswer: (label: string, method: string, ms: number) =>
-    new RcopyError('ERR_RCOPY_TIMEOUT', `${label}: '${method}' got no answer in ${ms} ms`, { kind: 'peer' }),
-  peerDown: (name: string) =>
-    new RcopyError('ERR_RCOPY_PEER_DOWN', `the controller of peer array '${name}' is not running`, { kind: 'peer', hint: `run 'rcopy array start ${name}'` }),
+  noAnswer: (label: string, method: string, ms: number) => new RcopyError('ERR_RCOPY_TIMEOUT', `${label}: '${method}' got no answer in ${ms} ms`, { kind: 'peer' }),
+  peerDown: (name: string) => new RcopyError('ERR_RCOPY_PEER_DOWN', `the controller of peer array '${name}' is not running`, { kind: 'peer', hint: `run 'rcopy array start ${name}'` }),
   controllerStart: (message: string, hint: string) => new RcopyError('ERR_RCOPY_CONTROLLER_START', message, { kind: 'failed', hint }),
   resyncFailed: (message: string, hint: string) => new RcopyError('ERR_RCOPY_RESYNC_FAILED', message, { kind: 'peer', hint }),
   badPath: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_BAD_PATH', message, { kind: 'usage', hint }),

@@ -22,7 +22,12 @@ export function checkOutputPath(file: string, option: string): string {
   try {
     st = fs.statSync(dir);
   } catch (e) {
-    throw badPath(option, file, `its directory ${dir} ${errnoText(e) === 'ENOENT' ? 'does not exist' : `cannot be used (${errnoText(e)})`}`, 'create the directory first, or name a file in an existing one');
+    throw badPath(
+      option,
+      file,
+      `its directory ${dir} ${errnoText(e) === 'ENOENT' ? 'does not exist' : `cannot be used (${errnoText(e)})`}`,
+      'create the directory first, or name a file in an existing one',
+    );
   }
   if (!st.isDirectory()) throw badPath(option, file, `${dir} is not a directory`);
   let target: fs.Stats | undefined;

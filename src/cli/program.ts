@@ -8,7 +8,6 @@ import { setProgramFactory } from './program-factory.js';
 import { registerCore } from './register/core.js';
 import { REGISTERS } from './register/index.js';
 
-
 export function buildProgram(): Command {
   const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   const program = new Command('rcopy')
@@ -16,7 +15,7 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .option('--no-color', 'no colours (also NO_COLOR=1)')
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nRun `rcopy help COMMAND` for a command\'s options and an example. Arrays live under $RCOPY_HOME (default ~/.rcopy).');
+    .addHelpText('after', "\nRun `rcopy help COMMAND` for a command's options and an example. Arrays live under $RCOPY_HOME (default ~/.rcopy).");
   program.helpCommand(false);
   // set before the subcommands are made, so that they inherit it: usage errors exit 2, not 1
   program.exitOverride();

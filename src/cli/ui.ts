@@ -12,7 +12,11 @@ export interface Choice {
 }
 
 /** The value, or — on a terminal — ask for it; otherwise a usage error naming the argument. */
-export async function need(ctx: CliContext, value: string | undefined, what: { name: string; message: string; choices?: () => Promise<Choice[]>; default?: string; validate?: (v: string) => true | string }): Promise<string> {
+export async function need(
+  ctx: CliContext,
+  value: string | undefined,
+  what: { name: string; message: string; choices?: () => Promise<Choice[]>; default?: string; validate?: (v: string) => true | string },
+): Promise<string> {
   if (value !== undefined && value !== '') return value;
   if (!ctx.interactive) throw E.usage(`missing ${what.name}`, `give ${what.name} on the command line (see --help)`);
   if (what.choices) {
@@ -37,4 +41,3 @@ export async function confirm(ctx: CliContext, message: string, details?: string
   const ok = await ask({ message, default: false });
   if (!ok) throw E.usage('cancelled', 'nothing was changed');
 }
-

@@ -126,7 +126,7 @@ export class Controller implements HandlerContext {
     } catch (e) {
       // file-system and SQLite errors (a full disk, EIO, EACCES) get their own codes, not INTERNAL
       const err = toRcopyError(e, { array: this.array.name, path: this.array.dir, store: path.join(this.array.dir, STORE_FILE) });
-      if (!(e instanceof RcopyError)) this.log(`${err.code} in '${String(method)}': ${err.code === 'ERR_RCOPY_INTERNAL' ? (e as Error)?.stack ?? String(e) : err.message}`);
+      if (!(e instanceof RcopyError)) this.log(`${err.code} in '${String(method)}': ${err.code === 'ERR_RCOPY_INTERNAL' ? ((e as Error)?.stack ?? String(e)) : err.message}`);
       send({ id: typeof id === 'number' ? id : 0, e: err.toJSON() });
     }
   }

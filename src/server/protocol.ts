@@ -201,7 +201,11 @@ export class RpcClient {
   private closed: Error | null = null;
 
   /** `decoder`: the socket was made with `onread` into it (connect()); else 'data' events feed it. */
-  constructor(private readonly sock: net.Socket, readonly label: string, decoder?: FrameDecoder) {
+  constructor(
+    private readonly sock: net.Socket,
+    readonly label: string,
+    decoder?: FrameDecoder,
+  ) {
     this.decoder = decoder ?? new FrameDecoder();
     if (!decoder) sock.on('data', (chunk: Buffer) => this.take(() => this.decoder.push(chunk)));
     sock.on('error', (e) => this.fail(E.connection(`connection to ${label} failed: ${e.message}`)));
@@ -226,11 +230,14 @@ export class RpcClient {
       let client: RpcClient | null = null;
       const sock = net.createConnection({
         path,
-        onread: { buffer: () => decoder.readBuffer(), callback: (n: number) => {
-          if (client) client.take(() => decoder.pushRead(n));
-          else decoder.pushRead(n); // nothing is asked before connect: a stray frame is dropped
-          return true;
-        } },
+        onread: {
+          buffer: () => decoder.readBuffer(),
+          callback: (n: number) => {
+            if (client) client.take(() => decoder.pushRead(n));
+            else decoder.pushRead(n); // nothing is asked before connect: a stray frame is dropped
+            return true;
+          },
+        },
       });
       const t = setTimeout(() => {
         sock.destroy();

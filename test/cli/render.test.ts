@@ -7,7 +7,20 @@ import { pairListRows, pairListTable, type PairSides } from '../../src/cli/rende
 import type { PairView } from '../../src/server/methods.js';
 
 test('output formats: JSON, YAML, CSV from a table or from a list of records, and the default', async () => {
-  const out = { data: [{ a: 1, b: 'x,y' }, { a: 2, c: { d: true } }], table: { head: ['a', 'b'], rows: [[1, 'x,y'], [2, null]] }, text: 'two rows' };
+  const out = {
+    data: [
+      { a: 1, b: 'x,y' },
+      { a: 2, c: { d: true } },
+    ],
+    table: {
+      head: ['a', 'b'],
+      rows: [
+        [1, 'x,y'],
+        [2, null],
+      ],
+    },
+    text: 'two rows',
+  };
   assert.equal(await render(out, 'json', false), JSON.stringify(out.data, null, 2));
   assert.match(await render(out, 'yaml', false), /^- a: 1\n {2}b: x,y\n/);
   assert.equal(await render(out, 'csv', false), 'a,b\n1,"x,y"\n2,');
@@ -33,16 +46,46 @@ test('link text', () => {
 
 function view(over: Partial<PairView>): PairView {
   return {
-    id: 'p1', group: 'g', role: 'P', array: 'A', volume: 'A:v', pvol: 'A:v', svol: 'B:v', journal: 'A:j', remoteJournal: 'B:j', mode: 'async',
-    state: 'PAIR', stateSince: 0, reason: '', copyDone: 0, copyTotal: 0, resyncing: false, writable: false, imageTime: null, imageTracks: 0,
-    changedTracks: 0, changedBytes: 0, journalUsedPct: null, journalEntries: null, journalBytes: null, lastSeq: null, oldestTimestamp: null, hint: null,
+    id: 'p1',
+    group: 'g',
+    role: 'P',
+    array: 'A',
+    volume: 'A:v',
+    pvol: 'A:v',
+    svol: 'B:v',
+    journal: 'A:j',
+    remoteJournal: 'B:j',
+    mode: 'async',
+    state: 'PAIR',
+    stateSince: 0,
+    reason: '',
+    copyDone: 0,
+    copyTotal: 0,
+    resyncing: false,
+    writable: false,
+    imageTime: null,
+    imageTracks: 0,
+    changedTracks: 0,
+    changedBytes: 0,
+    journalUsedPct: null,
+    journalEntries: null,
+    journalBytes: null,
+    lastSeq: null,
+    oldestTimestamp: null,
+    hint: null,
     ...over,
   };
 }
 
 test('pair list: one row per pair from both sides, behind and the resync estimate from the link', () => {
   const sides: PairSides = new Map([
-    ['p1', { p: view({ state: 'PSUS', lastSeq: 10, journalBytes: 4096, journalUsedPct: 1.5, changedTracks: 2, changedBytes: 2 * 65536 }), s: view({ role: 'S', state: 'SSUS', restoredSeq: 7, copyPct: 100 }) }],
+    [
+      'p1',
+      {
+        p: view({ state: 'PSUS', lastSeq: 10, journalBytes: 4096, journalUsedPct: 1.5, changedTracks: 2, changedBytes: 2 * 65536 }),
+        s: view({ role: 'S', state: 'SSUS', restoredSeq: 7, copyPct: 100 }),
+      },
+    ],
     ['p2', { s: view({ id: 'p2', role: 'S', pvol: 'A:w', svol: 'C:w', state: 'COPY', copyPct: 40, changedBytes: 65536, changedTracks: 1 }) }],
   ]);
   const rows = pairListRows(sides, new Map([['A|B', 65536]]));

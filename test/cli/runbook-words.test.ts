@@ -15,7 +15,10 @@ test('substitute fills ${name} once, keeps $${...} literal, refuses unknown name
   assert.equal(substitute('${a}:${b}', { a: 'A', b: '${a}' }), 'A:${a}');
   assert.equal(substitute('$${a} ${a}', { a: 'x' }), '${a} x');
   assert.deepEqual(references('${a}-$${b}-${c}'), ['a', 'c']);
-  assert.throws(() => substitute('${nope}', {}), (e: RcopyError) => e.code === 'ERR_RCOPY_RUNBOOK' && /unknown variable/.test(e.message));
+  assert.throws(
+    () => substitute('${nope}', {}),
+    (e: RcopyError) => e.code === 'ERR_RCOPY_RUNBOOK' && /unknown variable/.test(e.message),
+  );
 });
 
 test('showCommand quotes what needs it; closest finds likely typos only', () => {

@@ -20,7 +20,10 @@ homeTest('arrays: create, list, show, status, stop, delete', async (h) => {
   assert.equal(a.durability, 'fsync');
   await h.ok('array', 'create', 'siteB', '--durability', 'none');
   const list = await h.ok('array', 'list', '--json');
-  assert.deepEqual(list.map((x: any) => x.name), ['siteA', 'siteB']);
+  assert.deepEqual(
+    list.map((x: any) => x.name),
+    ['siteA', 'siteB'],
+  );
   let st = await h.ok('array', 'status', 'siteA', '--json');
   assert.equal(st.running, false);
   const started = await h.ok('array', 'start', 'siteA', '--json');
@@ -69,7 +72,10 @@ homeTest('volumes and host I/O: sparse images, write/read/checksum', async (h) =
   assert.equal(v.size, 64 * 1024 * 1024);
   assert.equal(v.allocatedTracks, 0);
   const many = await h.ok('volume', 'create', 'a1:m', '--size', '1M', '--count', '3', '--json');
-  assert.deepEqual(many.map((x: any) => x.name), ['m-0', 'm-1', 'm-2']);
+  assert.deepEqual(
+    many.map((x: any) => x.name),
+    ['m-0', 'm-1', 'm-2'],
+  );
   const file = path.join(h.dir, 'data.bin');
   const data = seeded(42, 3 * 1024 * 1024 + 1000);
   fs.writeFileSync(file, data);
@@ -93,7 +99,13 @@ homeTest('volumes and host I/O: sparse images, write/read/checksum', async (h) =
   const sum = await h.ok('io', 'checksum', 'a1:v1', '--json');
   assert.equal(sum.sha256, crypto.createHash('sha256').update(img).digest('hex'));
   const part = await h.ok('io', 'checksum', 'a1:v1', '--range', '10M-11M', '--json');
-  assert.equal(part.sha256, crypto.createHash('sha256').update(img.subarray(10 * 1048576, 11 * 1048576)).digest('hex'));
+  assert.equal(
+    part.sha256,
+    crypto
+      .createHash('sha256')
+      .update(img.subarray(10 * 1048576, 11 * 1048576))
+      .digest('hex'),
+  );
   // workload runs in the controller and reports figures
   const w = await h.ok('workload', 'run', 'a1:v1', '--pattern', 'zipf', '--bs', '64k', '--bytes', '4M', '--json');
   assert.equal(w.bytes, 4 * 1024 * 1024);
@@ -153,7 +165,14 @@ homeTest('SIGKILL of the controller during a workload loses no acknowledged writ
   assert.ok(acked.length >= 20, `most writes were acknowledged (${acked.length})`);
   for (const i of acked) {
     const sum = await h.ok('io', 'checksum', 'k1:v', '--range', `${i * 256}k-${(i + 1) * 256}k`, '--json');
-    assert.equal(sum.sha256, crypto.createHash('sha256').update(seeded(i + 1, 256 * 1024)).digest('hex'), `write ${i}`);
+    assert.equal(
+      sum.sha256,
+      crypto
+        .createHash('sha256')
+        .update(seeded(i + 1, 256 * 1024))
+        .digest('hex'),
+      `write ${i}`,
+    );
   }
 });
 

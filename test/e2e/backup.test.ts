@@ -50,7 +50,13 @@ homeTest('generations: incrementals copy only changed tracks, older generations 
 
   // list, show (bare id is found on its array), verify
   const list = await h.ok('backup', 'list', 'a', '--json');
-  assert.deepEqual(list.map((b: any) => [b.generation, b.label]), [[1, 'first'], [2, 'second']]);
+  assert.deepEqual(
+    list.map((b: any) => [b.generation, b.label]),
+    [
+      [1, 'first'],
+      [2, 'second'],
+    ],
+  );
   const table = await h.ok('backup', 'list', 'a', '--source', 'src');
   assert.match(table, /a:bk-000001.*first/);
   const shown = await h.ok('backup', 'show', 'bk-000001', '--json');
@@ -197,7 +203,14 @@ homeTest('point in time, kill -9 during a backup, and moving the array to anothe
   process.kill(pid!, 'SIGKILL');
   assert.notEqual((await killed).code, 0);
   const after = await h.ok('backup', 'list', 'p', '--json');
-  assert.deepEqual(after.map((b: any) => [b.number, b.state, b.generation]), [[1, 'good', 1], [2, 'good', 2], [3, 'failed', null]]);
+  assert.deepEqual(
+    after.map((b: any) => [b.number, b.state, b.generation]),
+    [
+      [1, 'good', 1],
+      [2, 'good', 2],
+      [3, 'failed', null],
+    ],
+  );
   assert.match(after[2].error, /interrupted/);
   await h.fails(1, 'ERR_RCOPY_STATE', 'backup', 'restore', 'p:bk-000003', '--to', 'p:r', '--yes');
   for (const id of ['p:bk-000001', 'p:bk-000002']) assert.equal((await h.ok('backup', 'verify', id, '--json')).ok, true, id);

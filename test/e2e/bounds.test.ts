@@ -106,7 +106,11 @@ homeTest('options: durations past what a timer holds name the option; reports an
   expectError(await h.run(['stats', 'start', 'a1:g', '--interval', bad]), 2, 'ERR_RCOPY_BAD_DURATION', "invalid --interval '2147483648ms'");
   expectError(await h.run(['stats', 'define', 'a1:h', '--volumes', 'v', '--interval', '30d']), 2, 'ERR_RCOPY_BAD_DURATION', "invalid --interval '30d'");
   const status = await h.ok('stats', 'list', 'a1', '--json');
-  assert.deepEqual(status.map((g: { group: string }) => g.group), ['g'], 'a refused define changes nothing');
+  assert.deepEqual(
+    status.map((g: { group: string }) => g.group),
+    ['g'],
+    'a refused define changes nothing',
+  );
 
   await h.ok('stats', 'import', 'a1:t', '--trace', path.join(TRACES, 'wdev_1.csv'), '--format', 'msr');
   // a report window is no timer: a month is fine; a 1 ms window over a week is refused at once

@@ -31,9 +31,7 @@ homeTest('controllers started at the same moment for one array: exactly one runs
     process.kill(st.pid, 'SIGKILL');
     await waitFor(() => !alive(st.pid), 30_000, 20);
     assert.ok(fs.existsSync(path.join(dir, 'controller.pid')), 'a killed controller leaves its pid file');
-    const kids = Array.from({ length: 6 }, () =>
-      spawn(process.execPath, [CONTROLLER_JS, dir, h.dir], { stdio: 'ignore', env: { ...process.env, RCOPY_HOME: h.dir } }),
-    );
+    const kids = Array.from({ length: 6 }, () => spawn(process.execPath, [CONTROLLER_JS, dir, h.dir], { stdio: 'ignore', env: { ...process.env, RCOPY_HOME: h.dir } }));
     const exited = kids.map((k) => new Promise<void>((res) => k.once('exit', () => res())));
     // all but one give up at once; the one left runs until it is stopped
     await waitFor(() => kids.filter((k) => k.exitCode === null && k.signalCode === null).length <= 1, 60_000, 50);

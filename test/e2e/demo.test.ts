@@ -10,7 +10,10 @@ homeTest('rcopy demo runs the full tour in under a minute and stops its controll
   assert.ok(d.seconds < 60, `the tour took ${d.seconds} s`);
   const cmds: string[] = d.steps.map((s: any) => s.command);
   for (const want of ['pair create', 'workload run', 'pair split', 'pair resync', 'pair takeover', '--swap', 'backup create', 'stats report']) {
-    assert.ok(cmds.some((c) => c.includes(want)), `the tour shows ${want}`);
+    assert.ok(
+      cmds.some((c) => c.includes(want)),
+      `the tour shows ${want}`,
+    );
   }
   assert.ok(d.steps.every((s: any) => s.exitCode === 0));
   const left = spawnSync('sh', ['-c', "ps -eo args | grep 'controller.js' | grep 'rcopy-demo-' | grep -v grep"], { encoding: 'utf8' }).stdout.trim();

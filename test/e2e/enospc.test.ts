@@ -130,62 +130,66 @@ homeTest('ENOSPC on the P-VOL: ERR_RCOPY_NO_SPACE with the path, nothing of the 
   await assertEqual(h, 'A:v', 'B:v');
 });
 
-homeTest('ENOSPC on the secondary (the whole array on a full disk): PSUE with the reason within seconds; a resync on the full disk returns with PSUE and a message', { skip: PROBE ?? false }, async (h) => {
-  const mounts = mountsOf(h);
-  await h.ok('array', 'create', 'A');
-  await h.ok('array', 'create', 'B');
-  // B's whole directory (S-VOL, restore journal, management store, bitmaps) on a 40 MiB file system
-  const dir = arrayDirOf(h, 'B');
-  await h.ok('array', 'stop', 'B');
-  fs.renameSync(dir, `${dir}.aside`);
-  const m = mountSmall(dir, 40);
-  assert.ok(!('why' in m), 'mounted');
-  mounts.push(m);
-  fs.cpSync(`${dir}.aside`, dir, { recursive: true });
-  fs.rmSync(`${dir}.aside`, { recursive: true });
-  await pairOn(h);
-  await h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', 'random', '--length', '1M', '--seed', '1');
-  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
-  fill(dir);
-  const t0 = Date.now();
-  await h.ok('io', 'write', 'A:v', '--offset', '4M', '--pattern', 'random', '--length', '2M', '--seed', '2');
-  await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).secondary?.state === 'PSUE', 10_000);
-  const secs = (Date.now() - t0) / 1000;
-  const v = await h.ok('pair', 'show', 'B:v', '--json');
-  // the S-VOL or the (sparse) restore journal is the first to meet the full disk
-  assert.match(v.secondary.reason, /restore failed: no space.*(v\.img|j\.jnl)/i, `reason: ${v.secondary.reason}`);
-  assert.ok(secs < 10, `suspended after ${secs} s`);
-  // the primary is told
-  await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).primary?.state === 'PSUE', 10_000);
-  fill(dir, 3 * 1024 * 1024);
-  if (/v\.img/.test(v.secondary.reason)) {
-    // entries already in the restore journal are applied by themselves once there is room
-    // (the S-VOL is whole again at the last entry, never left at a half-applied batch)
-    await waitFor(async () => {
-      const x = await h.ok('pair', 'show', 'B:v', '--json');
-      return x.secondary.restoredSeq >= x.primary.lastSeq;
-    }, 10_000);
-  }
-  // (when the sparse restore journal met the full disk first, the entries never arrived: the
-  // primary folded them into its bitmap and the resync below copies them)
-  // a resync with 1 MiB left (room to record states, not for the 2 MiB it saves and copies)
-  // stops with PSUE and says why, in bounded time
-  fill(dir, 1024 * 1024);
-  const t1 = Date.now();
-  const r = await h.run(['pair', 'resync', 'B:v'], { timeoutMs: 60_000 });
-  assert.notEqual(r.code, 0, `resync on a full disk: ${r.stdout}${r.stderr}`);
-  assert.match(r.stderr, /PSUE/, r.stderr);
-  assert.match(r.stderr, /no space/i, r.stderr);
-  assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy/, r.stderr);
-  assert.ok(Date.now() - t1 < 30_000, `resync returned after ${(Date.now() - t1) / 1000} s`);
-  assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).secondary.state, 'PSUE');
-  assert.doesNotMatch(fs.readFileSync(path.join(dir, 'controller.log'), 'utf8'), /unhandled rejection|uncaught/);
-  // space again: the resync makes both equal
-  unfill(dir);
-  await h.ok('pair', 'resync', 'B:v', '--timeout', '60s');
-  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
-  await assertEqual(h, 'A:v', 'B:v');
-});
+homeTest(
+  'ENOSPC on the secondary (the whole array on a full disk): PSUE with the reason within seconds; a resync on the full disk returns with PSUE and a message',
+  { skip: PROBE ?? false },
+  async (h) => {
+    const mounts = mountsOf(h);
+    await h.ok('array', 'create', 'A');
+    await h.ok('array', 'create', 'B');
+    // B's whole directory (S-VOL, restore journal, management store, bitmaps) on a 40 MiB file system
+    const dir = arrayDirOf(h, 'B');
+    await h.ok('array', 'stop', 'B');
+    fs.renameSync(dir, `${dir}.aside`);
+    const m = mountSmall(dir, 40);
+    assert.ok(!('why' in m), 'mounted');
+    mounts.push(m);
+    fs.cpSync(`${dir}.aside`, dir, { recursive: true });
+    fs.rmSync(`${dir}.aside`, { recursive: true });
+    await pairOn(h);
+    await h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', 'random', '--length', '1M', '--seed', '1');
+    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+    fill(dir);
+    const t0 = Date.now();
+    await h.ok('io', 'write', 'A:v', '--offset', '4M', '--pattern', 'random', '--length', '2M', '--seed', '2');
+    await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).secondary?.state === 'PSUE', 10_000);
+    const secs = (Date.now() - t0) / 1000;
+    const v = await h.ok('pair', 'show', 'B:v', '--json');
+    // the S-VOL or the (sparse) restore journal is the first to meet the full disk
+    assert.match(v.secondary.reason, /restore failed: no space.*(v\.img|j\.jnl)/i, `reason: ${v.secondary.reason}`);
+    assert.ok(secs < 10, `suspended after ${secs} s`);
+    // the primary is told
+    await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).primary?.state === 'PSUE', 10_000);
+    fill(dir, 3 * 1024 * 1024);
+    if (/v\.img/.test(v.secondary.reason)) {
+      // entries already in the restore journal are applied by themselves once there is room
+      // (the S-VOL is whole again at the last entry, never left at a half-applied batch)
+      await waitFor(async () => {
+        const x = await h.ok('pair', 'show', 'B:v', '--json');
+        return x.secondary.restoredSeq >= x.primary.lastSeq;
+      }, 10_000);
+    }
+    // (when the sparse restore journal met the full disk first, the entries never arrived: the
+    // primary folded them into its bitmap and the resync below copies them)
+    // a resync with 1 MiB left (room to record states, not for the 2 MiB it saves and copies)
+    // stops with PSUE and says why, in bounded time
+    fill(dir, 1024 * 1024);
+    const t1 = Date.now();
+    const r = await h.run(['pair', 'resync', 'B:v'], { timeoutMs: 60_000 });
+    assert.notEqual(r.code, 0, `resync on a full disk: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /PSUE/, r.stderr);
+    assert.match(r.stderr, /no space/i, r.stderr);
+    assert.doesNotMatch(r.stderr, /INTERNAL|bug in rcopy/, r.stderr);
+    assert.ok(Date.now() - t1 < 30_000, `resync returned after ${(Date.now() - t1) / 1000} s`);
+    assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).secondary.state, 'PSUE');
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, 'controller.log'), 'utf8'), /unhandled rejection|uncaught/);
+    // space again: the resync makes both equal
+    unfill(dir);
+    await h.ok('pair', 'resync', 'B:v', '--timeout', '60s');
+    await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+    await assertEqual(h, 'A:v', 'B:v');
+  },
+);
 
 homeTest('array, journal, volume and backup create and a management-store change on a full disk: ERR_RCOPY_NO_SPACE, exit 1, path and hint', { skip: PROBE ?? false }, async (h) => {
   const mounts = mountsOf(h);
@@ -252,21 +256,56 @@ test('file-system and SQLite errors map to NO_SPACE / IO / ACCESS with the path,
     db.exec('CREATE TABLE t (b BLOB)');
     fill(d);
     // (a write through a handle carries no path: the fallback, the array directory, is named)
-    check(thrown(() => fs.writeFileSync(path.join(d, 'more'), Buffer.alloc(65536))), 'ERR_RCOPY_NO_SPACE', /write: ENOSPC/, /free space/, '/the/array');
-    check(thrown(() => db.prepare('INSERT INTO t VALUES (?)').run(Buffer.alloc(256 * 1024))), 'ERR_RCOPY_NO_SPACE', /SQLITE_FULL/, /free space/, '/the/array/mgmt.db');
+    check(
+      thrown(() => fs.writeFileSync(path.join(d, 'more'), Buffer.alloc(65536))),
+      'ERR_RCOPY_NO_SPACE',
+      /write: ENOSPC/,
+      /free space/,
+      '/the/array',
+    );
+    check(
+      thrown(() => db.prepare('INSERT INTO t VALUES (?)').run(Buffer.alloc(256 * 1024))),
+      'ERR_RCOPY_NO_SPACE',
+      /SQLITE_FULL/,
+      /free space/,
+      '/the/array/mgmt.db',
+    );
     db.close();
     unfill(d);
     // SQLITE_READONLY, EROFS (a read-only mount), EPERM: ACCESS
     const ro = new Database(path.join(d, 'm.db'), { readonly: true });
-    check(thrown(() => ro.exec('INSERT INTO t VALUES (1)')), 'ERR_RCOPY_ACCESS', /SQLITE_READONLY/, /owner and mode/);
+    check(
+      thrown(() => ro.exec('INSERT INTO t VALUES (1)')),
+      'ERR_RCOPY_ACCESS',
+      /SQLITE_READONLY/,
+      /owner and mode/,
+    );
     ro.close();
     assert.equal(spawnSync('mount', ['-o', 'remount,ro', d]).status, 0, 'remounted read-only');
-    check(thrown(() => fs.writeFileSync(path.join(d, 'x'), 'x')), 'ERR_RCOPY_ACCESS', /EROFS/, /read-only/, path.join(d, 'x'));
-    check(thrown(() => fs.rmdirSync('/proc/1')), 'ERR_RCOPY_ACCESS', /EPERM/, /owner and mode/, '/proc/1');
+    check(
+      thrown(() => fs.writeFileSync(path.join(d, 'x'), 'x')),
+      'ERR_RCOPY_ACCESS',
+      /EROFS/,
+      /read-only/,
+      path.join(d, 'x'),
+    );
+    check(
+      thrown(() => fs.rmdirSync('/proc/1')),
+      'ERR_RCOPY_ACCESS',
+      /EPERM/,
+      /owner and mode/,
+      '/proc/1',
+    );
     // EIO: a read of an unmapped address through /proc/self/mem; a handle's error has no path: the fallback names one
     const fd = fs.openSync('/proc/self/mem', 'r');
     try {
-      check(thrown(() => fs.readSync(fd, Buffer.alloc(16), 0, 16, 0)), 'ERR_RCOPY_IO', /read: EIO/, /check the disk/, '/the/array');
+      check(
+        thrown(() => fs.readSync(fd, Buffer.alloc(16), 0, 16, 0)),
+        'ERR_RCOPY_IO',
+        /read: EIO/,
+        /check the disk/,
+        '/the/array',
+      );
     } finally {
       fs.closeSync(fd);
     }

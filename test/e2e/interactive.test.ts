@@ -180,7 +180,10 @@ homeTest('volume delete asks first, showing what is lost; with no argument it of
     assert.match(screen, /deleted a1:scratch/);
   });
   const left = await h.ok('volume', 'list', 'a1', '--json');
-  assert.deepEqual(left.map((v: any) => v.name), ['keep']);
+  assert.deepEqual(
+    left.map((v: any) => v.name),
+    ['keep'],
+  );
 });
 
 homeTest('without a terminal nothing prompts: missing arguments and confirmations are usage errors', async (h) => {

@@ -41,7 +41,10 @@ function hasCommand(group: string): boolean {
 
 homeTest('a runbook runs its steps: variables, --var, expect exit and JSON, save, on-error continue', async (h) => {
   const dir = h.tempDir();
-  const rb = write(dir, 'basic.yaml', `
+  const rb = write(
+    dir,
+    'basic.yaml',
+    `
 name: basic
 vars:
   arr: siteA
@@ -70,13 +73,17 @@ steps:
     on-error: continue
   - run: volume list \${arr}
     expect: { json: { length: 1, "[0].size": { gte: 8000000 } } }
-`);
+`,
+  );
   const r = await h.run(['run', rb, '--var', 'size=8M', '--json']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const j = r.json();
   assert.equal(j.ok, true);
   assert.equal(j.steps.length, 8);
-  assert.deepEqual(j.steps.map((s: any) => s.ok), [true, true, true, true, true, true, false, true]);
+  assert.deepEqual(
+    j.steps.map((s: any) => s.ok),
+    [true, true, true, true, true, true, false, true],
+  );
   assert.equal(j.steps[0].name, 'create the array');
   assert.equal(j.steps[1].command, 'rcopy volume create siteA:v1 --size 8M --json');
   assert.equal(j.steps[6].continued, true);
@@ -96,14 +103,18 @@ steps:
 
 homeTest('a failing step stops the run with its exit status, and the step is named', async (h) => {
   const dir = h.tempDir();
-  const rb = write(dir, 'fails.yaml', `
+  const rb = write(
+    dir,
+    'fails.yaml',
+    `
 steps:
   - run: array create a1
   - name: show a volume that is not there
     run: volume show a1:ghost
   - name: never runs
     run: array create a2
-`);
+`,
+  );
   const r = await h.run(['run', rb]);
   assert.equal(r.code, 2, r.stdout + r.stderr);
   assert.match(r.stdout, /stopped at step 2 'show a volume that is not there' \(exit 2\)/);
@@ -119,13 +130,17 @@ steps:
   assert.match(j.failedStep.error, /ERR_RCOPY_ARRAY_EXISTS/);
 
   // an expectation that does not hold fails the step with exit 1
-  const rb2 = write(dir, 'expect.yaml', `
+  const rb2 = write(
+    dir,
+    'expect.yaml',
+    `
 steps:
   - name: wrong size
     run: array show a1
     expect:
       json: { trackSize: 4096 }
-`);
+`,
+  );
   const r2 = await h.run(['run', rb2]);
   assert.equal(r2.code, 1);
   assert.match(r2.stdout, /stopped at step 1 'wrong size' \(exit 1\)/);
@@ -142,7 +157,10 @@ homeTest('--dry-run checks every step, prints the plan and leaves the home uncha
   await h.ok('array', 'create', 'keep');
   await h.ok('volume', 'create', 'keep:v1', '--size', '1M');
   await h.ok('array', 'stop', '--all');
-  const rb = write(dir, 'plan.yaml', `
+  const rb = write(
+    dir,
+    'plan.yaml',
+    `
 vars: { a: siteX }
 steps:
   - run: array create \${a}
@@ -152,7 +170,8 @@ steps:
   - run: volume delete keep:v1 --yes
   - run: array delete keep --yes
     on-error: continue
-`);
+`,
+  );
   const before = listing(h.dir);
   const r = await h.run(['run', rb, '--dry-run']);
   assert.equal(r.code, 0, r.stderr);
@@ -229,7 +248,10 @@ function cronCommands(file: string): string[][] {
 
 /** The runbooks among the samples: YAML files with a top-level steps: list (not the configs). */
 const sampleFiles = fs.existsSync(SAMPLES)
-  ? fs.readdirSync(SAMPLES).filter((f) => /\.ya?ml$/.test(f) && /^steps:/m.test(fs.readFileSync(path.join(SAMPLES, f), 'utf8'))).sort()
+  ? fs
+      .readdirSync(SAMPLES)
+      .filter((f) => /\.ya?ml$/.test(f) && /^steps:/m.test(fs.readFileSync(path.join(SAMPLES, f), 'utf8')))
+      .sort()
   : [];
 
 for (const name of sampleFiles) {
@@ -256,7 +278,17 @@ for (const name of sampleFiles) {
 }
 
 test('the samples cover the runbooks the issue asks for', () => {
-  for (const f of ['two-site-async-pair.yaml', 'planned-outage.yaml', 'link-loss-recovery.yaml', 'takeover-failback.yaml', 'three-site-cascade.yaml', 'backup-rotation.yaml', 'stats-collection.yaml', 'stats-collection.cron', 'stats-config.yaml']) {
+  for (const f of [
+    'two-site-async-pair.yaml',
+    'planned-outage.yaml',
+    'link-loss-recovery.yaml',
+    'takeover-failback.yaml',
+    'three-site-cascade.yaml',
+    'backup-rotation.yaml',
+    'stats-collection.yaml',
+    'stats-collection.cron',
+    'stats-config.yaml',
+  ]) {
     assert.ok(fs.existsSync(path.join(SAMPLES, f)), `samples/${f} exists`);
   }
 });

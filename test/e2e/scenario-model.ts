@@ -171,7 +171,10 @@ export class Scenario {
     let out = '';
     for (const side of ['A', 'B'] as const) {
       try {
-        const lines = fs.readFileSync(path.join(arrayDirOf(this.h, side), 'controller.log'), 'utf8').trimEnd().split('\n');
+        const lines = fs
+          .readFileSync(path.join(arrayDirOf(this.h, side), 'controller.log'), 'utf8')
+          .trimEnd()
+          .split('\n');
         out += `controller.log of ${side} (last 25 lines):\n  ${lines.slice(-25).join('\n  ')}\n`;
       } catch {
         /* no log yet */
@@ -337,7 +340,10 @@ export class Scenario {
       const at = idx >= 0 ? `history point ${idx} of ${this.model.history.length - 1}` : 'no point of the history (a mix of two points in time)';
       this.fail(`${what}: the S-VOLs are not at the expected image; they are at ${at}; per volume: ${this.diffTuple(t, exact)}`);
     }
-    if (idx < 0) this.fail(`${what}: the S-VOLs of the group are at no single point in time of the primary's history (checked ${this.model.history.length} points); per volume against the latest: ${this.diffTuple(t, this.model.tuple())}`);
+    if (idx < 0)
+      this.fail(
+        `${what}: the S-VOLs of the group are at no single point in time of the primary's history (checked ${this.model.history.length} points); per volume against the latest: ${this.diffTuple(t, this.model.tuple())}`,
+      );
     return t;
   }
 
@@ -355,7 +361,9 @@ export class Scenario {
     const t = await this.tupleOf(sec);
     if (t !== this.model.tuple()) {
       const idx = this.model.find(t);
-      this.fail(`PAIR with the journal drained (pair wait --drained exited 0) but S != P: ${this.diffTuple(t, this.model.tuple())}; the S-VOLs are at ${idx >= 0 ? `history point ${idx} of ${this.model.history.length - 1}` : 'no point of the history'}`);
+      this.fail(
+        `PAIR with the journal drained (pair wait --drained exited 0) but S != P: ${this.diffTuple(t, this.model.tuple())}; the S-VOLs are at ${idx >= 0 ? `history point ${idx} of ${this.model.history.length - 1}` : 'no point of the history'}`,
+      );
     }
     this.sImage = null;
   }
@@ -387,7 +395,9 @@ export class Scenario {
           if (o.imageTracks > 0) continue;
           const got = await this.checksum(`${other(this.primary)}:${this.vols[i]}`);
           if (got !== want[i]) {
-            this.fail(`group resync interrupted: ${o.svol} keeps no image and is no longer at the suspension image while other S-VOLs of the group keep theirs (the group is at two points in time): ${Scenario.describe(obs)}`);
+            this.fail(
+              `group resync interrupted: ${o.svol} keeps no image and is no longer at the suspension image while other S-VOLs of the group keep theirs (the group is at two points in time): ${Scenario.describe(obs)}`,
+            );
           }
         }
       }
@@ -429,18 +439,63 @@ export class Scenario {
   // ------------------------------------------------------------------ steps
 
   private menu(): Array<[string, number]> {
-    if (this.linkDown) return [['write', 40], ['linkUp', 30], ['killWrite', 8], ['killIdle', 5]];
+    if (this.linkDown)
+      return [
+        ['write', 40],
+        ['linkUp', 30],
+        ['killWrite', 8],
+        ['killIdle', 5],
+      ];
     switch (this.kind) {
       case 'PAIR':
-        return [['write', 30], ['split', 12], ['linkDown', 7], ['takeover', 5], ['recreate', 4], ['drain', 8], ['killWrite', 8], ['killSplit', 6], ['killIdle', 4]];
+        return [
+          ['write', 30],
+          ['split', 12],
+          ['linkDown', 7],
+          ['takeover', 5],
+          ['recreate', 4],
+          ['drain', 8],
+          ['killWrite', 8],
+          ['killSplit', 6],
+          ['killIdle', 4],
+        ];
       case 'SUSPENDED':
-        return [['write', 20], ['bulkWrite', 10], ['resync', 10], ['resyncNoWait', 12], ['revert', 5], ['killResync', 12], ['killIdle', 3], ['recreate', 3], ['takeover', 4], ['killWrite', 4]];
+        return [
+          ['write', 20],
+          ['bulkWrite', 10],
+          ['resync', 10],
+          ['resyncNoWait', 12],
+          ['revert', 5],
+          ['killResync', 12],
+          ['killIdle', 3],
+          ['recreate', 3],
+          ['takeover', 4],
+          ['killWrite', 4],
+        ];
       case 'INTERRUPTED':
-        return [['revert', 15], ['resync', 10], ['killResync', 5], ['write', 10], ['killIdle', 3]];
+        return [
+          ['revert', 15],
+          ['resync', 10],
+          ['killResync', 5],
+          ['write', 10],
+          ['killIdle', 3],
+        ];
       case 'COPY':
-        return [['write', 15], ['linkDown', 12], ['revert', 12], ['killIdle', 15], ['waitPair', 15]];
+        return [
+          ['write', 15],
+          ['linkDown', 12],
+          ['revert', 12],
+          ['killIdle', 15],
+          ['waitPair', 15],
+        ];
       case 'SSWS':
-        return [['write', 30], ['writeOld', 6], ['swap', 15], ['plainResync', 3], ['killIdle', 3]];
+        return [
+          ['write', 30],
+          ['writeOld', 6],
+          ['swap', 15],
+          ['plainResync', 3],
+          ['killIdle', 3],
+        ];
     }
   }
 
@@ -656,7 +711,8 @@ export class Scenario {
 
   private async doPlainResyncRefused(): Promise<void> {
     const r = await this.run(['pair', 'resync', '--group', GROUP]);
-    if (r.code !== 1 || !/ERR_RCOPY_STATE.*--swap/.test(r.stdout + r.stderr)) this.fail(`a plain resync in SSWS was not refused with ERR_RCOPY_STATE naming --swap (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+    if (r.code !== 1 || !/ERR_RCOPY_STATE.*--swap/.test(r.stdout + r.stderr))
+      this.fail(`a plain resync in SSWS was not refused with ERR_RCOPY_STATE naming --swap (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
     return this.afterStep();
   }
 

@@ -29,16 +29,15 @@ export async function assertEqual(h: TestHome, a: string, b: string, msg?: strin
   assert.equal(y, x, msg ?? `${b} differs from ${a}`);
 }
 
-
 /** A -> B (twoSites) and B -> C: B's S-VOL is the P-VOL of the second pair (a cascade), 32 MiB volumes. */
 export async function threeSites(h: TestHome): Promise<void> {
-    await twoSites(h, { size: '32M', durability: 'none' });
-    await h.ok('array', 'create', 'C', '--durability', 'none');
-    await h.ok('volume', 'create', 'C:v', '--size', '32M');
-    await h.ok('journal', 'create', 'B:j3', '--size', '64M');
-    await h.ok('journal', 'create', 'C:j4', '--size', '64M');
-    await h.ok('link', 'add', 'B', 'C');
-    await h.ok('pair', 'create', 'B:v', 'C:v', '--journal', 'B:j3,C:j4', '--wait', '--timeout', '60s');
+  await twoSites(h, { size: '32M', durability: 'none' });
+  await h.ok('array', 'create', 'C', '--durability', 'none');
+  await h.ok('volume', 'create', 'C:v', '--size', '32M');
+  await h.ok('journal', 'create', 'B:j3', '--size', '64M');
+  await h.ok('journal', 'create', 'C:j4', '--size', '64M');
+  await h.ok('link', 'add', 'B', 'C');
+  await h.ok('pair', 'create', 'B:v', 'C:v', '--journal', 'B:j3,C:j4', '--wait', '--timeout', '60s');
 }
 
 /**

@@ -49,7 +49,9 @@ homeTest('a link set to the reported bandwidth keeps up with the same workload',
   const t0 = Date.now();
   await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '10s');
   const drainSeconds = (Date.now() - t0) / 1000;
-  console.log(`# sizing: reported peak ${(peak / 1e6).toFixed(2)} MB/s (naive ${(naivePeak / 1e6).toFixed(2)}); max behind ${maxBehind} B, max lag ${maxLag.toFixed(2)} s, drained ${drainSeconds.toFixed(2)} s after`);
+  console.log(
+    `# sizing: reported peak ${(peak / 1e6).toFixed(2)} MB/s (naive ${(naivePeak / 1e6).toFixed(2)}); max behind ${maxBehind} B, max lag ${maxLag.toFixed(2)} s, drained ${drainSeconds.toFixed(2)} s after`,
+  );
   assert.ok(drainSeconds < 4, 'drained within two windows after the workload');
   await assertEqual(h, 'A:v', 'B:v');
 });

@@ -35,19 +35,35 @@ function assertWellFormedXml(text: string): void {
 }
 
 homeTest('stats define/list: flags, YAML config table, bad config with its line number', async (h) => {
-  await arrayWith(h, 'siteA', [['db', '64M'], ['logs', '16M'], ['home', '16M']]);
+  await arrayWith(h, 'siteA', [
+    ['db', '64M'],
+    ['logs', '16M'],
+    ['home', '16M'],
+  ]);
   const d = await h.ok('stats', 'define', 'siteA:g1', '--volumes', 'db,logs', '--dataset', 'hot=db:0-1M', '--dataset', 'redo=logs:0-16M', '--interval', '30s', '--json');
   assert.deepEqual(d[0].volumes, ['db', 'logs']);
   assert.equal(d[0].intervalMs, 30_000);
-  assert.deepEqual(d[0].datasets.map((x: any) => [x.name, x.volume, x.startByte, x.endByte]), [['hot', 'db', 0, M], ['redo', 'logs', 0, 16 * M]]);
+  assert.deepEqual(
+    d[0].datasets.map((x: any) => [x.name, x.volume, x.startByte, x.endByte]),
+    [
+      ['hot', 'db', 0, M],
+      ['redo', 'logs', 0, 16 * M],
+    ],
+  );
   // the sample config
   const defs = await h.ok('stats', 'define', 'siteA', '--config', path.join(ROOT, 'samples', 'stats-config.yaml'), '--json');
-  assert.deepEqual(defs.map((g: any) => g.group), ['oltp', 'everything']);
+  assert.deepEqual(
+    defs.map((g: any) => g.group),
+    ['oltp', 'everything'],
+  );
   assert.deepEqual(defs[1].volumes, ['db', 'logs', 'home']);
   assert.equal(defs[1].intervalMs, 5 * 60_000);
   assert.equal(defs[0].datasets.length, 3);
   const list = await h.ok('stats', 'list', 'siteA', '--json');
-  assert.deepEqual(list.map((g: any) => g.group), ['everything', 'g1', 'oltp']);
+  assert.deepEqual(
+    list.map((g: any) => g.group),
+    ['everything', 'g1', 'oltp'],
+  );
   assert.ok(list.every((g: any) => g.entries === 0 && g.running === false));
   const table = await h.ok('stats', 'list', 'siteA');
   assert.match(table, /oltp/);
@@ -73,7 +89,11 @@ homeTest('stats define/list: flags, YAML config table, bad config with its line 
     assert.match(err, msg);
   }
   const after = await h.ok('stats', 'list', 'siteA', '--json');
-  assert.deepEqual(after.map((g: any) => g.group), ['everything', 'g1', 'oltp'], 'nothing defined by a bad config');
+  assert.deepEqual(
+    after.map((g: any) => g.group),
+    ['everything', 'g1', 'oltp'],
+    'nothing defined by a bad config',
+  );
   // flags: a data set on a volume outside the group, a bad spec
   await h.fails(2, 'ERR_RCOPY_BAD_INPUT', 'stats', 'define', 'siteA:g2', '--volumes', 'db', '--dataset', 'x=logs:0-1M');
   await h.fails(2, 'ERR_RCOPY_BAD_INPUT', 'stats', 'define', 'siteA:g2', '--volumes', 'db', '--dataset', 'nonsense');
@@ -82,7 +102,11 @@ homeTest('stats define/list: flags, YAML config table, bad config with its line 
 });
 
 homeTest('stats collection: PB semantics, collect, entries survive a controller restart, the interval timer', async (h) => {
-  await arrayWith(h, 'a1', [['v1', '16M'], ['v2', '16M'], ['other', '16M']]);
+  await arrayWith(h, 'a1', [
+    ['v1', '16M'],
+    ['v2', '16M'],
+    ['other', '16M'],
+  ]);
   await h.ok('stats', 'define', 'a1:g', '--volumes', 'v1,v2', '--interval', '1h');
   await h.fails(1, 'ERR_RCOPY_STATE', 'stats', 'collect', 'a1:g');
   await h.ok('stats', 'start', 'a1:g');
@@ -109,7 +133,13 @@ homeTest('stats collection: PB semantics, collect, entries survive a controller 
   assert.equal(r1.windows[0].changedTracks, 6, 'OR over both intervals: track 0 once');
   assert.equal(r1.summary.distinctTracks, 6);
   assert.equal(r1.summary.writes, 9);
-  assert.deepEqual(r1.groups.map((g: any) => [g.name, g.summary.distinctTracks]), [['v1', 3], ['v2', 3]]);
+  assert.deepEqual(
+    r1.groups.map((g: any) => [g.name, g.summary.distinctTracks]),
+    [
+      ['v1', 3],
+      ['v2', 3],
+    ],
+  );
 
   // restart: entries survive, the collection resumes
   await h.ok('array', 'stop', 'a1');
@@ -180,9 +210,16 @@ homeTest('stats import: the MSR sample wdev_1 with 64 KiB tracks and 10-minute w
   assert.equal(imp.writes, 1055);
   assert.equal(imp.reads, 0);
   assert.equal(imp.malformed, 0);
-  assert.deepEqual(imp.devices.map((d: any) => d.name), ['wdev_1']);
+  assert.deepEqual(
+    imp.devices.map((d: any) => d.name),
+    ['wdev_1'],
+  );
   const list = await h.ok('stats', 'list', 'a1', '--json');
-  assert.deepEqual(list[0].traceDevices.map((d: any) => d.name), ['wdev_1'], 'the trace device is a member of the group');
+  assert.deepEqual(
+    list[0].traceDevices.map((d: any) => d.name),
+    ['wdev_1'],
+    'the trace device is a member of the group',
+  );
   assert.equal(list[0].entries, imp.entries);
   const rep = await h.ok('stats', 'report', 'a1:wdev', '--window', '10m', '--json');
   assert.equal(rep.summary.writes, 1055);
@@ -224,10 +261,22 @@ homeTest('stats import: every trace format on a small file, gzip, and bad traces
   const dir = h.dir; // removed with the home
   await h.ok('array', 'create', 'a1');
   const files: Record<string, [string, string, { writes: number; reads: number; devices: string[]; tracks: number }]> = {
-    msr: ['t.csv', '128166372003061629,wdev,1,Write,0,8192,100\n128166372013061629,wdev,1,Write,65536,131072,100\n128166372023061629,wdev,2,Read,0,4096,100\n', { writes: 2, reads: 1, devices: ['wdev_1', 'wdev_2'], tracks: 3 }],
-    blkparse: ['t.txt', '  8,0    1        1     0.000000000  1234  Q  WS 0 + 16 [kworker]\n  8,0    1        2     0.000100000  1234  C  WS 0 + 16 [0]\n  8,16   0        3     1.500000000  1234  Q   R 2048 + 8 [cat]\n  8,0    0        4     2.000000000  1234  Q   W 128 + 256 [dd]\nCPU0 (8,0):\n Reads Queued: 1\n', { writes: 2, reads: 1, devices: ['dev8_0', 'dev8_16'], tracks: 3 }],
+    msr: [
+      't.csv',
+      '128166372003061629,wdev,1,Write,0,8192,100\n128166372013061629,wdev,1,Write,65536,131072,100\n128166372023061629,wdev,2,Read,0,4096,100\n',
+      { writes: 2, reads: 1, devices: ['wdev_1', 'wdev_2'], tracks: 3 },
+    ],
+    blkparse: [
+      't.txt',
+      '  8,0    1        1     0.000000000  1234  Q  WS 0 + 16 [kworker]\n  8,0    1        2     0.000100000  1234  C  WS 0 + 16 [0]\n  8,16   0        3     1.500000000  1234  Q   R 2048 + 8 [cat]\n  8,0    0        4     2.000000000  1234  Q   W 128 + 256 [dd]\nCPU0 (8,0):\n Reads Queued: 1\n',
+      { writes: 2, reads: 1, devices: ['dev8_0', 'dev8_16'], tracks: 3 },
+    ],
     spc: ['t.spc', '0,0,4096,w,0.000\n0,128,65536,W,0.010\n1,0,512,r,0.5\n', { writes: 2, reads: 1, devices: ['asu0', 'asu1'], tracks: 2 }],
-    fioiolog: ['t.log', 'fio version 2 iolog\n/dev/sdb add\n/dev/sdb open\n/dev/sdb write 0 4096\n/dev/sdb wait 1000\n/dev/sdb write 131072 65536\n/dev/sdb read 0 4096\n/dev/sdb close\n', { writes: 2, reads: 1, devices: ['/dev/sdb'], tracks: 2 }],
+    fioiolog: [
+      't.log',
+      'fio version 2 iolog\n/dev/sdb add\n/dev/sdb open\n/dev/sdb write 0 4096\n/dev/sdb wait 1000\n/dev/sdb write 131072 65536\n/dev/sdb read 0 4096\n/dev/sdb close\n',
+      { writes: 2, reads: 1, devices: ['/dev/sdb'], tracks: 2 },
+    ],
   };
   for (const [fmt, [name, body, want]] of Object.entries(files)) {
     const f = path.join(dir, name);
@@ -248,7 +297,10 @@ homeTest('stats import: every trace format on a small file, gzip, and bad traces
   }
   // garbage lines and negative sizes are counted, not fatal; --strict refuses them
   const bad = path.join(dir, 'bad.csv');
-  fs.writeFileSync(bad, '128166372003061629,wdev,1,Write,0,8192,100\nthis is not a trace line\n128166372013061629,wdev,1,Write,65536,-4096,100\n128166372013061629,wdev,1,Write,-1,4096,100\n\n128166372023061629,wdev,1,Write,131072,4096,100\n');
+  fs.writeFileSync(
+    bad,
+    '128166372003061629,wdev,1,Write,0,8192,100\nthis is not a trace line\n128166372013061629,wdev,1,Write,65536,-4096,100\n128166372013061629,wdev,1,Write,-1,4096,100\n\n128166372023061629,wdev,1,Write,131072,4096,100\n',
+  );
   const rb = await h.ok('stats', 'import', 'a1:bad', '--trace', bad, '--format', 'msr', '--json');
   assert.equal(rb.writes, 2);
   assert.equal(rb.malformed, 3);

@@ -236,7 +236,11 @@ homeTest('a long RCOPY_HOME works with its socket in a private runtime directory
     assert.equal(st.socket, path.join(privDir, `${hashOf(s.dir('L'))}.sock`));
     assert.ok(fs.lstatSync(st.socket).isSocket());
     assert.equal(mode(privDir), 0o700);
-    assert.deepEqual(fs.readdirSync(tmp).filter((n) => n.endsWith('.sock')), [], 'no socket directly in the shared temp directory');
+    assert.deepEqual(
+      fs.readdirSync(tmp).filter((n) => n.endsWith('.sock')),
+      [],
+      'no socket directly in the shared temp directory',
+    );
     await s.stopAll();
     assert.ok(!fs.existsSync(st.socket), 'the socket goes with the controller');
 
@@ -378,4 +382,3 @@ homeTest('a symlinked controller.log is not followed', async (h) => {
   assert.ok(fs.lstatSync(log).isFile());
   assert.equal(fs.readFileSync(target, 'utf8'), 'untouched\n');
 });
-

@@ -28,7 +28,20 @@ export function inputRng(seed: number, i: number): Rand {
 export const int = (r: Rand, n: number): number => Math.floor(r() * n);
 export const pick = <T>(r: Rand, xs: readonly T[]): T => xs[int(r, xs.length)]!;
 
-const HUGE = ['281474976645120', '4294967296', '9007199254740993', '18446744073709551616', '9'.repeat(40), '0', '-1', '1e400', '0.000000001', '340282366920938463463374607431768211456', '2147483648', '99999999999999999999d'];
+const HUGE = [
+  '281474976645120',
+  '4294967296',
+  '9007199254740993',
+  '18446744073709551616',
+  '9'.repeat(40),
+  '0',
+  '-1',
+  '1e400',
+  '0.000000001',
+  '340282366920938463463374607431768211456',
+  '2147483648',
+  '99999999999999999999d',
+];
 
 export interface MutateOptions {
   /** Extra tokens to insert (format syntax: separators, YAML indicators...). */
@@ -87,9 +100,11 @@ export function mutate(input: Buffer, r: Rand, o: MutateOptions): Buffer {
       b = join(ls);
     } else if (what < 70) {
       const ls = lines(b);
-      if (r() < 0.5) ls.splice(int(r, ls.length), 1); // drop a line
+      if (r() < 0.5)
+        ls.splice(int(r, ls.length), 1); // drop a line
       else {
-        const i = int(r, ls.length), j = int(r, ls.length);
+        const i = int(r, ls.length),
+          j = int(r, ls.length);
         [ls[i], ls[j]] = [ls[j]!, ls[i]!]; // swap two
       }
       b = join(ls);

@@ -23,7 +23,50 @@ import { excerpt, fuzzConfig, inputRng, mutate, pick, type Rand } from './mutate
 
 const SAMPLES = path.join(ROOT, 'samples');
 
-const TOKENS = ['${', '}', '$${', '${home}', '${runbook_dir}', '${nosuch}', '${x', ': ', '- ', '-', '[', ']', '{', '}', ',', '"', "'", '\\', '#', '|', '>', '&a ', '*a', '<<: *a', '!!binary ', '!!str ', '? ', '---\n', '...\n', '\t', '\r', '\0', '\u00e9\u{1F600}', '\n  ', 'run: ', 'wait: {pair: a:b, state: PAIR, timeout: 99999999d}', 'expect: {json: {a: {matches: "("}}}', 'save: {v: x}', 'on-error: continue', 'timeout: 2147483648ms', 'vars: {a: b}', 'steps:\n'];
+const TOKENS = [
+  '${',
+  '}',
+  '$${',
+  '${home}',
+  '${runbook_dir}',
+  '${nosuch}',
+  '${x',
+  ': ',
+  '- ',
+  '-',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '"',
+  "'",
+  '\\',
+  '#',
+  '|',
+  '>',
+  '&a ',
+  '*a',
+  '<<: *a',
+  '!!binary ',
+  '!!str ',
+  '? ',
+  '---\n',
+  '...\n',
+  '\t',
+  '\r',
+  '\0',
+  '\u00e9\u{1F600}',
+  '\n  ',
+  'run: ',
+  'wait: {pair: a:b, state: PAIR, timeout: 99999999d}',
+  'expect: {json: {a: {matches: "("}}}',
+  'save: {v: x}',
+  'on-error: continue',
+  'timeout: 2147483648ms',
+  'vars: {a: b}',
+  'steps:\n',
+];
 
 /** Runs fn expecting a result or an ERR_RCOPY_RUNBOOK error; returns the result or null. */
 async function parseOrRefuse<T>(fn: () => Promise<T>, where: string): Promise<T | null> {
@@ -40,10 +83,16 @@ async function parseOrRefuse<T>(fn: () => Promise<T>, where: string): Promise<T 
 
 test('fuzz: runbook parser and dry-run check: RcopyError or a runbook, bounded, whatever the bytes', { timeout: 600_000 }, async () => {
   const cfg = fuzzConfig(2000, 50_000);
-  const inputs = fs.readdirSync(SAMPLES).filter((f) => f.endsWith('.yaml')).map((f) => fs.readFileSync(path.join(SAMPLES, f)));
+  const inputs = fs
+    .readdirSync(SAMPLES)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => fs.readFileSync(path.join(SAMPLES, f)));
   const rssStart = process.memoryUsage().rss;
   const t0 = Date.now();
-  let done = 0, parsed = 0, checked = 0, maxMs = 0;
+  let done = 0,
+    parsed = 0,
+    checked = 0,
+    maxMs = 0;
   for (let i = cfg.only ?? 0; i < (cfg.only !== null ? cfg.only + 1 : cfg.count); i++) {
     if (Date.now() - t0 > cfg.budgetMs) break;
     const r: Rand = inputRng(cfg.seed, i);
@@ -77,6 +126,8 @@ test('fuzz: runbook parser and dry-run check: RcopyError or a runbook, bounded, 
     assert.ok(rss - rssStart < 512 * 2 ** 20, `memory grew by ${Math.round((rss - rssStart) / 2 ** 20)} MB\n${where}`);
     done++;
   }
-  console.log(`runbook fuzz: seed ${cfg.seed}, ${done} inputs (${parsed} parsed, ${checked} checked against the commands) in ${((Date.now() - t0) / 1000).toFixed(1)} s, slowest ${Math.round(maxMs)} ms`);
+  console.log(
+    `runbook fuzz: seed ${cfg.seed}, ${done} inputs (${parsed} parsed, ${checked} checked against the commands) in ${((Date.now() - t0) / 1000).toFixed(1)} s, slowest ${Math.round(maxMs)} ms`,
+  );
   assert.ok(done >= Math.min(cfg.count, 300) || cfg.only !== null, `only ${done} inputs ran in the time budget`);
 });

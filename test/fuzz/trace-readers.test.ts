@@ -19,14 +19,26 @@ import { importTrace, MAX_IMPORT_TRACKS } from '../../src/engine/stats/traces/im
 import { TRACES, withDir } from '../helpers.js';
 import { excerpt, fuzzConfig, inputRng, int, mutate, pick, type Rand } from './mutate.js';
 
-interface Rec { ticks: bigint; host: string; disk: string; write: boolean; offset: number; size: number }
+interface Rec {
+  ticks: bigint;
+  host: string;
+  disk: string;
+  write: boolean;
+  offset: number;
+  size: number;
+}
 
 /** The first records of a real MSR trace. */
 function msrRecords(file: string, n: number): Rec[] {
-  return fs.readFileSync(path.join(TRACES, file), 'utf8').split('\n').filter(Boolean).slice(0, n).map((l) => {
-    const f = l.split(',');
-    return { ticks: BigInt(f[0]!), host: f[1]!, disk: f[2]!, write: f[3] === 'Write', offset: Number(f[4]), size: Number(f[5]) };
-  });
+  return fs
+    .readFileSync(path.join(TRACES, file), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, n)
+    .map((l) => {
+      const f = l.split(',');
+      return { ticks: BigInt(f[0]!), host: f[1]!, disk: f[2]!, write: f[3] === 'Write', offset: Number(f[4]), size: Number(f[5]) };
+    });
 }
 
 /** Real records in every format the readers know. */
@@ -38,30 +50,79 @@ function seeds(): Record<TraceFormat, Buffer[]> {
     const text = fs.readFileSync(path.join(TRACES, file));
     out.msr.push(text.subarray(0, text.indexOf(10, 16_000) + 1)); // a few hundred whole lines
   }
-  out.msr.push(Buffer.from(`Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime\r\n${a.slice(0, 50).map((x) => `${x.ticks},${x.host},${x.disk},${x.write ? 'Write' : 'Read'},${x.offset},${x.size},1\r\n`).join('')}`));
+  out.msr.push(
+    Buffer.from(
+      `Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime\r\n${a
+        .slice(0, 50)
+        .map((x) => `${x.ticks},${x.host},${x.disk},${x.write ? 'Write' : 'Read'},${x.offset},${x.size},1\r\n`)
+        .join('')}`,
+    ),
+  );
   for (const recs of [a, b]) {
     const t0 = recs[0]!.ticks;
     const sec = (x: Rec) => Number(x.ticks - t0) / 1e7;
-    out.blkparse.push(Buffer.from(recs.map((x, i) => `  8,${x.disk}    ${i % 4}  ${i + 1}  ${sec(x).toFixed(9)}  697  Q  ${x.write ? 'WS' : 'R'} ${Math.floor(x.offset / 512)} + ${Math.ceil(x.size / 512)} [kworker]\n  8,${x.disk}    ${i % 4}  ${i + 1}  ${sec(x).toFixed(9)}  697  C  ${x.write ? 'W' : 'R'} ${Math.floor(x.offset / 512)} + ${Math.ceil(x.size / 512)} [0]\n`).join('') + 'CPU0 (sda):\n Reads Queued:  0\nTotal (sda):\n'));
+    out.blkparse.push(
+      Buffer.from(
+        recs
+          .map(
+            (x, i) =>
+              `  8,${x.disk}    ${i % 4}  ${i + 1}  ${sec(x).toFixed(9)}  697  Q  ${x.write ? 'WS' : 'R'} ${Math.floor(x.offset / 512)} + ${Math.ceil(x.size / 512)} [kworker]\n  8,${x.disk}    ${i % 4}  ${i + 1}  ${sec(x).toFixed(9)}  697  C  ${x.write ? 'W' : 'R'} ${Math.floor(x.offset / 512)} + ${Math.ceil(x.size / 512)} [0]\n`,
+          )
+          .join('') + 'CPU0 (sda):\n Reads Queued:  0\nTotal (sda):\n',
+      ),
+    );
     out.spc.push(Buffer.from(recs.map((x) => `${x.disk},${Math.floor(x.offset / 512)},${x.size},${x.write ? 'w' : 'r'},${sec(x).toFixed(6)}\n`).join('')));
-    out.fioiolog.push(Buffer.from(`fio version 2 iolog\n/dev/sd${x0(recs)} add\n/dev/sd${x0(recs)} open\n${recs.map((x, i) => `${i % 7 === 0 ? `/dev/sd${x0(recs)} wait 1500\n` : ''}/dev/sd${x0(recs)} ${x.write ? 'write' : 'read'} ${x.offset} ${x.size}\n`).join('')}/dev/sd${x0(recs)} close\n`));
+    out.fioiolog.push(
+      Buffer.from(
+        `fio version 2 iolog\n/dev/sd${x0(recs)} add\n/dev/sd${x0(recs)} open\n${recs.map((x, i) => `${i % 7 === 0 ? `/dev/sd${x0(recs)} wait 1500\n` : ''}/dev/sd${x0(recs)} ${x.write ? 'write' : 'read'} ${x.offset} ${x.size}\n`).join('')}/dev/sd${x0(recs)} close\n`,
+      ),
+    );
     out.fioiolog.push(Buffer.from(`fio version 3 iolog\n${recs.map((x) => `${Math.floor(sec(x) * 1000)} /dev/sdc ${x.write ? 'write' : 'read'} ${x.offset} ${x.size}\n`).join('')}`));
   }
   return out;
 }
 const x0 = (recs: Rec[]) => (recs[0]!.host === 'hm' ? 'b' : 'c');
 
-const TOKENS = [',', ' ', '\t', '\r', '\r\n', '\n', '\n\n', '\0', '-', '+', '.', '[x]', 'W', 'R', 'Q', 'C', 'CPU0', 'Total', 'write', 'read', 'wait', 'fio version 3 iolog\n', 'fio version 9 iolog\n', '\u00e9\u{1F600}', '\xff\xfe', ',,,,', '0,0,0,w,0'];
+const TOKENS = [
+  ',',
+  ' ',
+  '\t',
+  '\r',
+  '\r\n',
+  '\n',
+  '\n\n',
+  '\0',
+  '-',
+  '+',
+  '.',
+  '[x]',
+  'W',
+  'R',
+  'Q',
+  'C',
+  'CPU0',
+  'Total',
+  'write',
+  'read',
+  'wait',
+  'fio version 3 iolog\n',
+  'fio version 9 iolog\n',
+  '\u00e9\u{1F600}',
+  '\xff\xfe',
+  ',,,,',
+  '0,0,0,w,0',
+];
 
 /** Counters and records of `input` read with the given chunking; or the error thrown. */
 function readChunked(input: Buffer, format: TraceFormat, strict: boolean, cut: (len: number) => number): { records: number; sum: number; devices: string[]; counters: unknown } | { error: string } {
-  let records = 0, sum = 0;
+  let records = 0,
+    sum = 0;
   const p = new TraceParser({ format, strict }, (time, dev, write, offset, length) => {
     records++;
     sum = (sum + time * 3 + dev * 5 + (write ? 7 : 0) + offset / 4096 + length) % 1e12;
   });
   try {
-    for (let at = 0; at < input.length; ) {
+    for (let at = 0; at < input.length;) {
       const n = Math.max(1, Math.min(input.length - at, cut(input.length - at)));
       p.push(input.subarray(at, at + n));
       at += n;
@@ -81,7 +142,10 @@ test('fuzz: trace readers and import: RcopyError or a result, bounded, whatever 
   const others = formats.flatMap((f) => all[f]);
   const rssStart = process.memoryUsage().rss;
   const t0 = Date.now();
-  let done = 0, parsed = 0, refused = 0, maxMs = 0;
+  let done = 0,
+    parsed = 0,
+    refused = 0,
+    maxMs = 0;
   await withDir('rcopy-fuzz-trace-', async (dir) => {
     for (let i = cfg.only ?? 0; i < (cfg.only !== null ? cfg.only + 1 : cfg.count); i++) {
       if (Date.now() - t0 > cfg.budgetMs) break;

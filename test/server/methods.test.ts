@@ -31,11 +31,20 @@ test('the schema of a method refuses what its handler refused, with the same cod
   const e1 = schemaError('volume.create', { name: '', size: 1 });
   assert.equal(e1?.code, 'ERR_RCOPY_BAD_REQUEST');
   assert.equal(e1?.kind, 'usage');
-  assert.equal(e1?.message, helperError(() => str({ name: '' }, 'name')));
+  assert.equal(
+    e1?.message,
+    helperError(() => str({ name: '' }, 'name')),
+  );
   const e2 = schemaError('volume.create', { name: 'v', size: 0 });
-  assert.equal(e2?.message, helperError(() => int({ size: 0 }, 'size', 1)));
+  assert.equal(
+    e2?.message,
+    helperError(() => int({ size: 0 }, 'size', 1)),
+  );
   const e3 = schemaError('repl.readTracks', { volume: 'v', offset: 0, length: 1.5 });
-  assert.equal(e3?.message, helperError(() => int({ length: 1.5 }, 'length', 1, 64 * 1024 * 1024)));
+  assert.equal(
+    e3?.message,
+    helperError(() => int({ length: 1.5 }, 'length', 1, 64 * 1024 * 1024)),
+  );
   assert.match(schemaError('pair.create', { pvol: 'A:p', svol: 's', pjournal: 'j', sjournal: 'k', mode: 'fast' })?.message ?? '', /parameter 'mode' must be one of async, sync/);
   assert.match(schemaError('link.set', { peer: 'B', up: 'yes' })?.message ?? '', /parameter 'up' must be true or false/);
   // what the CLI sends passes: absent optional fields, null where the handler read null as absent

@@ -35,7 +35,7 @@ test('frames cut at any chunk boundary come out whole and in order, vectored pay
     const wire = Buffer.concat(fs.flatMap((f) => encodeFrame(f.header, f.payload)));
     const dec = new FrameDecoder();
     const got = [];
-    for (let at = 0; at < wire.length; ) {
+    for (let at = 0; at < wire.length;) {
       // keep the 1-byte case fast: only the first 20 KiB go byte by byte
       const n = maxChunk === 1 && at > 20_000 ? 65_536 : 1 + Math.floor(r() * maxChunk);
       got.push(...dec.push(wire.subarray(at, at + n)));
@@ -52,7 +52,7 @@ test('reads straight into the decoder (onread) come out as the same frames, payl
     const wire = Buffer.concat(fs.flatMap((f) => encodeFrame(f.header, f.payload)));
     const dec = new FrameDecoder();
     const got = [];
-    for (let at = 0; at < wire.length; ) {
+    for (let at = 0; at < wire.length;) {
       // what the kernel does: fills at most the buffer it was given
       const buf = dec.readBuffer();
       const want = maxRead === 1 && at > 20_000 ? 65_536 : 1 + Math.floor(r() * maxRead);

@@ -96,8 +96,6 @@ test('src/ has no import cycles', async () => {
   const g = await importGraph();
   assert.ok(g.size > 20, `dependency-cruiser found only ${g.size} modules under src/`);
   const cycles = components(g).filter((c) => c.length > 1 || (g.get(c[0]!) ?? []).includes(c[0]!));
-  const text = cycles
-    .map((c, i) => `cycle ${i + 1} (${c.length} modules):\n  ${c.join('\n  ')}\n  for example: ${cyclePath(g, c).join(' -> ')}`)
-    .join('\n');
+  const text = cycles.map((c, i) => `cycle ${i + 1} (${c.length} modules):\n  ${c.join('\n  ')}\n  for example: ${cyclePath(g, c).join(' -> ')}`).join('\n');
   assert.equal(cycles.length, 0, `${cycles.length} import cycle(s) in src/:\n${text}`);
 });

@@ -59,7 +59,8 @@ export async function create(ctx: CliContext, [srcArg]: Args, opts: CommandOpts)
   const src = await pickVolume(ctx, srcArg as string | undefined, 'Back up which volume?');
   const toText = await need(ctx, opts.to, { name: '--to (the backup volume, ARRAY:VOLUME)', message: 'Into which backup volume?', choices: () => volumeChoices(ctx) });
   const to = parseVolRef(toText);
-  if (to.array !== src.array) throw E.badInput(`the backup volume must be on the same array as the source (${src.array}), not ${to.array}`, `create one: rcopy volume create ${src.array}:NAME --size SIZE`);
+  if (to.array !== src.array)
+    throw E.badInput(`the backup volume must be on the same array as the source (${src.array}), not ${to.array}`, `create one: rcopy volume create ${src.array}:NAME --size SIZE`);
   const params: Record<string, unknown> = { source: src.name, target: to.name, info: parseInfo(opts.info), incremental: !!opts.incremental, progress: ctx.progress };
   if (opts.label !== undefined) params.label = String(opts.label);
   if (opts.keep !== undefined) {
@@ -131,7 +132,10 @@ export async function restore(ctx: CliContext, [idArg]: Args, opts: CommandOpts)
   if (!r.matches) {
     return { data: r, exitCode: 3, text: `restored ${id.ref} into ${r.to}, but the data written does not match the recorded checksum: run rcopy backup verify ${id.ref}` };
   }
-  return { data: r, text: `restored ${id.ref} into ${r.to}: ${formatBytes(r.bytes)} (${formatBytes(r.bytesWritten)} written) in ${formatDuration(r.seconds * 1000)}; checksum matches the one recorded` };
+  return {
+    data: r,
+    text: `restored ${id.ref} into ${r.to}: ${formatBytes(r.bytes)} (${formatBytes(r.bytesWritten)} written) in ${formatDuration(r.seconds * 1000)}; checksum matches the one recorded`,
+  };
 }
 
 export async function remove(ctx: CliContext, [idArg]: Args): Promise<Output> {

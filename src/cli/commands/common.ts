@@ -66,4 +66,3 @@ export async function pickVolume(ctx: CliContext, value: string | undefined, mes
   existingArrayDir(r.array, ctx.home);
   return { ...r, ref: `${r.array}:${r.name}` };
 }
-

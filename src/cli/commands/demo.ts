@@ -49,7 +49,10 @@ function steps(home: string): Step[] {
     { argv: 'pair resync siteA:db --swap' },
     { argv: 'pair wait siteB:db --state PAIR --drained --timeout 60s' },
     { argv: 'pair show siteB:db' },
-    { title: 'A backup of the replica, with its management information kept in the array', argv: 'backup create siteB:db --to siteB:db-backup --label nightly --info app=payroll --info consistency=crash' },
+    {
+      title: 'A backup of the replica, with its management information kept in the array',
+      argv: 'backup create siteB:db --to siteB:db-backup --label nightly --info app=payroll --info consistency=crash',
+    },
     { argv: 'backup list siteB' },
     { title: 'How big a link does this need? Distinct tracks per window, not bytes written', argv: `stats report siteA:oltp --window 2s --resync-time 5m --path-speed 1Gb/s --chart ${svg}` },
   ];

@@ -139,7 +139,7 @@ export async function read(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pro
       if (out !== null) fs.closeSync(out);
     }
     const data = { volume: `${array}:${name}`, offset, length, sha256: h.digest('hex'), out: opts.out ?? null };
-    if (opts.out === '-') return { text: '' , data };
+    if (opts.out === '-') return { text: '', data };
     if (out !== null) return { data, text: `read ${formatBytes(length)} into ${opts.out}` };
     return { data, text: hexdump(Buffer.concat(chunks), offset) };
   });
@@ -185,9 +185,7 @@ export async function workload(ctx: CliContext, [refs]: Args, opts: CommandOpts)
   if (opts.bytes) params.bytes = parseSize(opts.bytes);
   if (!opts.duration && !opts.bytes) throw E.usage('a workload needs --duration or --bytes');
   const p = await progress(ctx, `workload on ${list.map((r) => `${r.array}:${r.name}`).join(', ')}`);
-  const r = await withArray(ctx, array, (c) =>
-    c.call('workload.run', params, { onEvent: (ev) => p.update(Number(ev.bytes), params.bytes ?? undefined) }),
-  );
+  const r = await withArray(ctx, array, (c) => c.call('workload.run', params, { onEvent: (ev) => p.update(Number(ev.bytes), params.bytes ?? undefined) }));
   p.stop();
   const w = r.result;
   return {

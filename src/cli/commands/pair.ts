@@ -100,7 +100,18 @@ export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Co
   if (fence !== 'never' && fence !== 'data') throw E.badInput(`unknown fence policy '${fence}'`, 'use never (suspend and complete the write) or data (suspend and fail the write)');
   const syncTimeoutMs = parseDuration(String(opts.syncTimeout ?? '5s'));
   if (!(syncTimeoutMs >= 100 && syncTimeoutMs <= 3_600_000)) throw E.badInput(`--sync-timeout ${opts.syncTimeout}: must be between 100ms and 1h`);
-  const params: ParamsOf<'pair.create'> = { pvol, svol: s.name, pjournal: parts[0]!.name, sjournal: parts[1]!.name, mode: mode as 'async' | 'sync', group: opts.group, nocopy: !!opts.nocopy, syncTimeoutMs, fence: fence as 'never' | 'data', ...(opts.references === false ? { references: false } : {}) };
+  const params: ParamsOf<'pair.create'> = {
+    pvol,
+    svol: s.name,
+    pjournal: parts[0]!.name,
+    sjournal: parts[1]!.name,
+    mode: mode as 'async' | 'sync',
+    group: opts.group,
+    nocopy: !!opts.nocopy,
+    syncTimeoutMs,
+    fence: fence as 'never' | 'data',
+    ...(opts.references === false ? { references: false } : {}),
+  };
   const d = await call(ctx, s.array, 'pair.create', params);
   let text = `created pair ${d.pvol} -> ${d.svol} (${d.mode}, group ${d.group}): ${d.state}`;
   if (opts.wait) {
@@ -164,7 +175,15 @@ function copyStopped(v: PairViews): RcopyError | null {
   return E.resyncFailed(`copy of ${s.id} stopped: ${st} (${s.reason})`, `fix the cause, then rcopy pair resync ${s.id} again${s.imageTracks ? `, or rcopy pair revert ${s.id}` : ''}`);
 }
 
-async function waitFor(ctx: CliContext, targets: PairTarget[], state: string, needDrained: boolean, timeoutMs: number, showProgress: boolean, failIf?: (v: PairViews) => RcopyError | null): Promise<PairViews[]> {
+async function waitFor(
+  ctx: CliContext,
+  targets: PairTarget[],
+  state: string,
+  needDrained: boolean,
+  timeoutMs: number,
+  showProgress: boolean,
+  failIf?: (v: PairViews) => RcopyError | null,
+): Promise<PairViews[]> {
   const t0 = Date.now();
   const prog = showProgress ? await progress(ctx, `waiting for ${state}`, 'tracks') : null;
   try {
@@ -199,7 +218,12 @@ export async function wait(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pro
   const vs = await waitFor(ctx, targets, state, !!opts.drained, timeoutMs, true);
   const secs = (Date.now() - t0) / 1000;
   return {
-    data: { state, drained: !!opts.drained, seconds: secs, pairs: vs.map((v, i) => ({ id: targets[i]!.id, primary: v.p?.state, secondary: v.s?.state, restoredSeq: v.s?.restoredSeq, lastSeq: v.p?.lastSeq })) },
+    data: {
+      state,
+      drained: !!opts.drained,
+      seconds: secs,
+      pairs: vs.map((v, i) => ({ id: targets[i]!.id, primary: v.p?.state, secondary: v.s?.state, restoredSeq: v.s?.restoredSeq, lastSeq: v.p?.lastSeq })),
+    },
     text: `${targets.map((t) => t.id).join(', ')}: ${state}${opts.drained ? ', journal drained' : ''} (after ${secs.toFixed(1)}s)`,
   };
 }
@@ -228,9 +252,10 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   const r = await call(ctx, t.sArray, 'pair.resync', { id: t.id, swap: !!opts.swap, ...(typeof opts.references === 'boolean' ? { references: opts.references } : {}) });
   // the group's pairs, as the secondary that started the resync describes them
   const described = (Array.isArray(r.pairs) ? r.pairs : []) as Array<{ id?: unknown; pvol?: unknown; svol?: unknown; group?: string }>;
-  const targets = described.length && described.every((d) => typeof d.id === 'string' && typeof d.pvol === 'string' && typeof d.svol === 'string')
-    ? described.map((d) => ({ id: d.id as string, sArray: parseVolRef(d.svol as string).array, pArray: parseVolRef(d.pvol as string).array }))
-    : await resolvePairs(ctx, undefined, described[0]?.group);
+  const targets =
+    described.length && described.every((d) => typeof d.id === 'string' && typeof d.pvol === 'string' && typeof d.svol === 'string')
+      ? described.map((d) => ({ id: d.id as string, sArray: parseVolRef(d.svol as string).array, pArray: parseVolRef(d.pvol as string).array }))
+      : await resolvePairs(ctx, undefined, described[0]?.group);
   if (opts.wait === false) return { data: r, text: `resync started for ${targets.map((x) => x.id).join(', ')} (${changed} changed tracks)` };
   const timeoutMs = opts.timeout ? parseDuration(opts.timeout) : 3_600_000;
   let vs: PairViews[];
@@ -240,7 +265,8 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
     if (e instanceof RcopyError && e.code === 'ERR_RCOPY_RESYNC_FAILED') throw e;
     const now = await Promise.all(targets.map((x) => views(ctx, x)));
     const failed = now.find((v) => v.s && v.s.state !== 'COPY' && v.s.state !== 'PAIR')?.s;
-    if (failed) throw E.resyncFailed(`resync of ${failed.id} stopped: ${failed.state} (${failed.reason})`, `fix the cause, then rcopy pair resync ${failed.id} again, or rcopy pair revert ${failed.id}`);
+    if (failed)
+      throw E.resyncFailed(`resync of ${failed.id} stopped: ${failed.state} (${failed.reason})`, `fix the cause, then rcopy pair resync ${failed.id} again, or rcopy pair revert ${failed.id}`);
     throw e;
   }
   const secs = (Date.now() - t0) / 1000;
@@ -252,7 +278,10 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   const tracks = visited - skipped;
   const trackSize = (before.s?.changedTracks ? before.s.changedBytes / before.s.changedTracks : 0) || 65536;
   const sent = counted ? sum((r) => r.dataBytes) : tracks * trackSize;
-  const detail = counted && sum((r) => (r.references ? 1 : 0)) > 0 ? ` (${skipped} already equal, ${sum((r) => r.referenceTracks)} by reference, ${sum((r) => r.zeroTracks)} zero, ${sum((r) => r.dataTracks)} as data)` : '';
+  const detail =
+    counted && sum((r) => (r.references ? 1 : 0)) > 0
+      ? ` (${skipped} already equal, ${sum((r) => r.referenceTracks)} by reference, ${sum((r) => r.zeroTracks)} zero, ${sum((r) => r.dataTracks)} as data)`
+      : '';
   return {
     data: {
       pairs: vs.map((v) => v.s),
@@ -271,18 +300,32 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
 export async function takeover(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const v = await views(ctx, t);
-  await confirm(ctx, `Take over ${t.id} on ${t.sArray}? The S-VOL becomes writable; writes the primary makes from now on are lost when you resync with --swap.`, v.p ? `primary state ${v.p.state}, ${v.p.journalEntries ?? 0} journal entries not yet here` : 'the primary is not reachable');
+  await confirm(
+    ctx,
+    `Take over ${t.id} on ${t.sArray}? The S-VOL becomes writable; writes the primary makes from now on are lost when you resync with --swap.`,
+    v.p ? `primary state ${v.p.state}, ${v.p.journalEntries ?? 0} journal entries not yet here` : 'the primary is not reachable',
+  );
   const r = await call(ctx, t.sArray, 'pair.takeover', { id: t.id });
-  return { data: r, text: `${r.note ? `${r.note}: ` : ''}took over on ${t.sArray}: ${(r.pairs).map((p) => `${p.svol} SSWS`).join(', ')}${r.primaryReached === false ? ' (the primary was not reached; it suspends by itself)' : ''}. To reverse the direction: rcopy pair resync ${t.id} --swap` };
+  return {
+    data: r,
+    text: `${r.note ? `${r.note}: ` : ''}took over on ${t.sArray}: ${r.pairs.map((p) => `${p.svol} SSWS`).join(', ')}${r.primaryReached === false ? ' (the primary was not reached; it suspends by itself)' : ''}. To reverse the direction: rcopy pair resync ${t.id} --swap`,
+  };
 }
 
 export async function revert(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const v = await views(ctx, t);
-  await confirm(ctx, `Revert ${v.s?.svol ?? t.id} to its consistent image of ${iso(v.s?.imageTime)}? Every track the interrupted resync copied is put back.`, v.s ? `${v.s.imageTracks ?? '?'} tracks saved; state ${v.s.state}` : undefined);
+  await confirm(
+    ctx,
+    `Revert ${v.s?.svol ?? t.id} to its consistent image of ${iso(v.s?.imageTime)}? Every track the interrupted resync copied is put back.`,
+    v.s ? `${v.s.imageTracks ?? '?'} tracks saved; state ${v.s.state}` : undefined,
+  );
   const r = await call(ctx, t.sArray, 'pair.revert', { id: t.id });
   const all = Array.isArray(r.pairs) ? r.pairs : [r.pair!];
-  return { data: r, text: `reverted ${all.map((x) => x.svol).join(', ')} to the image of ${iso(r.pair!.imageTime)} (${r.tracksRestored} tracks put back); state ${r.pair!.state}. Next: rcopy pair resync ${t.id}` };
+  return {
+    data: r,
+    text: `reverted ${all.map((x) => x.svol).join(', ')} to the image of ${iso(r.pair!.imageTime)} (${r.tracksRestored} tracks put back); state ${r.pair!.state}. Next: rcopy pair resync ${t.id}`,
+  };
 }
 
 export async function remove(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {

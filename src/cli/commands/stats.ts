@@ -62,7 +62,10 @@ export async function define(ctx: CliContext, [refArg]: Args, opts: Record<strin
     array = r.array;
     existingArrayDir(array, ctx.home);
     const volText = await need(ctx, opts.volumes, { name: '--volumes', message: 'Volumes (comma separated):' });
-    const volumes = String(volText).split(',').map((s) => s.trim()).filter(Boolean);
+    const volumes = String(volText)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     if (volumes.length === 0) throw E.usage('--volumes needs at least one volume', 'e.g. --volumes db,logs');
     for (const v of volumes) checkName('volume', v);
     const intervalMs = opts.interval !== undefined ? parseDuration(opts.interval, { option: '--interval' }) : DEFAULT_INTERVAL_MS;
@@ -80,7 +83,10 @@ export async function list(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
   const array = await pickArray(ctx, arrayArg as string | undefined);
   const dir = existingArrayDir(array, ctx.home);
   const up = livePid(dir) !== null;
-  return groupsOutput(array, groupsOf(ctx, array).map((g) => groupJson(array, g, up)));
+  return groupsOutput(
+    array,
+    groupsOf(ctx, array).map((g) => groupJson(array, g, up)),
+  );
 }
 
 // ---------------------------------------------------------------- start / stop / collect
@@ -92,8 +98,7 @@ async function pickGroup(ctx: CliContext, ref: string | undefined): Promise<{ ar
     return r;
   }
   if (!ctx.interactive) throw E.usage('missing the group (ARRAY:GROUP)', 'give it on the command line, e.g. siteA:oltp (see rcopy stats list ARRAY)');
-  const withGroups = async (): Promise<Choice[]> =>
-    (await arrayChoices(ctx)).filter((c) => groupsOf(ctx, c.value).length > 0);
+  const withGroups = async (): Promise<Choice[]> => (await arrayChoices(ctx)).filter((c) => groupsOf(ctx, c.value).length > 0);
   const array = await need(ctx, undefined, { name: 'the array', message: 'Which array?', choices: withGroups });
   const group = await need(ctx, undefined, {
     name: 'the group',
@@ -124,11 +129,16 @@ export async function collect(ctx: CliContext, [ref]: Args): Promise<Output> {
 
 // ---------------------------------------------------------------- import
 
+// long: one flow a user watches: check the input, read it with progress, then report what was imported
 export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
   const r = await pickGroup(ctx, ref as string | undefined);
   const dir = existingArrayDir(r.array, ctx.home);
   const file = await need(ctx, opts.trace, { name: '--trace FILE', message: 'Trace file:' });
-  const format = await need(ctx, opts.traceFormat, { name: '--format (msr, blkparse, spc or fioiolog)', message: 'Trace format:', choices: async () => TRACE_FORMATS.map((f) => ({ name: f, value: f })) });
+  const format = await need(ctx, opts.traceFormat, {
+    name: '--format (msr, blkparse, spc or fioiolog)',
+    message: 'Trace format:',
+    choices: async () => TRACE_FORMATS.map((f) => ({ name: f, value: f })),
+  });
   if (!(TRACE_FORMATS as readonly string[]).includes(format)) throw E.usage(`unknown trace format '${format}'`, 'use --format msr, blkparse, spc or fioiolog');
   // the group keeps this interval: a later `stats start` runs a timer with it
   const intervalMs = parseDuration(opts.interval ?? '1m', { option: '--interval' });
@@ -149,17 +159,37 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<str
   const seconds = (performance.now() - t0) / 1000;
   const cn = result.counters;
   if (cn.reads + cn.writes === 0) {
-    const why = cn.malformed > 0 ? `all ${cn.malformed} non-blank lines are malformed (first: line ${cn.firstMalformed?.line}${reasonText(cn.firstMalformed?.reason)}: '${cn.firstMalformed?.text}')` : 'it has no read or write records';
+    const why =
+      cn.malformed > 0
+        ? `all ${cn.malformed} non-blank lines are malformed (first: line ${cn.firstMalformed?.line}${reasonText(cn.firstMalformed?.reason)}: '${cn.firstMalformed?.text}')`
+        : 'it has no read or write records';
     throw E.badTrace(`nothing to import from '${file}': ${why}`, `check that it is a ${format} trace (--format msr, blkparse, spc or fioiolog)`);
   }
   const encoded = result.entries;
   const payload = Buffer.concat(encoded.map((e) => e.data));
-  const g = await call<GroupInfo>(ctx, r.array, 'stats.import', {
-    group: r.group,
-    intervalMs,
-    members: result.devices.map((d) => ({ volume: d.name, tracks: d.tracks, trackSize: d.trackSize })),
-    entries: encoded.map((e) => ({ start: Math.floor(e.start), end: Math.ceil(e.end), volume: e.volume, tracks: e.tracks, trackSize: e.trackSize, count: e.count, writes: e.writes, writeBytes: e.writeBytes, enc: e.enc, length: e.data.length })),
-  }, { payload });
+  const g = await call<GroupInfo>(
+    ctx,
+    r.array,
+    'stats.import',
+    {
+      group: r.group,
+      intervalMs,
+      members: result.devices.map((d) => ({ volume: d.name, tracks: d.tracks, trackSize: d.trackSize })),
+      entries: encoded.map((e) => ({
+        start: Math.floor(e.start),
+        end: Math.ceil(e.end),
+        volume: e.volume,
+        tracks: e.tracks,
+        trackSize: e.trackSize,
+        count: e.count,
+        writes: e.writes,
+        writeBytes: e.writeBytes,
+        enc: e.enc,
+        length: e.data.length,
+      })),
+    },
+    { payload },
+  );
   const data: ImportSummary & Record<string, unknown> = {
     array: r.array,
     group: r.group,

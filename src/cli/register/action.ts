@@ -11,9 +11,7 @@ export type CommandFn = (ctx: CliContext, args: Array<string | string[] | undefi
 
 /** Adds --json and --format to a command that prints data. */
 export function dataOpts(cmd: Command): Command {
-  return cmd
-    .option('--json', 'print the result as JSON')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'yaml', 'csv']));
+  return cmd.option('--json', 'print the result as JSON').addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'yaml', 'csv']));
 }
 
 /** Wraps a lazily loaded command function as a commander action. */

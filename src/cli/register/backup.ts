@@ -20,12 +20,13 @@ export function registerBackup(program: Command): void {
     'rcopy backup create siteB:db-copy --to siteB:db-bk --incremental --keep 7',
   );
   example(
-    dataOpts(backup.command('list').argument('[array]').description("list an array's backups"))
-      .option('--source <volume>', 'only the backups of this source volume')
-      .action(act(backupMod, 'list')),
+    dataOpts(backup.command('list').argument('[array]').description("list an array's backups")).option('--source <volume>', 'only the backups of this source volume').action(act(backupMod, 'list')),
     'rcopy backup list siteB --source db-copy',
   );
-  example(dataOpts(backup.command('show').argument('[id]', 'ARRAY:bk-NNNNNN (or a bare id)').description('everything recorded about a backup')).action(act(backupMod, 'show')), 'rcopy backup show siteB:bk-000003');
+  example(
+    dataOpts(backup.command('show').argument('[id]', 'ARRAY:bk-NNNNNN (or a bare id)').description('everything recorded about a backup')).action(act(backupMod, 'show')),
+    'rcopy backup show siteB:bk-000003',
+  );
   example(
     dataOpts(backup.command('verify').argument('[id]', 'ARRAY:bk-NNNNNN').description('recompute the checksum of a backup image (exit 3 on a mismatch)')).action(act(backupMod, 'verify')),
     'rcopy backup verify siteB:bk-000003',

@@ -6,11 +6,7 @@ const completionMod = () => import('../commands/completion.js');
 
 export function registerCompletion(program: Command): void {
   example(
-    program
-      .command('completion')
-      .argument('[shell]', 'bash or zsh')
-      .description('print a shell completion script for rcopy (commands, options, array names)')
-      .action(act(completionMod, 'completion')),
+    program.command('completion').argument('[shell]', 'bash or zsh').description('print a shell completion script for rcopy (commands, options, array names)').action(act(completionMod, 'completion')),
     'source <(rcopy completion bash)',
     'rcopy completion zsh > "${fpath[1]}/_rcopy"',
   );

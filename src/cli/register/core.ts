@@ -8,7 +8,6 @@ const volumeMod = () => import('../commands/volume.js');
 const ioMod = () => import('../commands/io.js');
 const demoMod = () => import('../commands/demo.js');
 
-
 /** long: one declaration after another (array, volume, io, demo), each a few lines; nothing to factor out. */
 export function registerCore(program: Command): void {
   const array = program.command('array').description('create, inspect, start and stop arrays');
@@ -32,14 +31,17 @@ export function registerCore(program: Command): void {
   );
   example(dataOpts(array.command('start').argument('[name]').description("start the array's controller")).action(act(arrayMod, 'start')), 'rcopy array start siteA');
   example(
-    dataOpts(array.command('stop').argument('[name]').description("stop the array's controller"))
-      .option('--all', 'stop the controllers of every array in this home')
-      .action(act(arrayMod, 'stop')),
+    dataOpts(array.command('stop').argument('[name]').description("stop the array's controller")).option('--all', 'stop the controllers of every array in this home').action(act(arrayMod, 'stop')),
     'rcopy array stop siteA',
     'rcopy array stop --all',
   );
   example(dataOpts(array.command('status').argument('[name]').description('is the controller running')).action(act(arrayMod, 'status')), 'rcopy array status siteA --json');
-  example(dataOpts(array.command('check').argument('[name]').description('check the management store and the journals (exit 3 on a finding)')).action(act(() => import('../commands/array-check.js'), 'check')), 'rcopy array check siteA');
+  example(
+    dataOpts(array.command('check').argument('[name]').description('check the management store and the journals (exit 3 on a finding)')).action(
+      act(() => import('../commands/array-check.js'), 'check'),
+    ),
+    'rcopy array check siteA',
+  );
 
   const volume = program.command('volume').description('create and inspect volumes');
   example(
@@ -53,9 +55,7 @@ export function registerCore(program: Command): void {
   example(dataOpts(volume.command('list').argument('[array]').description("list an array's volumes")).action(act(volumeMod, 'list')), 'rcopy volume list siteA');
   example(dataOpts(volume.command('show').argument('[ref]', 'ARRAY:NAME').description('show a volume')).action(act(volumeMod, 'show')), 'rcopy volume show siteA:vol1 --json');
   example(
-    dataOpts(volume.command('delete').argument('[ref]', 'ARRAY:NAME').description('delete a volume and its image'))
-      .option('-y, --yes', 'do not ask for confirmation')
-      .action(act(volumeMod, 'remove')),
+    dataOpts(volume.command('delete').argument('[ref]', 'ARRAY:NAME').description('delete a volume and its image')).option('-y, --yes', 'do not ask for confirmation').action(act(volumeMod, 'remove')),
     'rcopy volume delete siteA:vol1 --yes',
   );
 
@@ -103,9 +103,7 @@ export function registerCore(program: Command): void {
   );
 
   example(
-    dataOpts(program.command('demo').description('a tour of rcopy on a throw-away home'))
-      .option('--keep', 'keep the throw-away home and print its path')
-      .action(act(demoMod, 'demo')),
+    dataOpts(program.command('demo').description('a tour of rcopy on a throw-away home')).option('--keep', 'keep the throw-away home and print its path').action(act(demoMod, 'demo')),
     'rcopy demo',
   );
 

@@ -2,8 +2,13 @@
 import type { Command } from 'commander';
 
 export const REGISTERS: Array<(program: Command) => void> = [];
-import { registerRun } from './run.js'; REGISTERS.push(registerRun);
-import { registerCompletion } from './completion.js'; REGISTERS.push(registerCompletion);
-import { registerBackup } from './backup.js'; REGISTERS.push(registerBackup);
-import { registerRepl } from './repl.js'; REGISTERS.push(registerRepl);
-import { registerStats } from './stats.js'; REGISTERS.push(registerStats);
+import { registerRun } from './run.js';
+REGISTERS.push(registerRun);
+import { registerCompletion } from './completion.js';
+REGISTERS.push(registerCompletion);
+import { registerBackup } from './backup.js';
+REGISTERS.push(registerBackup);
+import { registerRepl } from './repl.js';
+REGISTERS.push(registerRepl);
+import { registerStats } from './stats.js';
+REGISTERS.push(registerStats);

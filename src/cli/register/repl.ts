@@ -53,13 +53,15 @@ export function registerRepl(program: Command): void {
   example(dataOpts(link.command('list').description('list links')).action(act(links, 'linkList')), 'rcopy link list');
   example(dataOpts(link.command('show').argument('<a>').argument('<b>').description('show a link')).action(act(links, 'linkShow')), 'rcopy link show siteA siteB');
   example(
-    dataOpts(link.command('down').argument('<a>').argument('<b>').description('take a link down (unplanned outage)'))
-      .action((a: string, b: string, o: Record<string, unknown>, c: Command) => act(links, 'linkUpDown')(a, b, Object.assign(o, { __up: false }), c)),
+    dataOpts(link.command('down').argument('<a>').argument('<b>').description('take a link down (unplanned outage)')).action((a: string, b: string, o: Record<string, unknown>, c: Command) =>
+      act(links, 'linkUpDown')(a, b, Object.assign(o, { __up: false }), c),
+    ),
     'rcopy link down siteA siteB',
   );
   example(
-    dataOpts(link.command('up').argument('<a>').argument('<b>').description('bring a link back up'))
-      .action((a: string, b: string, o: Record<string, unknown>, c: Command) => act(links, 'linkUpDown')(a, b, Object.assign(o, { __up: true }), c)),
+    dataOpts(link.command('up').argument('<a>').argument('<b>').description('bring a link back up')).action((a: string, b: string, o: Record<string, unknown>, c: Command) =>
+      act(links, 'linkUpDown')(a, b, Object.assign(o, { __up: true }), c),
+    ),
     'rcopy link up siteA siteB',
   );
 
@@ -69,7 +71,11 @@ export function registerRepl(program: Command): void {
       .option('--journal <p,s>', "the primary's and the secondary's journal: A:J1,B:J2")
       .option('--mode <mode>', 'async (journal) or sync', 'async')
       .option('--sync-timeout <d>', 'sync mode: how long a host write waits for the secondary before the fence applies', durationArg('--sync-timeout'), '5s')
-      .option('--fence <policy>', 'sync mode, when the secondary does not answer in time: never (suspend, complete the write into the bitmap) or data (suspend, fail the write, refuse writes until resync)', 'never')
+      .option(
+        '--fence <policy>',
+        'sync mode, when the secondary does not answer in time: never (suspend, complete the write into the bitmap) or data (suspend, fail the write, refuse writes until resync)',
+        'never',
+      )
       .option('--group <name>', 'name of the journal group (consistency group)')
       .option('--nocopy', 'skip the initial copy (the volumes are known to be equal)')
       .option('--no-references', 'always send data, never references to blocks the secondary holds')
@@ -80,7 +86,10 @@ export function registerRepl(program: Command): void {
     'rcopy pair create siteA:db siteB:db --journal siteA:j1,siteB:j2 --mode sync --sync-timeout 3s --fence data',
   );
   example(dataOpts(p.command('list').argument('[array]').description('pairs with states, copy progress, journal usage, lag and bitmaps')).action(act(pair, 'list')), 'rcopy pair list');
-  example(dataOpts(p.command('show').argument('[pair]', 'either volume, ARRAY:VOLUME').option('--group <name>').description('both sides of a pair')).action(act(pair, 'show')), 'rcopy pair show siteB:db --json');
+  example(
+    dataOpts(p.command('show').argument('[pair]', 'either volume, ARRAY:VOLUME').option('--group <name>').description('both sides of a pair')).action(act(pair, 'show')),
+    'rcopy pair show siteB:db --json',
+  );
   example(
     dataOpts(p.command('wait').argument('[pair]', 'either volume').description('wait until a pair or group reaches a state (exit 5 on timeout)'))
       .option('--group <name>', 'every pair of a group')
@@ -102,7 +111,7 @@ export function registerRepl(program: Command): void {
     dataOpts(p.command('resync').argument('[pair]', 'either volume').description('copy the changed tracks (both bitmaps) and return to PAIR'))
       .option('--group <name>', 'a group')
       .option('--swap', 'reverse the direction: the S-VOL side becomes the primary')
-      .option('--references', 'compare track hashes and send references for tracks the S-VOL holds (default: the group\'s setting)')
+      .option('--references', "compare track hashes and send references for tracks the S-VOL holds (default: the group's setting)")
       .option('--no-references', 'send every changed track as data')
       .option('--no-wait', 'start it and return')
       .option('--timeout <d>', 'give up waiting after this long (default 1h)', durationArg('--timeout'))
@@ -137,13 +146,13 @@ export function registerRepl(program: Command): void {
   for (const verb of ['start', 'stop', 'status', 'once'] as const) {
     const c = dataOpts(pull.command(verb).argument('<journal>', 'the restore journal, ARRAY:JOURNAL'));
     if (verb === 'start') {
-      c.option('--interval <d>', 'fixed interval (default: adaptive, chosen from the primary\'s journal state)', durationArg('--interval'));
+      c.option('--interval <d>', "fixed interval (default: adaptive, chosen from the primary's journal state)", durationArg('--interval'));
       c.option('--references', 'send references instead of data for blocks the secondary holds (the default)');
       c.option('--no-references', 'always send data (kept for the journal group)');
     }
-    c.description(
-      { start: 'start pulling (persistent: resumes after a restart)', stop: 'stop pulling', status: 'counters, rates, sequence numbers', once: 'one pull and restore now' }[verb],
-    ).action((ref: string, o: Record<string, unknown>, cmd: Command) => act(links, 'pull')(ref, Object.assign(o, { __verb: verb }), cmd));
+    c.description({ start: 'start pulling (persistent: resumes after a restart)', stop: 'stop pulling', status: 'counters, rates, sequence numbers', once: 'one pull and restore now' }[verb]).action(
+      (ref: string, o: Record<string, unknown>, cmd: Command) => act(links, 'pull')(ref, Object.assign(o, { __verb: verb }), cmd),
+    );
     example(c, verb === 'start' ? 'rcopy pull start siteB:j2 --interval 2s' : `rcopy pull ${verb} siteB:j2`);
   }
 }

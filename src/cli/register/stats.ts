@@ -29,14 +29,20 @@ export function registerStats(program: Command): void {
     'rcopy stats define siteA:oltp --volumes db,logs --dataset tables=db:0-128M --interval 1m',
     'rcopy stats define siteA --config samples/stats-config.yaml',
   );
-  example(dataOpts(stats.command('list').argument('[array]').description('list the groups: volumes, data sets, interval, collection, entries stored, span')).action(act(statsMod, 'list')), 'rcopy stats list siteA');
+  example(
+    dataOpts(stats.command('list').argument('[array]').description('list the groups: volumes, data sets, interval, collection, entries stored, span')).action(act(statsMod, 'list')),
+    'rcopy stats list siteA',
+  );
   example(
     dataOpts(stats.command('start').argument('[ref]', 'ARRAY:GROUP').description('start collecting PB bits; an entry per volume is stored at the end of each interval'))
       .option('--interval <d>', "collection interval (default: the group's)")
       .action(act(statsMod, 'start')),
     'rcopy stats start siteA:oltp --interval 1m',
   );
-  example(dataOpts(stats.command('stop').argument('[ref]', 'ARRAY:GROUP').description('store the interval in progress and stop collecting')).action(act(statsMod, 'stop')), 'rcopy stats stop siteA:oltp');
+  example(
+    dataOpts(stats.command('stop').argument('[ref]', 'ARRAY:GROUP').description('store the interval in progress and stop collecting')).action(act(statsMod, 'stop')),
+    'rcopy stats stop siteA:oltp',
+  );
   example(
     dataOpts(stats.command('collect').argument('[ref]', 'ARRAY:GROUP').description('end the current interval now and store it (for cron)')).action(act(statsMod, 'collect')),
     'rcopy stats collect siteA:oltp',

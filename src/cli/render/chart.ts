@@ -7,7 +7,13 @@
 import { formatRate } from '../../units.js';
 import type { Report, ReportWindow } from '../../engine/stats/report/result.js';
 
-interface Bar { start: number; end: number; bandwidth: number; naive: number; peak: boolean }
+interface Bar {
+  start: number;
+  end: number;
+  bandwidth: number;
+  naive: number;
+  peak: boolean;
+}
 
 function bars(report: Pick<Report, 'windows' | 'summary'>, max: number): Bar[] {
   const ws = report.windows;
@@ -49,9 +55,11 @@ const f1 = (n: number) => (Math.round(n * 10) / 10).toString();
 
 /** A standalone SVG: bandwidth bars per window, the naive write rate as a line, the peak marked. */
 export function chartSvg(report: Pick<Report, 'windows' | 'summary'> & Partial<Pick<Report, 'windowMs'>>, opts: { title?: string; width?: number; height?: number } = {}): string {
-  const W = opts.width ?? 960, H = opts.height ?? 420;
+  const W = opts.width ?? 960,
+    H = opts.height ?? 420;
   const m = { l: 80, r: 20, t: 40, b: 60 };
-  const pw = W - m.l - m.r, ph = H - m.t - m.b;
+  const pw = W - m.l - m.r,
+    ph = H - m.t - m.b;
   const rows = bars(report, Math.floor(pw));
   const top = Math.max(1e-9, ...rows.map((r) => Math.max(r.bandwidth, r.naive)));
   const x = (i: number) => m.l + (i / Math.max(1, rows.length)) * pw;
@@ -98,14 +106,19 @@ export function chartSvg(report: Pick<Report, 'windows' | 'summary'> & Partial<P
   const pi = rows.findIndex((r) => r.peak);
   if (pi >= 0) {
     const r = rows[pi]!;
-    const cx = x(pi) + bw / 2, cy = y(r.bandwidth);
+    const cx = x(pi) + bw / 2,
+      cy = y(r.bandwidth);
     const anchor = cx > m.l + pw * 0.7 ? 'end' : 'start';
     out.push(`<g id="peak"><circle cx="${f1(cx)}" cy="${f1(cy)}" r="5" fill="none" stroke="#000000" stroke-width="2"/>`);
-    out.push(`<text x="${f1(cx + (anchor === 'end' ? -8 : 8))}" y="${f1(Math.max(m.t + 12, cy - 8))}" text-anchor="${anchor}">peak ${esc(formatRate(r.bandwidth))} at ${esc(label(r.start))}</text></g>`);
+    out.push(
+      `<text x="${f1(cx + (anchor === 'end' ? -8 : 8))}" y="${f1(Math.max(m.t + 12, cy - 8))}" text-anchor="${anchor}">peak ${esc(formatRate(r.bandwidth))} at ${esc(label(r.start))}</text></g>`,
+    );
   }
   // legend
   out.push(`<g id="legend"><rect x="${m.l + 10}" y="${m.t}" width="12" height="12" fill="#4477aa"/><text x="${m.l + 26}" y="${m.t + 10}">changed tracks per window</text>`);
-  out.push(`<line x1="${m.l + 200}" y1="${m.t + 6}" x2="${m.l + 222}" y2="${m.t + 6}" stroke="#cc6677" stroke-width="1.5"/><text x="${m.l + 226}" y="${m.t + 10}">naive write rate (every byte written)</text></g>`);
+  out.push(
+    `<line x1="${m.l + 200}" y1="${m.t + 6}" x2="${m.l + 222}" y2="${m.t + 6}" stroke="#cc6677" stroke-width="1.5"/><text x="${m.l + 226}" y="${m.t + 10}">naive write rate (every byte written)</text></g>`,
+  );
   out.push(`</svg>`);
   return out.join('\n') + '\n';
 }

@@ -32,7 +32,9 @@ export function pullText(s: PullStats): string {
     `pull of ${s.journal}: ${s.enabled ? 'started' : 'stopped'} (${s.mode}${s.intervalMs ? `, every ${formatDuration(s.intervalMs)}` : ''})${s.running ? '' : ', loop not running'}`,
     `  pulls ${s.pulls}, entries ${s.entries}, ${formatBytes(s.bytes)}${s.countingSince ? ` since ${iso(s.countingSince)}` : ''} at ${formatRate(s.bytesPerSecond)}; pulled seq ${s.pulledSeq}, restored seq ${s.restoredSeq}`,
     `  logical ${formatBytes(s.logicalBytes)}, sent as data ${formatBytes(s.dataBytes)}, as references ${formatBytes(s.referenceBytes)}` +
-      (s.savedBytes ? ` (saved ${formatBytes(s.savedBytes)}, ${s.savedPct}%)` : '') + (s.staleReferences ? `; ${s.staleReferences} stale references fetched as data` : '') + (s.references === false ? '; references off' : ''),
+      (s.savedBytes ? ` (saved ${formatBytes(s.savedBytes)}, ${s.savedPct}%)` : '') +
+      (s.staleReferences ? `; ${s.staleReferences} stale references fetched as data` : '') +
+      (s.references === false ? '; references off' : ''),
   ];
   if (s.primary) lines.push(`  primary journal: ${s.primary.entries} entries waiting, ${s.primary.usedPct.toFixed(1)}% used, last seq ${s.primary.lastSeq}`);
   if (s.lastError) lines.push(`  last error: ${s.lastError}`);

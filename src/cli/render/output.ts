@@ -36,7 +36,10 @@ export async function render(out: Output, format: Format, color: boolean): Promi
       if (Array.isArray(out.data) && out.data.every((x) => x && typeof x === 'object')) {
         const rows = out.data as Record<string, unknown>[];
         const head = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-        return toCsv(head, rows.map((r) => head.map((h) => scalar(r[h]))));
+        return toCsv(
+          head,
+          rows.map((r) => head.map((h) => scalar(r[h]))),
+        );
       }
       return toCsv(['value'], [[JSON.stringify(out.data)]]);
     default: {

@@ -91,7 +91,9 @@ export function pairShowText(data: ReturnType<typeof pairShowData>, p: PairDetai
   if (s?.resync) {
     const r = s.resync;
     if (r.kind === 'resync' && r.references) {
-      lines.push(`  last resync: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}, references ${formatBytes(r.referenceBytes)}, equal (skipped) ${formatBytes(r.equalBytes)}; tracks: ${r.equalTracks} equal, ${r.referenceTracks} by reference, ${r.zeroTracks} zero, ${r.dataTracks} data${r.staleReferences ? `, ${r.staleReferences} stale references fetched as data` : ''}`);
+      lines.push(
+        `  last resync: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}, references ${formatBytes(r.referenceBytes)}, equal (skipped) ${formatBytes(r.equalBytes)}; tracks: ${r.equalTracks} equal, ${r.referenceTracks} by reference, ${r.zeroTracks} zero, ${r.dataTracks} data${r.staleReferences ? `, ${r.staleReferences} stale references fetched as data` : ''}`,
+      );
     } else lines.push(`  last ${r.kind === 'resync' ? 'resync (references off)' : 'initial copy'}: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}`);
   }
   lines.push(`  next: ${(s ?? p)!.hint}`);

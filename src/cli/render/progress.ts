@@ -36,7 +36,9 @@ export async function progress(ctx: CliContext, label: string, unit: 'bytes' | '
   };
 }
 
-export async function colors(ctx: CliContext): Promise<{ ok: (s: string) => string; warn: (s: string) => string; bad: (s: string) => string; dim: (s: string) => string; bold: (s: string) => string }> {
+export async function colors(
+  ctx: CliContext,
+): Promise<{ ok: (s: string) => string; warn: (s: string) => string; bad: (s: string) => string; dim: (s: string) => string; bold: (s: string) => string }> {
   if (!ctx.color) {
     const id = (s: string): string => s;
     return { ok: id, warn: id, bad: id, dim: id, bold: id };

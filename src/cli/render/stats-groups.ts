@@ -59,11 +59,17 @@ export function groupsOutput(array: string, rows: ReturnType<typeof groupJson>[]
   };
 }
 
-const volumeNames = (g: GroupInfo): string => g.members.filter((m) => !m.external).map((m) => m.volume).join(', ');
+const volumeNames = (g: GroupInfo): string =>
+  g.members
+    .filter((m) => !m.external)
+    .map((m) => m.volume)
+    .join(', ');
 
 /** `stats define`: one line per group defined. */
 export function definedText(array: string, infos: GroupInfo[]): string {
-  return infos.map((g) => `defined ${array}:${g.name}: volumes ${volumeNames(g)}${g.datasets.length ? `; data sets ${g.datasets.map((d) => d.name).join(', ')}` : ''}; interval ${durationText(g.intervalMs)}`).join('\n');
+  return infos
+    .map((g) => `defined ${array}:${g.name}: volumes ${volumeNames(g)}${g.datasets.length ? `; data sets ${g.datasets.map((d) => d.name).join(', ')}` : ''}; interval ${durationText(g.intervalMs)}`)
+    .join('\n');
 }
 
 /** `stats start`. */

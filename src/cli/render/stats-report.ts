@@ -68,7 +68,11 @@ async function summaryText(ctx: CliContext, r: GroupRef, rep: Report, ropts: Rep
   const lines: string[] = [];
   if (rep.from === null) return `no entries in ${r.array}:${r.group}${s.windows ? '' : ' for this time range'} (collect with rcopy stats start / collect, or import a trace)`;
   lines.push('');
-  lines.push(c.bold(`${r.array}:${r.group}: ${s.windows} windows of ${durationText(rep.windowMs)}${rep.slideMs !== rep.windowMs ? ` every ${durationText(rep.slideMs)}` : ''} from ${iso(rep.from)} to ${iso(rep.to)}${rep.overhead ? `, ${Math.round(rep.overhead * 100)}% overhead` : ''}`));
+  lines.push(
+    c.bold(
+      `${r.array}:${r.group}: ${s.windows} windows of ${durationText(rep.windowMs)}${rep.slideMs !== rep.windowMs ? ` every ${durationText(rep.slideMs)}` : ''} from ${iso(rep.from)} to ${iso(rep.to)}${rep.overhead ? `, ${Math.round(rep.overhead * 100)}% overhead` : ''}`,
+    ),
+  );
   if (s.peak) lines.push(`  peak       ${formatRate(s.peak.bandwidth)} (${s.peak.changedTracks} tracks, ${formatBytes(s.peak.changedBytes)} in the window from ${s.peak.startIso})`);
   lines.push(`  95th pct   ${formatRate(s.p95Bandwidth)}    mean ${formatRate(s.meanBandwidth)}`);
   lines.push(`  naive      peak ${formatRate(s.naivePeakBandwidth)}, 95th pct ${formatRate(s.naiveP95Bandwidth)}, mean ${formatRate(s.naiveMeanBandwidth)} (every byte written)`);
@@ -78,11 +82,18 @@ async function summaryText(ctx: CliContext, r: GroupRef, rep: Report, ropts: Rep
     else lines.push(c.warn(`  no saving  whole tracks ship: ${-pct}% more than the bytes written (writes smaller than a track)`));
   }
   lines.push(`  distinct   ${s.distinctTracks} tracks (${formatBytes(s.distinctBytes)}) changed over the whole span by ${s.writes} writes (${formatBytes(s.writeBytes)})`);
-  if (s.requiredBandwidth !== undefined) lines.push(c.bold(`  required   ${formatRate(s.requiredBandwidth)}${ropts.resyncTimeMs !== undefined ? ` to resynchronise the peak window's changes in ${formatDuration(ropts.resyncTimeMs)}` : ' (the peak bandwidth)'}`));
+  if (s.requiredBandwidth !== undefined)
+    lines.push(
+      c.bold(
+        `  required   ${formatRate(s.requiredBandwidth)}${ropts.resyncTimeMs !== undefined ? ` to resynchronise the peak window's changes in ${formatDuration(ropts.resyncTimeMs)}` : ' (the peak bandwidth)'}`,
+      ),
+    );
   if (s.paths !== undefined) lines.push(c.bold(`  paths      ${s.paths} parallel path${s.paths === 1 ? '' : 's'}`));
   if (s.resyncSeconds !== undefined) lines.push(c.bold(`  resync     ${formatDuration(s.resyncSeconds * 1000)} for the peak window's changes at the given bandwidth`));
   for (const g of rep.groups) {
-    lines.push(`  ${g.kind === 'volume' ? 'volume' : 'data set'} ${g.name}: peak ${formatRate(g.summary.peak?.bandwidth ?? 0)}, 95th pct ${formatRate(g.summary.p95Bandwidth)}, ${g.summary.distinctTracks} distinct tracks${g.writesScope === 'volume' ? ' (writes counted for the whole volume)' : ''}`);
+    lines.push(
+      `  ${g.kind === 'volume' ? 'volume' : 'data set'} ${g.name}: peak ${formatRate(g.summary.peak?.bandwidth ?? 0)}, 95th pct ${formatRate(g.summary.p95Bandwidth)}, ${g.summary.distinctTracks} distinct tracks${g.writesScope === 'volume' ? ' (writes counted for the whole volume)' : ''}`,
+    );
   }
   lines.push('');
   const { chartText } = await import('./chart.js');

@@ -39,7 +39,10 @@ export function runbookChain(env: NodeJS.ProcessEnv = process.env): string[] {
 export function checkNesting(file: string, chain: string[] = runbookChain()): void {
   if (chain.length < LIMITS.nesting) return;
   const names = [...chain, path.resolve(file)].map((f) => path.basename(f));
-  throw runbookError(`runbooks nest more than ${LIMITS.nesting} deep: ${names.join(' -> ')}`, 'a runbook that runs itself (or a chain that comes back to itself) never ends; run the inner runbook on its own');
+  throw runbookError(
+    `runbooks nest more than ${LIMITS.nesting} deep: ${names.join(' -> ')}`,
+    'a runbook that runs itself (or a chain that comes back to itself) never ends; run the inner runbook on its own',
+  );
 }
 
 const BIN = fileURLToPath(new URL('../../../../bin/rcopy', import.meta.url));
@@ -186,13 +189,14 @@ function runChild(args: string[], timeoutMs: number | undefined, env: NodeJS.Pro
     let timedOut = false;
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const t = timeoutMs !== undefined && Number.isFinite(timeoutMs)
-      ? setTimeout(() => {
-          timedOut = true;
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-        }, timeoutMs)
-      : undefined;
+    const t =
+      timeoutMs !== undefined && Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+          }, timeoutMs)
+        : undefined;
     child.on('error', (e) => {
       stderr += `${e.message}\n`;
     });
@@ -212,14 +216,20 @@ function errorLine(r: ChildResult): string {
   } catch {
     /* not JSON */
   }
-  const lines = r.stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = r.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return (lines.find((l) => l.startsWith('rcopy:')) ?? lines[lines.length - 1] ?? '').replace(/^rcopy: (error )?/, '');
 }
 
 /** A field of a JSON value by path: `a.b.0.c` or `a.b[0].c`; arrays have `length`. */
 export function getPath(value: unknown, p: string): { found: boolean; value: unknown } {
   let cur: unknown = value;
-  for (const seg of p.replace(/\[(\d+)\]/g, '.$1').split('.').filter((s) => s !== '')) {
+  for (const seg of p
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .filter((s) => s !== '')) {
     if (Array.isArray(cur)) {
       if (seg === 'length') cur = cur.length;
       else if (/^\d+$/.test(seg) && Number(seg) < cur.length) cur = cur[Number(seg)];

@@ -86,6 +86,5 @@ export function runbookError(message: string, hint?: string): RcopyError {
   return E.runbook(message, hint);
 }
 
-
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const BUILTIN_VARS = ['runbook_dir', 'home'];

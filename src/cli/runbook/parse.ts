@@ -295,4 +295,3 @@ function exitCode(node: unknown, v: Scalar, where: string, bad: (n: unknown, m: 
   bad(node, `${where}: an exit code is a whole number from 0 to 255`);
   return undefined;
 }
-

@@ -37,7 +37,13 @@ export class RunbookReader {
   fail(ps: Problem[] = this.problems): never {
     const sorted = [...ps].sort((a, b) => a.line - b.line);
     const first = sorted[0]!;
-    const more = sorted.length > 1 ? `${sorted.length - 1} more problem(s) after this one: ${sorted.slice(1, 4).map((p) => `line ${p.line}: ${p.message}`).join('; ')}${sorted.length > 4 ? '; ...' : ''}` : 'fix it and check again with rcopy run --dry-run';
+    const more =
+      sorted.length > 1
+        ? `${sorted.length - 1} more problem(s) after this one: ${sorted
+            .slice(1, 4)
+            .map((p) => `line ${p.line}: ${p.message}`)
+            .join('; ')}${sorted.length > 4 ? '; ...' : ''}`
+        : 'fix it and check again with rcopy run --dry-run';
     throw runbookError(`${this.file}:${first.line}: ${first.message}`, more);
   }
 
@@ -48,7 +54,7 @@ export class RunbookReader {
     const seen = new Set<unknown>();
     for (const item of map.items) {
       const k = item.key;
-      if (!YAML.isScalar(k) || typeof k.value !== 'string' && typeof k.value !== 'number') {
+      if (!YAML.isScalar(k) || (typeof k.value !== 'string' && typeof k.value !== 'number')) {
         this.bad(k ?? map, `${where}: keys must be plain words`);
         continue;
       }

@@ -148,15 +148,7 @@ export class StorageArray {
     // management state follows the array's durability: with 'none' a commit is not fsynced
     // (WAL: safe against a killed process, not against a power loss)
     if (durability === 'none') store.db.pragma('synchronous = NORMAL');
-    const a = new StorageArray(
-      dir,
-      store,
-      name,
-      store.getMeta('serial') ?? '00000',
-      Number(store.getMeta('trackSize') ?? 65536),
-      durability,
-      Number(store.getMeta('created') ?? 0),
-    );
+    const a = new StorageArray(dir, store, name, store.getMeta('serial') ?? '00000', Number(store.getMeta('trackSize') ?? 65536), durability, Number(store.getMeta('created') ?? 0));
     store.ensureSchema('volumes', VOLUME_DDL);
     const rows = store.db.prepare('SELECT id, name, size, created FROM volumes ORDER BY id').all() as Array<{ id: number; name: string; size: number; created: number }>;
     for (const r of rows) {

@@ -127,7 +127,11 @@ export function checkSocket(sock: string): boolean {
   let d = fs.lstatSync(dir, { throwIfNoEntry: false });
   if (!d) return false;
   if (!d.isDirectory() || d.uid !== myUid()) {
-    throw unsafe('SOCKET', `the socket directory ${dir} is ${d.isDirectory() ? who(d) : 'not a directory'}, not the current user's (uid ${myUid()})`, 'check who made it; rcopy talks only to sockets in directories of your own');
+    throw unsafe(
+      'SOCKET',
+      `the socket directory ${dir} is ${d.isDirectory() ? who(d) : 'not a directory'}, not the current user's (uid ${myUid()})`,
+      'check who made it; rcopy talks only to sockets in directories of your own',
+    );
   }
   if (d.mode & 0o022) {
     fs.chmodSync(dir, d.mode & 0o7755);
@@ -136,7 +140,11 @@ export function checkSocket(sock: string): boolean {
   const s = fs.lstatSync(sock, { throwIfNoEntry: false });
   if (!s) return false;
   if (!s.isSocket() || s.uid !== myUid()) {
-    throw unsafe('SOCKET', `${sock} is ${s.isSocket() ? `a socket of ${who(s)}` : 'not a socket'}, not the current user's (uid ${myUid()})`, 'another user may have put it there: remove it, then start the array again');
+    throw unsafe(
+      'SOCKET',
+      `${sock} is ${s.isSocket() ? `a socket of ${who(s)}` : 'not a socket'}, not the current user's (uid ${myUid()})`,
+      'another user may have put it there: remove it, then start the array again',
+    );
   }
   return true;
 }

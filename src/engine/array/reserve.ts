@@ -77,7 +77,13 @@ export class SpaceReserve {
     const out: string[] = [];
     for (let i = 0; i < RESERVE_UNITS; i++) {
       const file = this.unit(i);
-      if (await fsp.stat(file).then(() => true, () => false)) out.push(file);
+      if (
+        await fsp.stat(file).then(
+          () => true,
+          () => false,
+        )
+      )
+        out.push(file);
     }
     return out;
   }

@@ -82,7 +82,10 @@ function rotl(x: number, k: number): number {
 class Zipf {
   private cdf: Float64Array;
   private bucket: number;
-  constructor(private readonly n: number, s = 1.1) {
+  constructor(
+    private readonly n: number,
+    s = 1.1,
+  ) {
     const buckets = Math.min(n, 65536);
     this.bucket = n / buckets;
     this.cdf = new Float64Array(buckets);
@@ -104,7 +107,7 @@ class Zipf {
     }
     // scatter hot buckets across the volume so hot data is not all at the front
     const scattered = Math.floor(((lo * 2654435761) >>> 0) % this.cdf.length);
-    return Math.min(this.n - 1, Math.floor(scattered * this.bucket + this.bucket * 0.999 * (rng.float())));
+    return Math.min(this.n - 1, Math.floor(scattered * this.bucket + this.bucket * 0.999 * rng.float()));
   }
 }
 
@@ -114,7 +117,11 @@ class BlockChooser {
   private readonly zipfs: Zipf[];
   private readonly seqPos: number[];
 
-  constructor(private readonly vols: Volume[], bs: number, private readonly pattern: WorkloadOptions['pattern']) {
+  constructor(
+    private readonly vols: Volume[],
+    bs: number,
+    private readonly pattern: WorkloadOptions['pattern'],
+  ) {
     this.blocks = vols.map((v) => Math.floor(v.size / bs));
     this.zipfs = pattern === 'zipf' ? vols.map((_, i) => new Zipf(this.blocks[i]!)) : [];
     this.seqPos = vols.map(() => 0);
@@ -147,7 +154,13 @@ function stamp(buf: Buffer, no: number, vi: number): void {
   buf.writeUInt32LE(0x53544d50, 12);
 }
 
-export async function runWorkload(vols: Volume[], opts: WorkloadOptions, io: WorkloadIo, onProgress?: (p: { bytes: number; ops: number; elapsedMs: number }) => void, shouldStop?: () => boolean): Promise<WorkloadResult> {
+export async function runWorkload(
+  vols: Volume[],
+  opts: WorkloadOptions,
+  io: WorkloadIo,
+  onProgress?: (p: { bytes: number; ops: number; elapsedMs: number }) => void,
+  shouldStop?: () => boolean,
+): Promise<WorkloadResult> {
   checkWorkload(vols, opts);
   const bs = opts.bs;
   const rng = new Rng(opts.seed ?? 1);

@@ -110,7 +110,11 @@ export class WritePath {
           ctxs.push(ctx);
           await this.runHooks(w.vol, w.offset, w.data, origin, after, ctx);
         }
-        await writeOrdered(writes, ctxs.map((c) => c.logged), origin === 'restore' ? RESTORE_PLAN : BULK_PLAN);
+        await writeOrdered(
+          writes,
+          ctxs.map((c) => c.logged),
+          origin === 'restore' ? RESTORE_PLAN : BULK_PLAN,
+        );
       } catch (e) {
         // which of the writes reached their volume is not known: all of them count as failed
         await settle(ctxs, e);

@@ -158,7 +158,9 @@ export class BackupCatalogue {
 
   /** Marks backups that were running (when the controller stopped or crashed) failed; how many. */
   markInterrupted(): number {
-    return this.db().prepare(`UPDATE backups SET state = 'failed', error = ?, finished = ? WHERE state = 'running'`).run('interrupted: the controller stopped or crashed while the backup was running', Date.now()).changes;
+    return this.db()
+      .prepare(`UPDATE backups SET state = 'failed', error = ?, finished = ? WHERE state = 'running'`)
+      .run('interrupted: the controller stopped or crashed while the backup was running', Date.now()).changes;
   }
 
   chains(): ChainRow[] {
@@ -186,9 +188,7 @@ export class BackupCatalogue {
   }
 
   list(source?: string): BackupRecord[] {
-    const rows = (source === undefined
-      ? this.db().prepare('SELECT * FROM backups ORDER BY id').all()
-      : this.db().prepare('SELECT * FROM backups WHERE source = ? ORDER BY id').all(source)) as Row[];
+    const rows = (source === undefined ? this.db().prepare('SELECT * FROM backups ORDER BY id').all() : this.db().prepare('SELECT * FROM backups WHERE source = ? ORDER BY id').all(source)) as Row[];
     return rows.map((r) => this.record(r));
   }
 
@@ -223,18 +223,33 @@ export class BackupCatalogue {
   }
 
   /** Records a backup that starts now (state 'running'); its number. */
-  addRunning(b: { chainId: number; source: string; target: string; kind: 'full' | 'incremental'; label: string | null; info: Record<string, string>; size: number; trackSize: number; checksumAlg: string; keep: number | null }): number {
+  addRunning(b: {
+    chainId: number;
+    source: string;
+    target: string;
+    kind: 'full' | 'incremental';
+    label: string | null;
+    info: Record<string, string>;
+    size: number;
+    trackSize: number;
+    checksumAlg: string;
+    keep: number | null;
+  }): number {
     const now = Date.now();
     return Number(
       this.db()
-        .prepare(`INSERT INTO backups(chain_id, source, target, kind, state, label, info, point_in_time, started, size, track_size, checksum_alg, keep) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .prepare(
+          `INSERT INTO backups(chain_id, source, target, kind, state, label, info, point_in_time, started, size, track_size, checksum_alg, keep) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
         .run(b.chainId, b.source, b.target, b.kind, b.label, JSON.stringify(b.info), now, now, b.size, b.trackSize, b.checksumAlg, b.keep).lastInsertRowid,
     );
   }
 
   /** Records the point in time a running backup's image is of, its kind, and the pairs of its source. */
   setPointInTime(n: number, pointInTime: number, kind: 'full' | 'incremental', replica: Array<Record<string, unknown>>): void {
-    this.db().prepare('UPDATE backups SET point_in_time = ?, kind = ?, replica = ? WHERE id = ?').run(pointInTime, kind, replica.length ? JSON.stringify(replica.length === 1 ? replica[0] : { pairs: replica }) : null, n);
+    this.db()
+      .prepare('UPDATE backups SET point_in_time = ?, kind = ?, replica = ? WHERE id = ?')
+      .run(pointInTime, kind, replica.length ? JSON.stringify(replica.length === 1 ? replica[0] : { pairs: replica }) : null, n);
   }
 
   /** A backup completed: it takes the source's next generation number and becomes good (one transaction). */

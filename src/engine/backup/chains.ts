@@ -29,7 +29,6 @@ export interface Chain {
   inflight: Map<number, [number, number]>;
 }
 
-
 /** The chains by id. */
 export class BackupChains extends Map<number, Chain> {
   private token = 0;
@@ -47,7 +46,10 @@ export class BackupChains extends Map<number, Chain> {
     let sources: Chain[] | null = null;
     for (const c of this.values()) {
       if (c.targetId === vol.id && origin === 'host') {
-        throw E.state(`volume '${this.array.name}:${vol.name}' is a backup volume (of ${c.source}); hosts cannot write to it`, `restore a backup to another volume, or delete the backups of ${this.array.name}:${c.source} into it first`);
+        throw E.state(
+          `volume '${this.array.name}:${vol.name}' is a backup volume (of ${c.source}); hosts cannot write to it`,
+          `restore a backup to another volume, or delete the backups of ${this.array.name}:${c.source} into it first`,
+        );
       }
       if (c.sourceId === vol.id) (sources ??= []).push(c);
     }
@@ -98,5 +100,4 @@ export class BackupChains extends Map<number, Chain> {
     }
     return out;
   }
-
 }

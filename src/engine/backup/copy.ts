@@ -114,7 +114,7 @@ export class ActiveCopy {
     if (this.failure) return;
     last = Math.min(last, this.plan.tracks - 1);
     const waits: Array<Promise<void>> = [];
-    for (let t = first; t <= last; ) {
+    for (let t = first; t <= last;) {
       if (this.plan.todo.get(t)) {
         let e = t;
         while (e + 1 <= last && e + 1 - t < this.chunkTracks && this.plan.todo.get(e + 1)) e++;
@@ -173,7 +173,7 @@ export class ActiveCopy {
       }
     }
     for (let i = 0; i < n; i++) sums.set(first + i, trackHash(data.subarray(i * ts, (i + 1) * ts)));
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       if (!write[i]) {
         this.stats.tracksUnchanged++;
         i++;

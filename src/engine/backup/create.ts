@@ -49,16 +49,25 @@ export function checkCreate(array: StorageArray, chains: Iterable<Chain>, source
   const where = (v: Volume): string => `${array.name}:${v.name}`;
   if (source === target) throw E.badInput(`the source and the backup volume are the same volume (${where(source)})`, 'back up into another volume of the same array');
   if (target.size < source.size) {
-    throw E.backupTargetTooSmall(`backup volume ${where(target)} (${target.size} bytes) is smaller than the source ${where(source)} (${source.size} bytes)`, `create a volume of at least ${source.size} bytes: rcopy volume create ${array.name}:NAME --size ${source.size}`);
+    throw E.backupTargetTooSmall(
+      `backup volume ${where(target)} (${target.size} bytes) is smaller than the source ${where(source)} (${source.size} bytes)`,
+      `create a volume of at least ${source.size} bytes: rcopy volume create ${array.name}:NAME --size ${source.size}`,
+    );
   }
   const chain = [...chains].find((c) => c.targetId === target.id);
   if (chain && chain.sourceId !== source.id) {
-    throw E.state(`volume ${where(target)} holds the backups of ${array.name}:${chain.source}`, `choose another backup volume, or delete those backups first (rcopy backup list ${array.name} --source ${chain.source})`);
+    throw E.state(
+      `volume ${where(target)} holds the backups of ${array.name}:${chain.source}`,
+      `choose another backup volume, or delete those backups first (rcopy backup list ${array.name} --source ${chain.source})`,
+    );
   }
   const busy = array.usesOf(target).filter((u) => u.active && !(u.kind === 'backup-target' && chain));
   if (busy.length) {
     const u = busy[0]!;
-    throw E.volumeInUse(`volume ${where(target)} is in use by ${u.kind} ${u.id}${u.role ? ` as ${u.role}` : ''}${u.state ? ` (${u.state})` : ''}; it cannot be a backup volume`, u.kind === 'pair' ? `choose a volume that is in no pair, or delete the pair ${u.id} first` : 'choose another volume');
+    throw E.volumeInUse(
+      `volume ${where(target)} is in use by ${u.kind} ${u.id}${u.role ? ` as ${u.role}` : ''}${u.state ? ` (${u.state})` : ''}; it cannot be a backup volume`,
+      u.kind === 'pair' ? `choose a volume that is in no pair, or delete the pair ${u.id} first` : 'choose another volume',
+    );
   }
   if (opts.keep !== undefined && !(Number.isInteger(opts.keep) && opts.keep >= 1)) throw E.badInput(`invalid keep count '${opts.keep}'`, 'keep at least 1 generation');
   return chain;
@@ -112,7 +121,15 @@ export async function takePointInTime(array: StorageArray, c: Chain, source: Vol
 }
 
 /** Completion, in this order: data, then digests, then the catalogue, then the change bitmap. */
-export async function completeBackup(ctx: CreationContext, c: Chain, source: Volume, rowId: number, prep: Preparation, copy: ActiveCopy, done: { counts: CopyCounts; pointInTime: number }): Promise<void> {
+export async function completeBackup(
+  ctx: CreationContext,
+  c: Chain,
+  source: Volume,
+  rowId: number,
+  prep: Preparation,
+  copy: ActiveCopy,
+  done: { counts: CopyCounts; pointInTime: number },
+): Promise<void> {
   const tracks = source.tracks;
   await ctx.array.commit();
   await prep.sums.save(ctx.file(`chain-${c.id}.sums`), ctx.array.durability === 'fsync');

@@ -190,7 +190,18 @@ export class BackupManager {
       const gens = this.catalogue.goodRows(c.id);
       const prev = gens[gens.length - 1];
       const kind: 'full' | 'incremental' = opts.incremental && prev ? 'incremental' : 'full';
-      rowId = this.catalogue.addRunning({ chainId: c.id, source: source.name, target: target.name, kind, label: opts.label ?? null, info: opts.info ?? {}, size: source.size, trackSize: source.trackSize, checksumAlg: CHECKSUM_ALG, keep: opts.keep ?? null });
+      rowId = this.catalogue.addRunning({
+        chainId: c.id,
+        source: source.name,
+        target: target.name,
+        kind,
+        label: opts.label ?? null,
+        info: opts.info ?? {},
+        size: source.size,
+        trackSize: source.trackSize,
+        checksumAlg: CHECKSUM_ALG,
+        keep: opts.keep ?? null,
+      });
       c.busy = `backup ${formatBackupId(rowId)}`;
       // everything that needs waiting for is prepared before the point in time
       const prep = await prepareBackup(this.ctx, c, source, kind, prev);
@@ -261,11 +272,18 @@ export class BackupManager {
       throw e;
     }
     const tracks = Math.ceil(r.size / r.track_size);
-    return { reader: new ImageReader(target, overlays, tracks), close: async () => { for (const o of overlays) await o.close(); }, latest: newer.length === 1 };
+    return {
+      reader: new ImageReader(target, overlays, tracks),
+      close: async () => {
+        for (const o of overlays) await o.close();
+      },
+      latest: newer.length === 1,
+    };
   }
 
   private usable(r: Row): void {
-    if (r.state !== 'good') throw E.state(`backup ${this.array.name}:${formatBackupId(r.id)} is ${r.state}${r.error ? ` (${r.error})` : ''}; it cannot be used`, `use a good backup (rcopy backup list ${this.array.name})`);
+    if (r.state !== 'good')
+      throw E.state(`backup ${this.array.name}:${formatBackupId(r.id)} is ${r.state}${r.error ? ` (${r.error})` : ''}; it cannot be used`, `use a good backup (rcopy backup list ${this.array.name})`);
   }
 
   verify(n: number, onProgress?: Progress): Promise<VerifyResult> {
@@ -289,7 +307,16 @@ export class BackupManager {
           const recorded = await TrackSums.load(this.file(`chain-${c.id}.sums`), reader.tracks, ts);
           if (recorded && recorded.root() === r.checksum) badOffsets = sums.differing(recorded).map((t) => t * ts);
         }
-        return { id: `${this.array.name}:${formatBackupId(n)}`, ok: actual === r.checksum, expected: r.checksum ?? '', actual, checksumAlgorithm: r.checksum_alg, bytes: r.size, seconds: round3((performance.now() - t0) / 1000), badOffsets };
+        return {
+          id: `${this.array.name}:${formatBackupId(n)}`,
+          ok: actual === r.checksum,
+          expected: r.checksum ?? '',
+          actual,
+          checksumAlgorithm: r.checksum_alg,
+          bytes: r.size,
+          seconds: round3((performance.now() - t0) / 1000),
+          badOffsets,
+        };
       } finally {
         await close();
       }
@@ -308,17 +335,27 @@ export class BackupManager {
     let destName = to;
     if (destName === undefined) {
       const src = this.volById(c.sourceId);
-      if (!src) throw E.state(`the source volume ${this.array.name}:${r.source} of ${formatBackupId(n)} no longer exists`, `restore into another volume: rcopy backup restore ${this.array.name}:${formatBackupId(n)} --to ${this.array.name}:VOLUME`);
+      if (!src)
+        throw E.state(
+          `the source volume ${this.array.name}:${r.source} of ${formatBackupId(n)} no longer exists`,
+          `restore into another volume: rcopy backup restore ${this.array.name}:${formatBackupId(n)} --to ${this.array.name}:VOLUME`,
+        );
       destName = src.name;
     }
     const dest = this.array.volume(destName);
     if (dest.size < r.size) {
-      throw E.restoreTargetTooSmall(`volume ${this.array.name}:${dest.name} (${dest.size} bytes) is smaller than the backup image (${r.size} bytes)`, 'restore into a volume at least as large as the source was');
+      throw E.restoreTargetTooSmall(
+        `volume ${this.array.name}:${dest.name} (${dest.size} bytes) is smaller than the backup image (${r.size} bytes)`,
+        'restore into a volume at least as large as the source was',
+      );
     }
     const uses = this.array.usesOf(dest).filter((u) => u.active);
     const pair = uses.find((u) => u.kind === 'pair');
     if (pair) {
-      throw E.volumeInUse(`volume ${this.array.name}:${dest.name} is the ${pair.role ?? 'volume'} of pair ${pair.id}${pair.state ? ` (${pair.state})` : ''}; a restore would bypass replication`, `split or delete pair ${pair.id} first, or restore into another volume with --to`);
+      throw E.volumeInUse(
+        `volume ${this.array.name}:${dest.name} is the ${pair.role ?? 'volume'} of pair ${pair.id}${pair.state ? ` (${pair.state})` : ''}; a restore would bypass replication`,
+        `split or delete pair ${pair.id} first, or restore into another volume with --to`,
+      );
     }
     const other = uses.find((u) => u.kind !== 'backup-source');
     if (other) throw E.volumeInUse(`volume ${this.array.name}:${dest.name} is in use by ${other.kind} ${other.id}; it cannot be restored into`, 'restore into another volume with --to');
@@ -343,7 +380,15 @@ export class BackupManager {
         await this.array.commit();
         const checksum = sums.root();
         this.log(`restore ${formatBackupId(n)} -> ${dest.name}: ${written} bytes`);
-        return { id: `${this.array.name}:${formatBackupId(n)}`, to: `${this.array.name}:${dest.name}`, bytes: r.size, bytesWritten: written, seconds: round3((performance.now() - t0) / 1000), checksum, matches: checksum === r.checksum };
+        return {
+          id: `${this.array.name}:${formatBackupId(n)}`,
+          to: `${this.array.name}:${dest.name}`,
+          bytes: r.size,
+          bytesWritten: written,
+          seconds: round3((performance.now() - t0) / 1000),
+          checksum,
+          matches: checksum === r.checksum,
+        };
       } finally {
         await close();
       }
@@ -417,4 +462,3 @@ function* bitsOf(bm: TrackBitmap): Generator<number> {
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
-

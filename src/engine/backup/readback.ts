@@ -34,7 +34,14 @@ export async function hashImage(reader: ImageReader, ts: number, size: number, o
  * is set for every track to be written first. Returns the digests of what was written and the
  * bytes written.
  */
-export async function restoreImage(reader: ImageReader, dest: Volume, ts: number, size: number, write: (offset: number, data: Buffer) => Promise<void>, onProgress?: Progress): Promise<{ sums: TrackSums; written: number }> {
+export async function restoreImage(
+  reader: ImageReader,
+  dest: Volume,
+  ts: number,
+  size: number,
+  write: (offset: number, data: Buffer) => Promise<void>,
+  onProgress?: Progress,
+): Promise<{ sums: TrackSums; written: number }> {
   const tracks = reader.tracks;
   const sums = new TrackSums(tracks, ts);
   const toWrite: number[] = [];

@@ -53,7 +53,8 @@ export function encodeBatch(entries: JournalAppendEntry[], seqs: number[], sizes
     fillHeader(h, stamp.salt, s, batchFirst, ts, e.offset, pl.pos, e.volumeId, e.data.length, e.flags ?? 0, KIND_DATA, i === entries.length - 1, stamp.epoch);
     const pad = sizes[i]! - REC_HDR - e.data.length;
     h.writeUInt32LE(crc32(e.data, crc32(h.subarray(4))), 0);
-    if (e.data.length <= 4096) seg.bufs.push(Buffer.concat([h, e.data, ZERO.subarray(0, pad)])); // one buffer, fewer iovecs
+    if (e.data.length <= 4096)
+      seg.bufs.push(Buffer.concat([h, e.data, ZERO.subarray(0, pad)])); // one buffer, fewer iovecs
     else seg.bufs.push(h, e.data, ZERO.subarray(0, pad)); // header, data and padding in one writev, no copy
     seg.len += sizes[i]!;
     newIdx.push({ seq: s, pos: pl.pos, len: e.data.length, ts, bf: batchFirst, alloc: pl.alloc });

@@ -34,9 +34,10 @@ export async function createJournalFile(file: string, capacity: number, opts: { 
   let linked = false;
   try {
     await fh.truncate(DATA_START + capacity);
-    if (opts.preallocate) for (let p = DATA_START; p < DATA_START + capacity; p += ZERO.length) {
-      await pwriteAll(fh, [ZERO.subarray(0, Math.min(ZERO.length, DATA_START + capacity - p))], p);
-    }
+    if (opts.preallocate)
+      for (let p = DATA_START; p < DATA_START + capacity; p += ZERO.length) {
+        await pwriteAll(fh, [ZERO.subarray(0, Math.min(ZERO.length, DATA_START + capacity - p))], p);
+      }
     const hdr: HeaderState = { salt: randomBytes(8), capacity, generation: 0, tail: DATA_START, releasedSeq: 0, lastSeq: 0, tailBatchFirst: 0, epoch: 1, syncedSeq: 0, durableSeq: 0 };
     await pwriteAll(fh, [encodeSlot(hdr)], 0);
     hdr.generation = 1;

@@ -14,8 +14,19 @@ import { DirectFile, pwriteAll, pwriteMaybeDirect } from '../util/file-io.js';
 import { encodeBatch } from './append.js';
 import { createJournalFile, removeCreateLeftovers } from './create.js';
 import {
-  ALIGN, DATA_START, DEFAULT_READ_BYTES, type HeaderState, type JournalAppendEntry, type JournalEntry, MAX_RECORD_DATA, SLOT, TWO32,
-  decodeSlot, encodeSlot, readFully, recordSize,
+  ALIGN,
+  DATA_START,
+  DEFAULT_READ_BYTES,
+  type HeaderState,
+  type JournalAppendEntry,
+  type JournalEntry,
+  MAX_RECORD_DATA,
+  SLOT,
+  TWO32,
+  decodeSlot,
+  encodeSlot,
+  readFully,
+  recordSize,
 } from './layout.js';
 import { type RecordSource, readEntries } from './read.js';
 import { type JournalDamage, type JournalRecovery, scanRecords } from './recovery.js';
@@ -150,7 +161,10 @@ export class JournalFile {
     const plan = this.plan(sizes);
     if (!plan) {
       const need = sizes.reduce((a, b) => a + b, 0);
-      throw E.journalFull(`journal ${this.path} is full: the batch needs ${need} bytes, ${this.hdr.capacity - this.index.used} of ${this.hdr.capacity} are free`, 'the secondary must pull and restore so the primary can release entries, or the journal needs more capacity');
+      throw E.journalFull(
+        `journal ${this.path} is full: the batch needs ${need} bytes, ${this.hdr.capacity - this.index.used} of ${this.hdr.capacity} are free`,
+        'the secondary must pull and restore so the primary can release entries, or the journal needs more capacity',
+      );
     }
     const { segments, newIdx } = encodeBatch(entries, seqs, sizes, plan.places, { salt: this.hdr.salt, epoch: this.hdr.epoch });
     try {

@@ -147,8 +147,21 @@ export function blockCrcCheck(r: Buffer, block: number, crcs: Uint32Array): bool
   return c === r.readUInt32LE(0);
 }
 
-export function fillHeader(h: Buffer, salt: Buffer, seq: number, batchFirst: number, ts: number, offset: number, pos: number,
-  volumeId: number, len: number, flags: number, kind: number, batchEnd: boolean, epoch: number): void {
+export function fillHeader(
+  h: Buffer,
+  salt: Buffer,
+  seq: number,
+  batchFirst: number,
+  ts: number,
+  offset: number,
+  pos: number,
+  volumeId: number,
+  len: number,
+  flags: number,
+  kind: number,
+  batchEnd: boolean,
+  epoch: number,
+): void {
   h.writeUInt32LE(REC_MAGIC, 4);
   salt.copy(h, 8);
   putU64(h, 16, seq);
@@ -223,11 +236,15 @@ export interface RecordPlace {
  * blocks' crcs with `block` > 0, which fill `crcs`). Null when it is not.
  */
 export function readRecord(r: Buffer | null, e: RecordPlace, salt: Buffer, block: number, crcs: Uint32Array | undefined): JournalEntry | null {
-  const ok = r !== null && r.readUInt32LE(4) === REC_MAGIC && r.subarray(8, 16).equals(salt) &&
-    getU64(r, 16) === e.seq && getU64(r, 48) === e.pos && r.readUInt32LE(60) === e.len &&
-    r.readUInt16LE(68) === KIND_DATA && (crcs
-      ? blockCrcCheck(r, block, crcs)
-      : crc32(r.subarray(REC_HDR), crc32(r.subarray(4, REC_HDR))) === r.readUInt32LE(0));
+  const ok =
+    r !== null &&
+    r.readUInt32LE(4) === REC_MAGIC &&
+    r.subarray(8, 16).equals(salt) &&
+    getU64(r, 16) === e.seq &&
+    getU64(r, 48) === e.pos &&
+    r.readUInt32LE(60) === e.len &&
+    r.readUInt16LE(68) === KIND_DATA &&
+    (crcs ? blockCrcCheck(r, block, crcs) : crc32(r.subarray(REC_HDR), crc32(r.subarray(4, REC_HDR))) === r.readUInt32LE(0));
   if (!ok) return null;
   const out: JournalEntry = { seq: e.seq, timestamp: getU64(r, 32), volumeId: r.readUInt32LE(56), offset: getU64(r, 40), data: r.subarray(REC_HDR), flags: r.readUInt32LE(64) };
   if (crcs) out.blockCrcs = crcs;

@@ -50,8 +50,7 @@ async function readRun(src: RecordSource, run: IndexEntry[], block: number): Pro
     const out = readRecord(r, e, src.salt(), block, crcs);
     if (!out) {
       if (e.seq <= src.releasedSeq()) return null;
-      throw E.integrity(`journal ${src.path()}: record seq ${e.seq} at offset ${e.pos} is corrupt (crc or header mismatch)`,
-        'the journal file was damaged; the entry cannot be used');
+      throw E.integrity(`journal ${src.path()}: record seq ${e.seq} at offset ${e.pos} is corrupt (crc or header mismatch)`, 'the journal file was damaged; the entry cannot be used');
     }
     return out;
   });

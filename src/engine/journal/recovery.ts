@@ -107,7 +107,10 @@ class RecoveryScan {
   private pendingBytes = 0;
   private used = 0;
 
-  constructor(private readonly fh: fsp.FileHandle, private readonly hdr: HeaderState) {
+  constructor(
+    private readonly fh: fsp.FileHandle,
+    private readonly hdr: HeaderState,
+  ) {
     this.dataEnd = DATA_START + hdr.capacity;
     this.reader = new WindowReader(fh, this.dataEnd);
     this.known = hdr.syncedSeq;
@@ -293,7 +296,10 @@ class RecoveryScan {
 class WindowReader {
   private buf = Buffer.alloc(0);
   private at = 0;
-  constructor(private readonly fh: fsp.FileHandle, private readonly limit: number) {}
+  constructor(
+    private readonly fh: fsp.FileHandle,
+    private readonly limit: number,
+  ) {}
 
   /** `len` bytes at `pos`, or null when the file ends first. */
   async get(pos: number, len: number): Promise<Buffer | null> {

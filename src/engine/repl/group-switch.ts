@@ -40,7 +40,10 @@ export class GroupSwitch {
   finishGroup(journal: string): Promise<void> {
     const prev = this.finishing.get(journal) ?? Promise.resolve();
     const next = prev.catch(() => undefined).then(() => this.doFinishGroup(journal));
-    this.finishing.set(journal, next.catch(() => undefined));
+    this.finishing.set(
+      journal,
+      next.catch(() => undefined),
+    );
     return next;
   }
 
@@ -77,8 +80,10 @@ export class GroupSwitch {
     }
     for (const x of now) {
       const st = this.statsOf(x.id);
-      this.site.log(`${resync ? 'resync' : 'initial copy'} of ${x.id} done: ${x.copyDone} tracks` +
-        (st?.references ? ` (${st.equalTracks} equal, ${st.referenceTracks} by reference, ${st.zeroTracks} zero, ${st.dataTracks} as data, ${st.staleReferences} stale)` : ''));
+      this.site.log(
+        `${resync ? 'resync' : 'initial copy'} of ${x.id} done: ${x.copyDone} tracks` +
+          (st?.references ? ` (${st.equalTracks} equal, ${st.referenceTracks} by reference, ${st.zeroTracks} zero, ${st.dataTracks} as data, ${st.staleReferences} stale)` : ''),
+      );
     }
   }
 

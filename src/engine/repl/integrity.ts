@@ -12,7 +12,6 @@ import { geometryProblem, type Journals } from './journals.js';
 import type { PairFiles } from './pair-files.js';
 import type { PrimarySuspension } from './suspension.js';
 
-
 export class Integrity {
   /** What the checks at start found (and made safe by suspending). */
   private startFindings: Array<{ what: string; problem: string }> = [];
@@ -35,7 +34,10 @@ export class Integrity {
     this.startFindings = findings.map((f) => ({ what: `mgmt.db ${f.table} '${f.row}' (found at start, group suspended)`, problem: f.problem }));
     const fatal = findings.find((f) => !f.suspendable);
     if (fatal) {
-      throw E.integrity(`management store of ${this.site.name} (mgmt.db): table ${fatal.table}, row '${fatal.row}': ${fatal.problem}`, `run 'rcopy array check ${this.site.name}' for every finding; restore mgmt.db from a backup, or delete and re-create the array`);
+      throw E.integrity(
+        `management store of ${this.site.name} (mgmt.db): table ${fatal.table}, row '${fatal.row}': ${fatal.problem}`,
+        `run 'rcopy array check ${this.site.name}' for every finding; restore mgmt.db from a backup, or delete and re-create the array`,
+      );
     }
     for (const f of findings) {
       const why = `mgmt.db ${f.table} row '${f.row}' failed its check (${f.problem}): resync to make the S-VOLs equal again`;
@@ -68,7 +70,8 @@ export class Integrity {
       const bad = geometryProblem(j, jf);
       if (bad) out.push({ what: `journal ${j.name}`, problem: bad });
       if (jf.recovery.reason) out.push({ what: `journal ${j.name}`, problem: `recovery stopped after seq ${jf.recovery.lastSeq}: ${jf.recovery.reason}` });
-      if (j.role === 'restore' && jf.lastSeq < j.restoredSeq && (jf.stats().entries ?? 0) > 0) out.push({ what: `journal ${j.name}`, problem: `holds entries up to seq ${jf.lastSeq} but restored_seq is ${j.restoredSeq}` });
+      if (j.role === 'restore' && jf.lastSeq < j.restoredSeq && (jf.stats().entries ?? 0) > 0)
+        out.push({ what: `journal ${j.name}`, problem: `holds entries up to seq ${jf.lastSeq} but restored_seq is ${j.restoredSeq}` });
     }
     for (const p of this.records.rs.pairs()) {
       if (!this.site.array.volumes.has(p.localVol)) out.push({ what: `pair ${p.id}`, problem: `its volume ${p.localVol} does not exist` });

@@ -14,7 +14,10 @@ export class NumMap {
   size = 0;
 
   /** capacity: entries expected (it grows past them); withAux: keep a second number per key. */
-  constructor(capacity = 1024, private readonly withAux = false) {
+  constructor(
+    capacity = 1024,
+    private readonly withAux = false,
+  ) {
     let cap = 16;
     while (cap < capacity * 2) cap *= 2;
     this.keys = new Float64Array(cap);

@@ -12,7 +12,12 @@ export function sideOf(records: GroupRecords, journal: string): PairRow[] {
 /** A group whose resync has completed but whose restore has not yet passed the copy's end. */
 export function catchingUp(records: GroupRecords, files: PairFiles, journal: string): { restored: number; upto: number } | null {
   const restored = records.journalRow(journal).restoredSeq;
-  const upto = Math.max(-1, ...sideOf(records, journal).filter((x) => x.splitSeq !== null && files.hasImage(x)).map((x) => x.splitSeq!));
+  const upto = Math.max(
+    -1,
+    ...sideOf(records, journal)
+      .filter((x) => x.splitSeq !== null && files.hasImage(x))
+      .map((x) => x.splitSeq!),
+  );
   return upto >= 0 && restored < upto ? { restored, upto } : null;
 }
 

@@ -45,12 +45,16 @@ export class PairFiles {
   }
 
   async bitmap(p: PairRow): Promise<TrackBitmap> {
-    return this.once(`bitmap:${p.id}`, () => this.bitmaps.get(p.id), async () => {
-      const vol = this.site.array.volume(p.localVol);
-      const b = await TrackBitmap.openFile(this.bitmapPath(p.id), vol.tracks);
-      this.bitmaps.set(p.id, b);
-      return b;
-    });
+    return this.once(
+      `bitmap:${p.id}`,
+      () => this.bitmaps.get(p.id),
+      async () => {
+        const vol = this.site.array.volume(p.localVol);
+        const b = await TrackBitmap.openFile(this.bitmapPath(p.id), vol.tracks);
+        this.bitmaps.set(p.id, b);
+        return b;
+      },
+    );
   }
 
   bitmapNow(id: string): TrackBitmap | undefined {
@@ -58,11 +62,15 @@ export class PairFiles {
   }
 
   async keeper(p: PairRow): Promise<ConsistentImage> {
-    return this.once(`keeper:${p.id}`, () => this.keepers.get(p.id), async () => {
-      const k = await ConsistentImage.open(this.imagePath(p.id));
-      this.keepers.set(p.id, k);
-      return k;
-    });
+    return this.once(
+      `keeper:${p.id}`,
+      () => this.keepers.get(p.id),
+      async () => {
+        const k = await ConsistentImage.open(this.imagePath(p.id));
+        this.keepers.set(p.id, k);
+        return k;
+      },
+    );
   }
 
   /** The consistent image of a pair if it is open (nothing is opened). */

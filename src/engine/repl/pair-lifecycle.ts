@@ -74,6 +74,8 @@ export class PairLifecycle {
   }
 
   /** Secondary side of `pair create`. */
+  // long: the steps in the order they must happen (checks, the primary's record, this side's record
+  // in one transaction, then the copy); each is a few lines
   async create(req: CreatePairRequest): Promise<Record<string, unknown>> {
     const pv = parseVolRef(req.pvol);
     if (pv.array === this.site.name) throw E.usage('the P-VOL and the S-VOL must be on different arrays', 'pair A:VOL with B:VOL');
@@ -121,10 +123,31 @@ export class PairLifecycle {
     try {
       this.records.rs.store.tx(() => {
         this.records.rs.addPair(
-          newPair({ id, role: 'S', localVol: req.svol, remoteArray: pv.array, remoteVol: pv.name, localJournal: req.sjournal, remoteJournal: req.pjournal, groupName: group, mode: req.mode, syncTimeoutMs, fence }, !!req.nocopy),
+          newPair(
+            {
+              id,
+              role: 'S',
+              localVol: req.svol,
+              remoteArray: pv.array,
+              remoteVol: pv.name,
+              localJournal: req.sjournal,
+              remoteJournal: req.pjournal,
+              groupName: group,
+              mode: req.mode,
+              syncTimeoutMs,
+              fence,
+            },
+            !!req.nocopy,
+          ),
         );
         if (sj.role !== 'restore') {
-          this.records.rs.updateJournal(req.sjournal, { role: 'restore', peerArray: pv.array, peerJournal: req.pjournal, restoredSeq: Math.max(start ?? 0, this.journals.journal(req.sjournal).lastSeq), pullEnabled: true });
+          this.records.rs.updateJournal(req.sjournal, {
+            role: 'restore',
+            peerArray: pv.array,
+            peerJournal: req.pjournal,
+            restoredSeq: Math.max(start ?? 0, this.journals.journal(req.sjournal).lastSeq),
+            pullEnabled: true,
+          });
         }
       });
     } catch (e) {
@@ -142,7 +165,20 @@ export class PairLifecycle {
   }
 
   /** Primary side of `pair create`. */
-  async primaryCreate(a: { pvol: string; svolArray: string; svol: string; size: number; pjournal: string; sjournal: string; mode: 'async' | 'sync'; group: string; nocopy: boolean; syncTimeoutMs: number; fence: 'never' | 'data'; base: number }): Promise<{ id: string; state: PairState; lastSeq: number }> {
+  async primaryCreate(a: {
+    pvol: string;
+    svolArray: string;
+    svol: string;
+    size: number;
+    pjournal: string;
+    sjournal: string;
+    mode: 'async' | 'sync';
+    group: string;
+    nocopy: boolean;
+    syncTimeoutMs: number;
+    fence: 'never' | 'data';
+    base: number;
+  }): Promise<{ id: string; state: PairState; lastSeq: number }> {
     const vol = this.site.array.volume(a.pvol);
     if (vol.size !== a.size) throw E.usage(`P-VOL ${this.site.name}:${a.pvol} is ${vol.size} bytes but the S-VOL is ${a.size}`, 'pair volumes of the same size');
     for (const u of this.site.array.usesOf(vol)) {
@@ -164,7 +200,22 @@ export class PairLifecycle {
     if (!group.length) await this.site.array.locked(() => this.journals.bumpSeq(a.pjournal, a.base));
     this.records.rs.store.tx(() => {
       this.records.rs.addPair(
-        newPair({ id, role: 'P', localVol: a.pvol, remoteArray: a.svolArray, remoteVol: a.svol, localJournal: a.pjournal, remoteJournal: a.sjournal, groupName: a.group, mode: a.mode, syncTimeoutMs: a.syncTimeoutMs, fence: a.fence }, a.nocopy),
+        newPair(
+          {
+            id,
+            role: 'P',
+            localVol: a.pvol,
+            remoteArray: a.svolArray,
+            remoteVol: a.svol,
+            localJournal: a.pjournal,
+            remoteJournal: a.sjournal,
+            groupName: a.group,
+            mode: a.mode,
+            syncTimeoutMs: a.syncTimeoutMs,
+            fence: a.fence,
+          },
+          a.nocopy,
+        ),
       );
       if (j.role !== 'master') this.records.rs.updateJournal(a.pjournal, { role: 'master', peerArray: a.svolArray, peerJournal: a.sjournal });
     });

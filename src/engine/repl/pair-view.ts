@@ -57,7 +57,7 @@ export class PairView {
       journalEntries: st?.entries ?? null,
       journalBytes: st?.bytesPending ?? null,
       lastSeq: st?.lastSeq ?? null,
-      restoredSeq: p.role === 'S' ? j?.restoredSeq ?? 0 : undefined,
+      restoredSeq: p.role === 'S' ? (j?.restoredSeq ?? 0) : undefined,
       oldestTimestamp: st?.oldestTimestamp ?? null,
       hint: nextCommand(p.state, p.id),
     };
@@ -78,7 +78,7 @@ export class PairView {
           group: p.groupName,
           role: p.role === 'P' ? 'P-VOL' : 'S-VOL',
           state: p.state,
-          restoredSeq: p.role === 'S' ? j?.restoredSeq ?? 0 : undefined,
+          restoredSeq: p.role === 'S' ? (j?.restoredSeq ?? 0) : undefined,
           imageTime: p.imageTime,
           peer: `${p.remoteArray}:${p.remoteVol}`,
         },

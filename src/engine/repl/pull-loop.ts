@@ -43,8 +43,6 @@ interface PullReply {
   payload: Buffer | null;
 }
 
-
-
 interface Loop {
   stop: boolean;
   wake: () => void;
@@ -52,7 +50,6 @@ interface Loop {
 }
 
 const mapState: Partial<Record<PairState, PairState>> = { PSUS: 'SSUS', PSUE: 'PSUE', PFUS: 'PFUS' };
-
 
 export class PullManager {
   private loops = new Map<string, Loop>();
@@ -177,8 +174,7 @@ export class PullManager {
           if (r.skipped) {
             waitMs = 200;
             await this.reconciler.check(journal);
-          }
-          else if (s.intervalMs) waitMs = s.intervalMs;
+          } else if (s.intervalMs) waitMs = s.intervalMs;
           else if (r.entries > 0 || r.waiting > 0) {
             waitMs = 0;
             backoff = 20;
@@ -194,13 +190,14 @@ export class PullManager {
         }
         s.nextWaitMs = waitMs;
         if (loop.stop) break;
-        if (waitMs > 0) await new Promise<void>((res) => {
-          const t = setTimeout(res, waitMs);
-          wake = () => {
-            clearTimeout(t);
-            res();
-          };
-        });
+        if (waitMs > 0)
+          await new Promise<void>((res) => {
+            const t = setTimeout(res, waitMs);
+            wake = () => {
+              clearTimeout(t);
+              res();
+            };
+          });
         else await new Promise((res) => setImmediate(res));
       }
       this.loops.delete(journal);
@@ -223,7 +220,10 @@ export class PullManager {
   once(journal: string, opts: { wait?: boolean } = {}): Promise<{ entries: number; bytes: number; waiting: number; info: PrimaryInfo | null; skipped?: boolean }> {
     const prev = this.busy.get(journal) ?? Promise.resolve();
     const p = prev.catch(() => undefined).then(() => this.doOnce(journal, opts.wait !== false));
-    this.busy.set(journal, p.catch(() => undefined));
+    this.busy.set(
+      journal,
+      p.catch(() => undefined),
+    );
     return p;
   }
 
@@ -307,18 +307,23 @@ export class PullManager {
       const counts = emptyCounts();
       counts.referenceWireBytes = refWire;
       const peerJournal = row.peerJournal;
-      const datas = await reconstruct(entries, payload, {
-        readVol: async (vol, off, len) => {
-          const v = volByRemote.get(vol);
-          return v ? v.read(off, len) : null;
+      const datas = await reconstruct(
+        entries,
+        payload,
+        {
+          readVol: async (vol, off, len) => {
+            const v = volByRemote.get(vol);
+            return v ? v.read(off, len) : null;
+          },
+          fetch: async (seq, off, len) => {
+            const r = await peer.call('repl.readEntryData', { journal: peerJournal, seq, offset: off, length: len }, { timeoutMs: 120_000 });
+            const data = r.payload ?? Buffer.alloc(0);
+            await this.links.shaper(row.peerArray!).transfer(data.length);
+            return data;
+          },
         },
-        fetch: async (seq, off, len) => {
-          const r = await peer.call('repl.readEntryData', { journal: peerJournal, seq, offset: off, length: len }, { timeoutMs: 120_000 });
-          const data = r.payload ?? Buffer.alloc(0);
-          await this.links.shaper(row.peerArray!).transfer(data.length);
-          return data;
-        },
-      }, counts);
+        counts,
+      );
       if (counts.staleReferences) this.site.log(`pull of ${journal}: ${counts.staleReferences} stale reference block(s) fetched as data`);
       const batch = [];
       for (let i = 0; i < entries.length; i++) {
@@ -417,5 +422,4 @@ export class PullManager {
     });
     this.stat(journal).failingSince = null;
   }
-
 }

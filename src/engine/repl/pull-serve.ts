@@ -70,7 +70,10 @@ export class PullServer {
     if (refs) {
       let idx = this.contentIndexes.get(journal);
       if (!idx) this.contentIndexes.set(journal, (idx = new ContentIndex()));
-      const key = this.records.groupPairs(journal).map((p) => `${p.id}/${p.state}/${p.stateSince}`).join(',');
+      const key = this.records
+        .groupPairs(journal)
+        .map((p) => `${p.id}/${p.state}/${p.stateSince}`)
+        .join(',');
       idx.resume(after, key);
       const enc = idx.encode(entries, names);
       return { entries: enc.entries, payload: enc.payload, info: this.primaryInfo(journal) };
@@ -120,12 +123,14 @@ export class PullServer {
    */
   releaseInBackground(journal: string, restored: number): void {
     const prev = this.releasing.get(journal) ?? Promise.resolve();
-    const next = prev.then(async () => {
-      const j = this.journals.open.get(journal);
-      if (!j) return;
-      const oldest = j.stats().oldestSeq;
-      if (restored > 0 && oldest !== null && restored >= oldest) await j.release(Math.min(restored, j.lastSeq));
-    }).catch((e: Error) => this.site.log(`release of ${journal} up to ${restored} failed: ${e.message}`));
+    const next = prev
+      .then(async () => {
+        const j = this.journals.open.get(journal);
+        if (!j) return;
+        const oldest = j.stats().oldestSeq;
+        if (restored > 0 && oldest !== null && restored >= oldest) await j.release(Math.min(restored, j.lastSeq));
+      })
+      .catch((e: Error) => this.site.log(`release of ${journal} up to ${restored} failed: ${e.message}`));
     this.releasing.set(journal, next);
   }
 

@@ -148,11 +148,30 @@ function pairOf(r: Row): PairRow {
 }
 
 const PAIR_COLS: Record<keyof PairRow, string> = {
-  id: 'id', role: 'role', localVol: 'local_vol', remoteArray: 'remote_array', remoteVol: 'remote_vol',
-  localJournal: 'local_journal', remoteJournal: 'remote_journal', groupName: 'group_name', mode: 'mode',
-  state: 'state', stateSince: 'state_since', reason: 'reason', copyDone: 'copy_done', copyTotal: 'copy_total',
-  resyncing: 'resyncing', imageTime: 'image_time', writable: 'writable', splitSeq: 'split_seq', nocopy: 'nocopy', created: 'created',
-  copied: 'copied', initialDone: 'initial_done', syncTimeoutMs: 'sync_timeout_ms', fence: 'fence',
+  id: 'id',
+  role: 'role',
+  localVol: 'local_vol',
+  remoteArray: 'remote_array',
+  remoteVol: 'remote_vol',
+  localJournal: 'local_journal',
+  remoteJournal: 'remote_journal',
+  groupName: 'group_name',
+  mode: 'mode',
+  state: 'state',
+  stateSince: 'state_since',
+  reason: 'reason',
+  copyDone: 'copy_done',
+  copyTotal: 'copy_total',
+  resyncing: 'resyncing',
+  imageTime: 'image_time',
+  writable: 'writable',
+  splitSeq: 'split_seq',
+  nocopy: 'nocopy',
+  created: 'created',
+  copied: 'copied',
+  initialDone: 'initial_done',
+  syncTimeoutMs: 'sync_timeout_ms',
+  fence: 'fence',
 };
 
 /** Columns added after the first layout: [table, name, definition] (added to older stores on open). */
@@ -185,9 +204,18 @@ export interface StoreFinding {
 }
 
 const JOURNAL_COLS: Record<keyof JournalRow, string> = {
-  name: 'name', size: 'size', role: 'role', peerArray: 'peer_array', peerJournal: 'peer_journal', restoredSeq: 'restored_seq',
-  pullEnabled: 'pull_enabled', pullIntervalMs: 'pull_interval_ms', blockadeWatchMs: 'blockade_watch_ms',
-  overflowWatchMs: 'overflow_watch_ms', autoResync: 'auto_resync', created: 'created',
+  name: 'name',
+  size: 'size',
+  role: 'role',
+  peerArray: 'peer_array',
+  peerJournal: 'peer_journal',
+  restoredSeq: 'restored_seq',
+  pullEnabled: 'pull_enabled',
+  pullIntervalMs: 'pull_interval_ms',
+  blockadeWatchMs: 'blockade_watch_ms',
+  overflowWatchMs: 'overflow_watch_ms',
+  autoResync: 'auto_resync',
+  created: 'created',
 };
 
 function sqlValue(v: unknown): unknown {
@@ -218,8 +246,7 @@ export class ReplStore {
       else if (!Number.isSafeInteger(j.restoredSeq) || j.restoredSeq < 0) f(`restored_seq ${String(j.restoredSeq)} is not a sequence number`);
       else if (r.crc === null || r.crc === undefined) {
         if (fill) this.store.db.prepare('UPDATE journals SET crc = ? WHERE name = ?').run(rowCrc(j), j.name);
-      }
-      else if (r.crc !== rowCrc(j)) f('the row does not match its checksum (changed outside rcopy)');
+      } else if (r.crc !== rowCrc(j)) f('the row does not match its checksum (changed outside rcopy)');
     }
     for (const r of this.store.db.prepare('SELECT * FROM pairs').all() as Row[]) {
       const p = pairOf(r);
@@ -228,8 +255,7 @@ export class ReplStore {
       else if (!STATES.has(p.state)) f(`state '${String(p.state)}' is not a pair state`);
       else if (r.crc === null || r.crc === undefined) {
         if (fill) this.store.db.prepare('UPDATE pairs SET crc = ? WHERE id = ?').run(rowCrc(p), p.id);
-      }
-      else if (r.crc !== rowCrc(p)) f('the row does not match its checksum (changed outside rcopy)');
+      } else if (r.crc !== rowCrc(p)) f('the row does not match its checksum (changed outside rcopy)');
     }
     return out;
   }
@@ -262,9 +288,7 @@ export class ReplStore {
 
   addJournal(j: JournalRow): void {
     const cols = Object.keys(JOURNAL_COLS) as Array<keyof JournalRow>;
-    this.store.db
-      .prepare(`INSERT INTO journals (${cols.map((c) => JOURNAL_COLS[c]).join(',')}, crc) VALUES (${cols.map(() => '?').join(',')}, ?)`)
-      .run(...cols.map((c) => sqlValue(j[c])), rowCrc(j));
+    this.store.db.prepare(`INSERT INTO journals (${cols.map((c) => JOURNAL_COLS[c]).join(',')}, crc) VALUES (${cols.map(() => '?').join(',')}, ?)`).run(...cols.map((c) => sqlValue(j[c])), rowCrc(j));
   }
 
   /** Changes a journal row and its checksum in one statement. */
@@ -305,9 +329,7 @@ export class ReplStore {
 
   addPair(p: PairRow): void {
     const cols = Object.keys(PAIR_COLS) as Array<keyof PairRow>;
-    this.store.db
-      .prepare(`INSERT INTO pairs (${cols.map((c) => PAIR_COLS[c]).join(',')}, crc) VALUES (${cols.map(() => '?').join(',')}, ?)`)
-      .run(...cols.map((c) => sqlValue(p[c])), rowCrc(p));
+    this.store.db.prepare(`INSERT INTO pairs (${cols.map((c) => PAIR_COLS[c]).join(',')}, crc) VALUES (${cols.map(() => '?').join(',')}, ?)`).run(...cols.map((c) => sqlValue(p[c])), rowCrc(p));
   }
 
   /** Changes a pair row and its checksum in one statement. */
@@ -353,7 +375,9 @@ export class ReplStore {
 
   setLink(l: LinkRow): void {
     this.store.db
-      .prepare('INSERT INTO links (peer, bandwidth, latency_ms, up, changed) VALUES (?, ?, ?, ?, ?) ON CONFLICT(peer) DO UPDATE SET bandwidth = excluded.bandwidth, latency_ms = excluded.latency_ms, up = excluded.up, changed = excluded.changed')
+      .prepare(
+        'INSERT INTO links (peer, bandwidth, latency_ms, up, changed) VALUES (?, ?, ?, ?, ?) ON CONFLICT(peer) DO UPDATE SET bandwidth = excluded.bandwidth, latency_ms = excluded.latency_ms, up = excluded.up, changed = excluded.changed',
+      )
       .run(l.peer, l.bandwidth, l.latencyMs, l.up ? 1 : 0, l.changed);
   }
 

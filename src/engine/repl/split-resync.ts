@@ -53,7 +53,10 @@ export class SplitResync {
       const group = sideOf(this.records, p.localJournal);
       if (group.some((x) => x.state === 'COPY')) throw E.state(`pair ${id} is in COPY`, `wait for PAIR first: rcopy pair wait ${id} --state PAIR`);
       if (group.every((x) => SUSPENDED.has(x.state))) {
-        if (rw) this.records.rs.store.tx(() => { for (const x of group) if (!x.writable) this.records.rs.updatePair(x.id, { writable: true }); });
+        if (rw)
+          this.records.rs.store.tx(() => {
+            for (const x of group) if (!x.writable) this.records.rs.updatePair(x.id, { writable: true });
+          });
         this.records.invalidate();
         return { pairs: sideOf(this.records, p.localJournal).map((x) => this.view.describe(x)), note: `already ${group[0]!.state}` };
       }
@@ -65,10 +68,16 @@ export class SplitResync {
       const drained = await this.pulls.drain(p.localJournal, result.splitSeq, 30_000).catch(() => false);
       const restored = this.records.journalRow(p.localJournal).restoredSeq;
       await peer.call('repl.primaryFinishSplit', { journal: p.remoteJournal, restored }).catch(() => undefined);
-      const to = already ? MIRROR[already] ?? 'PSUE' : 'SSUS';
+      const to = already ? (MIRROR[already] ?? 'PSUE') : 'SSUS';
       const why = already ? `split asked while the primary was ${already}` : drained ? 'split' : 'split (not fully drained: the rest is in the bitmaps)';
       await this.pulls.suspendSecondary(p.localJournal, to, why, { writable: rw });
-      return { pairs: sideOf(this.records, p.localJournal).map((x) => this.view.describe(x)), drained, splitSeq: result.splitSeq, primaryStates: result.states ?? null, note: already ? `the primary was already ${already}` : undefined };
+      return {
+        pairs: sideOf(this.records, p.localJournal).map((x) => this.view.describe(x)),
+        drained,
+        splitSeq: result.splitSeq,
+        primaryStates: result.states ?? null,
+        note: already ? `the primary was already ${already}` : undefined,
+      };
     });
   }
 
@@ -146,7 +155,12 @@ export class SplitResync {
     if (!ps.length) throw E.notFound('journal group on', `${this.site.name}:${journal}`);
     if (ps.some((p) => JOURNALING.has(p.state))) await this.suspension.suspendPrimary(journal, 'PSUE', 'resync restarted', { quiet: true });
     await this.site.array.locked(async () => {
-      this.records.setGroupState(this.records.groupPairs(journal).filter((p) => p.role === 'P'), 'COPY', 'resync', { splitSeq: null });
+      this.records.setGroupState(
+        this.records.groupPairs(journal).filter((p) => p.role === 'P'),
+        'COPY',
+        'resync',
+        { splitSeq: null },
+      );
     });
     return { lastSeq: this.journals.journal(journal).lastSeq };
   }
@@ -226,7 +240,20 @@ export class SplitResync {
         journal,
         ps.map((x) => ({
           id: x.id,
-          patch: { role: 'S', state: 'COPY', stateSince: Date.now(), reason: 'swap resync', resyncing: true, writable: false, imageTime: Date.now(), copyDone: 0, copyTotal: 0, splitSeq: null, copied: false, initialDone: true },
+          patch: {
+            role: 'S',
+            state: 'COPY',
+            stateSince: Date.now(),
+            reason: 'swap resync',
+            resyncing: true,
+            writable: false,
+            imageTime: Date.now(),
+            copyDone: 0,
+            copyTotal: 0,
+            splitSeq: null,
+            copied: false,
+            initialDone: true,
+          },
           event: `${x.state} -> COPY (swap: this side is now the secondary)`,
         })),
         { role: 'restore', restoredSeq: seq, pullEnabled: true, pullIntervalMs: row.pullIntervalMs },

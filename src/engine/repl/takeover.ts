@@ -42,8 +42,10 @@ export class Takeover {
     requireRole(p, 'S');
     return this.records.withOp(p.localJournal, async () => {
       const group = sideOf(this.records, p.localJournal);
-      if (group.some((x) => x.state === 'COPY' && !x.resyncing)) throw E.state(`pair ${id} is in its initial copy: the S-VOL holds no consistent data yet`, `wait for PAIR: rcopy pair wait ${id} --state PAIR`);
-      if (group.some((x) => x.state === 'COPY' && x.resyncing)) throw E.state(`pair ${id} is resynchronising: the S-VOL is inconsistent`, `put back the consistent image first: rcopy pair revert ${id}`);
+      if (group.some((x) => x.state === 'COPY' && !x.resyncing))
+        throw E.state(`pair ${id} is in its initial copy: the S-VOL holds no consistent data yet`, `wait for PAIR: rcopy pair wait ${id} --state PAIR`);
+      if (group.some((x) => x.state === 'COPY' && x.resyncing))
+        throw E.state(`pair ${id} is resynchronising: the S-VOL is inconsistent`, `put back the consistent image first: rcopy pair revert ${id}`);
       if (group.every((x) => x.state === 'SSWS')) return { pairs: group.map((x) => this.view.describe(x)), note: 'already SSWS' };
       let reached = false;
       if (group.some((x) => JOURNALING.has(x.state))) {
@@ -65,7 +67,10 @@ export class Takeover {
       if (catching) {
         // after a resync the S-VOLs are consistent only once the restore passed the copy's end
         await this.pulls.suspendSecondary(p.localJournal, 'PSUE', 'takeover asked before the S-VOLs were consistent again after a resync');
-        throw E.state(`the S-VOLs of group ${p.groupName} are not consistent yet: the restore after the resync reached seq ${catching.restored} of ${catching.upto}`, `put back the consistent image of the suspension first (rcopy pair revert ${id}), then take over`);
+        throw E.state(
+          `the S-VOLs of group ${p.groupName} are not consistent yet: the restore after the resync reached seq ${catching.restored} of ${catching.upto}`,
+          `put back the consistent image of the suspension first (rcopy pair revert ${id}), then take over`,
+        );
       }
       await this.pulls.suspendSecondary(p.localJournal, 'SSWS', 'takeover', { writable: true, from: new Set<PairState>(['PAIR', 'PFUL', 'PSUS', 'SSUS', 'PSUE', 'PFUS']) });
       return { pairs: sideOf(this.records, p.localJournal).map((x) => this.view.describe(x)), primaryReached: reached };
@@ -162,7 +167,12 @@ export class Takeover {
    * group waits in PSUE for `pair resync` or `pair revert`. An initial copy starts over.
    */
   recoverAfterRestart(): void {
-    const journals = new Set(this.records.pairs().filter((p) => p.role === 'S' && p.state === 'COPY' && p.resyncing).map((p) => p.localJournal));
+    const journals = new Set(
+      this.records
+        .pairs()
+        .filter((p) => p.role === 'S' && p.state === 'COPY' && p.resyncing)
+        .map((p) => p.localJournal),
+    );
     for (const j of journals) {
       const copying = sideOf(this.records, j).filter((x) => x.state === 'COPY');
       this.records.setGroupState(copying, 'PSUE', 'resync interrupted by a controller restart: run pair resync or pair revert', (x) => ({ imageTime: x.imageTime ?? Date.now(), copied: false }));

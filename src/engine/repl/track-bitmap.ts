@@ -39,7 +39,7 @@ if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new InternalErro
 export function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
 /** Mask of bits lo..hi (inclusive) within one word. */
@@ -153,14 +153,22 @@ export class TrackBitmap {
   }
 
   setAll(): void {
-    for (let w = 0; w < this.usedWords; w++) if (this.words[w] !== 0xffffffff) { this.words[w] = 0xffffffff; this.touch(w); }
+    for (let w = 0; w < this.usedWords; w++)
+      if (this.words[w] !== 0xffffffff) {
+        this.words[w] = 0xffffffff;
+        this.touch(w);
+      }
     this.maskTail();
     this.ones = this.nbits;
   }
 
   clearAll(): void {
     if (this.ones === 0) return;
-    for (let w = 0; w < this.usedWords; w++) if (this.words[w] !== 0) { this.words[w] = 0; this.touch(w); }
+    for (let w = 0; w < this.usedWords; w++)
+      if (this.words[w] !== 0) {
+        this.words[w] = 0;
+        this.touch(w);
+      }
     this.ones = 0;
   }
 
@@ -370,7 +378,7 @@ export class TrackBitmap {
     this.dirty.clear();
     this.inflight = new Set(pages);
     try {
-      for (let i = 0; i < pages.length; ) {
+      for (let i = 0; i < pages.length;) {
         let j = i + 1;
         while (j < pages.length && pages[j] === pages[j - 1]! + 1) j++;
         const buf = Buffer.allocUnsafe((j - i) * PAGE);

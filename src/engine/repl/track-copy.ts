@@ -158,9 +158,12 @@ export class TrackCopy {
     })();
     this.ready = Promise.all([this.saved, this.indexed]).then(() => undefined);
     this.ready.catch(() => undefined); // awaited by the workers (and at the end when there are none)
-    void this.indexed.then(() => {
-      this.st.phase = 'copying';
-    }, () => undefined);
+    void this.indexed.then(
+      () => {
+        this.st.phase = 'copying';
+      },
+      () => undefined,
+    );
   }
 
   /** Stops a worker that must not go on: the copy was stopped or the pair left COPY. */
@@ -201,7 +204,10 @@ export class TrackCopy {
       await keeper.save(vol, tracks);
     }
     this.live();
-    await this.site.array.writeMany(runs.map(([offset], i) => ({ vol, offset, data: datas[i]! })), this.p.resyncing ? 'resync' : 'copy');
+    await this.site.array.writeMany(
+      runs.map(([offset], i) => ({ vol, offset, data: datas[i]! })),
+      this.p.resyncing ? 'resync' : 'copy',
+    );
     this.st.dataTracks += n;
     this.progress(n);
   }

@@ -56,7 +56,9 @@ export class WriteHook {
           if (!p.writable) {
             throw E.state(
               `${this.site.name}:${vol.name} is the S-VOL of pair ${p.id} (${p.state}) and is read-only to hosts`,
-              p.state === 'PAIR' || p.state === 'COPY' || p.state === 'PFUL' ? `take over: rcopy pair takeover ${p.id}, or split with --rw` : `split with --rw or take over: rcopy pair takeover ${p.id}`,
+              p.state === 'PAIR' || p.state === 'COPY' || p.state === 'PFUL'
+                ? `take over: rcopy pair takeover ${p.id}, or split with --rw`
+                : `split with --rw or take over: rcopy pair takeover ${p.id}`,
             );
           }
           await this.files.markTracks(p, vol, off, data.length);
@@ -75,7 +77,10 @@ export class WriteHook {
       } else {
         // fence 'data': a sync pair suspended by a failure refuses host writes (nothing written)
         if (p.mode === 'sync' && p.fence === 'data' && (p.state === 'PSUE' || p.state === 'PFUS') && (origin === 'host' || origin === 'backup-restore')) {
-          throw E.fenced(`${this.site.name}:${vol.name} is the P-VOL of sync pair ${p.id} (${p.state}, fence data): host writes are refused while the secondary cannot be updated`, `resynchronise the pair first: rcopy pair resync ${p.id}`);
+          throw E.fenced(
+            `${this.site.name}:${vol.name} is the P-VOL of sync pair ${p.id} (${p.state}, fence data): host writes are refused while the secondary cannot be updated`,
+            `resynchronise the pair first: rcopy pair resync ${p.id}`,
+          );
         }
         await this.files.markTracks(p, vol, off, data.length);
       }
@@ -127,10 +132,7 @@ export class WriteHook {
   async waitSync(p: PairRow, seq: number): Promise<void> {
     const ms = p.syncTimeoutMs > 0 ? p.syncTimeoutMs : 5000;
     let timer: NodeJS.Timeout | undefined;
-    const got = await Promise.race([
-      this.waiters.waitRestored(p.localJournal, seq),
-      new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), ms))),
-    ]);
+    const got = await Promise.race([this.waiters.waitRestored(p.localJournal, seq), new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), ms)))]);
     clearTimeout(timer);
     if (got === true) return;
     if (got === 'timeout') {
@@ -141,7 +143,11 @@ export class WriteHook {
       }
     }
     if (p.fence === 'data') {
-      throw E.fenced(`sync write to ${p.id} was not acknowledged by ${p.remoteArray} within ${ms} ms: the pair is suspended (PSUE) and, with fence data, the write failed`, `the data is on the P-VOL and in its bitmap; restore the link and run: rcopy pair resync ${p.id}`, 'peer');
+      throw E.fenced(
+        `sync write to ${p.id} was not acknowledged by ${p.remoteArray} within ${ms} ms: the pair is suspended (PSUE) and, with fence data, the write failed`,
+        `the data is on the P-VOL and in its bitmap; restore the link and run: rcopy pair resync ${p.id}`,
+        'peer',
+      );
     }
   }
 }

@@ -20,7 +20,8 @@ const BLOCK = 64;
 export const roundBlock = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
 
 // ---- a tiny WebAssembly assembler, just enough for the three loops below ----
-const I32 = 0x7f, I64 = 0x7e;
+const I32 = 0x7f,
+  I64 = 0x7e;
 const i32c = (n: number) => [0x41, ...sleb(n)];
 const add = [0x6a];
 const geU = [0x4f];
@@ -30,9 +31,7 @@ const v128or = [0xfd, ...uleb(80)];
 const i64load = (off: number) => [0x29, 3, ...uleb(off)];
 const bump = (local: number, by: number) => [...get(local), ...i32c(by), ...add, ...set(local)];
 /** block; loop; if (local[p] >= local[end]) break; body; br loop; end; end */
-const loopUntil = (p: number, end: number, body: number[]) => [
-  0x02, 0x40, 0x03, 0x40, ...get(p), ...get(end), ...geU, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b,
-];
+const loopUntil = (p: number, end: number, body: number[]) => [0x02, 0x40, 0x03, 0x40, ...get(p), ...get(end), ...geU, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
 
 function orInto(): number[] {
   // (dst, src, n): dst |= src over n bytes; n multiple of 64
@@ -62,14 +61,52 @@ function orGaps(): number[] {
   // Branch-free on skip tokens (a skip ORs a zero mask): random data mispredicts no branch.
   // locals: 4 b, 5 pos, 6 word address, 7 set (b != 255)
   const body = [
-    ...get(0), 0x2d, 0, 0, ...set(4), // b = load8_u(src)
+    ...get(0),
+    0x2d,
+    0,
+    0,
+    ...set(4), // b = load8_u(src)
     ...bump(0, 1),
-    ...get(5), ...get(4), ...add, ...set(5), // pos += b
-    ...get(5), ...get(3), ...geU, 0x04, 0x40, ...i32c(-1), 0x0f, 0x0b, // if (pos >= limit) return -1
-    ...get(4), ...i32c(255), 0x47, ...set(7), // set = b != 255
-    ...get(2), ...get(5), ...i32c(5), 0x76, ...i32c(2), 0x74, ...add, ...set(6), // addr = dst + (pos >>> 5 << 2)
-    ...get(6), ...get(6), 0x28, 2, 0, ...get(7), ...get(5), 0x74, 0x72, 0x36, 2, 0, // *addr |= set << pos
-    ...get(5), ...get(7), ...add, ...set(5), // pos += set
+    ...get(5),
+    ...get(4),
+    ...add,
+    ...set(5), // pos += b
+    ...get(5),
+    ...get(3),
+    ...geU,
+    0x04,
+    0x40,
+    ...i32c(-1),
+    0x0f,
+    0x0b, // if (pos >= limit) return -1
+    ...get(4),
+    ...i32c(255),
+    0x47,
+    ...set(7), // set = b != 255
+    ...get(2),
+    ...get(5),
+    ...i32c(5),
+    0x76,
+    ...i32c(2),
+    0x74,
+    ...add,
+    ...set(6), // addr = dst + (pos >>> 5 << 2)
+    ...get(6),
+    ...get(6),
+    0x28,
+    2,
+    0,
+    ...get(7),
+    ...get(5),
+    0x74,
+    0x72,
+    0x36,
+    2,
+    0, // *addr |= set << pos
+    ...get(5),
+    ...get(7),
+    ...add,
+    ...set(5), // pos += set
   ];
   return [1, 4, I32, ...get(1), ...get(0), ...add, ...set(1), ...loopUntil(0, 1, body), ...get(5), 0x0b];
 }
@@ -92,10 +129,7 @@ function assemble(): Uint8Array {
     [...name('orRuns'), 0x00, 4],
   ]);
   const code = vec([orInto(), or3(), popcnt(), orGaps(), [1, 7, I32, ...runsBody]].map((f) => [...uleb(f.length), ...f]));
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, types), ...section(3, funcs), ...section(5, memory), ...section(7, exports), ...section(10, code),
-  ]);
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...section(1, types), ...section(3, funcs), ...section(5, memory), ...section(7, exports), ...section(10, code)]);
 }
 
 interface Kernels {
@@ -259,7 +293,10 @@ export class BitArena {
   orInto(dst: number, src: number, bytes: number): void {
     const n = roundBlock(bytes);
     if (this.fns) return this.fns.orInto(dst, src, n);
-    const a = this.i32, d = dst >> 2, s = src >> 2, w = n >> 2;
+    const a = this.i32,
+      d = dst >> 2,
+      s = src >> 2,
+      w = n >> 2;
     for (let i = 0; i < w; i++) a[d + i]! |= a[s + i]!;
   }
 
@@ -267,7 +304,11 @@ export class BitArena {
   or3(dst: number, a: number, b: number, bytes: number): void {
     const n = roundBlock(bytes);
     if (this.fns) return this.fns.or3(dst, a, b, n);
-    const m = this.i32, d = dst >> 2, x = a >> 2, y = b >> 2, w = n >> 2;
+    const m = this.i32,
+      d = dst >> 2,
+      x = a >> 2,
+      y = b >> 2,
+      w = n >> 2;
     for (let i = 0; i < w; i++) m[d + i] = m[x + i]! | m[y + i]!;
   }
 
@@ -294,7 +335,8 @@ export class BitArena {
   popcountRange(ptr: number, from: number, to: number): number {
     if (to <= from) return 0;
     const a = this.i32;
-    const wFrom = from >>> 5, wTo = (to - 1) >>> 5;
+    const wFrom = from >>> 5,
+      wTo = (to - 1) >>> 5;
     const word = (w: number) => a[(ptr >> 2) + w]!;
     if (wFrom === wTo) {
       const mask = ((0xffffffff >>> (31 - ((to - 1) & 31))) & (0xffffffff << (from & 31))) | 0;

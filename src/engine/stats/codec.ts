@@ -18,6 +18,8 @@
  * Invariants: decoding gives exactly the bits that were encoded; `count` is checked by the store.
  * The report never decodes to a dense bitmap first: each entry is ORed straight into the bitmap of
  * the window segment it belongs to (BitArena.orEncoded in bitops.ts).
+ *
+ * long: the three encodings and their decoders live together so that their formats stay in step.
  */
 import { E } from '../../errors.js';
 import { get, name, section, set, sleb, uleb, vec } from '../util/wasm-asm.js';
@@ -131,7 +133,8 @@ export function decodeBitmapInto(enc: number, data: Uint8Array, tracks: number, 
       pos = start + 1;
       continue;
     }
-    let len = 0, mul = 1;
+    let len = 0,
+      mul = 1;
     do {
       if (p >= n) throw E.integrity('a stored PB bitmap is truncated');
       b = data[p++]!;
@@ -187,7 +190,8 @@ export function runsToGaps(data: Uint8Array): Buffer | null {
     let gap = Math.floor(v / 2);
     let len = 1;
     if (v & 1) {
-      let l = 0, mul = 1;
+      let l = 0,
+        mul = 1;
       do {
         if (p >= n) return null;
         b = data[p++]!;
@@ -251,50 +255,169 @@ export function popcountBytes(b: Uint8Array, n = b.length): number {
 // JS one stays as the fallback without WebAssembly, and as the reference the tests compare with) ----
 const I32 = 0x7f;
 const c = (n: number) => [0x41, ...(n === -1 ? [0x7f] : uleb(n).length === 1 && n < 64 ? [n] : sleb(n))];
-const ADD = 0x6a, AND = 0x71, OR = 0x72, SHL = 0x74, SHRU = 0x76, EQZ = 0x45, GEU = 0x4f, LTU = 0x49, GTU = 0x4b;
-const LOAD8 = [0x2d, 0, 0], STORE8 = [0x3a, 0, 0];
-const IF = [0x04, 0x40], END = 0x0b, RET = 0x0f, LOOP = [0x03, 0x40], BLOCK = [0x02, 0x40];
+const ADD = 0x6a,
+  AND = 0x71,
+  OR = 0x72,
+  SHL = 0x74,
+  SHRU = 0x76,
+  EQZ = 0x45,
+  GEU = 0x4f,
+  LTU = 0x49,
+  GTU = 0x4b;
+const LOAD8 = [0x2d, 0, 0],
+  STORE8 = [0x3a, 0, 0];
+const IF = [0x04, 0x40],
+  END = 0x0b,
+  RET = 0x0f,
+  LOOP = [0x03, 0x40],
+  BLOCK = [0x02, 0x40];
 // params: 0 p (src), 1 end (n on entry), 2 dst, 3 limit; locals: 4 b, 5 v, 6 sh, 7 pos, 8 start, 9 len, 10 e
 const failIf = (cond: number[]) => [...cond, ...IF, ...c(-1), RET, END];
 const nextByte = [...failIf([...get(0), ...get(1), GEU]), ...get(0), ...LOAD8, ...set(4), ...get(0), ...c(1), ADD, ...set(0)];
 const setBit = (t: number) => [...get(2), ...get(t), ...c(3), SHRU, ADD, ...get(2), ...get(t), ...c(3), SHRU, ADD, ...LOAD8, ...c(1), ...get(t), ...c(7), AND, SHL, OR, ...STORE8];
 export const decodeBody = [
-  ...get(0), ...get(1), ADD, ...set(1),
-  ...BLOCK, ...LOOP,
-  ...get(0), ...get(1), GEU, 0x0d, 1,
+  ...get(0),
+  ...get(1),
+  ADD,
+  ...set(1),
+  ...BLOCK,
+  ...LOOP,
+  ...get(0),
+  ...get(1),
+  GEU,
+  0x0d,
+  1,
   ...nextByte,
-  ...get(4), ...c(127), AND, ...set(5),
-  ...get(4), ...c(128), GEU, ...IF,
-  ...c(7), ...set(6),
-  ...LOOP, ...nextByte, ...get(5), ...get(4), ...c(127), AND, ...get(6), SHL, OR, ...set(5), ...get(6), ...c(7), ADD, ...set(6), ...get(4), ...c(128), GEU, 0x0d, 0, END,
+  ...get(4),
+  ...c(127),
+  AND,
+  ...set(5),
+  ...get(4),
+  ...c(128),
+  GEU,
+  ...IF,
+  ...c(7),
+  ...set(6),
+  ...LOOP,
+  ...nextByte,
+  ...get(5),
+  ...get(4),
+  ...c(127),
+  AND,
+  ...get(6),
+  SHL,
+  OR,
+  ...set(5),
+  ...get(6),
+  ...c(7),
+  ADD,
+  ...set(6),
+  ...get(4),
+  ...c(128),
+  GEU,
+  0x0d,
+  0,
   END,
-  ...get(7), ...get(5), ...c(1), SHRU, ADD, ...set(8),
-  ...get(5), ...c(1), AND, EQZ, ...IF,
+  END,
+  ...get(7),
+  ...get(5),
+  ...c(1),
+  SHRU,
+  ADD,
+  ...set(8),
+  ...get(5),
+  ...c(1),
+  AND,
+  EQZ,
+  ...IF,
   ...failIf([...get(8), ...get(3), GEU]),
   ...setBit(8),
-  ...get(8), ...c(1), ADD, ...set(7),
-  0x0c, 1,
+  ...get(8),
+  ...c(1),
+  ADD,
+  ...set(7),
+  0x0c,
+  1,
   END,
-  ...c(0), ...set(9), ...c(0), ...set(6),
-  ...LOOP, ...nextByte, ...get(9), ...get(4), ...c(127), AND, ...get(6), SHL, OR, ...set(9), ...get(6), ...c(7), ADD, ...set(6), ...get(4), ...c(128), GEU, 0x0d, 0, END,
-  ...get(8), ...get(9), ADD, ...c(2), ADD, ...set(10),
+  ...c(0),
+  ...set(9),
+  ...c(0),
+  ...set(6),
+  ...LOOP,
+  ...nextByte,
+  ...get(9),
+  ...get(4),
+  ...c(127),
+  AND,
+  ...get(6),
+  SHL,
+  OR,
+  ...set(9),
+  ...get(6),
+  ...c(7),
+  ADD,
+  ...set(6),
+  ...get(4),
+  ...c(128),
+  GEU,
+  0x0d,
+  0,
+  END,
+  ...get(8),
+  ...get(9),
+  ADD,
+  ...c(2),
+  ADD,
+  ...set(10),
   ...failIf([...get(10), ...get(3), GTU]),
   ...failIf([...get(10), ...get(8), LTU]),
-  ...BLOCK, ...LOOP, ...get(8), ...get(10), GEU, 0x0d, 1, ...setBit(8), ...get(8), ...c(1), ADD, ...set(8), 0x0c, 0, END, END,
-  ...get(10), ...set(7),
-  0x0c, 0,
-  END, END,
-  ...get(7), END,
+  ...BLOCK,
+  ...LOOP,
+  ...get(8),
+  ...get(10),
+  GEU,
+  0x0d,
+  1,
+  ...setBit(8),
+  ...get(8),
+  ...c(1),
+  ADD,
+  ...set(8),
+  0x0c,
+  0,
+  END,
+  END,
+  ...get(10),
+  ...set(7),
+  0x0c,
+  0,
+  END,
+  END,
+  ...get(7),
+  END,
 ];
 
 function assembleDecoder(): Uint8Array {
   const fn = [1, 7, I32, ...decodeBody];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
     ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32]]), 1, I32]])),
     ...section(3, vec([[0]])),
     ...section(5, vec([[0x00, 1]])),
-    ...section(7, vec([[...name('mem'), 0x02, 0], [...name('decode'), 0x00, 0]])),
+    ...section(
+      7,
+      vec([
+        [...name('mem'), 0x02, 0],
+        [...name('decode'), 0x00, 0],
+      ]),
+    ),
     ...section(10, vec([[...uleb(fn.length), ...fn]])),
   ]);
 }

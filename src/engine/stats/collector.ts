@@ -44,7 +44,11 @@ export class StatsCollector {
   private readonly byVolume = new Map<string, PbTable[]>();
   private closed = false;
 
-  constructor(readonly array: StorageArray, private readonly log: (msg: string) => void = () => undefined, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly array: StorageArray,
+    private readonly log: (msg: string) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {
     this.stats = StatsStore.of(array.store);
     array.writeHooks.push(this.hook);
   }
@@ -77,7 +81,11 @@ export class StatsCollector {
 
   start(group: string, intervalMs?: number): GroupInfo {
     const g = this.stats.need(this.array.name, group);
-    if (this.runs.has(group)) throw E.state(`a collection already runs on group '${this.array.name}:${group}'`, `collect it with: rcopy stats collect ${this.array.name}:${group}, or stop it with: rcopy stats stop ${this.array.name}:${group}`);
+    if (this.runs.has(group))
+      throw E.state(
+        `a collection already runs on group '${this.array.name}:${group}'`,
+        `collect it with: rcopy stats collect ${this.array.name}:${group}, or stop it with: rcopy stats stop ${this.array.name}:${group}`,
+      );
     const iv = intervalMs ?? g.intervalMs;
     if (!(iv >= MIN_INTERVAL_MS)) throw E.badInput(`invalid collection interval ${iv} ms`, 'use a duration of at least 100ms, e.g. 1m');
     this.begin(g, iv, this.now());
@@ -86,7 +94,8 @@ export class StatsCollector {
 
   private begin(g: GroupInfo, intervalMs: number, since: number): void {
     const vols = g.members.filter((m) => !m.external).map((m) => this.array.volume(m.volume));
-    if (vols.length === 0) throw E.state(`group '${this.array.name}:${g.name}' has no volume of this array to collect`, `add volumes: rcopy stats define ${this.array.name}:${g.name} --volumes VOL1,VOL2`);
+    if (vols.length === 0)
+      throw E.state(`group '${this.array.name}:${g.name}' has no volume of this array to collect`, `add volumes: rcopy stats define ${this.array.name}:${g.name} --volumes VOL1,VOL2`);
     const start = this.now();
     const run: Run = { group: g.name, intervalMs, since, start, tables: vols.map((v) => new PbTable(v.name, v.trackSize, v.tracks)), timer: null };
     this.stats.setRunning(g.name, true, intervalMs, start, since);
@@ -103,17 +112,20 @@ export class StatsCollector {
     if (run.timer) clearTimeout(run.timer);
     if (this.closed) return;
     const due = run.start + run.intervalMs;
-    run.timer = setTimeout(() => {
-      run.timer = null;
-      try {
-        // a timer that fires late still ends the interval at its nominal end, unless it is very late
-        const now = this.now();
-        this.cut(run, now - due < run.intervalMs ? Math.max(due, run.start + 1) : now);
-      } catch (e) {
-        this.log(`stats: storing an interval of group '${run.group}' failed: ${(e as Error).message}`);
-      }
-      this.arm(run);
-    }, Math.max(0, due - this.now()));
+    run.timer = setTimeout(
+      () => {
+        run.timer = null;
+        try {
+          // a timer that fires late still ends the interval at its nominal end, unless it is very late
+          const now = this.now();
+          this.cut(run, now - due < run.intervalMs ? Math.max(due, run.start + 1) : now);
+        } catch (e) {
+          this.log(`stats: storing an interval of group '${run.group}' failed: ${(e as Error).message}`);
+        }
+        this.arm(run);
+      },
+      Math.max(0, due - this.now()),
+    );
   }
 
   /** Stores the current interval of a run as one entry per volume, ending at `end`, and resets. */

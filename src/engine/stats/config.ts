@@ -56,7 +56,12 @@ type DataSet = GroupDef['datasets'][number];
 
 /** Reads the nodes of one config file; every problem is a configError naming the node's line. */
 class ConfigReader {
-  constructor(private readonly YAML: Yaml, private readonly lc: import('yaml').LineCounter, private readonly file: string, private readonly volumes: Map<string, number>) {}
+  constructor(
+    private readonly YAML: Yaml,
+    private readonly lc: import('yaml').LineCounter,
+    private readonly file: string,
+    private readonly volumes: Map<string, number>,
+  ) {}
 
   lineOf(n: unknown): number | null {
     const r = (n as { range?: [number, number, number] | null } | null | undefined)?.range;
@@ -157,7 +162,10 @@ class ConfigReader {
     const items: unknown[] = this.YAML.isSeq(v) ? v.items : [v];
     const vols: string[] = [];
     for (const it of items) {
-      for (const vname of this.scalar(it, 'a volume name').split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const vname of this.scalar(it, 'a volume name')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         this.attempt(it, () => checkName('volume', vname));
         if (!volumes.has(vname)) this.fail(it, `the array has no volume '${vname}'`, `its volumes: ${[...volumes.keys()].join(', ') || 'none'}`);
         if (!vols.includes(vname)) vols.push(vname);

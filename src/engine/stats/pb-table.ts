@@ -119,8 +119,15 @@ export class PbTable {
       this.bits.fill(0, this.dirtyLo, words);
     }
     const entry: StatsEntry = {
-      start, end, volume: this.volume, trackSize: this.trackSize, tracks: this.tracks,
-      bitmap, count: this.count, writes: this.writes, writeBytes: this.writeBytes,
+      start,
+      end,
+      volume: this.volume,
+      trackSize: this.trackSize,
+      tracks: this.tracks,
+      bitmap,
+      count: this.count,
+      writes: this.writes,
+      writeBytes: this.writeBytes,
     };
     this.count = 0;
     this.writes = 0;

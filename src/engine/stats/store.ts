@@ -16,6 +16,8 @@
  * when entries arrive from outside); entries are read back in order of start time.
  * The controller is the only writer; the CLI reads with a read-only connection (WAL: safe while the
  * controller writes).
+ *
+ * long: one store, its tables and their queries; the codec and the report live elsewhere.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -138,7 +140,10 @@ export function checkEntry(e: EncodedEntry): void {
 }
 
 export class StatsStore {
-  private constructor(readonly store: ManagementStore, private readonly readonly: boolean) {}
+  private constructor(
+    readonly store: ManagementStore,
+    private readonly readonly: boolean,
+  ) {}
 
   /** For the controller: the array's open store (creates the tables). */
   static of(store: ManagementStore): StatsStore {
@@ -205,7 +210,8 @@ export class StatsStore {
       for (const m of members) {
         const cur = this.db.prepare('SELECT external, tracks FROM stats_members WHERE grp = ? AND volume = ?').get(group, m.volume) as { external: number; tracks: number | null } | undefined;
         if (!cur) this.db.prepare('INSERT INTO stats_members (grp, volume, pos, external, tracks, track_size) VALUES (?, ?, ?, 1, ?, ?)').run(group, m.volume, pos++, m.tracks, m.trackSize);
-        else if (cur.external) this.db.prepare('UPDATE stats_members SET tracks = MAX(COALESCE(tracks, 0), ?), track_size = ? WHERE grp = ? AND volume = ?').run(m.tracks, m.trackSize, group, m.volume);
+        else if (cur.external)
+          this.db.prepare('UPDATE stats_members SET tracks = MAX(COALESCE(tracks, 0), ?), track_size = ? WHERE grp = ? AND volume = ?').run(m.tracks, m.trackSize, group, m.volume);
       }
     });
   }
@@ -230,15 +236,25 @@ export class StatsStore {
   }
 
   private members(name: string): GroupMember[] {
-    return (this.db.prepare('SELECT volume, external, tracks, track_size FROM stats_members WHERE grp = ? ORDER BY pos').all(name) as Array<{ volume: string; external: number; tracks: number | null; track_size: number | null }>).map(
-      (m) => ({ volume: m.volume, external: m.external === 1, tracks: m.tracks, trackSize: m.track_size }),
-    );
+    return (
+      this.db.prepare('SELECT volume, external, tracks, track_size FROM stats_members WHERE grp = ? ORDER BY pos').all(name) as Array<{
+        volume: string;
+        external: number;
+        tracks: number | null;
+        track_size: number | null;
+      }>
+    ).map((m) => ({ volume: m.volume, external: m.external === 1, tracks: m.tracks, trackSize: m.track_size }));
   }
 
   private datasets(name: string): DataSetDef[] {
-    return (this.db.prepare('SELECT name, volume, start_byte, end_byte FROM stats_datasets WHERE grp = ? ORDER BY pos').all(name) as Array<{ name: string; volume: string; start_byte: number; end_byte: number }>).map(
-      (d) => ({ name: d.name, volume: d.volume, startByte: d.start_byte, endByte: d.end_byte }),
-    );
+    return (
+      this.db.prepare('SELECT name, volume, start_byte, end_byte FROM stats_datasets WHERE grp = ? ORDER BY pos').all(name) as Array<{
+        name: string;
+        volume: string;
+        start_byte: number;
+        end_byte: number;
+      }>
+    ).map((d) => ({ name: d.name, volume: d.volume, startByte: d.start_byte, endByte: d.end_byte }));
   }
 
   groups(): GroupInfo[] {
@@ -250,7 +266,12 @@ export class StatsStore {
   private info(r: GroupRow): GroupInfo {
     const members = this.members(r.name);
     const datasets = this.datasets(r.name);
-    const s = this.db.prepare('SELECT COUNT(*) AS n, MIN(start) AS a, MAX(end) AS b, COALESCE(SUM(LENGTH(bitmap)), 0) AS bytes FROM stats_entries WHERE grp = ?').get(r.name) as { n: number; a: number | null; b: number | null; bytes: number };
+    const s = this.db.prepare('SELECT COUNT(*) AS n, MIN(start) AS a, MAX(end) AS b, COALESCE(SUM(LENGTH(bitmap)), 0) AS bytes FROM stats_entries WHERE grp = ?').get(r.name) as {
+      n: number;
+      a: number | null;
+      b: number | null;
+      bytes: number;
+    };
     return {
       name: r.name,
       intervalMs: r.interval_ms,
@@ -299,8 +320,15 @@ export class StatsStore {
     for (const r of rows) {
       const bitmap = dec.decode(r.enc, r.bitmap, r.tracks);
       yield {
-        start: r.start, end: r.end, volume: r.volume, trackSize: r.track_size, tracks: r.tracks,
-        bitmap: Buffer.from(bitmap.buffer, bitmap.byteOffset, bitmap.length), count: r.count, writes: r.writes, writeBytes: r.write_bytes,
+        start: r.start,
+        end: r.end,
+        volume: r.volume,
+        trackSize: r.track_size,
+        tracks: r.tracks,
+        bitmap: Buffer.from(bitmap.buffer, bitmap.byteOffset, bitmap.length),
+        count: r.count,
+        writes: r.writes,
+        writeBytes: r.write_bytes,
       };
     }
   }
@@ -338,9 +366,12 @@ export class StatsStore {
   volumeSpans(group: string, opts: { fromMs?: number; toMs?: number } = {}): Map<string, { tracks: number; entries: number; from: number | null; to: number | null }> {
     const m = new Map<string, { tracks: number; entries: number; from: number | null; to: number | null }>();
     if (!this.hasTables()) return m;
-    const a = opts.fromMs ?? -8.64e15, b = opts.toMs ?? 8.64e15;
+    const a = opts.fromMs ?? -8.64e15,
+      b = opts.toMs ?? 8.64e15;
     const rows = this.db
-      .prepare('SELECT volume, MAX(tracks) AS t, SUM(start >= ? AND start < ?) AS n, MIN(CASE WHEN start >= ? AND start < ? THEN start END) AS f, MAX(CASE WHEN start >= ? AND start < ? THEN end END) AS e FROM stats_entries WHERE grp = ? GROUP BY volume')
+      .prepare(
+        'SELECT volume, MAX(tracks) AS t, SUM(start >= ? AND start < ?) AS n, MIN(CASE WHEN start >= ? AND start < ? THEN start END) AS f, MAX(CASE WHEN start >= ? AND start < ? THEN end END) AS e FROM stats_entries WHERE grp = ? GROUP BY volume',
+      )
       .all(a, b, a, b, a, b, group) as Array<{ volume: string; t: number; n: number; f: number | null; e: number | null }>;
     for (const r of rows) m.set(r.volume, { tracks: r.t, entries: r.n, from: r.f, to: r.e });
     return m;

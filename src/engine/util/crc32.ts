@@ -6,8 +6,7 @@
 import zlib from 'node:zlib';
 
 /** crc32 (IEEE), zlib's when the runtime has it (Node >= 20.15), else a table-driven one. */
-export const crc32: (data: Uint8Array, initial?: number) => number =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (d, i = 0) => zlib.crc32(d, i) : tableCrc32;
+export const crc32: (data: Uint8Array, initial?: number) => number = typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (d, i = 0) => zlib.crc32(d, i) : tableCrc32;
 
 function tableCrc32(data: Uint8Array, initial = 0): number {
   let c = ~initial;
@@ -58,4 +57,3 @@ export function combineOp(len: number): number {
 export function crc32Combine(crcA: number, crcB: number, op: number): number {
   return (multModP(op, crcA) ^ crcB) >>> 0;
 }
-

@@ -10,7 +10,12 @@
  */
 import fs from 'node:fs';
 
-const wanted = new Set((process.env.RCOPY_FAULT ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const wanted = new Set(
+  (process.env.RCOPY_FAULT ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 export function faultPoint(array: string, point: string, log?: string): void {
   if (!wanted.size || !wanted.has(`${array}:${point}`)) return;

@@ -23,7 +23,11 @@ export class ReplService implements Service {
   private watching = false;
 
   constructor(private readonly ctx: HandlerContext) {
-    this.r = new Replicator(ctx.array, (name) => ctx.peers.get(name) as Promise<PeerCaller>, (m) => ctx.log(m));
+    this.r = new Replicator(
+      ctx.array,
+      (name) => ctx.peers.get(name) as Promise<PeerCaller>,
+      (m) => ctx.log(m),
+    );
     this.pulls = this.r.pulls;
     this.copies = this.r.copies;
     this.r.writes.onKick = (journal) => this.kick(journal);
@@ -34,8 +38,8 @@ export class ReplService implements Service {
    *  instead of at the end of the pull in flight (best effort: it also learns it from the pull). */
   private tellSecondary(journal: string, peerArray: string, peerJournal: string, state: string, reason: string): void {
     if (this.ctx.stopping || !this.r.links.linkOf(peerArray).up) return;
-    void this.r
-      .links.peer(peerArray)
+    void this.r.links
+      .peer(peerArray)
       .then((peer) => peer.call('repl.primarySuspended', { journal: peerJournal, state, reason, from: this.r.name }, { timeoutMs: 10_000 }))
       .catch((e) => this.ctx.log(`could not tell ${peerArray} that ${journal} suspended (${state}): ${(e as Error).message}`));
   }
@@ -45,8 +49,8 @@ export class ReplService implements Service {
     const p = this.r.records.groupPairs(journal).find((x) => x.role === 'P');
     if (!p) return;
     this.kicking.add(journal);
-    void this.r
-      .links.peer(p.remoteArray)
+    void this.r.links
+      .peer(p.remoteArray)
       .then((peer) => peer.call('repl.kick', { journal: p.remoteJournal }))
       .catch(() => undefined)
       .finally(() => this.kicking.delete(journal));
@@ -165,17 +169,19 @@ export const handlers: Handlers = {
   // ---------------------------------------------------------------- pairs (CLI-facing)
   'pair.create': async (ctx, p) => {
     if (p.references !== undefined) svc(ctx).pulls.references.set(str(p, 'sjournal'), bool(p, 'references'));
-    return pairView(await svc(ctx).r.lifecycle.create({
-      pvol: str(p, 'pvol'),
-      svol: str(p, 'svol'),
-      pjournal: str(p, 'pjournal'),
-      sjournal: str(p, 'sjournal'),
-      mode: oneOf(p, 'mode', ['async', 'sync'] as const, 'async'),
-      group: optStr(p, 'group'),
-      nocopy: bool(p, 'nocopy'),
-      syncTimeoutMs: optInt(p, 'syncTimeoutMs', 100, 3_600_000),
-      fence: p.fence === undefined ? undefined : oneOf(p, 'fence', ['never', 'data'] as const),
-    }));
+    return pairView(
+      await svc(ctx).r.lifecycle.create({
+        pvol: str(p, 'pvol'),
+        svol: str(p, 'svol'),
+        pjournal: str(p, 'pjournal'),
+        sjournal: str(p, 'sjournal'),
+        mode: oneOf(p, 'mode', ['async', 'sync'] as const, 'async'),
+        group: optStr(p, 'group'),
+        nocopy: bool(p, 'nocopy'),
+        syncTimeoutMs: optInt(p, 'syncTimeoutMs', 100, 3_600_000),
+        fence: p.fence === undefined ? undefined : oneOf(p, 'fence', ['never', 'data'] as const),
+      }),
+    );
   },
   'pair.list': async (ctx) => {
     const s = svc(ctx);
@@ -185,12 +191,18 @@ export const handlers: Handlers = {
     const s = svc(ctx);
     const vol = str(p, 'volume');
     ctx.array.volume(vol);
-    return s.r.records.pairs().filter((x) => x.localVol === vol).map((x) => pairView(s.r.view.describe(x)));
+    return s.r.records
+      .pairs()
+      .filter((x) => x.localVol === vol)
+      .map((x) => pairView(s.r.view.describe(x)));
   },
   'pair.group': async (ctx, p) => {
     const s = svc(ctx);
     const g = str(p, 'group');
-    return s.r.records.pairs().filter((x) => x.groupName === g).map((x) => pairView(s.r.view.describe(x)));
+    return s.r.records
+      .pairs()
+      .filter((x) => x.groupName === g)
+      .map((x) => pairView(s.r.view.describe(x)));
   },
   'pair.show': async (ctx, p) => {
     const s = svc(ctx);
@@ -360,10 +372,10 @@ export const handlers: Handlers = {
     const journal = str(p, 'journal');
     const state = oneOf(p, 'state', ['PSUE', 'PFUS', 'PSUS'] as const);
     const row = s.r.records.journalRow(journal);
-    if (row.role !== 'restore' || row.peerArray !== checkName('array', str(p, 'from'))) throw E.state(`journal ${ctx.array.name}:${journal} does not restore from ${str(p, 'from')}`, 'check the pair on both arrays: rcopy pair list');
+    if (row.role !== 'restore' || row.peerArray !== checkName('array', str(p, 'from')))
+      throw E.state(`journal ${ctx.array.name}:${journal} does not restore from ${str(p, 'from')}`, 'check the pair on both arrays: rcopy pair list');
     s.r.takeovers.mirrorPrimary(journal, state, str(p, 'reason'));
     return null;
   },
   'repl.primarySwap': async (ctx, p) => svc(ctx).r.splits.primarySwap(str(p, 'journal'), int(p, 'base')),
 };
-

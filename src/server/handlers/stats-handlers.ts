@@ -54,7 +54,8 @@ function checkGroup(ctx: HandlerContext, raw: unknown): GroupDef {
   for (const d of Array.isArray(g.datasets) ? g.datasets : []) {
     const x = d as Record<string, unknown>;
     const ds = { name: checkName('data set', str(x, 'name')), volume: str(x, 'volume'), startByte: int(x, 'startByte'), endByte: int(x, 'endByte', 1) };
-    if (!volumes.includes(ds.volume)) throw E.badInput(`data set '${ds.name}' is on volume '${ds.volume}', which is not in group '${name}'`, `add it to --volumes, or use one of: ${volumes.join(', ')}`);
+    if (!volumes.includes(ds.volume))
+      throw E.badInput(`data set '${ds.name}' is on volume '${ds.volume}', which is not in group '${name}'`, `add it to --volumes, or use one of: ${volumes.join(', ')}`);
     const size = ctx.array.volume(ds.volume).size;
     if (!(ds.endByte > ds.startByte) || ds.endByte > size) throw E.outOfRange(`data set '${ds.name}': range ${ds.startByte}-${ds.endByte} is empty or past the end of '${ds.volume}' (${size} bytes)`);
     if (datasets.some((o) => o.name === ds.name)) throw E.badInput(`data set '${ds.name}' is defined twice in group '${name}'`);
@@ -110,8 +111,16 @@ export const handlers: Handlers = {
       const len = int(x, 'length', 0, data.length - off);
       const enc = int(x, 'enc', 0, 1) as typeof ENC_RAW | typeof ENC_RUNS;
       const e: EncodedEntry = {
-        start: int(x, 'start', -8.64e15), end: int(x, 'end', -8.64e15), volume: str(x, 'volume'), tracks: int(x, 'tracks'), trackSize: int(x, 'trackSize', 1),
-        count: int(x, 'count'), writes: int(x, 'writes'), writeBytes: int(x, 'writeBytes'), enc, data: data.subarray(off, off + len),
+        start: int(x, 'start', -8.64e15),
+        end: int(x, 'end', -8.64e15),
+        volume: str(x, 'volume'),
+        tracks: int(x, 'tracks'),
+        trackSize: int(x, 'trackSize', 1),
+        count: int(x, 'count'),
+        writes: int(x, 'writes'),
+        writeBytes: int(x, 'writeBytes'),
+        enc,
+        data: data.subarray(off, off + len),
       };
       off += len;
       if (!memberNames.has(e.volume)) throw bad(`entry of '${e.volume}', which is not among the imported devices`);

@@ -5,9 +5,7 @@ import { buildReport } from '../../../src/engine/stats/report/build.js';
 import { entry } from '../../engine/stats/helpers.js';
 
 const M = 60_000;
-const report = () => buildReport([
-  entry('a', 0, M, [1, 2]), entry('a', M, 2 * M, [1, 2, 3, 4, 5]), entry('a', 3 * M, 4 * M, [7]),
-], { windowMs: M });
+const report = () => buildReport([entry('a', 0, M, [1, 2]), entry('a', M, 2 * M, [1, 2, 3, 4, 5]), entry('a', 3 * M, 4 * M, [7])], { windowMs: M });
 
 /** Checks that tags nest properly (a small XML well-formedness check). */
 function balanced(svg: string): boolean {
@@ -29,7 +27,14 @@ test('text chart: one row per window, peak marked, no colour codes', () => {
   // eslint-disable-next-line no-control-regex -- the escape character is what the check looks for
   assert.doesNotMatch(t, /\x1b\[/);
   assert.equal(chartText(buildReport([], { windowMs: M }), 80), '(no windows)\n');
-  const many = chartText(buildReport(Array.from({ length: 500 }, (_, i) => entry('a', i * M, (i + 1) * M, [i % 50])), { windowMs: M }), 80, { maxRows: 20 });
+  const many = chartText(
+    buildReport(
+      Array.from({ length: 500 }, (_, i) => entry('a', i * M, (i + 1) * M, [i % 50])),
+      { windowMs: M },
+    ),
+    80,
+    { maxRows: 20 },
+  );
   assert.ok(many.trimEnd().split('\n').length <= 21);
 });
 

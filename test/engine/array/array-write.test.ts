@@ -11,7 +11,10 @@ const MiB = 1024 * 1024;
 
 // restores: any size and place (small ones through the page cache, two at a time); copies and
 // resyncs: aligned writes, all around the page cache (O_DIRECT), sixteen at a time
-for (const [origin, align] of [['restore', 1], ['resync', 4096]] as const) {
+for (const [origin, align] of [
+  ['restore', 1],
+  ['resync', 4096],
+] as const) {
   test(`writeMany (${origin}): overlapping writes side by side end as if written one by one, in order`, async () => {
     await withDir('rcopy-array-', async (dir) => {
       const a = await StorageArray.create(path.join(dir, 'A'), { name: 'A', durability: 'none' });
@@ -55,7 +58,13 @@ test('writeMany: a write out of range is refused before anything is written', as
       await a.createVolume('v', MiB);
       const v = a.volume('v');
       await assert.rejects(
-        a.writeMany([{ vol: v, offset: 0, data: Buffer.alloc(4096, 1) }, { vol: v, offset: MiB - 10, data: Buffer.alloc(4096, 2) }], 'restore'),
+        a.writeMany(
+          [
+            { vol: v, offset: 0, data: Buffer.alloc(4096, 1) },
+            { vol: v, offset: MiB - 10, data: Buffer.alloc(4096, 2) },
+          ],
+          'restore',
+        ),
         /past the end of the volume/,
       );
       assert.equal(v.alloc.count(), 0);

@@ -60,7 +60,10 @@ test('undo file: first record wins, a torn tail is cut, a bad header is refused'
     await u.close();
     fs.truncateSync(f, fs.statSync(f).size - 100); // the last record is torn
     const v = await UndoFile.open(f, 4096);
-    assert.deepEqual([...v.tracks()].sort((x, y) => x - y), [3, 7]);
+    assert.deepEqual(
+      [...v.tracks()].sort((x, y) => x - y),
+      [3, 7],
+    );
     assert.equal((await v.read(3))[0], 1);
     assert.equal((await v.read(7))[4095], 3);
     await v.close();
@@ -93,7 +96,7 @@ test('generations: each one restores exactly after later ones, rotation and dele
       images.push(Buffer.from(img));
       ids.push(b.number);
       // change a few tracks, some of them again and again
-      await put(a, img, (g * 3 % 16) * TS, rnd(10 + g, 2 * TS));
+      await put(a, img, ((g * 3) % 16) * TS, rnd(10 + g, 2 * TS));
       await put(a, img, 5 * TS + 100, rnd(20 + g, 1000));
       if (g === 2) await put(a, img, 0, Buffer.alloc(3 * TS)); // zeros over data
     }
@@ -109,7 +112,10 @@ test('generations: each one restores exactly after later ones, rotation and dele
     const b6 = await m.create({ source: 'src', target: 'bk', incremental: true, keep: 2 });
     images.push(Buffer.from(img));
     ids.push(b6.number);
-    const left = m.list().filter((b) => b.state === 'good').map((b) => b.number);
+    const left = m
+      .list()
+      .filter((b) => b.state === 'good')
+      .map((b) => b.number);
     assert.deepEqual(left, [ids[4], ids[5]]);
     for (const i of [4, 5]) {
       await m.restore(ids[i]!, 'r');

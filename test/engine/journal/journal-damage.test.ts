@@ -35,9 +35,31 @@ function flip(file: string, at: number, mask = 0xff): void {
 
 function pairRow(over: Partial<PairRow>): PairRow {
   return {
-    id: 'A:v', role: 'P', localVol: 'v', remoteArray: 'B', remoteVol: 'v', localJournal: 'j1', remoteJournal: 'j2', groupName: 'g',
-    mode: 'async', state: 'PAIR', stateSince: Date.now(), reason: null, copyDone: 0, copyTotal: 0, resyncing: false, imageTime: null,
-    writable: false, splitSeq: null, nocopy: false, created: Date.now(), copied: false, initialDone: true, syncTimeoutMs: 5000, fence: 'never', ...over,
+    id: 'A:v',
+    role: 'P',
+    localVol: 'v',
+    remoteArray: 'B',
+    remoteVol: 'v',
+    localJournal: 'j1',
+    remoteJournal: 'j2',
+    groupName: 'g',
+    mode: 'async',
+    state: 'PAIR',
+    stateSince: Date.now(),
+    reason: null,
+    copyDone: 0,
+    copyTotal: 0,
+    resyncing: false,
+    imageTime: null,
+    writable: false,
+    splitSeq: null,
+    nocopy: false,
+    created: Date.now(),
+    copied: false,
+    initialDone: true,
+    syncTimeoutMs: 5000,
+    fence: 'never',
+    ...over,
   };
 }
 
@@ -50,9 +72,13 @@ interface Site {
 async function startSite(dir: string): Promise<Site> {
   const a = await StorageArray.open(dir);
   const logs: string[] = [];
-  const r = new Replicator(a, async () => {
-    throw new Error('no peer in this test');
-  }, (m) => logs.push(m));
+  const r = new Replicator(
+    a,
+    async () => {
+      throw new Error('no peer in this test');
+    },
+    (m) => logs.push(m),
+  );
   await r.start();
   return { a, r, logs };
 }
@@ -183,7 +209,10 @@ test('a clean stop leaves nothing to re-apply; a crash re-applies only what came
       assert.equal(c.r.journals.journal('j1').durableSeq, 4);
       assert.ok(!c.logs.some((l) => /re-applied/.test(l)), c.logs.join('\n'));
       assert.equal(c.r.records.pair('A:v').state, 'PAIR');
-      assert.deepEqual((await c.r.journals.journal('j1').read(0)).map((e) => e.seq), [2, 3, 4]);
+      assert.deepEqual(
+        (await c.r.journals.journal('j1').read(0)).map((e) => e.seq),
+        [2, 3, 4],
+      );
     } finally {
       await stopSite(c);
     }
@@ -191,7 +220,10 @@ test('a clean stop leaves nothing to re-apply; a crash re-applies only what came
     const k = await startSite(path.join(root, 'crashed'));
     try {
       assert.equal(k.r.journals.journal('j1').recovery.reason, undefined);
-      assert.ok(k.logs.some((l) => /re-applied 1 entries after seq 3/.test(l)), k.logs.join('\n'));
+      assert.ok(
+        k.logs.some((l) => /re-applied 1 entries after seq 3/.test(l)),
+        k.logs.join('\n'),
+      );
       assert.ok((await k.a.read('v', 128 * KiB, 4 * KiB)).equals(fill(0x44)));
       assert.equal(k.r.records.pair('A:v').state, 'PAIR');
     } finally {
@@ -238,7 +270,10 @@ test('a restore journal with a damaged record: named, nothing past it is kept, i
       const again = await JournalFile.open(path.join(copy, 'journals', 'j2.jnl'));
       try {
         assert.equal(again.recovery.reason, undefined);
-        assert.deepEqual((await again.read(0)).map((e) => e.seq), [12, 13, 14]);
+        assert.deepEqual(
+          (await again.read(0)).map((e) => e.seq),
+          [12, 13, 14],
+        );
       } finally {
         await again.close();
       }
@@ -260,7 +295,11 @@ test('JournalFile: damage in the middle is told from the end by the record that 
       const k = await JournalFile.open(file);
       try {
         assert.equal(k.recovery.records, 2, `byte ${b}`);
-        assert.deepEqual(k.recovery.damaged?.map((d) => [d.seq, d.end]), [[3, undefined]], `byte ${b}: ${k.recovery.reason}`);
+        assert.deepEqual(
+          k.recovery.damaged?.map((d) => [d.seq, d.end]),
+          [[3, undefined]],
+          `byte ${b}: ${k.recovery.reason}`,
+        );
         const redo: number[] = [];
         await k.redo(async (batch) => void redo.push(...batch.map((e) => e.seq)));
         assert.deepEqual(redo, [4, 5, 6], `byte ${b}: only what follows the damage`);
@@ -275,7 +314,10 @@ test('JournalFile: damage in the middle is told from the end by the record that 
     flip(file, DATA_START + 5 * REC + 2000);
     const m = await JournalFile.open(file);
     try {
-      assert.deepEqual(m.recovery.damaged?.map((d) => [d.seq, d.end]), [[6, true]]);
+      assert.deepEqual(
+        m.recovery.damaged?.map((d) => [d.seq, d.end]),
+        [[6, true]],
+      );
       const redo: number[] = [];
       await m.redo(async (batch) => void redo.push(...batch.map((e) => e.seq)));
       assert.deepEqual(redo, [1, 2, 3, 4, 5]);
@@ -307,7 +349,10 @@ test('JournalFile.create: refuses what the file system cannot hold, at once; an 
     // no journal file but a whole one: a file under the journal's name opens
     if (fs.existsSync(file)) await (await JournalFile.open(file)).close();
     await JournalFile.removeLeftovers(dir);
-    assert.deepEqual(fs.readdirSync(dir).filter((n) => n !== 'j.jnl'), []);
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((n) => n !== 'j.jnl'),
+      [],
+    );
     // and the name can be created again
     fs.rmSync(file, { force: true });
     const j = await JournalFile.create(file, 1024 * 1024);
@@ -332,9 +377,16 @@ test('JournalFile: a damaged wrap marker is named, and the records after the wra
       flip(file, DATA_START + 3 * size + b); // the wrap marker after seq 3
       const k = await JournalFile.open(file);
       try {
-        assert.deepEqual(k.recovery.damaged?.map((d) => [d.seq, d.pos, d.end]), [[4, DATA_START + 3 * size, undefined]], `byte ${b}: ${k.recovery.reason}`);
+        assert.deepEqual(
+          k.recovery.damaged?.map((d) => [d.seq, d.pos, d.end]),
+          [[4, DATA_START + 3 * size, undefined]],
+          `byte ${b}: ${k.recovery.reason}`,
+        );
         assert.match(k.recovery.reason ?? '', /record seq 4 at \d+: (wrap marker: )?(bad crc|damaged header|invalid kind)/);
-        assert.deepEqual((await k.read(0)).map((e) => e.seq), [3]);
+        assert.deepEqual(
+          (await k.read(0)).map((e) => e.seq),
+          [3],
+        );
         const redo: number[] = [];
         await k.redo(async (batch) => void redo.push(...batch.map((e) => e.seq)));
         assert.deepEqual(redo, [4, 5]);

@@ -12,8 +12,6 @@ const DATA_START = 8192;
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
-
-
 /** Data that depends on the seq, so a record read back can be checked without keeping it. */
 function payload(seq: number, len: number): Buffer {
   const b = Buffer.allocUnsafe(len);
@@ -42,56 +40,72 @@ function isCode(code: string) {
   return (err: unknown) => err instanceof RcopyError && err.code === code;
 }
 
-for (const direct of [false, true]) test(`append${direct ? ' (O_DIRECT)' : ''}, read and release round trips with random sizes, wrapping many times, with reopens`, async () => {
-  await withDir('rcopy-journal-', async (dir) => {
-    const file = path.join(dir, 'j.jnl');
-    const cap = 4 * MiB;
-    let j = await JournalFile.create(file, cap);
-    const r = rng(1);
-    const live = new Map<number, number>(); // seq -> length
-    let written = 0;
-    let oldest = 1;
-    for (let round = 0; round < 400; round++) {
-      const n = 1 + Math.floor(r() * 5);
-      const lens = Array.from({ length: n }, () => (r() < 0.1 ? 0 : Math.floor(r() ** 3 * 400 * KiB)));
-      if (!j.canFit(lens)) {
-        await assert.rejects(j.append(lens.map((l, i) => entry(j.lastSeq + 1 + i, l)), { direct }), isCode('ERR_RCOPY_JOURNAL_FULL'));
-        // release about half of what is live
-        const seqs = [...live.keys()];
-        const upto = seqs[Math.floor(seqs.length / 2)]!;
-        await j.release(upto);
-        for (const s of seqs) if (s <= upto) live.delete(s);
-        oldest = upto + 1;
-        continue;
+for (const direct of [false, true])
+  test(`append${direct ? ' (O_DIRECT)' : ''}, read and release round trips with random sizes, wrapping many times, with reopens`, async () => {
+    await withDir('rcopy-journal-', async (dir) => {
+      const file = path.join(dir, 'j.jnl');
+      const cap = 4 * MiB;
+      let j = await JournalFile.create(file, cap);
+      const r = rng(1);
+      const live = new Map<number, number>(); // seq -> length
+      let written = 0;
+      let oldest = 1;
+      for (let round = 0; round < 400; round++) {
+        const n = 1 + Math.floor(r() * 5);
+        const lens = Array.from({ length: n }, () => (r() < 0.1 ? 0 : Math.floor(r() ** 3 * 400 * KiB)));
+        if (!j.canFit(lens)) {
+          await assert.rejects(
+            j.append(
+              lens.map((l, i) => entry(j.lastSeq + 1 + i, l)),
+              { direct },
+            ),
+            isCode('ERR_RCOPY_JOURNAL_FULL'),
+          );
+          // release about half of what is live
+          const seqs = [...live.keys()];
+          const upto = seqs[Math.floor(seqs.length / 2)]!;
+          await j.release(upto);
+          for (const s of seqs) if (s <= upto) live.delete(s);
+          oldest = upto + 1;
+          continue;
+        }
+        const first = j.lastSeq + 1;
+        const res = await j.append(
+          lens.map((l, i) => entry(first + i, l)),
+          { direct },
+        );
+        assert.deepEqual(res, { firstSeq: first, lastSeq: first + n - 1 });
+        lens.forEach((l, i) => live.set(first + i, l));
+        written += lens.reduce((a, b) => a + b, 0);
+        if (round % 37 === 0) {
+          await j.close();
+          j = await JournalFile.open(file);
+          assert.equal(j.recovery.reason, undefined);
+          assert.equal(j.recovery.records, live.size);
+        }
+        if (round % 5 === 0) {
+          const got = await j.read(oldest);
+          assert.deepEqual(
+            got.map((e) => e.seq),
+            [...live.keys()],
+          );
+          for (const e of got) checkEntry(e, live.get(e.seq));
+        }
+        const st = j.stats();
+        assert.equal(st.entries, live.size);
+        assert.equal(
+          st.bytesPending,
+          [...live.values()].reduce((a, b) => a + b, 0),
+        );
+        assert.ok(st.used <= cap && st.used >= st.bytesPending);
       }
-      const first = j.lastSeq + 1;
-      const res = await j.append(lens.map((l, i) => entry(first + i, l)), { direct });
-      assert.deepEqual(res, { firstSeq: first, lastSeq: first + n - 1 });
-      lens.forEach((l, i) => live.set(first + i, l));
-      written += lens.reduce((a, b) => a + b, 0);
-      if (round % 37 === 0) {
-        await j.close();
-        j = await JournalFile.open(file);
-        assert.equal(j.recovery.reason, undefined);
-        assert.equal(j.recovery.records, live.size);
-      }
-      if (round % 5 === 0) {
-        const got = await j.read(oldest);
-        assert.deepEqual(got.map((e) => e.seq), [...live.keys()]);
-        for (const e of got) checkEntry(e, live.get(e.seq));
-      }
-      const st = j.stats();
-      assert.equal(st.entries, live.size);
-      assert.equal(st.bytesPending, [...live.values()].reduce((a, b) => a + b, 0));
-      assert.ok(st.used <= cap && st.used >= st.bytesPending);
-    }
-    assert.ok(written > 10 * cap, `wrapped ${written / cap} times`);
-    await j.release(j.lastSeq);
-    assert.equal(j.stats().used, 0);
-    assert.equal(j.stats().entries, 0);
-    await j.close();
+      assert.ok(written > 10 * cap, `wrapped ${written / cap} times`);
+      await j.release(j.lastSeq);
+      assert.equal(j.stats().used, 0);
+      assert.equal(j.stats().entries, 0);
+      await j.close();
+    });
   });
-});
 
 test('1 MiB records wrap around a small ring many times; reopen finds exactly the live ones', async () => {
   await withDir('rcopy-journal-', async (dir) => {
@@ -125,7 +139,10 @@ test('reopen after close keeps entries and lastSeq, also when everything was rel
     await j.close();
     const a = await JournalFile.open(file);
     assert.deepEqual(a.recovery, { records: 3, lastSeq: 3, stoppedAt: a.recovery.stoppedAt });
-    assert.deepEqual((await a.read(1)).map((e) => e.seq), [1, 2, 3]);
+    assert.deepEqual(
+      (await a.read(1)).map((e) => e.seq),
+      [1, 2, 3],
+    );
     assert.equal(a.stats().oldestTimestamp, 1_700_000_000_001);
     await a.release(3);
     await a.close();
@@ -183,7 +200,10 @@ test('a file truncated mid-record recovers to the last whole record', async () =
     assert.equal(k.recovery.lastSeq, 5); // the header knew seq 5: its number is not given out again
     assert.equal(k.recovery.stoppedAt, fifthAt);
     assert.match(k.recovery.reason ?? '', /record seq 5 at \d+: cut short/);
-    assert.deepEqual((await k.read(0)).map((e) => e.seq), [1, 2, 3, 4]);
+    assert.deepEqual(
+      (await k.read(0)).map((e) => e.seq),
+      [1, 2, 3, 4],
+    );
     // the next append takes seq 6 and the file is whole after it
     assert.deepEqual(await k.append([entry(6, 20_000)]), { firstSeq: 6, lastSeq: 6 });
     await k.close();
@@ -210,7 +230,10 @@ test('a half-written record or a half-written batch is dropped whole', async () 
     assert.equal(k.recovery.records, 1);
     assert.equal(k.lastSeq, 4);
     assert.match(k.recovery.reason ?? '', /record seq 4 at \d+: bad crc.*from seq 2 are lost/);
-    assert.deepEqual((await k.read(0)).map((e) => e.seq), [1]);
+    assert.deepEqual(
+      (await k.read(0)).map((e) => e.seq),
+      [1],
+    );
     await k.close();
   });
 });
@@ -229,11 +252,16 @@ test('a flipped byte in record data: open stops before it, read of it throws', a
     fs.writeSync(fd, b, 0, 1, at);
     fs.closeSync(fd);
     // the open instance: reading seq 4 fails with an integrity error naming seq and offset
-    await assert.rejects(j.read(4), (err: unknown) =>
-      err instanceof RcopyError && err.code === 'ERR_RCOPY_INTEGRITY' && /seq 4/.test(err.message) && err.message.includes(String(DATA_START + 3 * recordSize(7000))));
+    await assert.rejects(
+      j.read(4),
+      (err: unknown) => err instanceof RcopyError && err.code === 'ERR_RCOPY_INTEGRITY' && /seq 4/.test(err.message) && err.message.includes(String(DATA_START + 3 * recordSize(7000))),
+    );
     // the same when the check is made from the crcs of the blocks (a pull with references)
     await assert.rejects(j.read(4, { blockCrcs: 4096 }), (err: unknown) => err instanceof RcopyError && err.code === 'ERR_RCOPY_INTEGRITY' && /seq 4/.test(err.message));
-    assert.deepEqual((await j.read(1, { maxEntries: 3 })).map((e) => e.seq), [1, 2, 3]);
+    assert.deepEqual(
+      (await j.read(1, { maxEntries: 3 })).map((e) => e.seq),
+      [1, 2, 3],
+    );
     await j.close();
     const k = await JournalFile.open(file);
     assert.equal(k.recovery.records, 3);
@@ -243,9 +271,15 @@ test('a flipped byte in record data: open stops before it, read of it throws', a
   });
 });
 
-test('crc32Combine joins crcs as one pass would; reads with blockCrcs give each block\'s crc32', async () => {
+test("crc32Combine joins crcs as one pass would; reads with blockCrcs give each block's crc32", async () => {
   const r = rng(3);
-  for (const [a, b] of [[0, 0], [1, 4096], [80, 4096], [5000, 1], [12345, 65536]] as const) {
+  for (const [a, b] of [
+    [0, 0],
+    [1, 4096],
+    [80, 4096],
+    [5000, 1],
+    [12345, 65536],
+  ] as const) {
     const x = Buffer.from(Array.from({ length: a + b }, () => Math.floor(r() * 256)));
     assert.equal(crc32Combine(crc32(x.subarray(0, a)), crc32(x.subarray(a)), combineOp(b)), crc32(x), `${a}+${b}`);
   }
@@ -259,7 +293,11 @@ test('crc32Combine joins crcs as one pass would; reads with blockCrcs give each 
       checkEntry(e, lens[e.seq - 1]);
       const whole = Math.floor(e.data.length / 4096);
       if (whole === 0) assert.equal(e.blockCrcs, undefined);
-      else assert.deepEqual([...e.blockCrcs!], Array.from({ length: whole }, (_, i) => crc32(e.data.subarray(i * 4096, (i + 1) * 4096))));
+      else
+        assert.deepEqual(
+          [...e.blockCrcs!],
+          Array.from({ length: whole }, (_, i) => crc32(e.data.subarray(i * 4096, (i + 1) * 4096))),
+        );
     }
     await j.close();
   });
@@ -277,7 +315,10 @@ test('a whole, valid record from an earlier lap is not taken as new', async () =
     await j.close();
     // slot 4 still holds seq 4, whole and with a good crc, right after seq 11
     const k = await JournalFile.open(file);
-    assert.deepEqual((await k.read(0)).map((e) => e.seq), [9, 10, 11]);
+    assert.deepEqual(
+      (await k.read(0)).map((e) => e.seq),
+      [9, 10, 11],
+    );
     assert.equal(k.recovery.reason, undefined);
     assert.equal(k.lastSeq, 11);
     assert.equal(k.recovery.stoppedAt, DATA_START + 3 * size);
@@ -285,30 +326,37 @@ test('a whole, valid record from an earlier lap is not taken as new', async () =
   });
 });
 
-for (const direct of [false, true]) test(`records that do not fit at the end of the ring go to the start after a wrap marker${direct ? ' (O_DIRECT)' : ''}`, async () => {
-  await withDir('rcopy-journal-', async (dir) => {
-    const file = path.join(dir, 'j.jnl');
-    const j = await JournalFile.create(file, 100 * KiB);
-    await j.append([entry(1, 30 * KiB), entry(2, 30 * KiB), entry(3, 30 * KiB)], { direct });
-    await j.release(2);
-    await j.append([entry(4, 30 * KiB), entry(5, 20 * KiB)], { direct }); // 4 wraps to the start
-    const st = j.stats();
-    assert.equal(st.entries, 3);
-    await j.close();
-    const k = await JournalFile.open(file);
-    assert.equal(k.recovery.reason, undefined);
-    assert.deepEqual(k.stats(), st);
-    const got = await k.read(0);
-    assert.deepEqual(got.map((e) => e.seq), [3, 4, 5]);
-    for (const e of got) checkEntry(e);
-    await k.release(3); // tail now points at the wrap marker
-    await k.close();
-    const m = await JournalFile.open(file);
-    assert.deepEqual((await m.read(0)).map((e) => e.seq), [4, 5]);
-    assert.equal(m.recovery.reason, undefined);
-    await m.close();
+for (const direct of [false, true])
+  test(`records that do not fit at the end of the ring go to the start after a wrap marker${direct ? ' (O_DIRECT)' : ''}`, async () => {
+    await withDir('rcopy-journal-', async (dir) => {
+      const file = path.join(dir, 'j.jnl');
+      const j = await JournalFile.create(file, 100 * KiB);
+      await j.append([entry(1, 30 * KiB), entry(2, 30 * KiB), entry(3, 30 * KiB)], { direct });
+      await j.release(2);
+      await j.append([entry(4, 30 * KiB), entry(5, 20 * KiB)], { direct }); // 4 wraps to the start
+      const st = j.stats();
+      assert.equal(st.entries, 3);
+      await j.close();
+      const k = await JournalFile.open(file);
+      assert.equal(k.recovery.reason, undefined);
+      assert.deepEqual(k.stats(), st);
+      const got = await k.read(0);
+      assert.deepEqual(
+        got.map((e) => e.seq),
+        [3, 4, 5],
+      );
+      for (const e of got) checkEntry(e);
+      await k.release(3); // tail now points at the wrap marker
+      await k.close();
+      const m = await JournalFile.open(file);
+      assert.deepEqual(
+        (await m.read(0)).map((e) => e.seq),
+        [4, 5],
+      );
+      assert.equal(m.recovery.reason, undefined);
+      await m.close();
+    });
   });
-});
 
 test('a torn header slot falls back to the other slot', async () => {
   await withDir('rcopy-journal-', async (dir) => {
@@ -327,11 +375,17 @@ test('a torn header slot falls back to the other slot', async () => {
     fs.closeSync(fd);
     const k = await JournalFile.open(file);
     // slot 0 says released up to 2: seqs 3 and 4 are back (their space was never reused)
-    assert.deepEqual((await k.read(0)).map((e) => e.seq), [3, 4, 5, 6]);
+    assert.deepEqual(
+      (await k.read(0)).map((e) => e.seq),
+      [3, 4, 5, 6],
+    );
     await k.release(4); // written into slot 1, the one that was torn
     await k.close();
     const m = await JournalFile.open(file);
-    assert.deepEqual((await m.read(0)).map((e) => e.seq), [5, 6]);
+    assert.deepEqual(
+      (await m.read(0)).map((e) => e.seq),
+      [5, 6],
+    );
     await m.close();
     // both slots bad: not a journal any more
     const fd2 = fs.openSync(file, 'r+');
@@ -347,9 +401,7 @@ test('concurrent appends get contiguous seqs in call order', async () => {
     const j = await JournalFile.create(file, 16 * MiB);
     const r = rng(7);
     const sizes = Array.from({ length: 60 }, () => 1 + Math.floor(r() * 4));
-    const calls = sizes.map((n) =>
-      j.append(Array.from({ length: n }, () => ({ volumeId: 1, offset: 0, data: Buffer.alloc(Math.floor(r() * 50_000), 1) }))),
-    );
+    const calls = sizes.map((n) => j.append(Array.from({ length: n }, () => ({ volumeId: 1, offset: 0, data: Buffer.alloc(Math.floor(r() * 50_000), 1) }))));
     const syncing = j.sync();
     const results = await Promise.all(calls);
     await syncing;
@@ -359,7 +411,10 @@ test('concurrent appends get contiguous seqs in call order', async () => {
       next += sizes[i]!;
     });
     const all = await j.read(1);
-    assert.deepEqual(all.map((e) => e.seq), Array.from({ length: next - 1 }, (_, i) => i + 1));
+    assert.deepEqual(
+      all.map((e) => e.seq),
+      Array.from({ length: next - 1 }, (_, i) => i + 1),
+    );
     await j.close();
   });
 });
@@ -368,15 +423,42 @@ test('given seqs must increase; read honours maxBytes and maxEntries', async () 
   await withDir('rcopy-journal-', async (dir) => {
     const file = path.join(dir, 'j.jnl');
     const j = await JournalFile.create(file, 1 * MiB);
-    assert.deepEqual(await j.append([{ ...entry(100, 10), seq: 100 }, { ...entry(105, 20), seq: 105 }]), { firstSeq: 100, lastSeq: 105 });
+    assert.deepEqual(
+      await j.append([
+        { ...entry(100, 10), seq: 100 },
+        { ...entry(105, 20), seq: 105 },
+      ]),
+      { firstSeq: 100, lastSeq: 105 },
+    );
     await assert.rejects(j.append([{ ...entry(105, 10), seq: 105 }]), isCode('ERR_RCOPY_JOURNAL_SEQ'));
-    await assert.rejects(j.append([{ ...entry(110, 10), seq: 110 }, { ...entry(109, 10), seq: 109 }]), isCode('ERR_RCOPY_JOURNAL_SEQ'));
+    await assert.rejects(
+      j.append([
+        { ...entry(110, 10), seq: 110 },
+        { ...entry(109, 10), seq: 109 },
+      ]),
+      isCode('ERR_RCOPY_JOURNAL_SEQ'),
+    );
     assert.deepEqual(await j.append([entry(106, 30)]), { firstSeq: 106, lastSeq: 106 });
-    assert.deepEqual((await j.read(101)).map((e) => e.seq), [105, 106]);
-    assert.deepEqual((await j.read(0, { maxBytes: 25 })).map((e) => e.seq), [100]);
-    assert.deepEqual((await j.read(0, { maxBytes: 30 })).map((e) => e.seq), [100, 105]);
-    assert.deepEqual((await j.read(106, { maxBytes: 1 })).map((e) => e.seq), [106]); // at least one
-    assert.deepEqual((await j.read(0, { maxEntries: 2 })).map((e) => e.seq), [100, 105]);
+    assert.deepEqual(
+      (await j.read(101)).map((e) => e.seq),
+      [105, 106],
+    );
+    assert.deepEqual(
+      (await j.read(0, { maxBytes: 25 })).map((e) => e.seq),
+      [100],
+    );
+    assert.deepEqual(
+      (await j.read(0, { maxBytes: 30 })).map((e) => e.seq),
+      [100, 105],
+    );
+    assert.deepEqual(
+      (await j.read(106, { maxBytes: 1 })).map((e) => e.seq),
+      [106],
+    ); // at least one
+    assert.deepEqual(
+      (await j.read(0, { maxEntries: 2 })).map((e) => e.seq),
+      [100, 105],
+    );
     assert.deepEqual(await j.read(107), []);
     await j.close();
   });
@@ -392,12 +474,18 @@ test('a release that splits a batch keeps the rest of that batch across reopen',
     await j.close();
     const k = await JournalFile.open(file);
     assert.equal(k.recovery.reason, undefined);
-    assert.deepEqual((await k.read(0)).map((e) => e.seq), [3, 4, 5]);
+    assert.deepEqual(
+      (await k.read(0)).map((e) => e.seq),
+      [3, 4, 5],
+    );
     await k.release(4);
     await k.close();
     const m = await JournalFile.open(file);
     assert.equal(m.recovery.reason, undefined);
-    assert.deepEqual((await m.read(0)).map((e) => e.seq), [5]);
+    assert.deepEqual(
+      (await m.read(0)).map((e) => e.seq),
+      [5],
+    );
     await m.close();
   });
 });
@@ -419,7 +507,10 @@ test('records left beyond a corrupt one are not joined to the chain by a later s
     assert.deepEqual(await k.append([{ ...entry(3, 2000), seq: 3 }]), { firstSeq: 3, lastSeq: 3 });
     await k.close();
     const m = await JournalFile.open(file);
-    assert.deepEqual((await m.read(0)).map((e) => e.seq), [3]); // rewind dropped 1 and 2
+    assert.deepEqual(
+      (await m.read(0)).map((e) => e.seq),
+      [3],
+    ); // rewind dropped 1 and 2
     assert.equal(m.lastSeq, 3);
     assert.equal(m.recovery.reason, undefined);
     await m.close();
@@ -456,7 +547,10 @@ test('a batch whose write fails leaves nothing that a later recovery takes for d
     try {
       assert.equal(j.recovery.reason, undefined, `recovery: ${j.recovery.reason}`);
       const all = await j.read(0);
-      assert.deepEqual(all.map((e) => e.seq), [out.a, out.c]);
+      assert.deepEqual(
+        all.map((e) => e.seq),
+        [out.a, out.c],
+      );
       assert.ok(out.c > out.a + 2, 'the failed batch keeps its seqs to itself');
       assert.ok(all[1]!.data.equals(Buffer.alloc(512 * KiB, 4)));
     } finally {

@@ -8,7 +8,6 @@ import { crc32 } from '../../../src/engine/util/crc32.js';
 import { ConsistentImage } from '../../../src/engine/repl/consistent-image.js';
 import { rng, withDir } from '../../helpers.js';
 
-
 /**
  * Runs fn with a volume of 32 tracks with random content in the even ones (the odd ones stay
  * unallocated), `before` holding that content, and the path of an image file beside it.
@@ -112,4 +111,3 @@ test('image keeper: a file of the first layout (16-byte headers) is read, and gr
     await again.close();
   });
 });
-

@@ -34,10 +34,15 @@ class Sim {
     this.idx.resume(this.pulled, 'k');
     const enc = this.idx.encode(entries, this.names);
     const wire = JSON.parse(JSON.stringify(enc.entries)) as typeof enc.entries;
-    const datas = await reconstruct(wire, Buffer.concat(enc.payload), {
-      readVol: async (vol, off, len) => (vol === 'v' ? Buffer.from(this.s.subarray(off, off + len)) : null),
-      fetch: async (seq, off, len) => Buffer.from(this.journal.find((e) => e.seq === seq)!.data.subarray(off, off + len)),
-    }, this.counts);
+    const datas = await reconstruct(
+      wire,
+      Buffer.concat(enc.payload),
+      {
+        readVol: async (vol, off, len) => (vol === 'v' ? Buffer.from(this.s.subarray(off, off + len)) : null),
+        fetch: async (seq, off, len) => Buffer.from(this.journal.find((e) => e.seq === seq)!.data.subarray(off, off + len)),
+      },
+      this.counts,
+    );
     entries.forEach((e, i) => {
       assert.ok(datas[i]!.equals(e.data), `entry ${e.seq} rebuilt`);
       datas[i]!.copy(this.s, e.offset);
@@ -155,12 +160,23 @@ test('a long run of rewrites: the index stays within maxPlaces, drops the oldest
 });
 
 test('a reply that claims more than its payload is refused', async () => {
+  await assert.rejects(reconstruct([{ seq: 1, len: 10 }], Buffer.alloc(4), { readVol: async () => null, fetch: async () => Buffer.alloc(0) }, emptyCounts()), /ERR_RCOPY_PEER|payload/);
   await assert.rejects(
-    reconstruct([{ seq: 1, len: 10 }], Buffer.alloc(4), { readVol: async () => null, fetch: async () => Buffer.alloc(0) }, emptyCounts()),
-    /ERR_RCOPY_PEER|payload/,
-  );
-  await assert.rejects(
-    reconstruct([{ seq: 1, len: 8, segs: [[0, 4], [1, 8]] }], Buffer.alloc(4), { readVol: async () => null, fetch: async () => Buffer.alloc(0) }, emptyCounts()),
+    reconstruct(
+      [
+        {
+          seq: 1,
+          len: 8,
+          segs: [
+            [0, 4],
+            [1, 8],
+          ],
+        },
+      ],
+      Buffer.alloc(4),
+      { readVol: async () => null, fetch: async () => Buffer.alloc(0) },
+      emptyCounts(),
+    ),
     /overrun/,
   );
 });

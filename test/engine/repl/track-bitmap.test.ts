@@ -8,8 +8,6 @@ import { rng, withDir } from '../../helpers.js';
 
 const PAGE = 4096;
 
-
-
 function modelRuns(m: boolean[]): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let i = 0; i < m.length; i++) {
@@ -68,7 +66,10 @@ test('edges: last bit, empty map, full map, out of range', () => {
   assert.deepEqual([...b.runs()], [[0, 99]]);
   b.clearAll();
   assert.equal(b.count(), 0);
-  assert.throws(() => b.set(100), (e: unknown) => e instanceof RcopyError && e.code === 'ERR_RCOPY_OUT_OF_RANGE');
+  assert.throws(
+    () => b.set(100),
+    (e: unknown) => e instanceof RcopyError && e.code === 'ERR_RCOPY_OUT_OF_RANGE',
+  );
   assert.throws(() => b.get(-1), RcopyError);
   assert.equal(popcount32(0xffffffff), 32);
   assert.equal(popcount32(0x80000001), 2);
@@ -84,7 +85,13 @@ test('or, toBuffer and fromBuffer', () => {
   b.set(999);
   a.or(b);
   assert.equal(a.count(), 31 + 1);
-  assert.deepEqual([...a.runs()], [[10, 40], [999, 999]]);
+  assert.deepEqual(
+    [...a.runs()],
+    [
+      [10, 40],
+      [999, 999],
+    ],
+  );
   const c = TrackBitmap.fromBuffer(a.toBuffer(), 1000);
   assert.deepEqual([...c.runs()], [...a.runs()]);
   assert.equal(c.count(), a.count());

@@ -34,7 +34,7 @@ async function write(t: InProcessArrays, array: string, volume: string, seed: nu
   const r = rng(seed);
   for (let i = 0; i < count; i++) {
     const len = (1 + Math.floor(r() * 16)) * 4096;
-    const offset = Math.floor(r() * (8 * MiB - len) / 4096) * 4096;
+    const offset = Math.floor((r() * (8 * MiB - len)) / 4096) * 4096;
     const data = Buffer.alloc(len, Math.floor(r() * 256));
     await t.call(array, 'io.write', { volume, offset }, data);
   }

@@ -11,7 +11,7 @@ function bitmapOf(tracks: number, set: (t: number) => boolean): Buffer {
 
 test('encode picks runs for sparse or sequential tables and raw for dense ones; both decoders give the bits back', () => {
   let x = 7;
-  const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const cases: Array<[string, number, (t: number) => boolean, number]> = [
     ['empty (zero bytes, raw)', 1000, () => false, ENC_RAW],
     ['one track', 100_000, (t) => t === 77_777, ENC_RUNS],
@@ -53,7 +53,7 @@ test('the store keeps a sparse random table as GAPS (smaller than RUNS) and ever
   const { ENC_GAPS, runsToGaps, storageForm } = await import('../../../src/engine/stats/codec.js');
   const { BitArena } = await import('../../../src/engine/stats/bitops.js');
   let x = 11;
-  const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const cases: Array<[string, number, (t: number) => boolean, number]> = [
     ['1% random', 300_000, () => rnd() < 0.01, ENC_GAPS],
     ['0.5% random, gaps over 255 tracks', 300_000, () => rnd() < 0.005, ENC_GAPS],

@@ -20,7 +20,10 @@ test('a write spanning tracks sets each of them, and snapshot resets', () => {
   const t = new PbTable('v', K64, 1000);
   t.mark(K64 - 512, 2 * K64 + 1024); // bytes 65024..197119: tracks 0, 1, 2 and 3
   const e = t.snapshot(0, 1);
-  assert.deepEqual([0, 1, 2, 3].map((i) => (e.bitmap[0]! >> i) & 1), [1, 1, 1, 1]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((i) => (e.bitmap[0]! >> i) & 1),
+    [1, 1, 1, 1],
+  );
   assert.equal(e.count, 4);
   const e2 = t.snapshot(1, 2);
   assert.equal(e2.count, 0);

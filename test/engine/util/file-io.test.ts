@@ -18,7 +18,7 @@ test('pwriteAll writes one buffer or a list of buffers exactly, at any position 
         const total = Math.floor(r() * 5 * IO_CHUNK) + 1;
         const pos = Math.floor(r() * (model.length - total));
         const bufs: Buffer[] = [];
-        for (let left = total; left > 0; ) {
+        for (let left = total; left > 0;) {
           const n = Math.min(left, Math.floor(r() * IO_CHUNK * 1.5));
           bufs.push(Buffer.alloc(n, (round * 7 + bufs.length) % 256));
           left -= n;
@@ -63,17 +63,22 @@ test('DirectFile: aligned writes land exactly (around the page cache where the f
       }
       assert.ok(fs.readFileSync(file).equals(model), 'the file holds every write in order');
       // wide writes side by side: more pieces in flight than there are staging slabs
-      await Promise.all(Array.from({ length: 8 }, (_, k) => {
-        const data = Buffer.alloc(3 * 1024 * 1024 + 512, 0x80 + k);
-        data.copy(model, k * 4 * 1024 * 1024);
-        return put(data, k * 4 * 1024 * 1024);
-      }));
+      await Promise.all(
+        Array.from({ length: 8 }, (_, k) => {
+          const data = Buffer.alloc(3 * 1024 * 1024 + 512, 0x80 + k);
+          data.copy(model, k * 4 * 1024 * 1024);
+          return put(data, k * 4 * 1024 * 1024);
+        }),
+      );
       assert.ok(fs.readFileSync(file).equals(model), 'side-by-side wide writes');
       // unaligned position or length: nothing written, the caller writes through the page cache
       assert.equal(await direct.write(Buffer.alloc(512, 0xee), 100), false);
       assert.equal(await direct.write(Buffer.alloc(1000, 0xee), 0), false);
       assert.ok(fs.readFileSync(file).equals(model), 'an unaligned direct write changed nothing');
-      const supported = await fsp.open(file, fs.constants.O_RDONLY | (fs.constants.O_DIRECT ?? 0)).then(async (h) => (await h.close(), true), () => false);
+      const supported = await fsp.open(file, fs.constants.O_RDONLY | (fs.constants.O_DIRECT ?? 0)).then(
+        async (h) => (await h.close(), true),
+        () => false,
+      );
       if (supported && process.env.RCOPY_DIRECT_IO !== 'off') assert.equal(wentDirect, 26 + 8, 'every aligned write went direct');
     } finally {
       await direct.close();

@@ -23,7 +23,8 @@ export async function primaryHashes(links: Links, p: PairRow, peer: PeerCaller, 
   const ranges = runs.map(([a, b]) => [a * ts, Math.min((b + 1) * ts, vol.size) - a * ts]);
   const reply = await peer.call<{ hashes: string[][] }>('repl.trackHashes', { volume: p.remoteVol, ranges }, { timeoutMs: 120_000 });
   const hashes = reply.result.hashes;
-  const ok = Array.isArray(hashes) && hashes.length === runs.length && runs.every(([a, b], i) => Array.isArray(hashes[i]) && hashes[i]!.length === b - a + 1 && hashes[i]!.every((h) => typeof h === 'string'));
+  const ok =
+    Array.isArray(hashes) && hashes.length === runs.length && runs.every(([a, b], i) => Array.isArray(hashes[i]) && hashes[i]!.length === b - a + 1 && hashes[i]!.every((h) => typeof h === 'string'));
   if (!ok) throw E.peer(`track hashes from ${p.remoteArray} do not match the ${runs.length} runs asked for`);
   const wire = hashes.reduce((n, l) => n + l.reduce((m, h) => m + h.length + 3, 2), 2);
   st.referenceWireBytes += wire;
@@ -39,7 +40,7 @@ export async function primaryHashes(links: Links, p: PairRow, peer: PeerCaller, 
 // long: plan (compare hashes), fetch what is data, save the image, write, count: one group of runs
 // end to end, in the order the S-VOL may be touched
 export async function copyGroupWithReferences(
-array: StorageArray,
+  array: StorageArray,
   vol: Volume,
   group: Array<[number, number]>,
   hashes: string[][],
@@ -78,7 +79,7 @@ array: StorageArray,
         }
       }
     }
-    for (let i = 0; i < plan.kind.length; ) {
+    for (let i = 0; i < plan.kind.length;) {
       if (plan.kind[i] !== 'data') {
         i++;
         continue;
@@ -103,7 +104,7 @@ array: StorageArray,
   live();
   const writes: VolumeWrite[] = [];
   for (const pl of plans) {
-    for (let i = 0; i < pl.kind.length; ) {
+    for (let i = 0; i < pl.kind.length;) {
       if (pl.kind[i] === 'equal') {
         i++;
         continue;

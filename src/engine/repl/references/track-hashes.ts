@@ -64,7 +64,7 @@ export class TrackIndex {
     const perRun = Math.max(1, Math.floor(RUN / vol.trackSize));
     const pieces: Array<[number, number]> = [];
     for (const [a, b] of runs) {
-      for (let s = a; s <= b; ) {
+      for (let s = a; s <= b;) {
         if (idx.byTrack.has(s)) {
           s++;
           continue;

@@ -23,11 +23,7 @@ import { E } from '../../../errors.js';
 
 export const BLOCK = 4096;
 
-export type Segment =
-  | [0, number]
-  | [1, number]
-  | [2, number, string, number, string[]]
-  | [3, number, number, number, string[]];
+export type Segment = [0, number] | [1, number] | [2, number, string, number, string[]] | [3, number, number, number, string[]];
 
 export interface SegmentedEntry {
   seq: number;

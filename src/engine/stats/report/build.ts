@@ -77,8 +77,9 @@ class ReportSweep {
     this.from = opts.fromMs ?? -Infinity;
     this.to = opts.toMs ?? Infinity;
     this.arena = new BitArena({ simd: opts.simd });
-    this.dsDefs = by === 'dataset' ? opts.datasets ?? [] : [];
-    for (const d of this.dsDefs) this.groups.push({ def: { name: d.name, kind: 'dataset', volume: d.volume, startByte: d.startByte, endByte: d.endByte, trackSize: null, tracks: 0, writesScope: 'volume' }, acc: new Acc() });
+    this.dsDefs = by === 'dataset' ? (opts.datasets ?? []) : [];
+    for (const d of this.dsDefs)
+      this.groups.push({ def: { name: d.name, kind: 'dataset', volume: d.volume, startByte: d.startByte, endByte: d.endByte, trackSize: null, tracks: 0, writesScope: 'volume' }, acc: new Acc() });
   }
 
   /** Takes the next entry (in order of start time). */
@@ -135,7 +136,10 @@ class ReportSweep {
     const mk = (acc: Acc) => makeWindows(acc, windows, t0, W, S, overhead);
     const top = mk(this.total);
     return {
-      by: this.by, windowMs: W, slideMs: S, overhead,
+      by: this.by,
+      windowMs: W,
+      slideMs: S,
+      overhead,
       from: t0 === t0 ? t0 : null,
       to: t0 === t0 ? end : null,
       volumes: this.vols.map((v) => ({ name: v.name, trackSize: v.trackSize, tracks: v.tracks, entries: v.entries })),

@@ -30,9 +30,14 @@ export async function reportOfArrayGroup(arrayDir: string, array: string, group:
   const s = StatsStore.openReadOnly(arrayDir);
   try {
     const g = s.needDefinition(array, group);
-    if (opts.by === 'dataset' && g.datasets.length === 0) throw E.usage(`group '${array}:${group}' has no data sets`, `define some: rcopy stats define ${array}:${group} --volumes ... --dataset NAME=VOL:START-END`);
+    if (opts.by === 'dataset' && g.datasets.length === 0)
+      throw E.usage(`group '${array}:${group}' has no data sets`, `define some: rcopy stats define ${array}:${group} --volumes ... --dataset NAME=VOL:START-END`);
     const o: ReportOptions = { ...opts, datasets: g.datasets };
-    checkWindowCount(s.groups().find((x) => x.name === group), o, step);
+    checkWindowCount(
+      s.groups().find((x) => x.name === group),
+      o,
+      step,
+    );
     return await reportFromStore(s, array, group, o);
   } finally {
     s.close();
@@ -48,7 +53,9 @@ function checkWindowCount(g: { from: number | null; to: number | null } | undefi
   if (from === null || to === null || !(to > from)) return;
   const n = Math.ceil((to - from) / (ropts.slideMs ?? ropts.windowMs));
   if (n <= MAX_REPORT_WINDOWS) return;
-  throw E.outOfRange(`${step} places ${n.toLocaleString('en')} windows from ${when(from)} to ${when(to)}: at most ${MAX_REPORT_WINDOWS.toLocaleString('en')} (use a longer window or slide, or --from/--to)`);
+  throw E.outOfRange(
+    `${step} places ${n.toLocaleString('en')} windows from ${when(from)} to ${when(to)}: at most ${MAX_REPORT_WINDOWS.toLocaleString('en')} (use a longer window or slide, or --from/--to)`,
+  );
 }
 
 /**
@@ -112,4 +119,3 @@ export function reportPart(s: StatsStore, group: string, opts: ReportOptions, vo
   }
   return { report: buildReport(rows(), opts), first };
 }
-

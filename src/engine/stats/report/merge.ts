@@ -13,7 +13,8 @@ export function mergeParts(parts: ReportPart[], opts: ReportOptions): Report {
   const key = new Map<string, [number, number]>();
   for (const p of parts) for (const [v, k] of p.first) key.set(v, k);
   const order = (a: string, b: string) => {
-    const x = key.get(a) ?? [Infinity, Infinity], y = key.get(b) ?? [Infinity, Infinity];
+    const x = key.get(a) ?? [Infinity, Infinity],
+      y = key.get(b) ?? [Infinity, Infinity];
     return x[0] - y[0] || x[1] - y[1];
   };
   const f = (1 + overhead) / (W / 1000);

@@ -57,7 +57,11 @@ export function checkOpts(o: ReportOptions): { W: number; S: number; overhead: n
   if (!(S > 0) || S > W || !Number.isFinite(S)) throw E.badInput(`invalid slide ${S} ms: it must be more than 0 and at most the window (${W} ms)`);
   const overhead = o.overhead ?? 0;
   if (!(overhead >= 0) || !Number.isFinite(overhead)) throw E.badInput(`invalid overhead ${overhead}`);
-  for (const [k, v] of [['resync time', o.resyncTimeMs], ['bandwidth', o.bandwidth], ['path speed', o.pathSpeed]] as const) {
+  for (const [k, v] of [
+    ['resync time', o.resyncTimeMs],
+    ['bandwidth', o.bandwidth],
+    ['path speed', o.pathSpeed],
+  ] as const) {
     if (v !== undefined && !(v > 0 && Number.isFinite(v))) throw E.badInput(`invalid ${k} ${v}: must be more than 0`);
   }
   if (o.fromMs !== undefined && o.toMs !== undefined && !(o.toMs > o.fromMs)) throw E.badInput('the report end must be after its start');

@@ -15,7 +15,10 @@ export class OrQueue {
   private backAgg = -1;
   private frontIdx: number[] = []; // last element = oldest
   private frontPtr: number[] = []; // suffix ORs
-  constructor(private readonly a: BitArena, private readonly bytes: number) {}
+  constructor(
+    private readonly a: BitArena,
+    private readonly bytes: number,
+  ) {}
 
   push(idx: number, ptr: number): void {
     this.backIdx.push(idx);

@@ -39,10 +39,16 @@ export function makeWindows(acc: Acc, n: number, t0: number, W: number, S: numbe
     const bytes = acc.bytes[k] ?? 0;
     const wb = acc.writeBytes[k] ?? 0;
     out.push({
-      start, end, startIso: iso(start), endIso: iso(end),
-      changedTracks: acc.tracks[k] ?? 0, changedBytes: bytes,
-      writes: acc.writes[k] ?? 0, writeBytes: wb,
-      bandwidth: bytes * f, naiveBandwidth: wb * f,
+      start,
+      end,
+      startIso: iso(start),
+      endIso: iso(end),
+      changedTracks: acc.tracks[k] ?? 0,
+      changedBytes: bytes,
+      writes: acc.writes[k] ?? 0,
+      writeBytes: wb,
+      bandwidth: bytes * f,
+      naiveBandwidth: wb * f,
     });
   }
   return out;
@@ -61,7 +67,9 @@ function p95(values: number[]): number {
 
 export function summarise(windows: ReportWindow[], acc: Acc, opts: ReportOptions, overhead: number): ReportSummary {
   let peak: ReportWindow | null = null;
-  let naivePeak = 0, sum = 0, naiveSum = 0;
+  let naivePeak = 0,
+    sum = 0,
+    naiveSum = 0;
   for (const w of windows) {
     if (!peak || w.bandwidth > peak.bandwidth) peak = w;
     if (w.naiveBandwidth > naivePeak) naivePeak = w.naiveBandwidth;

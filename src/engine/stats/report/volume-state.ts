@@ -6,7 +6,11 @@
 import type { BitArena } from '../bitops.js';
 import { OrQueue } from './or-queue.js';
 
-export interface DsRange { group: number; from: number; to: number }
+export interface DsRange {
+  group: number;
+  from: number;
+  to: number;
+}
 
 export class Vol {
   seg = -1;
@@ -26,7 +30,14 @@ export class Vol {
   totalB = 0;
   datasets: DsRange[] = [];
   union: [number, number][] = [];
-  constructor(readonly name: string, readonly trackSize: number, readonly tracks: number, readonly bytes: number, a: BitArena, readonly group: number) {
+  constructor(
+    readonly name: string,
+    readonly trackSize: number,
+    readonly tracks: number,
+    readonly bytes: number,
+    a: BitArena,
+    readonly group: number,
+  ) {
     this.queue = new OrQueue(a, bytes);
   }
   pushWrites(idx: number): void {

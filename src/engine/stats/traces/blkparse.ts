@@ -15,7 +15,10 @@ export class BlkparseLines implements LineParser {
   /** The action that is the I/O record (Q or C), as a byte. */
   private readonly action: number;
 
-  constructor(private readonly t: RecordTarget, action: 'Q' | 'C' = 'Q') {
+  constructor(
+    private readonly t: RecordTarget,
+    action: 'Q' | 'C' = 'Q',
+  ) {
     this.action = action.charCodeAt(0);
   }
 
@@ -52,7 +55,8 @@ export class BlkparseLines implements LineParser {
     spaces(b, e);
     const rs = cur.p;
     if (token(b, e) === rs) return false;
-    let write = false, read = false;
+    let write = false,
+      read = false;
     for (let i = rs; i < cur.p; i++) {
       if (b[i] === 87) write = true;
       else if (b[i] === 82) read = true;

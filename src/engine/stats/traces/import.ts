@@ -132,10 +132,16 @@ class TraceImport {
   private lastTime: number | null = null;
   private active: number[] = []; // devices written in the current interval
 
-  constructor(opts: ImportOptions, private readonly interval: number, private readonly trackSize: number) {
+  constructor(
+    opts: ImportOptions,
+    private readonly interval: number,
+    private readonly trackSize: number,
+  ) {
     ({ sizeAll: this.sizeAll, sized: this.sized } = givenSizes(opts, trackSize));
     this.limitText = `${MAX_IMPORT_TRACKS} tracks of ${trackSize} bytes for all devices together`;
-    this.parser = new TraceParser({ format: opts.format, strict: opts.strict, blkparseAction: opts.blkparseAction }, (time, dev, write, offset, length) => this.record(time, dev, write, offset, length));
+    this.parser = new TraceParser({ format: opts.format, strict: opts.strict, blkparseAction: opts.blkparseAction }, (time, dev, write, offset, length) =>
+      this.record(time, dev, write, offset, length),
+    );
     this.names = this.parser.devices;
   }
 
@@ -170,7 +176,7 @@ class TraceImport {
   private size(dev: number, offset: number, length: number, last: number): string | undefined {
     const { names, trackSize, limitText } = this;
     let table = this.tables[dev];
-    const size = table !== undefined ? this.fixed[dev]! : this.sized.get(names[dev]!) ?? this.sizeAll ?? -1;
+    const size = table !== undefined ? this.fixed[dev]! : (this.sized.get(names[dev]!) ?? this.sizeAll ?? -1);
     const seen = table?.seen ?? 0;
     let grow = 0; // tracks this record adds to `total`
     if (table === undefined && size >= 0) {

@@ -24,7 +24,8 @@ export class MsrLines implements LineParser {
     while (cur.p < e && (c = b[cur.p]!) >= ZERO && c <= NINE) cur.p++;
     if (cur.p >= e || b[cur.p] !== COMMA) return false;
     const split = Math.max(ts, cur.p - 4);
-    let hi = 0, lo = 0;
+    let hi = 0,
+      lo = 0;
     for (let i = ts; i < split; i++) hi = hi * 10 + (b[i]! - ZERO);
     for (let i = split; i < cur.p; i++) lo = lo * 10 + (b[i]! - ZERO);
     const time = hi - FILETIME_EPOCH_MS + lo / 1e4;
@@ -35,8 +36,10 @@ export class MsrLines implements LineParser {
     const ke = cur.p++;
     const t = b[cur.p];
     let write: boolean;
-    if (t === 87 || t === 119) write = true; // W w
-    else if (t === 82 || t === 114) write = false; // R r
+    if (t === 87 || t === 119)
+      write = true; // W w
+    else if (t === 82 || t === 114)
+      write = false; // R r
     else return false;
     if (until(b, e, COMMA) >= e) return false;
     cur.p++;

@@ -127,7 +127,10 @@ export class TraceParser implements RecordTarget {
     const text = b.toString('utf8', s, Math.min(e, s + 200));
     if (!c.firstMalformed) c.firstMalformed = reason === undefined ? { line: c.lines, text } : { line: c.lines, text, reason };
     if (this.strict) {
-      throw badTrace(`line ${c.lines}: malformed ${this.format} record${reason ? ` (${reason})` : ''}: '${text}'`, `check that the file is a ${this.format} trace, or import without strict mode to skip bad lines`);
+      throw badTrace(
+        `line ${c.lines}: malformed ${this.format} record${reason ? ` (${reason})` : ''}: '${text}'`,
+        `check that the file is a ${this.format} trace, or import without strict mode to skip bad lines`,
+      );
     }
   }
 
@@ -184,10 +187,14 @@ export class TraceParser implements RecordTarget {
 /** The line parser of a trace's format. */
 function lineParser(opts: TraceOptions, t: RecordTarget): LineParser {
   switch (opts.format) {
-    case 'msr': return new MsrLines(t);
-    case 'blkparse': return new BlkparseLines(t, opts.blkparseAction ?? 'Q');
-    case 'spc': return new SpcLines(t);
-    default: return new FioIologLines(t);
+    case 'msr':
+      return new MsrLines(t);
+    case 'blkparse':
+      return new BlkparseLines(t, opts.blkparseAction ?? 'Q');
+    case 'spc':
+      return new SpcLines(t);
+    default:
+      return new FioIologLines(t);
   }
 }
 

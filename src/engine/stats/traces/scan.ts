@@ -4,14 +4,24 @@
  * `cur.p`: parsing is synchronous, one line at a time.
  */
 
-export const NL = 10, CR = 13, COMMA = 44, SPACE = 32, TAB = 9, DOT = 46, ZERO = 48, NINE = 57, PLUS = 43;
+export const NL = 10,
+  CR = 13,
+  COMMA = 44,
+  SPACE = 32,
+  TAB = 9,
+  DOT = 46,
+  ZERO = 48,
+  NINE = 57,
+  PLUS = 43;
 
 /** The scan cursor shared by the field helpers (a byte position in the line's buffer). */
 export const cur = { p: 0 };
 
 /** Unsigned decimal integer at cur.p; -1 if no digit, -2 if above 2^53 - 1 (not exact). */
 export function uint(b: Buffer, end: number): number {
-  let p = cur.p, v = 0, c = 0;
+  let p = cur.p,
+    v = 0,
+    c = 0;
   const s = p;
   while (p < end && (c = b[p]!) >= ZERO && c <= NINE) {
     v = v * 10 + (c - ZERO);
@@ -27,7 +37,9 @@ export function udec(b: Buffer, end: number): number {
   if (v < 0) return -1;
   if (cur.p < end && b[cur.p] === DOT) {
     cur.p++;
-    let scale = 1, f = 0, c = 0;
+    let scale = 1,
+      f = 0,
+      c = 0;
     while (cur.p < end && (c = b[cur.p]!) >= ZERO && c <= NINE) {
       if (scale < 1e15) {
         f = f * 10 + (c - ZERO);
@@ -55,7 +67,8 @@ export function until(b: Buffer, end: number, ch: number): number {
 }
 
 export function token(b: Buffer, end: number): number {
-  let p = cur.p, c = 0;
+  let p = cur.p,
+    c = 0;
   while (p < end && (c = b[p]!) !== SPACE && c !== TAB) p++;
   return (cur.p = p);
 }

@@ -24,7 +24,10 @@ for (const simd of [true, false]) {
   test(`[${k}] consecutive windows OR their entries; volumes' tracks are distinct`, () => {
     const r = buildReport(hand(), { windowMs: 2 * M, simd });
     assert.equal(r.windows.length, 2);
-    assert.deepEqual(r.windows.map((w) => w.changedTracks), [5, 1]); // a{1,2,3} + b{1,2}; a{9}
+    assert.deepEqual(
+      r.windows.map((w) => w.changedTracks),
+      [5, 1],
+    ); // a{1,2,3} + b{1,2}; a{9}
     assert.equal(r.windows[0]!.changedBytes, 5 * K64);
     assert.equal(r.windows[0]!.bandwidth, (5 * K64) / 120);
     assert.equal(r.windows[0]!.writes, 9);
@@ -42,18 +45,36 @@ for (const simd of [true, false]) {
 
   test(`[${k}] windows are placed by time: gaps give zero windows`, () => {
     const r = buildReport(hand(), { windowMs: M, simd });
-    assert.deepEqual(r.windows.map((w) => w.changedTracks), [2, 4, 0, 1]);
-    assert.deepEqual(r.windows.map((w) => w.start - T0), [0, M, 2 * M, 3 * M]);
+    assert.deepEqual(
+      r.windows.map((w) => w.changedTracks),
+      [2, 4, 0, 1],
+    );
+    assert.deepEqual(
+      r.windows.map((w) => w.start - T0),
+      [0, M, 2 * M, 3 * M],
+    );
   });
 
   test(`[${k}] slide finds the peak over every placement`, () => {
     const r = buildReport(hand(), { windowMs: 2 * M, slideMs: M, simd });
     // windows start at 0,1,2 (the one at 2 reaches the end at 4)
-    assert.deepEqual(r.windows.map((w) => w.start - T0), [0, M, 2 * M]);
-    assert.deepEqual(r.windows.map((w) => w.changedTracks), [5, 4, 1]);
+    assert.deepEqual(
+      r.windows.map((w) => w.start - T0),
+      [0, M, 2 * M],
+    );
+    assert.deepEqual(
+      r.windows.map((w) => w.changedTracks),
+      [5, 4, 1],
+    );
     const r3 = buildReport(hand(), { windowMs: 3 * M, slideMs: M, simd });
-    assert.deepEqual(r3.windows.map((w) => w.changedTracks), [5, 5]); // [0,3): a{1,2,3} b{1,2}; [1,4): a{2,3,9} b{1,2}
-    assert.deepEqual(r3.windows.map((w) => w.writes), [9, 8]);
+    assert.deepEqual(
+      r3.windows.map((w) => w.changedTracks),
+      [5, 5],
+    ); // [0,3): a{1,2,3} b{1,2}; [1,4): a{2,3,9} b{1,2}
+    assert.deepEqual(
+      r3.windows.map((w) => w.writes),
+      [9, 8],
+    );
   });
 
   test(`[${k}] resync time, path speed and bandwidth from the peak window`, () => {
@@ -71,17 +92,31 @@ for (const simd of [true, false]) {
 
   test(`[${k}] by volume: one group per volume plus controller totals`, () => {
     const r = buildReport(hand(), { windowMs: 2 * M, by: 'volume', simd });
-    assert.deepEqual(r.groups.map((g) => g.name), ['a', 'b']);
-    assert.deepEqual(r.groups[0]!.windows.map((w) => w.changedTracks), [3, 1]);
-    assert.deepEqual(r.groups[1]!.windows.map((w) => w.changedTracks), [2, 0]);
+    assert.deepEqual(
+      r.groups.map((g) => g.name),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      r.groups[0]!.windows.map((w) => w.changedTracks),
+      [3, 1],
+    );
+    assert.deepEqual(
+      r.groups[1]!.windows.map((w) => w.changedTracks),
+      [2, 0],
+    );
     assert.equal(r.groups[0]!.summary.distinctTracks, 4);
     assert.equal(r.groups[1]!.summary.writes, 5);
-    assert.deepEqual(r.windows.map((w) => w.changedTracks), [5, 1]);
+    assert.deepEqual(
+      r.windows.map((w) => w.changedTracks),
+      [5, 1],
+    );
   });
 
   test(`[${k}] by data set: each set is its track range; the total ORs the sets`, () => {
     const r = buildReport(hand(), {
-      windowMs: 2 * M, by: 'dataset', simd,
+      windowMs: 2 * M,
+      by: 'dataset',
+      simd,
       datasets: [
         { name: 'low', volume: 'a', startByte: 0, endByte: 3 * K64 }, // tracks 0-2
         { name: 'mid', volume: 'a', startByte: 2 * K64 + 100, endByte: 10 * K64 }, // tracks 2-9 (2 partly)
@@ -90,20 +125,41 @@ for (const simd of [true, false]) {
       ],
     });
     const by = Object.fromEntries(r.groups.map((g) => [g.name, g]));
-    assert.deepEqual(by.low!.windows.map((w) => w.changedTracks), [2, 0]);
-    assert.deepEqual(by.mid!.windows.map((w) => w.changedTracks), [2, 1]);
-    assert.deepEqual(by.bee!.windows.map((w) => w.changedTracks), [1, 0]);
-    assert.deepEqual(by.none!.windows.map((w) => w.changedTracks), [0, 0]);
+    assert.deepEqual(
+      by.low!.windows.map((w) => w.changedTracks),
+      [2, 0],
+    );
+    assert.deepEqual(
+      by.mid!.windows.map((w) => w.changedTracks),
+      [2, 1],
+    );
+    assert.deepEqual(
+      by.bee!.windows.map((w) => w.changedTracks),
+      [1, 0],
+    );
+    assert.deepEqual(
+      by.none!.windows.map((w) => w.changedTracks),
+      [0, 0],
+    );
     assert.equal(by.mid!.tracks, 8);
     assert.equal(by.low!.writesScope, 'volume');
     // union on a: tracks 0-9 -> {1,2,3} then {9}; plus b track 2
-    assert.deepEqual(r.windows.map((w) => w.changedTracks), [4, 1]);
+    assert.deepEqual(
+      r.windows.map((w) => w.changedTracks),
+      [4, 1],
+    );
     assert.equal(r.summary.distinctTracks, 5);
   });
 
   test(`[${k}] from/to select entries and anchor windows`, () => {
     const r = buildReport(hand(), { windowMs: M, fromMs: T0 + M, toMs: T0 + 3 * M, simd });
-    assert.deepEqual(r.windows.map((w) => [w.start - T0, w.changedTracks]), [[M, 4], [2 * M, 0]]);
+    assert.deepEqual(
+      r.windows.map((w) => [w.start - T0, w.changedTracks]),
+      [
+        [M, 4],
+        [2 * M, 0],
+      ],
+    );
     const empty = buildReport([], { windowMs: M, fromMs: T0, toMs: T0 + 2 * M, simd });
     assert.equal(empty.windows.length, 2);
     assert.equal(empty.summary.peak!.changedTracks, 0);
@@ -140,7 +196,11 @@ test('sliding windows match a brute-force OR on random entries (both kernels)', 
     const want = brute(o);
     for (const simd of [true, false]) {
       const r = buildReport([...entries].reverse(), { ...o, simd });
-      assert.deepEqual(r.windows.map((w) => w.changedTracks), want, JSON.stringify(o));
+      assert.deepEqual(
+        r.windows.map((w) => w.changedTracks),
+        want,
+        JSON.stringify(o),
+      );
     }
   }
 });

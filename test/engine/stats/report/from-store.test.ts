@@ -31,9 +31,23 @@ test('reportFromStore equals buildReport over the same entries, in one thread an
     }
     const ms = ManagementStore.open(join(dir, 'mgmt.db'), { create: true, durable: false });
     const st = StatsStore.of(ms);
-    st.addExternalMembers('g', M, ['p', 'q', 'r', 's', 't'].map((volume) => ({ volume, tracks: size, trackSize: 65536 })));
+    st.addExternalMembers(
+      'g',
+      M,
+      ['p', 'q', 'r', 's', 't'].map((volume) => ({ volume, tracks: size, trackSize: 65536 })),
+    );
     st.addEntries('g', entries.map(encodeEntry));
-    st.define([{ name: 'g', intervalMs: M, volumes: [], datasets: [{ name: 'hot', volume: 'q', startByte: 0, endByte: 4000 * 65536 }, { name: 'cold', volume: 't', startByte: 10_000 * 65536, endByte: 20_000 * 65536 }] }]);
+    st.define([
+      {
+        name: 'g',
+        intervalMs: M,
+        volumes: [],
+        datasets: [
+          { name: 'hot', volume: 'q', startByte: 0, endByte: 4000 * 65536 },
+          { name: 'cold', volume: 't', startByte: 10_000 * 65536, endByte: 20_000 * 65536 },
+        ],
+      },
+    ]);
     const encs = new Set((ms.db.prepare('SELECT DISTINCT enc FROM stats_entries').all() as { enc: number }[]).map((r) => r.enc));
     assert.deepEqual([...encs].sort(), [0, 1, 2], 'RAW, RUNS and GAPS are all stored');
     ms.close();

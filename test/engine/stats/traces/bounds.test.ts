@@ -31,8 +31,7 @@ function withFile<T>(text: string | Buffer, fn: (path: string) => Promise<T>): P
   return fn(path).finally(() => t.cleanup());
 }
 
-const rejectsBadTrace = (line: number) => (e: Error & { code?: string; kind?: string }) =>
-  e.code === 'ERR_RCOPY_BAD_TRACE' && e.kind === 'integrity' && new RegExp(`^line ${line}\\b`).test(e.message);
+const rejectsBadTrace = (line: number) => (e: Error & { code?: string; kind?: string }) => e.code === 'ERR_RCOPY_BAD_TRACE' && e.kind === 'integrity' && new RegExp(`^line ${line}\\b`).test(e.message);
 
 test('an SPC line with a length near 2^48 is one malformed line, in milliseconds (it took 57 s and 1.1 GB)', { timeout: 60_000 }, async () => {
   const text = `0,0,4096,w,0.1\n0,0,${2 ** 48 - 65536},w,0.5\n0,8,4096,w,0.9\n`;
@@ -66,7 +65,10 @@ test('blkparse sectors near the 2^32-track limit: refused with the line, memory 
   const r2 = await withFile(`  8,99 0 1 0.0 1 Q W 0 + 8 [x]\n${ok[0]}\n`, (p) => measured(() => importTrace(p, { format: 'blkparse', intervalMs: 1000, trackSize: 65536 })));
   assert.ok(r2.grewMB < 64, `grew ${r2.grewMB} MB`);
   assert.equal(r2.value.counters.malformed, 0);
-  assert.deepEqual(r2.value.devices.map((d) => d.tracks), [1, MAX_IMPORT_TRACKS - 1]);
+  assert.deepEqual(
+    r2.value.devices.map((d) => d.tracks),
+    [1, MAX_IMPORT_TRACKS - 1],
+  );
   const e = r2.value.entries.find((x) => x.volume === 'dev8_0')!;
   assert.equal(e.count, 1);
   assert.ok(e.data.length < 16, `entry of ${e.data.length} bytes`);
@@ -83,18 +85,39 @@ test('a record past a given device size is malformed with its line; sizes beyond
   assert.equal(r.counters.malformed, 1);
   assert.equal(r.counters.firstMalformed?.line, 2);
   assert.match(r.counters.firstMalformed?.reason ?? '', /past the end of device 'asu0' \(1048576 bytes\)/);
-  assert.deepEqual(r.devices.map((d) => [d.name, d.tracks]), [['asu0', 16], ['asu1', 16]]);
+  assert.deepEqual(
+    r.devices.map((d) => [d.name, d.tracks]),
+    [
+      ['asu0', 16],
+      ['asu1', 16],
+    ],
+  );
   await withFile(text, (p) => assert.rejects(importTrace(p, { format: 'spc', intervalMs: 60_000, deviceSize: 2 ** 53 - 1 }), { code: 'ERR_RCOPY_OUT_OF_RANGE' }));
 });
 
 test('a line longer than 1 MiB is refused with its number, strict or not; /dev/zero ends', { timeout: 60_000 }, async () => {
   const long = `128166410318060999,wdev,1,Write,0,4096,1\n${'9'.repeat(MAX_LINE + 10)}\n128166410318060999,wdev,1,Write,0,4096,1\n`;
-  await withFile(long, (p) => assert.rejects(readTrace(p, { format: 'msr' }, () => undefined), rejectsBadTrace(2)));
-  await withFile(long.slice(0, -42), (p) => assert.rejects(readTrace(p, { format: 'msr' }, () => undefined), rejectsBadTrace(2)));
+  await withFile(long, (p) =>
+    assert.rejects(
+      readTrace(p, { format: 'msr' }, () => undefined),
+      rejectsBadTrace(2),
+    ),
+  );
+  await withFile(long.slice(0, -42), (p) =>
+    assert.rejects(
+      readTrace(p, { format: 'msr' }, () => undefined),
+      rejectsBadTrace(2),
+    ),
+  );
   // exactly 1 MiB is still a line (malformed, counted)
   const edge = await withFile(`${'x'.repeat(MAX_LINE)}\r\n`, (p) => readTrace(p, { format: 'spc' }, () => undefined));
   assert.equal(edge.counters.malformed, 1);
-  const r = await measured(() => readTrace('/dev/zero', { format: 'msr' }, () => undefined).then(() => 'ended', (e: Error & { code?: string }) => e));
+  const r = await measured(() =>
+    readTrace('/dev/zero', { format: 'msr' }, () => undefined).then(
+      () => 'ended',
+      (e: Error & { code?: string }) => e,
+    ),
+  );
   assert.ok(r.value instanceof Error && /^line 1: longer than 1048576 bytes/.test(r.value.message), String(r.value));
   assert.ok(r.ms < 5000, `took ${r.ms} ms`);
   assert.ok(r.grewMB < 64, `grew ${r.grewMB} MB`);
@@ -122,7 +145,8 @@ test('the paged import gives the entries a dense PB table gives (the real MSR sa
       const r = await importTrace(join(sharedTraces(), file), { format: 'msr', intervalMs: 60_000, trackSize });
       // the same records through PbTable, interval by interval
       const want: ReturnType<typeof encodeEntry>[] = [];
-      let t0 = NaN, cur = 0;
+      let t0 = NaN,
+        cur = 0;
       const st: { table: PbTable | null } = { table: null };
       const dev = r.devices[0]!;
       await readTrace(join(sharedTraces(), file), { format: 'msr' }, (time, _d, write, offset, length) => {
@@ -136,7 +160,11 @@ test('the paged import gives the entries a dense PB table gives (the real MSR sa
       if (st.table && st.table.writeCount > 0) want.push(encodeEntry(st.table.snapshot(t0 + cur * 60_000, t0 + (cur + 1) * 60_000)));
       for (const w of want) w.tracks = dev.tracks;
       assert.equal(r.entries.length, want.length, `${file} ${trackSize}`);
-      assert.deepEqual(r.entries.map((e) => ({ ...e, data: e.data.toString('hex') })), want.map((e) => ({ ...e, data: e.data.toString('hex') })), `${file} ${trackSize}`);
+      assert.deepEqual(
+        r.entries.map((e) => ({ ...e, data: e.data.toString('hex') })),
+        want.map((e) => ({ ...e, data: e.data.toString('hex') })),
+        `${file} ${trackSize}`,
+      );
     }
   }
 });

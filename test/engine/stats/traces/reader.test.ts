@@ -6,7 +6,13 @@ import { gzipSync } from 'node:zlib';
 import { readTrace, TraceParser, type TraceFormat } from '../../../../src/engine/stats/traces/reader.js';
 import { testdir } from '../helpers.js';
 
-interface Rec { time: number; device: string; write: boolean; offset: number; length: number }
+interface Rec {
+  time: number;
+  device: string;
+  write: boolean;
+  offset: number;
+  length: number;
+}
 
 async function read(text: string | Buffer, format: TraceFormat, opts: { strict?: boolean; name?: string; blkparseAction?: 'Q' | 'C' } = {}) {
   const t = testdir();
@@ -27,7 +33,8 @@ async function read(text: string | Buffer, format: TraceFormat, opts: { strict?:
 }
 
 test('msr: 100 ns ticks since 1601 become epoch ms; device is host_disk; header skipped', async () => {
-  const text = 'Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime\r\n' +
+  const text =
+    'Timestamp,Hostname,DiskNumber,Type,Offset,Size,ResponseTime\r\n' +
     '128166410318060999,wdev,1,Write,3165323264,4096,1189\r\n' +
     '128166410318061023,wdev,1,Read,3154124800,512,1166\r\n' +
     '128166410418099705,hm,0,Write,0,65536,1143'; // no final newline
@@ -39,34 +46,45 @@ test('msr: 100 ns ticks since 1601 become epoch ms; device is host_disk; header 
   assert.deepEqual(devices, ['wdev_1', 'hm_0']);
   assert.ok(Math.abs(recs[0]!.time - 1172167431806.0999) < 1e-3);
   assert.equal(new Date(Math.floor(recs[0]!.time)).toISOString(), '2007-02-22T18:03:51.806Z');
-  assert.deepEqual(recs.map((r) => [r.device, r.write, r.offset, r.length]), [['wdev_1', true, 3165323264, 4096], ['wdev_1', false, 3154124800, 512], ['hm_0', true, 0, 65536]]);
+  assert.deepEqual(
+    recs.map((r) => [r.device, r.write, r.offset, r.length]),
+    [
+      ['wdev_1', true, 3165323264, 4096],
+      ['wdev_1', false, 3154124800, 512],
+      ['hm_0', true, 0, 65536],
+    ],
+  );
 });
 
 test('blkparse: Q actions only, W in rwbs is a write, sectors of 512 bytes, summary ignored', async () => {
-  const text = [
-    '  8,0    3        1     0.000000000   697  Q   W 223490 + 8 [kjournald]',
-    '  8,0    3        2     0.000001000   697  G   W 223490 + 8 [kjournald]',
-    '  8,0    3        3     0.000009000   697  C   W 223490 + 8 [0]',
-    '  8,16   0        4     1.500000000   700  Q  RA 100 + 16 [cat]',
-    '  8,16   0        5     2.250000000   700  Q  WS 0 + 1 [sync]',
-    '  8,0    1        6     2.500000000   701  Q FWS [jbd2/sda1-8]',
-    '  8,0    1        7     2.600000000   701  Q  DS 1000 + 2048 [fstrim]',
-    '',
-    'CPU0 (sda):',
-    ' Reads Queued:           0,        0KiB\t Writes Queued:           1,        4KiB',
-    'Total (sda):',
-  ].join('\n') + '\n';
+  const text =
+    [
+      '  8,0    3        1     0.000000000   697  Q   W 223490 + 8 [kjournald]',
+      '  8,0    3        2     0.000001000   697  G   W 223490 + 8 [kjournald]',
+      '  8,0    3        3     0.000009000   697  C   W 223490 + 8 [0]',
+      '  8,16   0        4     1.500000000   700  Q  RA 100 + 16 [cat]',
+      '  8,16   0        5     2.250000000   700  Q  WS 0 + 1 [sync]',
+      '  8,0    1        6     2.500000000   701  Q FWS [jbd2/sda1-8]',
+      '  8,0    1        7     2.600000000   701  Q  DS 1000 + 2048 [fstrim]',
+      '',
+      'CPU0 (sda):',
+      ' Reads Queued:           0,        0KiB\t Writes Queued:           1,        4KiB',
+      'Total (sda):',
+    ].join('\n') + '\n';
   const { recs, counters, devices } = await read(text, 'blkparse');
   assert.deepEqual(devices, ['dev8_0', 'dev8_16']);
   assert.equal(counters.malformed, 0, JSON.stringify(counters.firstMalformed));
   assert.equal(counters.writes, 2);
   assert.equal(counters.reads, 1);
   assert.equal(counters.other, 4); // G, C, flush, discard
-  assert.deepEqual(recs.map((r) => [r.time, r.device, r.write, r.offset, r.length]), [
-    [0, 'dev8_0', true, 223490 * 512, 4096],
-    [1500, 'dev8_16', false, 51200, 8192],
-    [2250, 'dev8_16', true, 0, 512],
-  ]);
+  assert.deepEqual(
+    recs.map((r) => [r.time, r.device, r.write, r.offset, r.length]),
+    [
+      [0, 'dev8_0', true, 223490 * 512, 4096],
+      [1500, 'dev8_16', false, 51200, 8192],
+      [2250, 'dev8_16', true, 0, 512],
+    ],
+  );
   const c = await read(text, 'blkparse', { blkparseAction: 'C' });
   assert.equal(c.counters.writes, 1);
   assert.ok(Math.abs(c.recs[0]!.time - 0.009) < 1e-12);
@@ -78,11 +96,14 @@ test('spc: ASU,LBA,Size,Opcode,Timestamp with LBA in 512-byte blocks', async () 
   assert.deepEqual(devices, ['asu0', 'asu1']);
   assert.equal(counters.writes, 2);
   assert.equal(counters.reads, 1);
-  assert.deepEqual(recs.map((r) => [r.time, r.device, r.write, r.offset, r.length]), [
-    [0, 'asu0', true, 303567 * 512, 3584],
-    [0, 'asu1', false, 55590 * 512, 3072],
-    [1250, 'asu0', true, 512, 512],
-  ]);
+  assert.deepEqual(
+    recs.map((r) => [r.time, r.device, r.write, r.offset, r.length]),
+    [
+      [0, 'asu0', true, 303567 * 512, 3584],
+      [0, 'asu1', false, 55590 * 512, 3072],
+      [1250, 'asu0', true, 512, 512],
+    ],
+  );
 });
 
 test('fio iolog v2: time from wait lines; v3: leading timestamp in ms', async () => {
@@ -91,16 +112,30 @@ test('fio iolog v2: time from wait lines; v3: leading timestamp in ms', async ()
   assert.deepEqual(a.devices, ['/dev/sdb']);
   assert.equal(a.counters.malformed, 0, JSON.stringify(a.counters.firstMalformed));
   assert.equal(a.counters.other, 4);
-  assert.deepEqual(a.recs.map((r) => [r.time, r.write, r.offset, r.length]), [[0, true, 0, 4096], [1500, false, 8192, 4096], [1500, true, 65536, 131072]]);
+  assert.deepEqual(
+    a.recs.map((r) => [r.time, r.write, r.offset, r.length]),
+    [
+      [0, true, 0, 4096],
+      [1500, false, 8192, 4096],
+      [1500, true, 65536, 131072],
+    ],
+  );
   const v3 = 'fio version 3 iolog\n0 /dev/sdc add\n0 /dev/sdc open\n12 /dev/sdc write 4096 4096\n70000 /dev/sdc write 0 512\n70001 /dev/sdc close\n';
   const b = await read(v3, 'fioiolog');
-  assert.deepEqual(b.recs.map((r) => [r.time, r.device, r.write, r.offset]), [[12, '/dev/sdc', true, 4096], [70000, '/dev/sdc', true, 0]]);
+  assert.deepEqual(
+    b.recs.map((r) => [r.time, r.device, r.write, r.offset]),
+    [
+      [12, '/dev/sdc', true, 4096],
+      [70000, '/dev/sdc', true, 0],
+    ],
+  );
   const nohead = await read('/f write 0 1\n', 'fioiolog');
   assert.equal(nohead.counters.writes, 1);
 });
 
 test('garbage and negative sizes are counted as malformed, never fatal unless strict', async () => {
-  const text = '128166410318060999,wdev,1,Write,0,4096,1\ngarbage here\n128166410318060999,wdev,1,Write,0,-4096,1\n128166410318060999,wdev,1,Write,-1,4096,1\n128166410318060999,wdev,1,Flush,0,4096,1\n128166410318060999,wdev,1,Write,x,4096,1\n128166410318060999,wdev,1\n';
+  const text =
+    '128166410318060999,wdev,1,Write,0,4096,1\ngarbage here\n128166410318060999,wdev,1,Write,0,-4096,1\n128166410318060999,wdev,1,Write,-1,4096,1\n128166410318060999,wdev,1,Flush,0,4096,1\n128166410318060999,wdev,1,Write,x,4096,1\n128166410318060999,wdev,1\n';
   const { counters } = await read(text, 'msr');
   assert.equal(counters.writes, 1);
   assert.equal(counters.malformed, 6);
@@ -122,7 +157,10 @@ test('gzip is detected by magic; a truncated gzip is reported as ERR_RCOPY_BAD_T
   assert.equal(ok.gzip, true);
   assert.equal(ok.counters.writes, 20000);
   await assert.rejects(read(gz.subarray(0, Math.floor(gz.length / 2)), 'msr', { name: 'cut.gz' }), (e: Error & { code?: string }) => e.code === 'ERR_RCOPY_BAD_TRACE' && /gzip/.test(e.message));
-  await assert.rejects(readTrace('/nonexistent/trace', { format: 'msr' }, () => {}), { code: 'ERR_RCOPY_BAD_TRACE' });
+  await assert.rejects(
+    readTrace('/nonexistent/trace', { format: 'msr' }, () => {}),
+    { code: 'ERR_RCOPY_BAD_TRACE' },
+  );
 });
 
 test('lines split across chunks are parsed whole', () => {
