@@ -7,7 +7,7 @@
  *   Node timer holds: setTimeout fires at once beyond 2^31 - 1 ms, so `--interval 2147483648ms` would
  *   poll hundreds of times a second) unless the caller says it is no timer (`max`: report windows).
  */
-import { E, RcopyError } from './errors.js';
+import { E, type RcopyError } from './errors.js';
 
 const BIN: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 const DEC: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };

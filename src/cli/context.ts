@@ -18,6 +18,7 @@ export interface CliContext {
  * A command's options as commander parses them. Untyped (any) because commander's are: each
  * command reads and checks the options it declares (register/*.ts) before using them.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander types options as any (see above)
 export type CommandOpts = Record<string, any>;
 
 export interface CommonOpts {

@@ -3,7 +3,7 @@
  * its Output in the chosen format and sets the exit status. Errors print as one line
  * (`rcopy: error ERR_RCOPY_X: message (hint: ...)`), or as {"error":{...}} under --json.
  */
-import { Command, CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { toRcopyError } from '../errors.js';
 import { buildProgram } from './program.js';
 

@@ -184,6 +184,7 @@ export interface Reply<T = unknown> {
 }
 
 /** The arguments of a call of method M: its params (optional when it takes none), and options. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- `{} extends P` asks whether every param is optional
 export type CallArgs<M extends Method> = {} extends ParamsOf<M> ? [params?: ParamsOf<M>, opts?: CallOptions] : [params: ParamsOf<M>, opts?: CallOptions];
 
 interface Pending {

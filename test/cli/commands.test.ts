@@ -5,7 +5,7 @@ import type { CliContext } from '../../src/cli/context.js';
 import * as array from '../../src/cli/commands/array.js';
 import { completion } from '../../src/cli/commands/completion.js';
 import '../../src/cli/program.js'; // completion reads the program tree it registers
-import { RcopyError } from '../../src/errors.js';
+import { type RcopyError } from '../../src/errors.js';
 import { TestHome } from '../helpers.js';
 
 function context(home: string): CliContext {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closest, references, showCommand, splitWords, substitute } from '../../src/cli/runbook/words.js';
-import { RcopyError } from '../../src/errors.js';
+import { type RcopyError } from '../../src/errors.js';
 
 test('splitWords: whitespace separates, quotes group, backslash escapes', () => {
   assert.deepEqual(splitWords(`pair split  A:v1 --label "two words" 'it''s' a\\ b`), ['pair', 'split', 'A:v1', '--label', 'two words', 'its', 'a b']);

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { z } from 'zod';
-import { RcopyError } from '../../src/errors.js';
+import { type z } from 'zod';
+import { type RcopyError } from '../../src/errors.js';
 import { PARAMS, isMethod, type Method } from '../../src/server/methods.js';
 import { RpcClient } from '../../src/server/protocol.js';
 import { int, paramsError, str } from '../../src/server/validate.js';

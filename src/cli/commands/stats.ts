@@ -16,7 +16,7 @@ import type { ReportBy, ReportOptions } from '../../engine/stats/report/options.
 import { TRACE_FORMATS, type TraceFormat } from '../../engine/stats/traces/records.js';
 import { MAX_SPAN_MS, checkName, parseDuration, parsePercent, parseRate, parseSize, parseTime } from '../../units.js';
 import { checkOutputPath, writeOutputFile } from '../paths.js';
-import type { CliContext } from '../context.js';
+import type { CliContext, CommandOpts } from '../context.js';
 import type { Output } from '../render/output.js';
 import { collectingText, cutText, definedText, groupJson, groupsOutput } from '../render/stats-groups.js';
 import { importText, reasonText, type ImportSummary } from '../render/stats-import.js';
@@ -42,7 +42,7 @@ const volumesOf = async (ctx: CliContext, array: string): Promise<Map<string, nu
 
 // ---------------------------------------------------------------- define
 
-export async function define(ctx: CliContext, [refArg]: Args, opts: Record<string, any>): Promise<Output> {
+export async function define(ctx: CliContext, [refArg]: Args, opts: CommandOpts): Promise<Output> {
   const ref = refArg as string | undefined;
   let groups;
   let array: string;
@@ -108,7 +108,7 @@ async function pickGroup(ctx: CliContext, ref: string | undefined): Promise<{ ar
   return { array, group };
 }
 
-export async function start(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function start(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const r = await pickGroup(ctx, ref as string | undefined);
   const intervalMs = opts.interval !== undefined ? parseDuration(opts.interval, { option: '--interval' }) : undefined;
   const g = await call<GroupInfo>(ctx, r.array, 'stats.start', { group: r.group, intervalMs });
@@ -130,7 +130,7 @@ export async function collect(ctx: CliContext, [ref]: Args): Promise<Output> {
 // ---------------------------------------------------------------- import
 
 // long: one flow a user watches: check the input, read it with progress, then report what was imported
-export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function importTrace(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const r = await pickGroup(ctx, ref as string | undefined);
   const dir = existingArrayDir(r.array, ctx.home);
   const file = await need(ctx, opts.trace, { name: '--trace FILE', message: 'Trace file:' });
@@ -220,7 +220,7 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: Record<str
 // ---------------------------------------------------------------- report
 
 /** The report runs in this process, on a read-only connection to the store (see reportOfArrayGroup). */
-export async function report(ctx: CliContext, [ref]: Args, opts: Record<string, any>): Promise<Output> {
+export async function report(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const r = await pickGroup(ctx, ref as string | undefined);
   const windowText = await need(ctx, opts.window, { name: '--window', message: 'Window (e.g. 10m, 1h):', default: '10m' });
   const by = (opts.by ?? 'controller') as ReportBy;

@@ -3,7 +3,7 @@
  * renders its Output, the data options, and examples in the help. Nothing here imports the
  * program (program.ts imports the declarations), so there is no cycle.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { CliContext, CommonOpts, CommandOpts } from '../context.js';
 import type { Output } from '../render/output.js';
 

@@ -1,5 +1,5 @@
 /** rcopy completion bash|zsh */
-import { Command } from 'commander';
+import { type Command } from 'commander';
 import { act, example } from './action.js';
 
 const completionMod = () => import('../commands/completion.js');

@@ -1,5 +1,5 @@
 /** Arrays, volumes, host I/O, workloads and the tour. */
-import { Command } from 'commander';
+import { type Command } from 'commander';
 import { act, dataOpts, example } from './action.js';
 import { durationArg } from '../../units.js';
 

@@ -1,5 +1,5 @@
 /** Journals, links, pairs and pulls. */
-import { Command } from 'commander';
+import { type Command } from 'commander';
 import { durationArg } from '../../units.js';
 import { act, dataOpts, example } from './action.js';
 

@@ -1,5 +1,5 @@
 /** rcopy run: runbooks of rcopy steps (YAML). */
-import { Command } from 'commander';
+import { type Command } from 'commander';
 import { act, dataOpts, example } from './action.js';
 
 const runMod = () => import('../commands/run.js');

@@ -1,5 +1,5 @@
 /** rcopy stats: PB-bit update statistics (data group sets, collection, trace import, bandwidth reports). */
-import { Command } from 'commander';
+import { type Command } from 'commander';
 import { act, dataOpts } from './action.js';
 import { example } from './action.js';
 

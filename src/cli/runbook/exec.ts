@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { RcopyError } from '../../errors.js';
 import { newProgram } from '../program-factory.js';
 import { parseDuration } from '../../units.js';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { E, RcopyError } from '../../errors.js';
+import { E, type RcopyError } from '../../errors.js';
 import { CREATE_FLAGS, NOFOLLOW, fileMode } from './home.js';
 
 /** A local socket or file that rcopy refuses to use because another user could control it. */

@@ -10,7 +10,7 @@
  * is all here is marked `copied`, and its group switches to PAIR as one (group-switch.ts).
  * Every copy and resync reports logical, data, reference and equal bytes (statsOf).
  */
-import { E, RcopyError, storageError } from '../../errors.js';
+import { E, type RcopyError, storageError } from '../../errors.js';
 import { ReferenceSettings } from './references/settings.js';
 import { savings } from './references/wire.js';
 import type { PairRow } from './repl-store.js';

@@ -21,7 +21,7 @@
  * long: the loop, one pull cycle and the secondary's suspension share the loop's state (read-ahead,
  * counters); restore, reconciliation and counters already live in their own files.
  */
-import { E, RcopyError, storageError, withPath } from '../../errors.js';
+import { E, type RcopyError, storageError, withPath } from '../../errors.js';
 import type { Volume } from '../array/volume.js';
 import { ReferenceSettings } from './references/settings.js';
 import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes } from './references/wire.js';

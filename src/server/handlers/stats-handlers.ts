@@ -6,11 +6,11 @@
  */
 import type { HandlerContext, Handlers, Service } from '../handlers.js';
 import { int, optInt, str } from '../validate.js';
-import { E, RcopyError } from '../../errors.js';
+import { E, type RcopyError } from '../../errors.js';
 import { checkName } from '../../units.js';
 import { MIN_INTERVAL_MS, StatsCollector } from '../../engine/stats/collector.js';
 import { checkEntry, type EncodedEntry, type GroupDef } from '../../engine/stats/store.js';
-import { ENC_RAW, ENC_RUNS } from '../../engine/stats/codec.js';
+import { type ENC_RAW, type ENC_RUNS } from '../../engine/stats/codec.js';
 
 class StatsService implements Service {
   readonly name = 'stats';

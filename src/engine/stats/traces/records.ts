@@ -3,7 +3,7 @@
  * reading in reader.ts): I/O records given to a sink as (time ms, device index, write?, offset bytes,
  * length bytes), the counters of the lines read, and the bounds a record must stay within.
  */
-import { E, RcopyError } from '../../../errors.js';
+import { E, type RcopyError } from '../../../errors.js';
 
 export type TraceFormat = 'msr' | 'blkparse' | 'spc' | 'fioiolog';
 export const TRACE_FORMATS: readonly TraceFormat[] = ['msr', 'blkparse', 'spc', 'fioiolog'];
