@@ -107,7 +107,11 @@ homeTest('kill -9 of the secondary mid-resync: it waits in PSUE (no resume by it
   await resyncUnderWay(h, 'B:v', 7);
   process.kill((await h.ok('array', 'status', 'B', '--json')).pid, 'SIGKILL');
   await waitDead(h, 'B');
-  // the first command restarts B; the resync is not resumed: both sides end PSUE
+  // the first command restarts B; the resync is not resumed: both sides end PSUE, and the kept
+  // image is reported as it is from the first question on (not "unknown" until something opens it)
+  const after = (await show(h, 'B:v')).secondary;
+  assert.equal(after.state, 'PSUE');
+  assert.ok(after.imageTracks > 0, `the image kept across the restart is reported: ${after.imageTracks}`);
   const r = await h.ok('pair', 'revert', 'B:v', '--yes', '--json');
   assert.equal(r.pair.state, 'PSUE');
   assert.equal((await sums(h, 'B:v'))[0], image, 'revert after a kill -9 gives back the split image');

@@ -100,7 +100,12 @@ export class Replicator {
     const findings: StoreFinding[] = this.records.rs.verify();
     await this.journals.openAll(findings);
     await this.journals.redo();
-    for (const p of this.records.rs.pairs()) await this.files.bitmap(p);
+    for (const p of this.records.rs.pairs()) {
+      await this.files.bitmap(p);
+      // a consistent image kept across the restart is opened now, so that what the pair reports
+      // (its image's tracks) is exact from the first question on
+      if (p.role === 'S' && this.files.hasImage(p)) await this.files.keeper(p);
+    }
     await this.integrity.applyFindings(findings);
     await this.integrity.recoverDamagedJournals();
     array.writeHooks.push((vol, off, data, origin, ctx) => this.writes.onWrite(vol, off, data, origin, ctx));
