@@ -10,7 +10,7 @@ import { type RcopyError } from '../../src/errors.js';
 import { PARAMS, isMethod, type Method } from '../../src/server/methods.js';
 import { RpcClient } from '../../src/server/protocol.js';
 import { int, paramsError, str } from '../../src/server/validate.js';
-import { TestHome } from '../helpers.js';
+import { homeTest } from '../helpers.js';
 
 /** The error a handler's own helper gives for the same value (the wording the CLI has shown). */
 function helperError(f: () => unknown): string {
@@ -67,41 +67,36 @@ function wrongShape(m: Method): Record<string, unknown> | null {
   return Object.fromEntries(keys.map((k) => [k, { wrong: [1] }]));
 }
 
-test('a real controller refuses params of the wrong shape for every method of the contract, and lives on', async () => {
-  const h = new TestHome();
+homeTest('a real controller refuses params of the wrong shape for every method of the contract, and lives on', async (h) => {
+  await h.ok('array', 'create', 'A');
+  await h.ok('volume', 'create', 'A:v', '--size', '16M');
+  const st = await h.ok('array', 'status', 'A', '--json');
+  const before = (await h.ok('io', 'checksum', 'A:v', '--json')).sha256;
+  const c = await RpcClient.connect(st.socket, 'A');
   try {
-    await h.ok('array', 'create', 'A');
-    await h.ok('volume', 'create', 'A:v', '--size', '16M');
-    const st = await h.ok('array', 'status', 'A', '--json');
-    const before = (await h.ok('io', 'checksum', 'A:v', '--json')).sha256;
-    const c = await RpcClient.connect(st.socket, 'A');
-    try {
-      const tried: string[] = [];
-      for (const m of Object.keys(PARAMS) as Method[]) {
-        const bad = wrongShape(m);
-        if (!bad) continue; // takes no params: any object is its params
-        tried.push(m);
-        // the wire is untyped: a peer of another version (or anyone on the socket) sends what it likes
-        const send = c.call.bind(c) as (m: string, p: unknown) => Promise<unknown>;
-        await assert.rejects(send(m, bad), (e: RcopyError) => {
-          assert.equal(e.code, 'ERR_RCOPY_BAD_REQUEST', `${m}: ${e.code} ${e.message}`);
-          assert.ok(!e.message.includes('\n'), `${m}: one line`);
-          return true;
-        });
-        // and with a required field missing (the empty object), where there is one
-        if (!PARAMS[m].safeParse({}).success) await assert.rejects(send(m, {}), { code: 'ERR_RCOPY_BAD_REQUEST' });
-      }
-      assert.ok(tried.length > 50, `${tried.length} methods tried`);
-      const ping = await c.call('controller.ping');
-      assert.equal(ping.result.name, 'A');
-      assert.equal(ping.result.pid, st.pid);
-    } finally {
-      c.close();
+    const tried: string[] = [];
+    for (const m of Object.keys(PARAMS) as Method[]) {
+      const bad = wrongShape(m);
+      if (!bad) continue; // takes no params: any object is its params
+      tried.push(m);
+      // the wire is untyped: a peer of another version (or anyone on the socket) sends what it likes
+      const send = c.call.bind(c) as (m: string, p: unknown) => Promise<unknown>;
+      await assert.rejects(send(m, bad), (e: RcopyError) => {
+        assert.equal(e.code, 'ERR_RCOPY_BAD_REQUEST', `${m}: ${e.code} ${e.message}`);
+        assert.ok(!e.message.includes('\n'), `${m}: one line`);
+        return true;
+      });
+      // and with a required field missing (the empty object), where there is one
+      if (!PARAMS[m].safeParse({}).success) await assert.rejects(send(m, {}), { code: 'ERR_RCOPY_BAD_REQUEST' });
     }
-    assert.equal((await h.ok('io', 'checksum', 'A:v', '--json')).sha256, before, 'nothing changed');
+    assert.ok(tried.length > 50, `${tried.length} methods tried`);
+    const ping = await c.call('controller.ping');
+    assert.equal(ping.result.name, 'A');
+    assert.equal(ping.result.pid, st.pid);
   } finally {
-    await h.cleanup();
+    c.close();
   }
+  assert.equal((await h.ok('io', 'checksum', 'A:v', '--json')).sha256, before, 'nothing changed');
 });
 
 /** Compile-time checks of the typed call (never run): a typo in a method, or params of the wrong type, do not build. */

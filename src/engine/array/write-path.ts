@@ -44,7 +44,7 @@ export interface WriteContext {
    * Run under the write lock once the volume write has ended: with null when it succeeded, with
    * its error when it (or a later hook) failed. A hook that journaled the write uses it to keep the
    * record from being shipped before the data is on the volume, and to withdraw it when the data
-   * never got there (replicator.ts onWrite).
+   * never got there (repl/write-hook.ts).
    */
   settle: Array<(err: unknown) => void | Promise<void>>;
 }

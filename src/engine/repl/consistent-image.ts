@@ -8,9 +8,9 @@
  *   header block of 512 bytes: u32 magic 'RCI2' | u32 track | u32 length | u32 crc32(data) | zeros,
  *   then the data, padded with zeros to a multiple of 512.
  * Every record starts and ends on a 512-byte boundary, so a save goes around the page cache
- * (O_DIRECT, file-io.ts DirectFile): copying 41 MiB into fresh page-cache pages took 117-170 ms
- * here, the disk takes a fraction of that. Files of the first layout (16-byte headers, magic
- * 'RCIK', no padding) are still read.
+ * (O_DIRECT, util/file-io.ts DirectFile): the image is written once and read back only by a
+ * revert, so copying it into the page cache would be pure cost (the README's benchmark table has
+ * the figures). Files of the first layout (16-byte headers, magic 'RCIK', no padding) are still read.
  * Recovery reads records until the first short or bad one (a torn tail is dropped: its track was
  * not yet overwritten, since the overwrite waits for the save to be durable).
  */

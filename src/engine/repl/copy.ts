@@ -66,7 +66,7 @@ export class CopyManager {
   }
 
   /** Starts the initial copies that should run and do not (after a restart: they start over).
-   *  A resync cut short is never resumed by itself: its group waits in PSUE (pair-ops). */
+   *  A resync cut short is never resumed by itself: its group waits in PSUE (takeover.ts, recoverAfterRestart). */
   startPending(): void {
     for (const p of this.records.pairs()) if (p.role === 'S' && p.state === 'COPY' && !p.resyncing && !this.tasks.has(p.id)) this.start(p.id);
   }
