@@ -13,7 +13,7 @@ import path from 'node:path';
 import { E, RcopyError, InternalError, toRcopyError } from '../errors.js';
 import { StorageArray } from '../engine/array/array.js';
 import { PRIVATE_ACCESS, STORE_FILE, fileMode, fixMode, setArrayAccess } from '../engine/array/home.js';
-import { appendLog, livePid, lockController, logFile, openLog, pidFile, recordSocket, sockPathFile, socketPath, type ControllerLock } from '../engine/array/controller-process.js';
+import { appendLog, livePid, lockController, lockFile, logFile, openLog, pidFile, recordSocket, sockPathFile, socketPath, type ControllerLock } from '../engine/array/controller-process.js';
 import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
 import type { Handler, HandlerContext, Service } from './handlers.js';
 import type { Method } from './methods.js';
@@ -228,6 +228,9 @@ async function main(): Promise<void> {
     const array = await StorageArray.open(dir);
     process.umask(setArrayAccess(array.access === 'group').umask);
     for (const f of [logFile(dir), pidFile(dir)]) fixMode(f);
+    // by path: closing any descriptor of the lock file would drop this process's lock on it (POSIX
+    // record locks belong to the process and file, not the descriptor), which fixMode's open does
+    fs.chmodSync(lockFile(dir), fileMode());
     ctl = new Controller(array, home);
     await ctl.start();
     await ctl.waitStopped();

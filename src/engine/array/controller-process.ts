@@ -251,13 +251,22 @@ export interface ControllerLock {
  * record lock underneath), held for the life of the process: the kernel drops it when the process
  * dies, even by kill -9, so there is no stale lock to break and no window in which two starting
  * controllers can both decide that the last one is gone (the pid file alone had one: both removed
- * a dead controller's pid file, one of them the other's fresh one).
+ * a dead controller's pid file, one of them the other's fresh one). Nothing else in the process may
+ * open and close controller.lock: closing any descriptor of it drops the process's lock.
  */
+/** The file a controller's lock is held on. */
+export function lockFile(dir: string): string {
+  return path.join(dir, 'controller.lock');
+}
+
 export function lockController(dir: string): ControllerLock | null {
-  const db = new Database(path.join(dir, 'controller.lock'), { timeout: 0 });
+  const db = new Database(lockFile(dir), { timeout: 0 });
   try {
+    // in exclusive locking mode the lock taken by a write is kept after its transaction (one with
+    // nothing written keeps none); the rollback journal stays in memory, so the lock is one file
     db.pragma('locking_mode = EXCLUSIVE');
-    db.exec('BEGIN EXCLUSIVE');
+    db.pragma('journal_mode = MEMORY');
+    db.exec('BEGIN EXCLUSIVE; PRAGMA user_version = 1; COMMIT');
   } catch (e) {
     db.close();
     if ((e as { code?: string }).code === 'SQLITE_BUSY') return null;
@@ -265,11 +274,6 @@ export function lockController(dir: string): ControllerLock | null {
   }
   return {
     release: () => {
-      try {
-        db.exec('ROLLBACK');
-      } catch {
-        /* nothing was begun */
-      }
       db.close();
     },
   };

@@ -335,7 +335,7 @@ test('JournalFile.create: refuses what the file system cannot hold, at once; an 
     assert.ok(Date.now() - t0 < 2000);
     assert.deepEqual(fs.readdirSync(dir), []);
     // a process killed while it writes the file (here: a preallocated one, which takes a while)
-    const mod = path.join(ROOT, 'dist', 'src', 'engine', 'journal-file.js');
+    const mod = path.join(ROOT, 'dist', 'src', 'engine', 'journal', 'journal-file.js');
     const script = `import { JournalFile } from ${JSON.stringify(mod)};
       await JournalFile.create(${JSON.stringify(file)}, 256 * 1024 * 1024, { preallocate: true });
       setInterval(() => {}, 1000);`;

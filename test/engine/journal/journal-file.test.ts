@@ -526,7 +526,7 @@ test('a batch whose write fails leaves nothing that a later recovery takes for d
     // size of B's first record, then lands exactly on it, so B's second header follows C on disk.
     const b1 = DATA_START + recordSize(MiB);
     const limit = Math.floor((b1 + recordSize(512 * KiB) + 64 * KiB) / 512); // sh counts 512-byte blocks
-    const mod = path.join(ROOT, 'dist', 'src', 'engine', 'journal-file.js');
+    const mod = path.join(ROOT, 'dist', 'src', 'engine', 'journal', 'journal-file.js');
     const script = `
       import { JournalFile } from ${JSON.stringify(mod)};
       const j = await JournalFile.open(${JSON.stringify(file)});
