@@ -1,0 +1,142 @@
+/**
+ * NBD bad input from a raw client: a handshake cut short, garbage after the magic, an unknown
+ * option, READ past the end, requests over 64 MiB, an unknown command, bad flags, a broken request
+ * magic. Each gets the reply the specification names (or a clean close) and the controller and the
+ * other clients go on.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { homeTest } from '../helpers.js';
+import { CMD, CMD_FLAG, IHAVEOPT, NBD_ERR, OPT, OPT_REPLY_MAGIC, REP, REP_ERR, REQUEST_MAGIC, SIMPLE_REPLY_MAGIC, SocketReader } from '../../src/server/nbd/wire.js';
+import { exportUri, needs, toolOk } from './nbd-helpers.js';
+
+const SIZE = 4 * 1024 * 1024;
+
+async function connect(sockPath: string): Promise<{ sock: net.Socket; rd: SocketReader; closed: Promise<void> }> {
+  const sock = net.connect(sockPath);
+  const closed = new Promise<void>((r) => sock.on('close', () => r()));
+  sock.on('error', () => undefined);
+  const rd = new SocketReader(sock);
+  await new Promise<void>((r) => sock.once('connect', () => r()));
+  const hello = await rd.read(18);
+  assert.equal(hello.toString('latin1', 0, 8), 'NBDMAGIC');
+  return { sock, rd, closed };
+}
+
+function option(opt: number, data = Buffer.alloc(0)): Buffer {
+  const h = Buffer.alloc(16);
+  h.writeBigUInt64BE(IHAVEOPT, 0);
+  h.writeUInt32BE(opt, 8);
+  h.writeUInt32BE(data.length, 12);
+  return Buffer.concat([h, data]);
+}
+
+async function optReply(rd: SocketReader): Promise<{ opt: number; type: number; data: Buffer }> {
+  const h = await rd.read(20);
+  assert.equal(h.readBigUInt64BE(0), OPT_REPLY_MAGIC);
+  return { opt: h.readUInt32BE(8), type: h.readUInt32BE(12), data: await rd.read(h.readUInt32BE(16)) };
+}
+
+function request(type: number, offset: number, length: number, flags = 0, cookie = 1): Buffer {
+  const b = Buffer.alloc(28);
+  b.writeUInt32BE(REQUEST_MAGIC, 0);
+  b.writeUInt16BE(flags, 4);
+  b.writeUInt16BE(type, 6);
+  b.writeBigUInt64BE(BigInt(cookie), 8);
+  b.writeBigUInt64BE(BigInt(offset), 16);
+  b.writeUInt32BE(length, 24);
+  return b;
+}
+
+async function simpleReply(rd: SocketReader, cookie: number): Promise<number> {
+  const h = await rd.read(16);
+  assert.equal(h.readUInt32BE(0), SIMPLE_REPLY_MAGIC);
+  assert.equal(Number(h.readBigUInt64BE(8)), cookie);
+  return h.readUInt32BE(4);
+}
+
+/** Through the handshake with GO (no structured replies: simple replies). */
+async function transmitting(sockPath: string): Promise<{ sock: net.Socket; rd: SocketReader; closed: Promise<void> }> {
+  const c = await connect(sockPath);
+  const name = Buffer.from('v');
+  const go = Buffer.alloc(4 + name.length + 2);
+  go.writeUInt32BE(name.length, 0);
+  name.copy(go, 4);
+  c.sock.write(Buffer.concat([Buffer.from([0, 0, 0, 3]), option(OPT.GO, go)]));
+  for (;;) {
+    const r = await optReply(c.rd);
+    if (r.type === REP.ACK) return c;
+    assert.equal(r.type, REP.INFO);
+  }
+}
+
+// long: one scenario after another on the same export, each a few lines
+homeTest('bad NBD input gets the error reply or a clean close; the controller and other clients go on', needs('nbdinfo'), async (h) => {
+  await h.ok('array', 'create', 'A', '--durability', 'none');
+  await h.ok('volume', 'create', 'A:v', '--size', '4M');
+  const uri = await exportUri(h, 'A:v');
+  const sockPath = new URL(uri).searchParams.get('socket')!;
+  const pids = h.pids();
+
+  // a handshake cut short: the client hangs up after the greeting
+  const cut = await connect(sockPath);
+  cut.sock.destroy();
+  // garbage after the magic: unknown client flags, then noise: the server closes
+  const garbage = await connect(sockPath);
+  garbage.sock.write(Buffer.from('\xff\xff\xff\xffGARBAGEGARBAGE!!', 'latin1'));
+  await garbage.closed;
+  // a wrong option magic: closed too
+  const badOpt = await connect(sockPath);
+  badOpt.sock.write(Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.alloc(16, 0x41)]));
+  await badOpt.closed;
+
+  // an unknown option is answered with NBD_REP_ERR_UNSUP and the haggling goes on (LIST, ABORT)
+  const c = await connect(sockPath);
+  c.sock.write(Buffer.concat([Buffer.from([0, 0, 0, 1]), option(99, Buffer.from('x'))]));
+  assert.equal((await optReply(c.rd)).type, REP_ERR.UNSUP);
+  c.sock.write(option(OPT.STRUCTURED_REPLY, Buffer.from('x')));
+  assert.equal((await optReply(c.rd)).type, REP_ERR.INVALID, 'STRUCTURED_REPLY with data is invalid');
+  c.sock.write(option(OPT.LIST));
+  const srv = await optReply(c.rd);
+  assert.equal(srv.type, REP.SERVER);
+  assert.equal(srv.data.toString('utf8', 4), 'v');
+  assert.equal((await optReply(c.rd)).type, REP.ACK);
+  c.sock.write(option(OPT.ABORT));
+  assert.equal((await optReply(c.rd)).type, REP.ACK);
+  await c.closed;
+
+  // transmission: each bad request gets its error, the next request is served
+  const t = await transmitting(sockPath);
+  t.sock.write(request(CMD.READ, SIZE - 512, 1024, 0, 2));
+  assert.equal(await simpleReply(t.rd, 2), NBD_ERR.EINVAL, 'READ past the end');
+  t.sock.write(request(CMD.WRITE, SIZE - 512, 1024, 0, 3));
+  t.sock.write(Buffer.alloc(1024, 1));
+  assert.equal(await simpleReply(t.rd, 3), NBD_ERR.ENOSPC, 'WRITE past the end');
+  t.sock.write(request(CMD.READ, 0, 65 * 1024 * 1024, 0, 4));
+  assert.equal(await simpleReply(t.rd, 4), NBD_ERR.EINVAL, 'a READ over 64 MiB');
+  t.sock.write(request(CMD.WRITE, 0, 65 * 1024 * 1024, 0, 5));
+  t.sock.write(Buffer.alloc(65 * 1024 * 1024, 2));
+  assert.equal(await simpleReply(t.rd, 5), NBD_ERR.EINVAL, 'a WRITE over 64 MiB (its payload read and dropped)');
+  t.sock.write(request(42, 0, 512, 0, 6));
+  assert.equal(await simpleReply(t.rd, 6), NBD_ERR.EINVAL, 'an unknown command');
+  t.sock.write(request(CMD.READ, 0, 512, CMD_FLAG.FUA, 7));
+  assert.equal(await simpleReply(t.rd, 7), NBD_ERR.EINVAL, 'a flag READ does not take');
+  t.sock.write(request(CMD.BLOCK_STATUS, 0, 512, 0, 8));
+  assert.equal(await simpleReply(t.rd, 8), NBD_ERR.EINVAL, 'BLOCK_STATUS without a meta context');
+  t.sock.write(Buffer.concat([request(CMD.WRITE, 512, 4, CMD_FLAG.FUA, 9), Buffer.from('rcpy')]));
+  assert.equal(await simpleReply(t.rd, 9), 0);
+  t.sock.write(request(CMD.READ, 512, 4, 0, 10));
+  assert.equal(await simpleReply(t.rd, 10), 0);
+  assert.equal((await t.rd.read(4)).toString(), 'rcpy');
+  // a broken request magic: the stream cannot be followed, the server closes
+  t.sock.write(Buffer.alloc(28, 0x55));
+  await t.closed;
+
+  // the controller and the export go on
+  assert.deepEqual(h.pids(), pids, 'the same controller');
+  await h.ok('io', 'write', 'A:v', '--pattern', '0x42', '--length', '4k');
+  assert.match(await toolOk(['nbdinfo', uri]), /export-size: 4194304/);
+  const list = await h.ok('export', 'list', 'A', '--json');
+  assert.equal(list[0].clients, 0);
+  assert.ok(list[0].bytesWritten >= 4);
+});
