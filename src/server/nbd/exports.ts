@@ -17,6 +17,7 @@ import { Closed, SocketReader } from './wire.js';
 
 const STATE_KEY = 'nbd.exports';
 const MAX_SOCKET_PATH = 100;
+const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 /** An export as kept in the array's state. */
 export interface ExportRecord {
@@ -45,6 +46,8 @@ interface Live {
   rec: ExportRecord;
   server: net.Server | null;
   conns: Set<net.Socket>;
+  /** Each connection's work: awaited before the array closes (in-flight writes finish). */
+  tasks: Set<Promise<void>>;
   bytesRead: number;
   bytesWritten: number;
   error: string | null;
@@ -106,7 +109,7 @@ export class ExportRegistry implements Service {
   }
 
   private track(rec: ExportRecord): Live {
-    const l: Live = { rec, server: null, conns: new Set(), bytesRead: 0, bytesWritten: 0, error: null };
+    const l: Live = { rec, server: null, conns: new Set(), tasks: new Set(), bytesRead: 0, bytesWritten: 0, error: null };
     this.live.set(rec.name, l);
     return l;
   }
@@ -156,7 +159,10 @@ export class ExportRegistry implements Service {
   }
 
   private async listen(l: Live): Promise<void> {
-    const server = net.createServer((sock) => void this.serve(l, sock));
+    const server = net.createServer((sock) => {
+      const t = this.serve(l, sock).finally(() => l.tasks.delete(t));
+      l.tasks.add(t);
+    });
     const rec = l.rec;
     if (rec.socket) {
       const st = fs.lstatSync(rec.socket, { throwIfNoEntry: false });
@@ -185,6 +191,7 @@ export class ExportRegistry implements Service {
     const closed = new Promise<void>((r) => s.close(() => r()));
     for (const c of l.conns) c.destroy();
     await closed;
+    await Promise.allSettled([...l.tasks]);
     if (l.rec.socket) fs.rmSync(l.rec.socket, { force: true });
   }
 
@@ -214,8 +221,11 @@ export class ExportRegistry implements Service {
     const reader = new SocketReader(sock);
     const be = this.backend(l);
     const target: ExportTarget = { name: l.rec.name, readOnly: l.rec.readOnly, size: be.size };
+    // a client that stalls in the handshake is dropped; once transmitting it may stay idle
+    sock.setTimeout(HANDSHAKE_TIMEOUT_MS, () => sock.destroy());
     try {
       const st = await handshake(sock, reader, target);
+      sock.setTimeout(0);
       if (st) await transmission(sock, reader, be, st);
     } catch (e) {
       if (!(e instanceof Closed)) this.ctx.log(`NBD export '${l.rec.name}': connection failed: ${(e as Error).stack ?? String(e)}`);
