@@ -25,7 +25,7 @@ import type { CutResult } from '../engine/stats/collector.js';
 import type { GroupInfo } from '../engine/stats/store.js';
 import type { VolumeInfo } from '../engine/array/volume.js';
 import type { WorkloadResult } from '../engine/array/workload.js';
-import type { ExportView } from './nbd/exports.js';
+import type { ExportView } from './nbd/types.js';
 import { field as f } from './validate.js';
 
 const none = z.object({});

@@ -4,7 +4,7 @@ import { existingArrayDir } from '../../engine/array/home.js';
 import { formatBytes, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { ParamsOf } from '../../server/methods.js';
-import type { ExportView } from '../../server/nbd/exports.js';
+import type { ExportView } from '../../server/nbd/types.js';
 import type { Output } from '../render/output.js';
 import { arrayNames, call, pickArray } from './common.js';
 

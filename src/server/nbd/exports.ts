@@ -13,34 +13,12 @@ import { runtimeDir } from '../../engine/array/controller-process.js';
 import type { HandlerContext, Service } from '../handlers.js';
 import { handshake, type ExportTarget } from './handshake.js';
 import { transmission, type Backend } from './transmission.js';
+import type { ExportRecord, ExportView } from './types.js';
 import { Closed, SocketReader } from './wire.js';
 
 const STATE_KEY = 'nbd.exports';
 const MAX_SOCKET_PATH = 100;
 const HANDSHAKE_TIMEOUT_MS = 30_000;
-
-/** An export as kept in the array's state. */
-export interface ExportRecord {
-  name: string;
-  volume: string;
-  /** A Unix socket path, or null for a TCP export. */
-  socket: string | null;
-  /** host:port of a TCP export, or null. */
-  listen: string | null;
-  readOnly: boolean;
-  created: number;
-}
-
-/** An export as `export list` shows it. */
-export interface ExportView extends ExportRecord {
-  array: string;
-  uri: string;
-  serving: boolean;
-  error: string | null;
-  clients: number;
-  bytesRead: number;
-  bytesWritten: number;
-}
 
 interface Live {
   rec: ExportRecord;
