@@ -5,9 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { arrayDirOf, homeTest, waitFor } from '../helpers.js';
 import { livePid } from '../../src/engine/array/controller-process.js';
-import { exportUri, needs, randomImage, toolOk } from './nbd-helpers.js';
+import { CMD, Closed } from '../../src/server/nbd/wire.js';
+import { exportUri, needs, randomImage, request, simpleReply, toolOk, transmitting } from './nbd-helpers.js';
 import { sums } from './sites.js';
 
 homeTest('exports survive a stop and a kill -9 of the controller; what qemu-img flushed is there', needs('nbdinfo', 'qemu-img'), async (h) => {
@@ -49,4 +51,38 @@ homeTest('exports survive a stop and a kill -9 of the controller; what qemu-img 
   await h.ok('array', 'stop', 'A');
   await h.ok('array', 'start', 'A');
   assert.deepEqual(await h.ok('export', 'list', '--json'), []);
+});
+
+homeTest('kill -9 of the controller while a client writes: every write acknowledged before a FLUSH reply is there after restart', needs('nbdinfo'), async (h) => {
+  await h.ok('array', 'create', 'A', '--durability', 'fsync');
+  await h.ok('volume', 'create', 'A:v', '--size', '16M');
+  const uri = await exportUri(h, 'A:v');
+  const t = await transmitting(new URL(uri).searchParams.get('socket')!);
+  const BS = 64 * 1024;
+  const pid = livePid(arrayDirOf(h, 'A'))!;
+  let durable = -1;
+  let killed = false;
+  try {
+    for (let i = 0; i < 256; i++) {
+      t.sock.write(Buffer.concat([request(CMD.WRITE, i * BS, BS, 0, 2 * i + 1), Buffer.alloc(BS, (i % 251) + 1)]));
+      assert.equal(await simpleReply(t.rd, 2 * i + 1), 0);
+      t.sock.write(request(CMD.FLUSH, 0, 0, 0, 2 * i + 2));
+      assert.equal(await simpleReply(t.rd, 2 * i + 2), 0);
+      durable = i;
+      if (i === 30) {
+        killed = true;
+        process.kill(pid, 'SIGKILL'); // the client goes on writing until the connection drops
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Closed)) throw e;
+  }
+  assert.ok(killed && durable >= 30 && durable < 255, `flushed up to ${durable}`);
+  await waitFor(() => livePid(arrayDirOf(h, 'A')) === null);
+  await h.ok('array', 'start', 'A');
+  const file = path.join(h.tempDir(), 'v.raw');
+  await h.ok('io', 'read', 'A:v', '--length', String((durable + 1) * BS), '--out', file);
+  const got = fs.readFileSync(file);
+  for (let i = 0; i <= durable; i++) assert.ok(got.subarray(i * BS, (i + 1) * BS).equals(Buffer.alloc(BS, (i % 251) + 1)), `block ${i} (flushed) is there`);
+  assert.match(await toolOk(['nbdinfo', uri]), /export-size: 16777216/);
 });
