@@ -81,3 +81,53 @@ homeTest('bad NBD input gets the error reply or a clean close; the controller an
   assert.equal(list[0].clients, 0);
   assert.ok(list[0].bytesWritten >= 4);
 });
+
+homeTest('structured replies: an error chunk for a bad READ, BLOCK_STATUS with REQ_ONE gives one extent, SET_META_CONTEXT needs them first', async (h) => {
+  await h.ok('array', 'create', 'A', '--durability', 'none');
+  await h.ok('volume', 'create', 'A:v', '--size', '4M');
+  await h.ok('io', 'write', 'A:v', '--offset', '64k', '--pattern', '0x42', '--length', '128k');
+  const uri = await exportUri(h, 'A:v');
+  const c = await connect(new URL(uri).searchParams.get('socket')!);
+  const meta = Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.from('v'), Buffer.from([0, 0, 0, 1, 0, 0, 0, 15]), Buffer.from('base:allocation')]);
+  c.sock.write(Buffer.concat([Buffer.from([0, 0, 0, 3]), option(OPT.SET_META_CONTEXT, meta)]));
+  assert.equal((await optReply(c.rd)).type, REP_ERR.INVALID, 'no meta context before structured replies');
+  c.sock.write(option(OPT.STRUCTURED_REPLY));
+  assert.equal((await optReply(c.rd)).type, REP.ACK);
+  c.sock.write(option(OPT.SET_META_CONTEXT, meta));
+  const ctx = await optReply(c.rd);
+  assert.equal(ctx.type, REP.META_CONTEXT);
+  assert.equal(ctx.data.toString('utf8', 4), 'base:allocation');
+  assert.equal((await optReply(c.rd)).type, REP.ACK);
+  c.sock.write(option(OPT.GO, Buffer.from([0, 0, 0, 1, 0x76, 0, 0])));
+  while ((await optReply(c.rd)).type !== REP.ACK);
+  const chunk = async (cookie: number): Promise<{ flags: number; type: number; data: Buffer }> => {
+    const hd = await c.rd.read(20);
+    assert.equal(hd.readUInt32BE(0), 0x668e33ef);
+    assert.equal(Number(hd.readBigUInt64BE(8)), cookie);
+    return { flags: hd.readUInt16BE(4), type: hd.readUInt16BE(6), data: await c.rd.read(hd.readUInt32BE(16)) };
+  };
+  c.sock.write(request(CMD.READ, SIZE, 1, 0, 1));
+  const err = await chunk(1);
+  assert.equal(err.type, (1 << 15) + 1, 'an error chunk');
+  assert.equal(err.flags & 1, 1, 'with DONE');
+  assert.equal(err.data.readUInt32BE(0), NBD_ERR.EINVAL);
+  // tracks of 64 KiB: 0 a hole, 1-2 data, 3.. holes
+  c.sock.write(request(CMD.BLOCK_STATUS, 0, SIZE, 0, 2));
+  const all = await chunk(2);
+  assert.equal(all.type, 5);
+  const ext = (b: Buffer): number[][] => Array.from({ length: (b.length - 4) / 8 }, (_, i) => [b.readUInt32BE(4 + 8 * i), b.readUInt32BE(8 + 8 * i)]);
+  assert.deepEqual(ext(all.data), [
+    [65536, 3],
+    [131072, 0],
+    [SIZE - 196608, 3],
+  ]);
+  c.sock.write(request(CMD.BLOCK_STATUS, 70_000, SIZE - 70_000, CMD_FLAG.REQ_ONE, 3));
+  assert.deepEqual(ext((await chunk(3)).data), [[196608 - 70_000, 0]]);
+  c.sock.write(request(CMD.READ, 65536, 8, 0, 4));
+  const data = await chunk(4);
+  assert.equal(data.type, 1);
+  assert.equal(Number(data.data.readBigUInt64BE(0)), 65536);
+  assert.ok(data.data.subarray(8).equals(Buffer.alloc(8, 0x42)));
+  c.sock.write(request(CMD.DISC, 0, 0, 0, 5));
+  await c.closed;
+});

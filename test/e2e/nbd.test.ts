@@ -29,6 +29,7 @@ homeTest('nbdinfo sees the export; qemu-img convert -n into a P-VOL export arriv
   assert.equal(list.length, 1);
   assert.equal(list[0].clients, 0);
   assert.ok(list[0].bytesWritten >= 32 * 1024 * 1024, `bytes written ${list[0].bytesWritten}`);
+  await h.fails(2, 'ERR_RCOPY_VOLUME_IN_USE', 'volume', 'delete', 'A:v', '--yes');
   assert.deepEqual((await h.ok('export', 'stop', 'A:v', '--json')).stopped, ['v']);
   assert.deepEqual(await h.ok('export', 'list', 'A', '--json'), []);
 });

@@ -128,6 +128,12 @@ export class ExportRegistry implements Service {
     return gone.map((l) => l.rec.name);
   }
 
+  /** Refuses to let a volume go while it is exported (volume delete). */
+  checkNotExported(volume: string): void {
+    const l = [...this.live.values()].find((x) => x.rec.volume === volume);
+    if (l) throw E.volumeInUse(`volume ${this.ctx.array.name}:${volume} is exported over NBD as '${l.rec.name}'`, `run 'rcopy export stop ${this.ctx.array.name}:${volume}' first`, 'usage');
+  }
+
   list(): ExportView[] {
     return [...this.live.values()].map((l) => this.view(l));
   }
