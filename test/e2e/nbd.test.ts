@@ -79,3 +79,14 @@ homeTest('qemu-io writes, write-zeroes and discards at odd offsets: byte for byt
     size,
   );
 });
+
+homeTest('a sync pair: what qemu-img wrote over NBD is on the S-VOL when it returns', needs('qemu-img'), async (h) => {
+  await twoSites(h, { size: '16M', mode: 'sync', durability: 'none' });
+  await h.ok('pull', 'start', 'B:j2', '--interval', '100ms');
+  const uri = await exportUri(h, 'A:v');
+  const img = randomImage(h, 16 * 1024 * 1024, 11);
+  await toolOk(['qemu-img', 'convert', '-n', '-f', 'raw', '-O', 'raw', img.file, uri]);
+  // no wait: each write was acknowledged only once the secondary had restored it
+  assert.deepEqual(await sums(h, 'A:v', 'B:v'), [img.sha256, img.sha256]);
+  assert.equal((await h.ok('pair', 'show', 'A:v', '--json')).state, 'PAIR');
+});
