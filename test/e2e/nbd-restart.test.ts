@@ -18,6 +18,9 @@ homeTest('exports survive a stop and a kill -9 of the controller; what qemu-img 
   await h.ok('volume', 'create', 'A:w', '--size', '8M');
   const uri = await exportUri(h, 'A:v');
   const tcp = await exportUri(h, 'A:w', '--listen', '127.0.0.1:0', '--name', 'wide');
+  // --socket and --listen exclude each other; a name or a volume exported twice is refused
+  await h.fails(2, 'ERR_RCOPY_USAGE', 'export', 'start', 'A:w', '--socket', 'x.sock', '--listen', '127.0.0.1:0');
+  await h.fails(1, 'ERR_RCOPY_STATE', 'export', 'start', 'A:v', '--name', 'other');
   assert.match(tcp, /^nbd:\/\/127\.0\.0\.1:\d+\/wide$/);
   assert.doesNotMatch(tcp, /:0\//, 'the port chosen is the one kept');
   const sock = new URL(uri).searchParams.get('socket')!;

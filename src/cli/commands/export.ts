@@ -1,4 +1,5 @@
 /** rcopy export …: NBD exports of volumes, served by the array's controller. */
+import path from 'node:path';
 import { E } from '../../errors.js';
 import { existingArrayDir } from '../../engine/array/home.js';
 import { formatBytes, parseVolRef } from '../../units.js';
@@ -33,7 +34,8 @@ export async function exportStart(ctx: CliContext, [ref]: Args, opts: CommandOpt
   existingArrayDir(v.array, ctx.home);
   const params: ParamsOf<'export.start'> = { volume: v.name, readOnly: !!opts.readOnly };
   if (typeof opts.name === 'string') params.name = opts.name;
-  if (typeof opts.socket === 'string') params.socket = opts.socket;
+  // the controller runs elsewhere: a relative path is the caller's
+  if (typeof opts.socket === 'string') params.socket = path.resolve(opts.socket);
   if (typeof opts.listen === 'string') params.listen = opts.listen;
   const r = await call(ctx, v.array, 'export.start', params);
   return { data: r, text: `exported ${v.array}:${v.name} as '${r.name}' at ${r.uri}` };

@@ -94,14 +94,14 @@ export class ExportRegistry implements Service {
 
   /** Starts an export of a volume (one per volume, names unique in the array). */
   async add(opts: { volume: string; name?: string; socket?: string; listen?: string; readOnly: boolean }): Promise<ExportView> {
+    if (opts.socket && opts.listen) throw E.usage('--socket and --listen exclude each other');
+    if (opts.listen) parseListen(opts.listen);
     this.ctx.array.volume(opts.volume);
     const name = opts.name ?? opts.volume;
     for (const l of this.live.values()) {
       if (l.rec.volume === opts.volume) throw E.state(`volume '${opts.volume}' is exported already as '${l.rec.name}'`, `run 'rcopy export stop ${this.ctx.array.name}:${opts.volume}' first`);
       if (l.rec.name === name) throw E.state(`an export named '${name}' exists already`, 'choose another --name');
     }
-    if (opts.socket && opts.listen) throw E.usage('--socket and --listen exclude each other');
-    if (opts.listen) parseListen(opts.listen);
     const socket = opts.listen ? null : path.resolve(opts.socket ?? defaultSocket(this.ctx.array.dir, name));
     const rec: ExportRecord = { name, volume: opts.volume, socket, listen: opts.listen ?? null, readOnly: opts.readOnly, created: Date.now() };
     const l = this.track(rec);
