@@ -25,6 +25,7 @@ import type { CutResult } from '../engine/stats/collector.js';
 import type { GroupInfo } from '../engine/stats/store.js';
 import type { VolumeInfo } from '../engine/array/volume.js';
 import type { WorkloadResult } from '../engine/array/workload.js';
+import type { ExportView } from './nbd/types.js';
 import { field as f } from './validate.js';
 
 const none = z.object({});
@@ -153,6 +154,12 @@ export const PARAMS = {
   'pull.stop': journalName,
   'pull.status': journalName,
   'pull.once': journalName,
+
+  // ---------------------------------------------------------------- NBD exports
+  'export.start': z.object({ volume: f.str(), name: f.optStr(), socket: f.optStr(), listen: f.optStr(), readOnly: f.bool() }),
+  'export.list': none,
+  /** volume null: every export of the array. */
+  'export.stop': z.object({ volume: f.str().nullable() }),
 
   // ---------------------------------------------------------------- peer methods (controller to controller)
   'repl.pull': z.object({ journal: f.str(), after: f.int(), restored: f.int(), maxBytes: f.int(1, 256 * 1024 * 1024), from: f.str(), refs: f.bool() }),
@@ -325,6 +332,9 @@ export interface Results {
   'pull.stop': PullStats;
   'pull.status': PullStats;
   'pull.once': { entries: number; bytes: number; waiting: number; info: PrimaryInfo | null; skipped?: boolean; status: PullStats };
+  'export.start': ExportView;
+  'export.list': ExportView[];
+  'export.stop': { stopped: string[] };
   'repl.pull': { entries: PullReplyEntry[]; info: PrimaryInfo };
   'repl.readEntryData': null;
   'repl.info': PrimaryInfo;

@@ -12,3 +12,5 @@ import { registerRepl } from './repl.js';
 REGISTERS.push(registerRepl);
 import { registerStats } from './stats.js';
 REGISTERS.push(registerStats);
+import { registerExport } from './export.js';
+REGISTERS.push(registerExport);

@@ -2,6 +2,7 @@
 import type { Handlers } from '../handlers.js';
 import { int, str } from '../validate.js';
 import { checkName } from '../../units.js';
+import type { ExportRegistry } from '../nbd/exports.js';
 
 export const handlers: Handlers = {
   'controller.ping': async (ctx) => ({ pid: process.pid, name: ctx.array.name, uptime: process.uptime() }),
@@ -24,6 +25,7 @@ export const handlers: Handlers = {
 
   'volume.delete': async (ctx, p) => {
     const name = str(p, 'name');
+    ctx.service<ExportRegistry>('nbd-exports').checkNotExported(name);
     await ctx.array.deleteVolume(name);
     return { deleted: name };
   },

@@ -1,0 +1,221 @@
+/**
+ * The NBD exports of an array, served by its controller: each export is a listener (a Unix socket,
+ * private to the owner like the controller's, or a TCP port on the loopback) for one volume. The
+ * list is part of the array's state (the `nbd.exports` key of mgmt.db): a restarted controller
+ * serves the same exports again. Every write is a host write through StorageArray.write.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { E } from '../../errors.js';
+import { runtimeDir } from '../../engine/array/controller-process.js';
+import type { HandlerContext, Service } from '../handlers.js';
+import { handshake, type ExportTarget } from './handshake.js';
+import { transmission, type Backend } from './transmission.js';
+import type { ExportRecord, ExportView } from './types.js';
+import { Closed, SocketReader } from './wire.js';
+
+const STATE_KEY = 'nbd.exports';
+const MAX_SOCKET_PATH = 100;
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+interface Live {
+  rec: ExportRecord;
+  server: net.Server | null;
+  conns: Set<net.Socket>;
+  /** Each connection's work: awaited before the array closes (in-flight writes finish). */
+  tasks: Set<Promise<void>>;
+  bytesRead: number;
+  bytesWritten: number;
+  error: string | null;
+}
+
+export function uriOf(rec: ExportRecord): string {
+  if (rec.socket) return `nbd+unix:///${encodeURIComponent(rec.name)}?socket=${rec.socket}`;
+  return `nbd://${rec.listen}/${encodeURIComponent(rec.name)}`;
+}
+
+/** The default socket of an export: in the array directory, or the private runtime directory when that path is too long. */
+export function defaultSocket(dir: string, name: string): string {
+  const p = path.join(dir, `nbd-${name}.sock`);
+  if (Buffer.byteLength(p) < MAX_SOCKET_PATH) return p;
+  const h = createHash('sha256')
+    .update(`${path.resolve(dir)}\0${name}`)
+    .digest('hex')
+    .slice(0, 20);
+  return path.join(runtimeDir(), `${h}.nbd.sock`);
+}
+
+export function parseListen(s: string): { host: string; port: number } {
+  const m = /^(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$/.exec(s);
+  if (!m || Number(m[2]) > 65535) throw E.usage(`--listen '${s}' is not 127.0.0.1:PORT`, 'exports listen on the loopback only, e.g. --listen 127.0.0.1:10809');
+  return { host: m[1] === '[::1]' ? '::1' : m[1]!, port: Number(m[2]) };
+}
+
+export class ExportRegistry implements Service {
+  readonly name = 'nbd-exports';
+  private live = new Map<string, Live>();
+
+  constructor(private readonly ctx: HandlerContext) {}
+
+  private records(): ExportRecord[] {
+    return this.ctx.array.store.getJson<ExportRecord[]>(STATE_KEY, []);
+  }
+
+  private save(): void {
+    this.ctx.array.store.setJson(
+      STATE_KEY,
+      [...this.live.values()].map((l) => l.rec),
+    );
+  }
+
+  async start(): Promise<void> {
+    for (const rec of this.records()) {
+      const l = this.track(rec);
+      try {
+        await this.listen(l);
+      } catch (e) {
+        l.error = (e as Error).message;
+        this.ctx.log(`NBD export '${rec.name}' not served: ${l.error}`);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const l of this.live.values()) await this.close(l);
+  }
+
+  private track(rec: ExportRecord): Live {
+    const l: Live = { rec, server: null, conns: new Set(), tasks: new Set(), bytesRead: 0, bytesWritten: 0, error: null };
+    this.live.set(rec.name, l);
+    return l;
+  }
+
+  /** Starts an export of a volume (one per volume, names unique in the array). */
+  async add(opts: { volume: string; name?: string; socket?: string; listen?: string; readOnly: boolean }): Promise<ExportView> {
+    if (opts.socket && opts.listen) throw E.usage('--socket and --listen exclude each other');
+    if (opts.listen) parseListen(opts.listen);
+    this.ctx.array.volume(opts.volume);
+    const name = opts.name ?? opts.volume;
+    for (const l of this.live.values()) {
+      if (l.rec.volume === opts.volume) throw E.state(`volume '${opts.volume}' is exported already as '${l.rec.name}'`, `run 'rcopy export stop ${this.ctx.array.name}:${opts.volume}' first`);
+      if (l.rec.name === name) throw E.state(`an export named '${name}' exists already`, 'choose another --name');
+    }
+    const socket = opts.listen ? null : path.resolve(opts.socket ?? defaultSocket(this.ctx.array.dir, name));
+    const rec: ExportRecord = { name, volume: opts.volume, socket, listen: opts.listen ?? null, readOnly: opts.readOnly, created: Date.now() };
+    const l = this.track(rec);
+    try {
+      await this.listen(l);
+    } catch (e) {
+      this.live.delete(name);
+      throw E.badInput(`cannot serve export '${name}': ${(e as Error).message}`, rec.socket ? 'choose another --socket' : 'choose another port');
+    }
+    this.save();
+    this.ctx.log(`NBD export '${name}' of volume '${rec.volume}' at ${uriOf(rec)}`);
+    return this.view(l);
+  }
+
+  /** Stops the exports of a volume (or all); their clients are disconnected. */
+  async remove(volume: string | null): Promise<string[]> {
+    const gone = [...this.live.values()].filter((l) => volume === null || l.rec.volume === volume);
+    if (volume !== null && gone.length === 0) throw E.notFound('export of volume', `${this.ctx.array.name}:${volume}`, `run 'rcopy export list ${this.ctx.array.name}'`);
+    for (const l of gone) {
+      await this.close(l);
+      this.live.delete(l.rec.name);
+    }
+    this.save();
+    return gone.map((l) => l.rec.name);
+  }
+
+  /** Refuses to let a volume go while it is exported (volume delete). */
+  checkNotExported(volume: string): void {
+    const l = [...this.live.values()].find((x) => x.rec.volume === volume);
+    if (l) throw E.volumeInUse(`volume ${this.ctx.array.name}:${volume} is exported over NBD as '${l.rec.name}'`, `run 'rcopy export stop ${this.ctx.array.name}:${volume}' first`, 'usage');
+  }
+
+  list(): ExportView[] {
+    return [...this.live.values()].map((l) => this.view(l));
+  }
+
+  private view(l: Live): ExportView {
+    return { ...l.rec, array: this.ctx.array.name, uri: uriOf(l.rec), serving: l.server !== null, error: l.error, clients: l.conns.size, bytesRead: l.bytesRead, bytesWritten: l.bytesWritten };
+  }
+
+  private async listen(l: Live): Promise<void> {
+    const server = net.createServer((sock) => {
+      const t = this.serve(l, sock).finally(() => l.tasks.delete(t));
+      l.tasks.add(t);
+    });
+    const rec = l.rec;
+    if (rec.socket) {
+      const st = fs.lstatSync(rec.socket, { throwIfNoEntry: false });
+      if (st && !st.isSocket()) throw new Error(`${rec.socket} exists and is not a socket`);
+      if (st) fs.rmSync(rec.socket); // a stale one of a controller that was killed
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      if (rec.socket) server.listen(rec.socket, () => resolve());
+      else {
+        const { host, port } = parseListen(rec.listen!);
+        server.listen(port, host, () => resolve());
+      }
+    });
+    server.on('error', (e) => this.ctx.log(`NBD export '${rec.name}': ${e.message}`));
+    if (rec.socket) fs.chmodSync(rec.socket, 0o600);
+    else if (parseListen(rec.listen!).port === 0) rec.listen = `${parseListen(rec.listen!).host}:${(server.address() as net.AddressInfo).port}`;
+    l.server = server;
+    l.error = null;
+  }
+
+  private async close(l: Live): Promise<void> {
+    const s = l.server;
+    l.server = null;
+    if (!s) return;
+    const closed = new Promise<void>((r) => s.close(() => r()));
+    for (const c of l.conns) c.destroy();
+    await closed;
+    await Promise.allSettled([...l.tasks]);
+    if (l.rec.socket) fs.rmSync(l.rec.socket, { force: true });
+  }
+
+  private backend(l: Live): Backend {
+    const array = this.ctx.array;
+    const vol = l.rec.volume;
+    return {
+      readOnly: l.rec.readOnly,
+      trackSize: array.trackSize,
+      size: () => array.volume(vol).size,
+      read: (offset, length) => array.read(vol, offset, length),
+      write: (offset, data, fua) => array.write(vol, offset, data, 'host', { sync: fua }),
+      flush: () => array.commit(),
+      isAllocated: (t) => array.volume(vol).isAllocated(t),
+      counted: (r, w) => {
+        l.bytesRead += r;
+        l.bytesWritten += w;
+      },
+      log: (m) => this.ctx.log(`export '${l.rec.name}': ${m}`),
+    };
+  }
+
+  private async serve(l: Live, sock: net.Socket): Promise<void> {
+    l.conns.add(sock);
+    sock.setNoDelay(true);
+    sock.on('error', () => undefined);
+    const reader = new SocketReader(sock);
+    const be = this.backend(l);
+    const target: ExportTarget = { name: l.rec.name, readOnly: l.rec.readOnly, size: be.size };
+    // a client that stalls in the handshake is dropped; once transmitting it may stay idle
+    sock.setTimeout(HANDSHAKE_TIMEOUT_MS, () => sock.destroy());
+    try {
+      const st = await handshake(sock, reader, target);
+      sock.setTimeout(0);
+      if (st) await transmission(sock, reader, be, st);
+    } catch (e) {
+      if (!(e instanceof Closed)) this.ctx.log(`NBD export '${l.rec.name}': connection failed: ${(e as Error).stack ?? String(e)}`);
+    } finally {
+      l.conns.delete(sock);
+      sock.end();
+    }
+  }
+}

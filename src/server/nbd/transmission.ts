@@ -1,0 +1,273 @@
+/**
+ * The transmission phase (doc/proto.md, "Transmission"): requests read one after another, served
+ * concurrently (at most MAX_INFLIGHT at a time), replies sent as each completes (simple replies, or
+ * structured ones when negotiated). An error in a request is an error reply; the connection goes on.
+ */
+import type net from 'node:net';
+import { RcopyError } from '../../errors.js';
+import type { Negotiated } from './handshake.js';
+import {
+  BASE_ALLOCATION_ID,
+  CMD,
+  CMD_FLAG,
+  MAX_REQUEST,
+  NBD_ERR,
+  REPLY_FLAG_DONE,
+  REPLY_TYPE,
+  REQUEST_MAGIC,
+  SIMPLE_REPLY_MAGIC,
+  STATE_HOLE,
+  STATE_ZERO,
+  STRUCTURED_REPLY_MAGIC,
+  type SocketReader,
+} from './wire.js';
+
+/** What an export does with the requests: the array's host write path underneath. */
+export interface Backend {
+  readonly readOnly: boolean;
+  readonly trackSize: number;
+  size(): number;
+  read(offset: number, length: number): Promise<Buffer>;
+  write(offset: number, data: Buffer, fua: boolean): Promise<void>;
+  flush(): Promise<void>;
+  isAllocated(track: number): boolean;
+  counted(read: number, written: number): void;
+  log(msg: string): void;
+}
+
+interface Request {
+  flags: number;
+  type: number;
+  cookie: Buffer;
+  offset: number;
+  length: number;
+}
+
+const MAX_INFLIGHT = 16;
+/** WRITE_ZEROES writes zeros through the write path in pieces of this size. */
+const ZERO_CHUNK = 4 * 1024 * 1024;
+const ZEROS = Buffer.alloc(ZERO_CHUNK);
+
+/** The flags each command accepts; any other is EINVAL. */
+const ALLOWED_FLAGS: Record<number, number> = {
+  [CMD.READ]: 0,
+  [CMD.WRITE]: CMD_FLAG.FUA,
+  [CMD.DISC]: 0,
+  [CMD.FLUSH]: 0,
+  [CMD.TRIM]: CMD_FLAG.FUA,
+  [CMD.CACHE]: 0,
+  [CMD.WRITE_ZEROES]: CMD_FLAG.FUA | CMD_FLAG.NO_HOLE,
+  [CMD.BLOCK_STATUS]: CMD_FLAG.REQ_ONE,
+};
+
+/** An NBD error value for a reply. */
+class NbdError extends Error {
+  constructor(
+    readonly errno: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The error value for what the engine threw: a read-only S-VOL is EPERM, a full disk or journal ENOSPC, a fenced write EIO. */
+export function errnoOf(e: unknown): number {
+  if (e instanceof NbdError) return e.errno;
+  if (e instanceof RcopyError) {
+    if (e.code === 'ERR_RCOPY_STATE') return NBD_ERR.EPERM;
+    if (e.code === 'ERR_RCOPY_NO_SPACE' || e.code === 'ERR_RCOPY_JOURNAL_FULL') return NBD_ERR.ENOSPC;
+    if (e.code === 'ERR_RCOPY_OUT_OF_RANGE') return NBD_ERR.EINVAL;
+  }
+  if ((e as NodeJS.ErrnoException)?.code === 'ENOSPC' || (e as NodeJS.ErrnoException)?.code === 'EDQUOT') return NBD_ERR.ENOSPC;
+  return NBD_ERR.EIO;
+}
+
+class Replier {
+  constructor(
+    private readonly sock: net.Socket,
+    private readonly st: Negotiated,
+  ) {}
+
+  private chunk(cookie: Buffer, flags: number, type: number, payload: Buffer[]): void {
+    const h = Buffer.alloc(20);
+    h.writeUInt32BE(STRUCTURED_REPLY_MAGIC, 0);
+    h.writeUInt16BE(flags, 4);
+    h.writeUInt16BE(type, 6);
+    cookie.copy(h, 8);
+    h.writeUInt32BE(
+      payload.reduce((n, b) => n + b.length, 0),
+      16,
+    );
+    this.send([h, ...payload]);
+  }
+
+  private send(bufs: Buffer[]): void {
+    if (this.sock.destroyed) return;
+    this.sock.cork();
+    for (const b of bufs) this.sock.write(b);
+    this.sock.uncork();
+  }
+
+  private simple(cookie: Buffer, errno: number, data?: Buffer): void {
+    const h = Buffer.alloc(16);
+    h.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
+    h.writeUInt32BE(errno, 4);
+    cookie.copy(h, 8);
+    this.send(data ? [h, data] : [h]);
+  }
+
+  ok(cookie: Buffer): void {
+    if (this.st.structured) this.chunk(cookie, REPLY_FLAG_DONE, REPLY_TYPE.NONE, []);
+    else this.simple(cookie, 0);
+  }
+
+  error(cookie: Buffer, errno: number, message: string): void {
+    if (!this.st.structured) return this.simple(cookie, errno);
+    const m = Buffer.from(message.slice(0, 200), 'utf8');
+    const b = Buffer.alloc(6);
+    b.writeUInt32BE(errno, 0);
+    b.writeUInt16BE(m.length, 4);
+    this.chunk(cookie, REPLY_FLAG_DONE, REPLY_TYPE.ERROR, [b, m]);
+  }
+
+  data(cookie: Buffer, offset: number, data: Buffer): void {
+    if (!this.st.structured) return this.simple(cookie, 0, data);
+    const o = Buffer.alloc(8);
+    o.writeBigUInt64BE(BigInt(offset));
+    this.chunk(cookie, REPLY_FLAG_DONE, REPLY_TYPE.OFFSET_DATA, [o, data]);
+  }
+
+  status(cookie: Buffer, extents: Buffer): void {
+    const id = Buffer.alloc(4);
+    id.writeUInt32BE(BASE_ALLOCATION_ID);
+    this.chunk(cookie, REPLY_FLAG_DONE, REPLY_TYPE.BLOCK_STATUS, [id, extents]);
+  }
+}
+
+/** The base:allocation extents of [offset, offset+length): unallocated tracks read as zeros. */
+function allocationExtents(be: Backend, offset: number, length: number, one: boolean): Buffer {
+  const out: Array<[number, number]> = [];
+  const end = offset + length;
+  for (let at = offset; at < end;) {
+    const track = Math.floor(at / be.trackSize);
+    const next = Math.min(end, (track + 1) * be.trackSize);
+    const state = be.isAllocated(track) ? 0 : STATE_HOLE | STATE_ZERO;
+    const last = out[out.length - 1];
+    if (last && last[1] === state && last[0] + (next - at) <= 0xffffffff) last[0] += next - at;
+    else {
+      if (one && last) break;
+      out.push([next - at, state]);
+    }
+    at = next;
+  }
+  const b = Buffer.alloc(out.length * 8);
+  out.forEach(([len, state], i) => {
+    b.writeUInt32BE(len, i * 8);
+    b.writeUInt32BE(state, i * 8 + 4);
+  });
+  return b;
+}
+
+function checkRange(be: Backend, r: Request, errno: number): void {
+  if (r.offset + r.length > be.size()) throw new NbdError(errno, `offset ${r.offset} + length ${r.length} is past the end of the export (${be.size()} bytes)`);
+}
+
+async function writeZeroes(be: Backend, r: Request): Promise<void> {
+  for (let at = 0; at < r.length; at += ZERO_CHUNK) {
+    const n = Math.min(ZERO_CHUNK, r.length - at);
+    await be.write(r.offset + at, n === ZERO_CHUNK ? ZEROS : ZEROS.subarray(0, n), false);
+  }
+  if (r.flags & CMD_FLAG.FUA) await be.flush();
+  be.counted(0, r.length);
+}
+
+/** Serves one request whose payload (a WRITE's) has been read. */
+// long: one case per command, each a few lines
+async function serve(be: Backend, st: Negotiated, out: Replier, r: Request, payload: Buffer | null): Promise<void> {
+  const writes = r.type === CMD.WRITE || r.type === CMD.TRIM || r.type === CMD.WRITE_ZEROES;
+  if (writes && be.readOnly) throw new NbdError(NBD_ERR.EPERM, 'the export is read-only');
+  switch (r.type) {
+    case CMD.READ: {
+      checkRange(be, r, NBD_ERR.EINVAL);
+      const data = await be.read(r.offset, r.length);
+      be.counted(r.length, 0);
+      return out.data(r.cookie, r.offset, data);
+    }
+    case CMD.WRITE:
+      checkRange(be, r, NBD_ERR.ENOSPC);
+      await be.write(r.offset, payload!, (r.flags & CMD_FLAG.FUA) !== 0);
+      be.counted(0, r.length);
+      return out.ok(r.cookie);
+    case CMD.FLUSH:
+      await be.flush();
+      return out.ok(r.cookie);
+    case CMD.TRIM:
+      // a hint the server may ignore: the data stays (and so does the replica's)
+      checkRange(be, r, NBD_ERR.EINVAL);
+      if (r.flags & CMD_FLAG.FUA) await be.flush();
+      return out.ok(r.cookie);
+    case CMD.CACHE:
+      checkRange(be, r, NBD_ERR.EINVAL);
+      return out.ok(r.cookie);
+    case CMD.WRITE_ZEROES:
+      checkRange(be, r, NBD_ERR.ENOSPC);
+      await writeZeroes(be, r);
+      return out.ok(r.cookie);
+    case CMD.BLOCK_STATUS:
+      if (!st.structured || !st.allocationContext) throw new NbdError(NBD_ERR.EINVAL, 'no meta context was negotiated');
+      if (r.length === 0) throw new NbdError(NBD_ERR.EINVAL, 'BLOCK_STATUS of length 0');
+      checkRange(be, r, NBD_ERR.EINVAL);
+      return out.status(r.cookie, allocationExtents(be, r.offset, r.length, (r.flags & CMD_FLAG.REQ_ONE) !== 0));
+    default:
+      throw new NbdError(NBD_ERR.EINVAL, `unknown command ${r.type}`);
+  }
+}
+
+function parseRequest(h: Buffer): Request | null {
+  if (h.readUInt32BE(0) !== REQUEST_MAGIC) return null;
+  return { flags: h.readUInt16BE(4), type: h.readUInt16BE(6), cookie: Buffer.from(h.subarray(8, 16)), offset: Number(h.readBigUInt64BE(16)), length: h.readUInt32BE(24) };
+}
+
+/** Why a request is refused before it runs (its payload is read and dropped first), or null. */
+function refusal(r: Request): NbdError | null {
+  const allowed = ALLOWED_FLAGS[r.type];
+  if (allowed !== undefined && (r.flags & ~allowed) !== 0) return new NbdError(NBD_ERR.EINVAL, `flags ${r.flags} not valid for command ${r.type}`);
+  const carries = r.type === CMD.READ || r.type === CMD.WRITE;
+  if (carries && r.length > MAX_REQUEST) return new NbdError(NBD_ERR.EINVAL, `request of ${r.length} bytes is larger than ${MAX_REQUEST}`);
+  if (!Number.isSafeInteger(r.offset + r.length)) return new NbdError(NBD_ERR.EINVAL, 'offset out of range');
+  return null;
+}
+
+/**
+ * Serves requests until DISC, the end of the connection, or a request without the request magic
+ * (the stream cannot be followed any more: the connection is closed). In-flight requests complete
+ * before it returns.
+ */
+export async function transmission(sock: net.Socket, reader: SocketReader, be: Backend, st: Negotiated): Promise<void> {
+  const out = new Replier(sock, st);
+  const inflight = new Set<Promise<void>>();
+  try {
+    for (;;) {
+      const r = parseRequest(await reader.read(28));
+      if (!r) {
+        be.log('NBD: a request without the request magic; closing the connection');
+        return;
+      }
+      if (r.type === CMD.DISC) return;
+      const bad = refusal(r);
+      const payload = r.type === CMD.WRITE ? (bad ? null : await reader.read(r.length)) : null;
+      if (r.type === CMD.WRITE && bad) await reader.skip(r.length);
+      if (bad) {
+        out.error(r.cookie, bad.errno, bad.message);
+        continue;
+      }
+      while (inflight.size >= MAX_INFLIGHT) await Promise.race(inflight);
+      const p = serve(be, st, out, r, payload)
+        .catch((e: unknown) => out.error(r.cookie, errnoOf(e), (e as Error).message))
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+  } finally {
+    await Promise.all(inflight);
+  }
+}

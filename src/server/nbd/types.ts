@@ -1,0 +1,24 @@
+/** What the contract (methods.ts) and the CLI know of an NBD export; no imports, so no cycle through the registry. */
+
+/** An export as kept in the array's state. */
+export interface ExportRecord {
+  name: string;
+  volume: string;
+  /** A Unix socket path, or null for a TCP export. */
+  socket: string | null;
+  /** host:port of a TCP export, or null. */
+  listen: string | null;
+  readOnly: boolean;
+  created: number;
+}
+
+/** An export as `export list` shows it. */
+export interface ExportView extends ExportRecord {
+  array: string;
+  uri: string;
+  serving: boolean;
+  error: string | null;
+  clients: number;
+  bytesRead: number;
+  bytesWritten: number;
+}
