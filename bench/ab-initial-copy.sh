@@ -20,7 +20,7 @@ run() {
   t0=$(date +%s.%N)
   $bin pair create A:v B:v --journal A:j1,B:j2 --wait --timeout 10m >/dev/null
   t1=$(date +%s.%N)
-  echo "$label $(echo "$t1 - $t0" | bc)"
+  awk -v l="$label" -v a="$t0" -v b="$t1" 'BEGIN { printf "%s %.3f\n", l, b - a }'
 }
 for _ in $(seq "$rounds"); do
   run "$old" old
