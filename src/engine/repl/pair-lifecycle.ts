@@ -5,17 +5,9 @@
  */
 import { E } from '../../errors.js';
 import { parseVolRef } from '../../units.js';
-import type { CopyManager } from './copy.js';
 import { SUSPENDED, type PairState } from './pair-state.js';
-import type { PullManager } from './pull-loop.js';
 import type { PairRow } from './repl-store.js';
-import type { Parts } from './parts.js';
-import type { Site } from './site.js';
-import type { GroupRecords } from './group-records.js';
-import type { Journals } from './journals.js';
-import type { PairFiles } from './pair-files.js';
-import type { Links } from './links.js';
-import type { PairView } from './pair-view.js';
+import { PairCommand } from './pair-checks.js';
 
 export interface CreatePairRequest {
   pvol: string; // ARRAY:VOL on the primary
@@ -52,27 +44,7 @@ function newPair(ident: PairIdent, nocopy: boolean): PairRow {
   };
 }
 
-export class PairLifecycle {
-  private readonly site: Site;
-  private readonly records: GroupRecords;
-  private readonly journals: Journals;
-  private readonly files: PairFiles;
-  private readonly links: Links;
-  private readonly view: PairView;
-
-  constructor(
-    parts: Pick<Parts, 'site' | 'records' | 'journals' | 'files' | 'links' | 'view'>,
-    private readonly pulls: PullManager,
-    private readonly copies: CopyManager,
-  ) {
-    this.site = parts.site;
-    this.records = parts.records;
-    this.journals = parts.journals;
-    this.files = parts.files;
-    this.links = parts.links;
-    this.view = parts.view;
-  }
-
+export class PairLifecycle extends PairCommand {
   /** Secondary side of `pair create`. */
   // long: the steps in the order they must happen (checks, the primary's record, this side's record
   // in one transaction, then the copy); each is a few lines

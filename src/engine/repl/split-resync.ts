@@ -5,46 +5,11 @@
  * and switches the whole group back to PAIR as one (copy.ts); with --swap the roles change sides.
  */
 import { E } from '../../errors.js';
-import type { CopyManager } from './copy.js';
 import { JOURNALING, MIRROR, SUSPENDED, type PairState } from './pair-state.js';
-import type { PullManager } from './pull-loop.js';
 import type { PairRow } from './repl-store.js';
-import type { Parts } from './parts.js';
-import type { Site } from './site.js';
-import type { GroupRecords } from './group-records.js';
-import type { Journals } from './journals.js';
-import type { PairFiles } from './pair-files.js';
-import type { Links } from './links.js';
-import type { PrimarySuspension } from './suspension.js';
-import type { PullServer } from './pull-serve.js';
-import type { PairView } from './pair-view.js';
-import { requireRole, sideOf } from './pair-checks.js';
+import { PairCommand, requireRole, sideOf } from './pair-checks.js';
 
-export class SplitResync {
-  private readonly site: Site;
-  private readonly records: GroupRecords;
-  private readonly journals: Journals;
-  private readonly files: PairFiles;
-  private readonly links: Links;
-  private readonly suspension: PrimarySuspension;
-  private readonly serve: PullServer;
-  private readonly view: PairView;
-
-  constructor(
-    parts: Pick<Parts, 'site' | 'records' | 'journals' | 'files' | 'links' | 'suspension' | 'serve' | 'view'>,
-    private readonly pulls: PullManager,
-    private readonly copies: CopyManager,
-  ) {
-    this.site = parts.site;
-    this.records = parts.records;
-    this.journals = parts.journals;
-    this.files = parts.files;
-    this.links = parts.links;
-    this.suspension = parts.suspension;
-    this.serve = parts.serve;
-    this.view = parts.view;
-  }
-
+export class SplitResync extends PairCommand {
   /** Secondary side of `pair split`: the primary stops journaling, this side drains, both suspend. */
   async split(id: string, rw: boolean): Promise<Record<string, unknown>> {
     const p = this.records.pair(id);

@@ -4,39 +4,10 @@
  * suspension decided on the primary, and what a restart leaves of a resync cut short.
  */
 import { E } from '../../errors.js';
-import type { CopyManager } from './copy.js';
 import { JOURNALING, MIRROR, type PairState } from './pair-state.js';
-import type { PullManager } from './pull-loop.js';
-import type { Parts } from './parts.js';
-import type { Site } from './site.js';
-import type { GroupRecords } from './group-records.js';
-import type { Journals } from './journals.js';
-import type { PairFiles } from './pair-files.js';
-import type { Links } from './links.js';
-import type { PairView } from './pair-view.js';
-import { catchingUp, requireRole, sideOf } from './pair-checks.js';
+import { PairCommand, catchingUp, requireRole, sideOf } from './pair-checks.js';
 
-export class Takeover {
-  private readonly site: Site;
-  private readonly records: GroupRecords;
-  private readonly journals: Journals;
-  private readonly files: PairFiles;
-  private readonly links: Links;
-  private readonly view: PairView;
-
-  constructor(
-    parts: Pick<Parts, 'site' | 'records' | 'journals' | 'files' | 'links' | 'view'>,
-    private readonly pulls: PullManager,
-    private readonly copies: CopyManager,
-  ) {
-    this.site = parts.site;
-    this.records = parts.records;
-    this.journals = parts.journals;
-    this.files = parts.files;
-    this.links = parts.links;
-    this.view = parts.view;
-  }
-
+export class Takeover extends PairCommand {
   async takeover(id: string): Promise<Record<string, unknown>> {
     const p = this.records.pair(id);
     requireRole(p, 'S');
