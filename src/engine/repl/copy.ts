@@ -75,11 +75,13 @@ export class CopyManager {
     if (this.tasks.has(id)) return;
     const t = { abort: false, done: Promise.resolve() };
     this.tasks.set(id, t);
-    t.done = this.runWithRetry(id, t).finally(() => {
-      this.tasks.delete(id);
-      const p = this.records.rs.pair(id);
-      if (p && !this.groupCopying(p.localJournal)) this.override.delete(p.localJournal);
-    });
+    t.done = this.runWithRetry(id, t)
+      .catch((e: unknown) => this.site.log(`copy of ${id} stopped without recording its state: ${(e as Error).message}`))
+      .finally(() => {
+        this.tasks.delete(id);
+        const p = this.records.rs.pair(id);
+        if (p && !this.groupCopying(p.localJournal)) this.override.delete(p.localJournal);
+      });
   }
 
   async abort(id: string): Promise<void> {
@@ -118,11 +120,26 @@ export class CopyManager {
         const cur = this.records.rs.pair(id);
         if (!cur || cur.state !== 'COPY') return; // the group left COPY meanwhile (revert, suspension)
         if (err.kind !== 'peer' || Date.now() - failingSince > watch) {
-          if (err.code === 'ERR_RCOPY_NO_SPACE') this.site.array.useReserve(); // room to record the PSUE
-          await this.groupSwitch.failGroup(cur, p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`);
+          await this.recordFailure(cur, p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`, err.code === 'ERR_RCOPY_NO_SPACE');
           return;
         }
         await new Promise((res) => setTimeout(res, Math.min(1000, watch / 4)));
+      }
+    }
+  }
+
+  /** Records a copy's failure (PSUE). On a full disk, each try first frees one more unit of the
+   *  space reserve (array/reserve.ts): a copy must never stay in COPY because its end could not be written. */
+  private async recordFailure(cur: PairRow, reason: string, noSpace: boolean): Promise<void> {
+    let free = noSpace;
+    for (;;) {
+      if (free) this.site.array.useReserve();
+      try {
+        await this.groupSwitch.failGroup(cur, reason);
+        return;
+      } catch (e) {
+        if (storageError(e, { array: this.site.name })?.code !== 'ERR_RCOPY_NO_SPACE' || !this.site.array.useReserve()) throw e;
+        free = false;
       }
     }
   }
