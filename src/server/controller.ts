@@ -108,9 +108,9 @@ export class Controller implements HandlerContext {
   private async dispatch(sock: net.Socket, f: Frame): Promise<void> {
     const id = f.header.id;
     const method = f.header.m;
-    const send = (h: unknown, payload?: Payload | null): void => {
-      if (sock.destroyed) return;
-      writeFrame(sock, encodeFrame(h, payload));
+    const send = (h: unknown, payload?: Payload | null, written?: () => void): void => {
+      if (sock.destroyed) return written?.();
+      writeFrame(sock, encodeFrame(h, payload), written);
     };
     try {
       if (typeof id !== 'number' || typeof method !== 'string') {
@@ -118,8 +118,8 @@ export class Controller implements HandlerContext {
       }
       const out = await invoke(this.handlers, this, method, f.header.p ?? {}, f.payload, (ev) => send({ id, ev }));
       if (out && typeof out === 'object' && 'payload' in out && isPayload((out as { payload: unknown }).payload)) {
-        const o = out as { result?: unknown; payload: Payload };
-        send({ id, r: o.result ?? null }, o.payload);
+        const o = out as { result?: unknown; payload: Payload; written?: () => void };
+        send({ id, r: o.result ?? null }, o.payload, o.written);
       } else {
         send({ id, r: out ?? null });
       }

@@ -26,6 +26,8 @@ export type { Params } from './validate.js';
 export interface WithPayload<R> {
   result: R;
   payload: Payload;
+  /** Called once the socket has taken the payload (its buffers may be reused from then on). */
+  written?: () => void;
 }
 
 /** The handler of method M: its params were checked against the contract's schema. */

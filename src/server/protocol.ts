@@ -9,6 +9,7 @@
  * Frames over MAX_FRAME are refused: a peer cannot make us allocate without bound.
  */
 import net from 'node:net';
+import { trackBuffers } from '../engine/util/buffer-pool.js';
 import { E, RcopyError, type RcopyErrorJSON } from '../errors.js';
 import type { Method, ParamsOf, ResultOf } from './methods.js';
 
@@ -36,9 +37,13 @@ export function isPayload(p: unknown): p is Payload {
 }
 
 /** Writes a frame's buffers with one writev where the socket can take them at once. */
-export function writeFrame(sock: net.Socket, bufs: readonly Buffer[]): void {
+/** Writes one frame's buffers; `written` runs once the socket is done with them (sent or failed). */
+export function writeFrame(sock: net.Socket, bufs: readonly Buffer[], written?: () => void): void {
   sock.cork();
-  for (const b of bufs) sock.write(b);
+  for (let i = 0; i < bufs.length; i++) {
+    if (written && i === bufs.length - 1) sock.write(bufs[i]!, () => written());
+    else sock.write(bufs[i]!);
+  }
   sock.uncork();
 }
 
@@ -101,7 +106,7 @@ export class FrameDecoder {
           out.push({ header, payload: this.take(pl) });
           continue;
         }
-        this.cur = { header, payload: Buffer.allocUnsafe(pl), filled: 0 };
+        this.cur = { header, payload: trackBuffers.take(pl), filled: 0 };
         input.unshift(...this.chunks);
         this.chunks = [];
         this.size = 0;

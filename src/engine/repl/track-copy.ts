@@ -9,6 +9,7 @@
  * Every worker re-checks, after each await and right before it writes, that the copy was not
  * stopped and the pair is still in COPY (live): a revert or a suspension may have come meanwhile.
  */
+import { trackBuffers } from '../util/buffer-pool.js';
 import { E } from '../../errors.js';
 import { mapAhead } from '../util/parallel.js';
 import { TrackBitmap } from './track-bitmap.js';
@@ -208,6 +209,8 @@ export class TrackCopy {
       runs.map(([offset], i) => ({ vol, offset, data: datas[i]! })),
       this.p.resyncing ? 'resync' : 'copy',
     );
+    // the volume writes have ended and nothing else holds the received payload
+    trackBuffers.give(datas[0]);
     this.st.dataTracks += n;
     this.progress(n);
   }

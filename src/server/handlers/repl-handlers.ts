@@ -4,6 +4,7 @@
  */
 import { E } from '../../errors.js';
 import { hashTracks } from '../../engine/repl/references/track-hashes.js';
+import { trackBuffers } from '../../engine/util/buffer-pool.js';
 import { forEachLimit } from '../../engine/util/parallel.js';
 import type { CopyManager } from '../../engine/repl/copy.js';
 import type { PullManager } from '../../engine/repl/pull-loop.js';
@@ -300,17 +301,29 @@ export const handlers: Handlers = {
       if (total > 64 * 1024 * 1024) throw E.badInput('repl.readRuns: at most 64 MiB per request');
     }
     // every run read straight into its place in the reply, several at a time (random tracks)
-    const payload = Buffer.allocUnsafe(total);
-    await forEachLimit(at.length, 8, async (i) => {
-      const [off, len, pos] = at[i]!;
-      await vol.read(off, len, payload.subarray(pos, pos + len));
-    });
-    return { result: null, payload };
+    const payload = trackBuffers.take(total);
+    try {
+      await forEachLimit(at.length, 8, async (i) => {
+        const [off, len, pos] = at[i]!;
+        await vol.read(off, len, payload.subarray(pos, pos + len));
+      });
+    } catch (e) {
+      trackBuffers.give(payload);
+      throw e;
+    }
+    return { result: null, payload, written: () => trackBuffers.give(payload) };
   },
   'repl.readTracks': async (ctx, p) => {
     const vol = ctx.array.volume(str(p, 'volume'));
-    const data = await vol.read(int(p, 'offset'), int(p, 'length', 1, 64 * 1024 * 1024));
-    return { result: null, payload: data };
+    const length = int(p, 'length', 1, 64 * 1024 * 1024);
+    const data = trackBuffers.take(length);
+    try {
+      await vol.read(int(p, 'offset'), length, data);
+    } catch (e) {
+      trackBuffers.give(data);
+      throw e;
+    }
+    return { result: null, payload: data, written: () => trackBuffers.give(data) };
   },
   'repl.trackHashes': async (ctx, p) => {
     const vol = ctx.array.volume(str(p, 'volume'));

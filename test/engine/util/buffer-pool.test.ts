@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BufferPool } from '../../../src/engine/util/buffer-pool.js';
+
+const MiB = 1024 * 1024;
+
+test('a buffer given back is the one the next take of its size class gets, at the asked length', () => {
+  const pool = new BufferPool();
+  const a = pool.take(3 * MiB);
+  assert.equal(a.length, 3 * MiB);
+  assert.equal(a.buffer.byteLength, 4 * MiB);
+  a[0] = 7;
+  pool.give(a);
+  assert.equal(pool.kept, 4 * MiB);
+  const b = pool.take(4 * MiB);
+  assert.equal(b.buffer, a.buffer);
+  assert.equal(b.length, 4 * MiB);
+  assert.equal(pool.kept, 0);
+  // another size class is not served from it
+  pool.give(b);
+  assert.notEqual(pool.take(8 * MiB).buffer, a.buffer);
+});
+
+test('a second give of the same buffer, a view that does not start at its first byte, and foreign or small buffers are ignored', () => {
+  const pool = new BufferPool();
+  const a = pool.take(2 * MiB);
+  pool.give(a);
+  pool.give(a);
+  assert.equal(pool.kept, 2 * MiB);
+  const x = pool.take(2 * MiB);
+  const y = pool.take(2 * MiB);
+  assert.equal(x.buffer, a.buffer);
+  assert.notEqual(y.buffer, a.buffer, 'one buffer never has two owners');
+  pool.give(x.subarray(1));
+  pool.give(Buffer.alloc(2 * MiB));
+  pool.give(pool.take(1000));
+  assert.equal(pool.kept, 0);
+  // a view from the first byte gives back the whole buffer
+  pool.give(x.subarray(0, 10));
+  assert.equal(pool.kept, 2 * MiB);
+});
+
+test('at most `keep` bytes of idle buffers are kept', () => {
+  const pool = new BufferPool(5 * MiB);
+  const bufs = [pool.take(2 * MiB), pool.take(2 * MiB), pool.take(2 * MiB)];
+  for (const b of bufs) pool.give(b);
+  assert.equal(pool.kept, 4 * MiB);
+});
