@@ -1,0 +1,103 @@
+/**
+ * The TCP transport between two homes: serve and token, remotes, commands on a remote array, and
+ * what is refused (a wrong token, a slow handshake, plaintext where TLS is required, a certificate
+ * of another CA, plaintext off the loopback) and bad input from the network, counted and harmless.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { homeTest, waitFor } from '../helpers.js';
+import { extraHome, makeHost, makePki, meshRemotes, pidOf, type Host } from './tcp-hosts.js';
+
+function hostPort(a: string): { host: string; port: number } {
+  const i = a.lastIndexOf(':');
+  return { host: a.slice(0, i), port: Number(a.slice(i + 1)) };
+}
+
+async function badInput(h: Host): Promise<{ auth: number; frames: number; requests: number }> {
+  return (await h.home.ok('array', 'status', h.array, '--json')).tcp.badInput;
+}
+
+homeTest('TLS: serve, token, remote add, volumes and io on a remote array; restart listens again', async (h0) => {
+  const pki = makePki(h0.tempDir());
+  const a = await makeHost(h0, 'A', '127.0.0.2', pki, 'tls');
+  const b = await makeHost(extraHome(h0), 'B', '127.0.0.3', pki, 'tls');
+  await meshRemotes([a, b], pki, 'tls');
+  // the token: private, 64 hex digits, never in --json, rotate gives another
+  const tokFile = path.join(h0.dir, 'arrays', 'A', 'tcp.token');
+  assert.equal(fs.statSync(tokFile).mode & 0o777, 0o600);
+  const tok = fs.readFileSync(tokFile, 'utf8').trim();
+  assert.match(tok, /^[0-9a-f]{64}$/);
+  assert.ok(!JSON.stringify(await h0.ok('array', 'token', 'A', '--json')).includes(tok));
+  assert.ok(!(await h0.ok('remote', 'list', '--json', '--format', 'json')).toString().includes(tok));
+  assert.equal(fs.statSync(path.join(b.home.dir, 'remotes', 'A.json')).mode & 0o777, 0o600);
+  const shown = await b.home.ok('remote', 'show', 'A', '--json');
+  assert.equal(shown.reachable, true);
+  assert.ok(!JSON.stringify(shown).includes(tok));
+  // from B's home: volumes, journals and io on A, over TCP only
+  await b.home.ok('volume', 'create', 'A:v', '--size', '8M');
+  await b.home.ok('journal', 'create', 'A:j', '--size', '16M');
+  assert.deepEqual(
+    (await b.home.ok('volume', 'list', 'A', '--json')).map((v: { name: string }) => v.name),
+    ['v'],
+  );
+  assert.deepEqual(
+    (await b.home.ok('journal', 'list', 'A', '--json')).map((j: { name: string }) => j.name),
+    ['j'],
+  );
+  const data = path.join(pki.dir, 'data.bin');
+  fs.writeFileSync(data, Buffer.alloc(3 * 1024 * 1024, 0x5a));
+  await b.home.ok('io', 'write', 'A:v', '--file', data, '--offset', '1M');
+  const out = path.join(pki.dir, 'out.bin');
+  await b.home.ok('io', 'read', 'A:v', '--offset', '1M', '--length', '3M', '--out', out);
+  assert.ok(fs.readFileSync(out).equals(fs.readFileSync(data)));
+  const remoteSum = (await b.home.ok('io', 'checksum', 'A:v', '--json')).sha256;
+  assert.equal(remoteSum, (await h0.ok('io', 'checksum', 'A:v', '--json')).sha256);
+  // the listener and the token are managed on the array's host only
+  await b.home.fails(2, 'ERR_RCOPY_NO_ARRAY', 'array', 'token', 'A');
+  // a restarted controller listens again on the same address
+  await h0.ok('array', 'stop', 'A');
+  await h0.ok('array', 'start', 'A');
+  assert.equal((await h0.ok('array', 'status', 'A', '--json')).tcp.listening, a.address);
+  assert.equal((await b.home.ok('io', 'checksum', 'A:v', '--json')).sha256, remoteSum);
+  // --rotate: the old token is refused from then on
+  await h0.ok('array', 'token', 'A', '--rotate');
+  await b.home.fails(4, 'ERR_RCOPY_AUTH', 'volume', 'list', 'A');
+  await h0.ok('array', 'serve', 'A', '--stop');
+  assert.equal((await h0.ok('array', 'status', 'A', '--json')).tcp.listening, null);
+  await b.home.fails(4, /ERR_RCOPY_PEER.*connection refused/, 'volume', 'list', 'A');
+  void pidOf;
+});
+
+homeTest('refused: wrong token, slow handshake, plaintext to TLS, another CA, plaintext off loopback', async (h0) => {
+  const pki = makePki(h0.tempDir());
+  const a = await makeHost(h0, 'A', '127.0.0.2', pki, 'tls');
+  const hb = extraHome(h0);
+  // a wrong token: refused at remote add (nothing kept), logged without the token
+  const bad = path.join(pki.dir, 'bad.token');
+  fs.writeFileSync(bad, `${'0'.repeat(64)}\n`);
+  await hb.fails(4, 'ERR_RCOPY_AUTH', 'remote', 'add', 'A', a.address, '--token-file', bad, '--tls-ca', pki.ca);
+  assert.equal((await hb.ok('remote', 'list', '--json')).length, 0);
+  // plaintext to a TLS listener
+  await hb.fails(4, 'ERR_RCOPY_AUTH', 'remote', 'add', 'A', a.address, '--token-file', a.tokenFile);
+  // a certificate from another CA
+  await hb.fails(4, 'ERR_RCOPY_AUTH', 'remote', 'add', 'A', a.address, '--token-file', a.tokenFile, '--tls-ca', pki.otherCa);
+  // plaintext is refused off the loopback, on both sides
+  await h0.fails(2, /ERR_RCOPY_USAGE.*loopback/, 'array', 'serve', 'A', '--listen', '0.0.0.0:0', '--insecure');
+  await hb.fails(2, /ERR_RCOPY_USAGE.*loopback/, 'remote', 'add', 'A', '192.0.2.1:7400', '--token-file', a.tokenFile, '--no-check');
+  // a client that says nothing is cut off after the handshake timeout
+  const before = (await badInput(a)).auth;
+  const { host, port } = hostPort(a.address);
+  const silent = net.connect({ host, port });
+  silent.on('error', () => undefined);
+  const closed = new Promise<void>((r) => silent.on('close', () => r()));
+  await closed;
+  await waitFor(async () => (await badInput(a)).auth >= before + 1, 30_000);
+  const log = fs.readFileSync(path.join(h0.dir, 'arrays', 'A', 'controller.log'), 'utf8');
+  assert.match(log, /refused: wrong token/);
+  assert.match(log, /refused: TLS/);
+  assert.ok(!log.includes(fs.readFileSync(a.tokenFile, 'utf8').trim()), 'the token is in the log');
+  // with the right token and CA: accepted
+  await hb.ok('remote', 'add', 'A', a.address, '--token-file', a.tokenFile, '--tls-ca', pki.ca);
+});
