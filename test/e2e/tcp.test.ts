@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { homeTest, waitFor } from '../helpers.js';
-import { extraHome, makeHost, makePki, meshRemotes, pidOf, type Host } from './tcp-hosts.js';
+import { extraHome, makeHost, makePki, meshRemotes, type Host } from './tcp-hosts.js';
 
 function hostPort(a: string): { host: string; port: number } {
   const i = a.lastIndexOf(':');
@@ -67,7 +67,6 @@ homeTest('TLS: serve, token, remote add, volumes and io on a remote array; resta
   await h0.ok('array', 'serve', 'A', '--stop');
   assert.equal((await h0.ok('array', 'status', 'A', '--json')).tcp.listening, null);
   await b.home.fails(4, /ERR_RCOPY_PEER.*connection refused/, 'volume', 'list', 'A');
-  void pidOf;
 });
 
 homeTest('refused: wrong token, slow handshake, plaintext to TLS, another CA, plaintext off loopback', async (h0) => {
@@ -100,4 +99,91 @@ homeTest('refused: wrong token, slow handshake, plaintext to TLS, another CA, pl
   assert.ok(!log.includes(fs.readFileSync(a.tokenFile, 'utf8').trim()), 'the token is in the log');
   // with the right token and CA: accepted
   await hb.ok('remote', 'add', 'A', a.address, '--token-file', a.tokenFile, '--tls-ca', pki.ca);
+});
+
+/** A raw TCP client speaking the frame format by hand (the tests' bad peer). */
+class RawPeer {
+  private buf = Buffer.alloc(0);
+  readonly closed: Promise<void>;
+  private constructor(readonly sock: net.Socket) {
+    sock.on('data', (d) => (this.buf = Buffer.concat([this.buf, d])));
+    sock.on('error', () => undefined);
+    this.closed = new Promise((r) => sock.on('close', () => r()));
+  }
+  static async open(address: string): Promise<RawPeer> {
+    const s = net.connect(hostPort(address));
+    await new Promise((r) => s.once('connect', r));
+    return new RawPeer(s);
+  }
+  static frame(header: unknown, payloadLen = 0): Buffer {
+    const h = Buffer.from(typeof header === 'string' ? header : JSON.stringify(header));
+    const pre = Buffer.alloc(8);
+    pre.writeUInt32BE(h.length, 0);
+    pre.writeUInt32BE(payloadLen, 4);
+    return Buffer.concat([pre, h, Buffer.alloc(payloadLen)]);
+  }
+  send(b: Buffer): void {
+    this.sock.write(b);
+  }
+  /** The next whole frame's header. */
+  async next(): Promise<Record<string, any>> {
+    await waitFor(() => this.buf.length >= 8 && this.buf.length >= 8 + this.buf.readUInt32BE(0) + this.buf.readUInt32BE(4), 20_000, 20);
+    const hl = this.buf.readUInt32BE(0);
+    const pl = this.buf.readUInt32BE(4);
+    const h = JSON.parse(this.buf.subarray(8, 8 + hl).toString());
+    this.buf = this.buf.subarray(8 + hl + pl);
+    return h;
+  }
+}
+
+homeTest('bad input from the network: error replies or a closed connection, counted, nothing changed', async (h0) => {
+  const pki = makePki(h0.tempDir());
+  const a = await makeHost(h0, 'A', '127.0.0.2', pki, 'insecure');
+  const token = fs.readFileSync(a.tokenFile, 'utf8').trim();
+  await h0.ok('volume', 'create', 'A:v', '--size', '4M');
+  const sum = (await h0.ok('io', 'checksum', 'A:v', '--json')).sha256;
+  // before the token: a huge first frame is refused without being read
+  const p0 = await RawPeer.open(a.address);
+  p0.send(Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
+  assert.equal((await p0.next()).e.code, 'ERR_RCOPY_AUTH');
+  await p0.closed;
+  // a request instead of the token: refused, not run
+  const p1 = await RawPeer.open(a.address);
+  p1.send(RawPeer.frame({ id: 1, m: 'volume.delete', p: { name: 'v' } }));
+  assert.equal((await p1.next()).e.code, 'ERR_RCOPY_AUTH');
+  await p1.closed;
+  // after the token: unknown method, wrong param types, a payload of the wrong kind
+  const p = await RawPeer.open(a.address);
+  p.send(RawPeer.frame({ auth: token, v: 1 }));
+  assert.equal((await p.next()).auth, 'ok');
+  p.send(RawPeer.frame({ id: 1, m: 'volume.explode', p: {} }));
+  assert.equal((await p.next()).e.code, 'ERR_RCOPY_BAD_REQUEST');
+  p.send(RawPeer.frame({ id: 2, m: 'volume.create', p: { name: 'w', size: 'huge' } }));
+  assert.equal((await p.next()).e.code, 'ERR_RCOPY_BAD_REQUEST');
+  p.send(RawPeer.frame({ id: 3, m: 'io.write', p: { volume: 'v', offset: -5 } }, 4096));
+  assert.equal((await p.next()).e.code, 'ERR_RCOPY_BAD_REQUEST');
+  p.send(RawPeer.frame({ id: 4, m: 'transport.token', p: { rotate: true } }));
+  assert.equal((await p.next()).e.code, 'ERR_RCOPY_BAD_REQUEST');
+  // a header that is not JSON closes the connection
+  p.send(RawPeer.frame('{not json'));
+  await p.closed;
+  // a frame larger than the protocol allows closes it too
+  const q = await RawPeer.open(a.address);
+  q.send(RawPeer.frame({ auth: token, v: 1 }));
+  assert.equal((await q.next()).auth, 'ok');
+  q.send(Buffer.from([0, 0, 0, 2, 0x7f, 0xff, 0xff, 0xff]));
+  await q.closed;
+  const bad = await badInput(a);
+  assert.ok(bad.auth >= 2, `auth ${bad.auth}`);
+  assert.ok(bad.requests >= 4, `requests ${bad.requests}`);
+  assert.ok(bad.frames >= 2, `frames ${bad.frames}`);
+  assert.match(await h0.ok('array', 'status', 'A'), /bad input: \d+ refused handshakes, \d+ bad frames, \d+ bad requests/);
+  // nothing changed: the same volumes, the same data, the same token
+  assert.deepEqual(
+    (await h0.ok('volume', 'list', 'A', '--json')).map((v: { name: string }) => v.name),
+    ['v'],
+  );
+  assert.equal((await h0.ok('io', 'checksum', 'A:v', '--json')).sha256, sum);
+  assert.equal(fs.readFileSync(a.tokenFile, 'utf8').trim(), token);
+  assert.equal(fs.readFileSync(path.join(h0.dir, 'arrays', 'A', 'tcp.token'), 'utf8').trim(), token);
 });
