@@ -54,6 +54,13 @@ homeTest('TLS: serve, token, remote add, volumes and io on a remote array; resta
   assert.ok(fs.readFileSync(out).equals(fs.readFileSync(data)));
   const remoteSum = (await b.home.ok('io', 'checksum', 'A:v', '--json')).sha256;
   assert.equal(remoteSum, (await h0.ok('io', 'checksum', 'A:v', '--json')).sha256);
+  // a pair the other way round, made from B's home: P-VOL on the remote A, S-VOL local
+  await b.home.ok('volume', 'create', 'B:v', '--size', '8M');
+  await b.home.ok('journal', 'create', 'B:j', '--size', '16M');
+  await b.home.ok('link', 'add', 'B', 'A');
+  await b.home.ok('pair', 'create', 'A:v', 'B:v', '--journal', 'A:j,B:j', '--wait', '--timeout', '120s');
+  assert.equal((await b.home.ok('io', 'checksum', 'B:v', '--json')).sha256, remoteSum);
+  assert.equal((await h0.ok('pair', 'show', 'A:v', '--json')).primary.state, 'PAIR');
   // the listener and the token are managed on the array's host only
   await b.home.fails(2, 'ERR_RCOPY_NO_ARRAY', 'array', 'token', 'A');
   // a restarted controller listens again on the same address
