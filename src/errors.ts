@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'ERR_RCOPY_ABORTED'
   | 'ERR_RCOPY_ACCESS'
   | 'ERR_RCOPY_ARRAY_EXISTS'
+  | 'ERR_RCOPY_AUTH'
   | 'ERR_RCOPY_BACKUP_TARGET_TOO_SMALL'
   | 'ERR_RCOPY_BAD_DURATION'
   | 'ERR_RCOPY_BAD_FRAME'
@@ -212,6 +213,8 @@ export const E = {
   connection: (message: string) => new RcopyError('ERR_RCOPY_PEER', message, { kind: 'peer' }),
   /** A request that got no answer in time (a peer error: the other side did not answer). */
   noAnswer: (label: string, method: string, ms: number) => new RcopyError('ERR_RCOPY_TIMEOUT', `${label}: '${method}' got no answer in ${ms} ms`, { kind: 'peer' }),
+  /** A TCP connection whose token (or transport security) the other side refused. */
+  auth: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_AUTH', message, { kind: 'peer', hint }),
   peerDown: (name: string) => new RcopyError('ERR_RCOPY_PEER_DOWN', `the controller of peer array '${name}' is not running`, { kind: 'peer', hint: `run 'rcopy array start ${name}'` }),
   controllerStart: (message: string, hint: string) => new RcopyError('ERR_RCOPY_CONTROLLER_START', message, { kind: 'failed', hint }),
   resyncFailed: (message: string, hint: string) => new RcopyError('ERR_RCOPY_RESYNC_FAILED', message, { kind: 'peer', hint }),

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { E } from '../errors.js';
 import { checkSocket, controllerSocket, livePid, logFile, openLog } from '../engine/array/controller-process.js';
-import { existingArrayDir } from '../engine/array/home.js';
 import { RpcClient } from './protocol.js';
+import { connectRemoteArray, whereIs, type Whereabouts } from './transport/resolve.js';
 
 const CONTROLLER_JS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'controller.js');
 
@@ -71,7 +71,9 @@ function readTail(file: string): string {
 
 /** CLI side: connect to (and if needed start) the controller of a named array. */
 export async function connectArray(name: string, home: string, opts: { autostart?: boolean } = {}): Promise<RpcClient> {
-  const dir = existingArrayDir(name, home);
+  const where = whereIs(name, home);
+  if (where.remote) return connectRemoteArray(where.remote);
+  const dir = where.dir;
   if (opts.autostart === false) {
     const c = await tryConnect(dir, name);
     if (!c) throw E.notRunning(name);
@@ -93,13 +95,13 @@ export class PeerPool {
     const p = this.connecting.get(name);
     if (p) return p;
     const attempt = (async () => {
-      let dir: string;
+      let where: Whereabouts;
       try {
-        dir = existingArrayDir(name, this.home);
+        where = whereIs(name, this.home);
       } catch (e) {
-        throw E.peer(`peer array '${name}' is not known here: ${(e as Error).message}`);
+        throw E.peer(`peer array '${name}' is not known here: ${(e as Error).message}`, `on this host: rcopy remote add ${name} HOST:PORT --token-file F ...`);
       }
-      const conn = await tryConnect(dir, name);
+      const conn = where.remote ? await connectRemoteArray(where.remote) : await tryConnect(where.dir, name);
       if (!conn) {
         throw E.peerDown(name);
       }

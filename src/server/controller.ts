@@ -19,6 +19,7 @@ import type { Handler, HandlerContext, Service } from './handlers.js';
 import type { Method } from './methods.js';
 import { invoke, loadHandlers } from './registry.js';
 import { PeerPool } from './client.js';
+import type { BadInputKind, TransportSeam } from './transport/types.js';
 
 /** How often a controller checks that its array directory is still its own. */
 const OWNER_CHECK_MS = 2000;
@@ -56,7 +57,7 @@ export class Controller implements HandlerContext {
     for (const s of this.services) await s.start();
     const sp = (this.sockPath = socketPath(this.array.dir));
     fs.rmSync(sp, { force: true });
-    this.server = net.createServer((sock) => this.onConnection(sock));
+    this.server = net.createServer((sock) => this.serveSocket(sock, null, 'unix'));
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       // the umask (0077, or 0027 with --group-access) already keeps others from connecting
@@ -86,26 +87,40 @@ export class Controller implements HandlerContext {
     }
   }
 
-  private onConnection(sock: net.Socket): void {
+  /** The seam under the protocol: a Unix-socket connection, or a TCP one once its token is checked. */
+  readonly transport: TransportSeam = {
+    serveSocket: (sock, first, origin) => this.serveSocket(sock, first, origin),
+    countBad: (kind) => void this.badInput[kind]++,
+    badInput: { auth: 0, frames: 0, requests: 0 },
+  };
+
+  private get badInput(): Record<BadInputKind, number> {
+    return this.transport.badInput as Record<BadInputKind, number>;
+  }
+
+  private serveSocket(sock: net.Socket, first: Buffer | null, origin: 'unix' | 'tcp'): void {
     this.sockets.add(sock);
     sock.setNoDelay(true);
     const dec = new FrameDecoder();
-    sock.on('data', (chunk) => {
+    const onChunk = (chunk: Buffer): void => {
       let frames: Frame[];
       try {
         frames = dec.push(chunk);
       } catch (e) {
-        this.log(`bad frame from a client: ${(e as Error).message}`);
+        this.badInput.frames++;
+        this.log(`bad frame from a ${origin} client: ${(e as Error).message}`);
         sock.destroy();
         return;
       }
-      for (const f of frames) void this.dispatch(sock, f);
-    });
+      for (const f of frames) void this.dispatch(sock, f, origin);
+    };
+    sock.on('data', onChunk);
     sock.on('error', () => undefined);
     sock.on('close', () => this.sockets.delete(sock));
+    if (first && first.length) onChunk(first);
   }
 
-  private async dispatch(sock: net.Socket, f: Frame): Promise<void> {
+  private async dispatch(sock: net.Socket, f: Frame, origin: 'unix' | 'tcp'): Promise<void> {
     const id = f.header.id;
     const method = f.header.m;
     const send = (h: unknown, payload?: Payload | null, written?: () => void): void => {
@@ -116,6 +131,8 @@ export class Controller implements HandlerContext {
       if (typeof id !== 'number' || typeof method !== 'string') {
         throw E.malformedRequest('request without id or method');
       }
+      // the token and the listener are managed on the array's host only
+      if (origin === 'tcp' && method.startsWith('transport.')) throw E.malformedRequest(`'${method}' is not served over TCP`, "run it on the array's host");
       const out = await invoke(this.handlers, this, method, f.header.p ?? {}, f.payload, (ev) => send({ id, ev }));
       if (out && typeof out === 'object' && 'payload' in out && isPayload((out as { payload: unknown }).payload)) {
         const o = out as { result?: unknown; payload: Payload; written?: () => void };
@@ -126,6 +143,7 @@ export class Controller implements HandlerContext {
     } catch (e) {
       // file-system and SQLite errors (a full disk, EIO, EACCES) get their own codes, not INTERNAL
       const err = toRcopyError(e, { array: this.array.name, path: this.array.dir, store: path.join(this.array.dir, STORE_FILE) });
+      if (err.code === 'ERR_RCOPY_BAD_REQUEST') this.badInput.requests++;
       if (!(e instanceof RcopyError)) this.log(`${err.code} in '${String(method)}': ${err.code === 'ERR_RCOPY_INTERNAL' ? ((e as Error)?.stack ?? String(e)) : err.message}`);
       send({ id: typeof id === 'number' ? id : 0, e: err.toJSON() });
     }

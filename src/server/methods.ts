@@ -26,6 +26,7 @@ import type { GroupInfo } from '../engine/stats/store.js';
 import type { VolumeInfo } from '../engine/array/volume.js';
 import type { WorkloadResult } from '../engine/array/workload.js';
 import type { ExportView } from './nbd/types.js';
+import type { TransportStatus } from './transport/types.js';
 import { field as f } from './validate.js';
 
 const none = z.object({});
@@ -194,6 +195,11 @@ export const PARAMS = {
   'repl.groupCopyDone': z.object({ journal: f.str(), pairs: f.checkedByHandler<string[]>() }),
   'repl.primarySuspended': z.object({ journal: f.str(), state: f.oneOf(['PSUE', 'PFUS', 'PSUS']), reason: f.str(), from: f.str() }),
   'repl.primarySwap': z.object({ journal: f.str(), base: f.int() }),
+  // ---------------------------------------------------------------- TCP transport (transport/)
+  'transport.serve': z.object({ listen: f.str(), security: f.oneOf(['tls', 'psk', 'insecure']), cert: f.optStr(), key: f.optStr(), psk: f.optStr() }),
+  'transport.unserve': none,
+  'transport.token': z.object({ rotate: f.bool() }),
+  'transport.status': none,
 } satisfies Record<string, z.ZodType<object>>;
 
 /** A pair as either side describes it (Replicator.describe). */
@@ -354,6 +360,10 @@ export interface Results {
   'repl.groupCopyDone': { lastSeq: number };
   'repl.primarySuspended': null;
   'repl.primarySwap': { base: number };
+  'transport.serve': TransportStatus;
+  'transport.unserve': TransportStatus & { stopped: string | null };
+  'transport.token': { token: string; file: string };
+  'transport.status': TransportStatus;
 }
 
 export type Method = keyof typeof PARAMS;

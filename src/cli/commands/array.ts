@@ -12,6 +12,7 @@ import { checkName, formatBytes, parseSize } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import { iso, type Output } from '../render/output.js';
 import { confirm, need } from '../ui.js';
+import type { ResultOf } from '../../server/methods.js';
 import { arrayChoices, pickArray } from './common.js';
 import path from 'node:path';
 
@@ -109,6 +110,7 @@ export async function status(ctx: CliContext, [nameArg]: Args): Promise<Output> 
   const st = statusOf(dir);
   let running = false;
   let uptime: number | undefined;
+  let tcp: ResultOf<'transport.status'> | undefined;
   const c = await tryConnect(dir, name);
   if (c) {
     try {
@@ -119,10 +121,13 @@ export async function status(ctx: CliContext, [nameArg]: Args): Promise<Output> 
     } catch {
       running = false;
     }
+    if (running) tcp = (await c.call('transport.status', {}, { timeoutMs: 5000 }).catch(() => null))?.result;
     c.close();
   }
-  const data = { name, running, pid: running ? st.pid : null, socket: st.socket, uptimeSeconds: uptime };
-  return { data, text: running ? `${name}: running, pid ${st.pid}, socket ${st.socket}` : `${name}: stopped` };
+  const data = { name, running, pid: running ? st.pid : null, socket: st.socket, uptimeSeconds: uptime, tcp };
+  const b = tcp?.badInput;
+  const tcpText = tcp ? `; tcp ${tcp.listening ? `${tcp.listening} (${tcp.security})` : 'off'}; bad input: ${b!.auth} refused handshakes, ${b!.frames} bad frames, ${b!.requests} bad requests` : '';
+  return { data, text: running ? `${name}: running, pid ${st.pid}, socket ${st.socket}${tcpText}` : `${name}: stopped` };
 }
 
 export async function remove(ctx: CliContext, [nameArg]: Args): Promise<Output> {

@@ -1,5 +1,7 @@
 /** Shared by command modules: reaching a controller, and choosing arrays and volumes. */
-import { arraysDir, existingArrayDir, isArrayDir, listArrayNames } from '../../engine/array/home.js';
+import { arraysDir, isArrayDir, listArrayNames } from '../../engine/array/home.js';
+import { knownArray } from '../../server/transport/resolve.js';
+import { listRemotes } from '../../server/transport/remotes.js';
 import { connectArray } from '../../server/client.js';
 import type { Method, ResultOf } from '../../server/methods.js';
 import type { CallArgs, CallOptions, RpcClient } from '../../server/protocol.js';
@@ -36,6 +38,11 @@ export function arrayNames(ctx: CliContext): string[] {
   return listArrayNames(ctx.home).filter((n) => isArrayDir(path.join(arraysDir(ctx.home), n)));
 }
 
+/** The remote arrays of this home (rcopy remote add). */
+export function remoteNames(ctx: CliContext): string[] {
+  return listRemotes(ctx.home).map((r) => r.name);
+}
+
 export async function arrayChoices(ctx: CliContext): Promise<Choice[]> {
   return arrayNames(ctx).map((n) => ({ name: n, value: n }));
 }
@@ -43,7 +50,7 @@ export async function arrayChoices(ctx: CliContext): Promise<Choice[]> {
 export async function pickArray(ctx: CliContext, value: string | undefined): Promise<string> {
   const name = await need(ctx, value, { name: 'the array name', message: 'Which array?', choices: () => arrayChoices(ctx) });
   checkName('array', name);
-  existingArrayDir(name, ctx.home);
+  knownArray(name, ctx.home);
   return name;
 }
 
@@ -63,6 +70,6 @@ export async function volumeChoices(ctx: CliContext, filter?: (v: VolumeInfo) =>
 export async function pickVolume(ctx: CliContext, value: string | undefined, message = 'Which volume?'): Promise<{ array: string; name: string; ref: string }> {
   const ref = await need(ctx, value, { name: 'the volume (ARRAY:VOLUME)', message, choices: () => volumeChoices(ctx) });
   const r = parseVolRef(ref);
-  existingArrayDir(r.array, ctx.home);
+  knownArray(r.array, ctx.home);
   return { ...r, ref: `${r.array}:${r.name}` };
 }

@@ -9,7 +9,7 @@ import type { ParamsOf } from '../../server/methods.js';
 import type { Output } from '../render/output.js';
 import { progress } from '../render/progress.js';
 import { withArray } from './common.js';
-import { existingArrayDir } from '../../engine/array/home.js';
+import { knownArray } from '../../server/transport/resolve.js';
 import { forChunks } from '../../engine/util/parallel.js';
 import { checkInputFile, checkOutputPath } from '../paths.js';
 
@@ -36,7 +36,7 @@ function patternFiller(pattern: string, seed: number | undefined): (buf: Buffer)
 
 export async function write(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const { array, name } = parseVolRef(ref as string);
-  existingArrayDir(array, ctx.home);
+  knownArray(array, ctx.home);
   const offset = parseSize(opts.offset ?? '0');
   if ((opts.file ? 1 : 0) + (opts.pattern ? 1 : 0) !== 1) throw E.usage('give exactly one of --file or --pattern');
   if (opts.file) checkInputFile(opts.file, '--file');
@@ -114,7 +114,7 @@ function hexdump(buf: Buffer, base: number): string {
 
 export async function read(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const { array, name } = parseVolRef(ref as string);
-  existingArrayDir(array, ctx.home);
+  knownArray(array, ctx.home);
   const offset = parseSize(opts.offset ?? '0');
   const length = parseSize(opts.length);
   if (opts.out && opts.out !== '-') checkOutputPath(opts.out, '--out');
@@ -147,7 +147,7 @@ export async function read(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pro
 
 export async function checksum(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const { array, name } = parseVolRef(ref as string);
-  existingArrayDir(array, ctx.home);
+  knownArray(array, ctx.home);
   const params: ParamsOf<'io.checksum'> = { volume: name };
   if (opts.range) {
     const m = /^([^-]+)-([^-]+)$/.exec(String(opts.range));
@@ -167,7 +167,7 @@ export async function workload(ctx: CliContext, [refs]: Args, opts: CommandOpts)
   const list = (refs as string[]).map(parseVolRef);
   const array = list[0]!.array;
   if (list.some((r) => r.array !== array)) throw E.usage('a workload runs on the volumes of one array', 'run one workload per array');
-  existingArrayDir(array, ctx.home);
+  knownArray(array, ctx.home);
   const params: ParamsOf<'workload.run'> = {
     volumes: list.map((r) => r.name),
     pattern: opts.pattern ?? 'random',

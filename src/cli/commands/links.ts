@@ -1,6 +1,6 @@
 /** rcopy journal …, rcopy link …, rcopy pull … */
 import { E } from '../../errors.js';
-import { existingArrayDir } from '../../engine/array/home.js';
+import { knownArray } from '../../server/transport/resolve.js';
 import { checkName, formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { LinkRow } from '../../engine/repl/repl-store.js';
@@ -21,7 +21,7 @@ function journalRef(ref: string | undefined): { array: string; name: string } {
 
 export async function journalCreate(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = journalRef(ref as string);
-  existingArrayDir(j.array, ctx.home);
+  knownArray(j.array, ctx.home);
   if (!opts.size) throw E.usage('missing --size', 'e.g. --size 1G');
   const params: ParamsOf<'journal.create'> = { name: j.name, size: parseSize(opts.size), autoResync: !!opts.autoResync };
   if (opts.blockadeWatch) params.blockadeWatchMs = parseDuration(opts.blockadeWatch);
@@ -32,7 +32,7 @@ export async function journalCreate(ctx: CliContext, [ref]: Args, opts: CommandO
 
 export async function journalSet(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = journalRef(ref as string);
-  existingArrayDir(j.array, ctx.home);
+  knownArray(j.array, ctx.home);
   const params: Record<string, unknown> = { name: j.name };
   if (opts.blockadeWatch) params.blockadeWatchMs = parseDuration(opts.blockadeWatch);
   if (opts.overflowWatch) params.overflowWatchMs = parseDuration(opts.overflowWatch);
@@ -54,14 +54,14 @@ export async function journalList(ctx: CliContext, [arrayArg]: Args): Promise<Ou
 
 export async function journalShow(ctx: CliContext, [ref]: Args): Promise<Output> {
   const j = journalRef(ref as string);
-  existingArrayDir(j.array, ctx.home);
+  knownArray(j.array, ctx.home);
   const info = await call(ctx, j.array, 'journal.show', { name: j.name });
   return { data: { ...info, oldestTime: iso(info.oldestTimestamp) } };
 }
 
 export async function journalDelete(ctx: CliContext, [ref]: Args): Promise<Output> {
   const j = journalRef(ref as string);
-  existingArrayDir(j.array, ctx.home);
+  knownArray(j.array, ctx.home);
   await confirm(ctx, `Delete journal ${j.array}:${j.name}?`);
   return { data: await call(ctx, j.array, 'journal.delete', { name: j.name }), text: `deleted journal ${j.array}:${j.name}` };
 }
@@ -73,8 +73,8 @@ function twoArrays(ctx: CliContext, a: string | undefined, b: string | undefined
   checkName('array', a);
   checkName('array', b);
   if (a === b) throw E.usage('a link joins two different arrays');
-  existingArrayDir(a, ctx.home);
-  existingArrayDir(b, ctx.home);
+  knownArray(a, ctx.home);
+  knownArray(b, ctx.home);
   return [a, b];
 }
 
@@ -138,7 +138,7 @@ export async function linkShow(ctx: CliContext, [a0, b0]: Args): Promise<Output>
 
 export async function pull(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = journalRef(ref as string);
-  existingArrayDir(j.array, ctx.home);
+  knownArray(j.array, ctx.home);
   const verb = opts.__verb as 'start' | 'stop' | 'status' | 'once';
   if (verb === 'once') {
     const r = await call(ctx, j.array, 'pull.once', { journal: j.name });

@@ -1,6 +1,6 @@
 /** rcopy pair create|list|show|wait|split|resync|takeover|revert|delete */
 import { E, RcopyError } from '../../errors.js';
-import { existingArrayDir } from '../../engine/array/home.js';
+import { knownArray } from '../../server/transport/resolve.js';
 import { formatBytes, formatDuration, formatRate, parseDuration, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { CopyStats } from '../../engine/repl/copy-stats.js';
@@ -12,7 +12,7 @@ import { iso, type Output } from '../render/output.js';
 import { pairListRows, pairListTable, pairShowData, pairShowText, type PairSides } from '../render/pairs.js';
 import { confirm, need, type Choice } from '../ui.js';
 import { progress } from '../render/progress.js';
-import { arrayNames, call, volumeChoices } from './common.js';
+import { arrayNames, call, remoteNames, volumeChoices } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -42,7 +42,7 @@ export async function resolvePairs(ctx: CliContext, ref: string | undefined, gro
   }
   if (!ref) throw E.usage('name a pair by one of its volumes (ARRAY:VOLUME), or give --group NAME');
   const v = parseVolRef(ref);
-  existingArrayDir(v.array, ctx.home);
+  knownArray(v.array, ctx.home);
   const found = await call(ctx, v.array, 'pair.find', { volume: v.name });
   if (!found.length) throw E.state(`${ref} is not in a pair (SMPL)`, 'create one: rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J,S-ARRAY:J');
   if (found.length > 1) {
@@ -79,8 +79,8 @@ export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Co
     choices: async () => (await volumeChoices(ctx)).filter((c) => !c.value.startsWith(`${p.array}:`)),
   });
   const s = parseVolRef(svol);
-  existingArrayDir(p.array, ctx.home);
-  existingArrayDir(s.array, ctx.home);
+  knownArray(p.array, ctx.home);
+  knownArray(s.array, ctx.home);
   let journals = opts.journal as string | undefined;
   if (!journals && ctx.interactive) {
     const jchoices = async (a: string): Promise<Choice[]> =>
@@ -124,11 +124,17 @@ export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: Co
 
 export async function list(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
   const arrays = arrayArg ? [arrayArg as string] : arrayNames(ctx);
-  for (const a of arrays) existingArrayDir(a, ctx.home);
+  for (const a of arrays) knownArray(a, ctx.home);
+  // without an array named: the remotes of this home too, those that answer
+  const remotes = arrayArg ? [] : remoteNames(ctx);
   const byId: PairSides = new Map();
   const linkBw = new Map<string, number | null>();
-  for (const a of arrays) {
-    for (const d of await call(ctx, a, 'pair.list')) {
+  for (const a of [...arrays, ...remotes]) {
+    const pairs = await call(ctx, a, 'pair.list').catch((e: unknown) => {
+      if (remotes.includes(a)) return [];
+      throw e;
+    });
+    for (const d of pairs) {
       const e = byId.get(d.id) ?? {};
       if (d.role === 'P') e.p = d;
       else e.s = d;

@@ -14,3 +14,5 @@ import { registerStats } from './stats.js';
 REGISTERS.push(registerStats);
 import { registerExport } from './export.js';
 REGISTERS.push(registerExport);
+import { registerRemote } from './remote.js';
+REGISTERS.push(registerRemote);
