@@ -106,3 +106,27 @@ homeTest('bad options are refused before reading: missing bandwidth, bad outage,
   const lenient = await h.ok('stats', 'simulate', 'S:g', '--trace', bad, '--format', 'msr', '--bandwidth', '1Mb/s', '--journal', '1G', '--json');
   assert.equal(lenient.source.malformed, 1);
 });
+
+homeTest('the new formats through the CLI: a gzipped FIU trace simulated with its duplicate estimate, a Tencent trace imported', async (h) => {
+  const { asFiu, asTencent } = await import('../engine/stats/traces/layouts.js');
+  const { gzipSync } = await import('node:zlib');
+  const { writeFileSync } = await import('node:fs');
+  await h.ok('array', 'create', 'S', '--durability', 'none');
+  const recs = readFileSync(WDEV, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(','))
+    .map((f) => ({ us: (BigInt(f[0]!) - 116444736000000000n) / 10n, device: '1', write: f[3] === 'Write', offset: Math.floor(Number(f[4]) / 512) * 512, size: Math.ceil(Number(f[5]) / 512) * 512 }));
+  const dir = h.tempDir();
+  writeFileSync(join(dir, 'fiu.txt.gz'), gzipSync(asFiu(recs)));
+  writeFileSync(join(dir, 'cbs.csv'), asTencent(recs));
+  const sim = await h.ok('stats', 'simulate', 'S:g', '--trace', join(dir, 'fiu.txt.gz'), '--format', 'fiu', '--bandwidth', '10Mb/s', '--journal', '1G', '--json');
+  assert.equal(sim.result.writes, 1055);
+  assert.equal(sim.source.gzip, true);
+  assert.ok(sim.source.duplicateWrites > 0 && sim.source.duplicateBytes > 0);
+  const text = await h.ok('stats', 'simulate', 'S:g', '--trace', join(dir, 'fiu.txt.gz'), '--format', 'fiu', '--bandwidth', '10Mb/s', '--journal', '1G');
+  assert.match(text, /content digests: .* sent as references they would save/);
+  const imp = await h.ok('stats', 'import', 'S:cbs', '--trace', join(dir, 'cbs.csv'), '--format', 'tencent', '--json');
+  assert.equal(imp.writes, 1055);
+  assert.equal(imp.malformed, 0);
+});

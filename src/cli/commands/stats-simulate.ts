@@ -54,6 +54,9 @@ async function traceSource(file: string, opts: CommandOpts, range: { fromMs?: nu
     malformed: cn.malformed,
     firstMalformed: cn.firstMalformed ?? null,
     outOfOrder: r.log.outOfOrder,
+    duplicateWrites: cn.duplicateWrites,
+    duplicateBytes: cn.duplicateBytes,
+    digestsFull: cn.digestsFull,
     devices: opts.device ? [opts.device] : r.devices,
   };
   return { log: r.log, what };

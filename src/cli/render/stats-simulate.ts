@@ -65,6 +65,12 @@ function headText(r: GroupRef, what: Record<string, unknown>, sim: Simulation): 
     const f = what.firstMalformed as { line: number; text: string } | null;
     out.push(`  ${n(what.malformed)} malformed lines skipped (first: line ${f?.line}: '${f?.text}'; --strict refuses the trace)`);
   }
+  if (typeof what.duplicateBytes === 'number') {
+    const share = sim.result.writeBytes > 0 ? what.duplicateBytes / sim.result.writeBytes : 0;
+    out.push(
+      `  content digests: ${n(Number(what.duplicateWrites))} writes repeat content written before: sent as references they would save ${what.digestsFull ? 'at least ' : ''}${formatBytes(what.duplicateBytes)} (${pct(share)} of the bytes written)`,
+    );
+  }
   if (typeof what.outOfOrder === 'number' && what.outOfOrder > 0) out.push(`  ${n(what.outOfOrder)} writes earlier than the one before were taken at its time`);
   return out;
 }
