@@ -22,7 +22,7 @@
  *   - the high-water mark is 80% of the journal (PFUL): the time above it is exact.
  */
 import { PagedTable } from '../traces/paged-table.js';
-import { journalBytes, wireBytes, type WriteLog } from './writes.js';
+import type { WriteLog } from './writes.js';
 
 export interface Outage {
   /** ms, epoch. */
@@ -92,6 +92,8 @@ export function sendEnd(s: number, ms: number, outages: Outage[]): number {
 
 class JournalQueue {
   private readonly arr: Float64Array; // arrival time of each write (Infinity: never, after an overflow)
+  private readonly jb: Float64Array; // journal bytes of each write
+  private readonly wb: Float64Array; // link bytes of each write
   private readonly msPerByte: number;
   private readonly hw: number;
   private usage = 0;
@@ -119,6 +121,7 @@ class JournalQueue {
     scratch?: Float64Array,
   ) {
     this.arr = scratch && scratch.length >= log.length ? scratch : new Float64Array(log.length);
+    ({ journal: this.jb, wire: this.wb } = log.cost());
     this.msPerByte = 1000 / p.bandwidth;
     this.hw = HIGH_WATER * p.journal;
     const n = log.length;
@@ -148,13 +151,12 @@ class JournalQueue {
     const t = log.times[i]!;
     this.releaseUpTo(t, i);
     this.sampleUpTo(t, i);
-    const len = log.lengths[i]!;
     if (this.overflowAt === null) {
-      const jb = journalBytes(len);
+      const jb = this.jb[i]!;
       if (this.usage + jb > this.p.journal) this.suspend(t, i);
       else {
         const s = Math.max(this.sent, t);
-        this.sent = sendEnd(s, wireBytes(len) * this.msPerByte, this.p.outages);
+        this.sent = sendEnd(s, this.wb[i]! * this.msPerByte, this.p.outages);
         this.arr[i] = this.sent + this.p.latencyMs;
         if (this.arr[i]! - t > this.maxLag) this.maxLag = this.arr[i]! - t;
         this.account(t);
@@ -210,13 +212,13 @@ class JournalQueue {
   /** Frees the space of the writes released by time t; writes [0, i) have been sent. */
   private releaseUpTo(t: number, i: number): void {
     if (this.overflowAt !== null) return;
-    const { arr, log } = this;
+    const arr = this.arr;
     const lat = this.p.latencyMs;
     while (this.rel < i) {
       const r = arr[this.rel]! + lat;
       if (!(r <= t)) break;
       this.account(r);
-      this.usage -= journalBytes(log.lengths[this.rel]!);
+      this.usage -= this.jb[this.rel]!;
       this.rel++;
     }
   }
@@ -257,8 +259,8 @@ class JournalQueue {
     let jb = 0,
       wb = 0;
     for (let i = 0; i < log.length; i++) {
-      jb += journalBytes(log.lengths[i]!);
-      wb += wireBytes(log.lengths[i]!);
+      jb += this.jb[i]!;
+      wb += this.wb[i]!;
     }
     let overflow: SimResult['overflow'] = null;
     if (this.overflowAt !== null) {

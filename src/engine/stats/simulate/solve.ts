@@ -7,7 +7,7 @@
  *     over the bandwidth: more bandwidth never makes the lag longer);
  *   - a table of bandwidth x journal size: for each, the share of time within the RPO and the peak.
  */
-import { journalBytes, wireBytes, type WriteLog } from './writes.js';
+import type { WriteLog } from './writes.js';
 import { simulate, type SimParams, type SimResult } from './queue.js';
 
 const HOUR = 3_600_000;
@@ -24,18 +24,19 @@ export interface BusiestHour {
 export function busiestHour(log: WriteLog): BusiestHour | null {
   const n = log.length;
   if (n === 0) return null;
+  const jb = log.cost().journal;
   let best = -1,
     bestStart = 0,
     sum = 0,
     j = 0;
   for (let i = 0; i < n; i++) {
     const end = log.times[i]! + HOUR;
-    while (j < n && log.times[j]! < end) sum += journalBytes(log.lengths[j++]!);
+    while (j < n && log.times[j]! < end) sum += jb[j++]!;
     if (sum > best) {
       best = sum;
       bestStart = log.times[i]!;
     }
-    sum -= journalBytes(log.lengths[i]!);
+    sum -= jb[i]!;
   }
   return { start: bestStart, journalBytes: best, rate: best / 3600 };
 }
@@ -83,7 +84,7 @@ export function solveBandwidth(log: WriteLog, p: SimParams, share: number, scrat
   const buf = scratch ?? new Float64Array(n);
   const ok = (bw: number) => meets(simulate(log, { ...p, bandwidth: bw, samples: Math.min(p.samples ?? 20_000, 20_000) }, buf), p.rpoMs, share);
   let wire = 0;
-  for (let i = 0; i < n; i++) wire += wireBytes(log.lengths[i]!);
+  for (const w of log.cost().wire) wire += w;
   const span = Math.max((log.times[n - 1]! - log.times[0]!) / 1000, 1);
   let hi = Math.max(wire / span, 1);
   let lo = 0;

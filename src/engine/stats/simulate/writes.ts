@@ -41,6 +41,20 @@ export class WriteLog {
   /** Bytes written by the hosts (data only). */
   writeBytes = 0;
 
+  private costs: { journal: Float64Array; wire: Float64Array } | null = null;
+
+  /** Each write's journal bytes and link bytes (computed once, after the last add). */
+  cost(): { journal: Float64Array; wire: Float64Array } {
+    if (this.costs && this.costs.journal.length === this.length) return this.costs;
+    const journal = new Float64Array(this.length);
+    const wire = new Float64Array(this.length);
+    for (let i = 0; i < this.length; i++) {
+      journal[i] = journalBytes(this.lengths[i]!);
+      wire[i] = wireBytes(this.lengths[i]!);
+    }
+    return (this.costs = { journal, wire });
+  }
+
   /** Appends a write; its time is kept no earlier than the write before it. */
   add(time: number, device: number, offset: number, length: number): void {
     const n = this.length;

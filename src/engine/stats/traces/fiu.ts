@@ -11,8 +11,41 @@
 import type { LineParser, RecordTarget } from './records.js';
 import { cur, uint, uintScaled, spaces, token, rwLetter } from './scan.js';
 
-/** The most distinct digests kept (about 400 MB of Set). */
+/** The most distinct digests kept (a table of 2^24 slots of 8 bytes: 128 MiB at most). */
 export const MAX_DIGESTS = 8_000_000;
+
+/** A set of 52-bit digests: open addressing in a Float64Array (0 = empty: digests are stored + 1). */
+class DigestSet {
+  private slots = new Float64Array(1 << 16);
+  size = 0;
+
+  /** Adds h; true if it was there already. */
+  add(h: number): boolean {
+    const v = h + 1;
+    let mask = this.slots.length - 1;
+    let i = (h ^ (h / 4294967296)) & mask;
+    for (;;) {
+      const x = this.slots[i]!;
+      if (x === v) return true;
+      if (x === 0) break;
+      i = (i + 1) & mask;
+    }
+    if (this.size >= MAX_DIGESTS) return false;
+    this.slots[i] = v;
+    if (++this.size * 2 > this.slots.length) {
+      const old = this.slots;
+      this.slots = new Float64Array(old.length * 2);
+      mask = this.slots.length - 1;
+      for (const x of old) {
+        if (x === 0) continue;
+        let j = ((x - 1) ^ ((x - 1) / 4294967296)) & mask;
+        while (this.slots[j] !== 0) j = (j + 1) & mask;
+        this.slots[j] = x;
+      }
+    }
+    return false;
+  }
+}
 
 /** The first 13 hex digits (52 bits) of b[s, e); -1 if not hex or shorter. */
 function digest52(b: Buffer, s: number, e: number): number {
@@ -28,7 +61,7 @@ function digest52(b: Buffer, s: number, e: number): number {
 }
 
 export class FiuLines implements LineParser {
-  private readonly seen = new Set<number>();
+  private readonly seen = new DigestSet();
 
   constructor(private readonly t: RecordTarget) {
     Object.assign(t.counters, { duplicateWrites: 0, duplicateBytes: 0, digestsFull: false });
@@ -64,10 +97,9 @@ export class FiuLines implements LineParser {
 
   private content(h: number, bytes: number): void {
     const c = this.t.counters;
-    if (this.seen.has(h)) {
+    if (this.seen.add(h)) {
       c.duplicateWrites!++;
       c.duplicateBytes! += bytes;
-    } else if (this.seen.size < MAX_DIGESTS) this.seen.add(h);
-    else c.digestsFull = true;
+    } else if (this.seen.size >= MAX_DIGESTS) c.digestsFull = true;
   }
 }
