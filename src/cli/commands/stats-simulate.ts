@@ -14,6 +14,7 @@ import { MAX_SPAN_MS, parseDuration, parseRate, parseSize, parseTime } from '../
 import type { CliContext, CommandOpts } from '../context.js';
 import type { Output } from '../render/output.js';
 import { need } from '../ui.js';
+import { checkOutputPath, writeOutputFile } from '../paths.js';
 import { parseGroupRef } from './stats.js';
 
 type Args = Array<string | string[] | undefined>;
@@ -75,6 +76,7 @@ export async function simulate(ctx: CliContext, [refArg]: Args, opts: CommandOpt
   const outage = opts.outage !== undefined ? parseOutage(opts.outage) : undefined;
   const trackSize = opts.trackSize !== undefined ? parseSize(opts.trackSize) : arrayTrackSize(dir);
   if (!(trackSize >= 512 && trackSize <= 2 ** 30)) throw E.badSize(String(opts.trackSize), 'a track is from 512 bytes to 1 GiB');
+  if (opts.chart) checkOutputPath(opts.chart, '--chart');
   const range = { fromMs: opts.from !== undefined ? parseTime(opts.from) : undefined, toMs: opts.to !== undefined ? parseTime(opts.to) : undefined };
   let src: Source;
   if (opts.trace !== undefined) src = await traceSource(String(opts.trace), opts, range);
@@ -90,7 +92,14 @@ export async function simulate(ctx: CliContext, [refArg]: Args, opts: CommandOpt
   const t0 = performance.now();
   const sim = simulation(src.log, { bandwidth, journal, rpoMs, latencyMs, outage, trackSize, solve: !!opts.solve });
   const seconds = (performance.now() - t0) / 1000;
-  const { simulateOutput } = await import('../render/stats-simulate.js');
-  const data = { array: r.array, group: r.group, source: src.what, ...sim, seconds: Math.round(seconds * 1000) / 1000 };
+  const { simulateOutput, assumptions } = await import('../render/stats-simulate.js');
+  let chart: string | null = null;
+  if (opts.chart) {
+    const { simulationHtml, simulationSvg } = await import('../render/sim-chart.js');
+    const title = `${r.array}:${r.group}: journal simulation of ${String(src.what.name ?? src.what.collection)}`;
+    const doc = /\.html?$/i.test(String(opts.chart)) ? simulationHtml(sim, title, assumptions(sim)) : simulationSvg(sim, title);
+    chart = writeOutputFile(opts.chart, '--chart', doc);
+  }
+  const data = { array: r.array, group: r.group, source: src.what, ...sim, chart, seconds: Math.round(seconds * 1000) / 1000 };
   return simulateOutput(ctx, r, src.what, sim, data);
 }

@@ -104,6 +104,7 @@ function registerSimulate(stats: Command): void {
       .option('--track-size <size>', "track size of a resync (default: the array's)")
       .option('--from <time>', 'first write to use (ISO 8601 or epoch seconds)')
       .option('--to <time>', 'end of the writes to use')
+      .option('--chart <file>', 'also write the chart: x.html (a page with the chart and the summary table) or x.svg')
       .option('--solve', 'also the least bandwidth for the RPO 100%/99%/90% of the time, and a bandwidth x journal table')
       .option('--json', 'print the result as JSON')
       .action(actTrace('simulate', simulateMod)),

@@ -124,16 +124,19 @@ function solveText(sim: Simulation): string[] {
   return out;
 }
 
-function assumptionsText(sim: Simulation): string[] {
+/** The assumptions of a simulation, one sentence each. */
+export function assumptions(sim: Simulation): string[] {
   const L = sim.layout;
   const d = sim.distinct;
   const res = sim.result;
   return [
-    'assumptions:',
-    `  journal mode ships every byte written: each write is split into records of at most ${formatBytes(L.maxRecordData)}, each taking a ${L.recordHeader}-byte header plus its data,`,
-    `  padded to ${L.align} bytes, in the journal (${formatBytes(res.journalBytes)} for ${formatBytes(res.writeBytes)} written) and its header plus data on the link (${formatBytes(res.wireBytes)}).`,
-    `  A record's space is freed one latency after it arrived (the secondary reports what it restored on its next pull); PFUL at ${pct(sim.params.highWater)}, PFUS when a write does not fit.`,
-    `  Periodic copying and resync ship distinct tracks of ${formatBytes(sim.params.trackSize)} instead: ${n(d.tracks)} tracks (${formatBytes(d.bytes)}) over the whole span.`,
-    `  Lag = the age of the oldest write not yet on the secondary; percentiles from ${n(res.lag.samples)} evenly spaced instants, the maximum exact.`,
+    `Journal mode ships every byte written: each write is split into records of at most ${formatBytes(L.maxRecordData)}, each taking a ${L.recordHeader}-byte header plus its data, padded to ${L.align} bytes, in the journal (${formatBytes(res.journalBytes)} for ${formatBytes(res.writeBytes)} written), and its header plus data on the link (${formatBytes(res.wireBytes)}).`,
+    `A record's space is freed one latency after it arrived (the secondary reports what it restored on its next pull); PFUL at ${pct(sim.params.highWater)}, PFUS when a write does not fit, and no journal mode after it.`,
+    `Periodic copying and resync ship distinct tracks of ${formatBytes(sim.params.trackSize)} instead: ${n(d.tracks)} tracks (${formatBytes(d.bytes)}) over the whole span.`,
+    `Lag = the age of the oldest write not yet on the secondary; percentiles from ${n(res.lag.samples)} evenly spaced instants, the maximum exact.`,
   ];
+}
+
+function assumptionsText(sim: Simulation): string[] {
+  return ['assumptions:', ...assumptions(sim).map((a) => `  ${a}`)];
 }

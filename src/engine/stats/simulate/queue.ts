@@ -65,7 +65,12 @@ export interface SimResult {
   firstOverHighWater: number | null;
   overflow: null | { at: number; resyncTracks: number; resyncBytes: number; resyncMs: number };
   lag: { p50: number; p90: number; p99: number; max: number; withinRpo: number; samples: number };
+  /** For a chart: the highest journal usage and lag in each of TIMELINE_BUCKETS equal parts of the trace's span. */
+  timeline: { start: number; step: number; usage: number[]; lag: number[] };
 }
+
+/** Parts of the trace's span the timeline has. */
+export const TIMELINE_BUCKETS = 600;
 
 export const HIGH_WATER = 0.8;
 /** Tracks at or past this number are not marked in the bitmap (counted as distinct). */
@@ -114,6 +119,10 @@ class JournalQueue {
   private nextSample = 0;
   private readonly step: number;
   private readonly spanEnd: number;
+  private readonly first: number;
+  private readonly usageMax = new Float64Array(TIMELINE_BUCKETS);
+  private fb = 0; // the timeline bucket filled up to
+  private readonly bw: number; // bucket width, ms
 
   constructor(
     private readonly log: WriteLog,
@@ -132,6 +141,8 @@ class JournalQueue {
     this.step = samples > 0 ? Math.max(this.spanEnd - first, 1e-3) / samples : Infinity;
     this.nextSample = first;
     this.last = first;
+    this.first = first;
+    this.bw = Math.max(this.spanEnd - first, 1e-3) / TIMELINE_BUCKETS;
   }
 
   run(): SimResult {
@@ -161,6 +172,7 @@ class JournalQueue {
         if (this.arr[i]! - t > this.maxLag) this.maxLag = this.arr[i]! - t;
         this.account(t);
         this.usage += jb;
+        this.noteUsage(t);
         if (this.usage > this.peak) {
           this.peak = this.usage;
           this.peakAt = t;
@@ -177,6 +189,12 @@ class JournalQueue {
   private suspend(t: number, i: number): void {
     this.account(t);
     this.overflowAt = t;
+    if (this.usage + this.jb[i]! > this.peak) {
+      this.peak = Math.min(this.p.journal, this.usage + this.jb[i]!);
+      this.peakAt = t;
+    }
+    this.usage = this.peak;
+    this.noteUsage(t);
     for (let k = this.rel; k < i; k++) {
       if (this.arr[k]! > t) {
         this.arr[k] = Infinity;
@@ -203,10 +221,30 @@ class JournalQueue {
     table.mark(first, last);
   }
 
-  /** Accounts the time above the high-water mark up to t, at the current usage. */
+  /** Accounts the time above the high-water mark up to t, at the current usage (and the timeline). */
   private account(t: number): void {
     if (this.usage > this.hw) this.over += t - this.last;
     this.last = t;
+    const b = Math.min(TIMELINE_BUCKETS - 1, Math.floor((t - this.first) / this.bw));
+    const m = this.usageMax;
+    for (; this.fb <= b; this.fb++) if (m[this.fb]! < this.usage) m[this.fb] = this.usage;
+    this.fb = b;
+  }
+
+  /** The usage just set at t, in the timeline. */
+  private noteUsage(t: number): void {
+    const b = Math.min(TIMELINE_BUCKETS - 1, Math.floor((t - this.first) / this.bw));
+    if (this.usageMax[b]! < this.usage) this.usageMax[b] = this.usage;
+  }
+
+  private timeline(): SimResult['timeline'] {
+    if (this.overflowAt === null) this.account(Math.min(this.last, this.spanEnd));
+    const lag = new Array<number>(TIMELINE_BUCKETS).fill(0);
+    for (let i = 0; i < this.nLags; i++) {
+      const b = Math.min(TIMELINE_BUCKETS - 1, Math.floor((i * this.step) / this.bw));
+      if (lag[b]! < this.lags[i]!) lag[b] = this.lags[i]!;
+    }
+    return { start: this.first, step: this.bw, usage: Array.from(this.usageMax), lag };
   }
 
   /** Frees the space of the writes released by time t; writes [0, i) have been sent. */
@@ -281,6 +319,7 @@ class JournalQueue {
       firstOverHighWater: this.firstOver,
       overflow,
       lag: lagFigures(this.lags.subarray(0, this.nLags), this.maxLag, this.p.rpoMs),
+      timeline: this.timeline(),
     };
   }
 }
