@@ -123,7 +123,7 @@ export function simulationSvg(sim: Simulation, title: string): string {
   const t = r.timeline;
   const j = sim.params.journal;
   const top = Math.max(...t.usage, r.peak.bytes, 1);
-  const usageAxis = byteAxis(Math.max(top * 1.15, top > 0.6 * j ? j : 0));
+  const usageAxis = byteAxis(Math.max(top * 1.15, j <= 2.5 * top ? j * 1.02 : 0)); // the journal's line when it is in sight
   const pw = W - M.left - M.right;
   const span = t.step * t.usage.length;
   const x = (ms: number) => M.left + ((ms - t.start) / span) * pw;
@@ -154,7 +154,7 @@ export function simulationSvg(sim: Simulation, title: string): string {
     marks,
   );
   const lagTop = Math.max(...t.lag, r.lag.p99, 1);
-  const lagAx = lagAxis(Math.max(lagTop * 1.15, sim.params.rpoMs <= lagTop * 3 ? sim.params.rpoMs * 1.1 : 0));
+  const lagAx = lagAxis(Math.max(lagTop * 1.15, sim.params.rpoMs <= lagTop * 2.5 ? sim.params.rpoMs * 1.1 : 0));
   const lag = panelSvg(
     sim,
     {
