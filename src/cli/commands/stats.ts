@@ -243,7 +243,7 @@ export async function report(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   let chart: string | null = null;
   if (opts.chart) {
     const { chartSvg } = await import('../render/chart.js');
-    chart = writeOutputFile(opts.chart, '--chart', chartSvg(rep, { title: chartTitle(r, rep) }));
+    chart = writeOutputFile(opts.chart, '--chart', chartSvg(rep, { title: chartTitle(r, rep), link: ropts.bandwidth }));
   }
   const data = { array: r.array, group: r.group, ...rep, chart, seconds: Math.round(seconds * 1000) / 1000 };
   return reportOutput(ctx, r, rep, ropts, chart, data);
