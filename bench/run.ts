@@ -13,7 +13,7 @@ const ALL: Record<string, string[]> = {
   replication: ['replication.js'],
   journal: ['journal-append.js'],
   backup: ['backup.js'],
-  stats: ['stats-import.js', 'stats-report.js', 'stats-writepath.js'],
+  stats: ['stats-import.js', 'stats-report.js', 'stats-writepath.js', 'stats-simulate.js'],
   references: ['references.js'],
   io: ['file-io.js'],
   tcp: ['tcp.js'],

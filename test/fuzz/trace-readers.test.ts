@@ -17,6 +17,7 @@ import { RcopyError } from '../../src/errors.js';
 import { MAX_LINE, TraceParser, type TraceFormat } from '../../src/engine/stats/traces/reader.js';
 import { importTrace, MAX_IMPORT_TRACKS } from '../../src/engine/stats/traces/import.js';
 import { TRACES, withDir } from '../helpers.js';
+import { asAlibaba, asCloudPhysics, asFiu, asSystor, asTencent, type LayoutRec } from '../engine/stats/traces/layouts.js';
 import { excerpt, fuzzConfig, inputRng, int, mutate, pick, type Rand } from './mutate.js';
 
 interface Rec {
@@ -45,7 +46,7 @@ function msrRecords(file: string, n: number): Rec[] {
 function seeds(): Record<TraceFormat, Buffer[]> {
   const a = msrRecords('wdev_1.csv', 200);
   const b = msrRecords('hm_0_first1000writes.csv', 200);
-  const out: Record<TraceFormat, Buffer[]> = { msr: [], blkparse: [], spc: [], fioiolog: [] };
+  const out: Record<TraceFormat, Buffer[]> = { msr: [], blkparse: [], spc: [], fioiolog: [], alibaba: [], tencent: [], fiu: [], cloudphysics: [], systor: [] };
   for (const file of ['wdev_1.csv', 'hm_0_first1000writes.csv']) {
     const text = fs.readFileSync(path.join(TRACES, file));
     out.msr.push(text.subarray(0, text.indexOf(10, 16_000) + 1)); // a few hundred whole lines
@@ -78,6 +79,18 @@ function seeds(): Record<TraceFormat, Buffer[]> {
       ),
     );
     out.fioiolog.push(Buffer.from(`fio version 3 iolog\n${recs.map((x) => `${Math.floor(sec(x) * 1000)} /dev/sdc ${x.write ? 'write' : 'read'} ${x.offset} ${x.size}\n`).join('')}`));
+    const lay: LayoutRec[] = recs.map((x) => ({
+      us: (x.ticks - 116444736000000000n) / 10n,
+      device: x.disk,
+      write: x.write,
+      offset: Math.floor(x.offset / 512) * 512,
+      size: Math.ceil(x.size / 512) * 512,
+    }));
+    out.alibaba.push(Buffer.from(asAlibaba(lay)));
+    out.tencent.push(Buffer.from(asTencent(lay)));
+    out.fiu.push(Buffer.from(asFiu(lay)));
+    out.cloudphysics.push(Buffer.from(asCloudPhysics(lay)));
+    out.systor.push(Buffer.from(asSystor(lay)));
   }
   return out;
 }

@@ -135,11 +135,11 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: CommandOpt
   const dir = existingArrayDir(r.array, ctx.home);
   const file = await need(ctx, opts.trace, { name: '--trace FILE', message: 'Trace file:' });
   const format = await need(ctx, opts.traceFormat, {
-    name: '--format (msr, blkparse, spc or fioiolog)',
+    name: `--format (${TRACE_FORMATS.join(', ')})`,
     message: 'Trace format:',
     choices: async () => TRACE_FORMATS.map((f) => ({ name: f, value: f })),
   });
-  if (!(TRACE_FORMATS as readonly string[]).includes(format)) throw E.usage(`unknown trace format '${format}'`, 'use --format msr, blkparse, spc or fioiolog');
+  if (!(TRACE_FORMATS as readonly string[]).includes(format)) throw E.usage(`unknown trace format '${format}'`, `use --format ${TRACE_FORMATS.join(', ')}`);
   // the group keeps this interval: a later `stats start` runs a timer with it
   const intervalMs = parseDuration(opts.interval ?? '1m', { option: '--interval' });
   if (!(intervalMs >= 1)) throw E.badInput(`invalid --interval '${opts.interval}'`);
@@ -163,7 +163,7 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: CommandOpt
       cn.malformed > 0
         ? `all ${cn.malformed} non-blank lines are malformed (first: line ${cn.firstMalformed?.line}${reasonText(cn.firstMalformed?.reason)}: '${cn.firstMalformed?.text}')`
         : 'it has no read or write records';
-    throw E.badTrace(`nothing to import from '${file}': ${why}`, `check that it is a ${format} trace (--format msr, blkparse, spc or fioiolog)`);
+    throw E.badTrace(`nothing to import from '${file}': ${why}`, `check that it is a ${format} trace (--format ${TRACE_FORMATS.join(', ')})`);
   }
   const encoded = result.entries;
   const payload = Buffer.concat(encoded.map((e) => e.data));
@@ -243,7 +243,7 @@ export async function report(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   let chart: string | null = null;
   if (opts.chart) {
     const { chartSvg } = await import('../render/chart.js');
-    chart = writeOutputFile(opts.chart, '--chart', chartSvg(rep, { title: chartTitle(r, rep) }));
+    chart = writeOutputFile(opts.chart, '--chart', chartSvg(rep, { title: chartTitle(r, rep), link: ropts.bandwidth }));
   }
   const data = { array: r.array, group: r.group, ...rep, chart, seconds: Math.round(seconds * 1000) / 1000 };
   return reportOutput(ctx, r, rep, ropts, chart, data);

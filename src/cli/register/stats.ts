@@ -4,11 +4,12 @@ import { act, dataOpts } from './action.js';
 import { example } from './action.js';
 
 const statsMod = () => import('../commands/stats.js');
+const simulateMod = () => import('../commands/stats-simulate.js');
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 /** `stats import` has its own --format (the trace format): hand it on as traceFormat. */
-function actTrace(fn: string) {
-  const inner = act(statsMod, fn);
+function actTrace(fn: string, mod: () => Promise<Record<string, unknown>> = statsMod) {
+  const inner = act(mod, fn);
   return async (...all: unknown[]): Promise<void> => {
     const cmd = all[all.length - 1] as Command;
     cmd.setOptionValue('traceFormat', cmd.getOptionValue('format'));
@@ -54,7 +55,7 @@ export function registerStats(program: Command): void {
       .argument('[ref]', 'ARRAY:GROUP')
       .description('build entries from a real block trace (plain or gzipped); each trace device becomes a member of the group')
       .option('--trace <file>', 'the trace file')
-      .option('--format <format>', 'trace format: msr, blkparse, spc or fioiolog')
+      .option('--format <format>', 'trace format: msr, blkparse, spc, fioiolog, alibaba, tencent, fiu, cloudphysics or systor')
       .option('--interval <d>', 'collection interval, counted from the first record', '1m')
       .option('--track-size <size>', "track size (default: the array's)")
       .option('--device-size <size>', 'size of every trace device: records past it are malformed (default: up to the highest track written)')
@@ -80,5 +81,34 @@ export function registerStats(program: Command): void {
     'rcopy stats report siteA:oltp --window 10m --resync-time 5m --path-speed 1Gb/s --overhead 10%',
     'rcopy stats report siteA:prod --window 1h --slide 10m --format csv > windows.csv',
     'rcopy stats report siteA:oltp --window 10m --chart bandwidth.svg',
+  );
+  registerSimulate(stats);
+}
+
+/** `stats simulate`: the journal simulation of a trace or a collection (commands/stats-simulate.ts). */
+function registerSimulate(stats: Command): void {
+  example(
+    stats
+      .command('simulate')
+      .argument('[ref]', 'ARRAY:GROUP')
+      .description("replay every write through rcopy's journal and a link: peak journal, PFUL/PFUS, lag percentiles, the outage it absorbs")
+      .option('--trace <file>', 'the trace file (default: the group collection)')
+      .option('--format <format>', 'trace format: msr, blkparse, spc, fioiolog, alibaba, tencent, fiu, cloudphysics or systor')
+      .option('--device <id>', 'only the writes of this trace device')
+      .option('--strict', 'refuse the trace at its first malformed line')
+      .option('--bandwidth <rate>', 'link bandwidth, e.g. 100Mb/s or 12.5MB/s')
+      .option('--journal <size>', 'journal size, e.g. 64G')
+      .option('--rpo <d>', 'recovery point objective', '5m')
+      .option('--latency <d>', 'one-way link latency', '0ms')
+      .option('--outage <d@time>', 'the link is down for D from TIME, e.g. 2h@2007-02-23T10:00Z')
+      .option('--track-size <size>', "track size of a resync (default: the array's)")
+      .option('--from <time>', 'first write to use (ISO 8601 or epoch seconds)')
+      .option('--to <time>', 'end of the writes to use')
+      .option('--chart <file>', 'also write the chart: x.html (a page with the chart and the summary table) or x.svg')
+      .option('--solve', 'also the least bandwidth for the RPO 100%/99%/90% of the time, and a bandwidth x journal table')
+      .option('--json', 'print the result as JSON')
+      .action(actTrace('simulate', simulateMod)),
+    'rcopy stats simulate siteA:prod --trace wdev_1.csv --format msr --bandwidth 100Mb/s --journal 64G --rpo 5m',
+    'rcopy stats simulate siteA:prod --bandwidth 10Mb/s --journal 1G --latency 20ms --outage 2h@2007-02-23T10:00Z --solve',
   );
 }

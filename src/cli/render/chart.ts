@@ -5,6 +5,7 @@
  * With more windows than rows/bars, consecutive windows are merged into one bar showing their maximum.
  */
 import { formatRate } from '../../units.js';
+import { niceStep } from './sim-chart.js';
 import type { Report, ReportWindow } from '../../engine/stats/report/result.js';
 
 interface Bar {
@@ -54,14 +55,40 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const f1 = (n: number) => (Math.round(n * 10) / 10).toString();
 
 /** A standalone SVG: bandwidth bars per window, the naive write rate as a line, the peak marked. */
-export function chartSvg(report: Pick<Report, 'windows' | 'summary'> & Partial<Pick<Report, 'windowMs'>>, opts: { title?: string; width?: number; height?: number } = {}): string {
+/** A rate axis: a decimal unit (as formatRate shows), then round steps (1, 2, 5 x 10^k) in it. */
+function rateAxis(top: number): { unit: string; scale: number; step: number; max: number } {
+  const units: Array<[string, number]> = [
+    ['GB/s', 1e9],
+    ['MB/s', 1e6],
+    ['kB/s', 1e3],
+    ['B/s', 1],
+  ];
+  const [unit, scale] = units.find(([, k]) => top >= k) ?? units[3]!;
+  const step = niceStep(Math.max(top / scale, 1e-9), 5);
+  return { unit, scale, step, max: Math.ceil(top / scale / step) * step };
+}
+
+/**
+ * The SVG chart of a report: bars per window, the naive rate, the peak marked, round ticks with grid
+ * lines, and dashed lines for the p95, the required bandwidth (with --resync-time) and the chosen link.
+ */
+// long: one drawing, top to bottom: frame, ticks and grid, bars, naive line, reference lines, peak, legend
+export function chartSvg(report: Pick<Report, 'windows' | 'summary'> & Partial<Pick<Report, 'windowMs'>>, opts: { title?: string; width?: number; height?: number; link?: number } = {}): string {
   const W = opts.width ?? 960,
     H = opts.height ?? 420;
   const m = { l: 80, r: 20, t: 40, b: 60 };
   const pw = W - m.l - m.r,
     ph = H - m.t - m.b;
   const rows = bars(report, Math.floor(pw));
-  const top = Math.max(1e-9, ...rows.map((r) => Math.max(r.bandwidth, r.naive)));
+  const refs = [
+    { value: report.summary.p95Bandwidth, label: `p95 ${formatRate(report.summary.p95Bandwidth)}`, color: '#6b7280' },
+    ...(report.summary.requiredBandwidth ? [{ value: report.summary.requiredBandwidth, label: `required ${formatRate(report.summary.requiredBandwidth)}`, color: '#b91c1c' }] : []),
+    ...(opts.link ? [{ value: opts.link, label: `link ${formatRate(opts.link)}`, color: '#15803d' }] : []),
+  ].filter((r) => r.value > 0);
+  const data = Math.max(1e-9, ...rows.map((r) => Math.max(r.bandwidth, r.naive)));
+  // the reference lines in sight when they are within 2.5x of the data
+  const ax = rateAxis(Math.max(data, ...refs.map((r) => r.value).filter((v) => v <= 2.5 * data)));
+  const top = ax.max * ax.scale;
   const x = (i: number) => m.l + (i / Math.max(1, rows.length)) * pw;
   const y = (v: number) => m.t + ph - (v / top) * ph;
   const bw = pw / Math.max(1, rows.length);
@@ -77,10 +104,11 @@ export function chartSvg(report: Pick<Report, 'windows' | 'summary'> & Partial<P
   out.push(`<line x1="${m.l}" y1="${m.t + ph}" x2="${m.l + pw}" y2="${m.t + ph}"/>`);
   out.push(`</g>`);
   out.push(`<g id="ticks" fill="#333333">`);
-  for (let i = 0; i <= 4; i++) {
-    const v = (top * i) / 4;
+  for (let t = 0; t <= ax.max + 1e-9; t += ax.step) {
+    const v = t * ax.scale;
+    out.push(`<line x1="${m.l}" y1="${f1(y(v))}" x2="${m.l + pw}" y2="${f1(y(v))}" stroke="#e5e7eb" class="grid"/>`);
     out.push(`<line x1="${m.l - 4}" y1="${f1(y(v))}" x2="${m.l}" y2="${f1(y(v))}" stroke="#333333"/>`);
-    out.push(`<text x="${m.l - 6}" y="${f1(y(v) + 4)}" text-anchor="end">${esc(formatRate(v))}</text>`);
+    out.push(`<text x="${m.l - 6}" y="${f1(y(v) + 4)}" text-anchor="end" class="ytick">${+t.toFixed(6)} ${ax.unit}</text>`);
   }
   const nx = Math.min(rows.length, 5);
   for (let i = 0; i < nx; i++) {
@@ -101,6 +129,14 @@ export function chartSvg(report: Pick<Report, 'windows' | 'summary'> & Partial<P
   if (rows.length > 0) {
     const pts = rows.map((r, i) => `${f1(x(i) + bw / 2)},${f1(y(r.naive))}`).join(' ');
     out.push(`<polyline id="naive" fill="none" stroke="#cc6677" stroke-width="1.5" points="${pts}"/>`);
+  }
+  // reference lines, labels at least a line apart
+  let lastLabel = Infinity;
+  for (const r of refs.filter((q) => q.value <= top).sort((a, b) => a.value - b.value)) {
+    const ly = Math.min(y(r.value) - 5, lastLabel - 13);
+    lastLabel = ly;
+    out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${f1(y(r.value))}" y2="${f1(y(r.value))}" stroke="${r.color}" stroke-width="1.2" stroke-dasharray="6 4"/>`);
+    out.push(`<text x="${m.l + pw - 4}" y="${f1(ly)}" text-anchor="end" fill="${r.color}" class="reflabel">${esc(r.label)}</text>`);
   }
   // peak marker
   const pi = rows.findIndex((r) => r.peak);

@@ -49,3 +49,33 @@ test('SVG chart is well-formed and marks the peak', () => {
   assert.match(svg, /bytes per second/);
   assert.ok(balanced(chartSvg(buildReport([], { windowMs: M }))));
 });
+
+test('SVG chart of a report: round ticks with grid lines, and lines for the p95, the required bandwidth and the chosen link', () => {
+  const rep = buildReport(
+    Array.from({ length: 30 }, (_, i) =>
+      entry(
+        'a',
+        i * M,
+        (i + 1) * M,
+        Array.from({ length: 1 + (i % 7) * 3 }, (_, k) => k),
+      ),
+    ),
+    { windowMs: M, resyncTimeMs: 60_000 },
+  );
+  const link = rep.summary.peak!.bandwidth * 1.5;
+  const svg = chartSvg(rep, { link });
+  const ticks = [...svg.matchAll(/class="ytick">([\d.]+) ([kMG]?B\/s)</g)].map((m) => Number(m[1]));
+  assert.ok(ticks.length >= 3);
+  const step = ticks[1]! - ticks[0]!;
+  const mant = step / 10 ** Math.floor(Math.log10(step));
+  assert.ok(
+    [1, 2, 5].some((x) => Math.abs(mant - x) < 1e-9),
+    `round step ${step}`,
+  );
+  ticks.forEach((v, i) => assert.ok(Math.abs(v - i * step) < 1e-9));
+  assert.equal((svg.match(/class="grid"/g) ?? []).length, ticks.length);
+  for (const label of ['p95 ', 'required ', 'link ']) assert.ok(svg.includes(`class="reflabel">${label}`), label);
+  const ys = [...svg.matchAll(/y="([\d.]+)"[^>]*class="reflabel"/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  for (let i = 1; i < ys.length; i++) assert.ok(ys[i]! - ys[i - 1]! >= 12, 'reference labels do not overlap');
+  assert.ok(balanced(svg));
+});

@@ -1,6 +1,7 @@
 /**
  * Streaming reader for block traces: splits the input into lines, hands each non-blank line to the
- * parser of its format (msr.ts, blkparse.ts, spc.ts, fio-iolog.ts; what they hand on: records.ts),
+ * parser of its format (msr.ts, blkparse.ts, spc.ts, fio-iolog.ts, alibaba.ts, tencent.ts, fiu.ts,
+ * cloudphysics.ts, systor.ts; what they hand on: records.ts),
  * checks every record against the bounds and passes it to the sink. Device names are interned once.
  *
  * Lines end with '\n' or '\r\n'. Blank lines are ignored. Anything else that does not parse (missing
@@ -26,6 +27,11 @@ import { MsrLines } from './msr.js';
 import { badTrace, MAX_DEVICE_NAME, MAX_LINE, MAX_RECORD, type LineParser, type RecordTarget, type TraceCounters, type TraceOptions, type TraceSink } from './records.js';
 import { CR, cur, NL } from './scan.js';
 import { SpcLines } from './spc.js';
+import { AlibabaLines } from './alibaba.js';
+import { CloudPhysicsLines } from './cloudphysics.js';
+import { FiuLines } from './fiu.js';
+import { SystorLines } from './systor.js';
+import { TencentLines } from './tencent.js';
 
 export { badTrace, MAX_DEVICE_NAME, MAX_LINE, MAX_RECORD, TRACE_FORMATS, type TraceCounters, type TraceFormat, type TraceOptions, type TraceSink } from './records.js';
 
@@ -193,6 +199,16 @@ function lineParser(opts: TraceOptions, t: RecordTarget): LineParser {
       return new BlkparseLines(t, opts.blkparseAction ?? 'Q');
     case 'spc':
       return new SpcLines(t);
+    case 'alibaba':
+      return new AlibabaLines(t);
+    case 'tencent':
+      return new TencentLines(t);
+    case 'fiu':
+      return new FiuLines(t);
+    case 'cloudphysics':
+      return new CloudPhysicsLines(t);
+    case 'systor':
+      return new SystorLines(t);
     default:
       return new FioIologLines(t);
   }

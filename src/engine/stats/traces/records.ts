@@ -5,8 +5,8 @@
  */
 import { E, type RcopyError } from '../../../errors.js';
 
-export type TraceFormat = 'msr' | 'blkparse' | 'spc' | 'fioiolog';
-export const TRACE_FORMATS: readonly TraceFormat[] = ['msr', 'blkparse', 'spc', 'fioiolog'];
+export type TraceFormat = 'msr' | 'blkparse' | 'spc' | 'fioiolog' | 'alibaba' | 'tencent' | 'fiu' | 'cloudphysics' | 'systor';
+export const TRACE_FORMATS: readonly TraceFormat[] = ['msr', 'blkparse', 'spc', 'fioiolog', 'alibaba', 'tencent', 'fiu', 'cloudphysics', 'systor'];
 
 export interface TraceCounters {
   /** Lines read, including headers, blank lines and the blkparse summary. */
@@ -18,6 +18,11 @@ export interface TraceCounters {
   malformed: number;
   /** The first malformed line: its number, its first 200 characters and, where known, why. */
   firstMalformed?: { line: number; text: string; reason?: string };
+  /** Traces with content digests (fiu): writes whose content was written before, and their bytes. */
+  duplicateWrites?: number;
+  duplicateBytes?: number;
+  /** The digests kept reached their bound: the duplicates are a lower bound. */
+  digestsFull?: boolean;
 }
 
 /**

@@ -76,3 +76,36 @@ export function token(b: Buffer, end: number): number {
 export function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= ZERO && c <= NINE;
 }
+
+/** Skips the comma at cur.p; false if there is none. */
+export function comma(b: Buffer): boolean {
+  if (b[cur.p] !== COMMA) return false;
+  cur.p++;
+  return true;
+}
+
+/** An R or W letter (either case) at cur.p, then cur.p past it: 1 write, 0 read, -1 neither. */
+export function rwLetter(b: Buffer): number {
+  const c = b[cur.p];
+  const v = c === 87 || c === 119 ? 1 : c === 82 || c === 114 ? 0 : -1;
+  if (v >= 0) cur.p++;
+  return v;
+}
+
+/**
+ * An unsigned decimal integer at cur.p divided by 10^k, exact for integers of any length whose
+ * quotient is below 2^53 (ns or µs time stamps -> ms); -1 if no digit or too large.
+ */
+export function uintScaled(b: Buffer, end: number, k: number): number {
+  const s = cur.p;
+  let c = 0;
+  while (cur.p < end && (c = b[cur.p]!) >= ZERO && c <= NINE) cur.p++;
+  if (cur.p === s) return -1;
+  const split = Math.max(s, cur.p - k);
+  let hi = 0,
+    lo = 0;
+  for (let i = s; i < split; i++) hi = hi * 10 + (b[i]! - ZERO);
+  for (let i = split; i < cur.p; i++) lo = lo * 10 + (b[i]! - ZERO);
+  if (hi > Number.MAX_SAFE_INTEGER) return -1;
+  return hi + lo / 10 ** (cur.p - split);
+}

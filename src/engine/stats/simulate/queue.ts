@@ -1,0 +1,336 @@
+/**
+ * The journal of an async pair, simulated: every host write of a WriteLog enters the master journal
+ * at its time (journalBytes: header and padding included) and leaves it through a FIFO link drained
+ * at the link's rate. Pure and synchronous: numbers in, numbers out.
+ *
+ * The model (stated in words in every report):
+ *   - write i is sent when the link is free and the write has been made, taking wireBytes / rate
+ *     seconds; the link does not send while it is down (an outage pauses the transfer in progress);
+ *   - it arrives (is restorable on the secondary) one latency after it was sent, and its journal space
+ *     is freed one more latency later (the secondary's report of what it restored comes back with its
+ *     next pull);
+ *   - journal usage is a step function: a record's bytes from its write until its release;
+ *   - the journal overflows when a write does not fit: the pair suspends (PFUS) at that time, what was
+ *     not yet arrived and everything written afterwards is tracked by track (the differential bitmap),
+ *     and the resync that follows copies those distinct tracks at the link's rate. Nothing is shipped
+ *     from the journal after the overflow (the simulation does not resume journal mode);
+ *   - the lag (the age of the secondary's copy, what the RPO bounds) at time t is t minus the time of
+ *     the oldest write not yet arrived, 0 when every write made has arrived; percentiles and the share
+ *     of time within the RPO come from `samples` instants evenly spaced over the trace's span, the
+ *     maximum is exact (the largest arrival - write time, or the lag at the end of the trace after an
+ *     overflow);
+ *   - the high-water mark is 80% of the journal (PFUL): the time above it is exact.
+ */
+import { PagedTable } from '../traces/paged-table.js';
+import type { WriteLog } from './writes.js';
+
+export interface Outage {
+  /** ms, epoch. */
+  start: number;
+  end: number;
+}
+
+export interface SimParams {
+  /** Link rate, bytes per second. */
+  bandwidth: number;
+  /** Journal capacity (its data area), bytes. */
+  journal: number;
+  /** One-way link latency, ms. */
+  latencyMs: number;
+  /** Times the link is down (sorted, not overlapping). */
+  outages: Outage[];
+  /** Track size of the differential bitmap (for the resync after an overflow), bytes. */
+  trackSize: number;
+  /** The recovery point objective, ms. */
+  rpoMs: number;
+  /** Lag samples over the trace's span (default 100,000; 0: no lag figures, faster). */
+  samples?: number;
+  /** Stop at the overflow (a search that only asks whether the journal overflows). */
+  stopAtOverflow?: boolean;
+}
+
+export interface SimResult {
+  writes: number;
+  /** Data written by the hosts. */
+  writeBytes: number;
+  /** What the writes take in the journal (headers and padding included). */
+  journalBytes: number;
+  /** What the journal ships on the link (data and headers). */
+  wireBytes: number;
+  start: number;
+  end: number;
+  peak: { bytes: number; at: number; share: number };
+  /** Time with the journal above the 80% mark (PFUL), ms; the first time it went above. */
+  overHighWaterMs: number;
+  firstOverHighWater: number | null;
+  overflow: null | { at: number; resyncTracks: number; resyncBytes: number; resyncMs: number };
+  lag: { p50: number; p90: number; p99: number; max: number; withinRpo: number; samples: number };
+  /** For a chart: the highest journal usage and lag in each of TIMELINE_BUCKETS equal parts of the trace's span. */
+  timeline: { start: number; step: number; usage: number[]; lag: number[] };
+}
+
+/** Parts of the trace's span the timeline has. */
+export const TIMELINE_BUCKETS = 600;
+
+export const HIGH_WATER = 0.8;
+/** Tracks at or past this number are not marked in the bitmap (counted as distinct). */
+const TRACK_LIMIT = 2 ** 30;
+
+/** Runs the simulation of `log` with `p`. `scratch` (length >= log.length) is reused if given. */
+export function simulate(log: WriteLog, p: SimParams, scratch?: Float64Array): SimResult {
+  return new JournalQueue(log, p, scratch).run();
+}
+
+/** The link's send of `bytes` starting at `s` (ms): when it ends, outages paused. */
+export function sendEnd(s: number, ms: number, outages: Outage[]): number {
+  let left = ms;
+  for (const o of outages) {
+    if (o.end <= s) continue;
+    if (s >= o.start) s = o.end;
+    else if (s + left > o.start) {
+      left -= o.start - s;
+      s = o.end;
+    } else break;
+  }
+  return s + left;
+}
+
+class JournalQueue {
+  private readonly arr: Float64Array; // arrival time of each write (Infinity: never, after an overflow)
+  private readonly jb: Float64Array; // journal bytes of each write
+  private readonly wb: Float64Array; // link bytes of each write
+  private readonly msPerByte: number;
+  private readonly hw: number;
+  private usage = 0;
+  private last = 0; // time up to which the usage has been accounted
+  private over = 0;
+  private firstOver: number | null = null;
+  private peak = 0;
+  private peakAt = 0;
+  private rel = 0; // first write not yet released
+  private ak = 0; // first write not yet arrived (for the lag samples)
+  private sent = -Infinity; // when the link is free
+  private maxLag = 0;
+  private overflowAt: number | null = null;
+  private bitmap: PagedTable[] = [];
+  private beyond = 0;
+  private readonly lags: Float64Array;
+  private nLags = 0;
+  private nextSample = 0;
+  private readonly step: number;
+  private readonly spanEnd: number;
+  private readonly first: number;
+  private readonly usageMax = new Float64Array(TIMELINE_BUCKETS);
+  private fb = 0; // the timeline bucket filled up to
+  private readonly bw: number; // bucket width, ms
+
+  constructor(
+    private readonly log: WriteLog,
+    private readonly p: SimParams,
+    scratch?: Float64Array,
+  ) {
+    this.arr = scratch && scratch.length >= log.length ? scratch : new Float64Array(log.length);
+    ({ journal: this.jb, wire: this.wb } = log.cost());
+    this.msPerByte = 1000 / p.bandwidth;
+    this.hw = HIGH_WATER * p.journal;
+    const n = log.length;
+    const first = n > 0 ? log.times[0]! : 0;
+    this.spanEnd = n > 0 ? log.times[n - 1]! : 0;
+    const samples = p.samples ?? 100_000;
+    this.lags = new Float64Array(samples);
+    this.step = samples > 0 ? Math.max(this.spanEnd - first, 1e-3) / samples : Infinity;
+    this.nextSample = first;
+    this.last = first;
+    this.first = first;
+    this.bw = Math.max(this.spanEnd - first, 1e-3) / TIMELINE_BUCKETS;
+  }
+
+  run(): SimResult {
+    const { log } = this;
+    const stop = this.p.stopAtOverflow === true;
+    for (let i = 0; i < log.length; i++) {
+      this.write(i);
+      if (stop && this.overflowAt !== null) break;
+    }
+    const end = this.drain();
+    return this.result(end);
+  }
+
+  /** Write i arrives at the journal. */
+  private write(i: number): void {
+    const log = this.log;
+    const t = log.times[i]!;
+    this.releaseUpTo(t, i);
+    this.sampleUpTo(t, i);
+    if (this.overflowAt === null) {
+      const jb = this.jb[i]!;
+      if (this.usage + jb > this.p.journal) this.suspend(t, i);
+      else {
+        const s = Math.max(this.sent, t);
+        this.sent = sendEnd(s, this.wb[i]! * this.msPerByte, this.p.outages);
+        this.arr[i] = this.sent + this.p.latencyMs;
+        if (this.arr[i]! - t > this.maxLag) this.maxLag = this.arr[i]! - t;
+        this.account(t);
+        this.usage += jb;
+        this.noteUsage(t);
+        if (this.usage > this.peak) {
+          this.peak = this.usage;
+          this.peakAt = t;
+        }
+        if (this.usage > this.hw && this.firstOver === null) this.firstOver = t;
+        return;
+      }
+    }
+    this.arr[i] = Infinity;
+    this.mark(i);
+  }
+
+  /** The journal is full at t: the pair suspends; writes not yet arrived go to the bitmap. */
+  private suspend(t: number, i: number): void {
+    this.account(t);
+    this.overflowAt = t;
+    if (this.usage + this.jb[i]! > this.peak) {
+      this.peak = Math.min(this.p.journal, this.usage + this.jb[i]!);
+      this.peakAt = t;
+    }
+    this.usage = this.peak;
+    this.noteUsage(t);
+    for (let k = this.rel; k < i; k++) {
+      if (this.arr[k]! > t) {
+        this.arr[k] = Infinity;
+        this.mark(k);
+      }
+    }
+    this.usage = 0; // folded into the bitmap
+    this.rel = i;
+  }
+
+  private mark(i: number): void {
+    const log = this.log;
+    const ts = this.p.trackSize;
+    const len = log.lengths[i]!;
+    const off = log.offsets[i]!;
+    const first = Math.floor(off / ts);
+    const last = Math.floor((off + Math.max(len, 1) - 1) / ts);
+    if (last >= TRACK_LIMIT) {
+      this.beyond += last - first + 1;
+      return;
+    }
+    const d = log.devices[i]!;
+    const table = (this.bitmap[d] ??= new PagedTable());
+    table.mark(first, last);
+  }
+
+  /** Accounts the time above the high-water mark up to t, at the current usage (and the timeline). */
+  private account(t: number): void {
+    if (this.usage > this.hw) this.over += t - this.last;
+    this.last = t;
+    const b = Math.min(TIMELINE_BUCKETS - 1, Math.floor((t - this.first) / this.bw));
+    const m = this.usageMax;
+    for (; this.fb <= b; this.fb++) if (m[this.fb]! < this.usage) m[this.fb] = this.usage;
+    this.fb = b;
+  }
+
+  /** The usage just set at t, in the timeline. */
+  private noteUsage(t: number): void {
+    const b = Math.min(TIMELINE_BUCKETS - 1, Math.floor((t - this.first) / this.bw));
+    if (this.usageMax[b]! < this.usage) this.usageMax[b] = this.usage;
+  }
+
+  private timeline(): SimResult['timeline'] {
+    if (this.overflowAt === null) this.account(Math.min(this.last, this.spanEnd));
+    const lag = new Array<number>(TIMELINE_BUCKETS).fill(0);
+    for (let i = 0; i < this.nLags; i++) {
+      const b = Math.min(TIMELINE_BUCKETS - 1, Math.floor((i * this.step) / this.bw));
+      if (lag[b]! < this.lags[i]!) lag[b] = this.lags[i]!;
+    }
+    return { start: this.first, step: this.bw, usage: Array.from(this.usageMax), lag };
+  }
+
+  /** Frees the space of the writes released by time t; writes [0, i) have been sent. */
+  private releaseUpTo(t: number, i: number): void {
+    if (this.overflowAt !== null) return;
+    const arr = this.arr;
+    const lat = this.p.latencyMs;
+    while (this.rel < i) {
+      const r = arr[this.rel]! + lat;
+      if (!(r <= t)) break;
+      this.account(r);
+      this.usage -= this.jb[this.rel]!;
+      this.rel++;
+    }
+  }
+
+  /** Takes the lag samples before t; writes [0, i) have been made. */
+  private sampleUpTo(t: number, i: number): void {
+    const { arr, log } = this;
+    const lim = Math.min(t, this.spanEnd);
+    while (this.nextSample < lim && this.nLags < this.lags.length) {
+      const tau = this.nextSample;
+      while (this.ak < i && arr[this.ak]! <= tau) this.ak++;
+      this.lags[this.nLags++] = this.ak < i ? tau - log.times[this.ak]! : 0;
+      this.nextSample += this.step;
+    }
+  }
+
+  /** After the last write: the journal drains (or, after an overflow, stays suspended). */
+  private drain(): number {
+    const n = this.log.length;
+    this.sampleUpTo(Infinity, n);
+    if (n === 0) return 0;
+    if (this.overflowAt !== null) {
+      const firstLost = this.firstNotArrived();
+      if (firstLost >= 0) this.maxLag = Math.max(this.maxLag, this.spanEnd - this.log.times[firstLost]!);
+      return this.spanEnd;
+    }
+    this.releaseUpTo(Infinity, n);
+    return this.arr[n - 1]! + this.p.latencyMs;
+  }
+
+  private firstNotArrived(): number {
+    for (let k = 0; k < this.log.length; k++) if (this.arr[k] === Infinity) return k;
+    return -1;
+  }
+
+  private result(end: number): SimResult {
+    const log = this.log;
+    let jb = 0,
+      wb = 0;
+    for (let i = 0; i < log.length; i++) {
+      jb += this.jb[i]!;
+      wb += this.wb[i]!;
+    }
+    let overflow: SimResult['overflow'] = null;
+    if (this.overflowAt !== null) {
+      let tracks = this.beyond;
+      for (const t of this.bitmap) if (t) tracks += t.count;
+      const bytes = tracks * this.p.trackSize;
+      overflow = { at: this.overflowAt, resyncTracks: tracks, resyncBytes: bytes, resyncMs: (bytes * 1000) / this.p.bandwidth };
+    }
+    return {
+      writes: log.length,
+      writeBytes: log.writeBytes,
+      journalBytes: jb,
+      wireBytes: wb,
+      start: log.length ? log.times[0]! : 0,
+      end,
+      peak: { bytes: this.peak, at: this.peakAt, share: this.peak / this.p.journal },
+      overHighWaterMs: this.over,
+      firstOverHighWater: this.firstOver,
+      overflow,
+      lag: lagFigures(this.lags.subarray(0, this.nLags), this.maxLag, this.p.rpoMs),
+      timeline: this.timeline(),
+    };
+  }
+}
+
+/** Percentiles (nearest rank) and the share within the RPO of the lag samples. */
+function lagFigures(samples: Float64Array, max: number, rpoMs: number): SimResult['lag'] {
+  const n = samples.length;
+  if (n === 0) return { p50: 0, p90: 0, p99: 0, max, withinRpo: max <= rpoMs ? 1 : 0, samples: 0 };
+  const s = Float64Array.from(samples).sort();
+  const pct = (q: number) => s[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
+  let within = 0;
+  for (let i = 0; i < n; i++) if (s[i]! <= rpoMs) within++;
+  return { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: Math.max(max, s[n - 1]!), withinRpo: within / n, samples: n };
+}
