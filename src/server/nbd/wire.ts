@@ -114,10 +114,14 @@ export class SocketReader {
     }
   }
 
-  private take(n: number): Buffer {
+  /** n buffered bytes: a chunk or part of one when they lie in one, else copied (into dest at `at` if given). */
+  private take(n: number, dest?: Buffer, at0 = 0): Buffer {
     const first = this.chunks[0]!;
     let out: Buffer;
-    if (first.length === n) {
+    if (dest) {
+      this.copyOut(dest, at0, n);
+      out = dest;
+    } else if (first.length === n) {
       out = first;
       this.chunks.shift();
     } else if (first.length > n) {
@@ -125,18 +129,33 @@ export class SocketReader {
       this.chunks[0] = first.subarray(n);
     } else {
       out = Buffer.allocUnsafe(n);
-      for (let at = 0; at < n;) {
-        const c = this.chunks[0]!;
-        const k = Math.min(c.length, n - at);
-        c.copy(out, at, 0, k);
-        at += k;
-        if (k === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(k);
-      }
+      this.copyOut(out, 0, n);
     }
     this.buffered -= n;
     if (this.buffered < SocketReader.HIGH_WATER) this.sock.resume();
     return out;
+  }
+
+  private copyOut(dest: Buffer, at0: number, n: number): void {
+    for (let at = 0; at < n;) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - at);
+      c.copy(dest, at0 + at, 0, k);
+      at += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+  }
+
+  /** Fills dest exactly (a buffer that is reused: no allocation per request), or Closed. */
+  async readInto(dest: Buffer): Promise<Buffer> {
+    for (let at = 0; at < dest.length;) {
+      const k = Math.min(dest.length - at, SocketReader.HIGH_WATER);
+      await this.fill(k);
+      this.take(k, dest, at);
+      at += k;
+    }
+    return dest;
   }
 
   /** Exactly n bytes (n at most a request's size), or Closed. */
