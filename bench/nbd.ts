@@ -68,7 +68,7 @@ function oneRound(src: string, size: number): Round {
     h.rcopy('pull', 'stop', 'B:j2');
     const pvolPeer = intoNbdkit(h, src, size);
     const pvol = nbdcopy(src, uriOf(h, 'A:p'));
-    const journaled = h.json<{ journalUsedPct: number }>('pair', 'show', 'A:p').journalUsedPct;
+    const journaled = h.json<{ primary: { journalUsedPct: number } | null }>('pair', 'show', 'A:p').primary?.journalUsedPct;
     console.log(`  round: plain ${plain.toFixed(2)} s (nbdkit ${plainPeer.toFixed(2)} s), P-VOL ${pvol.toFixed(2)} s (nbdkit ${pvolPeer.toFixed(2)} s), journal ${journaled ?? '?'}% used`);
     return { plain: { rcopy: plain, peer: plainPeer }, pvol: { rcopy: pvol, peer: pvolPeer } };
   } finally {
