@@ -12,7 +12,6 @@ import { E } from '../../errors.js';
 import { runtimeDir } from '../../engine/array/controller-process.js';
 import type { HandlerContext, Service } from '../handlers.js';
 import { readPskFile, type PskKeys } from '../psk-file.js';
-import { WriteCombiner } from './combine.js';
 import { handshake, type ExportTarget } from './handshake.js';
 import { TlsFailed, type Conn } from './tls.js';
 import { transmission, type Backend } from './transmission.js';
@@ -34,8 +33,6 @@ interface Live {
   error: string | null;
   /** The PSK file's keys while served with TLS. */
   keys: PskKeys | null;
-  /** Writes of all the export's connections, merged while one runs (combine.ts). */
-  writes: WriteCombiner;
 }
 
 /**
@@ -106,17 +103,7 @@ export class ExportRegistry implements Service {
 
   private track(rec: ExportRecord): Live {
     rec.tlsPsk ??= null; // kept before TLS existed
-    const l: Live = {
-      rec,
-      server: null,
-      conns: new Set(),
-      tasks: new Set(),
-      bytesRead: 0,
-      bytesWritten: 0,
-      error: null,
-      keys: null,
-      writes: new WriteCombiner((off, data) => this.ctx.array.write(rec.volume, off, data, 'host', { sync: false })),
-    };
+    const l: Live = { rec, server: null, conns: new Set(), tasks: new Set(), bytesRead: 0, bytesWritten: 0, error: null, keys: null };
     this.live.set(rec.name, l);
     return l;
   }
@@ -230,8 +217,7 @@ export class ExportRegistry implements Service {
       trackSize: array.trackSize,
       size: () => array.volume(vol).size,
       read: (offset, length) => array.read(vol, offset, length),
-      // a FUA write goes on its own and is committed before its reply; the others may be merged
-      write: (offset, data, fua) => (fua ? array.write(vol, offset, data, 'host', { sync: true }) : l.writes.submit(offset, data)),
+      write: (offset, data, fua) => array.write(vol, offset, data, 'host', { sync: fua }),
       flush: () => array.commit(),
       isAllocated: (t) => array.volume(vol).isAllocated(t),
       counted: (r, w) => {
