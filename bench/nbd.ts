@@ -60,7 +60,8 @@ function oneRound(src: string, size: number): Round {
     h.rcopy('array', 'create', 'B');
     h.rcopy('volume', 'create', 'A:p', '--size', vs);
     h.rcopy('volume', 'create', 'B:p', '--size', vs);
-    const js = `${Math.ceil((size * 1.25) / MiB)}M`;
+    // under the high-water mark (80%): the pair stays PAIR, no PFUL
+    const js = `${Math.ceil((size * 1.5) / MiB)}M`;
     h.rcopy('journal', 'create', 'A:j1', '--size', js);
     h.rcopy('journal', 'create', 'B:j2', '--size', js);
     h.rcopy('link', 'add', 'A', 'B');
