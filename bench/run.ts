@@ -1,6 +1,6 @@
 /**
  * npm run bench: every benchmark in sequence, each compared with its peer in the same run.
- * Pick some with: npm run bench -- core replication backup stats journal references io tcp
+ * Pick some with: npm run bench -- core replication backup stats journal references io tcp nbd
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,6 +17,7 @@ const ALL: Record<string, string[]> = {
   references: ['references.js'],
   io: ['file-io.js'],
   tcp: ['tcp.js'],
+  nbd: ['nbd.js'],
 };
 const pick = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const groups = pick.length ? pick : Object.keys(ALL);

@@ -157,7 +157,7 @@ export const PARAMS = {
   'pull.once': journalName,
 
   // ---------------------------------------------------------------- NBD exports
-  'export.start': z.object({ volume: f.str(), name: f.optStr(), socket: f.optStr(), listen: f.optStr(), readOnly: f.bool() }),
+  'export.start': z.object({ volume: f.str(), name: f.optStr(), socket: f.optStr(), listen: f.optStr(), readOnly: f.bool(), tlsPsk: f.optStr() }),
   'export.list': none,
   /** volume null: every export of the array. */
   'export.stop': z.object({ volume: f.str().nullable() }),

@@ -30,6 +30,8 @@ homeTest('fio: four jobs on four connections, random writes verified with crc32c
       '--verify=crc32c',
       '--do_verify=1',
       '--output-format=json',
+      // fio saves its verify state in the working directory by default: none left behind
+      '--verify_state_save=0',
     ],
     300_000,
   );

@@ -3,6 +3,8 @@
  * Each step is an ordinary rcopy command line, run through the same command tree as the CLI, so
  * what the tour prints is what the user will see. Every controller it starts is stopped at the end.
  */
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +16,10 @@ import { colors } from '../render/progress.js';
 interface Step {
   title?: string;
   argv: string;
+  /** A real client's command instead of an rcopy one (the NBD step). */
+  client?: boolean;
+  /** The S-VOL range that must now hold the NBD image (recorded in the demo's data). */
+  verify?: string;
 }
 
 function steps(home: string): Step[] {
@@ -35,6 +41,7 @@ function steps(home: string): Step[] {
     { argv: 'stats collect siteA:oltp' },
     { argv: 'pair wait siteB:db --state PAIR --drained --timeout 60s' },
     { argv: 'pair list' },
+    ...nbdSteps(home),
     { title: 'Both sides are equal, bit for bit', argv: 'io checksum siteA:db' },
     { argv: 'io checksum siteB:db' },
     { title: 'A planned split: changes go to the differential bitmap; resync copies only those tracks', argv: 'pair split siteB:db' },
@@ -58,6 +65,45 @@ function steps(home: string): Step[] {
   ];
 }
 
+/** The NBD image: 16 MiB of random data, as a real host's disk image would be. */
+const IMAGE_BYTES = 16 * 1024 * 1024;
+
+/** The first real NBD client installed (nbdcopy of libnbd-bin, or qemu-img of qemu-utils), or null. */
+function nbdClient(): 'nbdcopy' | 'qemu-img' | null {
+  for (const t of ['nbdcopy', 'qemu-img'] as const) if (spawnSync('sh', ['-c', `command -v ${t}`]).status === 0) return t;
+  return null;
+}
+
+/**
+ * A real host writes over NBD: the P-VOL is exported, a real client copies a disk image into it,
+ * and the image's SHA-256 is then read back from the S-VOL's first 16 MiB. Skipped (one line) when
+ * neither nbdcopy nor qemu-img is installed.
+ */
+function nbdSteps(home: string): Step[] {
+  const img = path.join(home, 'disk.img');
+  const client = nbdClient();
+  if (!client) return [];
+  const sock = path.join(home, 'db.sock');
+  const uri = `nbd+unix:///db?socket=${sock}`;
+  const copy = client === 'nbdcopy' ? `nbdcopy --flush ${img} ${uri}` : `qemu-img convert -n -f raw -O raw ${img} ${uri}`;
+  return [
+    { title: `A real host over NBD: ${client} writes a 16 MiB disk image into the exported P-VOL`, argv: `export start siteA:db --socket ${sock}` },
+    { argv: copy, client: true },
+    { argv: 'pair wait siteB:db --drained --timeout 60s' },
+    { title: "The image arrived on the S-VOL: its first 16 MiB have the image's SHA-256", argv: `io checksum siteB:db --range 0-16M`, verify: 'siteB:db' },
+    { argv: 'export stop siteA:db' },
+  ];
+}
+
+/** Runs a real client's step; its output is shown as it is. */
+async function runClient(argv: string, say: (s: string) => void): Promise<number> {
+  const [cmd, ...args] = words(argv);
+  const r = spawnSync(cmd!, args, { encoding: 'utf8', timeout: 60_000 });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  if (out) say(out);
+  return r.status ?? 1;
+}
+
 /** Splits a step's command line (no quoting needed in the tour's own commands). */
 function words(argv: string): string[] {
   return argv.split(/\s+/).filter(Boolean);
@@ -75,24 +121,41 @@ export async function demo(ctx: CliContext, _args: unknown[], opts: CommandOpts)
     if (!quiet) realWrite(`${s}\n`);
   };
   const t0 = performance.now();
+  let nbd: { client: string; imageSha256: string; svolSha256: string } | null = null;
   process.env.RCOPY_HOME = home;
   try {
     say(c.bold(`rcopy tour — a throw-away home in ${home}`));
-    for (const s of steps(home)) {
+    const image = crypto.randomBytes(IMAGE_BYTES);
+    fs.writeFileSync(path.join(home, 'disk.img'), image, { mode: 0o600 });
+    const all = steps(home);
+    for (const s of all) {
       if (s.title) say(`\n${c.bold(`▸ ${s.title}`)}`);
-      say(c.dim(`$ rcopy ${s.argv}`));
+      const command = s.client ? s.argv : `rcopy ${s.argv}`;
+      say(c.dim(`$ ${command}`));
+      if (s.client) say(c.dim(`  (the image's SHA-256: ${crypto.createHash('sha256').update(image).digest('hex')})`));
       const t = performance.now();
       process.exitCode = 0;
-      if (quiet) (process.stdout as { write: unknown }).write = () => true;
-      try {
-        await newProgram().parseAsync(words(s.argv), { from: 'user' });
-      } finally {
-        (process.stdout as { write: unknown }).write = realWrite;
+      let code: number;
+      if (s.client) code = await runClient(s.argv, say);
+      else {
+        if (quiet) (process.stdout as { write: unknown }).write = () => true;
+        try {
+          await newProgram().parseAsync(words(s.argv), { from: 'user' });
+        } finally {
+          (process.stdout as { write: unknown }).write = realWrite;
+        }
+        code = Number(process.exitCode ?? 0);
       }
-      const code = Number(process.exitCode ?? 0);
-      log.push({ command: `rcopy ${s.argv}`, seconds: Math.round(performance.now() - t) / 1000, exitCode: code });
-      if (code !== 0) throw new Error(`the tour step 'rcopy ${s.argv}' exited ${code}`);
+      log.push({ command, seconds: Math.round(performance.now() - t) / 1000, exitCode: code });
+      if (code !== 0) throw new Error(`the tour step '${command}' exited ${code}`);
+      if (s.verify) {
+        const io = await import('./io.js');
+        const sum = (await io.checksum({ ...ctx, home, interactive: false }, [s.verify], { range: `0-${IMAGE_BYTES}` })).data as { sha256: string };
+        const client = all.find((x) => x.client)!;
+        nbd = { client: words(client.argv)[0]!, imageSha256: crypto.createHash('sha256').update(image).digest('hex'), svolSha256: sum.sha256 };
+      }
     }
+    if (!all.some((s) => s.client)) say(c.dim('\n(the NBD step is skipped: neither nbdcopy nor qemu-img is installed — apt-get install libnbd-bin or qemu-utils)'));
     const svg = path.join(home, 'bandwidth.svg');
     if (opts.keep) say(`\nThe chart is in ${svg}`);
   } finally {
@@ -113,7 +176,7 @@ export async function demo(ctx: CliContext, _args: unknown[], opts: CommandOpts)
     'source <(rcopy completion bash)',
   ];
   return {
-    data: { home: opts.keep ? home : null, seconds, steps: log },
+    data: { home: opts.keep ? home : null, seconds, steps: log, nbd },
     text: `\n${c.bold(`Tour done in ${seconds.toFixed(1)} s.`)} Try next:\n${next.map((n) => `  ${n}`).join('\n')}${opts.keep ? `\n\n(the demo home is kept: export RCOPY_HOME=${home})` : ''}`,
   };
 }

@@ -19,7 +19,7 @@ function rows(list: ExportView[]): { head: string[]; rows: Array<Array<string | 
       x.volume,
       x.name,
       x.uri,
-      x.readOnly ? 'ro' : 'rw',
+      `${x.readOnly ? 'ro' : 'rw'}${x.tlsPsk ? '+tls' : ''}`,
       x.clients,
       formatBytes(x.bytesRead),
       formatBytes(x.bytesWritten),
@@ -37,6 +37,7 @@ export async function exportStart(ctx: CliContext, [ref]: Args, opts: CommandOpt
   // the controller runs elsewhere: a relative path is the caller's
   if (typeof opts.socket === 'string') params.socket = path.resolve(opts.socket);
   if (typeof opts.listen === 'string') params.listen = opts.listen;
+  if (typeof opts.tlsPsk === 'string') params.tlsPsk = path.resolve(opts.tlsPsk);
   const r = await call(ctx, v.array, 'export.start', params);
   return { data: r, text: `exported ${v.array}:${v.name} as '${r.name}' at ${r.uri}` };
 }

@@ -9,7 +9,8 @@ import type { PairDetail, PairOpResult, ParamsOf } from '../../server/methods.js
 /** Both sides' views of a pair; a side that could not be reached is null. */
 type PairViews = { p: PairDetail | null; s: PairDetail | null };
 import { iso, type Output } from '../render/output.js';
-import { pairListRows, pairListTable, pairShowData, pairShowText, type PairSides } from '../render/pairs.js';
+import { pairListRows, pairListTable, pairShowData, pairShowText, withExports, type PairSides } from '../render/pairs.js';
+import type { ExportView } from '../../server/nbd/types.js';
 import { confirm, need, type Choice } from '../ui.js';
 import { progress } from '../render/progress.js';
 import { arrayNames, call, remoteNames, volumeChoices } from './common.js';
@@ -129,6 +130,7 @@ export async function list(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
   const remotes = arrayArg ? [] : remoteNames(ctx);
   const byId: PairSides = new Map();
   const linkBw = new Map<string, number | null>();
+  const exports: ExportView[] = [];
   for (const a of [...arrays, ...remotes]) {
     const pairs = await call(ctx, a, 'pair.list').catch((e: unknown) => {
       if (remotes.includes(a)) return [];
@@ -141,8 +143,9 @@ export async function list(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
       byId.set(d.id, e);
     }
     for (const l of await call(ctx, a, 'link.list').catch(() => [])) linkBw.set([a, l.peer].sort().join('|'), l.bandwidth);
+    exports.push(...(await call(ctx, a, 'export.list').catch(() => [])));
   }
-  const rows = pairListRows(byId, linkBw);
+  const rows = withExports(pairListRows(byId, linkBw), exports);
   return { data: rows, table: pairListTable(rows), text: rows.length ? undefined : 'no pairs (rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J1,S-ARRAY:J2)' };
 }
 

@@ -12,9 +12,11 @@ export function registerExport(program: Command): void {
       .option('--listen <addr>', 'a TCP address on the loopback, 127.0.0.1:PORT')
       .option('--name <export>', 'the export name clients ask for (default: the volume name)')
       .option('--read-only', 'refuse writes (EPERM)')
+      .option('--tls-psk <file>', 'require TLS (nbds://) with the pre-shared keys of FILE (username:hexkey lines, as psktool writes them)')
       .action(act(mod, 'exportStart')),
     'rcopy export start siteA:vol1',
     'qemu-img convert -n -O raw disk.img "nbd+unix:///vol1?socket=$(rcopy export list siteA --json | jq -r .[0].socket)"',
+    'rcopy export start siteA:vol1 --tls-psk keys.psk',
   );
   example(
     dataOpts(exp.command('list').argument('[array]', 'only this array').description('exports: URI, clients connected, bytes read and written')).action(act(mod, 'exportList')),

@@ -1,5 +1,6 @@
 /** Renderers of pairs: the rows and table of `pair list`, and the data and text of `pair show`. */
 import type { PairDetail, PairView } from '../../server/methods.js';
+import type { ExportView } from '../../server/nbd/types.js';
 import { formatBytes, formatDuration, parseVolRef } from '../../units.js';
 import { iso, type Output } from './output.js';
 
@@ -40,6 +41,23 @@ export function pairListRows(byId: PairSides, linkBw: Map<string, number | null>
 }
 
 export type PairListRow = ReturnType<typeof pairListRows>[number];
+
+/** An NBD export of a pair's volume, as `pair list --json` shows it (`export list` has the rest). */
+export interface PairExport {
+  volume: string;
+  name: string;
+  uri: string;
+  clients: number;
+  bytesRead: number;
+  bytesWritten: number;
+}
+
+/** The rows with the NBD exports of their P-VOL and S-VOL (of the arrays listed). */
+export function withExports(rows: PairListRow[], exports: ExportView[]): Array<PairListRow & { exports: PairExport[] }> {
+  const of = (vol: string): PairExport[] =>
+    exports.filter((x) => `${x.array}:${x.volume}` === vol).map((x) => ({ volume: vol, name: x.name, uri: x.uri, clients: x.clients, bytesRead: x.bytesRead, bytesWritten: x.bytesWritten }));
+  return rows.map((r) => ({ ...r, exports: [...of(r.pvol), ...of(r.svol)] }));
+}
 
 export function pairListTable(rows: PairListRow[]): Output['table'] {
   return {

@@ -5,7 +5,8 @@ import { ExportRegistry } from '../nbd/exports.js';
 const registry = (ctx: HandlerContext): ExportRegistry => ctx.service<ExportRegistry>('nbd-exports');
 
 export const handlers: Handlers = {
-  'export.start': async (ctx, p) => registry(ctx).add({ volume: p.volume, name: p.name ?? undefined, socket: p.socket ?? undefined, listen: p.listen ?? undefined, readOnly: p.readOnly === true }),
+  'export.start': async (ctx, p) =>
+    registry(ctx).add({ volume: p.volume, name: p.name ?? undefined, socket: p.socket ?? undefined, listen: p.listen ?? undefined, readOnly: p.readOnly === true, tlsPsk: p.tlsPsk ?? undefined }),
   'export.list': async (ctx) => registry(ctx).list(),
   'export.stop': async (ctx, p) => ({ stopped: await registry(ctx).remove(p.volume) }),
 };

@@ -11,7 +11,9 @@ import { createHash } from 'node:crypto';
 import { E } from '../../errors.js';
 import { runtimeDir } from '../../engine/array/controller-process.js';
 import type { HandlerContext, Service } from '../handlers.js';
+import { readPskFile, type PskKeys } from '../psk-file.js';
 import { handshake, type ExportTarget } from './handshake.js';
+import { TlsFailed, type Conn } from './tls.js';
 import { transmission, type Backend } from './transmission.js';
 import type { ExportRecord, ExportView } from './types.js';
 import { Closed, SocketReader } from './wire.js';
@@ -29,11 +31,24 @@ interface Live {
   bytesRead: number;
   bytesWritten: number;
   error: string | null;
+  /** The PSK file's keys while served with TLS. */
+  keys: PskKeys | null;
 }
 
-export function uriOf(rec: ExportRecord): string {
-  if (rec.socket) return `nbd+unix:///${encodeURIComponent(rec.name)}?socket=${rec.socket}`;
-  return `nbd://${rec.listen}/${encodeURIComponent(rec.name)}`;
+/**
+ * The URI a libnbd client opens (nbd_connect_uri). With TLS: nbds://, the PSK file as the query
+ * parameter tls-psk-file, and the TLS user name (the first of the file) in the authority, as
+ * libnbd 1.14 reads it (`nbds+unix://alice@/vol?socket=…`; without one it asks getlogin).
+ */
+export function uriOf(rec: ExportRecord, user?: string): string {
+  const q: string[] = [];
+  if (rec.socket) q.push(`socket=${rec.socket}`);
+  if (rec.tlsPsk) q.push(`tls-psk-file=${rec.tlsPsk}`);
+  const s = rec.tlsPsk ? 'nbds' : 'nbd';
+  const who = rec.tlsPsk && user ? `${encodeURIComponent(user)}@` : '';
+  const name = encodeURIComponent(rec.name);
+  const query = q.length ? `?${q.join('&')}` : '';
+  return rec.socket ? `${s}+unix://${who}/${name}${query}` : `${s}://${who}${rec.listen}/${name}${query}`;
 }
 
 /** The default socket of an export: in the array directory, or the private runtime directory when that path is too long. */
@@ -87,23 +102,27 @@ export class ExportRegistry implements Service {
   }
 
   private track(rec: ExportRecord): Live {
-    const l: Live = { rec, server: null, conns: new Set(), tasks: new Set(), bytesRead: 0, bytesWritten: 0, error: null };
+    rec.tlsPsk ??= null; // kept before TLS existed
+    const l: Live = { rec, server: null, conns: new Set(), tasks: new Set(), bytesRead: 0, bytesWritten: 0, error: null, keys: null };
     this.live.set(rec.name, l);
     return l;
   }
 
   /** Starts an export of a volume (one per volume, names unique in the array). */
-  async add(opts: { volume: string; name?: string; socket?: string; listen?: string; readOnly: boolean }): Promise<ExportView> {
+  async add(opts: { volume: string; name?: string; socket?: string; listen?: string; readOnly: boolean; tlsPsk?: string }): Promise<ExportView> {
     if (opts.socket && opts.listen) throw E.usage('--socket and --listen exclude each other');
     if (opts.listen) parseListen(opts.listen);
+    if (opts.tlsPsk && !path.isAbsolute(opts.tlsPsk)) throw E.usage(`--tls-psk '${opts.tlsPsk}' is not an absolute path`);
     this.ctx.array.volume(opts.volume);
+    // read now, so that a bad file is the command's error and changes nothing
+    const keys = opts.tlsPsk ? readPskFile(opts.tlsPsk) : null;
     const name = opts.name ?? opts.volume;
     for (const l of this.live.values()) {
       if (l.rec.volume === opts.volume) throw E.state(`volume '${opts.volume}' is exported already as '${l.rec.name}'`, `run 'rcopy export stop ${this.ctx.array.name}:${opts.volume}' first`);
       if (l.rec.name === name) throw E.state(`an export named '${name}' exists already`, 'choose another --name');
     }
     const socket = opts.listen ? null : path.resolve(opts.socket ?? defaultSocket(this.ctx.array.dir, name));
-    const rec: ExportRecord = { name, volume: opts.volume, socket, listen: opts.listen ?? null, readOnly: opts.readOnly, created: Date.now() };
+    const rec: ExportRecord = { name, volume: opts.volume, socket, listen: opts.listen ?? null, readOnly: opts.readOnly, tlsPsk: keys?.file ?? null, created: Date.now() };
     const l = this.track(rec);
     try {
       await this.listen(l);
@@ -139,10 +158,21 @@ export class ExportRegistry implements Service {
   }
 
   private view(l: Live): ExportView {
-    return { ...l.rec, array: this.ctx.array.name, uri: uriOf(l.rec), serving: l.server !== null, error: l.error, clients: l.conns.size, bytesRead: l.bytesRead, bytesWritten: l.bytesWritten };
+    return {
+      ...l.rec,
+      array: this.ctx.array.name,
+      uri: uriOf(l.rec, l.keys?.users[0]),
+      serving: l.server !== null,
+      error: l.error,
+      clients: l.conns.size,
+      bytesRead: l.bytesRead,
+      bytesWritten: l.bytesWritten,
+    };
   }
 
   private async listen(l: Live): Promise<void> {
+    // the keys are read at every start: a key file changed or gone since is seen (and named) here
+    l.keys = l.rec.tlsPsk ? readPskFile(l.rec.tlsPsk) : null;
     const server = net.createServer((sock) => {
       const t = this.serve(l, sock).finally(() => l.tasks.delete(t));
       l.tasks.add(t);
@@ -202,20 +232,23 @@ export class ExportRegistry implements Service {
     l.conns.add(sock);
     sock.setNoDelay(true);
     sock.on('error', () => undefined);
-    const reader = new SocketReader(sock);
+    const conn: Conn = { sock, reader: new SocketReader(sock) };
     const be = this.backend(l);
-    const target: ExportTarget = { name: l.rec.name, readOnly: l.rec.readOnly, size: be.size };
-    // a client that stalls in the handshake is dropped; once transmitting it may stay idle
-    sock.setTimeout(HANDSHAKE_TIMEOUT_MS, () => sock.destroy());
+    const target: ExportTarget = { name: l.rec.name, readOnly: l.rec.readOnly, size: be.size, tls: l.keys };
+    // a client that takes too long over the handshake is dropped; once transmitting it may stay idle
+    const timer = setTimeout(() => sock.destroy(), HANDSHAKE_TIMEOUT_MS);
     try {
-      const st = await handshake(sock, reader, target);
-      sock.setTimeout(0);
-      if (st) await transmission(sock, reader, be, st);
+      const st = await handshake(conn, target);
+      clearTimeout(timer);
+      if (st) await transmission(conn.sock, conn.reader, be, st);
     } catch (e) {
-      if (!(e instanceof Closed)) this.ctx.log(`NBD export '${l.rec.name}': connection failed: ${(e as Error).stack ?? String(e)}`);
+      if (e instanceof TlsFailed) this.ctx.log(`NBD export '${l.rec.name}': ${e.message}`);
+      else if (!(e instanceof Closed)) this.ctx.log(`NBD export '${l.rec.name}': connection failed: ${(e as Error).stack ?? String(e)}`);
     } finally {
+      clearTimeout(timer);
       l.conns.delete(sock);
-      sock.end();
+      conn.sock.end();
+      if (conn.sock !== sock) sock.end();
     }
   }
 }

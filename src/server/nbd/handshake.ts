@@ -1,10 +1,14 @@
 /**
  * The fixed newstyle handshake (doc/proto.md, "Handshake"): the server's greeting, the client's
  * flags, then option haggling. Served: GO, INFO, EXPORT_NAME, LIST, ABORT, STRUCTURED_REPLY,
- * LIST_META_CONTEXT and SET_META_CONTEXT (base:allocation); any other option (STARTTLS too: no
- * TLS here) gets NBD_REP_ERR_UNSUP and the haggling goes on.
+ * LIST_META_CONTEXT and SET_META_CONTEXT (base:allocation), and STARTTLS for an export that requires
+ * TLS (tls.ts): until TLS is up, every option but STARTTLS and ABORT gets NBD_REP_ERR_TLS_REQD (and
+ * EXPORT_NAME, which has no error reply, a close). Any other option gets NBD_REP_ERR_UNSUP and the
+ * haggling goes on.
  */
 import type net from 'node:net';
+import type { PskKeys } from '../psk-file.js';
+import { startTls, type Conn } from './tls.js';
 import {
   BASE_ALLOCATION,
   BASE_ALLOCATION_ID,
@@ -29,6 +33,8 @@ export interface ExportTarget {
   readonly name: string;
   size(): number;
   readonly readOnly: boolean;
+  /** The keys of an export that requires TLS, else null. */
+  readonly tls: PskKeys | null;
 }
 
 /** What the client chose: structured replies, and whether base:allocation is the meta context. */
@@ -48,13 +54,17 @@ export function transmissionFlags(exp: ExportTarget): number {
   return f;
 }
 
-function optReply(sock: net.Socket, opt: number, type: number, data: Buffer = Buffer.alloc(0)): void {
+function optReplyBytes(opt: number, type: number, data: Buffer = Buffer.alloc(0)): Buffer {
   const h = Buffer.alloc(20);
   h.writeBigUInt64BE(OPT_REPLY_MAGIC, 0);
   h.writeUInt32BE(opt, 8);
   h.writeUInt32BE(type >>> 0, 12);
   h.writeUInt32BE(data.length, 16);
-  sock.write(data.length ? Buffer.concat([h, data]) : h);
+  return data.length ? Buffer.concat([h, data]) : h;
+}
+
+function optReply(sock: net.Socket, opt: number, type: number, data: Buffer = Buffer.alloc(0)): void {
+  sock.write(optReplyBytes(opt, type, data));
 }
 
 function lenPrefixed(s: string): Buffer {
@@ -151,15 +161,40 @@ async function greet(sock: net.Socket, reader: SocketReader): Promise<{ noZeroes
 }
 
 /**
+ * STARTTLS and the options refused before it, for an export that requires TLS. 'tls' when TLS is
+ * now up, 'next' when the option was answered, 'close' for EXPORT_NAME (no error reply exists), and
+ * null when the option goes on to the normal switch.
+ */
+async function tlsGate(conn: Conn, exp: ExportTarget, secured: boolean, opt: number, len: number): Promise<'tls' | 'next' | 'close' | null> {
+  if (opt === OPT.STARTTLS) {
+    if (!exp.tls) optReply(conn.sock, opt, REP_ERR.UNSUP, Buffer.from('this export does not use TLS'));
+    else if (secured) optReply(conn.sock, opt, REP_ERR.INVALID, Buffer.from('TLS is on already'));
+    else if (len !== 0) optReply(conn.sock, opt, REP_ERR.INVALID, Buffer.from('STARTTLS takes no data'));
+    else {
+      await startTls(conn, exp.tls, optReplyBytes(opt, REP.ACK));
+      return 'tls';
+    }
+    return 'next';
+  }
+  if (!exp.tls || secured || opt === OPT.ABORT) return null;
+  if (opt === OPT.EXPORT_NAME) return 'close';
+  optReply(conn.sock, opt, REP_ERR.TLS_REQD, Buffer.from('this export requires TLS (nbds://)'));
+  return 'next';
+}
+
+/**
  * Runs the handshake. Resolves with what was negotiated once the client enters the transmission
- * phase, or null when it aborted or broke the protocol (the caller closes the connection).
+ * phase, or null when it aborted or broke the protocol (the caller closes the connection). With
+ * TLS, conn holds the TLS socket and its reader afterwards.
  */
 // long: one switch over the options, each a few lines
-export async function handshake(sock: net.Socket, reader: SocketReader, exp: ExportTarget): Promise<Negotiated | null> {
-  const hello = await greet(sock, reader);
+export async function handshake(conn: Conn, exp: ExportTarget): Promise<Negotiated | null> {
+  const hello = await greet(conn.sock, conn.reader);
   if (!hello) return null;
   const st: Negotiated = { structured: false, allocationContext: false };
+  let secured = false;
   for (;;) {
+    const { sock, reader } = conn;
     const h = await reader.read(16);
     if (h.readBigUInt64BE(0) !== IHAVEOPT) return null;
     const opt = h.readUInt32BE(8);
@@ -169,6 +204,10 @@ export async function handshake(sock: net.Socket, reader: SocketReader, exp: Exp
       return null;
     }
     const data = await reader.read(len);
+    const gate = await tlsGate(conn, exp, secured, opt, len);
+    if (gate === 'close') return null;
+    if (gate === 'tls') secured = true;
+    if (gate !== null) continue;
     switch (opt) {
       case OPT.EXPORT_NAME: {
         const name = data.toString('utf8');

@@ -9,6 +9,8 @@ export interface ExportRecord {
   /** host:port of a TCP export, or null. */
   listen: string | null;
   readOnly: boolean;
+  /** The PSK file (absolute) of an export that requires TLS, or null; read again at every start. */
+  tlsPsk: string | null;
   created: number;
 }
 

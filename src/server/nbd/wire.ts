@@ -18,7 +18,7 @@ export const FLAG_NO_ZEROES = 2;
 export const OPT = { EXPORT_NAME: 1, ABORT: 2, LIST: 3, STARTTLS: 5, INFO: 6, GO: 7, STRUCTURED_REPLY: 8, LIST_META_CONTEXT: 9, SET_META_CONTEXT: 10 } as const;
 export const REP = { ACK: 1, SERVER: 2, INFO: 3, META_CONTEXT: 4 } as const;
 const ERR_BIT = 0x80000000;
-export const REP_ERR = { UNSUP: ERR_BIT + 1, POLICY: ERR_BIT + 2, INVALID: ERR_BIT + 3, UNKNOWN: ERR_BIT + 6, TOO_BIG: ERR_BIT + 9 } as const;
+export const REP_ERR = { UNSUP: ERR_BIT + 1, POLICY: ERR_BIT + 2, INVALID: ERR_BIT + 3, TLS_REQD: ERR_BIT + 5, UNKNOWN: ERR_BIT + 6, TOO_BIG: ERR_BIT + 9 } as const;
 export const INFO = { EXPORT: 0, NAME: 1, DESCRIPTION: 2, BLOCK_SIZE: 3 } as const;
 
 /** Transmission flags. */
@@ -70,19 +70,34 @@ export class SocketReader {
   private waiter: (() => void) | null = null;
   private static readonly HIGH_WATER = 8 * 1024 * 1024;
 
+  private readonly onData = (c: Buffer): void => {
+    this.chunks.push(c);
+    this.buffered += c.length;
+    if (this.buffered >= SocketReader.HIGH_WATER) this.sock.pause();
+    this.wake();
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.wake();
+  };
+
   constructor(private readonly sock: net.Socket) {
-    sock.on('data', (c: Buffer) => {
-      this.chunks.push(c);
-      this.buffered += c.length;
-      if (this.buffered >= SocketReader.HIGH_WATER) sock.pause();
-      this.wake();
-    });
-    const end = (): void => {
-      this.ended = true;
-      this.wake();
-    };
-    sock.on('end', end);
-    sock.on('close', end);
+    sock.on('data', this.onData);
+    sock.on('end', this.onEnd);
+    sock.on('close', this.onEnd);
+  }
+
+  /**
+   * Stops reading (the socket is paused and handed on, e.g. to TLS: what arrives next stays in the
+   * socket for its new reader). Returns how many bytes this reader held unread.
+   */
+  detach(): number {
+    this.sock.off('data', this.onData);
+    this.sock.off('end', this.onEnd);
+    this.sock.off('close', this.onEnd);
+    this.sock.pause();
+    return this.buffered;
   }
 
   private wake(): void {
@@ -99,10 +114,14 @@ export class SocketReader {
     }
   }
 
-  private take(n: number): Buffer {
+  /** n buffered bytes: a chunk or part of one when they lie in one, else copied (into dest at `at` if given). */
+  private take(n: number, dest?: Buffer, at0 = 0): Buffer {
     const first = this.chunks[0]!;
     let out: Buffer;
-    if (first.length === n) {
+    if (dest) {
+      this.copyOut(dest, at0, n);
+      out = dest;
+    } else if (first.length === n) {
       out = first;
       this.chunks.shift();
     } else if (first.length > n) {
@@ -110,18 +129,33 @@ export class SocketReader {
       this.chunks[0] = first.subarray(n);
     } else {
       out = Buffer.allocUnsafe(n);
-      for (let at = 0; at < n;) {
-        const c = this.chunks[0]!;
-        const k = Math.min(c.length, n - at);
-        c.copy(out, at, 0, k);
-        at += k;
-        if (k === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(k);
-      }
+      this.copyOut(out, 0, n);
     }
     this.buffered -= n;
     if (this.buffered < SocketReader.HIGH_WATER) this.sock.resume();
     return out;
+  }
+
+  private copyOut(dest: Buffer, at0: number, n: number): void {
+    for (let at = 0; at < n;) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - at);
+      c.copy(dest, at0 + at, 0, k);
+      at += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+  }
+
+  /** Fills dest exactly (a buffer that is reused: no allocation per request), or Closed. */
+  async readInto(dest: Buffer): Promise<Buffer> {
+    for (let at = 0; at < dest.length;) {
+      const k = Math.min(dest.length - at, SocketReader.HIGH_WATER);
+      await this.fill(k);
+      this.take(k, dest, at);
+      at += k;
+    }
+    return dest;
   }
 
   /** Exactly n bytes (n at most a request's size), or Closed. */
