@@ -232,6 +232,12 @@ export interface PairView {
   lastSeq: number | null;
   restoredSeq?: number;
   oldestTimestamp: number | null;
+  /** P side: host time (ms) of the newest write still in the master journal. */
+  newestTimestamp?: number | null;
+  /** S side: host time (ms) of the newest write restored (consistency time), when known. */
+  consistencyTime?: number | null;
+  /** S side (pair.list, pair.show): the recent pull rate, bytes/s. */
+  pullBytesPerSecond?: number;
   /** The command that moves the pair on from its state, if any. */
   hint: string | null;
 }

@@ -1,6 +1,7 @@
 /** Renderers of pairs: the rows and table of `pair list`, and the data and text of `pair show`. */
 import type { PairDetail, PairView } from '../../server/methods.js';
 import { formatBytes, formatDuration, parseVolRef } from '../../units.js';
+import { rpoOf } from '../../engine/ops/rpo.js';
 import { iso, type Output } from './output.js';
 
 /** Both sides of each pair by id (a side that was not listed is absent). */
@@ -17,6 +18,7 @@ export function pairListRows(byId: PairSides, linkBw: Map<string, number | null>
     const changed = (v.p?.changedTracks ?? 0) + (v.s?.changedTracks ?? 0);
     const changedBytes = (v.p?.changedBytes ?? 0) + (v.s?.changedBytes ?? 0);
     const bw = linkBw.get([parseVolRef(either.pvol).array, parseVolRef(either.svol).array].sort().join('|')) ?? null;
+    const rpo = rpoOf(v.p, v.s);
     return {
       id,
       pvol: either.pvol,
@@ -35,6 +37,9 @@ export function pairListRows(byId: PairSides, linkBw: Map<string, number | null>
       linkBandwidth: bw,
       resyncSecondsEstimate: bw ? changedBytes / bw : changedBytes ? null : 0,
       imageTime: v.s?.imageTime ?? null,
+      consistencyTime: rpo.consistencyTime,
+      rpoSeconds: rpo.rpoSeconds,
+      catchUpSeconds: rpo.catchUpSeconds,
     };
   });
 }
@@ -43,7 +48,7 @@ export type PairListRow = ReturnType<typeof pairListRows>[number];
 
 export function pairListTable(rows: PairListRow[]): Output['table'] {
   return {
-    head: ['P-VOL', 'S-VOL', 'mode', 'state P/S', 'copy', 'journal', 'behind', 'lag', 'changed (bitmap)', 'est. resync'],
+    head: ['P-VOL', 'S-VOL', 'mode', 'state P/S', 'copy', 'journal', 'behind', 'lag', 'RPO', 'changed (bitmap)', 'est. resync'],
     rows: rows.map((r) => [
       r.pvol,
       r.svol,
@@ -53,6 +58,7 @@ export function pairListTable(rows: PairListRow[]): Output['table'] {
       r.journalUsedPct === null ? '' : `${r.journalUsedPct}%`,
       r.entriesBehind === null ? '' : `${r.entriesBehind} (${formatBytes(r.bytesBehind ?? 0)})`,
       r.lagSeconds === null ? '' : `${r.lagSeconds.toFixed(1)}s`,
+      r.rpoSeconds === null ? '?' : `${r.rpoSeconds.toFixed(1)}s${r.catchUpSeconds ? ` (eta ${formatDuration(r.catchUpSeconds * 1000)})` : ''}`,
       r.changedTracks ? `${r.changedTracks} tr (${formatBytes(r.changedBytes)})` : '0',
       r.resyncSecondsEstimate === null ? 'link unlimited' : formatDuration(r.resyncSecondsEstimate * 1000),
     ]),
@@ -77,6 +83,7 @@ export function pairShowData(id: string, either: PairView, p: PairDetail | null,
     savedPct: s?.pull?.savedPct ?? 0,
     resync: s?.resync ?? null,
     changedTracks: (p?.changedTracks ?? 0) + (s?.changedTracks ?? 0),
+    ...rpoOf(p, s),
   };
 }
 
@@ -86,6 +93,9 @@ export function pairShowText(data: ReturnType<typeof pairShowData>, p: PairDetai
     `  primary:   ${p ? `${p.state} since ${iso(p.stateSince)}${p.reason ? ` (${p.reason})` : ''}; journal ${p.journal} ${p.journalUsedPct}% used, ${p.journalEntries} entries, last seq ${p.lastSeq}; bitmap ${p.changedTracks} tracks` : 'not reachable'}`,
     `  secondary: ${s ? `${s.state} since ${iso(s.stateSince)}${s.reason ? ` (${s.reason})` : ''}; restored seq ${s.restoredSeq}; bitmap ${s.changedTracks} tracks${s.state === 'COPY' ? `; copy ${s.copyPct}% (${s.copyDone}/${s.copyTotal} tracks)` : ''}${s.writable ? '; writable' : ''}` : 'not reachable'}`,
   ];
+  lines.push(
+    `  RPO:       ${data.rpoSeconds === null ? 'unknown' : `${data.rpoSeconds.toFixed(1)}s`}; consistent at ${data.consistencyTime ?? 'unknown'}; behind ${data.entriesBehind ?? '?'} entries (${formatBytes(data.bytesBehind ?? 0)})${data.catchUpSeconds ? `, about ${formatDuration(data.catchUpSeconds * 1000)} to catch up` : ''}`,
+  );
   if (s?.imageTime) lines.push(`  consistent image of ${iso(s.imageTime)} kept${s.imageTracks ? ` (${s.imageTracks} tracks saved)` : ''}`);
   if (s?.pull) lines.push(`  transfer: logical ${formatBytes(s.pull.logicalBytes)}, data ${formatBytes(s.pull.dataBytes)}, references ${formatBytes(s.pull.referenceBytes)}`);
   if (s?.resync) {
