@@ -14,3 +14,5 @@ import { registerStats } from './stats.js';
 REGISTERS.push(registerStats);
 import { registerExport } from './export.js';
 REGISTERS.push(registerExport);
+import { registerOps } from './ops.js';
+REGISTERS.push(registerOps);
