@@ -160,6 +160,9 @@ export const PARAMS = {
   'export.list': none,
   /** volume null: every export of the array. */
   'export.stop': z.object({ volume: f.str().nullable() }),
+  // ---------------------------------------------------------------- operations (metrics, events, verify)
+  'metrics.get': z.object({ openMetrics: f.bool() }),
+  'metrics.serve': z.object({ listen: f.str().nullable() }),
 
   // ---------------------------------------------------------------- peer methods (controller to controller)
   'repl.pull': z.object({ journal: f.str(), after: f.int(), restored: f.int(), maxBytes: f.int(1, 256 * 1024 * 1024), from: f.str(), refs: f.bool() }),
@@ -341,6 +344,9 @@ export interface Results {
   'export.start': ExportView;
   'export.list': ExportView[];
   'export.stop': { stopped: string[] };
+  /** The array's metrics as prom-client's JSON (the CLI joins arrays and renders the text). */
+  'metrics.get': { array: string; json: unknown[] };
+  'metrics.serve': { array: string; listen: string | null; url: string | null };
   'repl.pull': { entries: PullReplyEntry[]; info: PrimaryInfo };
   'repl.readEntryData': null;
   'repl.info': PrimaryInfo;

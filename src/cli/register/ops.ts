@@ -3,6 +3,7 @@ import { type Command } from 'commander';
 import { act, dataOpts, example } from './action.js';
 
 const check = () => import('../commands/check.js');
+const metrics = () => import('../commands/metrics.js');
 
 export function registerOps(program: Command): void {
   example(
@@ -21,4 +22,21 @@ export function registerOps(program: Command): void {
     'rcopy check',
     'rcopy check siteA --rpo-warn 30s --rpo-crit 2m --journal-warn 70%',
   );
+  example(
+    dataOpts(program.command('metrics').argument('[array]', 'one array; default: every array').description('metrics of the arrays: on stdout, or written atomically for the textfile collector'))
+      .option('--textfile <dir>', 'write DIR/rcopy.prom (a temporary file, then rename; Prometheus text format)')
+      .option('--openmetrics', 'on stdout: OpenMetrics 1.0 instead of the Prometheus text format')
+      .action(act(metrics, 'metrics')),
+    'rcopy metrics --textfile /var/lib/prometheus/node-exporter',
+  );
+  const array = program.commands.find((c) => c.name() === 'array');
+  if (array)
+    example(
+      dataOpts(array.command('serve-metrics').argument('<name>', 'the array').description("serve /metrics from the array's controller (kept across restarts)"))
+        .option('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:9477')
+        .option('--stop', 'stop serving')
+        .action(act(metrics, 'serveMetrics')),
+      'rcopy array serve-metrics siteA --listen 127.0.0.1:9477',
+      'rcopy array serve-metrics siteA --stop',
+    );
 }
