@@ -14,6 +14,7 @@
  * callers, checked once, by the handler.
  */
 import { z } from 'zod';
+import type { PrimaryHashes, VerifyPairResult } from '../engine/repl/verify.js';
 import type { ArrayInfo } from '../engine/array/array.js';
 import type { BackupRecord, RestoreResult, VerifyResult } from '../engine/backup/manager.js';
 import type { CopyStats } from '../engine/repl/copy-stats.js';
@@ -163,6 +164,8 @@ export const PARAMS = {
   // ---------------------------------------------------------------- operations (metrics, events, verify)
   'metrics.get': z.object({ openMetrics: f.bool() }),
   'metrics.serve': z.object({ listen: f.str().nullable() }),
+  'pair.verify': z.object({ id: f.str(), repair: f.bool() }),
+  'repl.verifyHashes': z.object({ journal: f.str(), volume: f.str(), first: f.int(), last: f.int(), after: f.int() }),
 
   // ---------------------------------------------------------------- peer methods (controller to controller)
   'repl.pull': z.object({ journal: f.str(), after: f.int(), restored: f.int(), maxBytes: f.int(1, 256 * 1024 * 1024), from: f.str(), refs: f.bool() }),
@@ -347,6 +350,9 @@ export interface Results {
   /** The array's metrics as prom-client's JSON (the CLI joins arrays and renders the text). */
   'metrics.get': { array: string; json: unknown[] };
   'metrics.serve': { array: string; listen: string | null; url: string | null };
+  /** Online verify of a group (engine/repl/verify.ts); with repair, the resync started for the differing tracks. */
+  'pair.verify': { pairs: VerifyPairResult[]; seconds: number; bytes: number; repair: PairOpResult | null };
+  'repl.verifyHashes': PrimaryHashes;
   'repl.pull': { entries: PullReplyEntry[]; info: PrimaryInfo };
   'repl.readEntryData': null;
   'repl.info': PrimaryInfo;

@@ -4,6 +4,7 @@ import { act, dataOpts, example } from './action.js';
 
 const check = () => import('../commands/check.js');
 const metrics = () => import('../commands/metrics.js');
+const verify = () => import('../commands/verify.js');
 
 export function registerOps(program: Command): void {
   example(
@@ -29,6 +30,22 @@ export function registerOps(program: Command): void {
       .action(act(metrics, 'metrics')),
     'rcopy metrics --textfile /var/lib/prometheus/node-exporter',
   );
+  const pair = program.commands.find((c) => c.name() === 'pair');
+  if (pair)
+    example(
+      dataOpts(
+        pair
+          .command('verify')
+          .argument('[ref]', 'a volume of the pair (ARRAY:VOLUME); the whole journal group is verified')
+          .description('compare P-VOL and S-VOL track by track while the pair stays in PAIR (exit 3 when tracks differ)'),
+      )
+        .option('--group <name>', 'the journal group')
+        .option('--repair', 'resync only the differing tracks (the group is split and resynced)')
+        .option('--timeout <d>', 'how long to wait for the repair', '1h')
+        .action(act(verify, 'verify')),
+      'rcopy pair verify siteB:db',
+      'rcopy pair verify --group payroll --repair',
+    );
   const array = program.commands.find((c) => c.name() === 'array');
   if (array)
     example(

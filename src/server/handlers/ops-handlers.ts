@@ -10,7 +10,8 @@ import { E } from '../../errors.js';
 import { ArrayMetrics, type MetricsSnapshot, type SnapshotPair } from '../../engine/ops/metrics.js';
 import type { RpoSide } from '../../engine/ops/rpo.js';
 import type { HandlerContext, Handlers, Service } from '../handlers.js';
-import type { PairView } from '../methods.js';
+import type { PairOpResult, PairView } from '../methods.js';
+import { primaryHashes, type VerifyPairResult } from '../../engine/repl/verify.js';
 import type { ExportRegistry } from '../nbd/exports.js';
 import type { ReplService } from './repl-handlers.js';
 
@@ -162,6 +163,38 @@ export const handlers: Handlers = {
     return { array: ctx.array.name, json: await m.registry.getMetricsAsJSON() };
   },
   'metrics.serve': async (ctx, p) => ({ array: ctx.array.name, ...(await ops(ctx).serve(p.listen ?? null)) }),
+  'repl.verifyHashes': async (ctx, p) => {
+    const r = ctx.service<ReplService>('replication').r;
+    return primaryHashes(r, p.journal, p.volume, p.first, p.last, p.after);
+  },
+  'pair.verify': async (ctx, p, _payload, emit) => {
+    const r = ctx.service<ReplService>('replication').r;
+    const t0 = Date.now();
+    let last = 0;
+    const pairs = await r.verifier.verify(p.id, (done, total) => {
+      if (Date.now() - last < 200 && done < total) return;
+      last = Date.now();
+      emit({ done, total });
+    });
+    const bytes = pairs.reduce((n, x) => n + x.compared * ctx.array.trackSize, 0);
+    const bad = pairs.filter((x) => x.differing.length);
+    let repair: PairOpResult | null = null;
+    if (p.repair && bad.length) repair = await repairTracks(ctx, p.id, bad);
+    return { pairs, seconds: (Date.now() - t0) / 1000, bytes, repair };
+  },
 };
+
+/**
+ * `pair verify --repair`: the group is split (the journal drained first), the differing tracks are
+ * set in the secondary's differential bitmap (durably), and a resync copies the union of the
+ * bitmaps: the differing tracks and whatever the hosts wrote meanwhile.
+ */
+async function repairTracks(ctx: HandlerContext, id: string, bad: VerifyPairResult[]): Promise<PairOpResult> {
+  const r = ctx.service<ReplService>('replication').r;
+  await r.splits.split(id, false);
+  for (const x of bad) await (await r.files.bitmap(r.records.pair(x.id))).setAndPersist(x.differing.map((d) => d.track));
+  ctx.log(`verify: ${bad.reduce((n, x) => n + x.differing.length, 0)} differing tracks of ${bad.map((x) => x.svol).join(', ')} set in the bitmap; resyncing`);
+  return (await r.splits.resync(id, false)) as unknown as PairOpResult;
+}
 
 export const services = [(ctx: HandlerContext) => new OpsService(ctx)];
