@@ -1,6 +1,6 @@
 /**
  * npm run bench: every benchmark in sequence, each compared with its peer in the same run.
- * Pick some with: npm run bench -- core replication backup stats journal references io
+ * Pick some with: npm run bench -- core replication backup stats journal references io verify
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +16,7 @@ const ALL: Record<string, string[]> = {
   stats: ['stats-import.js', 'stats-report.js', 'stats-writepath.js'],
   references: ['references.js'],
   io: ['file-io.js'],
+  verify: ['verify.js'],
 };
 const pick = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const groups = pick.length ? pick : Object.keys(ALL);

@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import type { PrimaryHashes, VerifyPairResult } from '../engine/repl/verify.js';
+import type { EventRow } from '../engine/ops/events.js';
 import type { ArrayInfo } from '../engine/array/array.js';
 import type { BackupRecord, RestoreResult, VerifyResult } from '../engine/backup/manager.js';
 import type { CopyStats } from '../engine/repl/copy-stats.js';
@@ -165,6 +166,7 @@ export const PARAMS = {
   'metrics.get': z.object({ openMetrics: f.bool() }),
   'metrics.serve': z.object({ listen: f.str().nullable() }),
   'pair.verify': z.object({ id: f.str(), repair: f.bool() }),
+  'events.list': z.object({ afterId: f.optInt(0), since: f.optInt(0) }),
   'repl.verifyHashes': z.object({ journal: f.str(), volume: f.str(), first: f.int(), last: f.int(), after: f.int() }),
 
   // ---------------------------------------------------------------- peer methods (controller to controller)
@@ -353,6 +355,7 @@ export interface Results {
   /** Online verify of a group (engine/repl/verify.ts); with repair, the resync started for the differing tracks. */
   'pair.verify': { pairs: VerifyPairResult[]; seconds: number; bytes: number; repair: PairOpResult | null };
   'repl.verifyHashes': PrimaryHashes;
+  'events.list': { array: string; events: EventRow[] };
   'repl.pull': { entries: PullReplyEntry[]; info: PrimaryInfo };
   'repl.readEntryData': null;
   'repl.info': PrimaryInfo;

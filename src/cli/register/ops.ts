@@ -5,6 +5,7 @@ import { act, dataOpts, example } from './action.js';
 const check = () => import('../commands/check.js');
 const metrics = () => import('../commands/metrics.js');
 const verify = () => import('../commands/verify.js');
+const events = () => import('../commands/events.js');
 
 export function registerOps(program: Command): void {
   example(
@@ -29,6 +30,18 @@ export function registerOps(program: Command): void {
       .option('--openmetrics', 'on stdout: OpenMetrics 1.0 instead of the Prometheus text format')
       .action(act(metrics, 'metrics')),
     'rcopy metrics --textfile /var/lib/prometheus/node-exporter',
+  );
+  example(
+    program
+      .command('events')
+      .argument('[array]', 'one array; default: every array')
+      .description('state changes, suspensions, PFUL, journal overflow, verify results, controller start/stop; oldest first')
+      .option('--since <d>', 'only the events of the last d (e.g. 1h)')
+      .option('--follow', 'keep printing new events as they come')
+      .option('--json', 'one JSON object per line (JSON lines)')
+      .action(act(events, 'events')),
+    'rcopy events siteB --since 1h',
+    'rcopy events --follow --json',
   );
   const pair = program.commands.find((c) => c.name() === 'pair');
   if (pair)

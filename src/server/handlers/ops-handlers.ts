@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { E } from '../../errors.js';
+import { readEvents } from '../../engine/ops/events.js';
 import { ArrayMetrics, type MetricsSnapshot, type SnapshotPair } from '../../engine/ops/metrics.js';
 import type { RpoSide } from '../../engine/ops/rpo.js';
 import type { HandlerContext, Handlers, Service } from '../handlers.js';
@@ -45,6 +46,7 @@ export class OpsService implements Service {
     const store = this.ctx.array.store;
     this.starts = store.getJson<number>(STARTS_KEY, 0) + 1;
     store.setJson(STARTS_KEY, this.starts);
+    this.repl().r.records.rs.event(null, `controller started (pid ${process.pid}, start ${this.starts})`);
     // first, so it times the other hooks (journal append) with the volume write and the commit
     this.ctx.array.writeHooks.unshift(async (vol, _off, data, origin) => {
       if (origin !== 'host') return;
@@ -60,6 +62,15 @@ export class OpsService implements Service {
 
   async stop(): Promise<void> {
     await this.close();
+    try {
+      this.repl().r.records.rs.event(null, `controller stopped (pid ${process.pid})`);
+    } catch (e) {
+      this.ctx.log(`the stop event was not recorded: ${(e as Error).message}`);
+    }
+  }
+
+  private repl(): ReplService {
+    return this.ctx.service<ReplService>('replication');
   }
 
   private async close(): Promise<void> {
@@ -163,6 +174,7 @@ export const handlers: Handlers = {
     return { array: ctx.array.name, json: await m.registry.getMetricsAsJSON() };
   },
   'metrics.serve': async (ctx, p) => ({ array: ctx.array.name, ...(await ops(ctx).serve(p.listen ?? null)) }),
+  'events.list': async (ctx, p) => ({ array: ctx.array.name, events: readEvents(ctx.array.store, { afterId: p.afterId ?? 0, since: p.since ?? 0 }) }),
   'repl.verifyHashes': async (ctx, p) => {
     const r = ctx.service<ReplService>('replication').r;
     return primaryHashes(r, p.journal, p.volume, p.first, p.last, p.after);
@@ -177,6 +189,18 @@ export const handlers: Handlers = {
       emit({ done, total });
     });
     const bytes = pairs.reduce((n, x) => n + x.compared * ctx.array.trackSize, 0);
+    for (const x of pairs)
+      r.records.rs.event(
+        x.id,
+        `verify: ${x.compared} of ${x.tracks} tracks compared, ${x.differing.length} differ${
+          x.differing.length
+            ? ` (${x.differing
+                .slice(0, 10)
+                .map((d) => d.track)
+                .join(', ')})`
+            : ''
+        }, ${x.unverified} not verified`,
+      );
     const bad = pairs.filter((x) => x.differing.length);
     let repair: PairOpResult | null = null;
     if (p.repair && bad.length) repair = await repairTracks(ctx, p.id, bad);
