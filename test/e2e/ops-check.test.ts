@@ -1,6 +1,7 @@
 /** rcopy check: Nagios/Icinga exit codes and performance data on real controllers. */
 import assert from 'node:assert/strict';
 import { homeTest, waitFor, type TestHome } from '../helpers.js';
+import { assertSchema } from './ops-schema.js';
 import { twoSites } from './sites.js';
 
 const PERF = /^'[^']+'=-?\d+(\.\d+)?(s|%|B|)?(;-?[\d.]*){0,4}$/;
@@ -9,6 +10,7 @@ async function check(h: TestHome, ...args: string[]): Promise<{ code: number; li
   const r = await h.run(['check', ...args]);
   const j = await h.run(['check', ...args, '--json']);
   assert.equal(j.code, r.code, `text and --json agree on the exit code\n${r.stdout}\n${j.stdout}`);
+  assertSchema('check', j.json());
   return { code: r.code, lines: r.stdout.trim().split('\n'), json: j.json() };
 }
 
@@ -95,4 +97,5 @@ homeTest('check: healthy 0, journal over the mark 1, suspended pair 2, dead peer
   const none = await h.run(['check', 'nosuch', '--json']);
   assert.equal(none.code, 3);
   assert.equal(none.json().error.code, 'ERR_RCOPY_NO_ARRAY');
+  assertSchema('check', none.json());
 });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { BIN, homeTest, waitFor } from '../helpers.js';
+import { assertSchema } from './ops-schema.js';
 import { twoSites } from './sites.js';
 
 homeTest('events --follow sees a split and a resync in order, as JSON lines', { timeout: 240_000 }, async (h) => {
@@ -31,7 +32,7 @@ homeTest('events --follow sees a split and a resync in order, as JSON lines', { 
       ['suspension', 'state', 'state'],
     );
     for (const e of lines()) {
-      assert.equal(e.schemaVersion, 1);
+      assertSchema('events', e);
       assert.equal(e.array, 'B');
       assert.equal(new Date(e.time).toISOString(), e.time, 'times are ISO 8601');
     }

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { homeTest, type TestHome } from '../helpers.js';
+import { assertSchema } from './ops-schema.js';
 import { twoSites } from './sites.js';
 
 /** promtool (Debian's prometheus package) checks the text; exit 0 means it parsed and linted clean. */
@@ -65,6 +66,7 @@ homeTest('metrics: textfile written atomically and /metrics served by the contro
 
   const dir = h.tempDir();
   const out = await h.ok('metrics', '--textfile', dir, '--json');
+  assertSchema('metrics', out);
   assert.equal(out.file, path.join(dir, 'rcopy.prom'));
   assert.deepEqual(fs.readdirSync(dir), ['rcopy.prom'], 'no temporary file left behind');
   const text = fs.readFileSync(out.file, 'utf8');
@@ -81,6 +83,7 @@ homeTest('metrics: textfile written atomically and /metrics served by the contro
   // the controller serves /metrics; the address is kept across a restart
   const port = await freePort();
   const served = await h.ok('array', 'serve-metrics', 'B', '--listen', `127.0.0.1:${port}`, '--json');
+  assertSchema('serve-metrics', served);
   assert.equal(served.url, `http://127.0.0.1:${port}/metrics`);
   const body = await scrape(served.url);
   assert.match(body.type, /^text\/plain; version=0\.0\.4/);
@@ -102,6 +105,7 @@ homeTest('metrics: textfile written atomically and /metrics served by the contro
   // an array whose controller is down is reported, not started
   await h.ok('array', 'stop', 'A');
   const down = await h.ok('metrics', '--json');
+  assertSchema('metrics', down);
   assert.equal(down.arrays.A, false);
   assert.equal(value(down.openMetrics, 'rcopy_controller_up', { array: 'A' }), 0);
   await h.fails(2, 'ERR_RCOPY_BAD_INPUT', 'array', 'serve-metrics', 'B', '--listen', 'nowhere');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { arrayDirOf, homeTest } from '../helpers.js';
+import { assertSchema } from './ops-schema.js';
 import { assertEqual, twoSites } from './sites.js';
 
 const TRACK = 64 * 1024;
@@ -14,6 +15,7 @@ homeTest('pair verify under a running workload finds exactly the flipped tracks 
   await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
   const clean = await h.ok('pair', 'verify', 'B:v', '--json');
   assert.equal(clean.differingTracks, 0);
+  assertSchema('pair-verify', clean);
   assert.equal(clean.pairs.length, 2, 'the whole journal group is verified');
 
   // a byte flipped in two tracks of the S-VOL image while its controller is stopped
@@ -38,6 +40,7 @@ homeTest('pair verify under a running workload finds exactly the flipped tracks 
     assert.equal(r.code, 3, `exit 3 when tracks differ\n${r.stdout}${r.stderr}`);
     const out = r.json();
     assert.equal(out.schemaVersion, 1);
+    assertSchema('pair-verify', out);
     const v = out.pairs.find((p: { svol: string }) => p.svol === 'B:v');
     assert.deepEqual(
       v.differing,
@@ -54,6 +57,7 @@ homeTest('pair verify under a running workload finds exactly the flipped tracks 
     const fixed = await h.run(['pair', 'verify', 'B:v', '--repair', '--json']);
     assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
     assert.equal(fixed.json().repaired, true);
+    assertSchema('pair-verify', fixed.json());
   } finally {
     await load;
   }
