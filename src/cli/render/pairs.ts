@@ -48,7 +48,7 @@ export type PairListRow = ReturnType<typeof pairListRows>[number];
 
 export function pairListTable(rows: PairListRow[]): Output['table'] {
   return {
-    head: ['P-VOL', 'S-VOL', 'mode', 'state P/S', 'copy', 'journal', 'behind', 'lag', 'RPO', 'changed (bitmap)', 'est. resync'],
+    head: ['P-VOL', 'S-VOL', 'mode', 'state P/S', 'copy', 'journal', 'behind', 'lag', 'changed (bitmap)', 'est. resync', 'RPO'],
     rows: rows.map((r) => [
       r.pvol,
       r.svol,
@@ -58,9 +58,9 @@ export function pairListTable(rows: PairListRow[]): Output['table'] {
       r.journalUsedPct === null ? '' : `${r.journalUsedPct}%`,
       r.entriesBehind === null ? '' : `${r.entriesBehind} (${formatBytes(r.bytesBehind ?? 0)})`,
       r.lagSeconds === null ? '' : `${r.lagSeconds.toFixed(1)}s`,
-      r.rpoSeconds === null ? '?' : `${r.rpoSeconds.toFixed(1)}s${r.catchUpSeconds ? ` (eta ${formatDuration(r.catchUpSeconds * 1000)})` : ''}`,
       r.changedTracks ? `${r.changedTracks} tr (${formatBytes(r.changedBytes)})` : '0',
       r.resyncSecondsEstimate === null ? 'link unlimited' : formatDuration(r.resyncSecondsEstimate * 1000),
+      r.rpoSeconds === null ? '?' : `${r.rpoSeconds.toFixed(1)}s${r.catchUpSeconds ? ` (eta ${formatDuration(r.catchUpSeconds * 1000)})` : ''}`,
     ]),
   };
 }
