@@ -1,6 +1,6 @@
 /**
  * npm run bench: every benchmark in sequence, each compared with its peer in the same run.
- * Pick some with: npm run bench -- core replication backup stats journal references io tcp nbd
+ * Pick some with: npm run bench -- core replication backup stats journal references io tcp nbd verify
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,6 +18,7 @@ const ALL: Record<string, string[]> = {
   io: ['file-io.js'],
   tcp: ['tcp.js'],
   nbd: ['nbd.js'],
+  verify: ['verify.js'],
 };
 const pick = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const groups = pick.length ? pick : Object.keys(ALL);

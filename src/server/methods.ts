@@ -14,6 +14,8 @@
  * callers, checked once, by the handler.
  */
 import { z } from 'zod';
+import type { PrimaryHashes, VerifyPairResult } from '../engine/repl/verify.js';
+import type { EventRow } from '../engine/ops/events.js';
 import type { ArrayInfo } from '../engine/array/array.js';
 import type { BackupRecord, RestoreResult, VerifyResult } from '../engine/backup/manager.js';
 import type { CopyStats } from '../engine/repl/copy-stats.js';
@@ -161,6 +163,12 @@ export const PARAMS = {
   'export.list': none,
   /** volume null: every export of the array. */
   'export.stop': z.object({ volume: f.str().nullable() }),
+  // ---------------------------------------------------------------- operations (metrics, events, verify)
+  'metrics.get': z.object({ openMetrics: f.bool() }),
+  'metrics.serve': z.object({ listen: f.str().nullable() }),
+  'pair.verify': z.object({ id: f.str(), repair: f.bool() }),
+  'events.list': z.object({ afterId: f.optInt(0), since: f.optInt(0) }),
+  'repl.verifyHashes': z.object({ journal: f.str(), volume: f.str(), first: f.int(), last: f.int(), after: f.int() }),
 
   // ---------------------------------------------------------------- peer methods (controller to controller)
   'repl.pull': z.object({ journal: f.str(), after: f.int(), restored: f.int(), maxBytes: f.int(1, 256 * 1024 * 1024), from: f.str(), refs: f.bool() }),
@@ -238,6 +246,12 @@ export interface PairView {
   lastSeq: number | null;
   restoredSeq?: number;
   oldestTimestamp: number | null;
+  /** P side: host time (ms) of the newest write still in the master journal. */
+  newestTimestamp?: number | null;
+  /** S side: host time (ms) of the newest write restored (consistency time), when known. */
+  consistencyTime?: number | null;
+  /** S side (pair.list, pair.show): the recent pull rate, bytes/s. */
+  pullBytesPerSecond?: number;
   /** The command that moves the pair on from its state, if any. */
   hint: string | null;
 }
@@ -341,6 +355,13 @@ export interface Results {
   'export.start': ExportView;
   'export.list': ExportView[];
   'export.stop': { stopped: string[] };
+  /** The array's metrics as prom-client's JSON (the CLI joins arrays and renders the text). */
+  'metrics.get': { array: string; json: unknown[] };
+  'metrics.serve': { array: string; listen: string | null; url: string | null };
+  /** Online verify of a group (engine/repl/verify.ts); with repair, the resync started for the differing tracks. */
+  'pair.verify': { pairs: VerifyPairResult[]; seconds: number; bytes: number; repair: PairOpResult | null };
+  'repl.verifyHashes': PrimaryHashes;
+  'events.list': { array: string; events: EventRow[] };
   'repl.pull': { entries: PullReplyEntry[]; info: PrimaryInfo };
   'repl.readEntryData': null;
   'repl.info': PrimaryInfo;

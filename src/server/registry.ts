@@ -13,6 +13,7 @@ const MODULES: Array<() => Promise<HandlerModule>> = [
   () => import('./handlers/repl-handlers.js'),
   () => import('./handlers/export-handlers.js'),
   () => import('./transport/service.js'),
+  () => import('./handlers/ops-handlers.js'),
 ];
 
 /** The handler of every method of the contract (a method without one is a bug), and the services. */

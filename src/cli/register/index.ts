@@ -16,3 +16,5 @@ import { registerExport } from './export.js';
 REGISTERS.push(registerExport);
 import { registerRemote } from './remote.js';
 REGISTERS.push(registerRemote);
+import { registerOps } from './ops.js';
+REGISTERS.push(registerOps);

@@ -2,6 +2,7 @@
 import type { PairDetail, PairView } from '../../server/methods.js';
 import type { ExportView } from '../../server/nbd/types.js';
 import { formatBytes, formatDuration, parseVolRef } from '../../units.js';
+import { rpoOf } from '../../engine/ops/rpo.js';
 import { iso, type Output } from './output.js';
 
 /** Both sides of each pair by id (a side that was not listed is absent). */
@@ -18,6 +19,7 @@ export function pairListRows(byId: PairSides, linkBw: Map<string, number | null>
     const changed = (v.p?.changedTracks ?? 0) + (v.s?.changedTracks ?? 0);
     const changedBytes = (v.p?.changedBytes ?? 0) + (v.s?.changedBytes ?? 0);
     const bw = linkBw.get([parseVolRef(either.pvol).array, parseVolRef(either.svol).array].sort().join('|')) ?? null;
+    const rpo = rpoOf(v.p, v.s);
     return {
       id,
       pvol: either.pvol,
@@ -36,6 +38,9 @@ export function pairListRows(byId: PairSides, linkBw: Map<string, number | null>
       linkBandwidth: bw,
       resyncSecondsEstimate: bw ? changedBytes / bw : changedBytes ? null : 0,
       imageTime: v.s?.imageTime ?? null,
+      consistencyTime: rpo.consistencyTime,
+      rpoSeconds: rpo.rpoSeconds,
+      catchUpSeconds: rpo.catchUpSeconds,
     };
   });
 }
@@ -61,7 +66,7 @@ export function withExports(rows: PairListRow[], exports: ExportView[]): Array<P
 
 export function pairListTable(rows: PairListRow[]): Output['table'] {
   return {
-    head: ['P-VOL', 'S-VOL', 'mode', 'state P/S', 'copy', 'journal', 'behind', 'lag', 'changed (bitmap)', 'est. resync'],
+    head: ['P-VOL', 'S-VOL', 'mode', 'state P/S', 'copy', 'journal', 'behind', 'lag', 'changed (bitmap)', 'est. resync', 'RPO'],
     rows: rows.map((r) => [
       r.pvol,
       r.svol,
@@ -73,6 +78,7 @@ export function pairListTable(rows: PairListRow[]): Output['table'] {
       r.lagSeconds === null ? '' : `${r.lagSeconds.toFixed(1)}s`,
       r.changedTracks ? `${r.changedTracks} tr (${formatBytes(r.changedBytes)})` : '0',
       r.resyncSecondsEstimate === null ? 'link unlimited' : formatDuration(r.resyncSecondsEstimate * 1000),
+      r.rpoSeconds === null ? '?' : `${r.rpoSeconds.toFixed(1)}s${r.catchUpSeconds ? ` (eta ${formatDuration(r.catchUpSeconds * 1000)})` : ''}`,
     ]),
   };
 }
@@ -95,6 +101,7 @@ export function pairShowData(id: string, either: PairView, p: PairDetail | null,
     savedPct: s?.pull?.savedPct ?? 0,
     resync: s?.resync ?? null,
     changedTracks: (p?.changedTracks ?? 0) + (s?.changedTracks ?? 0),
+    ...rpoOf(p, s),
   };
 }
 
@@ -104,6 +111,9 @@ export function pairShowText(data: ReturnType<typeof pairShowData>, p: PairDetai
     `  primary:   ${p ? `${p.state} since ${iso(p.stateSince)}${p.reason ? ` (${p.reason})` : ''}; journal ${p.journal} ${p.journalUsedPct}% used, ${p.journalEntries} entries, last seq ${p.lastSeq}; bitmap ${p.changedTracks} tracks` : 'not reachable'}`,
     `  secondary: ${s ? `${s.state} since ${iso(s.stateSince)}${s.reason ? ` (${s.reason})` : ''}; restored seq ${s.restoredSeq}; bitmap ${s.changedTracks} tracks${s.state === 'COPY' ? `; copy ${s.copyPct}% (${s.copyDone}/${s.copyTotal} tracks)` : ''}${s.writable ? '; writable' : ''}` : 'not reachable'}`,
   ];
+  lines.push(
+    `  RPO:       ${data.rpoSeconds === null ? 'unknown' : `${data.rpoSeconds.toFixed(1)}s`}; consistent at ${data.consistencyTime ?? 'unknown'}; behind ${data.entriesBehind ?? '?'} entries (${formatBytes(data.bytesBehind ?? 0)})${data.catchUpSeconds ? `, about ${formatDuration(data.catchUpSeconds * 1000)} to catch up` : ''}`,
+  );
   if (s?.imageTime) lines.push(`  consistent image of ${iso(s.imageTime)} kept${s.imageTracks ? ` (${s.imageTracks} tracks saved)` : ''}`);
   if (s?.pull) lines.push(`  transfer: logical ${formatBytes(s.pull.logicalBytes)}, data ${formatBytes(s.pull.dataBytes)}, references ${formatBytes(s.pull.referenceBytes)}`);
   if (s?.resync) {

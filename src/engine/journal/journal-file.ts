@@ -44,6 +44,8 @@ export interface JournalStats {
   newestSeq: number | null;
   lastSeq: number;
   oldestTimestamp: number | null;
+  /** Host time (ms) of the newest entry held, or null when empty. */
+  newestTimestamp: number | null;
   bytesPending: number;
 }
 
@@ -382,6 +384,7 @@ export class JournalFile {
       newestSeq: last?.seq ?? null,
       lastSeq: this.hdr.lastSeq,
       oldestTimestamp: first?.ts ?? null,
+      newestTimestamp: last?.ts ?? null,
       bytesPending: this.index.bytesPending,
     };
   }

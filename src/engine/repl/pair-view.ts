@@ -4,6 +4,7 @@
  */
 import type { VolumeUse } from '../array/array.js';
 import type { Volume } from '../array/volume.js';
+import { restoredTime } from './consistency-time.js';
 import { nextCommand } from './pair-state.js';
 import type { PairRow } from './repl-store.js';
 import type { Site } from './site.js';
@@ -59,6 +60,10 @@ export class PairView {
       lastSeq: st?.lastSeq ?? null,
       restoredSeq: p.role === 'S' ? (j?.restoredSeq ?? 0) : undefined,
       oldestTimestamp: st?.oldestTimestamp ?? null,
+      /** P side: host time of the newest write still in the master journal. */
+      newestTimestamp: p.role === 'P' ? (st?.newestTimestamp ?? null) : undefined,
+      /** S side: host time of the newest write restored (the S-VOL's consistency time). */
+      consistencyTime: p.role === 'S' && j ? restoredTime(this.records.rs, j.name, j.restoredSeq) : undefined,
       hint: nextCommand(p.state, p.id),
     };
   }

@@ -13,6 +13,7 @@
  *   pull-loop      S side: pulling;  restore: applying in order, the consistent image
  *   copy           S side: initial copy and resync (the track copy and the group's switch)
  *   pair-lifecycle, split-resync, takeover   the pair commands (secondary side, primary* steps)
+ *   verify         S side: online verify at the restored seq (P side: primaryHashes)
  *
  * The secondary drives transfers; the primary only answers. A journal group — the pairs that share
  * a master journal and its restore journal — is the consistency group: it is split, suspended and
@@ -41,6 +42,7 @@ import type { Site } from './site.js';
 import { PrimarySuspension } from './suspension.js';
 import { SyncWaiters } from './sync-waiters.js';
 import { WriteHook } from './write-hook.js';
+import { Verifier } from './verify.js';
 
 export type { PeerCaller, PeerGetter, PrimaryInfo, PullReplyEntry } from './peer.js';
 export { HIGH_WATER } from './suspension.js';
@@ -62,6 +64,7 @@ export class Replicator {
   readonly lifecycle: PairLifecycle;
   readonly splits: SplitResync;
   readonly takeovers: Takeover;
+  readonly verifier: Verifier;
 
   constructor(array: StorageArray, peers: PeerGetter, log: (msg: string) => void) {
     const site: Site = {
@@ -88,6 +91,7 @@ export class Replicator {
     this.splits = new SplitResync(cmd, this.pulls, this.copies);
     this.takeovers = new Takeover(cmd, this.pulls, this.copies);
     this.pulls.copying = (j) => this.copies.groupCopying(j);
+    this.verifier = new Verifier({ site, records, links }, this.pulls.restorer);
   }
 
   get name(): string {

@@ -6,6 +6,7 @@
  * restore first saves each track's old content into the consistent image, so a revert stays exact.
  */
 import { storageError } from '../../errors.js';
+import { recordRestored } from './consistency-time.js';
 import type { VolumeWrite } from '../array/write-path.js';
 import type { JournalEntry } from '../journal/journal-file.js';
 import type { GroupRecords } from './group-records.js';
@@ -113,7 +114,7 @@ export class Restorer {
       await this.site.array.writeMany(writes, 'restore');
       await this.site.array.commit();
       const last = batch[batch.length - 1]!.seq;
-      this.records.rs.updateJournal(journal, { restoredSeq: last });
+      recordRestored(this.records.rs, journal, last, batch[batch.length - 1]!.timestamp);
       this.site.fault('restored-before-release');
       await jf.release(last);
       applied += batch.length;

@@ -104,6 +104,8 @@ const svc = (ctx: HandlerContext): ReplService => ctx.service<ReplService>('repl
  */
 type Untyped = Record<string, unknown>;
 const pairView = (r: Untyped): PairView => r as unknown as PairView;
+/** An S-side view with its journal's recent pull rate (for the catch-up estimate). */
+const withRate = (s: ReplService, v: PairView): PairView => (v.role === 'S' ? { ...v, pullBytesPerSecond: s.pulls.stat(v.journal.slice(v.journal.indexOf(':') + 1)).bytesPerSecond } : v);
 const journalView = (r: Untyped): JournalInfo => r as unknown as JournalInfo;
 const opResult = (r: Untyped): PairOpResult => r as unknown as PairOpResult;
 const deleted = (r: Untyped): Results['pair.delete'] => r as unknown as Results['pair.delete'];
@@ -186,7 +188,7 @@ export const handlers: Handlers = {
   },
   'pair.list': async (ctx) => {
     const s = svc(ctx);
-    return s.r.records.pairs().map((x) => pairView(s.r.view.describe(x)));
+    return s.r.records.pairs().map((x) => withRate(s, pairView(s.r.view.describe(x))));
   },
   'pair.find': async (ctx, p) => {
     const s = svc(ctx);
@@ -209,7 +211,7 @@ export const handlers: Handlers = {
     const s = svc(ctx);
     const pr = s.r.records.pair(str(p, 'id'));
     const pull = pr.role === 'S' ? s.pulls.stat(pr.localJournal) : undefined;
-    const detail: PairDetail = { ...pairView(s.r.view.describe(pr)), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.records.rs.events(pr.id, 10) };
+    const detail: PairDetail = { ...withRate(s, pairView(s.r.view.describe(pr))), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.records.rs.events(pr.id, 10) };
     return detail;
   },
   'pair.delete': async (ctx, p) => deleted(await svc(ctx).r.lifecycle.delete(str(p, 'id'), bool(p, 'force'))),
