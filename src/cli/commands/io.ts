@@ -102,15 +102,24 @@ export async function write(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pr
 }
 
 function hexdump(buf: Buffer, base: number): string {
-  const lines: string[] = [];
+  let out = '';
   for (let i = 0; i < buf.length; i += 16) {
     const row = buf.subarray(i, i + 16);
     const hex = [...row].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     const asc = [...row].map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('');
-    lines.push(`${(base + i).toString(16).padStart(10, '0')}  ${hex.padEnd(47)}  ${asc}`);
+    out += `${(base + i).toString(16).padStart(10, '0')}  ${hex.padEnd(47)}  ${asc}\n`;
   }
-  return lines.join('\n');
+  return out;
 }
+
+/** Writes to stdout and waits while its buffer is full, so memory stays at one chunk. */
+function toStdout(data: string | Buffer): Promise<void> {
+  return new Promise((resolve) => (process.stdout.write(data) ? resolve() : process.stdout.once('drain', resolve)));
+}
+
+/** How much io read asks for at a time: large into a file, small for a hex dump (streamed). */
+const READ_CHUNK = 16 * CHUNK;
+const DUMP_CHUNK = 1024 * 1024;
 
 export async function read(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const { array, name } = parseVolRef(ref as string);
@@ -118,30 +127,31 @@ export async function read(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pro
   const offset = parseSize(opts.offset ?? '0');
   const length = parseSize(opts.length);
   if (opts.out && opts.out !== '-') checkOutputPath(opts.out, '--out');
+  const dump = !opts.out && ctx.format === 'table';
   return withArray(ctx, array, async (c) => {
     const vol = (await c.call('volume.show', { name })).result as { size: number };
     if (offset + length > vol.size) throw E.outOfRange(`${array}:${name}: offset ${offset} + length ${length} is past the end of the volume (${vol.size} bytes)`);
     const crypto = await import('node:crypto');
     const h = crypto.createHash('sha256');
     const out = opts.out && opts.out !== '-' ? fs.openSync(opts.out, 'w') : null;
-    const chunks: Buffer[] = [];
+    const step = dump || opts.out === '-' ? DUMP_CHUNK : READ_CHUNK;
     try {
-      for (let pos = 0; pos < length; pos += 16 * CHUNK) {
-        const len = Math.min(16 * CHUNK, length - pos);
+      for (let pos = 0; pos < length; pos += step) {
+        const len = Math.min(step, length - pos);
         const r = await c.call('io.read', { volume: name, offset: offset + pos, length: len });
         const data = r.payload ?? Buffer.alloc(0);
         h.update(data);
         if (out !== null) fs.writeSync(out, data);
-        else if (opts.out === '-') process.stdout.write(data);
-        else if (ctx.format === 'table') chunks.push(data);
+        else if (opts.out === '-') await toStdout(data);
+        else if (dump) for (let i = 0; i < data.length; i += 64 * 1024) await toStdout(hexdump(data.subarray(i, i + 64 * 1024), offset + pos + i));
       }
     } finally {
       if (out !== null) fs.closeSync(out);
     }
     const data = { volume: `${array}:${name}`, offset, length, sha256: h.digest('hex'), out: opts.out ?? null };
-    if (opts.out === '-') return { text: '', data };
-    if (out !== null) return { data, text: `read ${formatBytes(length)} into ${opts.out}` };
-    return { data, text: hexdump(Buffer.concat(chunks), offset) };
+    // the hex dump (or the raw bytes) went to stdout as it was read
+    if (opts.out === '-' || dump) return { text: '', data };
+    return { data, text: `read ${formatBytes(length)} into ${opts.out}` };
   });
 }
 
