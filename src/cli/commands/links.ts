@@ -85,20 +85,33 @@ async function setLink(ctx: CliContext, a: string, b: string, patch: Omit<Params
   return ra;
 }
 
+/** The link's row as side a keeps it, or null when there is none. */
+async function findLink(ctx: CliContext, a: string, b: string): Promise<LinkRow | null> {
+  return (await call(ctx, a, 'link.list')).find((x) => x.peer === b) ?? null;
+}
+
 export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
   const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
-  const patch: Record<string, unknown> = { up: true };
-  patch.bandwidth = opts.bandwidth ? parseRate(opts.bandwidth) : null;
-  patch.latencyMs = opts.latency ? parseDuration(opts.latency) : 0;
-  const l = await setLink(ctx, a, b, patch);
+  const bandwidth = opts.bandwidth ? parseRate(opts.bandwidth) : null;
+  const latencyMs = opts.latency ? parseDuration(opts.latency) : 0;
+  // an existing link keeps its settings and its state (a link down stays down): changing them is link set's
+  const old = (await findLink(ctx, a, b)) ?? (await findLink(ctx, b, a));
+  if (old) {
+    const given = [opts.bandwidth ? `--bandwidth ${opts.bandwidth}` : '', opts.latency ? `--latency ${opts.latency}` : ''].filter(Boolean).join(' ');
+    throw E.linkExists(a, b, `it is ${linkText(a, b, old)}; change it with: rcopy link set ${a} ${b} ${given || '--bandwidth RATE --latency TIME'}`);
+  }
+  const l = await setLink(ctx, a, b, { up: true, bandwidth, latencyMs });
   return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}` };
 }
 
 export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
   const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
-  const patch: Record<string, unknown> = {};
+  const patch: Omit<ParamsOf<'link.set'>, 'peer'> = {};
   if (opts.bandwidth) patch.bandwidth = opts.bandwidth === 'unlimited' ? null : parseRate(opts.bandwidth);
   if (opts.latency) patch.latencyMs = parseDuration(opts.latency);
+  if (Object.keys(patch).length === 0) throw E.usage('nothing to change', 'give --bandwidth RATE (or unlimited) and/or --latency TIME');
+  if (!(await findLink(ctx, a, b)) && !(await findLink(ctx, b, a))) throw E.notFound('link', `${a} <-> ${b}`, `create it: rcopy link add ${a} ${b}`);
+  // only the options given change: the other settings and the up/down state are kept
   const l = await setLink(ctx, a, b, patch);
   return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}` };
 }
@@ -106,6 +119,10 @@ export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts
 export async function linkUpDown(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
   const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
   const up = !!opts.__up;
+  const old = await findLink(ctx, a, b);
+  if (old && old.up === up && (await findLink(ctx, b, a))?.up === up) {
+    return { data: { a, b, ...old, already: true }, text: `link ${linkText(a, b, old)} (already ${up ? 'up' : 'down'}; nothing changed)` };
+  }
   const l = await setLink(ctx, a, b, { up });
   return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}${up ? '' : ' (pulls stop; pairs suspend with PSUE after the path-blockade watch time)'}` };
 }
@@ -147,6 +164,12 @@ export async function pull(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pro
   const params: ParamsOf<'pull.start'> = { journal: j.name };
   if (verb === 'start' && opts.interval) params.intervalMs = parseDuration(opts.interval);
   if (verb === 'start' && typeof opts.references === 'boolean') params.references = opts.references;
+  if (verb === 'start' || verb === 'stop') {
+    // a pull already in the asked state (and, for start, with the asked options) is left as it is
+    const now = await call(ctx, j.array, 'pull.status', { journal: j.name });
+    const same = verb === 'stop' ? !now.enabled : now.enabled && (params.intervalMs === undefined || params.intervalMs === now.intervalMs) && params.references === undefined;
+    if (same) return { data: { ...now, already: true }, text: `${pullText(now)}\n(already ${verb === 'start' ? 'started' : 'stopped'}; nothing changed)` };
+  }
   const r = await call(ctx, j.array, verb === 'start' ? 'pull.start' : verb === 'stop' ? 'pull.stop' : 'pull.status', params);
   return { data: r, text: pullText(r) };
 }

@@ -249,6 +249,10 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   const t0 = Date.now();
   const before = await views(ctx, t);
   const changed = (before.p?.changedTracks ?? 0) + (before.s?.changedTracks ?? 0);
+  // re-run of a runbook: the end state holds already (as CCI's pairresync of a pair in PAIR)
+  if (!opts.swap && matches('PAIR', before)) {
+    return { data: { pairs: [before.s], already: true, tracksCopied: 0 }, text: `already PAIR: ${before.s?.pvol} -> ${before.s?.svol} (nothing to resync)` };
+  }
   const r = await call(ctx, t.sArray, 'pair.resync', { id: t.id, swap: !!opts.swap, ...(typeof opts.references === 'boolean' ? { references: opts.references } : {}) });
   // the group's pairs, as the secondary that started the resync describes them
   const described = (Array.isArray(r.pairs) ? r.pairs : []) as Array<{ id?: unknown; pvol?: unknown; svol?: unknown; group?: string }>;
