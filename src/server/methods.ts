@@ -63,6 +63,7 @@ export const PARAMS = {
   'controller.stop': none,
   'array.info': none,
   'array.check': none,
+  'array.usage': z.object({ volume: f.optStr(), journal: f.optStr() }),
   'volume.create': z.object({ name: f.str(), size: f.int(1) }),
   'volume.list': none,
   'volume.show': z.object({ name: f.str() }),
@@ -283,12 +284,26 @@ export interface JournalInfo {
 
 type StatsCurrent = { start: number; intervalMs: number; changedTracks: number; writes: number } | null;
 
+/** What uses an array, a volume or a journal (array.usage): a delete is refused while any is there. */
+export interface ObjectUse {
+  kind: 'pair' | 'export' | 'collection';
+  /** The pair's id, the export's name, the collection's group. */
+  id: string;
+  /** How to name it to the user, e.g. `pair A:db -> B:db (PAIR)`. */
+  what: string;
+  /** The command that ends the use, e.g. `rcopy pair delete A:db`. */
+  first: string;
+  /** The volume of this array it uses (an export's). */
+  volume?: string;
+}
+
 /** The result of each method (the reply's `r`). */
 export interface Results {
   'controller.ping': { pid: number; name: string; uptime: number };
   'controller.stop': { pid: number; stopping: true };
   'array.info': ArrayInfo & { pid: number };
   'array.check': { array: string; ok: boolean; findings: Array<{ what: string; problem: string }> };
+  'array.usage': ObjectUse[];
   'volume.create': VolumeInfo;
   'volume.list': VolumeInfo[];
   'volume.show': VolumeInfo;

@@ -12,6 +12,7 @@ const MODULES: Array<() => Promise<HandlerModule>> = [
   () => import('./handlers/backup-handlers.js'),
   () => import('./handlers/repl-handlers.js'),
   () => import('./handlers/export-handlers.js'),
+  () => import('./handlers/usage-handlers.js'),
 ];
 
 /** The handler of every method of the contract (a method without one is a bug), and the services. */

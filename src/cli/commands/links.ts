@@ -59,11 +59,17 @@ export async function journalShow(ctx: CliContext, [ref]: Args): Promise<Output>
   return { data: { ...info, oldestTime: iso(info.oldestTimestamp) } };
 }
 
-export async function journalDelete(ctx: CliContext, [ref]: Args): Promise<Output> {
+export async function journalDelete(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = journalRef(ref as string);
   existingArrayDir(j.array, ctx.home);
-  await confirm(ctx, `Delete journal ${j.array}:${j.name}?`);
-  return { data: await call(ctx, j.array, 'journal.delete', { name: j.name }), text: `deleted journal ${j.array}:${j.name}` };
+  const { releaseOrRefuse, usesOf } = await import('./safe-delete.js');
+  const t = { array: j.array, journal: j.name };
+  const uses = await usesOf(ctx, t);
+  if (uses.length && !opts.force) await releaseOrRefuse(ctx, t, false);
+  await confirm(ctx, `Delete journal ${j.array}:${j.name}?${uses.length ? ` First: ${uses.map((u) => u.what).join(', ')} end.` : ''}`);
+  const released = await releaseOrRefuse(ctx, t, !!opts.force);
+  const r = await call(ctx, j.array, 'journal.delete', { name: j.name });
+  return { data: { ...r, released }, text: [...released, `deleted journal ${j.array}:${j.name}`].join('\n') };
 }
 
 // ------------------------------------------------------------------ links

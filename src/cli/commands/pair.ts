@@ -13,6 +13,9 @@ import { pairListRows, pairListTable, pairShowData, pairShowText, type PairSides
 import { confirm, need, type Choice } from '../ui.js';
 import { progress } from '../render/progress.js';
 import { arrayNames, call, volumeChoices } from './common.js';
+import { arrayDir, isArrayDir } from '../../engine/array/home.js';
+
+const arrayExists = (ctx: CliContext, name: string): boolean => isArrayDir(arrayDir(name, ctx.home));
 
 type Args = Array<string | string[] | undefined>;
 
@@ -336,6 +339,11 @@ export async function remove(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
   await confirm(ctx, `Delete ${targets.length} pair(s): ${targets.map((t) => t.id).join(', ')}? Replication stops; the volumes keep their data.`);
   const out = [];
-  for (const t of targets) out.push(await call(ctx, t.sArray, 'pair.delete', { id: t.id, force: !!opts.force }));
-  return { data: out, text: out.map((o) => `deleted pair ${o.deleted}${o.remote !== 'deleted' ? ` (primary side ${o.remote})` : ''}`).join('\n') };
+  for (const t of targets) {
+    // an orphan whose secondary array is gone is deleted from the primary's side (with --force)
+    const gone = !arrayExists(ctx, t.sArray);
+    if (gone && !opts.force) throw E.peer(`the array ${t.sArray} of ${t.id}'s secondary side is gone`, `delete this side alone: rcopy pair delete ${t.id} --force`);
+    out.push(await call(ctx, gone ? t.pArray : t.sArray, 'pair.delete', { id: t.id, force: !!opts.force }));
+  }
+  return { data: out, text: out.map((o) => `deleted pair ${o.deleted}${o.remote !== 'deleted' ? ` (the other side: ${o.remote})` : ''}`).join('\n') };
 }

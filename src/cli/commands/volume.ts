@@ -44,10 +44,15 @@ export async function show(ctx: CliContext, [refArg]: Args): Promise<Output> {
   return { data: { array: v.array, ...info, createdAt: iso(info.created) } };
 }
 
-export async function remove(ctx: CliContext, [refArg]: Args): Promise<Output> {
+export async function remove(ctx: CliContext, [refArg]: Args, opts: CommandOpts): Promise<Output> {
   const v = await pickVolume(ctx, refArg as string | undefined, 'Delete which volume?');
   const info = await call(ctx, v.array, 'volume.show', { name: v.name });
-  await confirm(ctx, `Delete volume ${v.ref}? ${formatBytes(info.allocatedBytes)} of written data is lost.`);
+  const { releaseOrRefuse, usesOf } = await import('./safe-delete.js');
+  const t = { array: v.array, volume: v.name };
+  const uses = await usesOf(ctx, t);
+  if (uses.length && !opts.force) await releaseOrRefuse(ctx, t, false);
+  await confirm(ctx, `Delete volume ${v.ref}? ${formatBytes(info.allocatedBytes)} of written data is lost.${uses.length ? ` First: ${uses.map((u) => u.what).join(', ')} end.` : ''}`);
+  const released = await releaseOrRefuse(ctx, t, !!opts.force);
   await call(ctx, v.array, 'volume.delete', { name: v.name });
-  return { data: { deleted: v.ref }, text: `deleted ${v.ref}` };
+  return { data: { deleted: v.ref, released }, text: [...released, `deleted ${v.ref}`].join('\n') };
 }

@@ -31,7 +31,10 @@ export function registerRepl(program: Command): void {
   example(dataOpts(journal.command('list').argument('[array]').description('list journals with capacity, usage, sequence numbers')).action(act(links, 'journalList')), 'rcopy journal list siteA');
   example(dataOpts(journal.command('show').argument('<ref>', 'ARRAY:JOURNAL').description('show a journal')).action(act(links, 'journalShow')), 'rcopy journal show siteA:j1 --json');
   example(
-    dataOpts(journal.command('delete').argument('<ref>', 'ARRAY:JOURNAL').description('delete an unused journal')).option('-y, --yes', 'do not ask').action(act(links, 'journalDelete')),
+    dataOpts(journal.command('delete').argument('<ref>', 'ARRAY:JOURNAL').description('delete an unused journal (refused while a pair uses it)'))
+      .option('-y, --yes', 'do not ask')
+      .option('--force', "first delete its group's pairs on both sides")
+      .action(act(links, 'journalDelete')),
     'rcopy journal delete siteA:j1 --yes',
   );
 
