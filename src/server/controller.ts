@@ -90,6 +90,8 @@ export class Controller implements HandlerContext {
     this.sockets.add(sock);
     sock.setNoDelay(true);
     const dec = new FrameDecoder();
+    // work a request started for this client (a workload, a backup) stops when the client is gone
+    const gone = new AbortController();
     sock.on('data', (chunk) => {
       let frames: Frame[];
       try {
@@ -99,13 +101,16 @@ export class Controller implements HandlerContext {
         sock.destroy();
         return;
       }
-      for (const f of frames) void this.dispatch(sock, f);
+      for (const f of frames) void this.dispatch(sock, f, gone.signal);
     });
     sock.on('error', () => undefined);
-    sock.on('close', () => this.sockets.delete(sock));
+    sock.on('close', () => {
+      this.sockets.delete(sock);
+      gone.abort();
+    });
   }
 
-  private async dispatch(sock: net.Socket, f: Frame): Promise<void> {
+  private async dispatch(sock: net.Socket, f: Frame, signal: AbortSignal): Promise<void> {
     const id = f.header.id;
     const method = f.header.m;
     const send = (h: unknown, payload?: Payload | null): void => {
@@ -116,7 +121,7 @@ export class Controller implements HandlerContext {
       if (typeof id !== 'number' || typeof method !== 'string') {
         throw E.malformedRequest('request without id or method');
       }
-      const out = await invoke(this.handlers, this, method, f.header.p ?? {}, f.payload, (ev) => send({ id, ev }));
+      const out = await invoke(this.handlers, this, method, f.header.p ?? {}, f.payload, (ev) => send({ id, ev }), { signal });
       if (out && typeof out === 'object' && 'payload' in out && isPayload((out as { payload: unknown }).payload)) {
         const o = out as { result?: unknown; payload: Payload };
         send({ id, r: o.result ?? null }, o.payload);

@@ -12,6 +12,7 @@ import { iso, type Output } from '../render/output.js';
 import { pairListRows, pairListTable, pairShowData, pairShowText, type PairSides } from '../render/pairs.js';
 import { confirm, need, type Choice } from '../ui.js';
 import { progress } from '../render/progress.js';
+import { onInterrupt } from '../interrupt.js';
 import { arrayNames, call, volumeChoices } from './common.js';
 import { arrayDir, isArrayDir } from '../../engine/array/home.js';
 
@@ -266,15 +267,23 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   if (opts.wait === false) return { data: r, text: `resync started for ${targets.map((x) => x.id).join(', ')} (${changed} changed tracks)` };
   const timeoutMs = opts.timeout ? parseDuration(opts.timeout) : 3_600_000;
   let vs: PairViews[];
+  // Ctrl-C stops the resync in the controller: the group goes PSUE and keeps its consistent image
+  let cancelling: Promise<PairOpResult> | null = null;
+  const off = onInterrupt(`the resync of ${t.id}`, async () => void (await (cancelling = call(ctx, t.sArray, 'pair.cancel', { id: t.id }))));
   try {
     vs = await waitFor(ctx, targets, 'PAIR', false, timeoutMs, true, copyStopped);
   } catch (e) {
+    // set by the signal handler meanwhile (TypeScript cannot see that)
+    const pending = cancelling as Promise<PairOpResult> | null;
+    if (pending !== null) return cancelledResync(t, await pending);
     if (e instanceof RcopyError && e.code === 'ERR_RCOPY_RESYNC_FAILED') throw e;
     const now = await Promise.all(targets.map((x) => views(ctx, x)));
     const failed = now.find((v) => v.s && v.s.state !== 'COPY' && v.s.state !== 'PAIR')?.s;
     if (failed)
       throw E.resyncFailed(`resync of ${failed.id} stopped: ${failed.state} (${failed.reason})`, `fix the cause, then rcopy pair resync ${failed.id} again, or rcopy pair revert ${failed.id}`);
     throw e;
+  } finally {
+    off();
   }
   const secs = (Date.now() - t0) / 1000;
   // what the resync did, from the receiving side's counters (tracks compared equal are skipped)
@@ -301,6 +310,14 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
       seconds: secs,
     },
     text: `resync${opts.swap ? ' (swap)' : ''} complete: ${tracks} tracks copied${detail} in ${secs.toFixed(2)}s (${formatRate((tracks * trackSize) / Math.max(secs, 0.001))}); ${vs.map((v) => `${v.s?.pvol} -> ${v.s?.svol}`).join(', ')} PAIR`,
+  };
+}
+
+function cancelledResync(t: PairTarget, r: PairOpResult): Output {
+  const ps = r.pairs;
+  return {
+    data: { ...r, cancelled: true },
+    text: `resync cancelled: ${ps.map((p) => `${p.pvol} -> ${p.svol} ${p.state}`).join(', ')}; the S-VOLs keep their consistent image (rcopy pair resync ${t.id} to start again, or rcopy pair revert ${t.id})`,
   };
 }
 

@@ -30,6 +30,8 @@ export function act(load: () => Promise<Record<string, unknown>>, fn: string) {
     const text = await render(out, ctx.format, ctx.color);
     if (text !== '') process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     if (out.exitCode !== undefined) process.exitCode = out.exitCode;
+    const { wasInterrupted } = await import('../interrupt.js');
+    if (wasInterrupted()) process.exitCode = 130;
   };
 }
 

@@ -14,3 +14,5 @@ import { registerStats } from './stats.js';
 REGISTERS.push(registerStats);
 import { registerExport } from './export.js';
 REGISTERS.push(registerExport);
+import { registerJobs } from './jobs.js';
+REGISTERS.push(registerJobs);
