@@ -1,14 +1,14 @@
 /** rcopy journal …, rcopy link …, rcopy pull … */
 import { E } from '../../errors.js';
 import { existingArrayDir } from '../../engine/array/home.js';
-import { checkName, formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
+import { checkName, formatBytes, formatRate, parseDuration, parseRate, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { LinkRow } from '../../engine/repl/repl-store.js';
 import type { JournalInfo, ParamsOf } from '../../server/methods.js';
 import { iso, type Output } from '../render/output.js';
 import { journalRows, linkText, pullText } from '../render/journals.js';
-import { confirm } from '../ui.js';
-import { arrayNames, call, pickArray } from './common.js';
+import { confirm, need, needSize, type Choice } from '../ui.js';
+import { arrayChoices, arrayNames, call, pickArray } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -19,11 +19,30 @@ function journalRef(ref: string | undefined): { array: string; name: string } {
   return r;
 }
 
+/** An existing journal: from the command line, or chosen from every array's journals on a terminal. */
+async function pickJournal(ctx: CliContext, ref: string | undefined): Promise<{ array: string; name: string }> {
+  const choices = async (): Promise<Choice[]> => {
+    const out: Choice[] = [];
+    for (const a of arrayNames(ctx))
+      for (const j of await call(ctx, a, 'journal.list')) out.push({ name: `${a}:${j.name}  (${formatBytes(j.capacity)}, ${j.role ?? 'unused'})`, value: `${a}:${j.name}` });
+    return out;
+  };
+  return journalRef(await need(ctx, ref, { name: 'the journal (ARRAY:JOURNAL)', message: 'Which journal?', choices }));
+}
+
+/** A new journal's ARRAY:NAME: on a terminal, the array from a list and the name typed. */
+async function newJournalRef(ctx: CliContext, ref: string | undefined): Promise<{ array: string; name: string }> {
+  if (ref || !ctx.interactive) return journalRef(ref);
+  const array = await pickArray(ctx, undefined);
+  const name = await need(ctx, undefined, { name: 'the journal name', message: 'Journal name:', validate: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v) ? true : 'letters, digits, . _ -') });
+  return { array, name };
+}
+
 export async function journalCreate(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
-  const j = journalRef(ref as string);
+  const j = await newJournalRef(ctx, ref as string | undefined);
   existingArrayDir(j.array, ctx.home);
-  if (!opts.size) throw E.usage('missing --size', 'e.g. --size 1G');
-  const params: ParamsOf<'journal.create'> = { name: j.name, size: parseSize(opts.size), autoResync: !!opts.autoResync };
+  const size = await needSize(ctx, opts.size, { name: '--size', message: 'Journal size (e.g. 1G):', default: '1G' });
+  const params: ParamsOf<'journal.create'> = { name: j.name, size, autoResync: !!opts.autoResync };
   if (opts.blockadeWatch) params.blockadeWatchMs = parseDuration(opts.blockadeWatch);
   if (opts.overflowWatch) params.overflowWatchMs = parseDuration(opts.overflowWatch);
   const info = await call(ctx, j.array, 'journal.create', params);
@@ -53,14 +72,14 @@ export async function journalList(ctx: CliContext, [arrayArg]: Args): Promise<Ou
 }
 
 export async function journalShow(ctx: CliContext, [ref]: Args): Promise<Output> {
-  const j = journalRef(ref as string);
+  const j = await pickJournal(ctx, ref as string | undefined);
   existingArrayDir(j.array, ctx.home);
   const info = await call(ctx, j.array, 'journal.show', { name: j.name });
   return { data: { ...info, oldestTime: iso(info.oldestTimestamp) } };
 }
 
 export async function journalDelete(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
-  const j = journalRef(ref as string);
+  const j = await pickJournal(ctx, ref as string | undefined);
   existingArrayDir(j.array, ctx.home);
   const { releaseOrRefuse, usesOf } = await import('./safe-delete.js');
   const t = { array: j.array, journal: j.name };
@@ -74,8 +93,10 @@ export async function journalDelete(ctx: CliContext, [ref]: Args, opts: CommandO
 
 // ------------------------------------------------------------------ links
 
-function twoArrays(ctx: CliContext, a: string | undefined, b: string | undefined): [string, string] {
-  if (!a || !b) throw E.usage('name both arrays of the link', 'e.g. rcopy link add siteA siteB');
+async function twoArrays(ctx: CliContext, a0: string | undefined, b0: string | undefined): Promise<[string, string]> {
+  if ((!a0 || !b0) && !ctx.interactive) throw E.usage('name both arrays of the link', 'e.g. rcopy link add siteA siteB');
+  const a = await need(ctx, a0, { name: 'the first array', message: 'Link from which array?', choices: () => arrayChoices(ctx) });
+  const b = await need(ctx, b0, { name: 'the second array', message: `Link ${a} to which array?`, choices: async () => (await arrayChoices(ctx)).filter((c) => c.value !== a) });
   checkName('array', a);
   checkName('array', b);
   if (a === b) throw E.usage('a link joins two different arrays');
@@ -97,7 +118,7 @@ async function findLink(ctx: CliContext, a: string, b: string): Promise<LinkRow 
 }
 
 export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
-  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
+  const [a, b] = await twoArrays(ctx, a0 as string, b0 as string);
   const bandwidth = opts.bandwidth ? parseRate(opts.bandwidth) : null;
   const latencyMs = opts.latency ? parseDuration(opts.latency) : 0;
   // an existing link keeps its settings and its state (a link down stays down): changing them is link set's
@@ -111,7 +132,7 @@ export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts
 }
 
 export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
-  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
+  const [a, b] = await twoArrays(ctx, a0 as string, b0 as string);
   const patch: Omit<ParamsOf<'link.set'>, 'peer'> = {};
   if (opts.bandwidth) patch.bandwidth = opts.bandwidth === 'unlimited' ? null : parseRate(opts.bandwidth);
   if (opts.latency) patch.latencyMs = parseDuration(opts.latency);
@@ -123,7 +144,7 @@ export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts
 }
 
 export async function linkUpDown(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
-  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
+  const [a, b] = await twoArrays(ctx, a0 as string, b0 as string);
   const up = !!opts.__up;
   const old = await findLink(ctx, a, b);
   if (old && old.up === up && (await findLink(ctx, b, a))?.up === up) {
@@ -151,7 +172,7 @@ export async function linkList(ctx: CliContext): Promise<Output> {
 }
 
 export async function linkShow(ctx: CliContext, [a0, b0]: Args): Promise<Output> {
-  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
+  const [a, b] = await twoArrays(ctx, a0 as string, b0 as string);
   const links = await call(ctx, a, 'link.list');
   const l = links.find((x) => x.peer === b) ?? { peer: b, bandwidth: null, latencyMs: 0, up: true };
   return { data: { a, b, ...l }, text: linkText(a, b, l) };
