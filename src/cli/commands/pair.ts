@@ -330,6 +330,11 @@ export async function takeover(ctx: CliContext, [ref]: Args, opts: CommandOpts):
     v.p ? `primary state ${v.p.state}, ${v.p.journalEntries ?? 0} journal entries not yet here` : 'the primary is not reachable',
   );
   const r = await call(ctx, t.sArray, 'pair.takeover', { id: t.id });
+  if (opts.swap) {
+    // takeover and reversal in one step: the S-VOL's side becomes the primary, the old P-VOL its copy
+    const back = await resync(ctx, [ref], { ...opts, swap: true, wait: true });
+    return { data: { takeover: r, resync: back.data }, text: `took over on ${t.sArray} and reversed the direction: ${back.text ?? ''}` };
+  }
   return {
     data: r,
     text: `${r.note ? `${r.note}: ` : ''}took over on ${t.sArray}: ${r.pairs.map((p) => `${p.svol} SSWS`).join(', ')}${r.primaryReached === false ? ' (the primary was not reached; it suspends by itself)' : ''}. To reverse the direction: rcopy pair resync ${t.id} --swap`,
