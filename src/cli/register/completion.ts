@@ -5,6 +5,12 @@ import { act, example } from './action.js';
 const completionMod = () => import('../commands/completion.js');
 
 export function registerCompletion(program: Command): void {
+  // what the completion scripts ask at completion time (names read without starting a controller)
+  program
+    .command('__complete', { hidden: true })
+    .argument('<kind>', 'arrays, volumes, journals, groups, stats-groups, backups or states')
+    .argument('[current]', 'the word being completed')
+    .action(act(() => import('../commands/complete.js'), 'complete'));
   example(
     program.command('completion').argument('[shell]', 'bash or zsh').description('print a shell completion script for rcopy (commands, options, array names)').action(act(completionMod, 'completion')),
     'source <(rcopy completion bash)',
