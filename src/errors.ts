@@ -188,7 +188,7 @@ export const E = {
   peer: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_PEER', message, { kind: 'peer', hint }),
   linkExists: (a: string, b: string, hint: string) => new RcopyError('ERR_RCOPY_LINK_EXISTS', `the link between '${a}' and '${b}' exists already`, { kind: 'usage', hint }),
   /** An array, volume or journal that something still uses (a pair, an export, a collection): delete refused. */
-  inUse: (message: string, hint: string) => new RcopyError('ERR_RCOPY_IN_USE', message, { kind: 'failed', hint }),
+  inUse: (message: string, hint: string) => new RcopyError('ERR_RCOPY_IN_USE', message, { kind: 'usage', hint }),
   linkDown: (a: string, b: string) => new RcopyError('ERR_RCOPY_LINK_DOWN', `the link between '${a}' and '${b}' is down`, { kind: 'peer', hint: `run 'rcopy link up ${a} ${b}'` }),
   timeout: (message: string) => new RcopyError('ERR_RCOPY_TIMEOUT', message, { kind: 'timeout' }),
   state: (message: string, hint: string) => new RcopyError('ERR_RCOPY_STATE', message, { kind: 'failed', hint }),

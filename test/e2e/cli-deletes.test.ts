@@ -17,9 +17,9 @@ async function paired(h: TestHome): Promise<void> {
   await h.ok('pair', 'create', 'A:v', 'B:v', '--journal', 'A:j,B:j', '--wait');
 }
 
-/** One refusal: exit 1, ERR_RCOPY_IN_USE, one line naming the use and the command to run first. */
+/** One refusal: exit 2, ERR_RCOPY_(VOLUME_)IN_USE, one line naming the use and the command to run first. */
 async function refused(h: TestHome, args: string[], uses: RegExp, first: RegExp): Promise<void> {
-  const r = await h.fails(1, 'ERR_RCOPY_IN_USE', ...args, '--yes');
+  const r = await h.fails(2, args[0] === 'volume' ? 'ERR_RCOPY_VOLUME_IN_USE' : 'ERR_RCOPY_IN_USE', ...args, '--yes');
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, uses);
   assert.match(r.stderr, first);

@@ -141,7 +141,7 @@ export async function list(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
     for (const l of await call(ctx, a, 'link.list').catch(() => [])) linkBw.set([a, l.peer].sort().join('|'), l.bandwidth);
   }
   const rows = pairListRows(byId, linkBw);
-  return { data: rows, table: pairListTable(rows), text: rows.length ? undefined : 'no pairs (rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J1,S-ARRAY:J2)' };
+  return { data: rows, table: pairListTable(rows), csvFromData: true, text: rows.length ? undefined : 'no pairs (rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J1,S-ARRAY:J2)' };
 }
 
 export async function show(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {

@@ -30,7 +30,7 @@ export async function usesOf(ctx: CliContext, t: Target): Promise<ObjectUse[]> {
 }
 
 /**
- * Refuses (ERR_RCOPY_IN_USE) when something uses the object, unless force: then ends every use
+ * Refuses (ERR_RCOPY_VOLUME_IN_USE for a volume, else ERR_RCOPY_IN_USE; exit 2) when something uses the object, unless force: then ends every use
  * and returns one line per use ended.
  */
 export async function releaseOrRefuse(ctx: CliContext, t: Target, force: boolean): Promise<string[]> {
@@ -38,7 +38,10 @@ export async function releaseOrRefuse(ctx: CliContext, t: Target, force: boolean
   if (uses.length === 0) return [];
   if (!force) {
     const first = [...new Set(uses.map((u) => u.first))];
-    throw E.inUse(`${label(t)} is in use by ${uses.map((u) => u.what).join(', ')}`, `run first: ${first.join('; ')}; or all of it at once: ${forceCommand(t)}`);
+    const message = `${label(t)} is in use by ${uses.map((u) => u.what).join(', ')}`;
+    const hint = `run first: ${first.join('; ')}; or all of it at once: ${forceCommand(t)}`;
+    // a volume keeps the code its export refusal always had
+    throw t.volume !== undefined ? E.volumeInUse(message, hint, 'usage') : E.inUse(message, hint);
   }
   const done: string[] = [];
   const order: Array<ObjectUse['kind']> = ['export', 'collection', 'pair'];

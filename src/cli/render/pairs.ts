@@ -44,6 +44,8 @@ export type PairListRow = ReturnType<typeof pairListRows>[number];
 export function pairListTable(rows: PairListRow[]): Output['table'] {
   return {
     head: ['P-VOL', 'S-VOL', 'mode', 'state P/S', 'copy', 'journal', 'behind', 'lag', 'changed (bitmap)', 'est. resync'],
+    // on a narrow terminal these go first (pair show has them all)
+    drop: ['journal', 'mode', 'lag', 'behind', 'copy'],
     rows: rows.map((r) => [
       r.pvol,
       r.svol,
