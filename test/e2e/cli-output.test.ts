@@ -61,3 +61,26 @@ homeTest('pair list --format csv carries raw values (numbers), not display text'
   // and a pipe gets every column of the table
   assert.match(await h.ok('pair', 'list'), /journal/);
 });
+
+homeTest('a resync on a terminal shows a bar, bytes done / total, MB/s and an ETA, with its phase', { skip: skipNoTmux }, async (h) => {
+  await paired(h);
+  await h.ok('volume', 'create', 'siteA:big', '--size', '32M');
+  await h.ok('volume', 'create', 'siteB:big', '--size', '32M');
+  await h.ok('pair', 'create', 'siteA:big', 'siteB:big', '--journal', 'siteA:j,siteB:j', '--wait');
+  await h.ok('pair', 'split', 'siteB:big');
+  await h.ok('io', 'write', 'siteA:big', '--pattern', 'random', '--length', '16M');
+  await h.ok('link', 'set', 'siteA', 'siteB', '--bandwidth', '2MB/s');
+  await inTerminal(
+    h,
+    ['pair', 'resync', 'siteB:big'],
+    async (t) => {
+      const s = await t.waitFor(/resync: copying\): \[[#-]+\] [\d.]+ (KiB|MiB) \/ 16\.0 MiB \([\d.]+%\) +[\d.]+ (kB|MB)\/s +ETA/, 60_000);
+      assert.doesNotMatch(s, /tracks\/s/);
+      await h.ok('link', 'set', 'siteA', 'siteB', '--bandwidth', 'unlimited');
+      const { code, screen } = await t.exit(120_000);
+      assert.equal(code, 0, screen);
+      assert.match(screen, /resync complete/);
+    },
+    { cols: 80, rows: 30 },
+  );
+});

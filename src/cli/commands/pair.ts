@@ -189,7 +189,9 @@ async function waitFor(
   failIf?: (v: PairViews) => RcopyError | null,
 ): Promise<PairViews[]> {
   const t0 = Date.now();
-  const prog = showProgress ? await progress(ctx, `waiting for ${state}`, 'tracks') : null;
+  // tracks are shown as bytes, in the unit of every other size and rate
+  const trackSize = showProgress && ctx.progress ? (await call(ctx, targets[0]!.sArray, 'array.info').catch(() => null))?.trackSize : undefined;
+  const prog = showProgress ? await progress(ctx, `waiting for ${state}`, 'tracks', trackSize) : null;
   try {
     for (;;) {
       const vs = await Promise.all(targets.map((t) => views(ctx, t)));
@@ -199,7 +201,12 @@ async function waitFor(
         if (err) throw err;
       }
       const copying = vs.find((v) => v.s?.state === 'COPY')?.s;
-      if (prog && copying) prog.update(copying.copyDone, copying.copyTotal || undefined, `${copying.resyncing ? 'resync' : 'copy'} ${copying.copyPct}%`);
+      if (prog && copying)
+        prog.update(
+          copying.copyDone,
+          copying.copyTotal || undefined,
+          copying.copyDone === 0 && copying.resyncing ? 'saving the consistent image' : copying.resyncing ? 'resync: copying' : 'initial copy: copying',
+        );
       if (Date.now() - t0 > timeoutMs) {
         const now = vs.map((v, i) => `${targets[i]!.id}: ${v.p?.state ?? '?'}/${v.s?.state ?? '?'}${needDrained && v.p && v.s ? ` (restored ${v.s.restoredSeq} of ${v.p.lastSeq})` : ''}`).join(', ');
         throw E.timeout(`timed out after ${formatDuration(timeoutMs)} waiting for ${state}${needDrained ? ' and an empty journal' : ''}: ${now}`);
