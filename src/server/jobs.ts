@@ -5,17 +5,9 @@
  * stop; the work checks `stopped` at its own safe points and ends as it would at its natural end.
  */
 import type { Service } from './handlers.js';
+import type { JobView } from './admin-types.js';
 
-export interface JobView {
-  /** Unique in this controller's life. */
-  id: number;
-  kind: 'workload' | 'backup' | string;
-  /** What it does, e.g. `workload on A:db`. */
-  what: string;
-  started: number;
-  /** A stop was asked (by jobs.stop or because the client went away). */
-  stopping: boolean;
-}
+export type { JobView };
 
 export class Job {
   private asked: string | null = null;

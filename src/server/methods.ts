@@ -26,7 +26,9 @@ import type { GroupInfo } from '../engine/stats/store.js';
 import type { VolumeInfo } from '../engine/array/volume.js';
 import type { WorkloadResult } from '../engine/array/workload.js';
 import type { ExportView } from './nbd/types.js';
-import type { JobView } from './jobs.js';
+import type { JobView, ObjectUse } from './admin-types.js';
+
+export type { JobView, ObjectUse };
 import { field as f } from './validate.js';
 
 const none = z.object({});
@@ -287,19 +289,6 @@ export interface JournalInfo {
 }
 
 type StatsCurrent = { start: number; intervalMs: number; changedTracks: number; writes: number } | null;
-
-/** What uses an array, a volume or a journal (array.usage): a delete is refused while any is there. */
-export interface ObjectUse {
-  kind: 'pair' | 'export' | 'collection';
-  /** The pair's id, the export's name, the collection's group. */
-  id: string;
-  /** How to name it to the user, e.g. `pair A:db -> B:db (PAIR)`. */
-  what: string;
-  /** The command that ends the use, e.g. `rcopy pair delete A:db`. */
-  first: string;
-  /** The volume of this array it uses (an export's). */
-  volume?: string;
-}
 
 /** The result of each method (the reply's `r`). */
 export interface Results {
