@@ -62,3 +62,29 @@ homeTest('bash completion completes arrays, volumes, journals, groups, backups a
   assert.deepEqual(h.pids(), []);
   assert.equal(await h.ok('__complete', 'volumes', 'B:'), 'B:db\n');
 });
+
+const HAVE_FISH = spawnSync('fish', ['--version']).status === 0;
+
+homeTest('fish completion: subcommands from the tree, volume and journal names and states from rcopy', { skip: HAVE_FISH ? false : 'fish is not installed (apt-get install fish)' }, async (h) => {
+  await h.ok('array', 'create', 'A');
+  await h.ok('volume', 'create', 'A:data', '--size', '4M');
+  await h.ok('journal', 'create', 'A:j1', '--size', '8M');
+  await h.ok('array', 'stop', '--all');
+  const bin = h.tempDir();
+  fs.writeFileSync(path.join(bin, 'rcopy'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`, { mode: 0o700 });
+  const lines = ['rcopy pair ta', 'rcopy volume show ', 'rcopy journal show A:', 'rcopy pair wait --state PS'];
+  const script = ['rcopy completion fish | source', ...lines.map((l) => `complete -C ${JSON.stringify(l)}; echo @@`)].join('\n');
+  const r = spawnSync('fish', ['--no-config', '-c', script], { env: { ...h.env, PATH: `${bin}:${process.env.PATH}`, HOME: bin }, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const [sub, vols, journals, states] = r.stdout.split('@@\n').map((b) =>
+    b
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t')[0]),
+  );
+  assert.deepEqual(sub, ['takeover']);
+  assert.deepEqual(vols, ['A:data']);
+  assert.deepEqual(journals, ['A:j1']);
+  assert.deepEqual(states!.sort(), ['PSUE', 'PSUS']);
+  assert.deepEqual(h.pids(), []);
+});

@@ -1,4 +1,4 @@
-/** rcopy completion bash|zsh */
+/** rcopy completion bash|zsh|fish, and the hidden rcopy __complete the scripts ask */
 import { type Command } from 'commander';
 import { act, example } from './action.js';
 
@@ -12,8 +12,13 @@ export function registerCompletion(program: Command): void {
     .argument('[current]', 'the word being completed')
     .action(act(() => import('../commands/complete.js'), 'complete'));
   example(
-    program.command('completion').argument('[shell]', 'bash or zsh').description('print a shell completion script for rcopy (commands, options, array names)').action(act(completionMod, 'completion')),
+    program
+      .command('completion')
+      .argument('[shell]', 'bash, zsh or fish')
+      .description('print a shell completion script for rcopy (commands, options; array, volume, journal, group, backup names and states asked of rcopy as you type)')
+      .action(act(completionMod, 'completion')),
     'source <(rcopy completion bash)',
     'rcopy completion zsh > "${fpath[1]}/_rcopy"',
+    'rcopy completion fish | source',
   );
 }
