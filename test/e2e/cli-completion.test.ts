@@ -39,23 +39,26 @@ homeTest('bash completion completes arrays, volumes, journals, groups, backups a
   await h.ok('backup', 'create', 'A:data', '--to', 'A:bk');
   await h.ok('array', 'stop', '--all');
 
-  const [vols, volsA, journals, groups, states, backups, arrays, sub] = completeBash(h, [
+  const [vols, volsA, journals, groups, states, backups, arrays, sub, volsB] = completeBash(h, [
     'rcopy volume show ',
     'rcopy volume show A:d',
     'rcopy journal delete B:',
     'rcopy pair split --group ',
     'rcopy pair wait B:db --state PS',
-    'rcopy backup show ',
+    'rcopy backup show A:',
     'rcopy link down ',
     'rcopy pair ta',
+    'rcopy volume show B:',
   ]);
-  assert.deepEqual(vols, ['A:bk', 'A:data', 'A:db', 'B:db']);
+  // bash: the array first (ARRAY:), then the names on it
+  assert.deepEqual(vols, ['A:', 'B:']);
+  assert.deepEqual(volsB, ['db']);
   // bash splits words at ':': the replies are what follows the colon
   assert.deepEqual(volsA, ['data', 'db']);
   assert.deepEqual(journals, ['j1']);
   assert.deepEqual(groups, ['payroll']);
   assert.deepEqual(states, ['PSUE', 'PSUS']);
-  assert.deepEqual(backups, ['A:bk-000001']);
+  assert.deepEqual(backups, ['bk-000001']);
   assert.deepEqual(arrays, ['A', 'B']);
   assert.deepEqual(sub, ['takeover']);
   // completion started no controller

@@ -179,7 +179,14 @@ _rcopy() {
   kind="\${kinds[$nargs]:-\${kinds[\${#kinds[@]}-1]}}"
   case "$kind" in
     array) _rcopy_names arrays "$cur" ;;
-    volume|journal|stats-group|backup) _rcopy_names "\${kind}s" "$cur" ;;
+    volume|journal|stats-group|backup)
+      # first the array (ARRAY:, no space after it), then the names on that array
+      if [[ "$cur" != *:* ]]; then
+        COMPREPLY=($(compgen -W "$(_rcopy_arrays | sed 's/$/:/')" -- "$cur"))
+        compopt -o nospace 2>/dev/null
+      else
+        _rcopy_names "\${kind}s" "$cur"
+      fi ;;
     file) COMPREPLY=($(compgen -f -- "$cur")) ;;
     shell) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")) ;;
   esac

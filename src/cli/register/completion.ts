@@ -6,11 +6,14 @@ const completionMod = () => import('../commands/completion.js');
 
 export function registerCompletion(program: Command): void {
   // what the completion scripts ask at completion time (names read without starting a controller)
-  program
-    .command('__complete', { hidden: true })
-    .argument('<kind>', 'arrays, volumes, journals, groups, stats-groups, backups or states')
-    .argument('[current]', 'the word being completed')
-    .action(act(() => import('../commands/complete.js'), 'complete'));
+  example(
+    program
+      .command('__complete', { hidden: true })
+      .argument('<kind>', 'arrays, volumes, journals, groups, stats-groups, backups or states')
+      .argument('[current]', 'the word being completed')
+      .action(act(() => import('../commands/complete.js'), 'complete')),
+    'rcopy __complete volumes siteA:',
+  );
   example(
     program
       .command('completion')
