@@ -29,11 +29,13 @@ export type ErrorCode =
   | 'ERR_RCOPY_FENCED'
   | 'ERR_RCOPY_INTEGRITY'
   | 'ERR_RCOPY_INTERNAL'
+  | 'ERR_RCOPY_IN_USE'
   | 'ERR_RCOPY_IO'
   | 'ERR_RCOPY_JOURNAL_EXISTS'
   | 'ERR_RCOPY_JOURNAL_FULL'
   | 'ERR_RCOPY_JOURNAL_SEQ'
   | 'ERR_RCOPY_LINK_DOWN'
+  | 'ERR_RCOPY_LINK_EXISTS'
   | 'ERR_RCOPY_NOT_AN_ARRAY'
   | 'ERR_RCOPY_NOT_FOUND'
   | 'ERR_RCOPY_NO_ARRAY'
@@ -185,6 +187,9 @@ export const E = {
   notRunning: (name: string) => new RcopyError('ERR_RCOPY_CONTROLLER_DOWN', `the controller of array '${name}' is not running`, { kind: 'failed', hint: `run 'rcopy array start ${name}'` }),
   integrity: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_INTEGRITY', message, { kind: 'integrity', hint }),
   peer: (message: string, hint?: string) => new RcopyError('ERR_RCOPY_PEER', message, { kind: 'peer', hint }),
+  linkExists: (a: string, b: string, hint: string) => new RcopyError('ERR_RCOPY_LINK_EXISTS', `the link between '${a}' and '${b}' exists already`, { kind: 'usage', hint }),
+  /** An array, volume or journal that something still uses (a pair, an export, a collection): delete refused. */
+  inUse: (message: string, hint: string) => new RcopyError('ERR_RCOPY_IN_USE', message, { kind: 'usage', hint }),
   linkDown: (a: string, b: string) => new RcopyError('ERR_RCOPY_LINK_DOWN', `the link between '${a}' and '${b}' is down`, { kind: 'peer', hint: `run 'rcopy link up ${a} ${b}'` }),
   timeout: (message: string) => new RcopyError('ERR_RCOPY_TIMEOUT', message, { kind: 'timeout' }),
   state: (message: string, hint: string) => new RcopyError('ERR_RCOPY_STATE', message, { kind: 'failed', hint }),

@@ -4,6 +4,15 @@
  */
 import fs from 'node:fs';
 
+// a closed stdout (`rcopy … | head`) ends the command quietly with status 0, as `head` expects;
+// the controller sees the connection close (work it runs for this command is cancelled then)
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };

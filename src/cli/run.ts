@@ -6,6 +6,7 @@
 import { type Command, CommanderError } from 'commander';
 import { toRcopyError } from '../errors.js';
 import { buildProgram } from './program.js';
+import { installSignalHandlers, wasInterrupted } from './interrupt.js';
 
 let jsonErrors = false;
 
@@ -15,6 +16,7 @@ export function wantJsonErrors(v: boolean): void {
 
 export async function runCli(argv: string[]): Promise<void> {
   jsonErrors = argv.includes('--json') || argv.some((a, i) => (a === '--format' && argv[i + 1] === 'json') || a === '--format=json');
+  installSignalHandlers();
   const program: Command = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -35,6 +37,12 @@ export async function runCli(argv: string[]): Promise<void> {
 }
 
 export function reportError(e: unknown): void {
+  // Ctrl-C at a prompt: one line, status 130
+  if (e instanceof Error && e.name === 'ExitPromptError') {
+    process.stderr.write('rcopy: cancelled at the prompt; nothing was changed\n');
+    process.exitCode = 130;
+    return;
+  }
   const err = toRcopyError(e);
   if (jsonErrors) {
     process.stdout.write(JSON.stringify({ error: { code: err.code, message: err.message, hint: err.hint, kind: err.kind } }) + '\n');
@@ -42,5 +50,5 @@ export function reportError(e: unknown): void {
     const hint = err.hint ? ` (hint: ${err.hint})` : '';
     process.stderr.write(`rcopy: error ${err.code}: ${err.message}${hint}\n`);
   }
-  process.exitCode = err.exitCode;
+  process.exitCode = wasInterrupted() ? 130 : err.exitCode;
 }

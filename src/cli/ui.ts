@@ -2,7 +2,8 @@
  * Terminal prompts: for missing arguments and confirmations (only on a terminal, never with
  * --yes or without one). Progress lines and colours are in render/progress.ts.
  */
-import { E } from '../errors.js';
+import { E, RcopyError } from '../errors.js';
+import { formatBytes, parseSize } from '../units.js';
 import type { CliContext } from './context.js';
 
 export interface Choice {
@@ -40,4 +41,24 @@ export async function confirm(ctx: CliContext, message: string, details?: string
   const { confirm: ask } = await import('@inquirer/prompts');
   const ok = await ask({ message, default: false });
   if (!ok) throw E.usage('cancelled', 'nothing was changed');
+}
+
+/**
+ * A size from the command line, or — on a terminal — typed at a prompt that checks it as typed
+ * (a size, a multiple of the track size) and asks again on error.
+ */
+export async function needSize(ctx: CliContext, value: string | undefined, what: { name: string; message: string; default?: string; multipleOf?: number }): Promise<number> {
+  const check = (text: string): true | string => {
+    try {
+      const n = parseSize(text);
+      const m = what.multipleOf;
+      if (n <= 0) return 'a size above zero';
+      if (m && n % m !== 0) return `not a multiple of the track size (${formatBytes(m)}): ${formatBytes(Math.ceil(n / m) * m)} would do`;
+      return true;
+    } catch (e) {
+      return e instanceof RcopyError ? `${e.message}${e.hint ? ` (${e.hint})` : ''}` : String(e);
+    }
+  };
+  const text = await need(ctx, value, { name: what.name, message: what.message, default: what.default, validate: value === undefined ? check : undefined });
+  return parseSize(text);
 }

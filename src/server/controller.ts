@@ -102,6 +102,8 @@ export class Controller implements HandlerContext {
     this.sockets.add(sock);
     sock.setNoDelay(true);
     const dec = new FrameDecoder();
+    // work a request started for this client (a workload, a backup) stops when the client is gone
+    const gone = new AbortController();
     const onChunk = (chunk: Buffer): void => {
       let frames: Frame[];
       try {
@@ -112,15 +114,18 @@ export class Controller implements HandlerContext {
         sock.destroy();
         return;
       }
-      for (const f of frames) void this.dispatch(sock, f, origin);
+      for (const f of frames) void this.dispatch(sock, f, origin, gone.signal);
     };
     sock.on('data', onChunk);
     sock.on('error', () => undefined);
-    sock.on('close', () => this.sockets.delete(sock));
+    sock.on('close', () => {
+      this.sockets.delete(sock);
+      gone.abort();
+    });
     if (first && first.length) onChunk(first);
   }
 
-  private async dispatch(sock: net.Socket, f: Frame, origin: 'unix' | 'tcp'): Promise<void> {
+  private async dispatch(sock: net.Socket, f: Frame, origin: 'unix' | 'tcp', signal: AbortSignal): Promise<void> {
     const id = f.header.id;
     const method = f.header.m;
     const send = (h: unknown, payload?: Payload | null, written?: () => void): void => {
@@ -133,7 +138,7 @@ export class Controller implements HandlerContext {
       }
       // the token and the listener are managed on the array's host only
       if (origin === 'tcp' && method.startsWith('transport.')) throw E.malformedRequest(`'${method}' is not served over TCP`, "run it on the array's host");
-      const out = await invoke(this.handlers, this, method, f.header.p ?? {}, f.payload, (ev) => send({ id, ev }));
+      const out = await invoke(this.handlers, this, method, f.header.p ?? {}, f.payload, (ev) => send({ id, ev }), { signal });
       if (out && typeof out === 'object' && 'payload' in out && isPayload((out as { payload: unknown }).payload)) {
         const o = out as { result?: unknown; payload: Payload; written?: () => void };
         send({ id, r: o.result ?? null }, o.payload, o.written);

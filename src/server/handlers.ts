@@ -30,8 +30,13 @@ export interface WithPayload<R> {
   written?: () => void;
 }
 
+/** One request: its signal is aborted when the connection that sent it closes (the client is gone). */
+export interface RequestContext {
+  signal: AbortSignal;
+}
+
 /** The handler of method M: its params were checked against the contract's schema. */
-export type Handler<M extends Method = Method> = (ctx: HandlerContext, params: ParamsOf<M>, payload: Buffer | null, emit: Emit) => Promise<ResultOf<M> | WithPayload<ResultOf<M>>>;
+export type Handler<M extends Method = Method> = (ctx: HandlerContext, params: ParamsOf<M>, payload: Buffer | null, emit: Emit, req: RequestContext) => Promise<ResultOf<M> | WithPayload<ResultOf<M>>>;
 
 /** Handlers of some methods of the contract (a feature's module). */
 export type Handlers = { [M in Method]?: Handler<M> };

@@ -29,6 +29,9 @@ import type { VolumeInfo } from '../engine/array/volume.js';
 import type { WorkloadResult } from '../engine/array/workload.js';
 import type { ExportView } from './nbd/types.js';
 import type { TransportStatus } from './transport/types.js';
+import type { JobView, ObjectUse } from './admin-types.js';
+
+export type { JobView, ObjectUse };
 import { field as f } from './validate.js';
 
 const none = z.object({});
@@ -66,6 +69,9 @@ export const PARAMS = {
   'controller.stop': none,
   'array.info': none,
   'array.check': none,
+  'array.usage': z.object({ volume: f.optStr(), journal: f.optStr() }),
+  'jobs.list': none,
+  'jobs.stop': z.object({ id: f.optInt(1), kind: f.optStr(), reason: f.optStr() }),
   'volume.create': z.object({ name: f.str(), size: f.int(1) }),
   'volume.list': none,
   'volume.show': z.object({ name: f.str() }),
@@ -153,6 +159,7 @@ export const PARAMS = {
   'pair.resync': z.object({ id: f.str(), swap: f.bool(), references: f.bool() }),
   'pair.takeover': pairId,
   'pair.revert': pairId,
+  'pair.cancel': pairId,
   'pull.start': z.object({ journal: f.str(), intervalMs: f.optInt(1), references: f.bool() }),
   'pull.stop': journalName,
   'pull.status': journalName,
@@ -309,6 +316,9 @@ export interface Results {
   'controller.stop': { pid: number; stopping: true };
   'array.info': ArrayInfo & { pid: number };
   'array.check': { array: string; ok: boolean; findings: Array<{ what: string; problem: string }> };
+  'array.usage': ObjectUse[];
+  'jobs.list': JobView[];
+  'jobs.stop': JobView[];
   'volume.create': VolumeInfo;
   'volume.list': VolumeInfo[];
   'volume.show': VolumeInfo;
@@ -317,7 +327,8 @@ export interface Results {
   'io.commit': { committed: true };
   'io.read': { length: number };
   'io.checksum': { sha256: string; bytes: number };
-  'workload.run': WorkloadResult;
+  /** cancelled: why it stopped before its end (jobs stop, the client gone), else null */
+  'workload.run': WorkloadResult & { cancelled?: string | null };
   'backup.create': BackupRecord;
   'backup.list': BackupRecord[];
   'backup.show': BackupRecord & { generationsInChain: number; undoTracks: number };
@@ -348,6 +359,7 @@ export interface Results {
   'pair.resync': PairOpResult;
   'pair.takeover': PairOpResult;
   'pair.revert': PairOpResult;
+  'pair.cancel': PairOpResult;
   'pull.start': PullStats;
   'pull.stop': PullStats;
   'pull.status': PullStats;

@@ -1,6 +1,6 @@
 /** The registry of controller methods and background services: every feature's handler module. */
 import { E, InternalError } from '../errors.js';
-import type { Emit, Handler, HandlerContext, HandlerModule, Service } from './handlers.js';
+import type { Emit, Handler, HandlerContext, HandlerModule, RequestContext, Service } from './handlers.js';
 import { PARAMS, isMethod, type Method } from './methods.js';
 import { paramsError } from './validate.js';
 
@@ -14,6 +14,8 @@ const MODULES: Array<() => Promise<HandlerModule>> = [
   () => import('./handlers/export-handlers.js'),
   () => import('./transport/service.js'),
   () => import('./handlers/ops-handlers.js'),
+  () => import('./handlers/usage-handlers.js'),
+  () => import('./handlers/jobs-handlers.js'),
 ];
 
 /** The handler of every method of the contract (a method without one is a bug), and the services. */
@@ -34,12 +36,20 @@ export async function loadHandlers(): Promise<{ handlers: Map<Method, Handler>; 
  * Runs a request from the wire: an unknown method, or params that are not an object or not what
  * the method's schema says, is ERR_RCOPY_BAD_REQUEST before any handler runs.
  */
-export async function invoke(handlers: ReadonlyMap<Method, Handler>, ctx: HandlerContext, method: string, params: unknown, payload: Buffer | null, emit: Emit): Promise<unknown> {
+export async function invoke(
+  handlers: ReadonlyMap<Method, Handler>,
+  ctx: HandlerContext,
+  method: string,
+  params: unknown,
+  payload: Buffer | null,
+  emit: Emit,
+  req: RequestContext = { signal: new AbortController().signal },
+): Promise<unknown> {
   const h = isMethod(method) ? handlers.get(method) : undefined;
   if (!h) throw E.malformedRequest(`unknown method '${method}'`, 'the CLI and the controller may be of different versions: restart the controller');
   if (typeof params !== 'object' || params === null || Array.isArray(params)) throw E.malformedRequest(`'${method}': params must be an object`);
   const checked = PARAMS[method as Method].safeParse(params);
   if (!checked.success) throw paramsError(method, checked.error);
   // the schemas only check (no defaults, no transforms): the handler gets the params as sent
-  return h(ctx, params as Parameters<Handler>[1], payload, emit);
+  return h(ctx, params as Parameters<Handler>[1], payload, emit, req);
 }

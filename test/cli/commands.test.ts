@@ -28,5 +28,5 @@ test('completion returns the script as data and text; an unknown shell is a usag
   assert.match(data.script, /complete -F/);
   assert.match(data.script, /\bpair\b/);
   assert.equal(out.text, data.script.trimEnd());
-  await assert.rejects(completion(context('/nonexistent'), ['fish']), (e: RcopyError) => e.code === 'ERR_RCOPY_USAGE');
+  await assert.rejects(completion(context('/nonexistent'), ['powershell']), (e: RcopyError) => e.code === 'ERR_RCOPY_USAGE');
 });

@@ -302,7 +302,7 @@ homeTest('rcopy completion bash|zsh: scripts generated from the command tree, ar
   const zsh = await h.ok('completion', 'zsh');
   assert.match(zsh, /^#compdef rcopy/);
   assert.match(zsh, /'volume create'\) subs=\(\); opts=\(.*'--size:volume size/);
-  await h.fails(2, /ERR_RCOPY_USAGE: no completion for 'fish'/, 'completion', 'fish');
+  await h.fails(2, /ERR_RCOPY_USAGE: no completion for 'powershell'/, 'completion', 'powershell');
   await h.ok('array', 'create', 'siteA');
   await h.ok('array', 'create', 'siteB');
   // drive the bash function the way bash does, with rcopy on PATH

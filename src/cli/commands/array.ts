@@ -130,15 +130,20 @@ export async function status(ctx: CliContext, [nameArg]: Args): Promise<Output> 
   return { data, text: running ? `${name}: running, pid ${st.pid}, socket ${st.socket}${tcpText}` : `${name}: stopped` };
 }
 
-export async function remove(ctx: CliContext, [nameArg]: Args): Promise<Output> {
+export async function remove(ctx: CliContext, [nameArg]: Args, opts: CommandOpts): Promise<Output> {
   const name = await need(ctx, nameArg as string | undefined, { name: 'the array name', message: 'Delete which array?', choices: () => arrayChoices(ctx) });
   checkName('array', name);
   const dir = arrayDir(name, ctx.home);
   if (!fs.existsSync(dir)) throw E.noArray(name);
   if (!isArrayDir(dir)) throw E.notAnArray(dir);
   const info = peekArray(dir);
-  await confirm(ctx, `Delete array ${name} and its ${info.volumes} volume(s)? Their data is lost.`);
+  // refused while a pair (either side) or an export uses it, before asking anything
+  const { releaseOrRefuse, usesOf } = await import('./safe-delete.js');
+  const uses = await usesOf(ctx, { array: name });
+  if (uses.length && !opts.force) await releaseOrRefuse(ctx, { array: name }, false);
+  await confirm(ctx, `Delete array ${name} and its ${info.volumes} volume(s)? Their data is lost.${uses.length ? ` First: ${uses.map((u) => u.what).join(', ')} end.` : ''}`);
+  const released = await releaseOrRefuse(ctx, { array: name }, !!opts.force);
   await stopOne(dir, name);
   deleteArrayFiles(name, ctx.home);
-  return { data: { deleted: name }, text: `deleted array ${name}` };
+  return { data: { deleted: name, released }, text: [...released, `deleted array ${name}`].join('\n') };
 }

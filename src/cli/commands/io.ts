@@ -8,7 +8,8 @@ import type { CliContext, CommandOpts } from '../context.js';
 import type { ParamsOf } from '../../server/methods.js';
 import type { Output } from '../render/output.js';
 import { progress } from '../render/progress.js';
-import { withArray } from './common.js';
+import { call, withArray } from './common.js';
+import { onInterrupt } from '../interrupt.js';
 import { knownArray } from '../../server/transport/resolve.js';
 import { forChunks } from '../../engine/util/parallel.js';
 import { checkInputFile, checkOutputPath } from '../paths.js';
@@ -81,19 +82,33 @@ export async function write(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pr
       // from a file: 2.2-2.5 s of CLI CPU with fresh buffers, 0.9-1.5 s reusing them)
       const free: Buffer[] = [];
       let written = 0;
-      await forChunks(length, CHUNK, DEPTH, async (pos, len) => {
-        const whole = free.pop() ?? Buffer.allocUnsafe(Math.min(CHUNK, length));
-        const buf = whole.subarray(0, len);
-        await fill!(buf, pos);
-        await c.call('io.write', { volume: name, offset: offset + pos, sync: false }, { payload: buf });
-        free.push(whole);
-        written += len;
-        p.update(written, length);
-      });
+      // Ctrl-C: no further chunk is sent; the chunks already written are committed and reported
+      let stop = false;
+      const off = onInterrupt(`writing ${array}:${name}`, async () => void (stop = true));
+      try {
+        await forChunks(length, CHUNK, DEPTH, async (pos, len) => {
+          if (stop) return;
+          const whole = free.pop() ?? Buffer.allocUnsafe(Math.min(CHUNK, length));
+          const buf = whole.subarray(0, len);
+          await fill!(buf, pos);
+          if (stop) return void free.push(whole);
+          await c.call('io.write', { volume: name, offset: offset + pos, sync: false }, { payload: buf });
+          free.push(whole);
+          written += len;
+          p.update(written, length);
+        });
+      } finally {
+        off();
+      }
       await c.call('io.commit'); // the command completes when its data is durable
       const seconds = (performance.now() - t0) / 1000;
       p.stop();
-      const data = { volume: `${array}:${name}`, offset, length, seconds: Math.round(seconds * 1000) / 1000, bytesPerSecond: Math.round(length / seconds) };
+      const data = { volume: `${array}:${name}`, offset, length, written, cancelled: stop, seconds: Math.round(seconds * 1000) / 1000, bytesPerSecond: Math.round(written / seconds) };
+      if (stop)
+        return {
+          data,
+          text: `stopped: wrote ${formatBytes(written)} of ${formatBytes(length)} to ${array}:${name} (whole chunks of ${formatBytes(CHUNK)} from offset ${offset}, committed); the rest was not written`,
+        };
       return { data, text: `wrote ${formatBytes(length)} to ${array}:${name} at offset ${offset} (${formatRate(length / seconds)})` };
     });
   } finally {
@@ -102,15 +117,24 @@ export async function write(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pr
 }
 
 function hexdump(buf: Buffer, base: number): string {
-  const lines: string[] = [];
+  let out = '';
   for (let i = 0; i < buf.length; i += 16) {
     const row = buf.subarray(i, i + 16);
     const hex = [...row].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     const asc = [...row].map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : '.')).join('');
-    lines.push(`${(base + i).toString(16).padStart(10, '0')}  ${hex.padEnd(47)}  ${asc}`);
+    out += `${(base + i).toString(16).padStart(10, '0')}  ${hex.padEnd(47)}  ${asc}\n`;
   }
-  return lines.join('\n');
+  return out;
 }
+
+/** Writes to stdout and waits while its buffer is full, so memory stays at one chunk. */
+function toStdout(data: string | Buffer): Promise<void> {
+  return new Promise((resolve) => (process.stdout.write(data) ? resolve() : process.stdout.once('drain', resolve)));
+}
+
+/** How much io read asks for at a time: large into a file, small for a hex dump (streamed). */
+const READ_CHUNK = 16 * CHUNK;
+const DUMP_CHUNK = 1024 * 1024;
 
 export async function read(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const { array, name } = parseVolRef(ref as string);
@@ -118,30 +142,31 @@ export async function read(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pro
   const offset = parseSize(opts.offset ?? '0');
   const length = parseSize(opts.length);
   if (opts.out && opts.out !== '-') checkOutputPath(opts.out, '--out');
+  const dump = !opts.out && ctx.format === 'table';
   return withArray(ctx, array, async (c) => {
     const vol = (await c.call('volume.show', { name })).result as { size: number };
     if (offset + length > vol.size) throw E.outOfRange(`${array}:${name}: offset ${offset} + length ${length} is past the end of the volume (${vol.size} bytes)`);
     const crypto = await import('node:crypto');
     const h = crypto.createHash('sha256');
     const out = opts.out && opts.out !== '-' ? fs.openSync(opts.out, 'w') : null;
-    const chunks: Buffer[] = [];
+    const step = dump || opts.out === '-' ? DUMP_CHUNK : READ_CHUNK;
     try {
-      for (let pos = 0; pos < length; pos += 16 * CHUNK) {
-        const len = Math.min(16 * CHUNK, length - pos);
+      for (let pos = 0; pos < length; pos += step) {
+        const len = Math.min(step, length - pos);
         const r = await c.call('io.read', { volume: name, offset: offset + pos, length: len });
         const data = r.payload ?? Buffer.alloc(0);
         h.update(data);
         if (out !== null) fs.writeSync(out, data);
-        else if (opts.out === '-') process.stdout.write(data);
-        else if (ctx.format === 'table') chunks.push(data);
+        else if (opts.out === '-') await toStdout(data);
+        else if (dump) for (let i = 0; i < data.length; i += 64 * 1024) await toStdout(hexdump(data.subarray(i, i + 64 * 1024), offset + pos + i));
       }
     } finally {
       if (out !== null) fs.closeSync(out);
     }
     const data = { volume: `${array}:${name}`, offset, length, sha256: h.digest('hex'), out: opts.out ?? null };
-    if (opts.out === '-') return { text: '', data };
-    if (out !== null) return { data, text: `read ${formatBytes(length)} into ${opts.out}` };
-    return { data, text: hexdump(Buffer.concat(chunks), offset) };
+    // the hex dump (or the raw bytes) went to stdout as it was read
+    if (opts.out === '-' || dump) return { text: '', data };
+    return { data, text: `read ${formatBytes(length)} into ${opts.out}` };
   });
 }
 
@@ -185,11 +210,25 @@ export async function workload(ctx: CliContext, [refs]: Args, opts: CommandOpts)
   if (opts.bytes) params.bytes = parseSize(opts.bytes);
   if (!opts.duration && !opts.bytes) throw E.usage('a workload needs --duration or --bytes');
   const p = await progress(ctx, `workload on ${list.map((r) => `${r.array}:${r.name}`).join(', ')}`);
-  const r = await withArray(ctx, array, (c) => c.call('workload.run', params, { onEvent: (ev) => p.update(Number(ev.bytes), params.bytes ?? undefined) }));
+  // Ctrl-C stops the workload in the controller (its job); it answers with what it did
+  let job: number | null = null;
+  const r = await withArray(ctx, array, async (c) => {
+    const off = onInterrupt('the workload', async () => (job === null ? c.close() : void (await call(ctx, array, 'jobs.stop', { id: job, reason: 'interrupted (Ctrl-C)' }))));
+    try {
+      return await c.call('workload.run', params, {
+        onEvent: (ev) => {
+          if (typeof ev.job === 'number') job = ev.job;
+          else p.update(Number(ev.bytes), params.bytes ?? undefined);
+        },
+      });
+    } finally {
+      off();
+    }
+  });
   p.stop();
   const w = r.result;
   return {
     data: w,
-    text: `${w.ops} ops (${w.writes} writes, ${w.reads} reads), ${formatBytes(w.bytes)} in ${w.seconds}s: ${w.iops} IOPS, ${w.mbps} MB/s, latency p50 ${w.latencyMs.p50} ms, p95 ${w.latencyMs.p95} ms, p99 ${w.latencyMs.p99} ms, max ${w.latencyMs.max} ms`,
+    text: `${w.cancelled ? `workload stopped in the controller (${w.cancelled}) after ` : ''}${w.ops} ops (${w.writes} writes, ${w.reads} reads), ${formatBytes(w.bytes)} in ${w.seconds}s: ${w.iops} IOPS, ${w.mbps} MB/s, latency p50 ${w.latencyMs.p50} ms, p95 ${w.latencyMs.p95} ms, p99 ${w.latencyMs.p99} ms, max ${w.latencyMs.max} ms`,
   };
 }

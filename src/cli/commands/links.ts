@@ -1,14 +1,14 @@
 /** rcopy journal …, rcopy link …, rcopy pull … */
 import { E } from '../../errors.js';
 import { knownArray } from '../../server/transport/resolve.js';
-import { checkName, formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
+import { checkName, formatBytes, formatRate, parseDuration, parseRate, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { LinkRow } from '../../engine/repl/repl-store.js';
 import type { JournalInfo, ParamsOf } from '../../server/methods.js';
 import { iso, type Output } from '../render/output.js';
 import { journalRows, linkText, pullText } from '../render/journals.js';
-import { confirm } from '../ui.js';
-import { arrayNames, call, pickArray } from './common.js';
+import { confirm, need, needSize, type Choice } from '../ui.js';
+import { arrayChoices, arrayNames, call, pickArray } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -19,11 +19,30 @@ function journalRef(ref: string | undefined): { array: string; name: string } {
   return r;
 }
 
+/** An existing journal: from the command line, or chosen from every array's journals on a terminal. */
+async function pickJournal(ctx: CliContext, ref: string | undefined): Promise<{ array: string; name: string }> {
+  const choices = async (): Promise<Choice[]> => {
+    const out: Choice[] = [];
+    for (const a of arrayNames(ctx))
+      for (const j of await call(ctx, a, 'journal.list')) out.push({ name: `${a}:${j.name}  (${formatBytes(j.capacity)}, ${j.role ?? 'unused'})`, value: `${a}:${j.name}` });
+    return out;
+  };
+  return journalRef(await need(ctx, ref, { name: 'the journal (ARRAY:JOURNAL)', message: 'Which journal?', choices }));
+}
+
+/** A new journal's ARRAY:NAME: on a terminal, the array from a list and the name typed. */
+async function newJournalRef(ctx: CliContext, ref: string | undefined): Promise<{ array: string; name: string }> {
+  if (ref || !ctx.interactive) return journalRef(ref);
+  const array = await pickArray(ctx, undefined);
+  const name = await need(ctx, undefined, { name: 'the journal name', message: 'Journal name:', validate: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v) ? true : 'letters, digits, . _ -') });
+  return { array, name };
+}
+
 export async function journalCreate(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
-  const j = journalRef(ref as string);
+  const j = await newJournalRef(ctx, ref as string | undefined);
   knownArray(j.array, ctx.home);
-  if (!opts.size) throw E.usage('missing --size', 'e.g. --size 1G');
-  const params: ParamsOf<'journal.create'> = { name: j.name, size: parseSize(opts.size), autoResync: !!opts.autoResync };
+  const size = await needSize(ctx, opts.size, { name: '--size', message: 'Journal size (e.g. 1G):', default: '1G' });
+  const params: ParamsOf<'journal.create'> = { name: j.name, size, autoResync: !!opts.autoResync };
   if (opts.blockadeWatch) params.blockadeWatchMs = parseDuration(opts.blockadeWatch);
   if (opts.overflowWatch) params.overflowWatchMs = parseDuration(opts.overflowWatch);
   const info = await call(ctx, j.array, 'journal.create', params);
@@ -53,23 +72,31 @@ export async function journalList(ctx: CliContext, [arrayArg]: Args): Promise<Ou
 }
 
 export async function journalShow(ctx: CliContext, [ref]: Args): Promise<Output> {
-  const j = journalRef(ref as string);
+  const j = await pickJournal(ctx, ref as string | undefined);
   knownArray(j.array, ctx.home);
   const info = await call(ctx, j.array, 'journal.show', { name: j.name });
   return { data: { ...info, oldestTime: iso(info.oldestTimestamp) } };
 }
 
-export async function journalDelete(ctx: CliContext, [ref]: Args): Promise<Output> {
-  const j = journalRef(ref as string);
+export async function journalDelete(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
+  const j = await pickJournal(ctx, ref as string | undefined);
   knownArray(j.array, ctx.home);
-  await confirm(ctx, `Delete journal ${j.array}:${j.name}?`);
-  return { data: await call(ctx, j.array, 'journal.delete', { name: j.name }), text: `deleted journal ${j.array}:${j.name}` };
+  const { releaseOrRefuse, usesOf } = await import('./safe-delete.js');
+  const t = { array: j.array, journal: j.name };
+  const uses = await usesOf(ctx, t);
+  if (uses.length && !opts.force) await releaseOrRefuse(ctx, t, false);
+  await confirm(ctx, `Delete journal ${j.array}:${j.name}?${uses.length ? ` First: ${uses.map((u) => u.what).join(', ')} end.` : ''}`);
+  const released = await releaseOrRefuse(ctx, t, !!opts.force);
+  const r = await call(ctx, j.array, 'journal.delete', { name: j.name });
+  return { data: { ...r, released }, text: [...released, `deleted journal ${j.array}:${j.name}`].join('\n') };
 }
 
 // ------------------------------------------------------------------ links
 
-function twoArrays(ctx: CliContext, a: string | undefined, b: string | undefined): [string, string] {
-  if (!a || !b) throw E.usage('name both arrays of the link', 'e.g. rcopy link add siteA siteB');
+async function twoArrays(ctx: CliContext, a0: string | undefined, b0: string | undefined): Promise<[string, string]> {
+  if ((!a0 || !b0) && !ctx.interactive) throw E.usage('name both arrays of the link', 'e.g. rcopy link add siteA siteB');
+  const a = await need(ctx, a0, { name: 'the first array', message: 'Link from which array?', choices: () => arrayChoices(ctx) });
+  const b = await need(ctx, b0, { name: 'the second array', message: `Link ${a} to which array?`, choices: async () => (await arrayChoices(ctx)).filter((c) => c.value !== a) });
   checkName('array', a);
   checkName('array', b);
   if (a === b) throw E.usage('a link joins two different arrays');
@@ -85,27 +112,44 @@ async function setLink(ctx: CliContext, a: string, b: string, patch: Omit<Params
   return ra;
 }
 
+/** The link's row as side a keeps it, or null when there is none. */
+async function findLink(ctx: CliContext, a: string, b: string): Promise<LinkRow | null> {
+  return (await call(ctx, a, 'link.list')).find((x) => x.peer === b) ?? null;
+}
+
 export async function linkAdd(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
-  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
-  const patch: Record<string, unknown> = { up: true };
-  patch.bandwidth = opts.bandwidth ? parseRate(opts.bandwidth) : null;
-  patch.latencyMs = opts.latency ? parseDuration(opts.latency) : 0;
-  const l = await setLink(ctx, a, b, patch);
+  const [a, b] = await twoArrays(ctx, a0 as string, b0 as string);
+  const bandwidth = opts.bandwidth ? parseRate(opts.bandwidth) : null;
+  const latencyMs = opts.latency ? parseDuration(opts.latency) : 0;
+  // an existing link keeps its settings and its state (a link down stays down): changing them is link set's
+  const old = (await findLink(ctx, a, b)) ?? (await findLink(ctx, b, a));
+  if (old) {
+    const given = [opts.bandwidth ? `--bandwidth ${opts.bandwidth}` : '', opts.latency ? `--latency ${opts.latency}` : ''].filter(Boolean).join(' ');
+    throw E.linkExists(a, b, `it is ${linkText(a, b, old)}; change it with: rcopy link set ${a} ${b} ${given || '--bandwidth RATE --latency TIME'}`);
+  }
+  const l = await setLink(ctx, a, b, { up: true, bandwidth, latencyMs });
   return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}` };
 }
 
 export async function linkSet(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
-  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
-  const patch: Record<string, unknown> = {};
+  const [a, b] = await twoArrays(ctx, a0 as string, b0 as string);
+  const patch: Omit<ParamsOf<'link.set'>, 'peer'> = {};
   if (opts.bandwidth) patch.bandwidth = opts.bandwidth === 'unlimited' ? null : parseRate(opts.bandwidth);
   if (opts.latency) patch.latencyMs = parseDuration(opts.latency);
+  if (Object.keys(patch).length === 0) throw E.usage('nothing to change', 'give --bandwidth RATE (or unlimited) and/or --latency TIME');
+  if (!(await findLink(ctx, a, b)) && !(await findLink(ctx, b, a))) throw E.notFound('link', `${a} <-> ${b}`, `create it: rcopy link add ${a} ${b}`);
+  // only the options given change: the other settings and the up/down state are kept
   const l = await setLink(ctx, a, b, patch);
   return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}` };
 }
 
 export async function linkUpDown(ctx: CliContext, [a0, b0]: Args, opts: CommandOpts): Promise<Output> {
-  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
+  const [a, b] = await twoArrays(ctx, a0 as string, b0 as string);
   const up = !!opts.__up;
+  const old = await findLink(ctx, a, b);
+  if (old && old.up === up && (await findLink(ctx, b, a))?.up === up) {
+    return { data: { a, b, ...old, already: true }, text: `link ${linkText(a, b, old)} (already ${up ? 'up' : 'down'}; nothing changed)` };
+  }
   const l = await setLink(ctx, a, b, { up });
   return { data: { a, b, ...l }, text: `link ${linkText(a, b, l)}${up ? '' : ' (pulls stop; pairs suspend with PSUE after the path-blockade watch time)'}` };
 }
@@ -128,7 +172,7 @@ export async function linkList(ctx: CliContext): Promise<Output> {
 }
 
 export async function linkShow(ctx: CliContext, [a0, b0]: Args): Promise<Output> {
-  const [a, b] = twoArrays(ctx, a0 as string, b0 as string);
+  const [a, b] = await twoArrays(ctx, a0 as string, b0 as string);
   const links = await call(ctx, a, 'link.list');
   const l = links.find((x) => x.peer === b) ?? { peer: b, bandwidth: null, latencyMs: 0, up: true };
   return { data: { a, b, ...l }, text: linkText(a, b, l) };
@@ -147,6 +191,12 @@ export async function pull(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pro
   const params: ParamsOf<'pull.start'> = { journal: j.name };
   if (verb === 'start' && opts.interval) params.intervalMs = parseDuration(opts.interval);
   if (verb === 'start' && typeof opts.references === 'boolean') params.references = opts.references;
+  if (verb === 'start' || verb === 'stop') {
+    // a pull already in the asked state (and, for start, with the asked options) is left as it is
+    const now = await call(ctx, j.array, 'pull.status', { journal: j.name });
+    const same = verb === 'stop' ? !now.enabled : now.enabled && (params.intervalMs === undefined || params.intervalMs === now.intervalMs) && params.references === undefined;
+    if (same) return { data: { ...now, already: true }, text: `${pullText(now)}\n(already ${verb === 'start' ? 'started' : 'stopped'}; nothing changed)` };
+  }
   const r = await call(ctx, j.array, verb === 'start' ? 'pull.start' : verb === 'stop' ? 'pull.stop' : 'pull.status', params);
   return { data: r, text: pullText(r) };
 }

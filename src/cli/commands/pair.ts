@@ -13,7 +13,11 @@ import { pairListRows, pairListTable, pairShowData, pairShowText, withExports, t
 import type { ExportView } from '../../server/nbd/types.js';
 import { confirm, need, type Choice } from '../ui.js';
 import { progress } from '../render/progress.js';
+import { onInterrupt } from '../interrupt.js';
 import { arrayNames, call, remoteNames, volumeChoices } from './common.js';
+import { arrayDir, isArrayDir } from '../../engine/array/home.js';
+
+const arrayExists = (ctx: CliContext, name: string): boolean => isArrayDir(arrayDir(name, ctx.home));
 
 type Args = Array<string | string[] | undefined>;
 
@@ -146,7 +150,7 @@ export async function list(ctx: CliContext, [arrayArg]: Args): Promise<Output> {
     exports.push(...(await call(ctx, a, 'export.list').catch(() => [])));
   }
   const rows = withExports(pairListRows(byId, linkBw), exports);
-  return { data: rows, table: pairListTable(rows), text: rows.length ? undefined : 'no pairs (rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J1,S-ARRAY:J2)' };
+  return { data: rows, table: pairListTable(rows), csvFromData: true, text: rows.length ? undefined : 'no pairs (rcopy pair create P-ARRAY:VOL S-ARRAY:VOL --journal P-ARRAY:J1,S-ARRAY:J2)' };
 }
 
 export async function show(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
@@ -194,7 +198,9 @@ async function waitFor(
   failIf?: (v: PairViews) => RcopyError | null,
 ): Promise<PairViews[]> {
   const t0 = Date.now();
-  const prog = showProgress ? await progress(ctx, `waiting for ${state}`, 'tracks') : null;
+  // tracks are shown as bytes, in the unit of every other size and rate
+  const trackSize = showProgress && ctx.progress ? (await call(ctx, targets[0]!.sArray, 'array.info').catch(() => null))?.trackSize : undefined;
+  const prog = showProgress ? await progress(ctx, `waiting for ${state}`, 'tracks', trackSize) : null;
   try {
     for (;;) {
       const vs = await Promise.all(targets.map((t) => views(ctx, t)));
@@ -204,7 +210,12 @@ async function waitFor(
         if (err) throw err;
       }
       const copying = vs.find((v) => v.s?.state === 'COPY')?.s;
-      if (prog && copying) prog.update(copying.copyDone, copying.copyTotal || undefined, `${copying.resyncing ? 'resync' : 'copy'} ${copying.copyPct}%`);
+      if (prog && copying)
+        prog.update(
+          copying.copyDone,
+          copying.copyTotal || undefined,
+          copying.copyDone === 0 && copying.resyncing ? 'saving the consistent image' : copying.resyncing ? 'resync: copying' : 'initial copy: copying',
+        );
       if (Date.now() - t0 > timeoutMs) {
         const now = vs.map((v, i) => `${targets[i]!.id}: ${v.p?.state ?? '?'}/${v.s?.state ?? '?'}${needDrained && v.p && v.s ? ` (restored ${v.s.restoredSeq} of ${v.p.lastSeq})` : ''}`).join(', ');
         throw E.timeout(`timed out after ${formatDuration(timeoutMs)} waiting for ${state}${needDrained ? ' and an empty journal' : ''}: ${now}`);
@@ -258,6 +269,10 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   const t0 = Date.now();
   const before = await views(ctx, t);
   const changed = (before.p?.changedTracks ?? 0) + (before.s?.changedTracks ?? 0);
+  // re-run of a runbook: the end state holds already (as CCI's pairresync of a pair in PAIR)
+  if (!opts.swap && matches('PAIR', before)) {
+    return { data: { pairs: [before.s], already: true, tracksCopied: 0 }, text: `already PAIR: ${before.s?.pvol} -> ${before.s?.svol} (nothing to resync)` };
+  }
   const r = await call(ctx, t.sArray, 'pair.resync', { id: t.id, swap: !!opts.swap, ...(typeof opts.references === 'boolean' ? { references: opts.references } : {}) });
   // the group's pairs, as the secondary that started the resync describes them
   const described = (Array.isArray(r.pairs) ? r.pairs : []) as Array<{ id?: unknown; pvol?: unknown; svol?: unknown; group?: string }>;
@@ -268,15 +283,23 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   if (opts.wait === false) return { data: r, text: `resync started for ${targets.map((x) => x.id).join(', ')} (${changed} changed tracks)` };
   const timeoutMs = opts.timeout ? parseDuration(opts.timeout) : 3_600_000;
   let vs: PairViews[];
+  // Ctrl-C stops the resync in the controller: the group goes PSUE and keeps its consistent image
+  let cancelling: Promise<PairOpResult> | null = null;
+  const off = onInterrupt(`the resync of ${t.id}`, async () => void (await (cancelling = call(ctx, t.sArray, 'pair.cancel', { id: t.id }))));
   try {
     vs = await waitFor(ctx, targets, 'PAIR', false, timeoutMs, true, copyStopped);
   } catch (e) {
+    // set by the signal handler meanwhile (TypeScript cannot see that)
+    const pending = cancelling as Promise<PairOpResult> | null;
+    if (pending !== null) return cancelledResync(t, await pending);
     if (e instanceof RcopyError && e.code === 'ERR_RCOPY_RESYNC_FAILED') throw e;
     const now = await Promise.all(targets.map((x) => views(ctx, x)));
     const failed = now.find((v) => v.s && v.s.state !== 'COPY' && v.s.state !== 'PAIR')?.s;
     if (failed)
       throw E.resyncFailed(`resync of ${failed.id} stopped: ${failed.state} (${failed.reason})`, `fix the cause, then rcopy pair resync ${failed.id} again, or rcopy pair revert ${failed.id}`);
     throw e;
+  } finally {
+    off();
   }
   const secs = (Date.now() - t0) / 1000;
   // what the resync did, from the receiving side's counters (tracks compared equal are skipped)
@@ -306,6 +329,14 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   };
 }
 
+function cancelledResync(t: PairTarget, r: PairOpResult): Output {
+  const ps = r.pairs;
+  return {
+    data: { ...r, cancelled: true },
+    text: `resync cancelled: ${ps.map((p) => `${p.pvol} -> ${p.svol} ${p.state}`).join(', ')}; the S-VOLs keep their consistent image (rcopy pair resync ${t.id} to start again, or rcopy pair revert ${t.id})`,
+  };
+}
+
 export async function takeover(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
   const v = await views(ctx, t);
@@ -315,6 +346,11 @@ export async function takeover(ctx: CliContext, [ref]: Args, opts: CommandOpts):
     v.p ? `primary state ${v.p.state}, ${v.p.journalEntries ?? 0} journal entries not yet here` : 'the primary is not reachable',
   );
   const r = await call(ctx, t.sArray, 'pair.takeover', { id: t.id });
+  if (opts.swap) {
+    // takeover and reversal in one step: the S-VOL's side becomes the primary, the old P-VOL its copy
+    const back = await resync(ctx, [ref], { ...opts, swap: true, wait: true });
+    return { data: { takeover: r, resync: back.data }, text: `took over on ${t.sArray} and reversed the direction: ${back.text ?? ''}` };
+  }
   return {
     data: r,
     text: `${r.note ? `${r.note}: ` : ''}took over on ${t.sArray}: ${r.pairs.map((p) => `${p.svol} SSWS`).join(', ')}${r.primaryReached === false ? ' (the primary was not reached; it suspends by itself)' : ''}. To reverse the direction: rcopy pair resync ${t.id} --swap`,
@@ -341,6 +377,11 @@ export async function remove(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
   await confirm(ctx, `Delete ${targets.length} pair(s): ${targets.map((t) => t.id).join(', ')}? Replication stops; the volumes keep their data.`);
   const out = [];
-  for (const t of targets) out.push(await call(ctx, t.sArray, 'pair.delete', { id: t.id, force: !!opts.force }));
-  return { data: out, text: out.map((o) => `deleted pair ${o.deleted}${o.remote !== 'deleted' ? ` (primary side ${o.remote})` : ''}`).join('\n') };
+  for (const t of targets) {
+    // an orphan whose secondary array is gone is deleted from the primary's side (with --force)
+    const gone = !arrayExists(ctx, t.sArray);
+    if (gone && !opts.force) throw E.peer(`the array ${t.sArray} of ${t.id}'s secondary side is gone`, `delete this side alone: rcopy pair delete ${t.id} --force`);
+    out.push(await call(ctx, gone ? t.pArray : t.sArray, 'pair.delete', { id: t.id, force: !!opts.force }));
+  }
+  return { data: out, text: out.map((o) => `deleted pair ${o.deleted}${o.remote !== 'deleted' ? ` (the other side: ${o.remote})` : ''}`).join('\n') };
 }

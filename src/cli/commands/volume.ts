@@ -1,10 +1,10 @@
 /** rcopy volume create|list|show|delete */
 import { E } from '../../errors.js';
-import { checkName, formatBytes, parseSize, parseVolRef } from '../../units.js';
+import { checkName, formatBytes, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import { iso, type Output } from '../render/output.js';
 import { volumeRows } from '../render/volumes.js';
-import { confirm, need } from '../ui.js';
+import { confirm, need, needSize } from '../ui.js';
 import { arrayChoices, call, pickArray, pickVolume } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
@@ -19,8 +19,8 @@ export async function create(ctx: CliContext, [refArg]: Args, opts: CommandOpts)
   if (!ref) throw E.usage('missing the volume (ARRAY:NAME)', 'e.g. rcopy volume create siteA:vol1 --size 10G');
   const { array, name } = parseVolRef(ref);
   await pickArray(ctx, array);
-  const sizeText = await need(ctx, opts.size, { name: '--size', message: 'Size (e.g. 10G):', default: '1G' });
-  const size = parseSize(sizeText);
+  const trackSize = opts.size === undefined && ctx.interactive ? (await call(ctx, array, 'array.info')).trackSize : undefined;
+  const size = await needSize(ctx, opts.size, { name: '--size', message: 'Size (e.g. 10G):', default: '1G', multipleOf: trackSize });
   const count = opts.count === undefined ? 1 : Number(opts.count);
   if (!Number.isInteger(count) || count < 1 || count > 1024) throw E.badInput(`invalid --count '${opts.count}'`, 'a whole number from 1 to 1024');
   const names = count === 1 ? [name] : Array.from({ length: count }, (_, i) => checkName('volume', `${name}-${i}`));
@@ -44,10 +44,15 @@ export async function show(ctx: CliContext, [refArg]: Args): Promise<Output> {
   return { data: { array: v.array, ...info, createdAt: iso(info.created) } };
 }
 
-export async function remove(ctx: CliContext, [refArg]: Args): Promise<Output> {
+export async function remove(ctx: CliContext, [refArg]: Args, opts: CommandOpts): Promise<Output> {
   const v = await pickVolume(ctx, refArg as string | undefined, 'Delete which volume?');
   const info = await call(ctx, v.array, 'volume.show', { name: v.name });
-  await confirm(ctx, `Delete volume ${v.ref}? ${formatBytes(info.allocatedBytes)} of written data is lost.`);
+  const { releaseOrRefuse, usesOf } = await import('./safe-delete.js');
+  const t = { array: v.array, volume: v.name };
+  const uses = await usesOf(ctx, t);
+  if (uses.length && !opts.force) await releaseOrRefuse(ctx, t, false);
+  await confirm(ctx, `Delete volume ${v.ref}? ${formatBytes(info.allocatedBytes)} of written data is lost.${uses.length ? ` First: ${uses.map((u) => u.what).join(', ')} end.` : ''}`);
+  const released = await releaseOrRefuse(ctx, t, !!opts.force);
   await call(ctx, v.array, 'volume.delete', { name: v.name });
-  return { data: { deleted: v.ref }, text: `deleted ${v.ref}` };
+  return { data: { deleted: v.ref, released }, text: [...released, `deleted ${v.ref}`].join('\n') };
 }

@@ -11,7 +11,10 @@ export type CommandFn = (ctx: CliContext, args: Array<string | string[] | undefi
 
 /** Adds --json and --format to a command that prints data. */
 export function dataOpts(cmd: Command): Command {
-  return cmd.option('--json', 'print the result as JSON').addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'yaml', 'csv']));
+  return cmd
+    .option('--json', 'print the result as JSON')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'yaml', 'csv']))
+    .option('--wide', 'tables with every column, whatever the width of the terminal');
 }
 
 /** Wraps a lazily loaded command function as a commander action. */
@@ -27,9 +30,13 @@ export function act(load: () => Promise<Record<string, unknown>>, fn: string) {
     if (typeof f !== 'function') throw new Error(`command function '${fn}' is missing`);
     const out = await f(ctx, args, opts);
     const { render } = await import('../render/output.js');
-    const text = await render(out, ctx.format, ctx.color);
+    // a table fits the terminal it is shown on; a pipe or a file gets every column
+    const width = opts.wide || !process.stdout.isTTY ? Infinity : process.stdout.columns || 80;
+    const text = await render(out, ctx.format, ctx.color, width);
     if (text !== '') process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     if (out.exitCode !== undefined) process.exitCode = out.exitCode;
+    const { wasInterrupted } = await import('../interrupt.js');
+    if (wasInterrupted()) process.exitCode = 130;
   };
 }
 

@@ -24,10 +24,12 @@ export function registerCore(program: Command): void {
   example(dataOpts(array.command('list').description('list the arrays')).action(act(arrayMod, 'list')), 'rcopy array list --json');
   example(dataOpts(array.command('show').argument('[name]').description('show an array')).action(act(arrayMod, 'show')), 'rcopy array show siteA');
   example(
-    dataOpts(array.command('delete').argument('[name]').description('stop and delete an array with all its volumes'))
+    dataOpts(array.command('delete').argument('[name]').description('stop and delete an array with all its volumes (refused while a pair or an export uses it)'))
       .option('-y, --yes', 'do not ask for confirmation')
+      .option('--force', 'first stop its exports and delete its pairs on both sides')
       .action(act(arrayMod, 'remove')),
     'rcopy array delete siteA --yes',
+    'rcopy array delete siteB --force --yes',
   );
   example(dataOpts(array.command('start').argument('[name]').description("start the array's controller")).action(act(arrayMod, 'start')), 'rcopy array start siteA');
   example(
@@ -55,7 +57,10 @@ export function registerCore(program: Command): void {
   example(dataOpts(volume.command('list').argument('[array]').description("list an array's volumes")).action(act(volumeMod, 'list')), 'rcopy volume list siteA');
   example(dataOpts(volume.command('show').argument('[ref]', 'ARRAY:NAME').description('show a volume')).action(act(volumeMod, 'show')), 'rcopy volume show siteA:vol1 --json');
   example(
-    dataOpts(volume.command('delete').argument('[ref]', 'ARRAY:NAME').description('delete a volume and its image')).option('-y, --yes', 'do not ask for confirmation').action(act(volumeMod, 'remove')),
+    dataOpts(volume.command('delete').argument('[ref]', 'ARRAY:NAME').description('delete a volume and its image (refused while a pair, an export or a collection uses it)'))
+      .option('-y, --yes', 'do not ask for confirmation')
+      .option('--force', 'first stop its export and collections and delete its pair on both sides')
+      .action(act(volumeMod, 'remove')),
     'rcopy volume delete siteA:vol1 --yes',
   );
 

@@ -18,3 +18,5 @@ import { registerRemote } from './remote.js';
 REGISTERS.push(registerRemote);
 import { registerOps } from './ops.js';
 REGISTERS.push(registerOps);
+import { registerJobs } from './jobs.js';
+REGISTERS.push(registerJobs);

@@ -10,7 +10,7 @@ const pair = () => import('../commands/pair.js');
 export function registerRepl(program: Command): void {
   const journal = program.command('journal').description('journal volumes: master journals on primaries, restore journals on secondaries');
   example(
-    dataOpts(journal.command('create').argument('<ref>', 'ARRAY:JOURNAL').description('create a journal volume'))
+    dataOpts(journal.command('create').argument('[ref]', 'ARRAY:JOURNAL').description('create a journal volume'))
       .option('--size <size>', 'capacity, e.g. 1G')
       .option('--blockade-watch <d>', 'path-blockade watch time: link down this long suspends the group (PSUE)', durationArg('--blockade-watch'), '60s')
       .option('--overflow-watch <d>', 'data-overflow watch time: over 80% this long suspends the group (PFUS)', durationArg('--overflow-watch'), '60s')
@@ -29,37 +29,40 @@ export function registerRepl(program: Command): void {
     'rcopy journal set siteB:j2 --blockade-watch 1s',
   );
   example(dataOpts(journal.command('list').argument('[array]').description('list journals with capacity, usage, sequence numbers')).action(act(links, 'journalList')), 'rcopy journal list siteA');
-  example(dataOpts(journal.command('show').argument('<ref>', 'ARRAY:JOURNAL').description('show a journal')).action(act(links, 'journalShow')), 'rcopy journal show siteA:j1 --json');
+  example(dataOpts(journal.command('show').argument('[ref]', 'ARRAY:JOURNAL').description('show a journal')).action(act(links, 'journalShow')), 'rcopy journal show siteA:j1 --json');
   example(
-    dataOpts(journal.command('delete').argument('<ref>', 'ARRAY:JOURNAL').description('delete an unused journal')).option('-y, --yes', 'do not ask').action(act(links, 'journalDelete')),
+    dataOpts(journal.command('delete').argument('[ref]', 'ARRAY:JOURNAL').description('delete an unused journal (refused while a pair uses it)'))
+      .option('-y, --yes', 'do not ask')
+      .option('--force', "first delete its group's pairs on both sides")
+      .action(act(links, 'journalDelete')),
     'rcopy journal delete siteA:j1 --yes',
   );
 
   const link = program.command('link').description('the paths between arrays (bandwidth, latency, up/down)');
   example(
-    dataOpts(link.command('add').argument('<a>').argument('<b>').description('connect two arrays'))
+    dataOpts(link.command('add').argument('[a]').argument('[b]').description('connect two arrays'))
       .option('--bandwidth <rate>', 'e.g. 100MB/s or 1Gb/s (default unlimited)')
       .option('--latency <d>', 'one-way latency per request, e.g. 5ms', durationArg('--latency'))
       .action(act(links, 'linkAdd')),
     'rcopy link add siteA siteB --bandwidth 100MB/s --latency 5ms',
   );
   example(
-    dataOpts(link.command('set').argument('<a>').argument('<b>').description("change a link's bandwidth or latency"))
+    dataOpts(link.command('set').argument('[a]').argument('[b]').description("change a link's bandwidth or latency"))
       .option('--bandwidth <rate>', "rate, or 'unlimited'")
       .option('--latency <d>', 'latency', durationArg('--latency'))
       .action(act(links, 'linkSet')),
     'rcopy link set siteA siteB --bandwidth 20MB/s',
   );
   example(dataOpts(link.command('list').description('list links')).action(act(links, 'linkList')), 'rcopy link list');
-  example(dataOpts(link.command('show').argument('<a>').argument('<b>').description('show a link')).action(act(links, 'linkShow')), 'rcopy link show siteA siteB');
+  example(dataOpts(link.command('show').argument('[a]').argument('[b]').description('show a link')).action(act(links, 'linkShow')), 'rcopy link show siteA siteB');
   example(
-    dataOpts(link.command('down').argument('<a>').argument('<b>').description('take a link down (unplanned outage)')).action((a: string, b: string, o: Record<string, unknown>, c: Command) =>
-      act(links, 'linkUpDown')(a, b, Object.assign(o, { __up: false }), c),
+    dataOpts(link.command('down').argument('[a]').argument('[b]').description('take a link down (unplanned outage)')).action(
+      (a: string | undefined, b: string | undefined, o: Record<string, unknown>, c: Command) => act(links, 'linkUpDown')(a, b, Object.assign(o, { __up: false }), c),
     ),
     'rcopy link down siteA siteB',
   );
   example(
-    dataOpts(link.command('up').argument('<a>').argument('<b>').description('bring a link back up')).action((a: string, b: string, o: Record<string, unknown>, c: Command) =>
+    dataOpts(link.command('up').argument('[a]').argument('[b]').description('bring a link back up')).action((a: string | undefined, b: string | undefined, o: Record<string, unknown>, c: Command) =>
       act(links, 'linkUpDown')(a, b, Object.assign(o, { __up: true }), c),
     ),
     'rcopy link up siteA siteB',
@@ -120,11 +123,13 @@ export function registerRepl(program: Command): void {
     'rcopy pair resync siteB:db --swap',
   );
   example(
-    dataOpts(p.command('takeover').argument('[pair]', 'either volume').description('make the S-VOL the writable one (SSWS)'))
+    dataOpts(p.command('takeover').argument('[pair]', 'either volume').description('make the S-VOL the writable one (SSWS); with --swap also reverse the direction (like horctakeover)'))
       .option('--group <name>', 'a group')
+      .option('--swap', 'then resync --swap: the secondary becomes the primary, and the old primary its copy')
       .option('-y, --yes', 'do not ask')
       .action(act(pair, 'takeover')),
     'rcopy pair takeover siteB:db --yes',
+    'rcopy pair takeover siteB:db --swap --yes',
   );
   example(
     dataOpts(p.command('revert').argument('[pair]', 'either volume').description('put every S-VOL of the group back to its consistent image after an interrupted resync (stops a running copy first)'))

@@ -7,8 +7,14 @@ export type Cell = string | number | boolean | null | undefined;
 export interface Output {
   /** The machine-readable result (JSON/YAML). */
   data?: unknown;
-  /** Rows for table and CSV output. */
-  table?: { head: string[]; rows: Cell[][] };
+  /**
+   * Rows for table and CSV output. A table wider than the terminal drops columns to fit: those
+   * named in `drop` first (in that order), then others from the right; the first column stays.
+   * `--wide` shows them all.
+   */
+  table?: { head: string[]; rows: Cell[][]; drop?: string[] };
+  /** CSV from `data` (raw numbers, as JSON has them) rather than from the table's display text. */
+  csvFromData?: boolean;
   /** Human text printed instead of (or after) the table on the default format. */
   text?: string;
   /** Text printed after the table. */
@@ -23,7 +29,7 @@ export function iso(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString() : '';
 }
 
-export async function render(out: Output, format: Format, color: boolean): Promise<string> {
+export async function render(out: Output, format: Format, color: boolean, width = Infinity): Promise<string> {
   switch (format) {
     case 'json':
       return JSON.stringify(out.data ?? null, null, 2);
@@ -32,7 +38,7 @@ export async function render(out: Output, format: Format, color: boolean): Promi
       return YAML.stringify(out.data ?? null).trimEnd();
     }
     case 'csv':
-      if (out.table) return toCsv(out.table.head, out.table.rows);
+      if (out.table && !out.csvFromData) return toCsv(out.table.head, out.table.rows);
       if (Array.isArray(out.data) && out.data.every((x) => x && typeof x === 'object')) {
         const rows = out.data as Record<string, unknown>[];
         const head = [...new Set(rows.flatMap((r) => Object.keys(r)))];
@@ -44,7 +50,11 @@ export async function render(out: Output, format: Format, color: boolean): Promi
       return toCsv(['value'], [[JSON.stringify(out.data)]]);
     default: {
       const parts: string[] = [];
-      if (out.table) parts.push(await toTable(out.table.head, out.table.rows, color));
+      if (out.table) {
+        const fit = fitColumns(out.table, width);
+        parts.push(await toTable(fit.head, fit.rows, color));
+        if (fit.hidden.length) parts.push(`(${fit.hidden.join(', ')} hidden to fit ${width} columns: --wide shows them)`);
+      }
       if (out.text !== undefined) parts.push(out.text);
       if (!out.table && out.text === undefined && out.data !== undefined) {
         const YAML = (await import('yaml')).default;
@@ -79,4 +89,24 @@ export async function toTable(head: string[], rows: Cell[][], color: boolean): P
   });
   for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '' : String(c))));
   return t.toString();
+}
+
+/** The width a table takes: each column its widest cell plus 2 of padding and 1 of border, and 1. */
+function tableWidth(head: string[], rows: Cell[][]): number {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i] ?? '').length)));
+  return w.reduce((n, x) => n + x + 3, 1);
+}
+
+/** Drops columns (Output.table.drop first, then from the right) until the table fits `width`. */
+export function fitColumns(t: NonNullable<Output['table']>, width: number): { head: string[]; rows: Cell[][]; hidden: string[] } {
+  let keep = t.head.map((_, i) => i);
+  const pick = (idx: number[]): { head: string[]; rows: Cell[][] } => ({ head: idx.map((i) => t.head[i]!), rows: t.rows.map((r) => idx.map((i) => r[i])) });
+  const order = [...(t.drop ?? []).map((h) => t.head.indexOf(h)).filter((i) => i > 0), ...t.head.map((_, i) => i).reverse()];
+  for (const i of order) {
+    const cur = pick(keep);
+    if (tableWidth(cur.head, cur.rows) <= width || keep.length <= 1) break;
+    if (i > 0) keep = keep.filter((k) => k !== i);
+  }
+  const hidden = t.head.filter((_, i) => !keep.includes(i));
+  return { ...pick(keep), hidden };
 }

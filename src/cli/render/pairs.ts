@@ -67,6 +67,8 @@ export function withExports(rows: PairListRow[], exports: ExportView[]): Array<P
 export function pairListTable(rows: PairListRow[]): Output['table'] {
   return {
     head: ['P-VOL', 'S-VOL', 'mode', 'state P/S', 'copy', 'journal', 'behind', 'lag', 'changed (bitmap)', 'est. resync', 'RPO'],
+    // on a narrow terminal these go first (pair show has them all)
+    drop: ['journal', 'mode', 'lag', 'behind', 'copy'],
     rows: rows.map((r) => [
       r.pvol,
       r.svol,

@@ -7,26 +7,30 @@ export interface Progress {
   stop(final?: string): void;
 }
 
-/** A progress line with rate and ETA on stderr; silent when stderr is not a terminal. */
-export async function progress(ctx: CliContext, label: string, unit: 'bytes' | 'tracks' | 'items' = 'bytes'): Promise<Progress> {
+/**
+ * A progress line on stderr (silent when stderr is not a terminal): a bar, done / total in the same
+ * unit (bytes; tracks are turned into bytes with `trackSize`), the rate and the ETA over a moving
+ * window (render/progress-rate.ts), and the phase (the `note` of update, e.g. "saving the
+ * consistent image", "copying", "writing the catalogue").
+ */
+export async function progress(ctx: CliContext, label: string, unit: 'bytes' | 'tracks' | 'items' = 'bytes', trackSize?: number): Promise<Progress> {
   if (!ctx.progress) return { update: () => undefined, stop: () => undefined };
   const ora = (await import('ora')).default;
+  const { RateWindow, bar } = await import('./progress-rate.js');
   const spinner = ora({ text: label, stream: process.stderr, color: 'cyan', isEnabled: true }).start();
-  const t0 = Date.now();
-  const fmt = (n: number): string => (unit === 'bytes' ? formatBytes(n) : `${n} ${unit}`);
+  const win = new RateWindow();
+  const asBytes = unit === 'bytes' || (unit === 'tracks' && trackSize !== undefined);
+  const scale = unit === 'tracks' && trackSize !== undefined ? trackSize : 1;
+  const fmt = (n: number): string => (asBytes ? formatBytes(n * scale) : `${n} ${unit}`);
   return {
     update(done, total, note) {
-      const el = (Date.now() - t0) / 1000;
-      const rate = el > 0 ? done / el : 0;
-      let s = `${label}: ${fmt(done)}`;
-      if (total) {
-        const pct = total > 0 ? Math.min(100, (done / total) * 100) : 100;
-        const eta = rate > 0 ? ((total - done) / rate) * 1000 : Infinity;
-        s += ` / ${fmt(total)} (${pct.toFixed(1)}%)  ETA ${formatDuration(eta)}`;
-      }
-      if (unit === 'bytes') s += `  ${formatRate(rate)}`;
-      else s += `  ${rate.toFixed(0)} ${unit}/s`;
-      if (note) s += `  ${note}`;
+      win.add(Date.now(), done);
+      const rate = win.rate();
+      let s = `${label}${note ? ` (${note})` : ''}: `;
+      if (total) s += `${bar(done, total)} ${fmt(done)} / ${fmt(total)} (${Math.min(100, (done / total) * 100).toFixed(1)}%)`;
+      else s += fmt(done);
+      s += asBytes ? `  ${formatRate(rate * scale)}` : `  ${rate.toFixed(0)} ${unit}/s`;
+      if (total) s += `  ETA ${formatDuration(win.eta(total))}`;
       spinner.text = s;
     },
     stop(final) {

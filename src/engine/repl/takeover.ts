@@ -116,6 +116,32 @@ export class Takeover extends PairCommand {
     });
   }
 
+  /**
+   * S side: stops the group's running copy (rcopy's Ctrl-C on a resync it waits for). The group goes
+   * PSUE in one transaction, as for a copy cut short: a resync's S-VOLs keep their consistent image
+   * (pair revert gives it back, pair resync starts again); the primary is told to suspend too.
+   */
+  async cancelCopy(id: string): Promise<Record<string, unknown>> {
+    const p = this.records.pair(id);
+    requireRole(p, 'S');
+    return this.records.withOp(p.localJournal, async () => {
+      const journal = p.localJournal;
+      const copying = sideOf(this.records, journal).filter((x) => x.state === 'COPY');
+      if (copying.length) {
+        this.records.setGroupState(copying, 'PSUE', 'copy cancelled by the user: run pair resync or pair revert', (x) => ({ imageTime: x.imageTime ?? Date.now(), copied: false }));
+        await Promise.all(copying.map((x) => this.copies.abort(x.id)));
+        try {
+          const peer = await this.links.peer(p.remoteArray);
+          await peer.call('repl.primarySuspend', { journal: p.remoteJournal, state: 'PSUE', reason: 'secondary cancelled the copy' });
+        } catch {
+          /* it suspends by itself when it cannot reach us, or is told by the reconciliation */
+        }
+      }
+      const out = sideOf(this.records, journal);
+      return { pair: this.view.describe(this.records.pair(id)), pairs: out.map((x) => this.view.describe(x)), note: copying.length ? undefined : 'no copy was running' };
+    });
+  }
+
   /** S side: the primary says it suspended the group: mirror it (a copy running stops). */
   mirrorPrimary(journal: string, state: 'PSUE' | 'PFUS' | 'PSUS', reason: string): void {
     const ps = sideOf(this.records, journal);

@@ -3,6 +3,7 @@ import type { Handlers } from '../handlers.js';
 import { bool, int, num, oneOf, optInt, optNum, str, strList, needPayload } from '../validate.js';
 import { runWorkload } from '../../engine/array/workload.js';
 import { E } from '../../errors.js';
+import { jobs } from './jobs-handlers.js';
 
 const MAX_IO = 64 * 1024 * 1024;
 
@@ -32,31 +33,39 @@ export const handlers: Handlers = {
     return ctx.array.checksum(str(p, 'volume'), range);
   },
 
-  'workload.run': async (ctx, p, _payload, emit) => {
+  'workload.run': async (ctx, p, _payload, emit, req) => {
     const names = strList(p, 'volumes');
     const vols = names.map((n) => ctx.array.volume(n));
     const durationMs = optNum(p, 'durationMs', 1);
     const bytes = optInt(p, 'bytes', 1);
     if (durationMs === undefined && bytes === undefined) throw E.usage('a workload needs --duration or --bytes');
-    return runWorkload(
-      vols,
-      {
-        pattern: oneOf(p, 'pattern', ['seq', 'random', 'zipf'] as const, 'random'),
-        bs: int(p, 'bs', 512, 64 * 1024 * 1024),
-        rate: optNum(p, 'rate', 1),
-        durationMs,
-        bytes,
-        writeRatio: p.writeRatio === undefined ? 1 : num(p, 'writeRatio', 0, 1),
-        seed: optInt(p, 'seed'),
-        depth: optInt(p, 'depth', 1, 64) ?? 4,
-        stamp: bool(p, 'stamp'),
-      },
-      {
-        write: (vol, off, data) => ctx.array.write(vol, off, data, 'host'),
-        read: (vol, off, len) => vol.read(off, len),
-      },
-      bool(p, 'progress') ? (pr) => emit(pr) : undefined,
-      () => ctx.stopping,
-    );
+    // a job: rcopy jobs lists it, workload stop / jobs stop or the client's going away stops it
+    const job = jobs(ctx).begin('workload', `workload on ${names.map((n) => `${ctx.array.name}:${n}`).join(', ')}`, req.signal);
+    emit({ job: job.view.id });
+    try {
+      const r = await runWorkload(
+        vols,
+        {
+          pattern: oneOf(p, 'pattern', ['seq', 'random', 'zipf'] as const, 'random'),
+          bs: int(p, 'bs', 512, 64 * 1024 * 1024),
+          rate: optNum(p, 'rate', 1),
+          durationMs,
+          bytes,
+          writeRatio: p.writeRatio === undefined ? 1 : num(p, 'writeRatio', 0, 1),
+          seed: optInt(p, 'seed'),
+          depth: optInt(p, 'depth', 1, 64) ?? 4,
+          stamp: bool(p, 'stamp'),
+        },
+        {
+          write: (vol, off, data) => ctx.array.write(vol, off, data, 'host'),
+          read: (vol, off, len) => vol.read(off, len),
+        },
+        bool(p, 'progress') ? (pr) => emit(pr) : undefined,
+        () => ctx.stopping || job.stopped,
+      );
+      return { ...r, cancelled: job.reason };
+    } finally {
+      job.end();
+    }
   },
 };

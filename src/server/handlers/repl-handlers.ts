@@ -229,6 +229,7 @@ export const handlers: Handlers = {
   },
   'pair.takeover': async (ctx, p) => opResult(await svc(ctx).r.takeovers.takeover(str(p, 'id'))),
   'pair.revert': async (ctx, p) => opResult(await svc(ctx).r.takeovers.revert(str(p, 'id'))),
+  'pair.cancel': async (ctx, p) => opResult(await svc(ctx).r.takeovers.cancelCopy(str(p, 'id'))),
 
   // ---------------------------------------------------------------- pulls
   'pull.start': async (ctx, p) => {

@@ -117,11 +117,14 @@ export class ExportRegistry implements Service {
     // read now, so that a bad file is the command's error and changes nothing
     const keys = opts.tlsPsk ? readPskFile(opts.tlsPsk) : null;
     const name = opts.name ?? opts.volume;
+    const socket = opts.listen ? null : path.resolve(opts.socket ?? defaultSocket(this.ctx.array.dir, name));
     for (const l of this.live.values()) {
+      // a re-run with the same options: the export is there as asked
+      const same = l.rec.volume === opts.volume && l.rec.name === name && l.rec.socket === socket && l.rec.listen === (opts.listen ?? null) && l.rec.readOnly === opts.readOnly;
+      if (same) return { ...this.view(l), already: true };
       if (l.rec.volume === opts.volume) throw E.state(`volume '${opts.volume}' is exported already as '${l.rec.name}'`, `run 'rcopy export stop ${this.ctx.array.name}:${opts.volume}' first`);
       if (l.rec.name === name) throw E.state(`an export named '${name}' exists already`, 'choose another --name');
     }
-    const socket = opts.listen ? null : path.resolve(opts.socket ?? defaultSocket(this.ctx.array.dir, name));
     const rec: ExportRecord = { name, volume: opts.volume, socket, listen: opts.listen ?? null, readOnly: opts.readOnly, tlsPsk: keys?.file ?? null, created: Date.now() };
     const l = this.track(rec);
     try {

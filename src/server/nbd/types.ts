@@ -23,4 +23,6 @@ export interface ExportView extends ExportRecord {
   clients: number;
   bytesRead: number;
   bytesWritten: number;
+  /** export start found the export running with the same options (a re-run). */
+  already?: boolean;
 }

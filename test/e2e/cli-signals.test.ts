@@ -1,0 +1,147 @@
+/**
+ * Ctrl-C and SIGTERM: the work a command started in a controller stops there, the command says
+ * what was done and exits 130 (through a real terminal with tmux, and with kill -INT of the child);
+ * rcopy jobs lists that work and workload stop / jobs stop stop it from elsewhere.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BIN, homeTest, sleep, waitFor, type TestHome } from '../helpers.js';
+import { inTerminal, skipNoTmux } from './cli-terminal.js';
+
+async function paired(h: TestHome, size = '64M'): Promise<void> {
+  for (const a of ['A', 'B']) {
+    await h.ok('array', 'create', a);
+    await h.ok('volume', 'create', `${a}:v`, '--size', size);
+    await h.ok('journal', 'create', `${a}:j`, '--size', '256M');
+  }
+  await h.ok('link', 'add', 'A', 'B');
+  await h.ok('pair', 'create', 'A:v', 'B:v', '--journal', 'A:j,B:j', '--wait');
+}
+
+const lastSeq = async (h: TestHome): Promise<number> => (await h.ok('pair', 'show', 'A:v', '--json')).primary.lastSeq as number;
+
+/** rcopy as a child process that the test signals; resolves with its status and output. */
+function child(h: TestHome, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const c = spawn(process.execPath, [BIN, ...args], { env: { ...h.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  c.stdout.on('data', (d) => (stdout += d));
+  c.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((r) => c.on('close', (code) => r({ code, stdout, stderr })));
+  return { proc: c, done };
+}
+
+homeTest('Ctrl-C on a workload in a terminal: it stops in the controller within a second, exit 130', { skip: skipNoTmux }, async (h) => {
+  await paired(h);
+  await inTerminal(h, ['workload', 'run', 'A:v', '--duration', '120s', '--rate', '10MB/s'], async (t) => {
+    const s0 = await lastSeq(h);
+    await waitFor(async () => (await lastSeq(h)) > s0 + 20, 60_000);
+    t.keys('C-c');
+    const { code, screen } = await t.exit();
+    assert.equal(code, 130, screen);
+    assert.match(screen, /workload stopped in the controller \(interrupted \(Ctrl-C\)\) after \d+ ops/);
+    assert.doesNotMatch(screen, /ERR_RCOPY_INTERNAL|at .*\.js:\d+/);
+    const after = await lastSeq(h);
+    await sleep(1000);
+    assert.equal(await lastSeq(h), after, 'the sequence number still grows after the Ctrl-C');
+  });
+  assert.deepEqual(await h.ok('jobs', '--json'), []);
+});
+
+homeTest('Ctrl-C at a prompt: one line, exit 130, nothing created', { skip: skipNoTmux }, async (h) => {
+  await h.ok('array', 'create', 'A');
+  await inTerminal(h, ['volume', 'create'], async (t) => {
+    await t.waitFor(/On which array\?/);
+    t.keys('C-c');
+    const { code, screen } = await t.exit();
+    assert.equal(code, 130, screen);
+    assert.match(screen, /rcopy: cancelled at the prompt; nothing was changed/);
+    assert.doesNotMatch(screen, /ERR_RCOPY_INTERNAL|ExitPromptError|at .*\.js:\d+/);
+  });
+  assert.deepEqual(await h.ok('volume', 'list', 'A', '--json'), []);
+});
+
+homeTest('rcopy jobs lists a running workload; workload stop and jobs stop end it; SIGTERM too', async (h) => {
+  await h.ok('array', 'create', 'A');
+  await h.ok('volume', 'create', 'A:v', '--size', '64M');
+  const run = (): ReturnType<typeof child> => child(h, ['workload', 'run', 'A:v', '--duration', '120s', '--rate', '5MB/s']);
+  const listed = async (): Promise<Array<{ id: string; kind: string; what: string }>> => h.ok('jobs', 'A', '--json');
+
+  let w = run();
+  await waitFor(async () => (await listed()).length === 1, 60_000);
+  const j = (await listed())[0]!;
+  assert.equal(j.kind, 'workload');
+  assert.equal(j.what, 'workload on A:v');
+  assert.match(await h.ok('workload', 'stop'), /asked to stop: A:\d+ \(workload on A:v\)/);
+  let r = await w.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /stopped in the controller \(stopped by rcopy workload stop\)/);
+
+  w = run();
+  await waitFor(async () => (await listed()).length === 1, 60_000);
+  const id = (await listed())[0]!.id;
+  await h.ok('jobs', 'stop', id);
+  r = await w.done;
+  assert.match(r.stdout, /stopped by rcopy jobs stop/);
+  await h.fails(2, 'ERR_RCOPY_NOT_FOUND', 'jobs', 'stop', id);
+
+  w = run();
+  await waitFor(async () => (await listed()).length === 1, 60_000);
+  w.proc.kill('SIGTERM');
+  r = await w.done;
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /SIGTERM: stopping the workload/);
+  assert.match(r.stdout, /stopped in the controller/);
+  assert.deepEqual(await listed(), []);
+});
+
+homeTest('kill -INT of io write --file: no further chunk is sent, what was written is committed and said, exit 130', async (h) => {
+  await h.ok('array', 'create', 'A');
+  await h.ok('volume', 'create', 'A:v', '--size', '256M');
+  const file = path.join(h.tempDir(), 'data');
+  const fd = fs.openSync(file, 'w');
+  for (let i = 0; i < 128; i++) fs.writeSync(fd, crypto.randomBytes(1024 * 1024));
+  fs.closeSync(fd);
+  const w = child(h, ['io', 'write', 'A:v', '--file', file], { RCOPY_IO_CHUNK: String(16 * 1024), RCOPY_IO_DEPTH: '1' });
+  await waitFor(async () => (await h.ok('volume', 'show', 'A:v', '--json')).allocatedTracks > 0, 60_000, 20);
+  w.proc.kill('SIGINT');
+  const r = await w.done;
+  assert.equal(r.code, 130, r.stderr);
+  const m = /stopped: wrote ([\d.]+ [KMG]iB|\d+ B) of 128 MiB to A:v/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  const tracks = (await h.ok('volume', 'show', 'A:v', '--json')).allocatedTracks as number;
+  assert.ok(tracks > 0 && tracks < 2048, `${tracks} tracks written`);
+  // after the stop nothing more arrives
+  await sleep(500);
+  assert.equal((await h.ok('volume', 'show', 'A:v', '--json')).allocatedTracks, tracks);
+});
+
+homeTest('kill -INT of a resync: the pair is left PSUE with its consistent image; revert gives the split image back', async (h) => {
+  await paired(h);
+  await h.ok('pair', 'split', 'B:v');
+  const image = (await h.ok('io', 'checksum', 'B:v', '--json')).sha256;
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--seed', '9', '--length', '48M');
+  await h.ok('link', 'set', 'A', 'B', '--bandwidth', '4MB/s');
+  const w = child(h, ['pair', 'resync', 'B:v']);
+  await waitFor(async () => {
+    const s = (await h.ok('pair', 'show', 'B:v', '--json')).secondary;
+    return s.state === 'COPY' && s.copyDone > 0;
+  }, 60_000);
+  w.proc.kill('SIGINT');
+  const r = await w.done;
+  assert.equal(r.code, 130, r.stderr + r.stdout);
+  assert.match(r.stdout, /resync cancelled: A:v -> B:v PSUE; the S-VOLs keep their consistent image/);
+  const show = await h.ok('pair', 'show', 'B:v', '--json');
+  assert.equal(show.secondary.state, 'PSUE');
+  assert.equal(show.primary.state, 'PSUE');
+  assert.ok(show.secondary.imageTracks > 0);
+  await h.ok('pair', 'revert', 'B:v', '--yes');
+  assert.equal((await h.ok('io', 'checksum', 'B:v', '--json')).sha256, image);
+  await h.ok('link', 'set', 'A', 'B', '--bandwidth', 'unlimited');
+  await h.ok('pair', 'resync', 'B:v');
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained');
+  assert.equal((await h.ok('io', 'checksum', 'B:v', '--json')).sha256, (await h.ok('io', 'checksum', 'A:v', '--json')).sha256);
+});
