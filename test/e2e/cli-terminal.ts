@@ -3,6 +3,7 @@
  * own server socket, killed afterwards); keys are sent with send-keys and the screen read with
  * capture-pane. CI=true makes rcopy non-interactive, so the child runs without it.
  */
+import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BIN, type TestHome, sleep } from '../helpers.js';
 
@@ -13,10 +14,12 @@ let counter = 0;
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export class Terminal {
-  readonly socket = `rcopy-cli-${process.pid}-${++counter}`;
+  /** tmux's server socket, in the test's home (removed with it): nothing left in /tmp. */
+  readonly socket: string;
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(home: TestHome, args: string[], size: { cols: number; rows: number } = { cols: 120, rows: 40 }, extraEnv = '') {
+    this.socket = path.join(home.dir, `tmux-${++counter}`);
     const env = { ...process.env };
     delete env.TMUX;
     delete env.CI;
@@ -26,7 +29,7 @@ export class Terminal {
   }
 
   private tmux(...args: string[]): string {
-    const r = spawnSync('tmux', ['-L', this.socket, ...args], { env: this.env, encoding: 'utf8' });
+    const r = spawnSync('tmux', ['-S', this.socket, ...args], { env: this.env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   }
@@ -62,7 +65,7 @@ export class Terminal {
   }
 
   kill(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server'], { env: this.env });
+    spawnSync('tmux', ['-S', this.socket, 'kill-server'], { env: this.env });
   }
 }
 

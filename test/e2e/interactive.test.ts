@@ -4,6 +4,7 @@
  * `capture-pane`. CI=true makes rcopy non-interactive, so the child runs without it.
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { BIN, type TestHome, arrayDirOf, sleep, homeTest } from '../helpers.js';
@@ -16,10 +17,12 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** One rcopy command line in a pseudo-terminal of 120x40. */
 class Terminal {
-  readonly socket = `rcopy-test-${process.pid}-${++counter}`;
+  /** tmux's server socket, in the test's home (removed with it): nothing left in /tmp. */
+  readonly socket: string;
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(home: TestHome, args: string[]) {
+    this.socket = path.join(home.dir, `tmux-${++counter}`);
     const env = { ...process.env };
     delete env.TMUX;
     delete env.CI;
@@ -29,7 +32,7 @@ class Terminal {
   }
 
   private tmux(...args: string[]): string {
-    const r = spawnSync('tmux', ['-L', this.socket, ...args], { env: this.env, encoding: 'utf8' });
+    const r = spawnSync('tmux', ['-S', this.socket, ...args], { env: this.env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   }
@@ -65,7 +68,7 @@ class Terminal {
   }
 
   kill(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server'], { env: this.env });
+    spawnSync('tmux', ['-S', this.socket, 'kill-server'], { env: this.env });
   }
 }
 
