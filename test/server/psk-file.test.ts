@@ -2,7 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RcopyError } from '../../src/errors.js';
-import { parsePsk } from '../../src/server/psk-file.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parsePsk, readPskFile } from '../../src/server/psk-file.js';
+import { readTcpPsk } from '../../src/server/transport/secrets.js';
 
 test('username:hexkey lines, blank lines and CRLF; keys by identity, users in file order', () => {
   const k = parsePsk('f', 'alice:00ff10\r\n\nbob:ABCDEF\n');
@@ -29,5 +33,28 @@ test('a bad line refuses the whole file with its number, and never shows a key',
       (e: unknown) => e instanceof RcopyError && e.code === 'ERR_RCOPY_BAD_INPUT' && why.test(e.message) && !e.message.includes('\n') && e.message.includes('keys.psk'),
       text,
     );
+  }
+});
+
+test('the TCP transport reads its PSK files with the same reader and refuses keys under 16 bytes', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rcopy-psk-'));
+  try {
+    const file = path.join(dir, 'keys.psk');
+    fs.writeFileSync(file, `rcopy:${'ab'.repeat(8)}\nshort:${'cd'.repeat(15)}\n`, { mode: 0o600 });
+    assert.equal(readPskFile(file).users.length, 2);
+    assert.throws(
+      () => readTcpPsk(file),
+      (e: unknown) => e instanceof RcopyError && e.code === 'ERR_RCOPY_BAD_INPUT' && /'short' is shorter than 16 bytes/.test(e.message) && !e.message.includes('cd'.repeat(15)),
+    );
+    fs.writeFileSync(file, `rcopy:${'ab'.repeat(32)}\n`, { mode: 0o600 });
+    assert.deepEqual(readTcpPsk(file).key('rcopy'), Buffer.from('ab'.repeat(32), 'hex'));
+    // the same private-file rule as an NBD export's key file
+    fs.chmodSync(file, 0o644);
+    assert.throws(
+      () => readTcpPsk(file),
+      (e: unknown) => e instanceof RcopyError && e.code === 'ERR_RCOPY_UNSAFE_FILE',
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

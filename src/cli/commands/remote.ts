@@ -7,7 +7,7 @@ import path from 'node:path';
 import { E } from '../../errors.js';
 import { checkName } from '../../units.js';
 import { existingArrayDir } from '../../engine/array/home.js';
-import { checkToken, readPskFile } from '../../server/transport/secrets.js';
+import { checkToken, readTcpPsk } from '../../server/transport/secrets.js';
 import { checkRemote, getRemote, listRemotes, publicView, removeRemote, saveRemote, type RemoteEntry } from '../../server/transport/remotes.js';
 import { connectRemoteArray } from '../../server/transport/resolve.js';
 import type { Security } from '../../server/transport/config.js';
@@ -34,8 +34,9 @@ export async function add(ctx: CliContext, [nameArg, addrArg]: Args, opts: Comma
   const r: RemoteEntry = { name, address: String(addrArg), security, token: checkToken(readFileArg(opts.tokenFile, 'the token file'), opts.tokenFile), added: new Date().toISOString() };
   if (opts.tlsCa) r.ca = readFileArg(opts.tlsCa, 'the CA file');
   if (opts.tlsPsk) {
-    const e = readPskFile(opts.tlsPsk)[0]!;
-    r.psk = { identity: e.identity, key: e.key.toString('hex') };
+    const keys = readTcpPsk(opts.tlsPsk);
+    const identity = keys.users[0]!;
+    r.psk = { identity, key: keys.key(identity)!.toString('hex') };
   }
   checkRemote(r, ctx.home);
   if (getRemote(ctx.home, name) && !opts.replace) throw E.usage(`a remote named '${name}' exists already`, 'give --replace to change it');

@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { formatHostPort, parseHostPort, type ServeConfig } from './config.js';
 import { awaitToken } from './handshake.js';
-import { readPskFile, sameToken } from './secrets.js';
+import { readTcpPsk, sameToken } from './secrets.js';
 
 /** How long a client has for the TLS handshake and then for its token. */
 export const AUTH_TIMEOUT_MS = 5000;
@@ -62,8 +62,8 @@ export class TcpListener {
     if (c.security === 'tls') {
       server = tls.createServer({ ...base, cert: fs.readFileSync(c.cert!), key: fs.readFileSync(c.key!) });
     } else {
-      const keys = new Map(readPskFile(c.psk!).map((e) => [e.identity, e.key]));
-      server = tls.createServer({ ...base, ciphers: TLS13_SUITES, pskCallback: (_s, id) => keys.get(id) ?? null });
+      const keys = readTcpPsk(c.psk!);
+      server = tls.createServer({ ...base, ciphers: TLS13_SUITES, pskCallback: (_s, id) => keys.key(id) });
     }
     server.on('secureConnection', onSock);
     server.on('tlsClientError', (e, s) => {

@@ -3,13 +3,15 @@
  * - the array's token (`tcp.token` in the array directory): 64 hex digits, one line. A TCP client
  *   sends it in its first frame; it is compared in constant time and never logged or returned in an
  *   error.
- * - PSK files as nbdkit and psktool write them: one `identity:hexkey` per line (blank lines and
- *   `#` comments ignored). A server takes every line; a client uses the first.
+ * - PSK files as nbdkit and psktool write them, read by the same reader as NBD exports' (psk-file.ts:
+ *   private, bounded, one `identity:hexkey` per line), with keys of at least 16 bytes here. A server
+ *   takes every line; a client uses the first.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { E } from '../../errors.js';
+import { readPskFile, type PskKeys } from '../psk-file.js';
 
 export const TOKEN_FILE = 'tcp.token';
 const TOKEN_RE = /^[0-9a-f]{64}$/;
@@ -53,32 +55,16 @@ export function sameToken(a: string, b: string): boolean {
   return crypto.timingSafeEqual(ha, hb);
 }
 
-export interface PskEntry {
-  identity: string;
-  key: Buffer;
-}
+/** The least PSK length the TCP transport takes: a key that guards a whole array. */
+const MIN_TCP_PSK = 16;
 
-/** Parses a PSK file (`identity:hexkey` lines); the key is never quoted in an error. */
-export function readPskFile(file: string): PskEntry[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw E.badPath(`cannot read the PSK file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const out: PskEntry[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (!line || line.startsWith('#')) continue;
-    const at = line.indexOf(':');
-    const id = line.slice(0, at);
-    const hex = line.slice(at + 1);
-    if (at <= 0 || !/^[0-9a-fA-F]+$/.test(hex) || hex.length % 2 !== 0 || hex.length < 32) {
-      throw E.badInput(`${file} line ${i + 1} is not identity:hexkey (a key of at least 16 bytes in hex)`, 'make one with: psktool -u rcopy -p FILE, or echo "rcopy:$(openssl rand -hex 32)" > FILE');
+/** Reads a PSK file for the TCP transport (readPskFile), refusing keys shorter than MIN_TCP_PSK bytes. */
+export function readTcpPsk(file: string): PskKeys {
+  const keys = readPskFile(file);
+  for (const user of keys.users) {
+    if (keys.key(user)!.length < MIN_TCP_PSK) {
+      throw E.badInput(`PSK file ${file}: the key of '${user}' is shorter than ${MIN_TCP_PSK} bytes`, 'make one with: psktool -u rcopy -p FILE, or echo "rcopy:$(openssl rand -hex 32)" > FILE');
     }
-    out.push({ identity: id, key: Buffer.from(hex, 'hex') });
   }
-  if (!out.length) throw E.badInput(`${file} holds no identity:hexkey line`);
-  return out;
+  return keys;
 }
