@@ -40,7 +40,7 @@ test('the TCP transport reads its PSK files with the same reader and refuses key
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rcopy-psk-'));
   try {
     const file = path.join(dir, 'keys.psk');
-    fs.writeFileSync(file, `rcopy:${'ab'.repeat(8)}\nshort:${'cd'.repeat(15)}\n`, { mode: 0o600 });
+    fs.writeFileSync(file, `rcopy:${'ab'.repeat(16)}\nshort:${'cd'.repeat(15)}\n`, { mode: 0o600 });
     assert.equal(readPskFile(file).users.length, 2);
     assert.throws(
       () => readTcpPsk(file),
