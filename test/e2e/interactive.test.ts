@@ -4,82 +4,14 @@
  * `capture-pane`. CI=true makes rcopy non-interactive, so the child runs without it.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { BIN, type TestHome, arrayDirOf, sleep, homeTest } from '../helpers.js';
+import { BIN, arrayDirOf, homeTest } from '../helpers.js';
+import { inTerminal, skipNoTmux } from './cli-terminal.js';
 
-const HAVE_TMUX = spawnSync('tmux', ['-V']).status === 0;
-const skip = HAVE_TMUX ? false : 'tmux is not installed (apt-get install tmux)';
-let counter = 0;
-
-const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/** One rcopy command line in a pseudo-terminal of 120x40. */
-class Terminal {
-  /** tmux's server socket, in the test's home (removed with it): nothing left in /tmp. */
-  readonly socket: string;
-  private readonly env: NodeJS.ProcessEnv;
-
-  constructor(home: TestHome, args: string[]) {
-    this.socket = path.join(home.dir, `tmux-${++counter}`);
-    const env = { ...process.env };
-    delete env.TMUX;
-    delete env.CI;
-    this.env = env;
-    const cmd = `env -u CI RCOPY_HOME=${q(home.dir)} NO_COLOR=1 ${q(process.execPath)} ${q(BIN)} ${args.map(q).join(' ')}; echo "[exit $?]"; sleep 600`;
-    this.tmux('-f', '/dev/null', 'new-session', '-d', '-s', 't', '-x', '120', '-y', '40', cmd);
-  }
-
-  private tmux(...args: string[]): string {
-    const r = spawnSync('tmux', ['-S', this.socket, ...args], { env: this.env, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  }
-
-  screen(): string {
-    return this.tmux('capture-pane', '-p', '-t', 't').trimEnd();
-  }
-
-  /** Keys by tmux name (Enter, Down, Up, C-c). */
-  keys(...keys: string[]): void {
-    this.tmux('send-keys', '-t', 't', ...keys);
-  }
-
-  type(text: string): void {
-    this.tmux('send-keys', '-t', 't', '-l', text);
-  }
-
-  async waitFor(re: RegExp, timeoutMs = 20_000): Promise<string> {
-    const t0 = Date.now();
-    let s = '';
-    while (Date.now() - t0 < timeoutMs) {
-      s = this.screen();
-      if (re.test(s)) return s;
-      await sleep(100);
-    }
-    throw new Error(`timed out waiting for ${re} on the screen:\n${s}`);
-  }
-
-  /** Waits for the command to end; returns its exit status and the screen. */
-  async exit(timeoutMs = 20_000): Promise<{ code: number; screen: string }> {
-    const s = await this.waitFor(/\[exit \d+\]/, timeoutMs);
-    return { code: Number(/\[exit (\d+)\]/.exec(s)![1]), screen: s };
-  }
-
-  kill(): void {
-    spawnSync('tmux', ['-S', this.socket, 'kill-server'], { env: this.env });
-  }
-}
-
-async function session<T>(home: TestHome, args: string[], fn: (t: Terminal) => Promise<T>): Promise<T> {
-  const t = new Terminal(home, args);
-  try {
-    return await fn(t);
-  } finally {
-    t.kill();
-  }
-}
+const skip = skipNoTmux;
+/** One rcopy command line in a pseudo-terminal of 120x40 (cli-terminal.ts). */
+const session = inTerminal;
 
 homeTest('volume create with no arguments: choose the array, type the name and size', { skip }, async (h) => {
   await h.ok('array', 'create', 'siteA');
