@@ -6,7 +6,7 @@
 import { RcopyError } from '../../errors.js';
 import { existingArrayDir } from '../../engine/array/home.js';
 import { DEFAULT_THRESHOLDS, evaluate, formatCheck, type CheckInput, type CheckSide, type Thresholds } from '../../engine/ops/check.js';
-import { pairsOffline } from '../../engine/ops/offline-pairs.js';
+import { readPairsOffline } from '../../engine/array/offline.js';
 import { connectArray } from '../../server/client.js';
 import type { Method, ParamsOf, ResultOf } from '../../server/methods.js';
 import type { CallArgs } from '../../server/protocol.js';
@@ -50,7 +50,7 @@ async function probe(ctx: CliContext, name: string): Promise<Probe> {
     c = await connectArray(name, ctx.home, { autostart: false });
   } catch (e) {
     out.error = (e as Error).message;
-    out.offline = pairsOffline(name, ctx.home).length;
+    out.offline = readPairsOffline(name, ctx.home).length;
     return out;
   }
   const conn = c;
@@ -66,7 +66,7 @@ async function probe(ctx: CliContext, name: string): Promise<Probe> {
   } catch (e) {
     if (!out.answered) {
       out.error = (e as Error).message;
-      out.offline = pairsOffline(name, ctx.home).length;
+      out.offline = readPairsOffline(name, ctx.home).length;
     }
   } finally {
     c.close();
@@ -84,7 +84,7 @@ async function gather(ctx: CliContext, arrayArg: string | undefined, group: stri
       probes.set(p.name, p);
       // the other side of every pair is looked at too (a dead peer is a finding)
       for (const v of p.views) for (const ref of [v.pvol, v.svol]) todo.push(ref.slice(0, ref.indexOf(':')));
-      if (!p.answered) for (const r of pairsOffline(p.name, ctx.home)) todo.push(r.remoteArray);
+      if (!p.answered) for (const r of readPairsOffline(p.name, ctx.home)) todo.push(r.remoteArray);
     }
   }
   const inGroup = (g: string): boolean => !group || g === group;
@@ -96,7 +96,7 @@ async function gather(ctx: CliContext, arrayArg: string | undefined, group: stri
       else e.s = v;
       pairs.set(v.id, e);
     }
-  const groupPairs = (name: string): number => pairsOffline(name, ctx.home).filter((r) => inGroup(r.group)).length;
+  const groupPairs = (name: string): number => readPairsOffline(name, ctx.home, { group }).length;
   const arrays = [...probes.values()].map((p) => ({
     name: p.name,
     answered: p.answered,

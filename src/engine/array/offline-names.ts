@@ -3,10 +3,8 @@
  * backups), read-only and without the controller: for shell completion, which must be fast and
  * start nothing. A store that cannot be read gives no names.
  */
-import path from 'node:path';
 import { formatBackupId } from '../backup/id.js';
-import { STORE_FILE, arraysDir } from './home.js';
-import { ManagementStore } from './mgmt-store.js';
+import { readStoreOffline } from './offline.js';
 
 export type NameKind = 'volumes' | 'journals' | 'groups' | 'stats-groups' | 'backups';
 
@@ -19,18 +17,8 @@ const QUERY: Record<NameKind, string> = {
 };
 
 export function namesOffline(array: string, home: string, kind: NameKind): string[] {
-  let s: ManagementStore;
-  try {
-    s = ManagementStore.open(path.join(arraysDir(home), array, STORE_FILE), { readonly: true });
-  } catch {
-    return [];
-  }
-  try {
+  return readStoreOffline(array, home, [], (s) => {
     const rows = s.db.prepare(QUERY[kind]).all() as Array<{ n: string | number }>;
     return rows.map((r) => (kind === 'backups' ? formatBackupId(Number(r.n)) : String(r.n)));
-  } catch {
-    return [];
-  } finally {
-    s.close();
-  }
+  });
 }

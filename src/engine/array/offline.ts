@@ -37,6 +37,26 @@ export function peekArray(dir: string): ArrayInfo {
   }
 }
 
+/**
+ * Runs `read` on array `name`'s store (under `home`), opened read-only; `none` when the store
+ * cannot be opened (not an array, or not readable) or the read fails.
+ */
+export function readStoreOffline<T>(name: string, home: string, none: T, read: (s: ManagementStore) => T): T {
+  let s: ManagementStore;
+  try {
+    s = ManagementStore.open(path.join(arraysDir(home), name, STORE_FILE), { readonly: true });
+  } catch {
+    return none;
+  }
+  try {
+    return read(s);
+  } catch {
+    return none;
+  } finally {
+    s.close();
+  }
+}
+
 /** A pair as an array's store records it: its id, this array's side, and the other array. */
 export interface StoredPair {
   id: string;
@@ -45,39 +65,18 @@ export interface StoredPair {
 }
 
 /**
- * The pairs of journal group `group` that array `name` (under `home`) records, read-only. None
- * when its store cannot be opened (not an array, or not readable) or records no pairs.
+ * The pairs that array `name` (under `home`) records, read-only: all of them, or those of journal
+ * group `opts.group`. None when its store cannot be read or records no pairs.
  */
-export function readPairsOffline(name: string, home = homeDir(), opts: { group: string }): StoredPair[] {
-  let s: ManagementStore;
-  try {
-    s = ManagementStore.open(path.join(arraysDir(home), name, STORE_FILE), { readonly: true });
-  } catch {
-    return [];
-  }
-  try {
-    const rows = s.db.prepare('SELECT id, role, remote_array FROM pairs WHERE group_name = ?').all(opts.group) as Array<{ id: string; role: string; remote_array: string }>;
+export function readPairsOffline(name: string, home = homeDir(), opts: { group?: string } = {}): StoredPair[] {
+  return readStoreOffline(name, home, [], (s) => {
+    const sql = `SELECT id, role, remote_array FROM pairs${opts.group === undefined ? '' : ' WHERE group_name = ?'}`;
+    const rows = s.db.prepare(sql).all(...(opts.group === undefined ? [] : [opts.group])) as Array<{ id: string; role: string; remote_array: string }>;
     return rows.map((r) => ({ id: r.id, role: r.role, remoteArray: r.remote_array }));
-  } catch {
-    return [];
-  } finally {
-    s.close();
-  }
+  });
 }
 
 /** Whether array `name`'s backup catalogue has backup number n, read-only (false when unreadable). */
 export function hasBackupOffline(name: string, home: string, n: number): boolean {
-  let s: ManagementStore;
-  try {
-    s = ManagementStore.open(path.join(arraysDir(home), name, STORE_FILE), { readonly: true });
-  } catch {
-    return false;
-  }
-  try {
-    return !!s.db.prepare('SELECT id FROM backups WHERE id = ?').get(n);
-  } catch {
-    return false;
-  } finally {
-    s.close();
-  }
+  return readStoreOffline(name, home, false, (s) => !!s.db.prepare('SELECT id FROM backups WHERE id = ?').get(n));
 }
