@@ -9,10 +9,9 @@
  *
  * Ownership: take() gives a buffer to one owner; that owner calls give() once nothing refers to it
  * any more (the socket has written it, the volume write has ended). A buffer never given back is
- * simply collected. Sizes are rounded up to a power of two from MIN to MAX; others are plain
+ * simply collected. Sizes are rounded up to a power of two from `min` to MAX; others are plain
  * allocations that give() ignores, as it ignores a buffer it did not make or holds already.
  */
-const MIN = 1024 * 1024;
 const MAX = 64 * 1024 * 1024;
 
 export class BufferPool {
@@ -21,12 +20,15 @@ export class BufferPool {
   private readonly idle = new WeakSet<ArrayBuffer>();
   private keptBytes = 0;
 
-  /** keep: at most this many bytes of idle buffers are kept for reuse. */
-  constructor(private readonly keep = 128 * 1024 * 1024) {}
+  /** keep: at most this many bytes of idle buffers are kept for reuse; min: smaller sizes are not pooled. */
+  constructor(
+    private readonly keep = 128 * 1024 * 1024,
+    private readonly min = 1024 * 1024,
+  ) {}
 
   /** A buffer of n bytes (its contents are whatever was there before). */
   take(n: number): Buffer {
-    if (n < MIN || n > MAX) return Buffer.allocUnsafe(n);
+    if (n < this.min || n > MAX) return Buffer.allocUnsafe(n);
     const size = 2 ** Math.ceil(Math.log2(n));
     let ab = this.free.get(size)?.pop();
     if (ab) {

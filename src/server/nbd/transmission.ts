@@ -3,6 +3,7 @@
  * concurrently (at most MAX_INFLIGHT at a time), replies sent as each completes (simple replies, or
  * structured ones when negotiated). An error in a request is an error reply; the connection goes on.
  */
+import { BufferPool } from '../../engine/util/buffer-pool.js';
 import type net from 'node:net';
 import { RcopyError } from '../../errors.js';
 import type { Negotiated } from './handshake.js';
@@ -46,33 +47,16 @@ interface Request {
 const MAX_INFLIGHT = 16;
 
 /**
- * The payload buffers of large WRITEs, reused once their write has completed (the write path keeps
- * no reference to a host write's data after it resolves: the journal and the volume copy it into
- * their files). A fresh buffer per request cost more than the copy into it — page faults on new
- * memory and garbage collection: bench/nbd.ts, profiled with --cpu-prof. At most POOL_BYTES are
- * kept per connection; payloads up to SMALL come straight from the socket's chunks.
+ * The payload buffers of large WRITEs come from a pool of the connection (buffer-pool.ts) and go
+ * back once their write has completed (the write path keeps no reference to a host write's data
+ * after it resolves: the journal and the volume copy it into their files). A fresh buffer per
+ * request cost more than the copy into it — page faults on new memory and garbage collection:
+ * bench/nbd.ts, profiled with --cpu-prof. At most POOL_BYTES are kept per connection; payloads up
+ * to SMALL come straight from the socket's chunks.
  */
-class PayloadPool {
-  static readonly SMALL = 64 * 1024;
-  private static readonly POOL_BYTES = 64 * 1024 * 1024;
-  private free = new Map<number, Buffer[]>();
-  private kept = 0;
+const SMALL = 64 * 1024;
+const POOL_BYTES = 64 * 1024 * 1024;
 
-  get(n: number): Buffer {
-    const b = this.free.get(n)?.pop();
-    if (!b) return Buffer.allocUnsafeSlow(n);
-    this.kept -= n;
-    return b;
-  }
-
-  put(b: Buffer): void {
-    if (this.kept + b.length > PayloadPool.POOL_BYTES) return;
-    const l = this.free.get(b.length) ?? [];
-    l.push(b);
-    this.free.set(b.length, l);
-    this.kept += b.length;
-  }
-}
 /** WRITE_ZEROES writes zeros through the write path in pieces of this size. */
 const ZERO_CHUNK = 4 * 1024 * 1024;
 const ZEROS = Buffer.alloc(ZERO_CHUNK);
@@ -275,7 +259,7 @@ function refusal(r: Request): NbdError | null {
 export async function transmission(sock: net.Socket, reader: SocketReader, be: Backend, st: Negotiated): Promise<void> {
   const out = new Replier(sock, st);
   const inflight = new Set<Promise<void>>();
-  const pool = new PayloadPool();
+  const pool = new BufferPool(POOL_BYTES, SMALL + 1);
   try {
     for (;;) {
       const r = parseRequest(await reader.read(28));
@@ -285,8 +269,8 @@ export async function transmission(sock: net.Socket, reader: SocketReader, be: B
       }
       if (r.type === CMD.DISC) return;
       const bad = refusal(r);
-      const pooled = r.type === CMD.WRITE && !bad && r.length > PayloadPool.SMALL;
-      const payload = r.type === CMD.WRITE && !bad ? await (pooled ? reader.readInto(pool.get(r.length)) : reader.read(r.length)) : null;
+      const pooled = r.type === CMD.WRITE && !bad && r.length > SMALL;
+      const payload = r.type === CMD.WRITE && !bad ? await (pooled ? reader.readInto(pool.take(r.length)) : reader.read(r.length)) : null;
       if (r.type === CMD.WRITE && bad) await reader.skip(r.length);
       if (bad) {
         out.error(r.cookie, bad.errno, bad.message);
@@ -297,7 +281,7 @@ export async function transmission(sock: net.Socket, reader: SocketReader, be: B
         .catch((e: unknown) => out.error(r.cookie, errnoOf(e), (e as Error).message))
         .finally(() => {
           inflight.delete(p);
-          if (pooled) pool.put(payload!);
+          if (pooled) pool.give(payload!);
         });
       inflight.add(p);
     }

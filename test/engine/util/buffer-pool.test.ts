@@ -46,3 +46,14 @@ test('at most `keep` bytes of idle buffers are kept', () => {
   for (const b of bufs) pool.give(b);
   assert.equal(pool.kept, 4 * MiB);
 });
+
+test('sizes from `min` up are pooled (an NBD connection pools WRITE payloads over 64 KiB)', () => {
+  const pool = new BufferPool(MiB, 64 * 1024 + 1);
+  const small = pool.take(64 * 1024);
+  pool.give(small);
+  assert.equal(pool.kept, 0);
+  const big = pool.take(100 * 1024);
+  assert.equal(big.buffer.byteLength, 128 * 1024);
+  pool.give(big);
+  assert.equal(pool.take(65 * 1024 + 3).buffer, big.buffer);
+});
