@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { E, withPath } from '../../errors.js';
+import { E, RcopyError, storageError, withPath } from '../../errors.js';
 import { checkName } from '../../units.js';
 import { hashRange } from './checksum.js';
 import { STORE_FILE, dirMode, fileMode, mkdirMode, setArrayAccess } from './home.js';
@@ -172,6 +172,22 @@ export class StorageArray {
     return this.reserve.use();
   }
 
+  /**
+   * Records a state change that a failure (`cause`) made necessary, on a disk that may be full:
+   * when the cause was a lack of space one unit of the reserve is freed first, and one more before
+   * each retry while the record itself meets a full disk and units are left.
+   */
+  async recordOnFullDisk<T>(cause: unknown, record: () => Promise<T>): Promise<T> {
+    if (isNoSpace(cause)) this.useReserve();
+    for (;;) {
+      try {
+        return await record();
+      } catch (e) {
+        if (!isNoSpace(e) || !this.useReserve()) throw e;
+      }
+    }
+  }
+
   info(): ArrayInfo {
     return {
       name: this.name,
@@ -320,4 +336,9 @@ function createStore(dir: string, meta: Record<'name' | 'serial' | 'trackSize' |
   }
   fs.renameSync(tmp, path.join(dir, STORE_FILE));
   for (const ext of ['-wal', '-shm']) fs.rmSync(tmp + ext, { force: true });
+}
+
+/** Whether an error (mapped or raw) is a lack of space. */
+function isNoSpace(e: unknown): boolean {
+  return (e instanceof RcopyError ? e.code : storageError(e)?.code) === 'ERR_RCOPY_NO_SPACE';
 }

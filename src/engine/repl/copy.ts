@@ -120,26 +120,11 @@ export class CopyManager {
         const cur = this.records.rs.pair(id);
         if (!cur || cur.state !== 'COPY') return; // the group left COPY meanwhile (revert, suspension)
         if (err.kind !== 'peer' || Date.now() - failingSince > watch) {
-          await this.recordFailure(cur, p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`, err.code === 'ERR_RCOPY_NO_SPACE');
+          // a copy never stays in COPY because its end could not be written (array/reserve.ts)
+          await this.site.array.recordOnFullDisk(err, () => this.groupSwitch.failGroup(cur, p.resyncing ? `resync interrupted: ${err.message}` : `initial copy interrupted: ${err.message}`));
           return;
         }
         await new Promise((res) => setTimeout(res, Math.min(1000, watch / 4)));
-      }
-    }
-  }
-
-  /** Records a copy's failure (PSUE). On a full disk, each try first frees one more unit of the
-   *  space reserve (array/reserve.ts): a copy must never stay in COPY because its end could not be written. */
-  private async recordFailure(cur: PairRow, reason: string, noSpace: boolean): Promise<void> {
-    let free = noSpace;
-    for (;;) {
-      if (free) this.site.array.useReserve();
-      try {
-        await this.groupSwitch.failGroup(cur, reason);
-        return;
-      } catch (e) {
-        if (storageError(e, { array: this.site.name })?.code !== 'ERR_RCOPY_NO_SPACE' || !this.site.array.useReserve()) throw e;
-        free = false;
       }
     }
   }

@@ -69,9 +69,8 @@ export class Restorer {
     try {
       const why = `restore failed: ${storageError(e, { array: this.site.name })?.message ?? (e as Error)?.message ?? String(e)}`;
       this.site.log(`${journal}: ${why}: suspending (PSUE)`);
-      // room to record the suspension on the full disk (the array's reserve, one unit)
-      if (storageError(e)?.code === 'ERR_RCOPY_NO_SPACE') this.site.array.useReserve();
-      await this.suspend(journal, 'PSUE', why);
+      // room to record the suspension on the full disk (the array's reserve)
+      await this.site.array.recordOnFullDisk(e, () => this.suspend(journal, 'PSUE', why));
       const row = this.records.journalRow(journal);
       if (row.peerArray && row.peerJournal) {
         const peer = await this.links.peer(row.peerArray);

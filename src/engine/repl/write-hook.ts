@@ -92,8 +92,8 @@ export class WriteHook {
     const why = storageError(err, { array: this.site.name })?.message ?? (err as Error)?.message ?? String(err);
     this.site.log(`write to P-VOL ${vol.name} at ${off} (${len} bytes) failed after its journal record: ${why}; suspending ${p.localJournal} (PSUE)`);
     try {
-      if (storageError(err)?.code === 'ERR_RCOPY_NO_SPACE') this.site.array.useReserve(); // room to record the state
-      await this.suspension.suspendPrimaryLocked(p.localJournal, 'PSUE', `write to P-VOL ${vol.name} failed: ${why}`);
+      // room to record the state on the full disk (the array's reserve)
+      await this.site.array.recordOnFullDisk(err, () => this.suspension.suspendPrimaryLocked(p.localJournal, 'PSUE', `write to P-VOL ${vol.name} failed: ${why}`));
       this.unwritten.delete(p.localJournal);
     } catch (e) {
       this.site.log(`suspension of ${p.localJournal} after the failed write failed too: ${(e as Error).message}; its journal is not served from seq ${this.unwritten.get(p.localJournal)} on`);

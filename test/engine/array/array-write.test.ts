@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { StorageArray } from '../../../src/engine/array/array.js';
 import type { VolumeWrite } from '../../../src/engine/array/write-path.js';
@@ -106,6 +107,48 @@ test('a logged write is made durable by the checkpoint a journal runs before it 
       assert.ok((await v.read(0, 16384)).equals(Buffer.concat([Buffer.alloc(8192, 9), Buffer.alloc(8192, 8)])));
     } finally {
       await j.close();
+      await a.close();
+    }
+  });
+});
+
+test('recordOnFullDisk: a record that meets a full disk frees one more unit of the reserve per retry, and gives up when none is left', async () => {
+  await withDir('rcopy-array-', async (dir) => {
+    const a = await StorageArray.create(path.join(dir, 'A'), { name: 'A', durability: 'none' });
+    try {
+      const units = (): number => fs.readdirSync(path.join(dir, 'A')).filter((f) => /^reserve\.\d+$/.test(f)).length;
+      const full = (): Error => Object.assign(new Error('no space left on device'), { code: 'ENOSPC', syscall: 'write' });
+      assert.equal(units(), 4);
+      // caused by a full disk: one unit first; the record fails twice for lack of space, then succeeds
+      let tries = 0;
+      const r = await a.recordOnFullDisk(full(), async () => {
+        if (++tries < 3) throw full();
+        return 'recorded';
+      });
+      assert.equal(r, 'recorded');
+      assert.equal(tries, 3);
+      assert.equal(units(), 1);
+      // another cause frees nothing; another failure of the record is not retried
+      const other = Object.assign(new Error('i/o'), { code: 'EIO' });
+      await assert.rejects(
+        a.recordOnFullDisk(other, async () => {
+          throw other;
+        }),
+        /i\/o/,
+      );
+      assert.equal(units(), 1);
+      // no unit left: the record's own error comes out
+      tries = 0;
+      await assert.rejects(
+        a.recordOnFullDisk(full(), async () => {
+          tries++;
+          throw full();
+        }),
+        /no space/,
+      );
+      assert.equal(units(), 0);
+      assert.equal(tries, 1);
+    } finally {
       await a.close();
     }
   });
