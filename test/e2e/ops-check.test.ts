@@ -1,5 +1,6 @@
 /** rcopy check: Nagios/Icinga exit codes and performance data on real controllers. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { homeTest, waitFor, type TestHome } from '../helpers.js';
 import { assertSchema } from './ops-schema.js';
 import { twoSites } from './sites.js';
@@ -98,4 +99,40 @@ homeTest('check: healthy 0, journal over the mark 1, suspended pair 2, dead peer
   assert.equal(none.code, 3);
   assert.equal(none.json().error.code, 'ERR_RCOPY_NO_ARRAY');
   assertSchema('check', none.json());
+});
+
+homeTest('check: a backup that failed its last verify is CRITICAL; --backup-verify-age warns of one never verified', async (h) => {
+  await h.ok('array', 'create', 'a', '--durability', 'none');
+  await h.ok('volume', 'create', 'a:src', '--size', '4M');
+  await h.ok('volume', 'create', 'a:bk', '--size', '4M');
+  await h.ok('io', 'write', 'a:src', '--pattern', 'random', '--seed', '1', '--length', '1M');
+  await h.ok('backup', 'create', 'a:src', '--to', 'a:bk');
+  // never verified: OK by default, a warning with --backup-verify-age
+  assert.equal((await check(h, 'a')).code, 0);
+  const old = await check(h, 'a', '--backup-verify-age', '1d');
+  assert.equal(old.code, 1, old.lines.join('\n'));
+  assert.match(old.lines[1]!, /^WARNING - backup a:bk-000001 of src was never verified/);
+  assert.equal((await h.ok('backup', 'verify', 'a:bk-000001', '--json')).ok, true);
+  assert.equal((await check(h, 'a', '--backup-verify-age', '1d')).code, 0);
+  const shown = await h.ok('backup', 'show', 'a:bk-000001', '--json');
+  assert.equal(shown.lastVerify.ok, true);
+  // a byte flipped in the backup image while the controller is stopped: verify fails, check is CRITICAL
+  const img = (await h.ok('volume', 'show', 'a:bk', '--json')).path as string;
+  await h.ok('array', 'stop', 'a');
+  const fd = fs.openSync(img, 'r+');
+  const b = Buffer.alloc(1);
+  fs.readSync(fd, b, 0, 1, 100);
+  b[0] = b[0]! ^ 0xff;
+  fs.writeSync(fd, b, 0, 1, 100);
+  fs.closeSync(fd);
+  assert.equal((await h.run(['backup', 'verify', 'a:bk-000001'])).code, 3);
+  const bad = await check(h, 'a');
+  assert.equal(bad.code, 2, bad.lines.join('\n'));
+  assert.match(bad.lines[0]!, /^RCOPY CRITICAL - 1 critical/);
+  assert.match(bad.lines[1]!, /^CRITICAL - backup a:bk-000001 of src failed its last verify \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/);
+  assert.deepEqual(
+    bad.json.findings.map((f: any) => [f.status, f.kind, f.subject]),
+    [['CRITICAL', 'backup', 'a:bk-000001']],
+  );
+  await h.fails(3, 'ERR_RCOPY_BAD_DURATION', 'check', 'a', '--backup-verify-age', 'soon');
 });

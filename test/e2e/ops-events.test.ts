@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { BIN, homeTest, waitFor } from '../helpers.js';
 import { assertSchema } from './ops-schema.js';
+import { exportUri, needs, toolOk } from './nbd-helpers.js';
 import { twoSites } from './sites.js';
 
 homeTest('events --follow sees a split and a resync in order, as JSON lines', { timeout: 240_000 }, async (h) => {
@@ -56,4 +57,25 @@ homeTest('events --follow sees a split and a resync in order, as JSON lines', { 
   await h.ok('array', 'stop', 'A');
   assert.match(await h.ok('events', 'A'), /controller stopped/);
   await h.fails(2, 'ERR_RCOPY_BAD_DURATION', 'events', '--since', 'yesterday');
+});
+
+homeTest('events: an NBD client connecting and disconnecting is an event of kind export, with its bytes', needs('qemu-io'), async (h) => {
+  await h.ok('array', 'create', 'A', '--durability', 'none');
+  await h.ok('volume', 'create', 'A:v', '--size', '4M');
+  const uri = await exportUri(h, 'A:v');
+  await toolOk(['qemu-io', '-f', 'raw', '-c', 'write -P 0xab 0 65536', uri]);
+  const exportEvents = async (): Promise<any[]> =>
+    (await h.run(['events', 'A', '--json'])).stdout
+      .trim()
+      .split('\n')
+      .map((l: string) => JSON.parse(l))
+      .filter((e: any) => e.kind === 'export');
+  let seen: any[] = [];
+  await waitFor(async () => (seen = await exportEvents()).length >= 2, 30_000);
+  assert.deepEqual(
+    seen.map((e) => e.event.replace(/ \(.*$/, '')),
+    ["export client connected to 'v'", "export client disconnected from 'v'"],
+  );
+  assert.match(seen[1].event, /wrote 65536 bytes/);
+  for (const e of seen) assertSchema('events', e);
 });

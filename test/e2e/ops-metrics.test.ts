@@ -76,6 +76,10 @@ homeTest('metrics: textfile written atomically and /metrics served by the contro
   assert.equal(value(text, 'rcopy_host_write_latency_seconds_count', { array: 'A' }), 3);
   assert.equal(value(text, 'rcopy_pull_logical_bytes_total', { array: 'B', journal: 'j2' }), show.secondary.pull.logicalBytes);
   assert.equal(value(text, 'rcopy_controller_up', { array: 'A' }), 1);
+  // every pull round that got a reply is timed: at least the rounds that moved the first 1 MiB
+  const rounds = value(text, 'rcopy_pull_duration_seconds_count', { array: 'B', journal: 'j2' });
+  assert.ok(rounds >= 1 && rounds <= value(text, 'rcopy_pulls_total', { array: 'B', journal: 'j2' }), `pull rounds timed: ${rounds}`);
+  assert.ok(value(text, 'rcopy_pull_duration_seconds_sum', { array: 'B', journal: 'j2' }) > 0);
   // a second run replaces the file whole
   await h.ok('metrics', '--textfile', dir);
   assert.deepEqual(fs.readdirSync(dir), ['rcopy.prom']);

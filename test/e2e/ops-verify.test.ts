@@ -64,6 +64,17 @@ homeTest('pair verify under a running workload finds exactly the flipped tracks 
   await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
   const again = await h.ok('pair', 'verify', 'B:v', '--json');
   assert.equal(again.differingTracks, 0);
+  // each verify's result is an event of kind verify on the secondary, the differing one first
+  const verifies = (await h.run(['events', 'B', '--json'])).stdout
+    .trim()
+    .split('\n')
+    .map((l: string) => JSON.parse(l))
+    .filter((e: { kind: string }) => e.kind === 'verify');
+  assert.ok(
+    verifies.some((e: { event: string }) => /^verify: \d+ of \d+ tracks compared, [1-9]\d* differ/.test(e.event)),
+    JSON.stringify(verifies),
+  );
+  assert.match(verifies[verifies.length - 1].event, /^verify: \d+ of \d+ tracks compared, 0 differ/);
   await assertEqual(h, 'A:v', 'B:v');
   await assertEqual(h, 'A:w', 'B:w');
   await h.fails(2, 'ERR_RCOPY_USAGE', 'pair', 'verify');

@@ -84,6 +84,14 @@ homeTest('journal full under a stopped pull: PFUL warning, PFUS, no host write r
   await h.ok('pair', 'resync', 'B:v');
   await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
   await assertEqual(h, 'A:v', 'B:v');
+  // each PFUL and each journal overflow is an event of its kind (rcopy events), in order
+  const kinds = (await h.run(['events', 'A', '--json'])).stdout
+    .trim()
+    .split('\n')
+    .map((l: string) => JSON.parse(l))
+    .filter((e: { kind: string }) => e.kind === 'pful' || e.kind === 'journal-overflow')
+    .map((e: { kind: string; event: string }) => `${e.kind} ${e.event.replace(/ \(.*$/, '')}`);
+  assert.deepEqual(kinds, ['pful PAIR -> PFUL', 'journal-overflow PFUL -> PFUS', 'pful PAIR -> PFUL', 'journal-overflow PFUL -> PFUS']);
 });
 
 homeTest('PFUL across a controller restart: the pair returns to PAIR once the pull drains the journal', async (h) => {

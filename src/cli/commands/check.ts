@@ -34,6 +34,7 @@ export function thresholdsOf(opts: CommandOpts): Thresholds {
     rpoCritSeconds: secs('--rpo-crit', opts.rpoCrit, d.rpoCritSeconds),
     journalWarnPct: pct('--journal-warn', opts.journalWarn, d.journalWarnPct),
     journalCritPct: pct('--journal-crit', opts.journalCrit, d.journalCritPct),
+    backupVerifyAgeSeconds: opts.backupVerifyAge === undefined ? null : secs('--backup-verify-age', opts.backupVerifyAge, 0),
   };
   if (t.rpoWarnSeconds > t.rpoCritSeconds) throw E.badInput('--rpo-warn is over --rpo-crit', 'the warning threshold comes first');
   if (t.journalWarnPct > t.journalCritPct) throw E.badInput('--journal-warn is over --journal-crit', 'the warning threshold comes first');
@@ -62,7 +63,7 @@ async function probe(ctx: CliContext, name: string): Promise<Probe> {
       const st = await ask('pull.status', { journal: j.slice(j.indexOf(':') + 1) });
       out.pulls.push({ journal: j, lastError: st.lastError, failingSince: st.failingSince });
     }
-    out.backups = (await ask('backup.list', {})).map((b) => ({ id: b.id, source: b.source, state: b.state, error: b.error }));
+    out.backups = (await ask('backup.list', {})).map((b) => ({ id: b.id, source: b.source, state: b.state, error: b.error, lastVerify: b.lastVerify }));
   } catch (e) {
     if (!out.answered) {
       out.error = (e as Error).message;

@@ -20,6 +20,7 @@ export function registerOps(program: Command): void {
       .option('--rpo-crit <d>', 'RPO that is critical', '5m')
       .option('--journal-warn <pct>', 'master journal usage at which to warn', '80%')
       .option('--journal-crit <pct>', 'master journal usage that is critical', '95%')
+      .option('--backup-verify-age <d>', 'warn of a good backup never verified or not verified within this time (a failed verify is always critical)')
       .action(act(check, 'check')),
     'rcopy check',
     'rcopy check siteA --rpo-warn 30s --rpo-crit 2m --journal-warn 70%',

@@ -46,6 +46,8 @@ export interface BackupRecord {
   replica: Record<string, unknown> | null;
   keep: number | null;
   error: string | null;
+  /** the last `backup verify` of this backup (epoch ms, whether its checksum matched); null: never verified */
+  lastVerify: { time: number; ok: boolean } | null;
 }
 
 export type BackupState =
@@ -93,6 +95,11 @@ CREATE TABLE IF NOT EXISTS backups (
   error TEXT
 );
 CREATE INDEX IF NOT EXISTS backups_chain ON backups(chain_id);
+CREATE TABLE IF NOT EXISTS backup_verifies (
+  backup_id INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  ok INTEGER NOT NULL
+);
 `;
 
 /** A row of the backups table. */
@@ -219,7 +226,20 @@ export class BackupCatalogue {
       replica: r.replica ? (JSON.parse(r.replica) as Record<string, unknown>) : null,
       keep: r.keep,
       error: r.error,
+      lastVerify: this.lastVerify(r.id),
     };
+  }
+
+  private lastVerify(n: number): BackupRecord['lastVerify'] {
+    const v = this.db().prepare('SELECT time, ok FROM backup_verifies WHERE backup_id = ?').get(n) as { time: number; ok: number } | undefined;
+    return v ? { time: v.time, ok: v.ok === 1 } : null;
+  }
+
+  /** Records the result of a verify of backup `n` (the last one is kept). */
+  recordVerify(n: number, ok: boolean, time = Date.now()): void {
+    this.db()
+      .prepare('INSERT INTO backup_verifies(backup_id, time, ok) VALUES (?, ?, ?) ON CONFLICT(backup_id) DO UPDATE SET time = excluded.time, ok = excluded.ok')
+      .run(n, time, ok ? 1 : 0);
   }
 
   /** Records a backup that starts now (state 'running'); its number. */
@@ -271,5 +291,6 @@ export class BackupCatalogue {
 
   deleteBackup(n: number): void {
     this.db().prepare('DELETE FROM backups WHERE id = ?').run(n);
+    this.db().prepare('DELETE FROM backup_verifies WHERE backup_id = ?').run(n);
   }
 }

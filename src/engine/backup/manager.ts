@@ -307,6 +307,7 @@ export class BackupManager {
           const recorded = await TrackSums.load(this.file(`chain-${c.id}.sums`), reader.tracks, ts);
           if (recorded && recorded.root() === r.checksum) badOffsets = sums.differing(recorded).map((t) => t * ts);
         }
+        this.catalogue.recordVerify(n, actual === r.checksum);
         return {
           id: `${this.array.name}:${formatBackupId(n)}`,
           ok: actual === r.checksum,

@@ -17,9 +17,11 @@ export interface Thresholds {
   /** Percent (0-100) of the master journal in use. */
   journalWarnPct: number;
   journalCritPct: number;
+  /** A good backup never verified, or last verified longer ago than this, is a warning; null: not checked. */
+  backupVerifyAgeSeconds: number | null;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { rpoWarnSeconds: 60, rpoCritSeconds: 300, journalWarnPct: 80, journalCritPct: 95 };
+export const DEFAULT_THRESHOLDS: Thresholds = { rpoWarnSeconds: 60, rpoCritSeconds: 300, journalWarnPct: 80, journalCritPct: 95, backupVerifyAgeSeconds: null };
 
 /** One side of a pair as its controller describes it (the fields of server/methods.ts PairView used here). */
 export interface CheckSide extends RpoSide {
@@ -39,8 +41,8 @@ export interface CheckInput {
   pairs: Array<{ id: string; p: CheckSide | null; s: CheckSide | null }>;
   /** Restore journals' pulls (ARRAY:JOURNAL) that currently fail. */
   pulls: Array<{ journal: string; lastError: string | null; failingSince: number | null }>;
-  /** Backups of the arrays looked at; a failed one is a finding. The catalogue does not record verify results. */
-  backups: Array<{ id: string; source: string; state: string; error: string | null }>;
+  /** Backups of the arrays looked at, with their last verify (null: never verified). */
+  backups: Array<{ id: string; source: string; state: string; error: string | null; lastVerify: { time: number; ok: boolean } | null }>;
 }
 
 export interface Finding {
@@ -123,8 +125,26 @@ const pullFindings: FindingSource = (input) =>
       message: `the pull of ${p.journal} fails since ${new Date(p.failingSince!).toISOString()}: ${p.lastError ?? 'unknown error'}`,
     }));
 
-const backupFindings: FindingSource = (input) =>
-  input.backups.filter((b) => b.state === 'failed').map((b) => ({ status: 'WARNING', kind: 'backup', subject: b.id, message: `backup ${b.id} of ${b.source} failed${b.error ? `: ${b.error}` : ''}` }));
+/** A failed backup (warning); a good one whose last verify failed (critical: its data is not what was copied); with
+ *  a verify age, a good one never verified or verified too long ago (warning). */
+function backupFindings(input: CheckInput, t: Thresholds): Finding[] {
+  const out: Finding[] = [];
+  for (const b of input.backups) {
+    const v = b.lastVerify;
+    if (b.state === 'failed') out.push({ status: 'WARNING', kind: 'backup', subject: b.id, message: `backup ${b.id} of ${b.source} failed${b.error ? `: ${b.error}` : ''}` });
+    else if (b.state !== 'good') continue;
+    else if (v && !v.ok)
+      out.push({ status: 'CRITICAL', kind: 'backup', subject: b.id, message: `backup ${b.id} of ${b.source} failed its last verify (${new Date(v.time).toISOString()}): its checksum does not match` });
+    else if (t.backupVerifyAgeSeconds !== null && (!v || input.now - v.time > t.backupVerifyAgeSeconds * 1000))
+      out.push({
+        status: 'WARNING',
+        kind: 'backup',
+        subject: b.id,
+        message: `backup ${b.id} of ${b.source} ${v ? `was last verified ${new Date(v.time).toISOString()}` : 'was never verified'} (--backup-verify-age ${t.backupVerifyAgeSeconds}s)`,
+      });
+  }
+  return out;
+}
 
 /** Every kind of finding, in the order they are printed. Add a source here for a new kind. */
 export const SOURCES: FindingSource[] = [arrayFindings, pairFindings, rpoFindings, journalFindings, pullFindings, backupFindings];

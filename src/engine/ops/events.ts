@@ -1,7 +1,8 @@
 /**
  * The events of an array, as `rcopy events` lists them: the rows of the management store's
  * repl_events table (written by ReplStore.event: pair state changes with their reasons, pair
- * creation and deletion, integrity findings, verify results, controller start and stop), read
+ * creation and deletion, integrity findings, verify results, controller start and stop, NBD export
+ * clients connecting and disconnecting, drills), read
  * here only. Each event gets a kind from its text: a state change "A -> B" is `state`, and
  * `suspension`, `pful` or `journal-overflow` by the state it moves to.
  */
@@ -13,7 +14,7 @@ export interface EventRow {
   time: number;
   pair: string | null;
   event: string;
-  kind: 'state' | 'suspension' | 'pful' | 'journal-overflow' | 'verify' | 'controller' | 'other';
+  kind: 'state' | 'suspension' | 'pful' | 'journal-overflow' | 'verify' | 'controller' | 'export' | 'drill' | 'other';
 }
 
 const SUSPENDED = new Set(['PSUS', 'SSUS', 'PSUE', 'SSWS']);
@@ -23,6 +24,8 @@ export function kindOf(event: string): EventRow['kind'] {
   if (m) return m[2] === 'PFUL' ? 'pful' : m[2] === 'PFUS' ? 'journal-overflow' : SUSPENDED.has(m[2]!) ? 'suspension' : 'state';
   if (event.startsWith('verify')) return 'verify';
   if (event.startsWith('controller')) return 'controller';
+  if (event.startsWith('export client')) return 'export';
+  if (event.startsWith('drill')) return 'drill';
   return 'other';
 }
 

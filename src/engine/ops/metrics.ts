@@ -5,7 +5,7 @@
  * Two kinds of values:
  * - live ones, counted as they happen in the controller: host write bytes and the host write
  *   latency histogram (the write path's hooks, the volume write and the commit; not the wait for
- *   the write lock nor a sync pair's wait for the secondary);
+ *   the write lock nor a sync pair's wait for the secondary), and the pull round duration histogram;
  * - a snapshot of the array's state, set from a MetricsSnapshot right before each rendering (pair
  *   states, RPO and what is behind, journals, pulls, copies, exports, controller starts). Counters
  *   that the controller keeps across restarts (pull bytes) are set to the kept totals.
@@ -42,6 +42,7 @@ export class ArrayMetrics {
   readonly registry = new Registry<OpenMetricsContentType | PrometheusContentType>();
   private readonly hostBytes: Counter<'volume'>;
   private readonly hostLatency: Histogram;
+  private readonly pullDuration: Histogram<'journal'>;
   private readonly g: Record<string, Gauge<string>> = {};
   private readonly c: Record<string, Counter<string>> = {};
 
@@ -61,6 +62,13 @@ export class ArrayMetrics {
       name: 'rcopy_host_write_latency_seconds',
       help: 'Host write latency: hooks (journal append), volume write and commit',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: reg,
+    });
+    this.pullDuration = new Histogram({
+      name: 'rcopy_pull_duration_seconds',
+      help: 'Duration of a pull round (secondary side): request sent to entries stored in the restore journal',
+      labelNames: ['journal'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: reg,
     });
     const gauge = (name: string, help: string, labelNames: string[]) => (this.g[name] = new Gauge({ name, help, labelNames, registers: reg }));
@@ -90,6 +98,11 @@ export class ArrayMetrics {
   hostWrite(volume: string, bytes: number, seconds: number): void {
     this.hostBytes.inc({ volume }, bytes);
     this.hostLatency.observe(seconds);
+  }
+
+  /** A pull round of restore journal `journal` that took `seconds`. */
+  pullRound(journal: string, seconds: number): void {
+    this.pullDuration.observe({ journal }, seconds);
   }
 
   private exportsAdded = false;

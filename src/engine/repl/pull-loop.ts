@@ -59,6 +59,8 @@ export class PullManager {
   /** Applies what is pulled, in order (restore.ts). */
   readonly restorer: Restorer;
   copying: (journal: string) => boolean = () => false;
+  /** Told of each pull round that got a reply: its journal and seconds from request to stored (the ops metrics set it). */
+  onRound: (journal: string, seconds: number) => void = () => undefined;
 
   readonly references: ReferenceSettings;
   private readonly reconciler: Reconciler;
@@ -365,6 +367,7 @@ export class PullManager {
         peer.call('repl.ack', { journal: row.peerJournal, restored: this.records.journalRow(journal).restoredSeq }).catch(() => undefined);
       }
     }
+    this.onRound(journal, (performance.now() - t0) / 1000);
     this.keepCounters(journal);
     // the primary suspended the group (split, journal full, its own blockade): mirror it once drained
     const remote = Object.entries(info.states);

@@ -56,6 +56,9 @@ export class OpsService implements Service {
         for (const m of [this.metrics, this.om]) m.hostWrite(vol.name, data.length, secs);
       };
     });
+    this.repl().r.pulls.onRound = (journal, secs) => {
+      for (const m of [this.metrics, this.om]) m.pullRound(journal, secs);
+    };
     const kept = store.getJson<{ listen?: string } | null>(SERVE_KEY, null);
     if (kept?.listen) await this.serve(kept.listen).catch((e) => this.ctx.log(`metrics endpoint ${kept.listen} not served: ${(e as Error).message}`));
   }

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { E } from '../../errors.js';
 import { runtimeDir } from '../../engine/array/controller-process.js';
 import type { HandlerContext, Service } from '../handlers.js';
+import type { ReplService } from '../handlers/repl-handlers.js';
 import { readPskFile, type PskKeys } from '../psk-file.js';
 import { handshake, type ExportTarget } from './handshake.js';
 import { TlsFailed, type Conn } from './tls.js';
@@ -212,7 +213,16 @@ export class ExportRegistry implements Service {
     if (l.rec.socket) fs.rmSync(l.rec.socket, { force: true });
   }
 
-  private backend(l: Live): Backend {
+  /** An event in the array's management store (`rcopy events`, kind `export`); never fails the connection. */
+  private event(text: string): void {
+    try {
+      this.ctx.service<ReplService>('replication').r.records.rs.event(null, text);
+    } catch (e) {
+      this.ctx.log(`event not recorded (${text}): ${(e as Error).message}`);
+    }
+  }
+
+  private backend(l: Live, mine: { read: number; written: number }): Backend {
     const array = this.ctx.array;
     const vol = l.rec.volume;
     return {
@@ -226,6 +236,8 @@ export class ExportRegistry implements Service {
       counted: (r, w) => {
         l.bytesRead += r;
         l.bytesWritten += w;
+        mine.read += r;
+        mine.written += w;
       },
       log: (m) => this.ctx.log(`export '${l.rec.name}': ${m}`),
     };
@@ -236,20 +248,27 @@ export class ExportRegistry implements Service {
     sock.setNoDelay(true);
     sock.on('error', () => undefined);
     const conn: Conn = { sock, reader: new SocketReader(sock) };
-    const be = this.backend(l);
+    const mine = { read: 0, written: 0 };
+    const be = this.backend(l, mine);
+    let connected = false;
     const target: ExportTarget = { name: l.rec.name, readOnly: l.rec.readOnly, size: be.size, tls: l.keys };
     // a client that takes too long over the handshake is dropped; once transmitting it may stay idle
     const timer = setTimeout(() => sock.destroy(), HANDSHAKE_TIMEOUT_MS);
     try {
       const st = await handshake(conn, target);
       clearTimeout(timer);
-      if (st) await transmission(conn.sock, conn.reader, be, st);
+      if (st) {
+        connected = true;
+        this.event(`export client connected to '${l.rec.name}' (volume ${l.rec.volume}, ${l.conns.size} client${l.conns.size === 1 ? '' : 's'})`);
+        await transmission(conn.sock, conn.reader, be, st);
+      }
     } catch (e) {
       if (e instanceof TlsFailed) this.ctx.log(`NBD export '${l.rec.name}': ${e.message}`);
       else if (!(e instanceof Closed)) this.ctx.log(`NBD export '${l.rec.name}': connection failed: ${(e as Error).stack ?? String(e)}`);
     } finally {
       clearTimeout(timer);
       l.conns.delete(sock);
+      if (connected) this.event(`export client disconnected from '${l.rec.name}' (read ${mine.read} bytes, wrote ${mine.written} bytes)`);
       conn.sock.end();
       if (conn.sock !== sock) sock.end();
     }
