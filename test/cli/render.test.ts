@@ -21,8 +21,25 @@ test('output formats: JSON, YAML, CSV from a table or from a list of records, an
     },
     text: 'two rows',
   };
-  assert.equal(await render(out, 'json', false), JSON.stringify(out.data, null, 2));
-  assert.match(await render(out, 'yaml', false), /^- a: 1\n {2}b: x,y\n/);
+  // every element of a list carries the schema version (the list stays an array)
+  assert.equal(
+    await render(out, 'json', false),
+    JSON.stringify(
+      out.data.map((r) => ({ schemaVersion: 1, ...r })),
+      null,
+      2,
+    ),
+  );
+  assert.match(await render(out, 'yaml', false), /^- schemaVersion: 1\n {2}a: 1\n {2}b: x,y\n/);
+  // an object carries it at the top; an epoch-ms time gets its ISO 8601 sibling
+  const t = Date.UTC(2026, 0, 2, 3, 4, 5);
+  assert.deepEqual(JSON.parse(await render({ data: { created: t, nested: [{ time: t }], count: 12 } }, 'json', false)), {
+    schemaVersion: 1,
+    created: t,
+    createdAt: '2026-01-02T03:04:05.000Z',
+    nested: [{ time: t, timeAt: '2026-01-02T03:04:05.000Z' }],
+    count: 12,
+  });
   assert.equal(await render(out, 'csv', false), 'a,b\n1,"x,y"\n2,');
   assert.equal(await render({ data: out.data }, 'csv', false), 'a,b,c\n1,"x,y",\n2,,"{""d"":true}"');
   const table = await render(out, 'table', false);

@@ -63,8 +63,8 @@ export async function list(ctx: CliContext, _a?: Args, _o?: CommandOpts): Promis
 export async function show(ctx: CliContext, [nameArg]: Args): Promise<Output> {
   const name = await pickArray(ctx, nameArg as string | undefined);
   const dir = existingArrayDir(name, ctx.home);
-  const info = { ...peekArray(dir), ...statusOf(dir), createdAt: '' };
-  info.createdAt = iso(info.created);
+  const info = { ...peekArray(dir), ...statusOf(dir), createdAt: null as string | null };
+  info.createdAt = iso(info.created) || null;
   return { data: info };
 }
 

@@ -90,7 +90,7 @@ export async function list(ctx: CliContext, [arrayArg]: Args, opts: CommandOpts)
 export async function show(ctx: CliContext, [idArg]: Args): Promise<Output> {
   const id = await resolveBackup(ctx, idArg as string | undefined);
   const b = await call(ctx, id.array, 'backup.show', { number: id.number });
-  return { data: { ...b, pointInTimeAt: iso(b.pointInTime), startedAt: iso(b.started), finishedAt: iso(b.finished) } };
+  return { data: { ...b, pointInTimeAt: iso(b.pointInTime) || null, startedAt: iso(b.started) || null, finishedAt: iso(b.finished) || null } };
 }
 
 export async function verify(ctx: CliContext, [idArg]: Args): Promise<Output> {

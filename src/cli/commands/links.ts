@@ -75,7 +75,7 @@ export async function journalShow(ctx: CliContext, [ref]: Args): Promise<Output>
   const j = await pickJournal(ctx, ref as string | undefined);
   knownArray(j.array, ctx.home);
   const info = await call(ctx, j.array, 'journal.show', { name: j.name });
-  return { data: { ...info, oldestTime: iso(info.oldestTimestamp) } };
+  return { data: { ...info, oldestTime: iso(info.oldestTimestamp) || null } };
 }
 
 export async function journalDelete(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {

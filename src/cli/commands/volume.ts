@@ -41,7 +41,7 @@ export async function list(ctx: CliContext, [arrayArg]: Args, _o?: CommandOpts):
 export async function show(ctx: CliContext, [refArg]: Args): Promise<Output> {
   const v = await pickVolume(ctx, refArg as string | undefined);
   const info = await call(ctx, v.array, 'volume.show', { name: v.name });
-  return { data: { array: v.array, ...info, createdAt: iso(info.created) } };
+  return { data: { array: v.array, ...info, createdAt: iso(info.created) || null } };
 }
 
 export async function remove(ctx: CliContext, [refArg]: Args, opts: CommandOpts): Promise<Output> {

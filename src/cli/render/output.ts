@@ -2,6 +2,8 @@
  * What a command returns, and the pure renderers from that data to text: table (cli-table3),
  * JSON, YAML and CSV. Command modules never print their result themselves.
  */
+import { jsonShape } from './json-shape.js';
+
 export type Cell = string | number | boolean | null | undefined;
 
 export interface Output {
@@ -32,10 +34,10 @@ export function iso(ms: number | null | undefined): string {
 export async function render(out: Output, format: Format, color: boolean, width = Infinity): Promise<string> {
   switch (format) {
     case 'json':
-      return JSON.stringify(out.data ?? null, null, 2);
+      return JSON.stringify(jsonShape(out.data ?? null), null, 2);
     case 'yaml': {
       const YAML = (await import('yaml')).default;
-      return YAML.stringify(out.data ?? null).trimEnd();
+      return YAML.stringify(jsonShape(out.data ?? null)).trimEnd();
     }
     case 'csv':
       if (out.table && !out.csvFromData) return toCsv(out.table.head, out.table.rows);
