@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, homeTest, sleep, waitFor, type TestHome } from '../helpers.js';
+import { BIN, TRACES as ROOT_TRACES, homeTest, sleep, waitFor, type TestHome } from '../helpers.js';
 import { inTerminal, skipNoTmux } from './cli-terminal.js';
 
 async function paired(h: TestHome, size = '64M'): Promise<void> {
@@ -144,4 +144,60 @@ homeTest('kill -INT of a resync: the pair is left PSUE with its consistent image
   await h.ok('pair', 'resync', 'B:v');
   await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained');
   assert.equal((await h.ok('io', 'checksum', 'B:v', '--json')).sha256, (await h.ok('io', 'checksum', 'A:v', '--json')).sha256);
+});
+
+homeTest('SIGINT during backup create: cancelled in the controller, not in the catalogue, earlier generations intact, exit 130', async (h) => {
+  await h.ok('array', 'create', 'A', '--durability', 'none');
+  await h.ok('volume', 'create', 'A:src', '--size', '32M');
+  await h.ok('volume', 'create', 'A:bk', '--size', '32M');
+  await h.ok('io', 'write', 'A:src', '--pattern', 'random', '--length', '4M', '--seed', '1');
+  await h.ok('backup', 'create', 'A:src', '--to', 'A:bk');
+  await h.ok('io', 'write', 'A:src', '--pattern', 'random', '--length', '32M', '--seed', '2');
+  // an incremental at 2 MB/s: 32 MiB to copy, so it is still copying when the signal comes
+  const c = child(h, ['backup', 'create', 'A:src', '--to', 'A:bk', '--incremental', '--rate', '2MB/s']);
+  await waitFor(async () => (await h.ok('jobs', 'A', '--json')).some((j: { kind: string }) => j.kind === 'backup'), 60_000);
+  c.proc.kill('SIGINT');
+  const r = await c.done;
+  assert.equal(r.code, 130, r.stdout + r.stderr);
+  assert.match(r.stdout, /backup of A:src cancelled in the controller; nothing was added to the catalogue/);
+  assert.doesNotMatch(r.stderr, /ERR_RCOPY_INTERNAL|at .*\.js:\d+/);
+  await waitFor(async () => (await h.ok('jobs', 'A', '--json')).length === 0, 30_000);
+  const list = await h.ok('backup', 'list', 'A', '--json');
+  assert.deepEqual(
+    list.map((b: { id: string; state: string }) => [b.id, b.state]),
+    [['A:bk-000001', 'good']],
+  );
+  assert.equal((await h.ok('backup', 'verify', 'A:bk-000001', '--json')).ok, true, 'the generation before is intact');
+  // and the next backup runs whole
+  const again = await h.ok('backup', 'create', 'A:src', '--to', 'A:bk', '--incremental', '--json');
+  assert.equal(again.state, 'good');
+  assert.equal((await h.ok('backup', 'verify', again.id, '--json')).ok, true);
+});
+
+homeTest('Ctrl-C during stats import: the reader stops, the collection is as it was, exit 130', { skip: skipNoTmux, timeout: 240_000 }, async (h) => {
+  await h.ok('array', 'create', 'A', '--durability', 'none');
+  // 3 million MSR lines, gzipped (small on disk, seconds to read)
+  const file = path.join(h.tempDir(), 'big.csv.gz');
+  const lines: string[] = [];
+  for (let i = 0; i < 100_000; i++) lines.push(`${128166385295514663n + BigInt(i * 10000)},hm,0,Write,${(i * 4096) % (1 << 30)},4096,100`);
+  const block = Buffer.from(lines.join('\n') + '\n');
+  const zlib = await import('node:zlib');
+  const gz = zlib.createGzip({ level: 1 });
+  const out = fs.createWriteStream(file);
+  gz.pipe(out);
+  for (let i = 0; i < 30; i++) gz.write(block);
+  gz.end();
+  await new Promise<void>((r) => out.on('close', () => r()));
+  await h.ok('stats', 'import', 'A:t', '--trace', path.join(ROOT_TRACES, 'hm_0_first1000writes.csv'), '--format', 'msr');
+  const before = (await h.ok('stats', 'list', 'A', '--json')).find((g: { group: string }) => g.group === 't');
+  await inTerminal(h, ['stats', 'import', 'A:t', '--trace', file, '--format', 'msr'], async (t) => {
+    await t.waitFor(/reading big\.csv\.gz/);
+    t.keys('C-c');
+    const { code, screen } = await t.exit();
+    assert.equal(code, 130, screen);
+    assert.match(screen.replace(/\s+/g, ' '), /trace import cancelled .*the collection A:t is as it was/);
+    assert.doesNotMatch(screen, /ERR_RCOPY_INTERNAL|at .*\.js:\d+/);
+  });
+  const after = (await h.ok('stats', 'list', 'A', '--json')).find((g: { group: string }) => g.group === 't');
+  assert.deepEqual(after, before, 'the collection is unchanged');
 });

@@ -10,7 +10,8 @@ import { iso, type Output } from '../render/output.js';
 import { describeBackup, listRows } from '../render/backups.js';
 import { confirm, need, type Choice } from '../ui.js';
 import { progress } from '../render/progress.js';
-import { arrayNames, call, pickArray, pickVolume, volumeChoices } from './common.js';
+import { arrayNames, call, pickArray, pickVolume, volumeChoices, withArray } from './common.js';
+import { onInterrupt, wasInterrupted } from '../interrupt.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -71,8 +72,25 @@ export async function create(ctx: CliContext, [srcArg]: Args, opts: CommandOpts)
   if (opts.rate !== undefined) params.rate = parseRate(opts.rate);
   const p = await progress(ctx, `backing up ${src.ref} into ${src.array}:${to.name}`);
   let b: BackupRecord;
+  // Ctrl-C / SIGTERM cancels the backup in the controller (its job): it leaves nothing in the catalogue
+  let job: number | null = null;
   try {
-    b = await call(ctx, src.array, 'backup.create', params, { onEvent: (ev) => p.update(Number(ev.done), Number(ev.total)) });
+    b = await withArray(ctx, src.array, async (c) => {
+      const off = onInterrupt('the backup', async () => (job === null ? c.close() : void (await call(ctx, src.array, 'jobs.stop', { id: job, reason: 'interrupted' }))));
+      try {
+        return (await c.call('backup.create', params as ParamsOf<'backup.create'>, { onEvent: (ev) => (typeof ev.job === 'number' ? (job = ev.job) : p.update(Number(ev.done), Number(ev.total))) }))
+          .result;
+      } finally {
+        off();
+      }
+    });
+  } catch (e) {
+    if (!wasInterrupted()) throw e;
+    return {
+      data: { cancelled: true, source: src.ref, target: `${src.array}:${to.name}` },
+      text: `backup of ${src.ref} cancelled in the controller; nothing was added to the catalogue`,
+      exitCode: 130,
+    };
   } finally {
     p.stop();
   }

@@ -23,7 +23,9 @@ import { importText, reasonText, type ImportSummary } from '../render/stats-impo
 import { chartTitle, reportOutput } from '../render/stats-report.js';
 import { need, type Choice } from '../ui.js';
 import { progress } from '../render/progress.js';
-import { arrayChoices, call, pickArray } from './common.js';
+import { arrayChoices, call, pickArray, withArray } from './common.js';
+import { onInterrupt, wasInterrupted } from '../interrupt.js';
+import type { ParamsOf } from '../../server/methods.js';
 
 type Args = Array<string | string[] | undefined>;
 
@@ -150,10 +152,21 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: CommandOpt
   const { importTrace: run } = await import('../../engine/stats/traces/import.js');
   const p = await progress(ctx, `reading ${path.basename(file)}`);
   const t0 = performance.now();
+  // Ctrl-C / SIGTERM while reading stops the reader: nothing was sent, the collection is as it was
+  let stop = false;
+  const off = onInterrupt('the trace import', async () => void (stop = true));
   let result;
   try {
-    result = await run(file, { format: format as TraceFormat, intervalMs, trackSize, deviceSize, strict: !!opts.strict, onProgress: (done, total) => p.update(done, total) });
+    const onProgress = (done: number, total: number): void => {
+      if (stop) throw E.aborted('trace import cancelled');
+      p.update(done, total);
+    };
+    result = await run(file, { format: format as TraceFormat, intervalMs, trackSize, deviceSize, strict: !!opts.strict, onProgress });
+  } catch (e) {
+    if (!wasInterrupted()) throw e;
+    return { data: { cancelled: true, array: r.array, group: r.group }, text: `trace import cancelled while reading ${file}; the collection ${r.array}:${r.group} is as it was`, exitCode: 130 };
   } finally {
+    off();
     p.stop();
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -167,10 +180,9 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: CommandOpt
   }
   const encoded = result.entries;
   const payload = Buffer.concat(encoded.map((e) => e.data));
-  const g = await call<GroupInfo>(
+  const g = await storeImport(
     ctx,
-    r.array,
-    'stats.import',
+    r,
     {
       group: r.group,
       intervalMs,
@@ -188,8 +200,9 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: CommandOpt
         length: e.data.length,
       })),
     },
-    { payload },
+    payload,
   );
+  if (!('entries' in g)) return g;
   const data: ImportSummary & Record<string, unknown> = {
     array: r.array,
     group: r.group,
@@ -215,6 +228,40 @@ export async function importTrace(ctx: CliContext, [ref]: Args, opts: CommandOpt
     groupEntries: g.entries,
   };
   return { data, text: await importText(ctx, data) };
+}
+
+/** The group's entries now (null: no such group yet). */
+async function entriesOf(ctx: CliContext, r: { array: string; group: string }): Promise<number | null> {
+  return call(ctx, r.array, 'stats.status', { group: r.group }).then(
+    (g) => g.entries,
+    () => null,
+  );
+}
+
+/**
+ * Sends the imported entries (one transaction in the controller). Ctrl-C / SIGTERM meanwhile closes
+ * the connection, which the controller checks before it commits; what happened is then read back.
+ */
+async function storeImport(ctx: CliContext, r: { array: string; group: string }, params: Record<string, unknown>, payload: Buffer): Promise<GroupInfo | Output> {
+  const before = await entriesOf(ctx, r);
+  try {
+    return await withArray(ctx, r.array, async (c) => {
+      const off = onInterrupt('the trace import', async () => c.close());
+      try {
+        return (await c.call('stats.import', params as ParamsOf<'stats.import'>, { payload })).result;
+      } finally {
+        off();
+      }
+    });
+  } catch (e) {
+    if (!wasInterrupted()) throw e;
+    const after = await entriesOf(ctx, r);
+    const text =
+      after === before
+        ? `trace import cancelled; the collection ${r.array}:${r.group} is as it was (${before ?? 0} entries)`
+        : `interrupted too late: the import was stored already (${r.array}:${r.group} has ${after} entries)`;
+    return { data: { cancelled: after === before, array: r.array, group: r.group, groupEntries: after }, text, exitCode: 130 };
+  }
 }
 
 // ---------------------------------------------------------------- report

@@ -27,6 +27,8 @@ export interface CreateBackupOptions {
   keep?: number;
   /** bytes per second to stay under */
   rate?: number;
+  /** Why the backup should stop now (its command was interrupted), or null: a stopped backup leaves nothing in the catalogue. */
+  stopped?: () => string | null;
 }
 
 /** What a backup being created uses: its kind, the digests it updates, the undo file it fills. */

@@ -214,10 +214,12 @@ export class BackupManager {
       this.catalogue.setPointInTime(rowId, pointInTime, prep.incremental ? 'incremental' : 'full', replica);
       // ---- copying ----
       let stats: CopyCounts;
+      const unwatch = watchStop(opts.stopped, (why) => copy.abort(E.aborted(`backup cancelled: ${why}`)));
       try {
         await target.alloc.setAndPersist(bitsOf(todo));
         stats = await copy.run(onProgress);
       } finally {
+        unwatch();
         c.active = null;
       }
       await completeBackup(this.ctx, c, source, rowId, prep, copy, { counts: stats, pointInTime });
@@ -228,11 +230,11 @@ export class BackupManager {
       this.log(`backup ${formatBackupId(rowId)}: ${source.name} -> ${target.name} ${prep.incremental ? 'incremental' : 'full'}, ${stats.bytesCopied} bytes`);
       return this.catalogue.record(this.catalogue.row(rowId));
     } catch (e) {
-      if (rowId) {
-        const msg = e instanceof Error ? e.message : String(e);
-        this.catalogue.markFailed(rowId, msg);
-        this.log(`backup ${formatBackupId(rowId)} failed: ${msg}`);
-      }
+      const msg = e instanceof Error ? e.message : String(e);
+      // cancelled by its command: not in the catalogue at all (a failure stays listed as failed)
+      if (rowId && opts.stopped?.()) this.catalogue.deleteBackup(rowId);
+      else if (rowId) this.catalogue.markFailed(rowId, msg);
+      if (rowId) this.log(`backup ${formatBackupId(rowId)} ${opts.stopped?.() ? 'cancelled' : 'failed'}: ${msg}`);
       if (created && chain && this.catalogue.goodRows(chain.id).length === 0) await this.dropChain(chain);
       throw e;
     } finally {
@@ -462,4 +464,16 @@ function* bitsOf(bm: TrackBitmap): Generator<number> {
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** Polls `stopped` (every 50 ms) and calls `stop` once with its reason; returns the function that ends the watch. */
+function watchStop(stopped: (() => string | null) | undefined, stop: (why: string) => void): () => void {
+  if (!stopped) return () => undefined;
+  const t = setInterval(() => {
+    const why = stopped();
+    if (why === null) return;
+    clearInterval(t);
+    stop(why);
+  }, 50);
+  return () => clearInterval(t);
 }

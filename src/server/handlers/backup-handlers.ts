@@ -3,6 +3,7 @@ import { BackupManager } from '../../engine/backup/manager.js';
 import { E } from '../../errors.js';
 import type { Emit, HandlerContext, Handlers, Params, Service } from '../handlers.js';
 import { bool, int, optInt, optNum, optStr, str } from '../validate.js';
+import { jobs } from './jobs-handlers.js';
 
 export class BackupService implements Service {
   readonly name = 'backup';
@@ -50,21 +51,22 @@ function throttled(emit: Emit, on: boolean): ((done: number, total: number) => v
 }
 
 export const handlers: Handlers = {
-  'backup.create': async (ctx, p, _payload, emit) => {
+  'backup.create': async (ctx, p, _payload, emit, req) => {
     const label = optStr(p, 'label');
     if (label !== undefined && label.length > 256) throw E.badInput('a label has at most 256 characters');
-    return mgr(ctx).create(
-      {
-        source: str(p, 'source'),
-        target: str(p, 'target'),
-        label,
-        info: infoMap(p),
-        incremental: bool(p, 'incremental'),
-        keep: optInt(p, 'keep', 1, 100000),
-        rate: optNum(p, 'rate', 1),
-      },
-      throttled(emit, bool(p, 'progress')),
-    );
+    const source = str(p, 'source');
+    const target = str(p, 'target');
+    // a job: jobs stop, or its command going away (Ctrl-C), cancels it; nothing stays in the catalogue
+    const job = jobs(ctx).begin('backup', `backup of ${ctx.array.name}:${source} into ${target}`, req.signal);
+    emit({ job: job.view.id });
+    try {
+      return await mgr(ctx).create(
+        { source, target, label, info: infoMap(p), incremental: bool(p, 'incremental'), keep: optInt(p, 'keep', 1, 100000), rate: optNum(p, 'rate', 1), stopped: () => job.reason },
+        throttled(emit, bool(p, 'progress')),
+      );
+    } finally {
+      job.end();
+    }
   },
 
   'backup.list': async (ctx, p) => {

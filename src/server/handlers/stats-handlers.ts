@@ -95,7 +95,7 @@ export const handlers: Handlers = {
    * [{volume, tracks, trackSize}], entries [{start, end, volume, tracks, trackSize, count, writes,
    * writeBytes, enc, length}]; payload: the encoded bitmaps one after another.
    */
-  'stats.import': async (ctx, p, payload) => {
+  'stats.import': async (ctx, p, payload, _emit, req) => {
     const group = checkName('group', str(p, 'group'));
     const intervalMs = int(p, 'intervalMs', 1);
     if (!Array.isArray(p.members) || !Array.isArray(p.entries)) throw bad("parameters 'members' and 'entries' must be lists");
@@ -134,6 +134,9 @@ export const handlers: Handlers = {
       const clash = existing.members.find((m) => !m.external && memberNames.has(m.volume));
       if (clash) throw E.badInput(`trace device '${clash.volume}' has the name of volume '${clash.volume}' of group '${group}'`, 'import into another group');
     }
+    // a command interrupted while its entries were checked (its connection closed) changes nothing
+    await new Promise((res) => setImmediate(res));
+    if (req.signal.aborted) throw E.aborted('the trace import was cancelled by its command; nothing was stored');
     ctx.array.store.tx(() => {
       c.stats.addExternalMembers(group, intervalMs, members);
       c.stats.addEntries(group, entries);
