@@ -8,10 +8,16 @@
  * Each measurement: the primary's journal absorbs the workload with the pull stopped, then the
  * pull is started and timed until the pair is drained. Runs alternate on/off; the best of each counts
  * (the median is printed too: on a shared machine single runs vary by far more than 10%).
+ *  - issue 23: the same duplicate-heavy pull right after a restart of both controllers (the file
+ *    was sent before the restart; its copies are written after it), and a resync whose changed
+ *    tracks are copies of tracks the S-VOL holds unchanged: bytes on the link with references on
+ *    and off, in the same run.
  * Sizes: RCOPY_BENCH_DUP_FILE (default 4M), RCOPY_BENCH_DUP_COPIES (default 24),
- * RCOPY_BENCH_UNIQUE (default 512M), RCOPY_BENCH_RUNS (default 3), RCOPY_BENCH_BANDWIDTH (50MB/s).
+ * RCOPY_BENCH_UNIQUE (default 512M), RCOPY_BENCH_RUNS (default 3), RCOPY_BENCH_BANDWIDTH (50MB/s),
+ * RCOPY_BENCH_RESYNC_COPY (default 32M: the tracks copied while split).
  */
 import { BenchHome, GiB, MiB, randomFile, report, result, sizeArg, time, type BenchResult } from './lib.js';
+import { runAfterRestart, runResyncCopies } from './references-restart.js';
 
 interface Run {
   seconds: number;
@@ -54,6 +60,8 @@ function mb(n: number): string {
 }
 
 export function runReferences(): BenchResult[] {
+  const only = process.env.RCOPY_BENCH_REFS_ONLY; // 'restart' (the issue 23 rows only)
+  if (only === 'restart') return [...runAfterRestart(), ...runResyncCopies()];
   const fileBytes = sizeArg('RCOPY_BENCH_DUP_FILE', 4 * MiB);
   const copies = Number(process.env.RCOPY_BENCH_DUP_COPIES ?? 24);
   const unique = sizeArg('RCOPY_BENCH_UNIQUE', 512 * MiB);
@@ -135,6 +143,7 @@ export function runReferences(): BenchResult[] {
       h.cleanup();
     }
   }
+  out.push(...runAfterRestart(), ...runResyncCopies());
   return out;
 }
 

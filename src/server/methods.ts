@@ -293,7 +293,7 @@ export interface Results {
   'repl.diffMap': { count: number };
   'repl.readRuns': null;
   'repl.readTracks': null;
-  'repl.trackHashes': { hashes: string[][] };
+  'repl.trackHashes': { hashes: string[][]; hints?: Array<Array<Array<[number, number]> | null>> };
   'repl.primaryCreate': { id: string; state: PairState; lastSeq: number };
   'repl.primaryDelete': { deleted: boolean };
   'repl.primarySplit': { splitSeq: number; states: Record<string, PairState> };

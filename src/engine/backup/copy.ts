@@ -165,7 +165,7 @@ export class ActiveCopy {
           write[i] = false;
           continue;
         }
-        if (await undo.save(first + i, Buffer.from(o))) saved++;
+        if (await undo.save(first + i, o)) saved++; // `old` is this run's own buffer
       }
       if (saved > 0) {
         this.stats.undoTracks += saved;

@@ -8,14 +8,19 @@
  * differ. imageChecksum() computes the same value for a plain buffer.
  *
  * Track digest file (backups/chain-N.sums): 32 bytes per track, the digest of what the backup volume
- * holds in that track; 32 zero bytes stand for "an all-zero track". Written whole (temp + rename)
- * after the data it describes is on the backup volume.
+ * holds in that track; 32 zero bytes stand for "an all-zero track". Written after the data it
+ * describes is on the backup volume: whole (temp + rename) by a full backup, and by an incremental
+ * only the digests of the tracks it copied, in place (its cost follows the changed tracks, not the
+ * volume). A crash in that write can leave some of those digests old: the tracks' change bits are
+ * still set (they are cleared only once the backup is good), so the next backup copies and digests
+ * them again, and no good backup's checksum was computed from them.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { CREATE_FLAGS, fileMode } from '../array/home.js';
+import { CREATE_FLAGS, NOFOLLOW, fileMode } from '../array/home.js';
+import { pwriteAll } from '../util/file-io.js';
 import type { UndoFile } from './undo.js';
 import type { Volume } from '../array/volume.js';
 
@@ -46,6 +51,8 @@ export function imageChecksum(image: Buffer, trackSize: number): string {
 /** One digest per track; all-zero entries mean "all-zero track". */
 export class TrackSums {
   readonly buf: Buffer;
+  /** Loaded from a file: the tracks set since (save() writes only those). */
+  private changed: Set<number> | null = null;
   constructor(
     readonly tracks: number,
     readonly trackSize: number,
@@ -60,6 +67,7 @@ export class TrackSums {
 
   set(t: number, digest: Buffer): void {
     digest.copy(this.buf, t * DIGEST);
+    this.changed?.add(t);
   }
 
   /** SHA-256 over all track digests (zero entries replaced by the digest of a zero track). */
@@ -69,8 +77,7 @@ export class TrackSums {
     const empty = Buffer.alloc(DIGEST);
     let runStart = 0;
     for (let t = 0; t < this.tracks; t++) {
-      const d = this.get(t);
-      if (d.equals(empty)) {
+      if (this.buf.compare(empty, 0, DIGEST, t * DIGEST, (t + 1) * DIGEST) === 0) {
         if (t > runStart) h.update(this.buf.subarray(runStart * DIGEST, t * DIGEST));
         h.update(z);
         runStart = t + 1;
@@ -99,10 +106,15 @@ export class TrackSums {
       throw e;
     }
     if (data.length !== tracks * DIGEST) return null;
-    return new TrackSums(tracks, trackSize, data);
+    const sums = new TrackSums(tracks, trackSize, data);
+    sums.changed = new Set();
+    return sums;
   }
 
+  /** Writes the digests to `file`: only the tracks set since load() when that is fewer than a
+   *  quarter of them, in place; otherwise the whole file (temp + rename). */
   async save(file: string, durable: boolean): Promise<void> {
+    if (this.changed && this.changed.size < this.tracks / 4) return this.saveChanged(file, durable);
     const tmp = `${file}.tmp-${process.pid}`;
     const fh = await fsp.open(tmp, CREATE_FLAGS, fileMode());
     try {
@@ -113,6 +125,25 @@ export class TrackSums {
     }
     await fsp.rename(tmp, file);
     if (durable) await syncDir(path.dirname(file));
+    this.changed?.clear();
+  }
+
+  /** The runs of changed digests, written in place (see the header: what a crash here leaves). */
+  private async saveChanged(file: string, durable: boolean): Promise<void> {
+    const ts = [...this.changed!].sort((a, b) => a - b);
+    const fh = await fsp.open(file, fs.constants.O_WRONLY | NOFOLLOW);
+    try {
+      for (let i = 0; i < ts.length;) {
+        let j = i;
+        while (j + 1 < ts.length && ts[j + 1] === ts[j]! + 1) j++;
+        await pwriteAll(fh, this.buf.subarray(ts[i]! * DIGEST, (ts[j]! + 1) * DIGEST), ts[i]! * DIGEST);
+        i = j + 1;
+      }
+      if (durable) await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    this.changed!.clear();
   }
 }
 

@@ -122,20 +122,21 @@ export class UndoFile {
     return buf;
   }
 
-  /** Appends the content of a track unless one is already saved. Not durable until sync(). */
+  /** Appends the content of a track unless one is already saved (`data` must not change until it
+   *  resolves). Not durable until sync(). */
   async save(track: number, data: Buffer): Promise<boolean> {
     if (this.index.has(track)) return false;
     if (data.length !== this.trackSize) throw E.integrity(`undo record of ${data.length} bytes, expected ${this.trackSize}`);
-    const rec = Buffer.allocUnsafe(REC_HDR + data.length);
-    rec.writeUInt32LE(REC_MAGIC, 4);
-    rec.writeUInt32LE(track, 8);
-    rec.writeUInt32LE(data.length, 12);
-    data.copy(rec, REC_HDR);
-    rec.writeUInt32LE(crc32(rec.subarray(4)), 0);
+    // header and data go out together (writev): the track is not copied into a record buffer
+    const hdr = Buffer.allocUnsafe(REC_HDR);
+    hdr.writeUInt32LE(REC_MAGIC, 4);
+    hdr.writeUInt32LE(track, 8);
+    hdr.writeUInt32LE(data.length, 12);
+    hdr.writeUInt32LE(crc32(data, crc32(hdr.subarray(4))), 0);
     const pos = this.end;
-    this.end += rec.length;
+    this.end += REC_HDR + data.length;
     this.index.set(track, pos + REC_HDR);
-    await pwriteAll(this.fh, rec, pos);
+    await pwriteAll(this.fh, [hdr, data], pos);
     return true;
   }
 

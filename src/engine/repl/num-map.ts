@@ -96,6 +96,12 @@ export class NumMap {
     return true;
   }
 
+  /** Calls fn for every key and its value, in slot order. */
+  forEach(fn: (key: number, value: number) => void): void {
+    const { keys, vals } = this;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) fn(keys[i]! - 1, vals[i]!);
+  }
+
   clear(): void {
     this.keys.fill(0);
     this.size = 0;

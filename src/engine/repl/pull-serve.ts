@@ -6,7 +6,7 @@
  */
 import { E } from '../../errors.js';
 import { type JournalFile, type JournalEntry } from '../journal/journal-file.js';
-import { ContentIndex } from './references/content-index.js';
+import { ReferenceIndexes } from './references/index-keeper.js';
 import { BLOCK } from './references/wire.js';
 import type { PairState } from './pair-state.js';
 import type { Site } from './site.js';
@@ -17,8 +17,8 @@ import type { SyncWaiters } from './sync-waiters.js';
 import type { PrimaryInfo, PullReplyEntry } from './peer.js';
 
 export class PullServer {
-  /** P side: what each master journal's secondary holds, for references instead of data. */
-  private contentIndexes = new Map<string, ContentIndex>();
+  /** P side: what each master journal's secondary holds, for references instead of data (kept across restarts). */
+  readonly refIndexes: ReferenceIndexes;
   /** P side: last time a secondary pulled from a master journal. */
   readonly lastPulled = new Map<string, number>();
   private ahead = new Map<string, { after: number; maxBytes: number; blockCrcs: number; entries: Promise<JournalEntry[]> }>();
@@ -32,7 +32,9 @@ export class PullServer {
     private readonly waiters: SyncWaiters,
     /** The first seq whose volume write has not ended (WriteHook): never served. */
     private readonly firstUnwritten: (journal: string) => number | undefined,
-  ) {}
+  ) {
+    this.refIndexes = new ReferenceIndexes(site);
+  }
 
   /** Forgets a batch read ahead (the journal was folded or reset). */
   forgetReadAhead(journal: string): void {
@@ -42,6 +44,7 @@ export class PullServer {
   /** Waits for the releases under way (the controller stops). */
   async settle(): Promise<void> {
     await Promise.all(this.releasing.values());
+    await this.refIndexes.settle();
   }
 
   /**
@@ -68,17 +71,12 @@ export class PullServer {
     const names = new Map<number, string>();
     for (const v of this.site.array.volumes.values()) names.set(v.id, v.name);
     if (refs) {
-      let idx = this.contentIndexes.get(journal);
-      if (!idx) this.contentIndexes.set(journal, (idx = new ContentIndex()));
-      const key = this.records
-        .groupPairs(journal)
-        .map((p) => `${p.id}/${p.state}/${p.stateSince}`)
-        .join(',');
-      idx.resume(after, key);
+      const idx = await this.refIndexes.forPull(journal, j, after, this.records.groupPairs(journal));
       const enc = idx.encode(entries, names);
+      this.refIndexes.afterPull(journal, idx, entries.length);
       return { entries: enc.entries, payload: enc.payload, info: this.primaryInfo(journal) };
     }
-    this.contentIndexes.delete(journal);
+    this.refIndexes.forget(journal);
     const meta: PullReplyEntry[] = [];
     const bufs: Buffer[] = [];
     for (const e of entries) {

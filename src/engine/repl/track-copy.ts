@@ -21,7 +21,7 @@ import type { Links } from './links.js';
 import type { PairFiles } from './pair-files.js';
 import type { Parts } from './parts.js';
 import type { PeerCaller } from './peer.js';
-import { copyGroupWithReferences, primaryHashes } from './references/resync-copy.js';
+import { copyGroupWithReferences, primaryHashes, type PrimaryHashes } from './references/resync-copy.js';
 import { TrackIndex, trackHash } from './references/track-hashes.js';
 import type { PairRow } from './repl-store.js';
 import type { Site } from './site.js';
@@ -57,7 +57,7 @@ export class TrackCopy {
   private next = 0;
   /** With references: groups of pieces, and the primary's hashes of each (asked for at once). */
   private hashed: Array<{ group: Runs; n: number }> = [];
-  private hashesOf: Array<Promise<string[][]>> = [];
+  private hashesOf: Array<Promise<PrimaryHashes>> = [];
   private nextHashed = 0;
   private done = 0;
   private lastSave = performance.now();

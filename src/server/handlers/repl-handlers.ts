@@ -3,7 +3,6 @@
  * the Replicator of this array (write hook, pull loops, copy tasks, watch timer).
  */
 import { E } from '../../errors.js';
-import { hashTracks } from '../../engine/repl/references/track-hashes.js';
 import { trackBuffers } from '../../engine/util/buffer-pool.js';
 import { forEachLimit } from '../../engine/util/parallel.js';
 import type { CopyManager } from '../../engine/repl/copy.js';
@@ -344,12 +343,8 @@ export const handlers: Handlers = {
       if (total > 256 * 1024 * 1024) throw bad('at most 256 MiB of tracks per request');
       want.push([off / vol.trackSize, Math.ceil((off + len) / vol.trackSize) - 1]);
     }
-    // the ranges of a resync are mostly single random tracks: several reads in flight
-    const out: string[][] = new Array(want.length);
-    await forEachLimit(want.length, 8, async (i) => {
-      out[i] = await hashTracks(vol, want[i]![0], want[i]![1]);
-    });
-    return { hashes: out };
+    // the hashes, and where the S-VOL held each track's blocks (references/index-keeper.ts)
+    return svc(ctx).r.serve.refIndexes.trackHashes(svc(ctx).r.records.pairs(), vol, want);
   },
   'repl.primaryCreate': async (ctx, p) =>
     svc(ctx).r.lifecycle.primaryCreate({

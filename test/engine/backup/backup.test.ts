@@ -162,3 +162,25 @@ test('a pair use: the target is refused, the restore is refused naming the pair,
     assert.equal(uses[0]?.active, true);
   });
 });
+
+test('an incremental writes the digests of the tracks it copied in place, and they name a damaged track', async () => {
+  await withArray(async (a, m, img) => {
+    await put(a, img, 0, rnd(31, 2 * 1024 * 1024));
+    await m.create({ source: 'src', target: 'bk' });
+    const sumsFile = path.join(a.dir, 'backups', 'chain-1.sums');
+    const inode = fs.statSync(sumsFile).ino;
+    await put(a, img, 3 * TS, rnd(32, TS));
+    await put(a, img, 40 * TS, rnd(33, 2 * TS));
+    const inc = await m.create({ source: 'src', target: 'bk', incremental: true });
+    assert.equal(inc.kind, 'incremental');
+    assert.equal(inc.checksum, imageChecksum(img, TS));
+    assert.equal(fs.statSync(sumsFile).ino, inode, 'updated in place, not rewritten whole');
+    // the recorded digests match the image: verify names exactly the track damaged behind its back
+    const fd = fs.openSync(a.volume('bk').imagePath, 'r+');
+    fs.writeSync(fd, Buffer.alloc(100, 0xee), 0, 100, 41 * TS + 5);
+    fs.closeSync(fd);
+    const v = await m.verify(inc.number);
+    assert.equal(v.ok, false);
+    assert.deepEqual(v.badOffsets, [41 * TS]);
+  });
+});

@@ -14,10 +14,12 @@
  * earlier entry, or an earlier block of the same entry); the reply's own writes are fed in after
  * it has been encoded, off the pull's critical path.
  *
- * The index is dropped whenever the stream it mirrors may have a gap: a pull that does not
+ * The index stops being trusted whenever the stream it mirrors may have a gap: a pull that does not
  * continue where the previous one ended (a lost reply, a resync that bumped the sequence), a state
- * change of a pair of the group (suspension: writes go to bitmaps, not to the journal), or a pull
- * without references. Fingerprints are a crc32 and 21 sampled bits (fast; 53 bits); a collision only produces a
+ * change of a pair of the group (suspension: writes go to bitmaps, not to the journal), or a
+ * controller restart. Its places are then kept as candidates: hints for a resync (the secondary
+ * checks them) and, once the group is PAIR again, checked against the P-VOLs and adopted back
+ * (references/rebuild.ts). A pull without references drops everything. Fingerprints are a crc32 and 21 sampled bits (fast; 53 bits); a collision only produces a
  * reference whose SHA-256 the destination rejects, and then the data is fetched.
  *
  * Memory: at most MAX_PLACES places, the oldest written dropped first: two typed-array hash maps
@@ -31,7 +33,7 @@ import type { PullReplyEntry } from '../peer.js';
 
 export const MAX_PLACES = 1 << 19; // 2 GiB of distinct content
 const TWO32 = 2 ** 32;
-const ZERO_BLOCK = Buffer.alloc(BLOCK);
+export const ZERO_BLOCK = Buffer.alloc(BLOCK);
 
 /** 53-bit fingerprint of a full block: its crc32 (given, or computed) and 21 bits of four words sampled across it. */
 export function fingerprint(block: Buffer, blockCrc = crc32(block)): number {
@@ -39,7 +41,7 @@ export function fingerprint(block: Buffer, blockCrc = crc32(block)): number {
   return blockCrc * 2097152 + (w & 0x1fffff);
 }
 
-const ZERO_FP = fingerprint(ZERO_BLOCK);
+export const ZERO_FP = fingerprint(ZERO_BLOCK);
 
 /** What a sent entry wrote: volume id, offset, length, fingerprints of its full blocks. */
 type Fed = [number, number, number, number[] | null];
@@ -64,6 +66,13 @@ export class ContentIndex {
   upTo: number | null = null;
   /** Signature of the group's pair states the index was built under. */
   stateKey = '';
+  /** Under stateKey, the first `after` from which the S-VOLs mirror the P-VOLs (candidates may be checked). */
+  validFrom = Infinity;
+  /** Places from before the last reset (or a restart): place -> fingerprint, and the reverse. */
+  private candByPlace = new NumMap();
+  private candByFp = new NumMap();
+  /** Changed since the last snapshot was taken. */
+  dirty = false;
 
   constructor(readonly maxPlaces = MAX_PLACES) {
     this.reset();
@@ -74,6 +83,10 @@ export class ContentIndex {
   }
 
   reset(): void {
+    if (this.byPlace) {
+      this.feedPending();
+      for (const [place, fp] of this.places()) this.addCandidate(place, fp);
+    }
     this.pending = [];
     this.byFp = new NumMap();
     this.byPlace = new NumMap(1024, true);
@@ -83,13 +96,76 @@ export class ContentIndex {
     this.upTo = null;
   }
 
-  /** Makes the index continue from `after` under `stateKey`, dropping it when it cannot. */
-  resume(after: number, stateKey: string): void {
+  /**
+   * Makes the index continue from `after` under `stateKey`; when it cannot, its places become
+   * candidates. `lastSeq`: the master journal's last seq now (a new state's validFrom).
+   */
+  resume(after: number, stateKey: string, lastSeq = after): void {
     if (this.upTo !== after || this.stateKey !== stateKey) {
       this.reset();
+      if (this.stateKey !== stateKey) this.validFrom = Math.max(after, lastSeq);
       this.stateKey = stateKey;
       this.upTo = after;
     }
+  }
+
+  /** Forgets everything, candidates too (references turned off). */
+  clear(): void {
+    this.reset();
+    this.candByPlace = new NumMap();
+    this.candByFp = new NumMap();
+    this.dirty = true;
+  }
+
+  get candidates(): number {
+    return this.candByPlace.size;
+  }
+
+  addCandidate(place: number, fp: number): void {
+    if (this.candByPlace.size >= this.maxPlaces && this.candByPlace.find(place) < 0) return;
+    const old = this.candByPlace.get(place);
+    if (old !== undefined && this.candByFp.get(old) === place) this.candByFp.delete(old);
+    this.candByPlace.set(place, fp);
+    this.candByFp.set(fp, place);
+  }
+
+  /** Takes the candidates out (sorted by place) for checking; they are gone from here. */
+  takeCandidates(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    this.candByPlace.forEach((place, fp) => out.push([place, fp]));
+    this.candByPlace = new NumMap();
+    this.candByFp = new NumMap();
+    out.sort((a, b) => a[0] - b[0]);
+    return out;
+  }
+
+  /** Puts checked places (true as of upTo) into the index, unless it knows the place already. */
+  adopt(places: Array<[number, number]>): void {
+    this.feedPending();
+    for (const [place, fp] of places) if (this.byPlace.find(place) < 0) this.put(place, fp);
+    this.dirty = true;
+  }
+
+  /** A place holding content with this fingerprint, trusted or candidate (a hint: check it). */
+  hint(fp: number): number | undefined {
+    return this.byFp.get(fp) ?? this.candByFp.get(fp);
+  }
+
+  /** Every place and its fingerprint, trusted ones oldest first, then the candidates. */
+  *places(): Generator<[number, number]> {
+    for (let k = 0; k < this.ageLen; k++) {
+      const at = (this.ageHead + k) & (this.agePlace.length - 1);
+      const place = this.agePlace[at]!;
+      if (!this.isCurrent(place, this.ageGen[at]!)) continue;
+      yield [place, this.byPlace.get(place)!];
+    }
+  }
+
+  /** The candidates, for a snapshot. */
+  *candidatePlaces(): Generator<[number, number]> {
+    const out: Array<[number, number]> = [];
+    this.candByPlace.forEach((place, fp) => out.push([place, fp]));
+    yield* out;
   }
 
   private drop(place: number): void {
@@ -101,6 +177,7 @@ export class ContentIndex {
   }
 
   private put(place: number, fp: number): void {
+    this.dirty = true;
     this.drop(place);
     const gen = ++this.gen;
     this.byPlace.set(place, fp, gen);
@@ -284,6 +361,7 @@ export class ContentIndex {
     const first = Math.floor(offset / BLOCK);
     const last = Math.floor((offset + len - 1) / BLOCK);
     const aligned = offset % BLOCK === 0;
+    this.dirty = true;
     for (let b = first; b <= last; b++) {
       const place = base + b;
       const at = b * BLOCK - offset;

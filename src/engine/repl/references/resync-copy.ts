@@ -3,7 +3,8 @@
  * of the consistent image's save) and the primary is asked for its hashes of the same tracks, per
  * group of runs. Equal tracks are skipped, zero tracks written as zeros, tracks the S-VOL holds at
  * another changed track copied locally (checked against the hash; a stale one is read from the
- * primary), the rest read as data.
+ * primary), tracks whose blocks the S-VOL holds anywhere by the primary's content index (its hints,
+ * references/index-keeper.ts) rebuilt locally (checked the same way), the rest read as data.
  */
 import { E } from '../../../errors.js';
 import type { StorageArray } from '../../array/array.js';
@@ -14,22 +15,63 @@ import type { CopyStats } from '../copy-stats.js';
 import type { Links } from '../links.js';
 import type { PeerCaller } from '../peer.js';
 import type { PairRow } from '../repl-store.js';
+import type { Hint } from './index-keeper.js';
 import { ZERO_HASH, trackHash, type TrackIndex } from './track-hashes.js';
 
+/** The primary's hashes of the tracks of several runs, and its hints: where the S-VOL held each
+ *  track's blocks (runs of [offset, length], offset -1 for zeros), from its content index. */
+export interface PrimaryHashes {
+  hashes: string[][];
+  hints: Array<Array<Hint | null>> | null;
+}
+
 /** The primary's hashes of the tracks of several runs (one request). */
-export async function primaryHashes(links: Links, p: PairRow, peer: PeerCaller, vol: Volume, runs: Array<[number, number]>, st: CopyStats): Promise<string[][]> {
+export async function primaryHashes(links: Links, p: PairRow, peer: PeerCaller, vol: Volume, runs: Array<[number, number]>, st: CopyStats): Promise<PrimaryHashes> {
   const ts = vol.trackSize;
   const t0 = performance.now();
   const ranges = runs.map(([a, b]) => [a * ts, Math.min((b + 1) * ts, vol.size) - a * ts]);
-  const reply = await peer.call<{ hashes: string[][] }>('repl.trackHashes', { volume: p.remoteVol, ranges }, { timeoutMs: 120_000 });
+  const reply = await peer.call<{ hashes: string[][]; hints?: unknown }>('repl.trackHashes', { volume: p.remoteVol, ranges }, { timeoutMs: 120_000 });
   const hashes = reply.result.hashes;
   const ok =
     Array.isArray(hashes) && hashes.length === runs.length && runs.every(([a, b], i) => Array.isArray(hashes[i]) && hashes[i]!.length === b - a + 1 && hashes[i]!.every((h) => typeof h === 'string'));
   if (!ok) throw E.peer(`track hashes from ${p.remoteArray} do not match the ${runs.length} runs asked for`);
-  const wire = hashes.reduce((n, l) => n + l.reduce((m, h) => m + h.length + 3, 2), 2);
+  const hints = checkHints(reply.result.hints, runs, vol);
+  let wire = hashes.reduce((n, l) => n + l.reduce((m, h) => m + h.length + 3, 2), 2);
+  if (hints) wire += JSON.stringify(hints).length;
   st.referenceWireBytes += wire;
   await links.shaper(p.remoteArray).transfer(wire, t0);
-  return hashes;
+  return { hashes, hints };
+}
+
+/** The primary's hints when they are well formed (each covers its track exactly, within the volume); else none. */
+function checkHints(h: unknown, runs: Array<[number, number]>, vol: Volume): Array<Array<Hint | null>> | null {
+  if (!Array.isArray(h) || h.length !== runs.length) return null;
+  const ts = vol.trackSize;
+  const okRun = (r: unknown): boolean =>
+    Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) && Number.isSafeInteger(r[1]) && r[1] > 0 && r[0] >= -1 && (r[0] === -1 || r[0] + r[1] <= vol.size);
+  for (let i = 0; i < runs.length; i++) {
+    const [a, b] = runs[i]!;
+    const l: unknown = h[i];
+    if (!Array.isArray(l) || l.length !== b - a + 1) return null;
+    for (let k = 0; k < l.length; k++) {
+      const x: unknown = l[k];
+      if (x === null) continue;
+      const n = Math.min(ts, vol.size - (a + k) * ts);
+      if (!Array.isArray(x) || x.length > 4096 || !x.every(okRun) || x.reduce((m: number, r: [number, number]) => m + r[1], 0) !== n) return null;
+    }
+  }
+  return h as Array<Array<Hint | null>>;
+}
+
+/** A track rebuilt from the S-VOL at the places a hint names, or null when it is not all there. */
+async function fromHint(vol: Volume, hint: Hint, n: number): Promise<Buffer | null> {
+  const buf = Buffer.alloc(n);
+  let at = 0;
+  for (const [off, len] of hint) {
+    if (off >= 0) (await vol.read(off, len)).copy(buf, at);
+    at += len;
+  }
+  return at === n ? buf : null;
 }
 
 /**
@@ -43,7 +85,7 @@ export async function copyGroupWithReferences(
   array: StorageArray,
   vol: Volume,
   group: Array<[number, number]>,
-  hashes: string[][],
+  primary: PrimaryHashes,
   index: TrackIndex,
   keeper: ConsistentImage | null,
   saved: Promise<void>,
@@ -52,6 +94,7 @@ export async function copyGroupWithReferences(
   live: () => void,
 ): Promise<void> {
   const ts = vol.trackSize;
+  const { hashes, hints } = primary;
   const plans: Array<{ a: number; off: number; len: number; buf: Buffer; kind: Array<'equal' | 'zero' | 'ref' | 'data'> }> = [];
   const wanted: Array<[number, number]> = [];
   const into: Array<{ plan: number; at: number }> = [];
@@ -68,15 +111,27 @@ export async function copyGroupWithReferences(
       if (ph === index.hashOf(x)) plan.kind.push('equal');
       else if (ph === ZERO_HASH) plan.kind.push('zero');
       else {
+        // a changed track that holds it, else the places the primary's index names (any block the
+        // S-VOL held); each checked against the hash
         const src = index.find(ph, x);
-        const got = src === undefined ? null : await vol.read(src * ts, n);
-        if (got && trackHash(got) === ph) {
+        let got = src === undefined ? null : await vol.read(src * ts, n);
+        if (got && trackHash(got) !== ph) {
+          st.staleReferences++;
+          got = null;
+        }
+        const hint = got ? null : hints?.[g]?.[i];
+        // (not the track just found stale again)
+        if (hint && !(src !== undefined && hint.length === 1 && hint[0]![0] === src * ts)) {
+          got = await fromHint(vol, hint, n);
+          if (got && trackHash(got) !== ph) {
+            st.staleReferences++;
+            got = null;
+          }
+        }
+        if (got) {
           got.copy(plan.buf, at);
           plan.kind.push('ref');
-        } else {
-          if (got) st.staleReferences++;
-          plan.kind.push('data');
-        }
+        } else plan.kind.push('data');
       }
     }
     for (let i = 0; i < plan.kind.length;) {

@@ -27,8 +27,9 @@ export function trackHash(data: Buffer): string {
   return isZero(data) ? ZERO_HASH : sha256(data);
 }
 
-/** Hashes of tracks first..last of vol, read in runs of up to 1 MiB (unallocated ones are not read). */
-export async function hashTracks(vol: Volume, first: number, last: number): Promise<string[]> {
+/** Hashes of tracks first..last of vol, read in runs of up to 1 MiB (unallocated ones are not read);
+ *  `seen` is given each track read and its content. */
+export async function hashTracks(vol: Volume, first: number, last: number, seen?: (track: number, data: Buffer) => void): Promise<string[]> {
   const ts = vol.trackSize;
   const out: string[] = [];
   let t = first;
@@ -42,7 +43,11 @@ export async function hashTracks(vol: Volume, first: number, last: number): Prom
     while (end + 1 <= last && vol.isAllocated(end + 1) && (end + 2 - t) * ts <= RUN) end++;
     const off = t * ts;
     const buf = await vol.read(off, Math.min((end + 1) * ts, vol.size) - off);
-    for (let x = t; x <= end; x++) out.push(trackHash(buf.subarray((x - t) * ts, Math.min(buf.length, (x - t + 1) * ts))));
+    for (let x = t; x <= end; x++) {
+      const d = buf.subarray((x - t) * ts, Math.min(buf.length, (x - t + 1) * ts));
+      out.push(trackHash(d));
+      seen?.(x, d);
+    }
     t = end + 1;
   }
   return out;
