@@ -41,6 +41,11 @@ function oneRound(wsize: number, vsize: number, src: string, big: string, round:
     const dd = time(() => sh('dd', [`if=${src}`, `of=${h.file('plain.bin')}`, 'bs=1M', 'conv=fsync']));
     fs.rmSync(h.file('plain.bin'));
     out.hostWrites = { peer: dd, rcopy: time(() => h.rcopy('io', 'write', 'A:w', '--file', src)) };
+    // the P-VOL's own copy of those writes is in the page cache (the journal is their durable
+    // copy); it becomes durable when the journal frees the entries. Synced here, timed apart: it
+    // belongs to the host writes (dd's conv=fsync is in its time), and left to the kernel it
+    // lands on whichever of the floors or the pull below runs first
+    out.pvolSync = { peer: dd, rcopy: time(() => sh('sync', [])) };
     // pull + restore alone: the journaled data drained to the S-VOL
     // the floor under it: the secondary writes every byte twice (restore journal, then S-VOL), so
     // two copies made at once and synced are the most it can reach on this one disk
@@ -54,6 +59,7 @@ function oneRound(wsize: number, vsize: number, src: string, big: string, round:
       h.rcopy('pair', 'wait', 'B:w', '--drained', '--timeout', '10m');
     });
     out.pullRestore = { peer: cp, rcopy: pr };
+    out.pullVsFloor = { peer: two, rcopy: pr };
     // the same with the pull running while the host writes (all four copies on one disk)
     out.both = {
       peer: dd + cp,
@@ -98,10 +104,43 @@ function oneRound(wsize: number, vsize: number, src: string, big: string, round:
     } else out.resync = { peer: Number.NaN, rcopy: rs };
     out.cliFloor = { peer: out.resync.peer, rcopy: floor };
     out.resyncFloor = { peer: out.resync.peer, rcopy: bare };
+    out.resyncVsFloor = { peer: bare, rcopy: rs };
+    for (const pct of morePcts()) out[`resync${pct}`] = resyncAgainstFloor(h, img, sImg, vsize, pct, round);
   } finally {
     h.cleanup();
   }
   return out;
+}
+
+/** The larger changes a resync is measured after, besides 1% (RCOPY_BENCH_RESYNC_PCTS, default 10,50). */
+function morePcts(): number[] {
+  return (process.env.RCOPY_BENCH_RESYNC_PCTS ?? '10,50')
+    .split(',')
+    .filter(Boolean)
+    .map(Number)
+    .filter((n) => n > 0 && n < 100);
+}
+
+/**
+ * A resync after `pct`% of the tracks changed (random 64 KiB writes: -ln(1 - p) of the volume in
+ * bytes changes a share p of its tracks), against the bare copy of the same tracks that keeps the
+ * same consistent image (resync-floor.ts), with both controllers stopped.
+ */
+function resyncAgainstFloor(h: BenchHome, img: string, sImg: string, vsize: number, pct: number, round: number): { rcopy: number; peer: number } {
+  const bs = 64 * 1024;
+  for (const a of ['A', 'B']) h.rcopy('array', 'start', a);
+  h.rcopy('pair', 'split', 'B:big');
+  const bytes = Math.round((-Math.log(1 - pct / 100) * vsize) / bs) * bs;
+  const seed = 1000 * pct + round;
+  h.rcopy('workload', 'run', 'A:big', '--pattern', 'random', '--bs', '64k', '--bytes', String(bytes), '--seed', String(seed));
+  const rcopy = time(() => h.rcopy('pair', 'resync', 'B:big'));
+  h.rcopy('pair', 'wait', 'B:big', '--state', 'PAIR', '--drained', '--timeout', '10m');
+  h.rcopy('array', 'stop', '--all');
+  const list = h.file(`tracks-${pct}.txt`);
+  fs.writeFileSync(list, workloadBlocks(seed, vsize, bs, bytes).join('\n'));
+  fs.rmSync(h.file('floor.img'), { force: true });
+  const peer = time(() => sh(process.execPath, [path.join(ROOT, 'dist', 'bench', 'resync-floor.js'), img, sImg, h.file('floor.img'), list, String(bs)]));
+  return { rcopy, peer };
 }
 
 export function runReplication(): BenchResult[] {
@@ -137,7 +176,9 @@ export function runReplication(): BenchResult[] {
     out.push(result(name, best(k, 'rcopy'), peer, best(k, 'peer'), target, [note, perRound(k)].filter(Boolean).join('; ')));
   };
   add('hostWrites', `host writes (${w}) to an async P-VOL, journal absorbs them`, 'dd conv=fsync', '>= 0.50');
+  add('pvolSync', `the P-VOL's own copy of those writes made durable (sync, after them)`, 'the same dd', '', 'informational: timed apart, before the floors and the pull');
   add('pullRestore', `pull + restore of ${w} (two arrays, one host)`, 'cp + sync', '>= 0.70');
+  add('pullVsFloor', `pull + restore of ${w} against its floor (two copies at once + sync)`, 'the two copies', '>= 0.80');
   add('pullFloor', `two copies of ${w} at once + sync: the secondary's two writes, the floor under pull + restore`, 'cp + sync', '', 'informational: the most pull + restore can reach on this disk');
   add('both', `host writes + pull + restore of ${w} until drained`, 'dd + cp', '', 'informational');
   add('initialCopy', `initial copy of a fully written ${vs} volume`, 'cp + sync', '>= 0.80');
@@ -149,6 +190,8 @@ export function runReplication(): BenchResult[] {
     '',
     'informational: the most a resync that keeps the image can reach',
   );
+  add('resyncVsFloor', `resync after 1% of ${vs} changed against the bare resync`, 'bare resync', '>= 0.80');
+  for (const pct of morePcts()) add(`resync${pct}`, `resync after ${pct}% of the tracks of ${vs} changed against the bare copy of the same tracks`, 'bare resync', '>= 0.80');
   add('cliFloor', '`rcopy pair show`: one CLI round trip, the floor under any command', 'the same rsync', '', 'informational: the most any command can reach');
   return out;
 }

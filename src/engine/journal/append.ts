@@ -5,7 +5,7 @@
  * The last record of the batch carries batchEnd and every record its batch's first seq, so
  * recovery accepts the batch whole or not at all (layout.ts).
  */
-import { crc32 } from '../util/crc32.js';
+import { combineOpFor, crc32, crc32Combine } from '../util/crc32.js';
 import { ALIGN, KIND_DATA, KIND_WRAP, REC_HDR, ZERO, fillHeader, type JournalAppendEntry } from './layout.js';
 import type { IndexEntry, Placement } from './space.js';
 
@@ -52,7 +52,7 @@ export function encodeBatch(entries: JournalAppendEntry[], seqs: number[], sizes
     const ts = e.timestamp ?? now;
     fillHeader(h, stamp.salt, s, batchFirst, ts, e.offset, pl.pos, e.volumeId, e.data.length, e.flags ?? 0, KIND_DATA, i === entries.length - 1, stamp.epoch);
     const pad = sizes[i]! - REC_HDR - e.data.length;
-    h.writeUInt32LE(crc32(e.data, crc32(h.subarray(4))), 0);
+    h.writeUInt32LE(e.dataCrc === undefined ? crc32(e.data, crc32(h.subarray(4))) : crc32Combine(crc32(h.subarray(4)), e.dataCrc, combineOpFor(e.data.length)), 0);
     if (e.data.length <= 4096)
       seg.bufs.push(Buffer.concat([h, e.data, ZERO.subarray(0, pad)])); // one buffer, fewer iovecs
     else seg.bufs.push(h, e.data, ZERO.subarray(0, pad)); // header, data and padding in one writev, no copy

@@ -233,7 +233,7 @@ export class JournalFile {
    *  but at least one when there is one. Each is checked against its crc; a bad one throws.
    *  `blockCrcs`: a block size; each entry also gets the crc32 of each of its whole blocks, which
    *  check the record too (combined), so a reader that needs them pays for one pass, not two. */
-  async read(fromSeq: number, opts: { maxBytes?: number; maxEntries?: number; blockCrcs?: number } = {}): Promise<JournalEntry[]> {
+  async read(fromSeq: number, opts: { maxBytes?: number; maxEntries?: number; blockCrcs?: number; dataCrc?: boolean } = {}): Promise<JournalEntry[]> {
     this.assertOpen();
     const maxBytes = opts.maxBytes ?? DEFAULT_READ_BYTES;
     const maxEntries = opts.maxEntries ?? Infinity;
@@ -245,12 +245,12 @@ export class JournalFile {
       pick.push(e);
       bytes += e.len;
     }
-    return this.readPicked(pick, opts.blockCrcs ?? 0);
+    return this.readPicked(pick, opts.blockCrcs ?? 0, opts.dataCrc);
   }
 
   /** The entries of `pick` (in seq order), read and checked; stops at one released meanwhile. */
-  private readPicked(pick: IndexEntry[], block: number): Promise<JournalEntry[]> {
-    return readEntries(this.source, pick, block);
+  private readPicked(pick: IndexEntry[], block: number, dataCrc = false): Promise<JournalEntry[]> {
+    return readEntries(this.source, pick, block, dataCrc);
   }
 
   /** What reading records back needs (read.ts). */

@@ -54,7 +54,7 @@
  *   - appends are not fsynced; sync() makes everything appended before it durable.
  */
 import type fsp from 'node:fs/promises';
-import { combineOp, crc32, crc32Combine } from '../util/crc32.js';
+import { combineOp, crc32, crc32Combine, crc32Tail } from '../util/crc32.js';
 
 export interface JournalEntry {
   seq: number;
@@ -65,6 +65,8 @@ export interface JournalEntry {
   flags?: number;
   /** With read(…, { blockCrcs }): crc32 of each whole block of data, in order. */
   blockCrcs?: Uint32Array;
+  /** With read(…, { dataCrc }): crc32 of the data alone (from the record's checked crc). */
+  dataCrc?: number;
 }
 
 export interface JournalAppendEntry {
@@ -74,6 +76,9 @@ export interface JournalAppendEntry {
   offset: number;
   data: Buffer;
   flags?: number;
+  /** crc32 of data when the caller has it (a pulled entry: the primary's record gave it), so
+   *  the record's crc is combined from it instead of read over the data again. */
+  dataCrc?: number;
 }
 
 export const MAX_RECORD_DATA = 4 * 1024 * 1024;
@@ -235,7 +240,7 @@ export interface RecordPlace {
  * this journal's magic and salt, its seq, position, length and kind, and its crc (checked from its
  * blocks' crcs with `block` > 0, which fill `crcs`). Null when it is not.
  */
-export function readRecord(r: Buffer | null, e: RecordPlace, salt: Buffer, block: number, crcs: Uint32Array | undefined): JournalEntry | null {
+export function readRecord(r: Buffer | null, e: RecordPlace, salt: Buffer, block: number, crcs: Uint32Array | undefined, dataCrc = false): JournalEntry | null {
   const ok =
     r !== null &&
     r.readUInt32LE(4) === REC_MAGIC &&
@@ -248,5 +253,7 @@ export function readRecord(r: Buffer | null, e: RecordPlace, salt: Buffer, block
   if (!ok) return null;
   const out: JournalEntry = { seq: e.seq, timestamp: getU64(r, 32), volumeId: r.readUInt32LE(56), offset: getU64(r, 40), data: r.subarray(REC_HDR), flags: r.readUInt32LE(64) };
   if (crcs) out.blockCrcs = crcs;
+  // the record's crc is crc32(header ‖ data), checked above: the data's own follows from it
+  if (dataCrc) out.dataCrc = crc32Tail(r.readUInt32LE(0), crc32(r.subarray(4, REC_HDR)), e.len);
   return out;
 }

@@ -18,8 +18,9 @@ export interface RecordSource {
 }
 
 /** The entries of `pick` (in seq order), read and checked; stops at one released meanwhile.
- *  `block` > 0: each entry also gets the crc32 of each of its whole blocks. */
-export async function readEntries(src: RecordSource, pick: IndexEntry[], block: number): Promise<JournalEntry[]> {
+ *  `block` > 0: each entry also gets the crc32 of each of its whole blocks; `dataCrc`: the crc32
+ *  of its data (what a pull sends, so the secondary's restore journal need not compute it). */
+export async function readEntries(src: RecordSource, pick: IndexEntry[], block: number, dataCrc = false): Promise<JournalEntry[]> {
   const runs: IndexEntry[][] = [];
   for (const e of pick) {
     const run = runs[runs.length - 1];
@@ -27,7 +28,7 @@ export async function readEntries(src: RecordSource, pick: IndexEntry[], block: 
     if (run && last && last.pos + recordSize(last.len) === e.pos) run.push(e);
     else runs.push([e]);
   }
-  const out = await Promise.all(runs.map((run) => readRun(src, run, block)));
+  const out = await Promise.all(runs.map((run) => readRun(src, run, block, dataCrc)));
   const result: JournalEntry[] = [];
   for (const part of out) {
     for (const r of part) {
@@ -38,7 +39,7 @@ export async function readEntries(src: RecordSource, pick: IndexEntry[], block: 
   return result;
 }
 
-async function readRun(src: RecordSource, run: IndexEntry[], block: number): Promise<Array<JournalEntry | null>> {
+async function readRun(src: RecordSource, run: IndexEntry[], block: number, dataCrc: boolean): Promise<Array<JournalEntry | null>> {
   const first = run[0]!;
   const last = run[run.length - 1]!;
   const buf = Buffer.allocUnsafe(last.pos + REC_HDR + last.len - first.pos);
@@ -47,7 +48,7 @@ async function readRun(src: RecordSource, run: IndexEntry[], block: number): Pro
     const at = e.pos - first.pos;
     const r = at + REC_HDR + e.len <= got ? buf.subarray(at, at + REC_HDR + e.len) : null;
     const crcs = block > 0 && e.len >= block ? new Uint32Array(Math.floor(e.len / block)) : undefined;
-    const out = readRecord(r, e, src.salt(), block, crcs);
+    const out = readRecord(r, e, src.salt(), block, crcs, dataCrc);
     if (!out) {
       if (e.seq <= src.releasedSeq()) return null;
       throw E.integrity(`journal ${src.path()}: record seq ${e.seq} at offset ${e.pos} is corrupt (crc or header mismatch)`, 'the journal file was damaged; the entry cannot be used');

@@ -15,6 +15,8 @@ export interface PullReplyEntry {
   len: number;
   /** Present when part of the entry travels as references (references/wire.ts). */
   segs?: Segment[];
+  /** crc32 of the entry's whole data, from the primary's checked record. */
+  crc?: number;
 }
 
 /** The state of a master journal and its group, sent with every pull reply. */

@@ -245,7 +245,7 @@ export class PullManager {
     const ep = this.records.epoch(journal);
     const still = (): boolean => this.records.epoch(journal) === ep && this.records.groupPairs(journal).some((p) => p.role === 'S' && PULLING.has(p.state));
     // restore what is already here even if nothing can be pulled (runs while we fetch)
-    const before = this.restorer.chainRestore(journal);
+    const before = this.restorer.catchUp(journal, this.journals.journal(journal).lastSeq);
     const quit = async <T extends { skipped?: boolean }>(v: T): Promise<T> => {
       await before;
       await this.restorer.dropImages(journal);
@@ -288,8 +288,12 @@ export class PullManager {
       next.reply.catch(() => undefined);
       this.ahead.set(journal, next);
     }
-    await before; // the S-VOLs hold everything up to `after` before references are read from them
-    await this.restorer.dropImages(journal);
+    // the S-VOLs hold everything up to `after` before references are read from them; a batch
+    // that reads nothing from them is stored while the previous one is restored (two writes at once)
+    if (wait || sync || !entries.length || entries.some((e) => e.segs?.some((sg) => sg[0] === 2))) {
+      await before;
+      await this.restorer.dropImages(journal);
+    }
     if (!still()) {
       this.ahead.delete(journal);
       return quit({ entries: 0, bytes: 0, waiting: 0, info, skipped: true });
@@ -333,12 +337,13 @@ export class PullManager {
         const v = volByRemote.get(e.vol);
         // an entry of a volume not paired here (or an empty one) keeps its place in the sequence
         if (v === undefined || e.len === 0) batch.push({ seq: e.seq, timestamp: e.ts, volumeId: 0, offset: 0, data: Buffer.alloc(0) });
-        else batch.push({ seq: e.seq, timestamp: e.ts, volumeId: v.id, offset: e.off, data: datas[i]! });
+        else batch.push({ seq: e.seq, timestamp: e.ts, volumeId: v.id, offset: e.off, data: datas[i]!, dataCrc: crcOf(e, datas[i]!) });
       }
       // Not fsynced on purpose: the primary keeps every entry until this side reports it
       // restored, so after a crash the part of the restore journal that did not survive is
       // pulled again (the next pull asks after the last whole record found by recovery).
       // Written around the page cache: it is read back only by a recovery.
+      await this.restorer.room(journal);
       if (!still()) {
         this.ahead.delete(journal);
         return quit({ entries: 0, bytes: 0, waiting: 0, info, skipped: true });
@@ -425,4 +430,10 @@ export class PullManager {
     });
     this.stat(journal).failingSince = null;
   }
+}
+
+/** The primary's crc32 of an entry's data when it sent a valid one for all of it, else none (the
+ *  restore journal then computes it). A wrong one is found when the record is read back. */
+function crcOf(e: PullReplyEntry, data: Buffer): number | undefined {
+  return typeof e.crc === 'number' && Number.isInteger(e.crc) && e.crc >= 0 && e.crc < 2 ** 32 && data.length === e.len ? e.crc : undefined;
 }

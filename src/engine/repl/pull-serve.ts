@@ -73,6 +73,7 @@ export class PullServer {
     if (refs) {
       const idx = await this.refIndexes.forPull(journal, j, after, this.records.groupPairs(journal));
       const enc = idx.encode(entries, names);
+      withCrcs(enc.entries, entries);
       this.refIndexes.afterPull(journal, idx, entries.length);
       return { entries: enc.entries, payload: enc.payload, info: this.primaryInfo(journal) };
     }
@@ -80,7 +81,7 @@ export class PullServer {
     const meta: PullReplyEntry[] = [];
     const bufs: Buffer[] = [];
     for (const e of entries) {
-      meta.push({ seq: e.seq, ts: e.timestamp, vol: names.get(e.volumeId) ?? `#${e.volumeId}`, off: e.offset, len: e.data.length });
+      meta.push({ seq: e.seq, ts: e.timestamp, vol: names.get(e.volumeId) ?? `#${e.volumeId}`, off: e.offset, len: e.data.length, crc: e.dataCrc });
       bufs.push(e.data);
     }
     // the entries' data go out back to back as they are (no joined copy of the batch)
@@ -102,11 +103,11 @@ export class PullServer {
       const oldest = j.stats().oldestSeq;
       if (got && got.length && oldest !== null && oldest <= got[0]!.seq) entries = got;
     }
-    entries ??= await j.read(after + 1, { maxBytes, blockCrcs });
+    entries ??= await j.read(after + 1, { maxBytes, blockCrcs, dataCrc: true });
     if (entries.length) {
       const next = entries[entries.length - 1]!.seq;
       if (next < j.lastSeq) {
-        const p = j.read(next + 1, { maxBytes, blockCrcs });
+        const p = j.read(next + 1, { maxBytes, blockCrcs, dataCrc: true });
         p.catch(() => undefined);
         this.ahead.set(journal, { after: next, maxBytes, blockCrcs, entries: p });
       }
@@ -150,5 +151,14 @@ export class PullServer {
 
   ack(journal: string, restored: number): void {
     this.waiters.releaseWaiters(journal, restored);
+  }
+}
+
+/** Each reply entry gets the crc32 of its entry's data (the secondary's restore journal combines
+ *  its record's crc from it instead of reading the data once more). */
+function withCrcs(out: PullReplyEntry[], entries: JournalEntry[]): void {
+  for (let i = 0; i < out.length; i++) {
+    const e = entries[i];
+    if (e && e.seq === out[i]!.seq && e.data.length === out[i]!.len) out[i]!.crc = e.dataCrc;
   }
 }

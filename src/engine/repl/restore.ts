@@ -50,8 +50,41 @@ export class Restorer {
     const prev = this.restores.get(journal) ?? Promise.resolve(0);
     const p = prev.catch(() => 0).then(() => this.restore(journal, pulled));
     this.restores.set(journal, p);
+    this.beforeTail.set(journal, prev);
+    this.running.add(journal);
+    if (pulled?.length) this.queuedTo.set(journal, Math.max(this.queuedTo.get(journal) ?? 0, pulled[pulled.length - 1]!.seq));
+    const settle = (): void => {
+      if (this.restores.get(journal) === p) this.running.delete(journal);
+    };
+    p.then(settle, settle);
     p.catch((e) => this.restoreFailed(journal, e)); // callers that do not wait still get the group suspended
     return p;
+  }
+
+  /** The restore the newest one waits for. */
+  private beforeTail = new Map<string, Promise<number>>();
+
+  /** Resolves once at most one restore of the journal is pending (the newest): a pull that stores
+   *  its batch while the previous one is restored keeps no more than two batches in memory. */
+  async room(journal: string): Promise<void> {
+    await this.beforeTail.get(journal)?.catch(() => 0);
+  }
+
+  /** Journals whose restore chain has not settled yet. */
+  private running = new Set<string>();
+  /** The last seq of any pulled batch queued for restore (each such batch is applied from memory). */
+  private queuedTo = new Map<string, number>();
+
+  /**
+   * What a pull cycle waits for before it rebuilds references from the S-VOLs: the restore chain
+   * already running when it covers everything in the restore journal (`lastSeq`), else a new
+   * restore of what is there. So a batch appended while the previous one is being restored is
+   * applied from memory by its own restore, not read back by one queued before it was appended.
+   */
+  catchUp(journal: string, lastSeq: number): Promise<number> {
+    const tail = this.restores.get(journal);
+    if (tail && this.running.has(journal) && lastSeq <= (this.queuedTo.get(journal) ?? 0)) return tail;
+    return this.chainRestore(journal);
   }
 
   private failing = new Set<string>();
@@ -104,8 +137,8 @@ export class Restorer {
     for (;;) {
       if (!this.restorable(journal)) break;
       const restored = this.records.journalRow(journal).restoredSeq;
-      const batch = pulled && pulled.length && pulled[0]!.seq === restored + 1 ? pulled : await jf.read(restored + 1, { maxBytes: PULL_BATCH });
-      pulled = undefined;
+      const fromMemory = !!pulled?.length && pulled[0]!.seq === restored + 1;
+      const batch = fromMemory ? pulled! : await jf.read(restored + 1, { maxBytes: PULL_BATCH });
       if (!batch.length) break;
       const writes: VolumeWrite[] = [];
       for (const e of batch) if (e.data.length) writes.push({ vol: this.site.array.volumeById(e.volumeId), offset: e.offset, data: e.data });
@@ -117,6 +150,9 @@ export class Restorer {
       this.site.fault('restored-before-release');
       await jf.release(last);
       applied += batch.length;
+      // what was appended after the pulled batch has its own restore queued (catchUp), which
+      // applies it from memory: reading it back here would only race that one
+      if (fromMemory || (pulled?.length && last >= pulled[pulled.length - 1]!.seq)) break;
     }
     return applied;
   }

@@ -57,3 +57,21 @@ export function combineOp(len: number): number {
 export function crc32Combine(crcA: number, crcB: number, op: number): number {
   return (multModP(op, crcA) ^ crcB) >>> 0;
 }
+
+const OPS_KEPT = 4096;
+const ops = new Map<number, number>();
+
+/** combineOp(len), remembered for the lengths seen most recently (journal records repeat theirs). */
+export function combineOpFor(len: number): number {
+  let op = ops.get(len);
+  if (op === undefined) {
+    if (ops.size >= OPS_KEPT) ops.clear();
+    ops.set(len, (op = combineOp(len)));
+  }
+  return op;
+}
+
+/** crc32 of B alone from crc32(A ‖ B) and crc32(A) (B is `len` bytes): the combine undone. */
+export function crc32Tail(crcAB: number, crcA: number, len: number): number {
+  return crc32Combine(crcA, crcAB, combineOpFor(len));
+}
