@@ -17,6 +17,7 @@ import { TlsFailed, type Conn } from './tls.js';
 import { transmission, type Backend } from './transmission.js';
 import type { ExportRecord, ExportView } from './types.js';
 import { Closed, SocketReader } from './wire.js';
+import { DirectInput, chunkSink } from './direct.js';
 
 const STATE_KEY = 'nbd.exports';
 const MAX_SOCKET_PATH = 100;
@@ -176,7 +177,8 @@ export class ExportRegistry implements Service {
   private async listen(l: Live): Promise<void> {
     // the keys are read at every start: a key file changed or gone since is seen (and named) here
     l.keys = l.rec.tlsPsk ? readPskFile(l.rec.tlsPsk) : null;
-    const server = net.createServer((sock) => {
+    // paused: a plain connection's reading starts once DirectInput has taken it over
+    const server = net.createServer({ pauseOnConnect: true }, (sock) => {
       const t = this.serve(l, sock).finally(() => l.tasks.delete(t));
       l.tasks.add(t);
     });
@@ -231,11 +233,21 @@ export class ExportRegistry implements Service {
     };
   }
 
-  private async serve(l: Live, sock: net.Socket): Promise<void> {
+  private async serve(l: Live, accepted: net.Socket): Promise<void> {
+    // a plain connection is read straight into the requests' buffers (direct.ts); TLS the usual way
+    let reader: SocketReader | null = null;
+    const direct = l.keys
+      ? null
+      : DirectInput.adopt(
+          accepted,
+          chunkSink((c) => reader?.push(c)),
+        );
+    const sock = direct?.sock ?? accepted;
     l.conns.add(sock);
     sock.setNoDelay(true);
     sock.on('error', () => undefined);
-    const conn: Conn = { sock, reader: new SocketReader(sock) };
+    reader = new SocketReader(sock);
+    const conn: Conn = { sock, reader };
     const be = this.backend(l);
     const target: ExportTarget = { name: l.rec.name, readOnly: l.rec.readOnly, size: be.size, tls: l.keys };
     // a client that takes too long over the handshake is dropped; once transmitting it may stay idle
@@ -243,7 +255,7 @@ export class ExportRegistry implements Service {
     try {
       const st = await handshake(conn, target);
       clearTimeout(timer);
-      if (st) await transmission(conn.sock, conn.reader, be, st);
+      if (st) await transmission(conn.sock, conn.reader, be, st, conn.sock === sock ? direct : null);
     } catch (e) {
       if (e instanceof TlsFailed) this.ctx.log(`NBD export '${l.rec.name}': ${e.message}`);
       else if (!(e instanceof Closed)) this.ctx.log(`NBD export '${l.rec.name}': connection failed: ${(e as Error).stack ?? String(e)}`);
