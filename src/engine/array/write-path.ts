@@ -7,10 +7,16 @@
  * hooks asked to run after the volume write (a synchronous push).
  *
  * Invariants:
- *   - Hooks and the volume write of one write run under one lock, so the order of journal sequence
- *     numbers is the order in which the data lands on the volumes.
- *   - Every hook that journaled a write learns how its volume write ended (WriteContext.settle),
- *     under the lock, before the next write's hooks run.
+ *   - The hooks of one write run under the write lock, and its volume write starts there (its
+ *     allocation bits are set before the lock is released); the data write itself may still run
+ *     when the next write's hooks run (several host writes in flight, as an NBD client sends
+ *     them). A write waits, before its hooks, for every write in flight that overlaps it, so
+ *     overlapping writes land on the volume in the order of their journal sequence numbers;
+ *     writes that do not overlap have no order to keep.
+ *   - locked() is a barrier: its function runs once no write is in flight and none starts until it
+ *     ends (a suspension, a verify, a checkpoint and writeMany see every earlier write on the volume).
+ *   - Every hook that journaled a write learns how its volume write ended (WriteContext.settle):
+ *     at once when it succeeded, under the lock (the barrier) when it failed.
  */
 import { GroupSync } from '../util/group-sync.js';
 import type { Volume } from './volume.js';
@@ -41,12 +47,20 @@ export type WriteHook = (vol: Volume, offset: number, data: Buffer, origin: Writ
 export interface WriteContext {
   logged: boolean;
   /**
-   * Run under the write lock once the volume write has ended: with null when it succeeded, with
-   * its error when it (or a later hook) failed. A hook that journaled the write uses it to keep the
-   * record from being shipped before the data is on the volume, and to withdraw it when the data
-   * never got there (repl/write-hook.ts).
+   * Run once the volume write has ended: with null when it succeeded (at once, other writes may be
+   * in flight), with its error when it (or a later hook) failed (under the write lock, no write in
+   * flight). A hook that journaled the write uses it to keep the record from being shipped before
+   * the data is on the volume, and to withdraw it when the data never got there (repl/write-hook.ts).
    */
   settle: Array<(err: unknown) => void | Promise<void>>;
+}
+
+/** A volume write in flight: its range, and a promise that resolves when it ends (never rejects). */
+interface Flight {
+  vol: Volume;
+  start: number;
+  end: number;
+  ended: Promise<void>;
 }
 
 /** What the write path needs of its array. */
@@ -65,28 +79,46 @@ export class WritePath {
   readonly syncHooks: Array<() => Promise<void>> = [];
   private readonly syncer = new GroupSync(() => this.syncAll());
   private lockChain: Promise<unknown> = Promise.resolve();
+  /** Volume writes started under the lock and not ended yet (write()). */
+  private readonly flights = new Set<Flight>();
 
   constructor(private readonly host: WritePathHost) {}
 
   /**
    * A write into a volume: hooks first (journal append, bitmaps, PB bits), then the data, then
-   * durability (group commit: concurrent writes share one fsync).
+   * durability (group commit: concurrent writes share one fsync). The lock is held for the hooks
+   * and the start of the volume write; the data write runs beside later writes' (see the header).
    */
   async write(vol: Volume, offset: number, data: Buffer, origin: WriteOrigin, opts: { sync?: boolean }): Promise<void> {
     vol.checkRange(offset, data.length);
-    const after = await this.locked(async () => {
+    const { after, ctx, done } = await this.chained(async () => {
+      const end = offset + data.length;
+      const overlaps: Promise<void>[] = [];
+      for (const f of this.flights) if (f.vol === vol && f.start < end && offset < f.end) overlaps.push(f.ended);
+      if (overlaps.length) await Promise.all(overlaps);
       const after: Array<() => Promise<void>> = [];
       const ctx: WriteContext = { logged: false, settle: [] };
       try {
         await this.runHooks(vol, offset, data, origin, after, ctx);
-        await vol.write(offset, data, ctx.logged);
       } catch (e) {
+        await this.drain();
         await settle([ctx], e);
         throw e;
       }
-      await settle([ctx], null);
-      return after;
+      const done = vol.write(offset, data, ctx.logged);
+      const flight: Flight = { vol, start: offset, end, ended: Promise.resolve() };
+      const land = (): void => void this.flights.delete(flight);
+      flight.ended = done.then(land, land);
+      this.flights.add(flight);
+      return { after, ctx, done };
     });
+    try {
+      await done;
+    } catch (e) {
+      await this.locked(() => settle([ctx], e));
+      throw e;
+    }
+    await settle([ctx], null);
     this.host.afterWrite();
     if (opts.sync !== false) await this.commit();
     for (const f of after) await f();
@@ -141,8 +173,24 @@ export class WritePath {
     return ctx;
   }
 
-  /** Runs fn with the write lock held (hooks that change replication state use it too). */
+  /**
+   * Runs fn with the write lock held and no write in flight (hooks that change replication state,
+   * a verify, a checkpoint's barrier use it): every write that started before it has ended.
+   */
   locked<T>(fn: () => Promise<T>): Promise<T> {
+    return this.chained(async () => {
+      await this.drain();
+      return fn();
+    });
+  }
+
+  /** Waits until no volume write is in flight (with the lock held: none starts meanwhile). */
+  private async drain(): Promise<void> {
+    while (this.flights.size > 0) await Promise.all([...this.flights].map((f) => f.ended));
+  }
+
+  /** Runs fn after every earlier holder of the lock (writes may still be in flight). */
+  private chained<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.lockChain.then(fn, fn);
     this.lockChain = run.catch(() => undefined);
     return run;

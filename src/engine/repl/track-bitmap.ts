@@ -414,11 +414,15 @@ export class TrackBitmap {
   }
 
   private writeChain: Promise<void> = Promise.resolve();
+  /** The next write of setAndWrite() not started yet: later callers add their pages to it. */
+  private queued: { pages: Set<number>; run: Promise<void> } | null = null;
 
   /**
    * Sets the bits and writes their pages to the file without fsync: safe against a killed
    * process (the page cache survives it); flush() later makes them durable. Calls are serialised
-   * so a page written later always carries every bit set before it.
+   * so a page written later always carries every bit set before it. Callers that arrive while a
+   * write runs share the next one (a page is encoded when it is written, with every bit set by
+   * then): concurrent host writes into fresh tracks cost one map write, not one each.
    */
   setAndWrite(tracks: Iterable<number> | number): Promise<void> {
     const fh = this.requireFile();
@@ -427,16 +431,23 @@ export class TrackBitmap {
       this.set(t);
       pages.add(Math.floor((t >>> 5) / PAGE_WORDS));
     }
-    const run = this.writeChain.then(async () => {
-      for (const p of pages) {
+    if (this.queued) {
+      for (const p of pages) this.queued.pages.add(p);
+      return this.queued.run;
+    }
+    const q = { pages, run: Promise.resolve() };
+    q.run = this.writeChain.then(async () => {
+      if (this.queued === q) this.queued = null;
+      for (const p of q.pages) {
         const buf = Buffer.allocUnsafe(PAGE);
         this.encodePage(p, buf);
         let done = 0;
         while (done < buf.length) done += (await fh.write(buf, done, buf.length - done, PAGE * (1 + p) + done)).bytesWritten;
       }
     });
-    this.writeChain = run.catch(() => undefined);
-    return run;
+    this.queued = q;
+    this.writeChain = q.run.catch(() => undefined);
+    return q.run;
   }
 
   /** Flushes dirty pages and closes the file. */

@@ -27,8 +27,10 @@ export class WriteHook {
    * from whatever the P-VOL holds there, and nothing the host was not told is complete reaches the
    * S-VOL. If even the suspension fails (the management store on the same full disk), the seq stays
    * here: nothing from it on is served until a restart re-applies the journal to the P-VOL.
+   * Several writes may be in flight at once (WritePath): each keeps its first seq here until its
+   * volume write has ended.
    */
-  private unwritten = new Map<string, number>();
+  private unwritten = new Map<string, number[]>();
   /** Set by the wiring: wakes the secondary (a sync write waits for its pull). */
   onKick: (journal: string) => void = () => undefined;
 
@@ -43,7 +45,16 @@ export class WriteHook {
 
   /** The first seq of a master journal whose volume write has not ended (never served). */
   firstUnwritten(journal: string): number | undefined {
-    return this.unwritten.get(journal);
+    const seqs = this.unwritten.get(journal);
+    return seqs ? Math.min(...seqs) : undefined;
+  }
+
+  /** The volume write of the record at `seq` has ended (or its record was folded). */
+  private written(journal: string, seq: number): void {
+    const seqs = this.unwritten.get(journal);
+    const i = seqs?.indexOf(seq) ?? -1;
+    if (i >= 0) seqs!.splice(i, 1);
+    if (seqs && seqs.length === 0) this.unwritten.delete(journal);
   }
 
   async onWrite(vol: Volume, off: number, data: Buffer, origin: WriteOrigin, ctx: WriteContext): Promise<void | (() => Promise<void>)> {
@@ -88,15 +99,15 @@ export class WriteHook {
     return after;
   }
 
-  async volumeWriteFailed(p: PairRow, vol: Volume, off: number, len: number, err: unknown): Promise<void> {
+  async volumeWriteFailed(p: PairRow, vol: Volume, off: number, len: number, seq: number, err: unknown): Promise<void> {
     const why = storageError(err, { array: this.site.name })?.message ?? (err as Error)?.message ?? String(err);
     this.site.log(`write to P-VOL ${vol.name} at ${off} (${len} bytes) failed after its journal record: ${why}; suspending ${p.localJournal} (PSUE)`);
     try {
       // room to record the state on the full disk (the array's reserve)
       await this.site.array.recordOnFullDisk(err, () => this.suspension.suspendPrimaryLocked(p.localJournal, 'PSUE', `write to P-VOL ${vol.name} failed: ${why}`));
-      this.unwritten.delete(p.localJournal);
+      this.written(p.localJournal, seq);
     } catch (e) {
-      this.site.log(`suspension of ${p.localJournal} after the failed write failed too: ${(e as Error).message}; its journal is not served from seq ${this.unwritten.get(p.localJournal)} on`);
+      this.site.log(`suspension of ${p.localJournal} after the failed write failed too: ${(e as Error).message}; its journal is not served from seq ${seq} on`);
       await this.files.markTracks(p, vol, off, len).catch(() => undefined);
     }
   }
@@ -115,10 +126,10 @@ export class WriteHook {
       return null;
     }
     const r = await j.append(parts);
-    if (!this.unwritten.has(p.localJournal)) {
-      this.unwritten.set(p.localJournal, r.firstSeq);
-      ctx.settle.push((err) => (err === null ? void this.unwritten.delete(p.localJournal) : this.volumeWriteFailed(p, vol, off, data.length, err)));
-    }
+    const seqs = this.unwritten.get(p.localJournal) ?? [];
+    seqs.push(r.firstSeq);
+    this.unwritten.set(p.localJournal, seqs);
+    ctx.settle.push((err) => (err === null ? this.written(p.localJournal, r.firstSeq) : this.volumeWriteFailed(p, vol, off, data.length, r.firstSeq, err)));
     const pct = j.stats().usedPct / 100;
     this.suspension.crossed(p.localJournal, pct);
     return r.lastSeq;

@@ -18,6 +18,7 @@ import { TlsFailed, type Conn } from './tls.js';
 import { transmission, type Backend } from './transmission.js';
 import type { ExportRecord, ExportView } from './types.js';
 import { Closed, SocketReader } from './wire.js';
+import { DirectInput, chunkSink } from './direct.js';
 
 const STATE_KEY = 'nbd.exports';
 const MAX_SOCKET_PATH = 100;
@@ -177,7 +178,8 @@ export class ExportRegistry implements Service {
   private async listen(l: Live): Promise<void> {
     // the keys are read at every start: a key file changed or gone since is seen (and named) here
     l.keys = l.rec.tlsPsk ? readPskFile(l.rec.tlsPsk) : null;
-    const server = net.createServer((sock) => {
+    // paused: a plain connection's reading starts once DirectInput has taken it over
+    const server = net.createServer({ pauseOnConnect: true }, (sock) => {
       const t = this.serve(l, sock).finally(() => l.tasks.delete(t));
       l.tasks.add(t);
     });
@@ -243,11 +245,21 @@ export class ExportRegistry implements Service {
     };
   }
 
-  private async serve(l: Live, sock: net.Socket): Promise<void> {
+  private async serve(l: Live, accepted: net.Socket): Promise<void> {
+    // a plain connection is read straight into the requests' buffers (direct.ts); TLS the usual way
+    let reader: SocketReader | null = null;
+    const direct = l.keys
+      ? null
+      : DirectInput.adopt(
+          accepted,
+          chunkSink((c) => reader?.push(c)),
+        );
+    const sock = direct?.sock ?? accepted;
     l.conns.add(sock);
     sock.setNoDelay(true);
     sock.on('error', () => undefined);
-    const conn: Conn = { sock, reader: new SocketReader(sock) };
+    reader = new SocketReader(sock);
+    const conn: Conn = { sock, reader };
     const mine = { read: 0, written: 0 };
     const be = this.backend(l, mine);
     let connected = false;
@@ -260,7 +272,7 @@ export class ExportRegistry implements Service {
       if (st) {
         connected = true;
         this.event(`export client connected to '${l.rec.name}' (volume ${l.rec.volume}, ${l.conns.size} client${l.conns.size === 1 ? '' : 's'})`);
-        await transmission(conn.sock, conn.reader, be, st);
+        await transmission(conn.sock, conn.reader, be, st, conn.sock === sock ? direct : null);
       }
     } catch (e) {
       if (e instanceof TlsFailed) this.ctx.log(`NBD export '${l.rec.name}': ${e.message}`);

@@ -22,6 +22,7 @@ import {
   STRUCTURED_REPLY_MAGIC,
   type SocketReader,
 } from './wire.js';
+import { feed, type ByteSink, type DirectInput } from './direct.js';
 
 /** What an export does with the requests: the array's host write path underneath. */
 export interface Backend {
@@ -251,41 +252,140 @@ function refusal(r: Request): NbdError | null {
   return null;
 }
 
+/** Where a refused WRITE's payload is read to be dropped, and bytes after the end go. */
+const SCRATCH = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * Reads requests from the connection's bytes (a ByteSink: a plain connection's reads land right in
+ * its targets, DirectInput): the 28-byte header, then a WRITE's payload into a buffer of the
+ * connection's pool, or a refused WRITE's payload into SCRATCH, dropped.
+ */
+class RequestReader implements ByteSink {
+  private readonly header = Buffer.alloc(28);
+  private have = 0;
+  private req: Request | null = null;
+  private payload: Buffer | null = null;
+  private skipping = 0;
+  private refused: NbdError | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly pool: BufferPool,
+    private readonly onRequest: (r: Request, payload: Buffer | null, bad: NbdError | null) => void,
+    private readonly onBroken: () => void,
+  ) {}
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  target(): Buffer {
+    if (this.stopped) return SCRATCH;
+    if (this.payload) return this.payload.subarray(this.have);
+    if (this.skipping > 0) return SCRATCH.subarray(0, Math.min(this.skipping, SCRATCH.length));
+    return this.header.subarray(this.have);
+  }
+
+  landed(n: number): void {
+    if (this.stopped) return;
+    if (this.payload) {
+      this.have += n;
+      if (this.have === this.payload.length) this.complete(this.payload, null);
+    } else if (this.skipping > 0) {
+      this.skipping -= n;
+      if (this.skipping === 0) this.complete(null, this.refused);
+    } else {
+      this.have += n;
+      if (this.have === this.header.length) this.parsed();
+    }
+  }
+
+  private parsed(): void {
+    this.have = 0;
+    const r = parseRequest(this.header);
+    if (!r) return this.onBroken();
+    this.req = r;
+    const bad = refusal(r);
+    if (r.type !== CMD.WRITE || r.length === 0) return this.complete(r.type === CMD.WRITE ? Buffer.alloc(0) : null, bad);
+    if (bad) {
+      this.refused = bad;
+      this.skipping = r.length;
+    } else this.payload = r.length > SMALL ? this.pool.take(r.length) : Buffer.allocUnsafe(r.length);
+  }
+
+  private complete(payload: Buffer | null, bad: NbdError | null): void {
+    const r = this.req!;
+    this.req = null;
+    this.payload = null;
+    this.refused = null;
+    this.have = 0;
+    this.onRequest(r, payload, bad);
+  }
+}
+
 /**
  * Serves requests until DISC, the end of the connection, or a request without the request magic
- * (the stream cannot be followed any more: the connection is closed). In-flight requests complete
- * before it returns.
+ * (the stream cannot be followed any more: the connection is closed). The handshake's reader hands
+ * over what it read ahead; then a plain connection is read through `direct` (its bytes land in the
+ * request's buffers), a TLS one through 'data' events. At most MAX_INFLIGHT requests run at once:
+ * beyond, the socket is paused. In-flight requests complete before it resolves.
  */
-export async function transmission(sock: net.Socket, reader: SocketReader, be: Backend, st: Negotiated): Promise<void> {
-  const out = new Replier(sock, st);
-  const inflight = new Set<Promise<void>>();
-  const pool = new BufferPool(POOL_BYTES, SMALL + 1);
-  try {
-    for (;;) {
-      const r = parseRequest(await reader.read(28));
-      if (!r) {
-        be.log('NBD: a request without the request magic; closing the connection');
-        return;
-      }
-      if (r.type === CMD.DISC) return;
-      const bad = refusal(r);
-      const pooled = r.type === CMD.WRITE && !bad && r.length > SMALL;
-      const payload = r.type === CMD.WRITE && !bad ? await (pooled ? reader.readInto(pool.take(r.length)) : reader.read(r.length)) : null;
-      if (r.type === CMD.WRITE && bad) await reader.skip(r.length);
-      if (bad) {
-        out.error(r.cookie, bad.errno, bad.message);
-        continue;
-      }
-      while (inflight.size >= MAX_INFLIGHT) await Promise.race(inflight);
-      const p = serve(be, st, out, r, payload)
+export function transmission(sock: net.Socket, reader: SocketReader, be: Backend, st: Negotiated, direct: DirectInput | null): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const out = new Replier(sock, st);
+    const pool = new BufferPool(POOL_BYTES, SMALL + 1);
+    const waiting: Array<[Request, Buffer | null]> = [];
+    let inflight = 0;
+    let ending = false;
+    let paused = false;
+    const finish = (): void => {
+      if (ending && inflight === 0 && waiting.length === 0) resolve();
+    };
+    const run = (r: Request, payload: Buffer | null): void => {
+      inflight += 1;
+      void serve(be, st, out, r, payload)
         .catch((e: unknown) => out.error(r.cookie, errnoOf(e), (e as Error).message))
         .finally(() => {
-          inflight.delete(p);
-          if (pooled) pool.give(payload!);
+          inflight -= 1;
+          if (payload && payload.length > SMALL) pool.give(payload);
+          const next = waiting.shift();
+          if (next) run(...next);
+          else if (paused && !ending) {
+            paused = false;
+            sock.resume();
+          }
+          finish();
         });
-      inflight.add(p);
-    }
-  } finally {
-    await Promise.all(inflight);
-  }
+    };
+    const end = (): void => {
+      if (ending) return;
+      ending = true;
+      requests.stop();
+      sock.off('data', onData);
+      sock.pause();
+      finish();
+    };
+    const onRequest = (r: Request, payload: Buffer | null, bad: NbdError | null): void => {
+      if (r.type === CMD.DISC) return end();
+      if (bad) return out.error(r.cookie, bad.errno, bad.message);
+      if (inflight < MAX_INFLIGHT) return run(r, payload);
+      waiting.push([r, payload]);
+      if (!paused) {
+        paused = true;
+        sock.pause();
+      }
+    };
+    const requests = new RequestReader(pool, onRequest, () => {
+      be.log('NBD: a request without the request magic; closing the connection');
+      end();
+    });
+    const onData = (c: Buffer): void => feed(requests, c);
+    sock.once('end', end);
+    sock.once('close', end);
+    for (const c of reader.release()) feed(requests, c);
+    if (ending) return;
+    if (direct) direct.setSink(requests);
+    else sock.on('data', onData);
+    if (!paused) sock.resume();
+  });
 }

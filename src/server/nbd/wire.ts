@@ -70,7 +70,8 @@ export class SocketReader {
   private waiter: (() => void) | null = null;
   private static readonly HIGH_WATER = 8 * 1024 * 1024;
 
-  private readonly onData = (c: Buffer): void => {
+  /** Takes bytes read from the socket ('data' events, or DirectInput's copies for a plain connection). */
+  readonly push = (c: Buffer): void => {
     this.chunks.push(c);
     this.buffered += c.length;
     if (this.buffered >= SocketReader.HIGH_WATER) this.sock.pause();
@@ -83,7 +84,7 @@ export class SocketReader {
   };
 
   constructor(private readonly sock: net.Socket) {
-    sock.on('data', this.onData);
+    sock.on('data', this.push);
     sock.on('end', this.onEnd);
     sock.on('close', this.onEnd);
   }
@@ -93,11 +94,20 @@ export class SocketReader {
    * socket for its new reader). Returns how many bytes this reader held unread.
    */
   detach(): number {
-    this.sock.off('data', this.onData);
+    this.sock.off('data', this.push);
     this.sock.off('end', this.onEnd);
     this.sock.off('close', this.onEnd);
     this.sock.pause();
     return this.buffered;
+  }
+
+  /** Stops reading, as detach(), and hands over the bytes it held unread (the transmission phase reads them first). */
+  release(): Buffer[] {
+    this.detach();
+    const left = this.chunks;
+    this.chunks = [];
+    this.buffered = 0;
+    return left;
   }
 
   private wake(): void {
@@ -114,14 +124,11 @@ export class SocketReader {
     }
   }
 
-  /** n buffered bytes: a chunk or part of one when they lie in one, else copied (into dest at `at` if given). */
-  private take(n: number, dest?: Buffer, at0 = 0): Buffer {
+  /** n buffered bytes: a chunk or part of one when they lie in one, else copied. */
+  private take(n: number): Buffer {
     const first = this.chunks[0]!;
     let out: Buffer;
-    if (dest) {
-      this.copyOut(dest, at0, n);
-      out = dest;
-    } else if (first.length === n) {
+    if (first.length === n) {
       out = first;
       this.chunks.shift();
     } else if (first.length > n) {
@@ -147,17 +154,6 @@ export class SocketReader {
     }
   }
 
-  /** Fills dest exactly (a buffer that is reused: no allocation per request), or Closed. */
-  async readInto(dest: Buffer): Promise<Buffer> {
-    for (let at = 0; at < dest.length;) {
-      const k = Math.min(dest.length - at, SocketReader.HIGH_WATER);
-      await this.fill(k);
-      this.take(k, dest, at);
-      at += k;
-    }
-    return dest;
-  }
-
   /** Exactly n bytes (n at most a request's size), or Closed. */
   async read(n: number): Promise<Buffer> {
     if (n === 0) return Buffer.alloc(0);
@@ -172,14 +168,5 @@ export class SocketReader {
       left -= k;
     }
     return Buffer.concat(parts, n);
-  }
-
-  /** Reads and drops n bytes (the payload of a request that is refused). */
-  async skip(n: number): Promise<void> {
-    for (let left = n; left > 0;) {
-      const k = Math.min(left, 1024 * 1024);
-      await this.read(k);
-      left -= k;
-    }
   }
 }
