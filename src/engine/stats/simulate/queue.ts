@@ -49,7 +49,7 @@ export interface SimParams {
   /** Stop at the overflow (a search that only asks whether the journal overflows). */
   stopAtOverflow?: boolean;
   /** The secondary pulls in rounds at this fixed interval (rounds.ts) instead of the continuous link. */
-  pull?: { intervalMs: number; batchBytes: number };
+  pull?: { intervalMs: number; batchBytes: number; aheadMs?: number; restoreMs?: number };
 }
 
 export interface SimResult {
@@ -127,7 +127,8 @@ class JournalQueue {
   private fb = 0; // the timeline bucket filled up to
   private readonly bw: number; // bucket width, ms
   private readonly rounds: PullRounds | null;
-  private readonly releaseMs: number; // from arrival to release
+  private readonly releaseMs: number; // from arrival to release (without rounds)
+  private readonly relAt: Float64Array | null; // each write's release (with rounds)
 
   constructor(
     private readonly log: WriteLog,
@@ -149,8 +150,9 @@ class JournalQueue {
     this.first = first;
     this.bw = Math.max(this.spanEnd - first, 1e-3) / TIMELINE_BUCKETS;
     const pull = p.pull;
-    this.rounds = pull ? new PullRounds({ ...pull, latencyMs: p.latencyMs, msPerByte: this.msPerByte }, first) : null;
-    this.releaseMs = pull ? pull.intervalMs : p.latencyMs;
+    this.rounds = pull ? new PullRounds({ ...pull, latencyMs: p.latencyMs, msPerByte: this.msPerByte }, first, n) : null;
+    this.releaseMs = p.latencyMs;
+    this.relAt = pull ? new Float64Array(n).fill(Infinity) : null;
   }
 
   /** Write j arrives on the secondary at `at`. */
@@ -161,7 +163,9 @@ class JournalQueue {
 
   /** The pull rounds that start before t, writes [0, i) made. */
   private roundsUntil(t: number, i: number): void {
-    if (this.rounds && this.overflowAt === null) this.rounds.runUntil(t, i, this.log.times, this.wb, this.log.lengths, this.arrive);
+    const rel = this.relAt;
+    if (this.rounds && rel && this.overflowAt === null)
+      this.rounds.runUntil(t, i, { times: this.log.times, wire: this.wb, lengths: this.log.lengths, count: this.log.length }, this.arrive, (j, at) => (rel[j] = at));
   }
 
   run(): SimResult {
@@ -274,8 +278,9 @@ class JournalQueue {
     if (this.overflowAt !== null) return;
     const arr = this.arr;
     const lat = this.releaseMs;
+    const relAt = this.relAt;
     while (this.rel < i) {
-      const r = arr[this.rel]! + lat;
+      const r = relAt ? relAt[this.rel]! : arr[this.rel]! + lat;
       if (!(r <= t)) break;
       this.account(r);
       this.usage -= this.jb[this.rel]!;
@@ -307,7 +312,7 @@ class JournalQueue {
     }
     this.roundsUntil(Infinity, n);
     this.releaseUpTo(Infinity, n);
-    return this.arr[n - 1]! + this.releaseMs;
+    return this.relAt ? this.relAt[n - 1]! : this.arr[n - 1]! + this.releaseMs;
   }
 
   private firstNotArrived(): number {

@@ -6,7 +6,14 @@
  * wire has carried the batch, the wire being busy with earlier batches until `wireFree`). The next
  * round starts `intervalMs` after the end; a round with nothing to take lasts one latency. The
  * batch is restorable on the secondary at the round's end; its journal space on the primary is
- * freed when the next round's request reports it restored, `intervalMs` later.
+ * restored `restoreMs` after that, and its journal space on the primary is freed by the first
+ * request that starts after it was restored (the request reports the restored seq).
+ *
+ * Asking ahead (pull-loop.ts): when the primary's reply says more is waiting than it sent (a write
+ * was made while it read the batch: modelled as a write made within `aheadMs` after the round's
+ * start), the secondary sends the next request at once, `aheadMs` after the round's start; it
+ * takes what was made by then, goes on the wire after this batch, and cannot yet report this
+ * batch restored.
  *
  * The continuous model of queue.ts (each write sent as soon as the link is free) is the limit of
  * this one as the interval and the batch overhead go to 0.
@@ -17,6 +24,10 @@ export interface RoundParams {
   batchBytes: number;
   latencyMs: number;
   msPerByte: number;
+  /** A write made this soon after a round's start makes the secondary ask ahead (0: never). */
+  aheadMs?: number;
+  /** From a batch's arrival to its restore on the secondary (0: at once). */
+  restoreMs?: number;
 }
 
 export class PullRounds {
@@ -25,23 +36,39 @@ export class PullRounds {
   private wireFree = -Infinity;
   /** First write made and not yet taken by a round. */
   pending = 0;
+  /** First write taken and not yet released. */
+  private unreleased = 0;
+  private readonly arrival: Float64Array;
 
   constructor(
     private readonly p: RoundParams,
     first: number,
+    writes: number,
   ) {
     this.next = first;
+    this.arrival = new Float64Array(writes);
   }
 
   /**
-   * Runs the rounds that start before t (writes [pending, made) were made by then, at `times`);
-   * `arrive(j, at)` is told each write's arrival. Stops early when `stop()` says so.
+   * Runs the rounds that start before t (writes [pending, made) were made by then; `times` has all
+   * `count` writes' times);
+   * `arrive(j, at)` is told each write's arrival, `release(j, at)` when its space is freed.
    */
-  runUntil(t: number, made: number, times: Float64Array, wire: Float64Array, lengths: Uint32Array, arrive: (j: number, at: number) => void): void {
+  runUntil(
+    t: number,
+    made: number,
+    w: { times: Float64Array; wire: Float64Array; lengths: Uint32Array; count: number },
+    arrive: (j: number, at: number) => void,
+    release: (j: number, at: number) => void,
+  ): void {
     const p = this.p;
     const idle = p.latencyMs + p.intervalMs;
+    const ahead = p.aheadMs ?? 0;
+    const restore = p.restoreMs ?? 0;
+    const times = w.times;
     while (this.next < t) {
       const c = this.next;
+      while (this.unreleased < this.pending && this.arrival[this.unreleased]! + restore <= c) release(this.unreleased++, c);
       let j = this.pending;
       if (j >= made || times[j]! > c) {
         // nothing to take: skip the empty rounds up to the next write (or t)
@@ -51,17 +78,23 @@ export class PullRounds {
       }
       let data = 0;
       let bytes = 0;
-      while (j < made && times[j]! <= c && (j === this.pending || data + lengths[j]! <= p.batchBytes)) {
-        data += lengths[j]!;
-        bytes += wire[j]!;
+      while (j < made && times[j]! <= c && (j === this.pending || data + w.lengths[j]! <= p.batchBytes)) {
+        data += w.lengths[j]!;
+        bytes += w.wire[j]!;
         j++;
       }
       const start = Math.max(this.wireFree, c);
       this.wireFree = start + bytes * p.msPerByte;
       const end = Math.max(c + p.latencyMs, this.wireFree);
-      for (let k = this.pending; k < j; k++) arrive(k, end);
+      for (let k = this.pending; k < j; k++) {
+        this.arrival[k] = end;
+        arrive(k, end);
+      }
       this.pending = j;
-      this.next = end + p.intervalMs;
+      // more waiting than taken (the batch was full, or a write was being made): ask again at once
+      // (the writes still to come are known: `times` holds them all)
+      const asks = j < w.count && times[j]! <= c + ahead;
+      this.next = asks ? Math.min(c + ahead, end) : end + p.intervalMs;
     }
   }
 }

@@ -65,7 +65,8 @@ test('idle rounds last one latency plus the interval; the first round after a pa
 });
 
 test('a round takes at most the batch size of data (at least one write)', () => {
-  // three writes of 600 bytes (680 on the link) at 0, one a round: 680, 780 + 680, 1,560 + 680
+  // three writes of 600 bytes (680 on the link) at 0, one a round; a full batch means more is
+  // waiting, so the secondary asks again at once (no interval): the link never idles, 3 x 680
   const r = simulate(
     log([
       [0, 600],
@@ -74,7 +75,9 @@ test('a round takes at most the batch size of data (at least one write)', () => 
     ]),
     { ...base, pull: { intervalMs: 100, batchBytes: 1000 } },
   );
-  assert.equal(r.lag.max, 2240);
+  assert.equal(r.lag.max, 2040);
+  // the first batch is freed by the first request after it arrived: the third's, at 680 + 100
+  assert.equal(r.end, 2040 + 100);
   const one = simulate(
     log([
       [0, 600],
@@ -83,7 +86,7 @@ test('a round takes at most the batch size of data (at least one write)', () => 
     ]),
     { ...base, pull: { intervalMs: 100, batchBytes: 100 } },
   );
-  assert.equal(one.lag.max, 2240, 'a write larger than the batch still goes, alone');
+  assert.equal(one.lag.max, 2040, 'a write larger than the batch still goes, alone');
   const all = simulate(
     log([
       [0, 600],
@@ -93,6 +96,33 @@ test('a round takes at most the batch size of data (at least one write)', () => 
     { ...base, pull: { intervalMs: 100, batchBytes: 1 << 24 } },
   );
   assert.equal(all.lag.max, 3 * 680);
+});
+
+test('a write made just after a round starts makes the secondary ask ahead: the batch is freed a round later', () => {
+  // A at 0 (ends 1,000); B at 5 is made while the primary answers (aheadMs 10): the next request
+  // goes at 10, takes B (500 wire bytes after A: ends at 1,500) and cannot report A restored;
+  // A is freed by the request after B's round, at 1,600, not at 1,100
+  const p = { ...base, pull: { intervalMs: 100, batchBytes: 1 << 24, aheadMs: 10 } };
+  const r = simulate(
+    log([
+      [0, 920],
+      [5, 420],
+      [1200, 1],
+    ]),
+    p,
+  );
+  assert.equal(r.lag.max, 1495);
+  // at 1,200 A (1,024) and B (512) are still held, and the third write's 512
+  assert.equal(r.peak.bytes, 2048);
+  const without = simulate(
+    log([
+      [0, 920],
+      [5, 420],
+      [1200, 1],
+    ]),
+    { ...p, pull: { ...p.pull, aheadMs: 0 } },
+  );
+  assert.equal(without.peak.bytes, 1536, 'without asking ahead, A is freed at 1,100 by the round that takes B');
 });
 
 test('a journal too small for what waits for the next round overflows', () => {
