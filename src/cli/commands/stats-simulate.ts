@@ -28,6 +28,24 @@ export function parseOutage(text: string): { start: number; ms: number } {
   return { start: parseTime(text.slice(at + 1)), ms };
 }
 
+/** --verify's options (--speedup, --pull-interval, --volume-size), checked before anything runs; null without --verify. */
+function verifyOptions(opts: CommandOpts): { speedup: number; pullIntervalMs: number; volumeSize: number } | null {
+  if (!opts.verify) {
+    const stray = ['speedup', 'pullInterval', 'volumeSize'].find((k) => opts[k] !== undefined);
+    if (stray) throw E.usage(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with --verify`, 'add --verify to replay the trace into a scratch pair');
+    return null;
+  }
+  if (opts.outage !== undefined) throw E.usage('--verify does not replay an --outage', 'verify without --outage; the outage is simulated only');
+  const speedup = Number(opts.speedup ?? 1);
+  if (!(Number.isFinite(speedup) && speedup >= 1 && speedup <= 1e6))
+    throw E.usage(`invalid --speedup '${opts.speedup}'`, 'a factor from 1 to 1000000: the replay runs that many times faster than the trace');
+  const pullIntervalMs = parseDuration(opts.pullInterval ?? '20ms', { option: '--pull-interval', max: 60_000 });
+  if (!(pullIntervalMs >= 1)) throw E.usage(`invalid --pull-interval '${opts.pullInterval}'`, 'at least 1ms, e.g. --pull-interval 20ms');
+  const volumeSize = parseSize(opts.volumeSize ?? '1G');
+  if (!(volumeSize >= 1024 * 1024 && volumeSize % 65536 === 0)) throw E.badSize(String(opts.volumeSize), 'the scratch volume: at least 1M, a multiple of 64K');
+  return { speedup, pullIntervalMs, volumeSize };
+}
+
 interface Source {
   log: WriteLog;
   what: Record<string, unknown>;
@@ -77,6 +95,7 @@ export async function simulate(ctx: CliContext, [refArg]: Args, opts: CommandOpt
   const trackSize = opts.trackSize !== undefined ? parseSize(opts.trackSize) : arrayTrackSize(dir);
   if (!(trackSize >= 512 && trackSize <= 2 ** 30)) throw E.badSize(String(opts.trackSize), 'a track is from 512 bytes to 1 GiB');
   if (opts.chart) checkOutputPath(opts.chart, '--chart');
+  const verify = verifyOptions(opts);
   const range = { fromMs: opts.from !== undefined ? parseTime(opts.from) : undefined, toMs: opts.to !== undefined ? parseTime(opts.to) : undefined };
   let src: Source;
   if (opts.trace !== undefined) src = await traceSource(String(opts.trace), opts, range);
@@ -100,6 +119,10 @@ export async function simulate(ctx: CliContext, [refArg]: Args, opts: CommandOpt
     const doc = /\.html?$/i.test(String(opts.chart)) ? simulationHtml(sim, title, assumptions(sim)) : simulationSvg(sim, title);
     chart = writeOutputFile(opts.chart, '--chart', doc);
   }
-  const data = { array: r.array, group: r.group, source: src.what, ...sim, chart, seconds: Math.round(seconds * 1000) / 1000 };
-  return simulateOutput(ctx, r, src.what, sim, data);
+  const verification = verify ? await (await import('./stats-verify.js')).verifyReplay(ctx, src.log, { bandwidth, journal, latencyMs, trackSize, ...verify }) : undefined;
+  const data = { array: r.array, group: r.group, source: src.what, ...sim, chart, seconds: Math.round(seconds * 1000) / 1000, ...(verification ? { verify: verification } : {}) };
+  const out = await simulateOutput(ctx, r, src.what, sim, data);
+  if (!verification) return out;
+  const { verifyText } = await import('../render/sim-verify.js');
+  return { ...out, text: out.text === undefined ? undefined : [out.text, ...verifyText(verification)].join('\n'), ...(verification.agree.all ? {} : { exitCode: 3 }) };
 }

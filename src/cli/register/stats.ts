@@ -106,6 +106,10 @@ function registerSimulate(stats: Command): void {
       .option('--to <time>', 'end of the writes to use')
       .option('--chart <file>', 'also write the chart: x.html (a page with the chart and the summary table) or x.svg')
       .option('--solve', 'also the least bandwidth for the RPO 100%/99%/90% of the time, and a bandwidth x journal table')
+      .option('--verify', 'also replay the writes into a scratch pair of real arrays and compare: peak journal, lag p99, overflow')
+      .option('--speedup <k>', 'with --verify: replay K times faster (the link carries K x the bandwidth)')
+      .option('--pull-interval <d>', 'with --verify: the scratch pair pulls at this fixed interval (default 20ms)')
+      .option('--volume-size <size>', 'with --verify: the scratch volume the offsets are folded into (default 1G)')
       .option('--json', 'print the result as JSON')
       .action(actTrace('simulate', simulateMod)),
     'rcopy stats simulate siteA:prod --trace wdev_1.csv --format msr --bandwidth 100Mb/s --journal 64G --rpo 5m',

@@ -22,6 +22,7 @@
  *   - the high-water mark is 80% of the journal (PFUL): the time above it is exact.
  */
 import { PagedTable } from '../traces/paged-table.js';
+import { PullRounds } from './rounds.js';
 import type { WriteLog } from './writes.js';
 
 export interface Outage {
@@ -47,6 +48,8 @@ export interface SimParams {
   samples?: number;
   /** Stop at the overflow (a search that only asks whether the journal overflows). */
   stopAtOverflow?: boolean;
+  /** The secondary pulls in rounds at this fixed interval (rounds.ts) instead of the continuous link. */
+  pull?: { intervalMs: number; batchBytes: number; aheadMs?: number; restoreMs?: number };
 }
 
 export interface SimResult {
@@ -123,6 +126,9 @@ class JournalQueue {
   private readonly usageMax = new Float64Array(TIMELINE_BUCKETS);
   private fb = 0; // the timeline bucket filled up to
   private readonly bw: number; // bucket width, ms
+  private readonly rounds: PullRounds | null;
+  private readonly releaseMs: number; // from arrival to release (without rounds)
+  private readonly relAt: Float64Array | null; // each write's release (with rounds)
 
   constructor(
     private readonly log: WriteLog,
@@ -143,6 +149,23 @@ class JournalQueue {
     this.last = first;
     this.first = first;
     this.bw = Math.max(this.spanEnd - first, 1e-3) / TIMELINE_BUCKETS;
+    const pull = p.pull;
+    this.rounds = pull ? new PullRounds({ ...pull, latencyMs: p.latencyMs, msPerByte: this.msPerByte }, first, n) : null;
+    this.releaseMs = p.latencyMs;
+    this.relAt = pull ? new Float64Array(n).fill(Infinity) : null;
+  }
+
+  /** Write j arrives on the secondary at `at`. */
+  private readonly arrive = (j: number, at: number): void => {
+    this.arr[j] = at;
+    if (at - this.log.times[j]! > this.maxLag) this.maxLag = at - this.log.times[j]!;
+  };
+
+  /** The pull rounds that start before t, writes [0, i) made. */
+  private roundsUntil(t: number, i: number): void {
+    const rel = this.relAt;
+    if (this.rounds && rel && this.overflowAt === null)
+      this.rounds.runUntil(t, i, { times: this.log.times, wire: this.wb, lengths: this.log.lengths, count: this.log.length }, this.arrive, (j, at) => (rel[j] = at));
   }
 
   run(): SimResult {
@@ -160,16 +183,19 @@ class JournalQueue {
   private write(i: number): void {
     const log = this.log;
     const t = log.times[i]!;
+    this.roundsUntil(t, i);
     this.releaseUpTo(t, i);
     this.sampleUpTo(t, i);
     if (this.overflowAt === null) {
       const jb = this.jb[i]!;
       if (this.usage + jb > this.p.journal) this.suspend(t, i);
       else {
-        const s = Math.max(this.sent, t);
-        this.sent = sendEnd(s, this.wb[i]! * this.msPerByte, this.p.outages);
-        this.arr[i] = this.sent + this.p.latencyMs;
-        if (this.arr[i]! - t > this.maxLag) this.maxLag = this.arr[i]! - t;
+        if (this.rounds)
+          this.arr[i] = Infinity; // taken by a later round
+        else {
+          this.sent = sendEnd(Math.max(this.sent, t), this.wb[i]! * this.msPerByte, this.p.outages);
+          this.arrive(i, this.sent + this.p.latencyMs);
+        }
         this.account(t);
         this.usage += jb;
         this.noteUsage(t);
@@ -251,9 +277,10 @@ class JournalQueue {
   private releaseUpTo(t: number, i: number): void {
     if (this.overflowAt !== null) return;
     const arr = this.arr;
-    const lat = this.p.latencyMs;
+    const lat = this.releaseMs;
+    const relAt = this.relAt;
     while (this.rel < i) {
-      const r = arr[this.rel]! + lat;
+      const r = relAt ? relAt[this.rel]! : arr[this.rel]! + lat;
       if (!(r <= t)) break;
       this.account(r);
       this.usage -= this.jb[this.rel]!;
@@ -283,8 +310,9 @@ class JournalQueue {
       if (firstLost >= 0) this.maxLag = Math.max(this.maxLag, this.spanEnd - this.log.times[firstLost]!);
       return this.spanEnd;
     }
+    this.roundsUntil(Infinity, n);
     this.releaseUpTo(Infinity, n);
-    return this.arr[n - 1]! + this.p.latencyMs;
+    return this.relAt ? this.relAt[n - 1]! : this.arr[n - 1]! + this.releaseMs;
   }
 
   private firstNotArrived(): number {
@@ -325,7 +353,7 @@ class JournalQueue {
 }
 
 /** Percentiles (nearest rank) and the share within the RPO of the lag samples. */
-function lagFigures(samples: Float64Array, max: number, rpoMs: number): SimResult['lag'] {
+export function lagFigures(samples: Float64Array, max: number, rpoMs: number): SimResult['lag'] {
   const n = samples.length;
   if (n === 0) return { p50: 0, p90: 0, p99: 0, max, withinRpo: max <= rpoMs ? 1 : 0, samples: 0 };
   const s = Float64Array.from(samples).sort();

@@ -1,0 +1,96 @@
+/**
+ * `rcopy stats simulate --verify` on the MSR samples in test/fixtures: the trace replayed (time
+ * compressed) into a scratch pair of real arrays with their controllers, over a shaped link; the
+ * journal peak and lag p99 measured there agree with the simulation within 10% and 20%, and a
+ * journal too small overflows in both. The scratch home is gone afterwards. The assertions use the
+ * figures as the command reports them (--json), and check the tolerance themselves.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { homeTest, TRACES } from '../helpers.js';
+import { PULL_BATCH } from '../../src/engine/repl/restore.js';
+import { PULL_BATCH_BYTES } from '../../src/engine/stats/simulate/replay.js';
+
+const HM0 = join(TRACES, 'hm_0_first1000writes.csv');
+const WDEV = join(TRACES, 'wdev_1.csv');
+
+interface Figures {
+  peak: number;
+  lagP99: number;
+  overflow: boolean;
+}
+
+function assertAgree(v: { predicted: Figures; measured: Figures; samples: { resolutionMs: number }; agree: { all: boolean } }, what: string): void {
+  const p = v.predicted;
+  const m = v.measured;
+  assert.equal(m.overflow, p.overflow, `${what}: overflow predicted ${p.overflow}, measured ${m.overflow}`);
+  assert.ok(p.peak > 64 * 1024, `${what}: the journal holds something (${p.peak})`);
+  assert.ok(Math.abs(m.peak - p.peak) <= 0.1 * p.peak, `${what}: peak journal predicted ${p.peak}, measured ${m.peak}`);
+  assert.ok(p.lagP99 > 0, `${what}: a lag to compare`);
+  assert.ok(Math.abs(m.lagP99 - p.lagP99) <= 0.2 * p.lagP99 + v.samples.resolutionMs, `${what}: lag p99 predicted ${p.lagP99}, measured ${m.lagP99}`);
+  assert.equal(v.agree.all, true);
+}
+
+function scratchLeft(dir: string): string[] {
+  return fs.readdirSync(dir).filter((n) => n.startsWith('.verify-'));
+}
+
+homeTest('--verify on hm_0 (8x faster) and a busy hour of wdev_1 (100x): the real pair agrees with the simulation', { timeout: 240_000 }, async (h) => {
+  assert.equal(PULL_BATCH_BYTES, PULL_BATCH, "the simulation's pull batch is the pull loop's");
+  await h.ok('array', 'create', 'S', '--durability', 'none');
+  const hm = await h.ok('stats', 'simulate', 'S:g', '--trace', HM0, '--format', 'msr', '--bandwidth', '40KB/s', '--journal', '8M', '--verify', '--speedup', '8', '--json');
+  assertAgree(hm.verify, 'hm_0');
+  assert.equal(hm.verify.measured.overflow, false);
+  assert.equal(hm.verify.writes, 1000);
+  // the lags are shown in the trace's time: the replay's x 8
+  assert.ok(hm.verify.predicted.lagP99 > 8 * hm.verify.link.roundMs);
+  const wd = await h.ok(
+    'stats',
+    'simulate',
+    'S:g',
+    '--trace',
+    WDEV,
+    '--format',
+    'msr',
+    '--bandwidth',
+    '100B/s',
+    '--journal',
+    '4M',
+    '--from',
+    '2007-02-28T10:03:47Z',
+    '--to',
+    '2007-02-28T11:03:47Z',
+    '--verify',
+    '--speedup',
+    '100',
+    '--json',
+  );
+  assertAgree(wd.verify, 'wdev_1');
+  assert.deepEqual(scratchLeft(h.dir), [], 'the scratch home is removed');
+  assert.deepEqual(fs.readdirSync(join(h.dir, 'arrays')), ['S'], "the user's arrays are left as they were");
+});
+
+homeTest('--verify with a journal too small: both the simulation and the real pair overflow (PFUS)', { timeout: 240_000 }, async (h) => {
+  await h.ok('array', 'create', 'S', '--durability', 'none');
+  const r = await h.ok('stats', 'simulate', 'S:g', '--trace', HM0, '--format', 'msr', '--bandwidth', '40KB/s', '--journal', '1M', '--verify', '--speedup', '16', '--json');
+  assert.equal(r.result.overflow !== null, true, 'the simulation of the trace overflows');
+  assert.equal(r.verify.predicted.overflow, true);
+  assert.equal(r.verify.measured.overflow, true);
+  assert.equal(r.verify.agree.overflow, true);
+  const text = await h.run(['stats', 'simulate', 'S:g', '--trace', HM0, '--format', 'msr', '--bandwidth', '40KB/s', '--journal', '1M', '--verify', '--speedup', '16']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /overflow +yes +yes +agrees/);
+  assert.deepEqual(scratchLeft(h.dir), []);
+});
+
+homeTest('--verify options are checked before anything runs', async (h) => {
+  await h.ok('array', 'create', 'S', '--durability', 'none');
+  const base = ['stats', 'simulate', 'S:g', '--trace', HM0, '--format', 'msr', '--bandwidth', '40KB/s', '--journal', '8M'];
+  await h.fails(2, 'ERR_RCOPY_USAGE', ...base, '--verify', '--speedup', '0');
+  await h.fails(2, 'ERR_RCOPY_USAGE', ...base, '--speedup', '8');
+  await h.fails(2, 'ERR_RCOPY_USAGE', ...base, '--verify', '--outage', '1h@2007-02-22T17:23:00Z');
+  await h.fails(2, /ERR_RCOPY_/, ...base, '--verify', '--volume-size', '1000');
+  assert.deepEqual(scratchLeft(h.dir), []);
+  assert.deepEqual(fs.readdirSync(join(h.dir, 'arrays')), ['S']);
+});
