@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { arrayDirOf, homeTest, waitFor } from '../helpers.js';
+import { arrayDirOf, homeTest, waitFor, type TestHome } from '../helpers.js';
 import { modelAt, pImage, prefixOf, readRef, sha256 } from './drill-model.js';
 import { assertEqual, twoSites } from './sites.js';
 
@@ -72,4 +72,53 @@ homeTest('a drill shows the group at one seq, takes writes, and stays put while 
   assert.equal(row.note, 'db came up');
   assert.equal(row.bytesWritten, 100 * 1024);
   assert.match(await h.ok('drill', 'list', 'B', '--format', 'csv'), /^name,ref,array,group,/);
+});
+
+/** Restarts an array's controller with a crash point armed (only that process has it). */
+async function armFault(h: TestHome, array: string, point: string, then: () => Promise<unknown>): Promise<void> {
+  await h.ok('array', 'stop', array);
+  const r = await h.run(['array', 'start', array], { env: { RCOPY_FAULT: `${array}:${point}` } });
+  assert.equal(r.code, 0, r.stderr);
+  await then();
+  const log = path.join(arrayDirOf(h, array), 'controller.log');
+  await waitFor(() => fs.readFileSync(log, 'utf8').includes(`fault point ${point}`), 60_000);
+  await waitFor(async () => !(await h.ok('array', 'status', array, '--json')).running, 30_000);
+}
+
+homeTest('kill -9 of the secondary during a drill: the view and the replication both survive', { timeout: 300_000 }, async (h) => {
+  await twoSites(h, { vols: ['x', 'y'], size: '16M', durability: 'none' });
+  const base = (await h.ok('pair', 'show', 'B:x', '--json')).secondary.restoredSeq as number;
+  const load = h.run(['workload', 'run', 'A:x', 'A:y', '--pattern', 'seq', '--bs', '4k', '--depth', '1', '--stamp', '--bytes', '12M', '--rate', '1MB/s', '--seed', '5']);
+  await waitFor(async () => (await h.ok('pair', 'show', 'B:x', '--json')).secondary.restoredSeq > base + 100, 60_000);
+  const d = await h.ok('drill', 'start', '--group', 'g1', '--name', 'k9', '--json');
+  await h.ok('io', 'write', 'B:y@k9', '--offset', '2M', '--pattern', '0xcd', '--length', '70k');
+  const k = d.seq - base;
+
+  // killed between keeping a batch's tracks and writing them: the restore redoes the batch
+  await h.ok('pull', 'stop', 'B:j2');
+  await waitFor(async () => (await h.ok('pair', 'show', 'B:x', '--json')).entriesBehind > 100, 60_000);
+  await armFault(h, 'B', 'drill-kept', () => h.ok('pull', 'start', 'B:j2'));
+  await h.ok('array', 'start', 'B');
+  // and killed at whatever moment the restores are at
+  await waitFor(async () => (await h.ok('pair', 'show', 'B:x', '--json')).secondary.restoredSeq > d.seq + 300, 60_000);
+  process.kill((await h.ok('array', 'status', 'B', '--json')).pid, 'SIGKILL');
+  await waitFor(async () => !(await h.ok('array', 'status', 'B', '--json')).running, 30_000);
+  await h.ok('array', 'start', 'B');
+
+  const r = await load;
+  assert.equal(r.code, 0, r.stderr);
+  await h.ok('pair', 'wait', '--group', 'g1', '--state', 'PAIR', '--drained', '--timeout', '120s');
+  await assertEqual(h, 'A:x', 'B:x');
+  await assertEqual(h, 'A:y', 'B:y');
+  const [row] = await h.ok('drill', 'list', 'B', '--json');
+  assert.equal(row.state, 'running', 'the drill survived the kills');
+  assert.equal(row.bytesWritten, 70 * 1024);
+  const x = await readRef(h, 'B:x@k9', '16M');
+  const y = await readRef(h, 'B:y@k9', '16M');
+  assert.equal(prefixOf(x, y), k, 'the views still show the first k writes of the group, and only those');
+  assert.ok(x.equals(modelAt(pImage(h, 'x'), k)), 'B:x@k9 equals the model at the drill seq');
+  const my = modelAt(pImage(h, 'y'), k);
+  my.fill(0xcd, 2 * 1024 * 1024, 2 * 1024 * 1024 + 70 * 1024);
+  assert.ok(y.equals(my), 'B:y@k9 equals the model at the drill seq plus its own write');
+  await h.ok('drill', 'stop', 'B:k9', '--result', 'pass');
 });

@@ -60,6 +60,7 @@ export class Drills {
   readonly store: DrillStore;
   private readonly running = new Map<string, Running>();
   private loading: Promise<void> | null = null;
+  private loaded = false;
   /** The last seq of each restore journal when the drills loaded: a restore may have half-applied up to it. */
   private readonly dirtyUpto = new Map<string, number>();
   /** Told when a drill ends by itself (a limit, an error). */
@@ -95,6 +96,7 @@ export class Drills {
     }
     const keep = new Set([...this.running.values()].map((d) => String(d.row.id)));
     for (const f of fs.existsSync(this.dir) ? await fsp.readdir(this.dir) : []) if (!keep.has(f)) await fsp.rm(path.join(this.dir, f), { recursive: true, force: true });
+    this.loaded = true;
   }
 
   private async open(row: DrillRow): Promise<Running> {
@@ -131,6 +133,7 @@ export class Drills {
 
   /** Whether a running drill views this volume (the write hook's quick test). */
   has(vol: string): boolean {
+    if (!this.loaded) return true; // not known yet: the hook loads first
     for (const d of this.running.values()) if (d.views.has(vol)) return true;
     return false;
   }
@@ -265,14 +268,15 @@ export class Drills {
   }
 
   private async keep(d: Running, writes: ReadonlyArray<VolumeWrite>): Promise<void> {
-    const byView = new Map<VolumeView, number[]>();
+    const sets = new Map<VolumeView, Set<number>>();
     for (const w of writes) {
       const v = d.views.get(w.vol.name);
       if (!v || !w.data.length || v.vol !== w.vol) continue;
-      const list = byView.get(v) ?? [];
-      for (let t = Math.floor(w.offset / v.trackSize); t <= Math.floor((w.offset + w.data.length - 1) / v.trackSize); t++) list.push(t);
-      byView.set(v, list);
+      const set = sets.get(v) ?? new Set<number>();
+      for (let t = Math.floor(w.offset / v.trackSize); t <= Math.floor((w.offset + w.data.length - 1) / v.trackSize); t++) set.add(t);
+      sets.set(v, set);
     }
+    const byView = new Map<VolumeView, number[]>([...sets].map(([v, s]) => [v, [...s]]));
     if (!byView.size || d.ended) return;
     const cost = [...byView].reduce((n, [v, ts]) => n + v.keepCost(ts), 0);
     if (d.row.maxSize !== null && cost > 0 && this.bytes(d) + cost > d.row.maxSize) {
@@ -281,6 +285,7 @@ export class Drills {
     }
     try {
       await Promise.all([...byView].map(([v, ts]) => v.keepTracks(ts)));
+      if (cost > 0) this.parts.site.fault('drill-kept'); // kept, the S-VOL not yet written: the batch is redone
     } catch (e) {
       this.parts.site.log(`drill ${d.row.name}: keeping tracks failed: ${(e as Error).message}: the drill ends, replication goes on`);
       await this.end(d, 'error', null, `keeping tracks failed: ${(e as Error).message}`).catch(() => undefined);

@@ -22,12 +22,13 @@ export class DrillService implements Service {
     const r = repl.r;
     this.drills = new Drills({ site: r.site, records: r.records, journals: r.journals, restorer: repl.pulls.restorer });
     repl.pulls.restorer.beforeBatch.push((journal, writes) => this.drills.beforeRestore(journal, writes));
-    ctx.array.writeHooks.push((vol, offset, data, origin) => (this.drills.has(vol.name) ? this.drills.beforeWrite(vol, offset, data, origin) : undefined));
     this.drills.onEnded = (row) => ctx.log(`drill ${row.name} stopped (${row.stopReason}): ${row.note ?? ''}`);
   }
 
   async start(): Promise<void> {
     await this.drills.load();
+    // after replication's own hook (pushed in its start): a host write it refuses keeps nothing
+    this.ctx.array.writeHooks.push((vol, offset, data, origin) => (this.drills.has(vol.name) ? this.drills.beforeWrite(vol, offset, data, origin) : undefined));
   }
 
   async stop(): Promise<void> {
