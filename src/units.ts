@@ -117,6 +117,14 @@ export function parseVolRef(ref: string): { array: string; name: string } {
   return { array: checkName('array', ref.slice(0, i)), name: checkName('volume', ref.slice(i + 1)) };
 }
 
+/** Splits 'ARRAY:VOLUME' or a drill's view 'ARRAY:VOLUME@DRILL' (name: 'VOLUME@DRILL'), checking each name. */
+export function parseVolOrViewRef(ref: string): { array: string; name: string } {
+  const at = String(ref).indexOf('@');
+  if (at < 0) return parseVolRef(ref);
+  const v = parseVolRef(ref.slice(0, at));
+  return { array: v.array, name: `${v.name}@${checkName('drill', ref.slice(at + 1))}` };
+}
+
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let i = 0;

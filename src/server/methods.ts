@@ -29,6 +29,7 @@ import type { WorkloadResult } from '../engine/array/workload.js';
 import type { ExportView } from './nbd/types.js';
 import type { TransportStatus } from './transport/types.js';
 import type { JobView, ObjectUse } from './admin-types.js';
+import type { DrillRow } from '../engine/drill/drill-store.js';
 
 export type { JobView, ObjectUse };
 import type { JournalInfo, PairDetail, PairOpResult, PairView } from './views.js';
@@ -211,6 +212,12 @@ export const PARAMS = {
   'repl.groupCopyDone': z.object({ journal: f.str(), pairs: f.checkedByHandler<string[]>() }),
   'repl.primarySuspended': z.object({ journal: f.str(), state: f.oneOf(['PSUE', 'PFUS', 'PSUS']), reason: f.str(), from: f.str() }),
   'repl.primarySwap': z.object({ journal: f.str(), base: f.int() }),
+  // ---------------------------------------------------------------- DR drills (handlers/drill-handlers.ts)
+  /** volume: an S-VOL of the group; or group: the group's name. */
+  'drill.start': z.object({ volume: f.optStr(), group: f.optStr(), name: f.optStr(), maxSize: f.optInt(1) }),
+  'drill.stop': z.object({ name: f.str(), result: f.oneOf(['pass', 'fail']).optional(), note: f.optStr() }),
+  'drill.list': z.object({ since: f.optInt(0) }),
+  'drill.show': z.object({ name: f.str() }),
   // ---------------------------------------------------------------- TCP transport (transport/)
   'transport.serve': z.object({ listen: f.str(), security: f.oneOf(['tls', 'psk', 'insecure']), cert: f.optStr(), key: f.optStr(), psk: f.optStr() }),
   'transport.unserve': none,
@@ -307,6 +314,10 @@ export interface Results {
   'transport.unserve': TransportStatus & { stopped: string | null };
   'transport.token': { token: string; file: string };
   'transport.status': TransportStatus;
+  'drill.start': DrillRow;
+  'drill.stop': DrillRow;
+  'drill.list': DrillRow[];
+  'drill.show': DrillRow;
 }
 
 export type Method = keyof typeof PARAMS;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { E } from '../../errors.js';
 import { Rng } from '../../engine/array/workload.js';
-import { formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolRef } from '../../units.js';
+import { formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolOrViewRef, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { ParamsOf } from '../../server/methods.js';
 import type { Output } from '../render/output.js';
@@ -36,7 +36,7 @@ function patternFiller(pattern: string, seed: number | undefined): (buf: Buffer)
 }
 
 export async function write(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
-  const { array, name } = parseVolRef(ref as string);
+  const { array, name } = parseVolOrViewRef(ref as string);
   knownArray(array, ctx.home);
   const offset = parseSize(opts.offset ?? '0');
   if ((opts.file ? 1 : 0) + (opts.pattern ? 1 : 0) !== 1) throw E.usage('give exactly one of --file or --pattern');
@@ -137,7 +137,7 @@ const READ_CHUNK = 16 * CHUNK;
 const DUMP_CHUNK = 1024 * 1024;
 
 export async function read(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
-  const { array, name } = parseVolRef(ref as string);
+  const { array, name } = parseVolOrViewRef(ref as string);
   knownArray(array, ctx.home);
   const offset = parseSize(opts.offset ?? '0');
   const length = parseSize(opts.length);
@@ -171,7 +171,7 @@ export async function read(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pro
 }
 
 export async function checksum(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
-  const { array, name } = parseVolRef(ref as string);
+  const { array, name } = parseVolOrViewRef(ref as string);
   knownArray(array, ctx.home);
   const params: ParamsOf<'io.checksum'> = { volume: name };
   if (opts.range) {

@@ -20,3 +20,5 @@ import { registerOps } from './ops.js';
 REGISTERS.push(registerOps);
 import { registerJobs } from './jobs.js';
 REGISTERS.push(registerJobs);
+import { registerDrill } from './drill.js';
+REGISTERS.push(registerDrill);

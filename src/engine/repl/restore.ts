@@ -42,6 +42,13 @@ export class Restorer {
   private restores = new Map<string, Promise<number>>();
 
   /**
+   * Run before each batch's volume writes, once its writes are known: a running drill keeps the
+   * tracks the batch overwrites (engine/drill/drills.ts). A hook must not throw for its own
+   * trouble (the restore would stop): it ends its own work instead.
+   */
+  readonly beforeBatch: Array<(journal: string, writes: ReadonlyArray<VolumeWrite>) => Promise<void>> = [];
+
+  /**
    * Queues a restore of the journal after any running one (restores never run side by side).
    * `pulled` is the batch just appended to the restore journal: when it is next in order, it is
    * applied from memory instead of being read back.
@@ -143,6 +150,7 @@ export class Restorer {
       const writes: VolumeWrite[] = [];
       for (const e of batch) if (e.data.length) writes.push({ vol: this.site.array.volumeById(e.volumeId), offset: e.offset, data: e.data });
       await this.keepImage(journal, writes);
+      for (const f of this.beforeBatch) await f(journal, writes);
       await this.site.array.writeMany(writes, 'restore');
       await this.site.array.commit();
       const last = batch[batch.length - 1]!.seq;

@@ -3,6 +3,7 @@ import type { Handlers } from '../handlers.js';
 import { int, str } from '../validate.js';
 import { checkName } from '../../units.js';
 import type { ExportRegistry } from '../nbd/exports.js';
+import { viewOf } from './drill-handlers.js';
 
 export const handlers: Handlers = {
   'controller.ping': async (ctx) => ({ pid: process.pid, name: ctx.array.name, uptime: process.uptime() }),
@@ -21,7 +22,11 @@ export const handlers: Handlers = {
 
   'volume.list': async (ctx) => [...ctx.array.volumes.values()].map((v) => v.info()),
 
-  'volume.show': async (ctx, p) => ctx.array.volume(str(p, 'name')).info(),
+  'volume.show': async (ctx, p) => {
+    // a drill's view (VOL@DRILL) has the size and tracks of its S-VOL
+    const view = viewOf(ctx, str(p, 'name'));
+    return view ? { ...view.vol.info(), name: str(p, 'name') } : ctx.array.volume(str(p, 'name')).info();
+  },
 
   'volume.delete': async (ctx, p) => {
     const name = str(p, 'name');

@@ -4,12 +4,19 @@ import { bool, int, num, oneOf, optInt, optNum, str, strList, needPayload } from
 import { runWorkload } from '../../engine/array/workload.js';
 import { E } from '../../errors.js';
 import { jobs } from './jobs-handlers.js';
+import { viewOf, writeView } from './drill-handlers.js';
+import { viewChecksum } from '../../engine/drill/view-checksum.js';
 
 const MAX_IO = 64 * 1024 * 1024;
 
 export const handlers: Handlers = {
   'io.write': async (ctx, p, payload) => {
     const data = needPayload(payload, 'io.write');
+    if (viewOf(ctx, str(p, 'volume'))) {
+      // a drill's view (VOL@DRILL): into its overlay, durably, never to the S-VOL
+      await writeView(ctx, str(p, 'volume'), int(p, 'offset'), data);
+      return { written: data.length };
+    }
     // sync: false lets one command's chunks share a single commit (io.commit) at its end
     await ctx.array.write(str(p, 'volume'), int(p, 'offset'), data, 'host', { sync: p.sync !== false });
     return { written: data.length };
@@ -22,6 +29,8 @@ export const handlers: Handlers = {
 
   'io.read': async (ctx, p) => {
     const length = int(p, 'length', 0, MAX_IO);
+    const view = viewOf(ctx, str(p, 'volume'));
+    if (view) return { result: { length }, payload: await view.read(int(p, 'offset'), length) };
     const data = await ctx.array.read(str(p, 'volume'), int(p, 'offset'), length);
     return { result: { length }, payload: data };
   },
@@ -29,6 +38,8 @@ export const handlers: Handlers = {
   'io.checksum': async (ctx, p) => {
     const offset = optInt(p, 'offset');
     const length = optInt(p, 'length');
+    const view = viewOf(ctx, str(p, 'volume'));
+    if (view) return viewChecksum(view, offset ?? 0, length ?? view.size - (offset ?? 0));
     const range = offset !== undefined || length !== undefined ? { offset: offset ?? 0, length: length ?? ctx.array.volume(str(p, 'volume')).size - (offset ?? 0) } : undefined;
     return ctx.array.checksum(str(p, 'volume'), range);
   },

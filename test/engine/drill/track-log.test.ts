@@ -1,0 +1,61 @@
+/** TrackLog: the drill's keep store (first record wins) and overlay (last wins), torn and corrupted tails. */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { TrackLog } from '../../../src/engine/drill/track-log.js';
+import { withDir } from '../../helpers.js';
+
+const track = (byte: number, len = 4096): Buffer => Buffer.alloc(len, byte);
+
+test('a keep store keeps the first content of a track, an overlay the last, across a reopen', async () => {
+  await withDir('rcopy-tracklog-', async (dir) => {
+    for (const wins of ['first', 'last'] as const) {
+      const file = path.join(dir, `${wins}.log`);
+      const log = await TrackLog.open(file, wins);
+      await log.append([
+        { track: 3, data: track(1) },
+        { track: 7, data: track(2, 1000) },
+      ]);
+      await log.append([{ track: 3, data: track(9) }]);
+      const want = wins === 'first' ? 1 : 9;
+      assert.deepEqual(await log.read(3), track(want));
+      assert.deepEqual(await log.read(7), track(2, 1000), 'a short last track keeps its length');
+      assert.equal(await log.read(4), null);
+      await log.close();
+      const again = await TrackLog.open(file, wins);
+      assert.equal(again.tracks, 2);
+      assert.deepEqual(await again.read(3), track(want), `${wins}: the same after a reopen`);
+      assert.equal((fs.statSync(file).mode & 0o777).toString(8), '600');
+      await again.destroy();
+      assert.equal(fs.existsSync(file), false);
+    }
+  });
+});
+
+test('a torn or corrupted tail is cut at the last whole record, and appends go on from there', async () => {
+  await withDir('rcopy-tracklog-', async (dir) => {
+    const file = path.join(dir, 'keep.log');
+    const log = await TrackLog.open(file, 'first');
+    await log.append([{ track: 1, data: track(1) }]);
+    const whole = log.bytes;
+    await log.append([{ track: 2, data: track(2) }]);
+    await log.close();
+    // torn: half of the second record
+    fs.truncateSync(file, whole + 600);
+    let again = await TrackLog.open(file, 'first');
+    assert.equal(again.tracks, 1);
+    assert.equal(again.has(2), false, 'a torn record is not a kept track: its restore write never started');
+    assert.equal(fs.statSync(file).size, whole);
+    await again.append([{ track: 2, data: track(5) }]);
+    await again.close();
+    // corrupted: a flipped byte in the data of the second record
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.from([0xff]), 0, 1, whole + 512 + 100);
+    fs.closeSync(fd);
+    again = await TrackLog.open(file, 'first');
+    assert.deepEqual([again.has(1), again.has(2)], [true, false]);
+    assert.deepEqual(await again.read(1), track(1));
+    await again.close();
+  });
+});
