@@ -22,7 +22,7 @@ function setup(h: BenchHome, volBytes: number, journalBytes: number, bandwidth: 
 }
 
 function mb(n: number): string {
-  return `${(n / MiB).toFixed(1)} MiB`;
+  return n < MiB ? `${(n / 1024).toFixed(1)} KiB` : `${(n / MiB).toFixed(1)} MiB`;
 }
 
 interface Bytes {

@@ -151,10 +151,12 @@ export class ReferenceIndexes {
   /**
    * For a resync of P-VOL `vol` in master journal `journal`: a function giving, for a whole track's
    * content, the runs of the S-VOL that held each of its blocks when every block of it is known at
-   * a place of this volume (a hint: the secondary checks the track's SHA-256), else null.
+   * a place of this volume (a hint: the secondary checks the track's SHA-256), else null; null
+   * when the index knows nothing. A track's fingerprints stop at its first block not found.
    */
-  async hinter(journal: string, vol: Volume): Promise<(track: Buffer) => Hint | null> {
+  async hinter(journal: string, vol: Volume): Promise<((track: Buffer) => Hint | null) | null> {
     const idx = await this.get(journal);
+    if (idx.size + idx.candidates === 0) return null; // nothing known: no hints (and no fingerprints)
     return (track) => (track.length % BLOCK === 0 && track.length > 0 ? trackHint(idx, vol.id, track) : null);
   }
 
