@@ -49,7 +49,7 @@ export interface SimParams {
   /** Stop at the overflow (a search that only asks whether the journal overflows). */
   stopAtOverflow?: boolean;
   /** The secondary pulls in rounds at this fixed interval (rounds.ts) instead of the continuous link. */
-  pull?: { intervalMs: number; batchBytes: number; aheadMs?: number; restoreMs?: number };
+  pull?: { intervalMs: number; batchBytes: number; aheadMs?: number; restoreMs?: number; dataOnlyWire?: boolean };
 }
 
 export interface SimResult {
@@ -136,7 +136,10 @@ class JournalQueue {
     scratch?: Float64Array,
   ) {
     this.arr = scratch && scratch.length >= log.length ? scratch : new Float64Array(log.length);
-    ({ journal: this.jb, wire: this.wb } = log.cost());
+    const cost = log.cost();
+    this.jb = cost.journal;
+    // rcopy's link shaper counts the entries' data only (their headers travel in the reply's metadata)
+    this.wb = p.pull?.dataOnlyWire ? Float64Array.from(log.lengths.subarray(0, log.length)) : cost.wire;
     this.msPerByte = 1000 / p.bandwidth;
     this.hw = HIGH_WATER * p.journal;
     const n = log.length;
