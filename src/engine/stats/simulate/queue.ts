@@ -19,7 +19,10 @@
  *     of time within the RPO come from `samples` instants evenly spaced over the trace's span, the
  *     maximum is exact (the largest arrival - write time, or the lag at the end of the trace after an
  *     overflow);
- *   - the high-water mark is 80% of the journal (PFUL): the time above it is exact.
+ *   - the high-water mark is 80% of the journal (PFUL): the time above it is exact;
+ *   - with `pull` (what `--verify` compares with a real pair pulling at a fixed interval), writes go
+ *     in the secondary's pull rounds instead (rounds.ts), and a record's space is freed by the first
+ *     request after its restore; outages are not modelled then.
  */
 import { PagedTable } from '../traces/paged-table.js';
 import { PullRounds } from './rounds.js';
