@@ -11,7 +11,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWrites } from '../src/engine/stats/simulate/writes.js';
 import { simulation } from '../src/engine/stats/simulate/run.js';
@@ -82,7 +82,7 @@ try {
   const imp = secs(t);
   console.log(`stats import (peer):  ${imp.toFixed(2)} s, ${rate(lines, imp)}`);
   console.log(`ratio simulate / wc -l time: ${(all / wc).toFixed(1)}x; simulate / import: ${(all / imp).toFixed(2)}x; target >= 1,000,000 lines/s: ${lines / all >= 1e6 ? 'met' : 'NOT met'}`);
-  console.log(`load average (1 min) before ${load0.toFixed(1)}, after ${loadavg()[0]!.toFixed(1)} on ${navigator.hardwareConcurrency} cores`);
+  console.log(`load average (1 min) before ${load0.toFixed(1)}, after ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
   rmSync(path);
   const n = Math.min(2_000_000, lines);
   const layouts: Array<[TraceFormat, (rs: LayoutRec[]) => string]> = [
