@@ -4,12 +4,14 @@
  * the busiest hour's absorbed outage) and prints lines per second for the whole; as a peer, times
  * `wc -l` on the same file and prints the ratio. Then 2 million lines in each trace layout added with
  * it (Alibaba, Tencent, FIU, CloudPhysics, Systor '17): lines per second of the reader alone.
- * Target (issue 22): >= 1,000,000 lines/s including the simulation.
+ * Target (issue 22): >= 1,000,000 lines/s including the simulation. The machine's load average is
+ * printed before and after: on a loaded machine the absolute rate says little, the ratios to
+ * `wc -l` and to the import (same file, same run) say more.
  * Usage: node dist/bench/stats-simulate.js [lines]
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readWrites } from '../src/engine/stats/simulate/writes.js';
 import { simulation } from '../src/engine/stats/simulate/run.js';
@@ -62,6 +64,7 @@ const rate = (n: number, s: number) => `${Math.round(n / s).toLocaleString('en')
 try {
   const path = join(dir, 'trace.csv');
   msr(path, lines);
+  const load0 = loadavg()[0]!;
   let t = process.hrtime.bigint();
   execFileSync('wc', ['-l', path]);
   const wc = secs(t);
@@ -79,6 +82,7 @@ try {
   const imp = secs(t);
   console.log(`stats import (peer):  ${imp.toFixed(2)} s, ${rate(lines, imp)}`);
   console.log(`ratio simulate / wc -l time: ${(all / wc).toFixed(1)}x; simulate / import: ${(all / imp).toFixed(2)}x; target >= 1,000,000 lines/s: ${lines / all >= 1e6 ? 'met' : 'NOT met'}`);
+  console.log(`load average (1 min) before ${load0.toFixed(1)}, after ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
   rmSync(path);
   const n = Math.min(2_000_000, lines);
   const layouts: Array<[TraceFormat, (rs: LayoutRec[]) => string]> = [

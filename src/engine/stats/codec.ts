@@ -114,17 +114,11 @@ export function decodeBitmapInto(enc: number, data: Uint8Array, tracks: number, 
   const n = data.length;
   while (p < n) {
     // fast path: a one-byte varint (gap < 64) is the common case of a sparse table
-    let b = data[p++]!;
-    let v = b;
-    if (b >= 128) {
-      v = b & 127;
-      let mul = 128;
-      do {
-        if (p >= n) throw E.integrity('a stored PB bitmap is truncated');
-        b = data[p++]!;
-        v += (b & 127) * mul;
-        mul *= 128;
-      } while (b >= 128);
+    let v = data[p++]!;
+    if (v >= 128) {
+      vp.p = p - 1;
+      if ((v = readVarint(data)) < 0) throw E.integrity('a stored PB bitmap is truncated');
+      p = vp.p;
     }
     const start = pos + Math.floor(v / 2);
     if ((v & 1) === 0) {
@@ -133,20 +127,36 @@ export function decodeBitmapInto(enc: number, data: Uint8Array, tracks: number, 
       pos = start + 1;
       continue;
     }
-    let len = 0,
-      mul = 1;
-    do {
-      if (p >= n) throw E.integrity('a stored PB bitmap is truncated');
-      b = data[p++]!;
-      len += (b & 127) * mul;
-      mul *= 128;
-    } while (b >= 128);
+    vp.p = p;
+    const len = readVarint(data);
+    if (len < 0) throw E.integrity('a stored PB bitmap is truncated');
+    p = vp.p;
     const end = start + len + 2;
     if (end > limit) throw E.integrity(`a stored PB bitmap sets track ${end - 1}, beyond its volume (${tracks} tracks)`);
     setRange(out, start, end);
     pos = end;
   }
   return (pos + 7) >>> 3;
+}
+
+/** The cursor of readVarint (decoding is synchronous: one blob at a time). */
+const vp = { p: 0 };
+
+/** The LEB128 varint at vp.p (as putVarint writes it), vp.p moved past it; -1 if the blob ends inside it. */
+function readVarint(data: Uint8Array): number {
+  const n = data.length;
+  let p = vp.p,
+    v = 0,
+    mul = 1,
+    b = 0;
+  do {
+    if (p >= n) return -1;
+    b = data[p++]!;
+    v += (b & 127) * mul;
+    mul *= 128;
+  } while (b >= 128);
+  vp.p = p;
+  return v;
 }
 
 /** ORs an ENC_GAPS blob into `out` (tracks below `limit`); returns the track after the last one set. */
@@ -172,32 +182,16 @@ export function runsToGaps(data: Uint8Array): Buffer | null {
   if (limit <= 0) return null;
   const out = Buffer.allocUnsafe(limit);
   let o = 0;
-  let p = 0;
   const n = data.length;
-  while (p < n) {
-    let b = data[p++]!;
-    let v = b;
-    if (b >= 128) {
-      v = b & 127;
-      let mul = 128;
-      do {
-        if (p >= n) return null;
-        b = data[p++]!;
-        v += (b & 127) * mul;
-        mul *= 128;
-      } while (b >= 128);
-    }
+  vp.p = 0;
+  while (vp.p < n) {
+    const v = readVarint(data);
+    if (v < 0) return null;
     let gap = Math.floor(v / 2);
     let len = 1;
     if (v & 1) {
-      let l = 0,
-        mul = 1;
-      do {
-        if (p >= n) return null;
-        b = data[p++]!;
-        l += (b & 127) * mul;
-        mul *= 128;
-      } while (b >= 128);
+      const l = readVarint(data);
+      if (l < 0) return null;
       len = l + 2;
     }
     if (gap < 255 && len === 1) {

@@ -19,7 +19,10 @@
  *     of time within the RPO come from `samples` instants evenly spaced over the trace's span, the
  *     maximum is exact (the largest arrival - write time, or the lag at the end of the trace after an
  *     overflow);
- *   - the high-water mark is 80% of the journal (PFUL): the time above it is exact.
+ *   - the high-water mark is 80% of the journal (PFUL): the time above it is exact;
+ *   - with `pull` (what `--verify` compares with a real pair pulling at a fixed interval), writes go
+ *     in the secondary's pull rounds instead (rounds.ts), and a record's space is freed by the first
+ *     request after its restore; outages are not modelled then.
  */
 import { PagedTable } from '../traces/paged-table.js';
 import { PullRounds } from './rounds.js';
@@ -49,7 +52,7 @@ export interface SimParams {
   /** Stop at the overflow (a search that only asks whether the journal overflows). */
   stopAtOverflow?: boolean;
   /** The secondary pulls in rounds at this fixed interval (rounds.ts) instead of the continuous link. */
-  pull?: { intervalMs: number; batchBytes: number; aheadMs?: number; restoreMs?: number };
+  pull?: { intervalMs: number; batchBytes: number; aheadMs?: number; restoreMs?: number; dataOnlyWire?: boolean };
 }
 
 export interface SimResult {
@@ -136,7 +139,10 @@ class JournalQueue {
     scratch?: Float64Array,
   ) {
     this.arr = scratch && scratch.length >= log.length ? scratch : new Float64Array(log.length);
-    ({ journal: this.jb, wire: this.wb } = log.cost());
+    const cost = log.cost();
+    this.jb = cost.journal;
+    // rcopy's link shaper counts the entries' data only (their headers travel in the reply's metadata)
+    this.wb = p.pull?.dataOnlyWire ? Float64Array.from(log.lengths.subarray(0, log.length)) : cost.wire;
     this.msPerByte = 1000 / p.bandwidth;
     this.hw = HIGH_WATER * p.journal;
     const n = log.length;

@@ -138,7 +138,7 @@ export function predictReplay(s: ReplaySamples, link: ReplayLink): SimResult {
     outages: [],
     trackSize: link.trackSize,
     rpoMs: Infinity,
-    pull: { intervalMs: link.pullIntervalMs, batchBytes: PULL_BATCH_BYTES, aheadMs: link.aheadMs, restoreMs: link.restoreMs },
+    pull: { intervalMs: link.pullIntervalMs, batchBytes: PULL_BATCH_BYTES, aheadMs: link.aheadMs, restoreMs: link.restoreMs, dataOnlyWire: true },
   });
 }
 

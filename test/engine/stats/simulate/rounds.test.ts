@@ -137,3 +137,9 @@ test('a journal too small for what waits for the next round overflows', () => {
   assert.equal(r.overflow?.at, 900);
   assert.equal(simulate(log(writes), { ...base, journal: 4096, pull: { intervalMs: 100, batchBytes: 1 << 24 } }).overflow, null);
 });
+
+test("with dataOnlyWire the link carries the data only, as rcopy's shaper counts it (no 80-byte header)", () => {
+  const r = simulate(log([[0, 920]]), { ...base, pull: { intervalMs: 100, batchBytes: 1 << 24, dataOnlyWire: true } });
+  assert.equal(r.lag.max, 920);
+  assert.equal(simulate(log([[0, 920]]), { ...base, pull: { intervalMs: 100, batchBytes: 1 << 24 } }).lag.max, 1000);
+});
