@@ -14,6 +14,7 @@ export function buildProgram(): Command {
     .description('Simulated disk arrays on image files: remote copy through journals, suspension and resync, backups, link sizing')
     .version(pkg.version)
     .option('--no-color', 'no colours (also NO_COLOR=1)')
+    .option('--no-pager', 'never page long output on a terminal (also RCOPY_PAGER=cat)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', "\nRun `rcopy help COMMAND` for a command's options and an example. Arrays live under $RCOPY_HOME (default ~/.rcopy).");
   program.helpCommand(false);

@@ -3,6 +3,9 @@
  * of an existing link refuses and points to `link set`, which changes only the options given.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { homeTest, type TestHome } from '../helpers.js';
 
 async function twoSites(h: TestHome): Promise<void> {
@@ -76,6 +79,12 @@ homeTest('export start of a running export with the same options succeeds (alrea
   assert.equal(again.already, true);
   assert.equal(again.uri, first.uri);
   await h.fails(1, 'ERR_RCOPY_STATE', 'export', 'start', 'A:v', '--read-only');
+  assert.match(await h.ok('export', 'start', 'A:v'), /^A:v is already exported as 'v' at nbd\+unix:.* \(same options; nothing changed\)$/m);
+  // TLS asked where the export has none is another export: refused, the running one unchanged
+  const psk = path.join(h.tempDir(), 'keys.psk');
+  fs.writeFileSync(psk, `alice:${crypto.randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
+  await h.fails(1, 'ERR_RCOPY_STATE', 'export', 'start', 'A:v', '--tls-psk', psk);
+  assert.equal((await h.ok('export', 'list', '--json'))[0].tlsPsk, null);
   assert.equal((await h.ok('export', 'list', '--json')).length, 1);
   await h.ok('export', 'stop', 'A:v');
 });

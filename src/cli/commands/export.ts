@@ -39,6 +39,7 @@ export async function exportStart(ctx: CliContext, [ref]: Args, opts: CommandOpt
   if (typeof opts.listen === 'string') params.listen = opts.listen;
   if (typeof opts.tlsPsk === 'string') params.tlsPsk = path.resolve(opts.tlsPsk);
   const r = await call(ctx, v.array, 'export.start', params);
+  if (r.already) return { data: r, text: `${v.array}:${v.name} is already exported as '${r.name}' at ${r.uri} (same options; nothing changed)` };
   return { data: r, text: `exported ${v.array}:${v.name} as '${r.name}' at ${r.uri}` };
 }
 

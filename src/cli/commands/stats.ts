@@ -293,5 +293,5 @@ export async function report(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
     chart = writeOutputFile(opts.chart, '--chart', chartSvg(rep, { title: chartTitle(r, rep), link: ropts.bandwidth }));
   }
   const data = { array: r.array, group: r.group, ...rep, chart, seconds: Math.round(seconds * 1000) / 1000 };
-  return reportOutput(ctx, r, rep, ropts, chart, data);
+  return reportOutput(ctx, r, rep, ropts, chart, data, !!opts.summary);
 }

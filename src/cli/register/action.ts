@@ -33,7 +33,10 @@ export function act(load: () => Promise<Record<string, unknown>>, fn: string) {
     // a table fits the terminal it is shown on; a pipe or a file gets every column
     const width = opts.wide || !process.stdout.isTTY ? Infinity : process.stdout.columns || 80;
     const text = await render(out, ctx.format, ctx.color, width);
-    if (text !== '') process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    const whole = text.endsWith('\n') ? text : `${text}\n`;
+    const { wantsPager, page } = await import('../pager.js');
+    if (text !== '' && wantsPager(whole, opts.pager === false)) await page(whole);
+    else if (text !== '') process.stdout.write(whole);
     if (out.exitCode !== undefined) process.exitCode = out.exitCode;
     const { wasInterrupted } = await import('../interrupt.js');
     if (wasInterrupted()) process.exitCode = 130;

@@ -77,10 +77,12 @@ export function registerStats(program: Command): void {
       .option('--path-speed <rate>', 'speed of one path -> the number of paths')
       .option('--overhead <pct>', 'protocol overhead added to every figure, e.g. 10%')
       .option('--chart <file.svg>', 'also write the chart as an SVG file')
+      .option('--summary', 'only the summary: span, peak, 95th percentile, saving and the sizing asked for (no table, no chart)')
       .action(act(statsMod, 'report')),
     'rcopy stats report siteA:oltp --window 10m --resync-time 5m --path-speed 1Gb/s --overhead 10%',
     'rcopy stats report siteA:prod --window 1h --slide 10m --format csv > windows.csv',
     'rcopy stats report siteA:oltp --window 10m --chart bandwidth.svg',
+    'rcopy stats report siteA:oltp --window 10m --resync-time 5m --summary',
   );
   registerSimulate(stats);
 }

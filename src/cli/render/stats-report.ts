@@ -17,9 +17,11 @@ const MAX_TABLE_WINDOWS = 10_000;
 type GroupRef = { array: string; group: string };
 
 /** The output of a report in the context's format; `data` is what JSON, YAML and CSV carry. */
-export async function reportOutput(ctx: CliContext, r: GroupRef, rep: Report, ropts: ReportOptions, chart: string | null, data: unknown): Promise<Output> {
+export async function reportOutput(ctx: CliContext, r: GroupRef, rep: Report, ropts: ReportOptions, chart: string | null, data: unknown, summary = false): Promise<Output> {
   if (ctx.format === 'csv') return { data, table: csvTable(rep) };
   if (ctx.format !== 'table') return { data };
+  // --summary: the few lines an administrator reads (the span, peak, 95th percentile, saving, sizing)
+  if (summary) return { data, text: (await summaryText(ctx, r, rep, ropts, chart, true)).trim() };
   if (rep.windows.length > MAX_TABLE_WINDOWS) {
     const note = `(${rep.windows.length.toLocaleString('en')} windows: more than a table shows; --format csv or --json lists each one)`;
     return { data, text: `${note}\n${await summaryText(ctx, r, rep, ropts, chart)}` };
@@ -62,7 +64,7 @@ function windowTable(rep: Report): Output['table'] {
   };
 }
 
-async function summaryText(ctx: CliContext, r: GroupRef, rep: Report, ropts: ReportOptions, chart: string | null): Promise<string> {
+async function summaryText(ctx: CliContext, r: GroupRef, rep: Report, ropts: ReportOptions, chart: string | null, brief = false): Promise<string> {
   const c = await colors(ctx);
   const s = rep.summary;
   const lines: string[] = [];
@@ -90,6 +92,7 @@ async function summaryText(ctx: CliContext, r: GroupRef, rep: Report, ropts: Rep
     );
   if (s.paths !== undefined) lines.push(c.bold(`  paths      ${s.paths} parallel path${s.paths === 1 ? '' : 's'}`));
   if (s.resyncSeconds !== undefined) lines.push(c.bold(`  resync     ${formatDuration(s.resyncSeconds * 1000)} for the peak window's changes at the given bandwidth`));
+  if (brief) return lines.join('\n') + (chart ? `\nchart written to ${chart}` : '');
   for (const g of rep.groups) {
     lines.push(
       `  ${g.kind === 'volume' ? 'volume' : 'data set'} ${g.name}: peak ${formatRate(g.summary.peak?.bandwidth ?? 0)}, 95th pct ${formatRate(g.summary.p95Bandwidth)}, ${g.summary.distinctTracks} distinct tracks${g.writesScope === 'volume' ? ' (writes counted for the whole volume)' : ''}`,

@@ -122,7 +122,13 @@ export class ExportRegistry implements Service {
     const socket = opts.listen ? null : path.resolve(opts.socket ?? defaultSocket(this.ctx.array.dir, name));
     for (const l of this.live.values()) {
       // a re-run with the same options: the export is there as asked
-      const same = l.rec.volume === opts.volume && l.rec.name === name && l.rec.socket === socket && l.rec.listen === (opts.listen ?? null) && l.rec.readOnly === opts.readOnly;
+      const same =
+        l.rec.volume === opts.volume &&
+        l.rec.name === name &&
+        l.rec.socket === socket &&
+        l.rec.listen === (opts.listen ?? null) &&
+        l.rec.readOnly === opts.readOnly &&
+        l.rec.tlsPsk === (keys?.file ?? null);
       if (same) return { ...this.view(l), already: true };
       if (l.rec.volume === opts.volume) throw E.state(`volume '${opts.volume}' is exported already as '${l.rec.name}'`, `run 'rcopy export stop ${this.ctx.array.name}:${opts.volume}' first`);
       if (l.rec.name === name) throw E.state(`an export named '${name}' exists already`, 'choose another --name');
