@@ -20,6 +20,15 @@ export class ReplService implements Service {
   readonly pulls: PullManager;
   readonly copies: CopyManager;
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * Checks before a command changes a group on this side (split, resync, takeover, delete): a
+   * feature with work on the group (a running drill) refuses, or with `yes` ends that work.
+   */
+  readonly groupGuards: Array<(pairId: string, yes: boolean, what: string) => Promise<void>> = [];
+
+  async guard(pairId: string, yes: boolean, what: string): Promise<void> {
+    for (const g of this.groupGuards) await g(pairId, yes, what);
+  }
   private kicking = new Set<string>();
   private watching = false;
 
@@ -214,10 +223,17 @@ export const handlers: Handlers = {
     const detail: PairDetail = { ...withRate(s, pairView(s.r.view.describe(pr))), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.records.rs.events(pr.id, 10) };
     return detail;
   },
-  'pair.delete': async (ctx, p) => deleted(await svc(ctx).r.lifecycle.delete(str(p, 'id'), bool(p, 'force'))),
-  'pair.split': async (ctx, p) => opResult(await svc(ctx).r.splits.split(str(p, 'id'), bool(p, 'rw'))),
+  'pair.delete': async (ctx, p) => {
+    await svc(ctx).guard(str(p, 'id'), bool(p, 'yes'), 'pair delete');
+    return deleted(await svc(ctx).r.lifecycle.delete(str(p, 'id'), bool(p, 'force')));
+  },
+  'pair.split': async (ctx, p) => {
+    await svc(ctx).guard(str(p, 'id'), bool(p, 'yes'), 'pair split');
+    return opResult(await svc(ctx).r.splits.split(str(p, 'id'), bool(p, 'rw')));
+  },
   'pair.resync': async (ctx, p) => {
     const s = svc(ctx);
+    await s.guard(str(p, 'id'), bool(p, 'yes'), 'pair resync');
     const journal = s.r.records.pair(str(p, 'id')).localJournal;
     if (p.references !== undefined) s.copies.setReferences(journal, bool(p, 'references'));
     try {
@@ -227,7 +243,10 @@ export const handlers: Handlers = {
       throw e;
     }
   },
-  'pair.takeover': async (ctx, p) => opResult(await svc(ctx).r.takeovers.takeover(str(p, 'id'))),
+  'pair.takeover': async (ctx, p) => {
+    await svc(ctx).guard(str(p, 'id'), bool(p, 'yes'), 'pair takeover');
+    return opResult(await svc(ctx).r.takeovers.takeover(str(p, 'id')));
+  },
   'pair.revert': async (ctx, p) => opResult(await svc(ctx).r.takeovers.revert(str(p, 'id'))),
   'pair.cancel': async (ctx, p) => opResult(await svc(ctx).r.takeovers.cancelCopy(str(p, 'id'))),
 
