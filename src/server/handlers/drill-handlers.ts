@@ -11,6 +11,7 @@ import { E } from '../../errors.js';
 import type { HandlerContext, Handlers, Service } from '../handlers.js';
 import type { PairDetail } from '../methods.js';
 import { optInt, optStr, str } from '../validate.js';
+import { groupGuards } from './group-guards.js';
 import type { ReplService } from './repl-handlers.js';
 
 export class DrillService implements Service {
@@ -22,7 +23,7 @@ export class DrillService implements Service {
     const r = repl.r;
     this.drills = new Drills({ site: r.site, records: r.records, journals: r.journals, restorer: repl.pulls.restorer });
     repl.pulls.restorer.beforeBatch.push((journal, writes) => this.drills.beforeRestore(journal, writes));
-    repl.groupGuards.push((pairId, yes, what) => this.guard(pairId, yes, what));
+    groupGuards(ctx).push((pairId, yes, what) => this.guard(pairId, yes, what));
     this.drills.onEnded = (row) => ctx.log(`drill ${row.name} stopped (${row.stopReason}): ${row.note ?? ''}`);
   }
 
