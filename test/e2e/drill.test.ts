@@ -122,3 +122,33 @@ homeTest('kill -9 of the secondary during a drill: the view and the replication 
   assert.ok(y.equals(my), 'B:y@k9 equals the model at the drill seq plus its own write');
   await h.ok('drill', 'stop', 'B:k9', '--result', 'pass');
 });
+
+homeTest('split, resync, takeover and delete name a running drill and end it only with --yes; --max-size ends a drill, never the replication', { timeout: 300_000 }, async (h) => {
+  await twoSites(h, { size: '16M', durability: 'none' });
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '1M', '--seed', '1');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await h.ok('drill', 'start', 'B:v', '--name', 'g');
+  // (pair takeover and pair delete ask for --yes in any case; with it they end the drill like split)
+  await h.fails(1, /ERR_RCOPY_STATE.*running drill \(B:g\).*ends it.*--yes/s, 'pair', 'split', 'B:v');
+  assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).state, 'PAIR', 'nothing changed');
+  await h.ok('pair', 'resync', 'B:v'); // already PAIR: a re-run, the drill stays
+  await h.ok('pair', 'split', 'B:v', '--yes');
+  const [ended] = await h.ok('drill', 'list', 'B', '--json');
+  assert.deepEqual([ended.state, ended.stopReason, ended.note], ['stopped', 'group', 'ended by pair split']);
+  await h.ok('pair', 'resync', 'B:v');
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
+  await h.fails(2, /ERR_RCOPY_NOT_FOUND.*S-VOL 'A:v'.*secondary/, 'drill', 'start', 'A:v');
+
+  // --max-size: the restore of 2 MiB more than the limit ends the drill, replication goes on
+  await h.ok('drill', 'start', 'B:v', '--name', 'small', '--max-size', '1M');
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '4M', '--seed', '2');
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
+  await assertEqual(h, 'A:v', 'B:v');
+  const small = await h.ok('drill', 'show', 'B:small', '--json');
+  assert.deepEqual([small.state, small.stopReason], ['stopped', 'limit']);
+  assert.match(small.note, /--max-size 1\.00 MiB/);
+  assert.ok(small.keptBytes <= 1024 * 1024, `never more than the limit: ${small.keptBytes}`);
+  assert.deepEqual(fs.readdirSync(path.join(arrayDirOf(h, 'B'), 'drills')), []);
+  assert.match((await h.run(['events', 'B', '--json'])).stdout, /"event":"drill small stopped \(limit\): kept tracks and overlay reached --max-size/, 'an event says so');
+  await h.fails(2, /ERR_RCOPY_NOT_FOUND/, 'io', 'write', 'B:v@small', '--pattern', '1', '--length', '4k');
+});

@@ -256,7 +256,7 @@ function primaryStateOf(r: PairOpResult): string {
 
 export async function split(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
-  const r = await call(ctx, t.sArray, 'pair.split', { id: t.id, rw: !!opts.rw });
+  const r = await call(ctx, t.sArray, 'pair.split', { id: t.id, rw: !!opts.rw, yes: !!opts.yes });
   const ps = r.pairs;
   return {
     data: r,
@@ -273,7 +273,7 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   if (!opts.swap && matches('PAIR', before)) {
     return { data: { pairs: [before.s], already: true, tracksCopied: 0 }, text: `already PAIR: ${before.s?.pvol} -> ${before.s?.svol} (nothing to resync)` };
   }
-  const r = await call(ctx, t.sArray, 'pair.resync', { id: t.id, swap: !!opts.swap, ...(typeof opts.references === 'boolean' ? { references: opts.references } : {}) });
+  const r = await call(ctx, t.sArray, 'pair.resync', { id: t.id, swap: !!opts.swap, yes: !!opts.yes, ...(typeof opts.references === 'boolean' ? { references: opts.references } : {}) });
   // the group's pairs, as the secondary that started the resync describes them
   const described = (Array.isArray(r.pairs) ? r.pairs : []) as Array<{ id?: unknown; pvol?: unknown; svol?: unknown; group?: string }>;
   const targets =
@@ -345,7 +345,7 @@ export async function takeover(ctx: CliContext, [ref]: Args, opts: CommandOpts):
     `Take over ${t.id} on ${t.sArray}? The S-VOL becomes writable; writes the primary makes from now on are lost when you resync with --swap.`,
     v.p ? `primary state ${v.p.state}, ${v.p.journalEntries ?? 0} journal entries not yet here` : 'the primary is not reachable',
   );
-  const r = await call(ctx, t.sArray, 'pair.takeover', { id: t.id });
+  const r = await call(ctx, t.sArray, 'pair.takeover', { id: t.id, yes: !!opts.yes });
   if (opts.swap) {
     // takeover and reversal in one step: the S-VOL's side becomes the primary, the old P-VOL its copy
     const back = await resync(ctx, [ref], { ...opts, swap: true, wait: true });
@@ -381,7 +381,7 @@ export async function remove(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
     // an orphan whose secondary array is gone is deleted from the primary's side (with --force)
     const gone = !arrayExists(ctx, t.sArray);
     if (gone && !opts.force) throw E.peer(`the array ${t.sArray} of ${t.id}'s secondary side is gone`, `delete this side alone: rcopy pair delete ${t.id} --force`);
-    out.push(await call(ctx, gone ? t.pArray : t.sArray, 'pair.delete', { id: t.id, force: !!opts.force }));
+    out.push(await call(ctx, gone ? t.pArray : t.sArray, 'pair.delete', { id: t.id, force: !!opts.force, yes: !!opts.yes }));
   }
   return { data: out, text: out.map((o) => `deleted pair ${o.deleted}${o.remote !== 'deleted' ? ` (the other side: ${o.remote})` : ''}`).join('\n') };
 }

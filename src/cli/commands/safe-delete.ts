@@ -50,7 +50,7 @@ export async function releaseOrRefuse(ctx: CliContext, t: Target, force: boolean
       if (kind === 'export') await call(ctx, t.array, 'export.stop', { volume: u.volume ?? u.id });
       if (kind === 'collection') await call(ctx, t.array, 'stats.stop', { group: u.id });
       if (kind === 'pair') {
-        const r = await call(ctx, t.array, 'pair.delete', { id: u.id, force: true });
+        const r = await call(ctx, t.array, 'pair.delete', { id: u.id, force: true, yes: true });
         done.push(`deleted ${u.what}${r.remote !== 'deleted' ? ` (the peer's side: ${r.remote})` : ' on both sides'}`);
         continue;
       }

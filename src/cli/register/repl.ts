@@ -106,6 +106,7 @@ export function registerRepl(program: Command): void {
     dataOpts(p.command('split').argument('[pair]', 'either volume').description('planned suspension of the journal group (PSUS/SSUS)'))
       .option('--group <name>', 'a group')
       .option('--rw', 'make the S-VOL writable')
+      .option('-y, --yes', 'end a running drill of the group')
       .action(act(pair, 'split')),
     'rcopy pair split siteB:db',
     'rcopy pair split --group payroll --rw',
@@ -117,6 +118,7 @@ export function registerRepl(program: Command): void {
       .option('--references', "compare track hashes and send references for tracks the S-VOL holds (default: the group's setting)")
       .option('--no-references', 'send every changed track as data')
       .option('--no-wait', 'start it and return')
+      .option('-y, --yes', 'end a running drill of the group')
       .option('--timeout <d>', 'give up waiting after this long (default 1h)', durationArg('--timeout'))
       .action(act(pair, 'resync')),
     'rcopy pair resync siteB:db',

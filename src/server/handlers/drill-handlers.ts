@@ -11,6 +11,7 @@ import { E } from '../../errors.js';
 import type { HandlerContext, Handlers, Service } from '../handlers.js';
 import type { PairDetail } from '../methods.js';
 import { optInt, optStr, str } from '../validate.js';
+import { groupGuards } from './group-guards.js';
 import type { ReplService } from './repl-handlers.js';
 
 export class DrillService implements Service {
@@ -22,6 +23,7 @@ export class DrillService implements Service {
     const r = repl.r;
     this.drills = new Drills({ site: r.site, records: r.records, journals: r.journals, restorer: repl.pulls.restorer });
     repl.pulls.restorer.beforeBatch.push((journal, writes) => this.drills.beforeRestore(journal, writes));
+    groupGuards(ctx).push((pairId, yes, what) => this.guard(pairId, yes, what));
     this.drills.onEnded = (row) => ctx.log(`drill ${row.name} stopped (${row.stopReason}): ${row.note ?? ''}`);
   }
 
@@ -34,6 +36,27 @@ export class DrillService implements Service {
   async stop(): Promise<void> {
     // the views stay open until the process ends: a restore still running keeps its tracks
     this.drills.saveProgress();
+  }
+
+  /**
+   * A command that changes the group of an S-side pair: refused while the group has a running
+   * drill, saying what would happen to it; with `yes` the drill ends first (recorded, reason group).
+   */
+  async guard(pairId: string, yes: boolean, what: string): Promise<void> {
+    const records = this.ctx.service<ReplService>('replication').r.records;
+    const pair = records.rs.pairs().find((p) => p.id === pairId && p.role === 'S');
+    if (!pair || !changesGroup(what, pair.state, pair.writable)) return;
+    await this.drills.load();
+    const running = this.drills.ofJournal(pair.localJournal);
+    if (!running.length) return;
+    const names = running.map((d) => `${this.ctx.array.name}:${d.name}`);
+    if (!yes) {
+      throw E.state(
+        `journal group ${pair.groupName} has a running drill (${names.join(', ')}): ${what} ends it (its views and their space go, its record stays)`,
+        `add --yes to end it, or stop it first: rcopy drill stop ${names[0]} --result pass|fail`,
+      );
+    }
+    await this.drills.endGroup(pair.localJournal, `ended by ${what}`);
   }
 
   /** The restore journal of an S-VOL, or of a group, of this array. */
@@ -54,6 +77,14 @@ export class DrillService implements Service {
     const pv = (await peer.call<PairDetail>('pair.show', { id: p.id }, { timeoutMs: 10_000 })).result as unknown as RpoSide;
     return rpoOf(pv, { state: 'PAIR', restoredSeq: seq, consistencyTime: ct }).rpoSeconds;
   }
+}
+
+/** Whether a command would change the group (a re-run that changes nothing needs no --yes). */
+function changesGroup(what: string, state: string, writable: boolean): boolean {
+  if (what === 'pair split') return state !== 'SSUS' && state !== 'PSUS';
+  if (what === 'pair resync') return state !== 'PAIR';
+  if (what === 'pair takeover') return !writable;
+  return true;
 }
 
 const svc = (ctx: HandlerContext): DrillService => ctx.service<DrillService>('drills');

@@ -10,6 +10,7 @@ import type { PullManager } from '../../engine/repl/pull-loop.js';
 import { Replicator, type PeerCaller } from '../../engine/repl/replicator.js';
 import { checkName } from '../../units.js';
 import type { HandlerContext, Handlers, Service } from '../handlers.js';
+import { guarded } from './group-guards.js';
 import type { JournalInfo, PairDetail, PairOpResult, PairView, Results } from '../methods.js';
 import { bool, int, num, oneOf, optInt, optNum, optStr, str } from '../validate.js';
 
@@ -213,10 +214,11 @@ export const handlers: Handlers = {
     const detail: PairDetail = { ...withRate(s, pairView(s.r.view.describe(pr))), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.records.rs.events(pr.id, 10) };
     return detail;
   },
-  'pair.delete': async (ctx, p) => deleted(await svc(ctx).r.lifecycle.delete(str(p, 'id'), bool(p, 'force'))),
-  'pair.split': async (ctx, p) => opResult(await svc(ctx).r.splits.split(str(p, 'id'), bool(p, 'rw'))),
+  'pair.delete': async (ctx, p) => deleted(await svc(ctx).r.lifecycle.delete(await guarded(ctx, p, 'pair delete'), bool(p, 'force'))),
+  'pair.split': async (ctx, p) => opResult(await svc(ctx).r.splits.split(await guarded(ctx, p, 'pair split'), bool(p, 'rw'))),
   'pair.resync': async (ctx, p) => {
     const s = svc(ctx);
+    await guarded(ctx, p, 'pair resync');
     const journal = s.r.records.pair(str(p, 'id')).localJournal;
     if (p.references !== undefined) s.copies.setReferences(journal, bool(p, 'references'));
     try {
@@ -226,7 +228,7 @@ export const handlers: Handlers = {
       throw e;
     }
   },
-  'pair.takeover': async (ctx, p) => opResult(await svc(ctx).r.takeovers.takeover(str(p, 'id'))),
+  'pair.takeover': async (ctx, p) => opResult(await svc(ctx).r.takeovers.takeover(await guarded(ctx, p, 'pair takeover'))),
   'pair.revert': async (ctx, p) => opResult(await svc(ctx).r.takeovers.revert(str(p, 'id'))),
   'pair.cancel': async (ctx, p) => opResult(await svc(ctx).r.takeovers.cancelCopy(str(p, 'id'))),
 
