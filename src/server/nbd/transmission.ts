@@ -45,7 +45,7 @@ interface Request {
   length: number;
 }
 
-const MAX_INFLIGHT = 16;
+const MAX_INFLIGHT = 64;
 
 /**
  * The payload buffers of large WRITEs come from a pool of the connection (buffer-pool.ts) and go
@@ -115,11 +115,23 @@ class Replier {
     this.send([h, ...payload]);
   }
 
+  private corked = false;
+
+  /**
+   * Replies that complete in one turn of the event loop (a journal batch ends many writes at
+   * once) go out together: the socket is corked until the turn's end, one writev for all.
+   */
   private send(bufs: Buffer[]): void {
     if (this.sock.destroyed) return;
-    this.sock.cork();
+    if (!this.corked) {
+      this.corked = true;
+      this.sock.cork();
+      setImmediate(() => {
+        this.corked = false;
+        this.sock.uncork();
+      });
+    }
     for (const b of bufs) this.sock.write(b);
-    this.sock.uncork();
   }
 
   private simple(cookie: Buffer, errno: number, data?: Buffer): void {
