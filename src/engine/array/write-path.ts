@@ -47,6 +47,12 @@ export type WriteHook = (vol: Volume, offset: number, data: Buffer, origin: Writ
 export interface WriteContext {
   logged: boolean;
   /**
+   * What must be written before the volume write starts (write-ahead): a journal append that a
+   * hook queued (repl/master-append.ts) rather than awaited under the lock. When one fails, the
+   * volume write does not run and the write fails with its error.
+   */
+  before: Array<Promise<unknown>>;
+  /**
    * Run once the volume write has ended: with null when it succeeded (at once, other writes may be
    * in flight), with its error when it (or a later hook) failed (under the write lock, no write in
    * flight). A hook that journaled the write uses it to keep the record from being shipped before
@@ -97,7 +103,7 @@ export class WritePath {
       for (const f of this.flights) if (f.vol === vol && f.start < end && offset < f.end) overlaps.push(f.ended);
       if (overlaps.length) await Promise.all(overlaps);
       const after: Array<() => Promise<void>> = [];
-      const ctx: WriteContext = { logged: false, settle: [] };
+      const ctx: WriteContext = { logged: false, before: [], settle: [] };
       try {
         await this.runHooks(vol, offset, data, origin, after, ctx);
       } catch (e) {
@@ -105,7 +111,7 @@ export class WritePath {
         await settle([ctx], e);
         throw e;
       }
-      const done = vol.write(offset, data, ctx.logged);
+      const done = ctx.before.length ? Promise.all(ctx.before).then(() => vol.write(offset, data, ctx.logged)) : vol.write(offset, data, ctx.logged);
       const flight: Flight = { vol, start: offset, end, ended: Promise.resolve() };
       const land = (): void => void this.flights.delete(flight);
       flight.ended = done.then(land, land);
@@ -138,10 +144,11 @@ export class WritePath {
       const ctxs: WriteContext[] = [];
       try {
         for (const w of writes) {
-          const ctx: WriteContext = { logged: false, settle: [] };
+          const ctx: WriteContext = { logged: false, before: [], settle: [] };
           ctxs.push(ctx);
           await this.runHooks(w.vol, w.offset, w.data, origin, after, ctx);
         }
+        await Promise.all(ctxs.flatMap((c) => c.before));
         await writeOrdered(
           writes,
           ctxs.map((c) => c.logged),

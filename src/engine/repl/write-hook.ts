@@ -8,6 +8,8 @@ import { E, storageError } from '../../errors.js';
 import type { WriteContext, WriteOrigin } from '../array/write-path.js';
 import { MAX_RECORD_DATA } from '../journal/journal-file.js';
 import type { Volume } from '../array/volume.js';
+import type { JournalFile } from '../journal/journal-file.js';
+import { MasterAppender } from './master-append.js';
 import { JOURNALING } from './pair-state.js';
 import type { PairRow } from './repl-store.js';
 import type { Site } from './site.js';
@@ -78,10 +80,10 @@ export class WriteHook {
       }
       // P-VOL
       if (JOURNALING.has(p.state)) {
-        const seq = await this.appendMaster(p, vol, off, data, ctx);
-        if (seq !== null) ctx.logged = true;
-        if (seq !== null && p.mode === 'sync' && (p.state === 'PAIR' || p.state === 'PFUL')) {
-          after = () => this.waitSync(p, seq);
+        const queued = await this.appendMaster(p, vol, off, data, ctx);
+        if (queued !== null) ctx.logged = true;
+        if (queued !== null && p.mode === 'sync' && (p.state === 'PAIR' || p.state === 'PFUL')) {
+          after = async () => this.waitSync(p, await queued.lastSeq);
           // the secondary pulls once the data is on the P-VOL: a pull before that would not get it (unwritten)
           ctx.settle.push((err) => void (err === null && this.onKick(p.localJournal)));
         }
@@ -112,27 +114,45 @@ export class WriteHook {
     }
   }
 
-  /** Appends a write to the pair's master journal; on a full journal, suspends the group (PFUS). */
-  async appendMaster(p: PairRow, vol: Volume, off: number, data: Buffer, ctx: WriteContext): Promise<number | null> {
+  private readonly appenders = new WeakMap<JournalFile, MasterAppender>();
+
+  /**
+   * Queues a write's records for the pair's master journal (MasterAppender: the writes in flight
+   * share one append); the volume write waits for them (ctx.before). On a full journal, suspends
+   * the group (PFUS) once the records queued before are in, and returns null.
+   */
+  async appendMaster(p: PairRow, vol: Volume, off: number, data: Buffer, ctx: WriteContext): Promise<{ lastSeq: Promise<number> } | null> {
     const j = this.journals.journal(p.localJournal);
+    let app = this.appenders.get(j);
+    if (!app) this.appenders.set(j, (app = new MasterAppender(j)));
     const parts: Array<{ volumeId: number; offset: number; data: Buffer }> = [];
     for (let o = 0; o < data.length; o += MAX_RECORD_DATA) {
       parts.push({ volumeId: vol.id, offset: off + o, data: data.subarray(o, Math.min(data.length, o + MAX_RECORD_DATA)) });
     }
-    if (!j.canFit(parts.map((x) => x.data.length))) {
+    if (!app.canFit(parts.map((x) => x.data.length))) {
+      await app.drained(); // the fold below takes the records of the writes in flight too
       this.site.log(`journal ${p.localJournal} is full: suspending group ${p.groupName} (PFUS)`);
       await this.suspension.suspendPrimaryLocked(p.localJournal, 'PFUS', 'journal full');
       await this.files.markTracks(this.records.pair(p.id), vol, off, data.length);
       return null;
     }
-    const r = await j.append(parts);
-    const seqs = this.unwritten.get(p.localJournal) ?? [];
-    seqs.push(r.firstSeq);
-    this.unwritten.set(p.localJournal, seqs);
-    ctx.settle.push((err) => (err === null ? this.written(p.localJournal, r.firstSeq) : this.volumeWriteFailed(p, vol, off, data.length, r.firstSeq, err)));
-    const pct = j.stats().usedPct / 100;
-    this.suspension.crossed(p.localJournal, pct);
-    return r.lastSeq;
+    let first: number | null = null;
+    const lastSeq = app.append(parts).then((r) => {
+      // the record is not served before the data is on the P-VOL (settle below)
+      first = r.firstSeq;
+      const seqs = this.unwritten.get(p.localJournal) ?? [];
+      seqs.push(r.firstSeq);
+      this.unwritten.set(p.localJournal, seqs);
+      this.suspension.crossed(p.localJournal, j.stats().usedPct / 100);
+      return r.lastSeq;
+    });
+    ctx.before.push(lastSeq);
+    ctx.settle.push((err) => {
+      if (first === null) return; // the append failed: nothing reached the journal or the volume
+      if (err === null) this.written(p.localJournal, first);
+      else return this.volumeWriteFailed(p, vol, off, data.length, first, err);
+    });
+    return { lastSeq };
   }
 
   /**

@@ -7,22 +7,9 @@ import { BufferPool } from '../../engine/util/buffer-pool.js';
 import type net from 'node:net';
 import { RcopyError } from '../../errors.js';
 import type { Negotiated } from './handshake.js';
-import {
-  BASE_ALLOCATION_ID,
-  CMD,
-  CMD_FLAG,
-  MAX_REQUEST,
-  NBD_ERR,
-  REPLY_FLAG_DONE,
-  REPLY_TYPE,
-  REQUEST_MAGIC,
-  SIMPLE_REPLY_MAGIC,
-  STATE_HOLE,
-  STATE_ZERO,
-  STRUCTURED_REPLY_MAGIC,
-  type SocketReader,
-} from './wire.js';
-import { feed, type ByteSink, type DirectInput } from './direct.js';
+import { BASE_ALLOCATION_ID, CMD, CMD_FLAG, NBD_ERR, REPLY_FLAG_DONE, REPLY_TYPE, SIMPLE_REPLY_MAGIC, STATE_HOLE, STATE_ZERO, STRUCTURED_REPLY_MAGIC, type SocketReader } from './wire.js';
+import { feed, type DirectInput } from './direct.js';
+import { NbdError, RequestReader, SMALL, type Request } from './requests.js';
 
 /** What an export does with the requests: the array's host write path underneath. */
 export interface Backend {
@@ -37,15 +24,7 @@ export interface Backend {
   log(msg: string): void;
 }
 
-interface Request {
-  flags: number;
-  type: number;
-  cookie: Buffer;
-  offset: number;
-  length: number;
-}
-
-const MAX_INFLIGHT = 16;
+const MAX_INFLIGHT = 64;
 
 /**
  * The payload buffers of large WRITEs come from a pool of the connection (buffer-pool.ts) and go
@@ -55,34 +34,11 @@ const MAX_INFLIGHT = 16;
  * bench/nbd.ts, profiled with --cpu-prof. At most POOL_BYTES are kept per connection; payloads up
  * to SMALL come straight from the socket's chunks.
  */
-const SMALL = 64 * 1024;
 const POOL_BYTES = 64 * 1024 * 1024;
 
 /** WRITE_ZEROES writes zeros through the write path in pieces of this size. */
 const ZERO_CHUNK = 4 * 1024 * 1024;
 const ZEROS = Buffer.alloc(ZERO_CHUNK);
-
-/** The flags each command accepts; any other is EINVAL. */
-const ALLOWED_FLAGS: Record<number, number> = {
-  [CMD.READ]: 0,
-  [CMD.WRITE]: CMD_FLAG.FUA,
-  [CMD.DISC]: 0,
-  [CMD.FLUSH]: 0,
-  [CMD.TRIM]: CMD_FLAG.FUA,
-  [CMD.CACHE]: 0,
-  [CMD.WRITE_ZEROES]: CMD_FLAG.FUA | CMD_FLAG.NO_HOLE,
-  [CMD.BLOCK_STATUS]: CMD_FLAG.REQ_ONE,
-};
-
-/** An NBD error value for a reply. */
-class NbdError extends Error {
-  constructor(
-    readonly errno: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** The error value for what the engine threw: a read-only S-VOL is EPERM, a full disk or journal ENOSPC, a fenced write EIO. */
 export function errnoOf(e: unknown): number {
@@ -115,11 +71,23 @@ class Replier {
     this.send([h, ...payload]);
   }
 
+  private corked = false;
+
+  /**
+   * Replies that complete in one turn of the event loop (a journal batch ends many writes at
+   * once) go out together: the socket is corked until the turn's end, one writev for all.
+   */
   private send(bufs: Buffer[]): void {
     if (this.sock.destroyed) return;
-    this.sock.cork();
+    if (!this.corked) {
+      this.corked = true;
+      this.sock.cork();
+      setImmediate(() => {
+        this.corked = false;
+        this.sock.uncork();
+      });
+    }
     for (const b of bufs) this.sock.write(b);
-    this.sock.uncork();
   }
 
   private simple(cookie: Buffer, errno: number, data?: Buffer): void {
@@ -234,92 +202,6 @@ async function serve(be: Backend, st: Negotiated, out: Replier, r: Request, payl
       return out.status(r.cookie, allocationExtents(be, r.offset, r.length, (r.flags & CMD_FLAG.REQ_ONE) !== 0));
     default:
       throw new NbdError(NBD_ERR.EINVAL, `unknown command ${r.type}`);
-  }
-}
-
-function parseRequest(h: Buffer): Request | null {
-  if (h.readUInt32BE(0) !== REQUEST_MAGIC) return null;
-  return { flags: h.readUInt16BE(4), type: h.readUInt16BE(6), cookie: Buffer.from(h.subarray(8, 16)), offset: Number(h.readBigUInt64BE(16)), length: h.readUInt32BE(24) };
-}
-
-/** Why a request is refused before it runs (its payload is read and dropped first), or null. */
-function refusal(r: Request): NbdError | null {
-  const allowed = ALLOWED_FLAGS[r.type];
-  if (allowed !== undefined && (r.flags & ~allowed) !== 0) return new NbdError(NBD_ERR.EINVAL, `flags ${r.flags} not valid for command ${r.type}`);
-  const carries = r.type === CMD.READ || r.type === CMD.WRITE;
-  if (carries && r.length > MAX_REQUEST) return new NbdError(NBD_ERR.EINVAL, `request of ${r.length} bytes is larger than ${MAX_REQUEST}`);
-  if (!Number.isSafeInteger(r.offset + r.length)) return new NbdError(NBD_ERR.EINVAL, 'offset out of range');
-  return null;
-}
-
-/** Where a refused WRITE's payload is read to be dropped, and bytes after the end go. */
-const SCRATCH = Buffer.allocUnsafe(64 * 1024);
-
-/**
- * Reads requests from the connection's bytes (a ByteSink: a plain connection's reads land right in
- * its targets, DirectInput): the 28-byte header, then a WRITE's payload into a buffer of the
- * connection's pool, or a refused WRITE's payload into SCRATCH, dropped.
- */
-class RequestReader implements ByteSink {
-  private readonly header = Buffer.alloc(28);
-  private have = 0;
-  private req: Request | null = null;
-  private payload: Buffer | null = null;
-  private skipping = 0;
-  private refused: NbdError | null = null;
-  private stopped = false;
-
-  constructor(
-    private readonly pool: BufferPool,
-    private readonly onRequest: (r: Request, payload: Buffer | null, bad: NbdError | null) => void,
-    private readonly onBroken: () => void,
-  ) {}
-
-  stop(): void {
-    this.stopped = true;
-  }
-
-  target(): Buffer {
-    if (this.stopped) return SCRATCH;
-    if (this.payload) return this.payload.subarray(this.have);
-    if (this.skipping > 0) return SCRATCH.subarray(0, Math.min(this.skipping, SCRATCH.length));
-    return this.header.subarray(this.have);
-  }
-
-  landed(n: number): void {
-    if (this.stopped) return;
-    if (this.payload) {
-      this.have += n;
-      if (this.have === this.payload.length) this.complete(this.payload, null);
-    } else if (this.skipping > 0) {
-      this.skipping -= n;
-      if (this.skipping === 0) this.complete(null, this.refused);
-    } else {
-      this.have += n;
-      if (this.have === this.header.length) this.parsed();
-    }
-  }
-
-  private parsed(): void {
-    this.have = 0;
-    const r = parseRequest(this.header);
-    if (!r) return this.onBroken();
-    this.req = r;
-    const bad = refusal(r);
-    if (r.type !== CMD.WRITE || r.length === 0) return this.complete(r.type === CMD.WRITE ? Buffer.alloc(0) : null, bad);
-    if (bad) {
-      this.refused = bad;
-      this.skipping = r.length;
-    } else this.payload = r.length > SMALL ? this.pool.take(r.length) : Buffer.allocUnsafe(r.length);
-  }
-
-  private complete(payload: Buffer | null, bad: NbdError | null): void {
-    const r = this.req!;
-    this.req = null;
-    this.payload = null;
-    this.refused = null;
-    this.have = 0;
-    this.onRequest(r, payload, bad);
   }
 }
 
