@@ -11,6 +11,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const ALL: Record<string, string[]> = {
   core: ['core.js'],
   replication: ['replication.js'],
+  drill: ['drill.js'],
   journal: ['journal-append.js'],
   backup: ['backup.js'],
   stats: ['stats-import.js', 'stats-report.js', 'stats-writepath.js', 'stats-simulate.js'],

@@ -16,7 +16,7 @@ homeTest('a drill shows the group at one seq, takes writes, and stays put while 
   await twoSites(h, { vols: ['x', 'y'], size: '16M', durability: 'none' });
   const base = (await h.ok('pair', 'show', 'B:x', '--json')).secondary.restoredSeq as number;
   const t0 = Date.now();
-  const load = h.run(['workload', 'run', 'A:x', 'A:y', '--pattern', 'seq', '--bs', '4k', '--depth', '1', '--stamp', '--bytes', '12M', '--rate', '3MB/s', '--seed', '3']);
+  const load = h.run(['workload', 'run', 'A:x', 'A:y', '--pattern', 'seq', '--bs', '4k', '--depth', '1', '--stamp', '--bytes', '12M', '--rate', '1MB/s', '--seed', '3']);
   await waitFor(async () => (await h.ok('pair', 'show', 'B:x', '--json')).secondary.restoredSeq > base + 200, 60_000);
 
   const d = await h.ok('drill', 'start', 'B:x', '--name', 'd1', '--json');
@@ -115,7 +115,8 @@ homeTest('kill -9 of the secondary during a drill: the view and the replication 
   assert.equal(row.bytesWritten, 70 * 1024);
   const x = await readRef(h, 'B:x@k9', '16M');
   const y = await readRef(h, 'B:y@k9', '16M');
-  assert.equal(prefixOf(x, y), k, 'the views still show the first k writes of the group, and only those');
+  // (no stamp prefix check here: the view's own write at 2M may have covered stamped blocks; the
+  // comparison with the model below says the same for every byte)
   assert.ok(x.equals(modelAt(pImage(h, 'x'), k)), 'B:x@k9 equals the model at the drill seq');
   const my = modelAt(pImage(h, 'y'), k);
   my.fill(0xcd, 2 * 1024 * 1024, 2 * 1024 * 1024 + 70 * 1024);
@@ -128,6 +129,12 @@ homeTest('split, resync, takeover and delete name a running drill and end it onl
   await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '1M', '--seed', '1');
   await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
   await h.ok('drill', 'start', 'B:v', '--name', 'g');
+  // a workload runs against a view like against a volume: into its overlay, the S-VOL untouched
+  const sv = (await h.ok('io', 'checksum', 'B:v', '--json')).sha256;
+  await h.ok('workload', 'run', 'B:v@g', '--pattern', 'random', '--bs', '64k', '--bytes', '256k', '--seed', '4');
+  assert.equal((await h.ok('drill', 'show', 'B:g', '--json')).bytesWritten, 256 * 1024);
+  assert.equal((await h.ok('io', 'checksum', 'B:v', '--json')).sha256, sv);
+  assert.notEqual((await h.ok('io', 'checksum', 'B:v@g', '--json')).sha256, sv);
   // (pair takeover and pair delete ask for --yes in any case; with it they end the drill like split)
   await h.fails(1, /ERR_RCOPY_STATE.*running drill \(B:g\).*ends it.*--yes/s, 'pair', 'split', 'B:v');
   assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).state, 'PAIR', 'nothing changed');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { E } from '../../errors.js';
 import { Rng } from '../../engine/array/workload.js';
-import { formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolOrViewRef, parseVolRef } from '../../units.js';
+import { formatBytes, formatRate, parseDuration, parseRate, parseSize, parseVolOrViewRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { ParamsOf } from '../../server/methods.js';
 import type { Output } from '../render/output.js';
@@ -189,7 +189,7 @@ export async function checksum(ctx: CliContext, [ref]: Args, opts: CommandOpts):
 }
 
 export async function workload(ctx: CliContext, [refs]: Args, opts: CommandOpts): Promise<Output> {
-  const list = (refs as string[]).map(parseVolRef);
+  const list = (refs as string[]).map(parseVolOrViewRef);
   const array = list[0]!.array;
   if (list.some((r) => r.array !== array)) throw E.usage('a workload runs on the volumes of one array', 'run one workload per array');
   knownArray(array, ctx.home);

@@ -4,6 +4,7 @@ import { bool, int, num, oneOf, optInt, optNum, str, strList, needPayload } from
 import { runWorkload } from '../../engine/array/workload.js';
 import { E } from '../../errors.js';
 import { jobs } from './jobs-handlers.js';
+import type { Volume } from '../../engine/array/volume.js';
 import { viewOf, writeView } from './drill-handlers.js';
 import { viewChecksum } from '../../engine/drill/view-checksum.js';
 
@@ -46,7 +47,10 @@ export const handlers: Handlers = {
 
   'workload.run': async (ctx, p, _payload, emit, req) => {
     const names = strList(p, 'volumes');
-    const vols = names.map((n) => ctx.array.volume(n));
+    // a drill's view (VOL@DRILL) runs on its S-VOL's geometry, its I/O going to the view
+    const views = names.map((n) => viewOf(ctx, n));
+    const vols = names.map((n, i) => views[i]?.vol ?? ctx.array.volume(n));
+    const viewAt = (vol: Volume): number => vols.indexOf(vol);
     const durationMs = optNum(p, 'durationMs', 1);
     const bytes = optInt(p, 'bytes', 1);
     if (durationMs === undefined && bytes === undefined) throw E.usage('a workload needs --duration or --bytes');
@@ -68,8 +72,8 @@ export const handlers: Handlers = {
           stamp: bool(p, 'stamp'),
         },
         {
-          write: (vol, off, data) => ctx.array.write(vol, off, data, 'host'),
-          read: (vol, off, len) => vol.read(off, len),
+          write: (vol, off, data) => (views[viewAt(vol)] ? writeView(ctx, names[viewAt(vol)]!, off, data) : ctx.array.write(vol, off, data, 'host')),
+          read: (vol, off, len) => (views[viewAt(vol)] ?? vol).read(off, len),
         },
         bool(p, 'progress') ? (pr) => emit(pr) : undefined,
         () => ctx.stopping || job.stopped,
