@@ -25,7 +25,7 @@ function completeBash(h: TestHome, lines: string[]): string[][] {
     .map((b) => b.split('\n').filter((w) => w !== ''));
 }
 
-homeTest('bash completion completes arrays, volumes, journals, groups, backups and states by asking rcopy', async (h) => {
+homeTest('bash completion completes arrays, volumes, journals, groups, backups, drills and states by asking rcopy', async (h) => {
   for (const a of ['A', 'B']) {
     await h.ok('array', 'create', a);
     await h.ok('journal', 'create', `${a}:j1`, '--size', '8M');
@@ -37,9 +37,11 @@ homeTest('bash completion completes arrays, volumes, journals, groups, backups a
   await h.ok('link', 'add', 'A', 'B');
   await h.ok('pair', 'create', 'A:db', 'B:db', '--journal', 'A:j1,B:j1', '--group', 'payroll', '--wait');
   await h.ok('backup', 'create', 'A:data', '--to', 'A:bk');
+  await h.ok('drill', 'start', 'B:db', '--name', 'dr1');
+  await h.ok('drill', 'stop', 'B:dr1', '--result', 'pass');
   await h.ok('array', 'stop', '--all');
 
-  const [vols, volsA, journals, groups, states, backups, arrays, sub, volsB] = completeBash(h, [
+  const [vols, volsA, journals, groups, states, backups, arrays, sub, volsB, drills] = completeBash(h, [
     'rcopy volume show ',
     'rcopy volume show A:d',
     'rcopy journal delete B:',
@@ -49,6 +51,7 @@ homeTest('bash completion completes arrays, volumes, journals, groups, backups a
     'rcopy link down ',
     'rcopy pair ta',
     'rcopy volume show B:',
+    'rcopy drill show B:',
   ]);
   // bash: the array first (ARRAY:), then the names on it
   assert.deepEqual(vols, ['A:', 'B:']);
@@ -61,6 +64,7 @@ homeTest('bash completion completes arrays, volumes, journals, groups, backups a
   assert.deepEqual(backups, ['bk-000001']);
   assert.deepEqual(arrays, ['A', 'B']);
   assert.deepEqual(sub, ['takeover']);
+  assert.deepEqual(drills, ['dr1'], 'drill names, running or past');
   // completion started no controller
   assert.deepEqual(h.pids(), []);
   assert.equal(await h.ok('__complete', 'volumes', 'B:'), 'B:db\n');

@@ -1,7 +1,7 @@
 /**
  * rcopy __complete KIND [CURRENT] (hidden): the names a shell completes, one a line, read from the
  * home and the arrays' stores without starting a controller. Kinds: arrays, volumes and journals
- * (ARRAY:NAME), groups (pair groups), stats-groups and backups (ARRAY:NAME), states.
+ * (ARRAY:NAME), groups (pair groups), stats-groups, backups and drills (ARRAY:NAME), states.
  */
 import { namesOffline, type NameKind } from '../../engine/array/offline-names.js';
 import type { CliContext } from '../context.js';
@@ -19,7 +19,7 @@ export async function complete(ctx: CliContext, [kindArg, curArg]: Args): Promis
   if (kind === 'arrays') words = arrayNames(ctx);
   else if (kind === 'states') words = STATES;
   else if (kind === 'groups') words = [...new Set(arrayNames(ctx).flatMap((a) => namesOffline(a, ctx.home, 'groups')))];
-  else if (['volumes', 'journals', 'stats-groups', 'backups'].includes(kind)) {
+  else if (['volumes', 'journals', 'stats-groups', 'backups', 'drills'].includes(kind)) {
     // only the array named before the colon is opened, once one is typed
     const colon = cur.indexOf(':');
     const arrays = colon > 0 ? [cur.slice(0, colon)].filter((a) => arrayNames(ctx).includes(a)) : arrayNames(ctx);

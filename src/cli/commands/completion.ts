@@ -21,7 +21,7 @@ interface OptInfo {
 }
 
 /** What an argument position completes to (names are asked of `rcopy __complete` at completion time). */
-type ArgKind = 'array' | 'volume' | 'journal' | 'stats-group' | 'backup' | 'file' | 'shell' | 'none';
+type ArgKind = 'array' | 'volume' | 'journal' | 'stats-group' | 'backup' | 'drill' | 'file' | 'shell' | 'none';
 
 export interface CommandInfo {
   path: string;
@@ -35,6 +35,7 @@ function argKind(name: string, description = ''): ArgKind {
   if (/JOURNAL/.test(description)) return 'journal';
   if (/ARRAY:GROUP/.test(description)) return 'stats-group';
   if (/bk-/.test(description)) return 'backup';
+  if (name === 'drill') return 'drill';
   if (/^(name|array|arrays?|a|b)$/.test(name)) return 'array';
   if (/^(refs?|pvol|svol|src|source|target|volume|vol|pair)$/i.test(name)) return 'volume';
   if (/(file|path|runbook|trace|config)/i.test(name)) return 'file';
@@ -179,7 +180,7 @@ _rcopy() {
   kind="\${kinds[$nargs]:-\${kinds[\${#kinds[@]}-1]}}"
   case "$kind" in
     array) _rcopy_names arrays "$cur" ;;
-    volume|journal|stats-group|backup)
+    volume|journal|stats-group|backup|drill)
       # first the array (ARRAY:, no space after it), then the names on that array
       if [[ "$cur" != *:* ]]; then
         COMPREPLY=($(compgen -W "$(_rcopy_arrays | sed 's/$/:/')" -- "$cur"))
@@ -260,7 +261,7 @@ ${choiceCases}
     local -a arrays
     case $kind in
       array) arrays=(\${(f)"$(command rcopy __complete arrays 2>/dev/null)"}); compadd -- $arrays ;;
-      volume|journal|stats-group|backup) arrays=(\${(f)"$(command rcopy __complete \${kind}s "$cur" 2>/dev/null)"}); compadd -- $arrays ;;
+      volume|journal|stats-group|backup|drill) arrays=(\${(f)"$(command rcopy __complete \${kind}s "$cur" 2>/dev/null)"}); compadd -- $arrays ;;
       file) _files ;;
       shell) compadd -- bash zsh ;;
     esac
@@ -288,7 +289,7 @@ export function fishScript(tree: CommandInfo[]): string {
     }),
   );
   const args = tree
-    .filter((c) => !c.subs.length && c.args.some((k) => ['array', 'volume', 'journal', 'stats-group', 'backup'].includes(k)))
+    .filter((c) => !c.subs.length && c.args.some((k) => ['array', 'volume', 'journal', 'stats-group', 'backup', 'drill'].includes(k)))
     .map((c) => {
       const k = c.args.find((x) => x !== 'none' && x !== 'file' && x !== 'shell')!;
       return `complete -c rcopy -f -n ${sq(`__rcopy_is ${sq(c.path)}`)} -a ${sq(`(rcopy __complete ${k}s (commandline -ct))`)}`;

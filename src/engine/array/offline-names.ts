@@ -1,12 +1,12 @@
 /**
  * The names an array's management store holds (volumes, journals, pair groups, PB-bit groups,
- * backups), read-only and without the controller: for shell completion, which must be fast and
+ * backups, drills), read-only and without the controller: for shell completion, which must be fast and
  * start nothing. A store that cannot be read gives no names.
  */
 import { formatBackupId } from '../backup/id.js';
 import { readStoreOffline } from './offline.js';
 
-export type NameKind = 'volumes' | 'journals' | 'groups' | 'stats-groups' | 'backups';
+export type NameKind = 'volumes' | 'journals' | 'groups' | 'stats-groups' | 'backups' | 'drills';
 
 const QUERY: Record<NameKind, string> = {
   volumes: 'SELECT name AS n FROM volumes ORDER BY name',
@@ -14,6 +14,7 @@ const QUERY: Record<NameKind, string> = {
   groups: 'SELECT DISTINCT group_name AS n FROM pairs ORDER BY group_name',
   'stats-groups': 'SELECT name AS n FROM stats_groups ORDER BY name',
   backups: 'SELECT id AS n FROM backups ORDER BY id',
+  drills: 'SELECT DISTINCT name AS n FROM drills ORDER BY name',
 };
 
 export function namesOffline(array: string, home: string, kind: NameKind): string[] {
