@@ -289,7 +289,8 @@ export interface Results {
   'metrics.get': { array: string; json: unknown[] };
   'metrics.serve': { array: string; listen: string | null; url: string | null };
   /** Online verify of a group (engine/repl/verify.ts); with repair, the resync started for the differing tracks. */
-  'pair.verify': { pairs: VerifyPairResult[]; seconds: number; bytes: number; repair: PairOpResult | null };
+  /** cancelled: why the verify ended before its end (jobs stop, Ctrl-C), else null */
+  'pair.verify': { pairs: VerifyPairResult[]; seconds: number; bytes: number; repair: PairOpResult | null; cancelled: string | null };
   'repl.verifyHashes': PrimaryHashes;
   'events.list': { array: string; events: EventRow[] };
   'repl.pull': { entries: PullReplyEntry[]; info: PrimaryInfo };

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BIN, TRACES as ROOT_TRACES, homeTest, sleep, waitFor, type TestHome } from '../helpers.js';
 import { inTerminal, skipNoTmux } from './cli-terminal.js';
+import { livePid } from '../../src/engine/array/controller-process.js';
 
 async function paired(h: TestHome, size = '64M'): Promise<void> {
   for (const a of ['A', 'B']) {
@@ -200,4 +201,39 @@ homeTest('Ctrl-C during stats import: the reader stops, the collection is as it 
   });
   const after = (await h.ok('stats', 'list', 'A', '--json')).find((g: { group: string }) => g.group === 't');
   assert.deepEqual(after, before, 'the collection is unchanged');
+});
+
+homeTest('SIGINT during pair verify: the verify ends in the controller, what it compared is said, the pair stays PAIR, exit 130', async (h) => {
+  // 64M: four chunks of 256 tracks, so the verify has chunks left when the signal comes
+  await paired(h, '64M');
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '3');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '2m');
+  // the primary stopped (SIGSTOP) holds the verify in its first chunk, so the signal comes mid-verify
+  const pa = livePid(path.join(h.dir, 'arrays', 'A'))!;
+  process.kill(pa, 'SIGSTOP');
+  h.onCleanup(() => process.kill(pa, 'SIGCONT'));
+  const c = child(h, ['pair', 'verify', 'B:v']);
+  await waitFor(async () => (await h.ok('jobs', 'B', '--json')).some((j: { kind: string }) => j.kind === 'verify'), 60_000);
+  c.proc.kill('SIGINT');
+  await waitFor(async () => (await h.ok('jobs', 'B', '--json')).every((j: { stopping: boolean }) => j.stopping), 30_000);
+  process.kill(pa, 'SIGCONT');
+  const r = await c.done;
+  assert.equal(r.code, 130, r.stdout + r.stderr);
+  assert.match(r.stdout, /verify cancelled \(interrupted\) after/);
+  assert.match(r.stdout, /256 of 1024 tracks compared/, 'the chunk under way when the signal came, and no more');
+  assert.doesNotMatch(r.stderr, /ERR_RCOPY_INTERNAL|at .*\.js:\d+/);
+  await waitFor(async () => (await h.ok('jobs', 'B', '--json')).length === 0, 30_000);
+  const ev = (await h.run(['events', 'B', '--json'])).stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  assert.ok(
+    ev.some((e: { event: string; kind: string }) => e.kind === 'verify' && /^verify \(cancelled\)/.test(e.event)),
+    `the event says the verify was cancelled: ${JSON.stringify(ev)}`,
+  );
+  assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).state, 'PAIR');
+  // and a verify run whole afterwards compares every track
+  const full = await h.ok('pair', 'verify', 'B:v', '--json');
+  assert.equal(full.cancelled, null);
+  assert.equal(full.pairs[0].compared + full.pairs[0].unverified, full.pairs[0].tracks);
 });

@@ -10,6 +10,7 @@ import type { CliContext, CommandOpts } from '../context.js';
 import type { Output } from '../render/output.js';
 import { progress } from '../render/progress.js';
 import { call, withArray } from './common.js';
+import { onInterrupt, wasInterrupted } from '../interrupt.js';
 import { resolvePairs } from './pair.js';
 
 export const VERIFY_SCHEMA_VERSION = 1;
@@ -30,12 +31,22 @@ export async function verify(ctx: CliContext, [ref]: Array<string | string[] | u
   const t = targets[0]!;
   const prog = await progress(ctx, 'verifying', 'tracks');
   let r;
+  // Ctrl-C / SIGTERM ends the verify in the controller (its job) at its next chunk: what was compared is reported
+  let job: number | null = null;
   try {
-    r = await withArray(
-      ctx,
-      t.sArray,
-      async (c) => (await c.call('pair.verify', { id: t.id, repair: !!opts.repair }, { timeoutMs: 24 * 3600_000, onEvent: (ev) => prog.update(Number(ev.done), Number(ev.total)) })).result,
-    );
+    r = await withArray(ctx, t.sArray, async (c) => {
+      const off = onInterrupt(`the verify of ${t.id}`, async () => (job === null ? c.close() : void (await call(ctx, t.sArray, 'jobs.stop', { id: job, reason: 'interrupted' }))));
+      try {
+        const onEvent = (ev: Record<string, unknown>): void => void (typeof ev.job === 'number' ? (job = ev.job) : prog.update(Number(ev.done), Number(ev.total)));
+        return (await c.call('pair.verify', { id: t.id, repair: !!opts.repair }, { timeoutMs: 24 * 3600_000, onEvent })).result;
+      } finally {
+        off();
+      }
+    });
+  } catch (e) {
+    // a signal before the controller named the job closed the connection: the controller ended the verify
+    if (!wasInterrupted()) throw e;
+    return { data: { schemaVersion: VERIFY_SCHEMA_VERSION, cancelled: 'interrupted', id: t.id }, text: `verify of ${t.id} cancelled in the controller`, exitCode: 130 };
   } finally {
     prog.stop();
   }
@@ -47,12 +58,14 @@ export async function verify(ctx: CliContext, [ref]: Array<string | string[] | u
     const more = x.differing.length > 20 ? `, and ${x.differing.length - 20} more` : '';
     return `${x.pvol} -> ${x.svol}: ${x.compared} of ${x.tracks} tracks compared, ${x.differing.length ? `${x.differing.length} differ: ${list.join(', ')}${more}` : 'all equal'}${x.unverified ? `; ${x.unverified} written during the verify, not compared` : ''}`;
   });
-  lines.push(
-    `verified ${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)}s (${formatRate(r.bytes / Math.max(r.seconds, 0.001))})${repaired ? `; the ${differing} differing tracks were resynced: PAIR` : ''}`,
-  );
+  if (r.cancelled !== null) lines.push(`verify cancelled (${r.cancelled}) after ${formatBytes(r.bytes)}: the tracks not compared are not known to be equal`);
+  else
+    lines.push(
+      `verified ${formatBytes(r.bytes)} in ${r.seconds.toFixed(2)}s (${formatRate(r.bytes / Math.max(r.seconds, 0.001))})${repaired ? `; the ${differing} differing tracks were resynced: PAIR` : ''}`,
+    );
   return {
     data: { schemaVersion: VERIFY_SCHEMA_VERSION, ...r, differingTracks: differing, repaired },
     text: lines.join('\n'),
-    exitCode: differing > 0 && !repaired ? 3 : 0,
+    exitCode: r.cancelled !== null ? 130 : differing > 0 && !repaired ? 3 : 0,
   };
 }

@@ -98,24 +98,32 @@ export class Verifier {
     return ps;
   }
 
-  /** Verifies every pair of the group of `id`; progress in tracks done of all. */
-  async verify(id: string, onProgress: (done: number, total: number) => void = () => {}): Promise<VerifyPairResult[]> {
+  /**
+   * Verifies every pair of the group of `id`; progress in tracks done of all. `stopped` is asked
+   * before each chunk: once it says why, the verify ends there with what it compared so far.
+   */
+  async verify(id: string, onProgress: (done: number, total: number) => void = () => {}, stopped: () => string | null = () => null): Promise<VerifyPairResult[]> {
     const ps = this.groupOf(id);
     const total = ps.reduce((n, p) => n + this.parts.site.array.volume(p.localVol).tracks, 0);
     let done = 0;
     const out: VerifyPairResult[] = [];
     for (const p of ps) {
+      if (stopped() !== null) break;
       out.push(
-        await this.verifyPair(p, (n) => {
-          done += n;
-          onProgress(done, total);
-        }),
+        await this.verifyPair(
+          p,
+          (n) => {
+            done += n;
+            onProgress(done, total);
+          },
+          stopped,
+        ),
       );
     }
     return out;
   }
 
-  private async verifyPair(p: PairRow, progress: (n: number) => void): Promise<VerifyPairResult> {
+  private async verifyPair(p: PairRow, progress: (n: number) => void, stopped: () => string | null): Promise<VerifyPairResult> {
     const vol = this.parts.site.array.volume(p.localVol);
     const name = this.parts.site.name;
     const r: VerifyPairResult = { id: p.id, pvol: `${p.remoteArray}:${p.remoteVol}`, svol: `${name}:${p.localVol}`, tracks: vol.tracks, compared: 0, unverified: 0, differing: [] };
@@ -128,6 +136,7 @@ export class Verifier {
       for (let a = 0; a < vol.tracks; a += VERIFY_CHUNK_TRACKS) {
         const b = Math.min(vol.tracks - 1, a + VERIFY_CHUNK_TRACKS - 1);
         if (want && ![...want].some((t) => t >= a && t <= b)) continue;
+        if (stopped() !== null) break;
         const res = await this.compare(p, vol, a, b, want);
         r.compared += res.compared;
         for (const t of res.differing) r.differing.push({ track: t, offset: t * vol.trackSize });

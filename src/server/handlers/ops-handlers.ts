@@ -15,6 +15,7 @@ import type { PairOpResult, PairView } from '../methods.js';
 import { primaryHashes, type VerifyPairResult } from '../../engine/repl/verify.js';
 import type { ExportRegistry } from '../nbd/exports.js';
 import type { ReplService } from './repl-handlers.js';
+import { jobs } from './jobs-handlers.js';
 
 const STARTS_KEY = 'ops:controller-starts';
 const SERVE_KEY = 'ops:serve-metrics';
@@ -182,20 +183,33 @@ export const handlers: Handlers = {
     const r = ctx.service<ReplService>('replication').r;
     return primaryHashes(r, p.journal, p.volume, p.first, p.last, p.after);
   },
-  'pair.verify': async (ctx, p, _payload, emit) => {
+  'pair.verify': async (ctx, p, _payload, emit, req) => {
     const r = ctx.service<ReplService>('replication').r;
     const t0 = Date.now();
     let last = 0;
-    const pairs = await r.verifier.verify(p.id, (done, total) => {
-      if (Date.now() - last < 200 && done < total) return;
-      last = Date.now();
-      emit({ done, total });
-    });
+    // a job: jobs stop, or its command going away (Ctrl-C), ends the verify at its next chunk
+    const job = jobs(ctx).begin('verify', `verify of the group of ${p.id}`, req.signal);
+    emit({ job: job.view.id });
+    let pairs: VerifyPairResult[];
+    try {
+      pairs = await r.verifier.verify(
+        p.id,
+        (done, total) => {
+          if (Date.now() - last < 200 && done < total) return;
+          last = Date.now();
+          emit({ done, total });
+        },
+        () => job.reason,
+      );
+    } finally {
+      job.end();
+    }
+    const cancelled = job.reason;
     const bytes = pairs.reduce((n, x) => n + x.compared * ctx.array.trackSize, 0);
     for (const x of pairs)
       r.records.rs.event(
         x.id,
-        `verify: ${x.compared} of ${x.tracks} tracks compared, ${x.differing.length} differ${
+        `verify${cancelled === null ? '' : ' (cancelled)'}: ${x.compared} of ${x.tracks} tracks compared, ${x.differing.length} differ${
           x.differing.length
             ? ` (${x.differing
                 .slice(0, 10)
@@ -206,8 +220,8 @@ export const handlers: Handlers = {
       );
     const bad = pairs.filter((x) => x.differing.length);
     let repair: PairOpResult | null = null;
-    if (p.repair && bad.length) repair = await repairTracks(ctx, p.id, bad);
-    return { pairs, seconds: (Date.now() - t0) / 1000, bytes, repair };
+    if (p.repair && bad.length && cancelled === null) repair = await repairTracks(ctx, p.id, bad);
+    return { pairs, seconds: (Date.now() - t0) / 1000, bytes, repair, cancelled };
   },
 };
 
