@@ -42,6 +42,22 @@ test('output formats: JSON, YAML, CSV from a table or from a list of records, an
   });
   assert.equal(await render(out, 'csv', false), 'a,b\n1,"x,y"\n2,');
   assert.equal(await render({ data: out.data }, 'csv', false), 'a,b,c\n1,"x,y",\n2,,"{""d"":true}"');
+  // CSV carries raw values: an epoch-ms time keeps its number and has its ISO column beside it,
+  // present (empty where absent) whether or not any row has a time
+  assert.equal(
+    await render(
+      {
+        data: [
+          { id: 'p', imageTime: t },
+          { id: 'q', imageTime: null },
+        ],
+      },
+      'csv',
+      false,
+    ),
+    'id,imageTime,imageTimeAt\np,1767323045000,2026-01-02T03:04:05.000Z\nq,,',
+  );
+  assert.equal(await render({ data: [{ id: 'q', imageTime: null }] }, 'csv', false), 'id,imageTime,imageTimeAt\nq,,');
   const table = await render(out, 'table', false);
   assert.match(table, /x,y/);
   assert.ok(table.endsWith('two rows'));

@@ -68,3 +68,20 @@ export function jsonShape(data: unknown): unknown {
   if (isPlain(d)) return { schemaVersion: JSON_SCHEMA_VERSION, ...d };
   return d;
 }
+
+/**
+ * The columns of CSV made from a list of objects: every key of any row, and beside each epoch-ms
+ * column its ISO 8601 column (empty where the time is absent), whether or not a row has a time.
+ */
+export function csvColumns(rows: Record<string, unknown>[]): { head: string[]; cells: (r: Record<string, unknown>, h: string) => unknown } {
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const head = keys.flatMap((k) => (MS_FIELDS.has(k) && !keys.includes(isoName(k)) ? [k, isoName(k)] : [k]));
+  const isoOf = new Map(keys.filter((k) => MS_FIELDS.has(k)).map((k) => [isoName(k), k]));
+  const cells = (r: Record<string, unknown>, h: string): unknown => {
+    const src = isoOf.get(h);
+    if (src === undefined || h in r) return r[h];
+    const v = r[src];
+    return isEpochMs(v) ? new Date(v).toISOString() : null;
+  };
+  return { head, cells };
+}

@@ -2,7 +2,7 @@
  * What a command returns, and the pure renderers from that data to text: table (cli-table3),
  * JSON, YAML and CSV. Command modules never print their result themselves.
  */
-import { jsonShape } from './json-shape.js';
+import { csvColumns, jsonShape } from './json-shape.js';
 
 export type Cell = string | number | boolean | null | undefined;
 
@@ -43,10 +43,10 @@ export async function render(out: Output, format: Format, color: boolean, width 
       if (out.table && !out.csvFromData) return toCsv(out.table.head, out.table.rows);
       if (Array.isArray(out.data) && out.data.every((x) => x && typeof x === 'object')) {
         const rows = out.data as Record<string, unknown>[];
-        const head = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+        const { head, cells } = csvColumns(rows);
         return toCsv(
           head,
-          rows.map((r) => head.map((h) => scalar(r[h]))),
+          rows.map((r) => head.map((h) => scalar(cells(r, h)))),
         );
       }
       return toCsv(['value'], [[JSON.stringify(out.data)]]);
