@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { E } from '../../errors.js';
 import { existingArrayDir } from '../../engine/array/home.js';
-import { formatBytes, parseVolRef } from '../../units.js';
+import { formatBytes, parseVolOrViewRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { ParamsOf } from '../../server/methods.js';
 import type { ExportView } from '../../server/nbd/types.js';
@@ -30,7 +30,7 @@ function rows(list: ExportView[]): { head: string[]; rows: Array<Array<string | 
 
 export async function exportStart(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   if (!ref) throw E.usage('missing the volume (ARRAY:VOLUME)');
-  const v = parseVolRef(ref as string);
+  const v = parseVolOrViewRef(ref as string);
   existingArrayDir(v.array, ctx.home);
   const params: ParamsOf<'export.start'> = { volume: v.name, readOnly: !!opts.readOnly };
   if (typeof opts.name === 'string') params.name = opts.name;
@@ -58,7 +58,7 @@ export async function exportStop(ctx: CliContext, [ref]: Args, opts: CommandOpts
     return { data: { stopped }, text: stopped.length ? `stopped ${stopped.join(', ')}` : 'no exports' };
   }
   if (!ref) throw E.usage('missing the volume (ARRAY:VOLUME) or --all');
-  const v = parseVolRef(ref as string);
+  const v = parseVolOrViewRef(ref as string);
   existingArrayDir(v.array, ctx.home);
   const r = await call(ctx, v.array, 'export.stop', { volume: v.name });
   return { data: r, text: `stopped ${r.stopped.map((n) => `${v.array}:${n}`).join(', ')}` };

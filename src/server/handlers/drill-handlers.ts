@@ -17,6 +17,8 @@ import type { ReplService } from './repl-handlers.js';
 export class DrillService implements Service {
   readonly name = 'drills';
   readonly drills: Drills;
+  /** Told before a drill's views go (NBD exports of them end: nbd/exports.ts), with the drill's name. */
+  readonly viewsEnd: Array<(drill: string) => Promise<unknown>> = [];
 
   constructor(private readonly ctx: HandlerContext) {
     const repl = ctx.service<ReplService>('replication');
@@ -24,7 +26,11 @@ export class DrillService implements Service {
     this.drills = new Drills({ site: r.site, records: r.records, journals: r.journals, restorer: repl.pulls.restorer });
     repl.pulls.restorer.beforeBatch.push((journal, writes) => this.drills.beforeRestore(journal, writes));
     groupGuards(ctx).push((pairId, yes, what) => this.guard(pairId, yes, what));
-    this.drills.onEnded = (row) => ctx.log(`drill ${row.name} stopped (${row.stopReason}): ${row.note ?? ''}`);
+    this.drills.onEnded = (row) => {
+      ctx.log(`drill ${row.name} stopped (${row.stopReason}): ${row.note ?? ''}`);
+      // not awaited: a limit is reached inside a view's write, which an export's close would wait for
+      void this.endViews(row.name);
+    };
   }
 
   async start(): Promise<void> {
@@ -56,7 +62,13 @@ export class DrillService implements Service {
         `add --yes to end it, or stop it first: rcopy drill stop ${names[0]} --result pass|fail`,
       );
     }
+    for (const d of running) await this.endViews(d.name);
     await this.drills.endGroup(pair.localJournal, `ended by ${what}`);
+  }
+
+  /** Ends what uses a drill's views (their NBD exports) before the views go. */
+  async endViews(drill: string): Promise<void> {
+    for (const f of this.viewsEnd) await f(drill).catch((e: Error) => this.ctx.log(`drill ${drill}: ending its views' users: ${e.message}`));
   }
 
   /** The restore journal of an S-VOL, or of a group, of this array. */
@@ -109,7 +121,11 @@ export const handlers: Handlers = {
     const journal = s.journalOf(optStr(p, 'volume'), optStr(p, 'group'));
     return s.drills.start({ journal, name: optStr(p, 'name'), maxSize: optInt(p, 'maxSize', 1), rpo: (seq, ct) => s.rpo(journal, seq, ct) });
   },
-  'drill.stop': async (ctx, p) => svc(ctx).drills.stop(str(p, 'name'), { result: p.result ?? undefined, note: optStr(p, 'note') }),
+  'drill.stop': async (ctx, p) => {
+    // the view's NBD exports end first (their clients disconnected), then the view goes
+    await svc(ctx).endViews(str(p, 'name'));
+    return svc(ctx).drills.stop(str(p, 'name'), { result: p.result ?? undefined, note: optStr(p, 'note') });
+  },
   'drill.list': async (ctx, p) => svc(ctx).drills.history(optInt(p, 'since') ?? 0),
   'drill.show': async (ctx, p) => svc(ctx).drills.show(str(p, 'name')),
 };

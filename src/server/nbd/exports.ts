@@ -19,6 +19,8 @@ import { transmission, type Backend } from './transmission.js';
 import type { ExportRecord, ExportView } from './types.js';
 import { Closed, SocketReader } from './wire.js';
 import { DirectInput, chunkSink } from './direct.js';
+import { splitViewName } from '../../engine/drill/volume-view.js';
+import { viewOf, writeView, type DrillService } from '../handlers/drill-handlers.js';
 
 const STATE_KEY = 'nbd.exports';
 const MAX_SOCKET_PATH = 100;
@@ -88,7 +90,16 @@ export class ExportRegistry implements Service {
   }
 
   async start(): Promise<void> {
+    // a drill's view goes with its drill: drill stop (or a limit, or --yes of a group command) ends its exports
+    this.ctx.service<DrillService>('drills').viewsEnd.push((drill) => this.removeDrill(drill));
+    let dropped = false;
     for (const rec of this.records()) {
+      const gone = this.viewGone(rec.volume);
+      if (gone) {
+        this.ctx.log(`NBD export '${rec.name}' dropped: ${gone}`);
+        dropped = true;
+        continue;
+      }
       const l = this.track(rec);
       try {
         await this.listen(l);
@@ -97,6 +108,30 @@ export class ExportRegistry implements Service {
         this.ctx.log(`NBD export '${rec.name}' not served: ${l.error}`);
       }
     }
+    if (dropped) this.save();
+  }
+
+  /** Why an exported drill view (VOL@DRILL) is no more (its drill stopped), or null. */
+  private viewGone(volume: string): string | null {
+    if (!splitViewName(volume)) return null;
+    try {
+      viewOf(this.ctx, volume);
+      return null;
+    } catch (e) {
+      return `its drill view ${volume} no longer exists (${(e as Error).message})`;
+    }
+  }
+
+  /** Stops the exports of a drill's views (the drill ends); their clients are disconnected. */
+  async removeDrill(drill: string): Promise<string[]> {
+    const gone = [...this.live.values()].filter((l) => splitViewName(l.rec.volume)?.drill === drill);
+    for (const l of gone) {
+      await this.close(l);
+      this.live.delete(l.rec.name);
+      this.ctx.log(`NBD export '${l.rec.name}' of drill view '${l.rec.volume}' stopped: the drill ends`);
+    }
+    if (gone.length) this.save();
+    return gone.map((l) => l.rec.name);
   }
 
   async stop(): Promise<void> {
@@ -115,7 +150,8 @@ export class ExportRegistry implements Service {
     if (opts.socket && opts.listen) throw E.usage('--socket and --listen exclude each other');
     if (opts.listen) parseListen(opts.listen);
     if (opts.tlsPsk && !path.isAbsolute(opts.tlsPsk)) throw E.usage(`--tls-psk '${opts.tlsPsk}' is not an absolute path`);
-    this.ctx.array.volume(opts.volume);
+    // a drill's view (VOL@DRILL) of a running drill, else a volume of the array
+    if (!viewOf(this.ctx, opts.volume)) this.ctx.array.volume(opts.volume);
     // read now, so that a bad file is the command's error and changes nothing
     const keys = opts.tlsPsk ? readPskFile(opts.tlsPsk) : null;
     const name = opts.name ?? opts.volume;
@@ -233,14 +269,28 @@ export class ExportRegistry implements Service {
   private backend(l: Live, mine: { read: number; written: number }): Backend {
     const array = this.ctx.array;
     const vol = l.rec.volume;
+    const ctx = this.ctx;
+    // a drill's view: reads the view, writes its overlay (each durable; never the S-VOL); looked
+    // up at every request, so that a request after the drill ended fails (drill stop also ends the export)
+    const io: Pick<Backend, 'size' | 'read' | 'write' | 'flush' | 'isAllocated'> = splitViewName(vol)
+      ? {
+          size: () => viewOf(ctx, vol)!.size,
+          read: (offset, length) => viewOf(ctx, vol)!.read(offset, length),
+          write: (offset, data) => writeView(ctx, vol, offset, data),
+          flush: async () => void viewOf(ctx, vol),
+          isAllocated: () => true,
+        }
+      : {
+          size: () => array.volume(vol).size,
+          read: (offset, length) => array.read(vol, offset, length),
+          write: (offset, data, fua) => array.write(vol, offset, data, 'host', { sync: fua }),
+          flush: () => array.commit(),
+          isAllocated: (t) => array.volume(vol).isAllocated(t),
+        };
     return {
       readOnly: l.rec.readOnly,
       trackSize: array.trackSize,
-      size: () => array.volume(vol).size,
-      read: (offset, length) => array.read(vol, offset, length),
-      write: (offset, data, fua) => array.write(vol, offset, data, 'host', { sync: fua }),
-      flush: () => array.commit(),
-      isAllocated: (t) => array.volume(vol).isAllocated(t),
+      ...io,
       counted: (r, w) => {
         l.bytesRead += r;
         l.bytesWritten += w;
