@@ -3,13 +3,14 @@ import type { BackupRecord, RestoreResult, VerifyResult } from '../../engine/bac
 import { formatBackupId, parseBackupId } from '../../engine/backup/id.js';
 import { existingArrayDir } from '../../engine/array/home.js';
 import { E } from '../../errors.js';
-import { checkName, formatBytes, formatDuration, parseRate, parseVolRef } from '../../units.js';
+import { checkName, formatBytes, formatDuration, parseRate, parseVolOrViewRef, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { ParamsOf } from '../../server/methods.js';
 import { iso, type Output } from '../render/output.js';
 import { describeBackup, listRows } from '../render/backups.js';
 import { confirm, need, type Choice } from '../ui.js';
 import { progress } from '../render/progress.js';
+import { knownArray } from '../../server/transport/resolve.js';
 import { arrayNames, call, pickArray, pickVolume, volumeChoices, withArray } from './common.js';
 import { onInterrupt, wasInterrupted } from '../interrupt.js';
 
@@ -57,7 +58,10 @@ function parseInfo(items: unknown): Record<string, string> {
 }
 
 export async function create(ctx: CliContext, [srcArg]: Args, opts: CommandOpts): Promise<Output> {
-  const src = await pickVolume(ctx, srcArg as string | undefined, 'Back up which volume?');
+  // a drill's view ARRAY:SVOL@DRILL backs up as a volume does
+  const view = typeof srcArg === 'string' && srcArg.includes('@') ? parseVolOrViewRef(srcArg) : null;
+  if (view) knownArray(view.array, ctx.home);
+  const src = view ? { ...view, ref: `${view.array}:${view.name}` } : await pickVolume(ctx, srcArg as string | undefined, 'Back up which volume?');
   const toText = await need(ctx, opts.to, { name: '--to (the backup volume, ARRAY:VOLUME)', message: 'Into which backup volume?', choices: () => volumeChoices(ctx) });
   const to = parseVolRef(toText);
   if (to.array !== src.array)

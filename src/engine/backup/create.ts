@@ -27,6 +27,8 @@ export interface CreateBackupOptions {
   keep?: number;
   /** bytes per second to stay under */
   rate?: number;
+  /** The source when it is not a volume of the array (a drill's view: engine/drill/view-source.ts). */
+  sourceVolume?: Volume;
   /** Why the backup should stop now (its command was interrupted), or null: a stopped backup leaves nothing in the catalogue. */
   stopped?: () => string | null;
 }

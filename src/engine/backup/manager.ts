@@ -175,7 +175,7 @@ export class BackupManager {
 
   private async doCreate(opts: CreateBackupOptions, onProgress?: Progress): Promise<BackupRecord> {
     if (this.stopping) throw E.state('the controller is stopping', 'try again once it has restarted');
-    const source = this.array.volume(opts.source);
+    const source = opts.sourceVolume ?? this.array.volume(opts.source);
     const target = this.array.volume(opts.target);
     let chain = checkCreate(this.array, this.chains.values(), source, target, opts);
     if (chain) this.lock(chain, 'backup');

@@ -128,6 +128,11 @@ export class VolumeView {
     return buf;
   }
 
+  /** Runs fn with the view's writes held off (a backup of the view copies one point in time). */
+  hold<T>(fn: () => Promise<T>): Promise<T> {
+    return this.writer.run(fn);
+  }
+
   /** Writes into the view (the overlay), durably; the S-VOL is not touched. */
   write(offset: number, data: Buffer): Promise<void> {
     this.vol.checkRange(offset, data.length);

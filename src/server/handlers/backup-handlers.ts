@@ -1,9 +1,10 @@
 /** Controller methods for backups, and the service that owns the backup catalogue of the array. */
-import { BackupManager } from '../../engine/backup/manager.js';
+import { BackupManager, type BackupRecord } from '../../engine/backup/manager.js';
 import { E } from '../../errors.js';
 import type { Emit, HandlerContext, Handlers, Params, Service } from '../handlers.js';
 import { bool, int, optInt, optNum, optStr, str } from '../validate.js';
 import { jobs } from './jobs-handlers.js';
+import { viewBackupSource } from './drill-handlers.js';
 
 export class BackupService implements Service {
   readonly name = 'backup';
@@ -56,14 +57,29 @@ export const handlers: Handlers = {
     if (label !== undefined && label.length > 256) throw E.badInput('a label has at most 256 characters');
     const source = str(p, 'source');
     const target = str(p, 'target');
+    // a drill's view (VOL@DRILL): a full copy of the view, its writes held off until copied
+    const view = viewBackupSource(ctx, source);
+    if (view && bool(p, 'incremental')) throw E.usage(`a drill's view (${ctx.array.name}:${source}) is backed up in full`, 'leave out --incremental');
     // a job: jobs stop, or its command going away (Ctrl-C), cancels it; nothing stays in the catalogue
     const job = jobs(ctx).begin('backup', `backup of ${ctx.array.name}:${source} into ${target}`, req.signal);
     emit({ job: job.view.id });
     try {
-      return await mgr(ctx).create(
-        { source, target, label, info: infoMap(p), incremental: bool(p, 'incremental'), keep: optInt(p, 'keep', 1, 100000), rate: optNum(p, 'rate', 1), stopped: () => job.reason },
-        throttled(emit, bool(p, 'progress')),
-      );
+      const run = (): Promise<BackupRecord> =>
+        mgr(ctx).create(
+          {
+            source,
+            target,
+            label,
+            info: infoMap(p),
+            incremental: bool(p, 'incremental'),
+            keep: optInt(p, 'keep', 1, 100000),
+            rate: optNum(p, 'rate', 1),
+            stopped: () => job.reason,
+            sourceVolume: view?.source,
+          },
+          throttled(emit, bool(p, 'progress')),
+        );
+      return await (view ? view.hold(run) : run());
     } finally {
       job.end();
     }

@@ -6,6 +6,8 @@
  */
 import { Drills } from '../../engine/drill/drills.js';
 import { splitViewName, type VolumeView } from '../../engine/drill/volume-view.js';
+import { viewSource } from '../../engine/drill/view-source.js';
+import type { Volume } from '../../engine/array/volume.js';
 import { rpoOf, type RpoSide } from '../../engine/ops/rpo.js';
 import { E } from '../../errors.js';
 import type { HandlerContext, Handlers, Service } from '../handlers.js';
@@ -105,6 +107,14 @@ const svc = (ctx: HandlerContext): DrillService => ctx.service<DrillService>('dr
 export function viewOf(ctx: HandlerContext, name: string): VolumeView | null {
   const v = splitViewName(name);
   return v ? svc(ctx).drills.view(v.vol, v.drill) : null;
+}
+
+/** A view `VOL@DRILL` as a backup source, and how to hold its writes off while it is copied; null for a plain volume name. */
+export function viewBackupSource(ctx: HandlerContext, name: string): { source: Volume; hold: VolumeView['hold'] } | null {
+  const v = splitViewName(name);
+  if (!v) return null;
+  const view = svc(ctx).drills.view(v.vol, v.drill);
+  return { source: viewSource(view, name, svc(ctx).drills.show(v.drill).id), hold: (fn) => view.hold(fn) };
 }
 
 /** Writes into a view, within its drill's --max-size. */
