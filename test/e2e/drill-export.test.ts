@@ -60,3 +60,23 @@ homeTest('a drill view exported over NBD: writes go to the view only; drill stop
   await h.fails(2, /ERR_RCOPY_NOT_FOUND/, 'export', 'start', 'B:v@d1');
   await assertEqual(h, 'A:v', 'B:v');
 });
+
+homeTest('a drill that reaches --max-size through its NBD export ends, and so does the export', { ...needs('qemu-io'), timeout: 300_000 }, async (h) => {
+  await twoSites(h, { size: '4M', durability: 'none' });
+  await h.ok('drill', 'start', 'B:v', '--name', 'd2', '--max-size', '256k');
+  // the default name is the view's (v@d2), in the URI as v%40d2
+  const uri = await exportUri(h, 'B:v@d2');
+  assert.match(uri, /\/v%40d2\?socket=/);
+  assert.match(await toolOk(['qemu-io', '-f', 'raw', '-c', 'write -P 0x5a 0 64k', uri]), /wrote 65536\/65536 bytes/);
+  // past --max-size: the write fails, the drill is stopped (limit) and its export with it, never the replication
+  const r = await tool(['qemu-io', '-f', 'raw', '-c', 'write -P 0x5b 1M 1M', uri]);
+  assert.doesNotMatch(r.stdout, /wrote 1048576\/1048576/, r.stdout);
+  await waitFor(async () => (await h.ok('export', 'list', 'B', '--json')).length === 0, 60_000);
+  const d = await h.ok('drill', 'show', 'B:d2', '--json');
+  assert.equal(d.state, 'stopped');
+  assert.equal(d.stopReason, 'limit');
+  assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).state, 'PAIR');
+  await h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', '0x33', '--length', '1M');
+  await h.ok('pair', 'wait', '--group', 'g1', '--state', 'PAIR', '--drained', '--timeout', '120s');
+  await assertEqual(h, 'A:v', 'B:v');
+});
