@@ -50,6 +50,25 @@ function best(rs: Bytes[]): Bytes {
   return rs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 }
 
+/**
+ * Runs `round` with references on and off, alternating, `runs` times each; prints every round
+ * under `heading` and returns the row named by `title` (best of each side) with its link bytes.
+ */
+function onAgainstOff(runs: number, round: (refs: boolean) => Bytes, heading: string, title: (on: Bytes, off: Bytes) => string): BenchResult[] {
+  const on: Bytes[] = [];
+  const off: Bytes[] = [];
+  for (let i = 0; i < runs; i++) {
+    on.push(round(true));
+    off.push(round(false));
+  }
+  const bOn = best(on);
+  const bOff = best(off);
+  console.log(`  ${heading}:`);
+  console.log(line('references on ', on));
+  console.log(line('references off', off));
+  return [result(title(bOn, bOff), bOn.seconds, 'references off', bOff.seconds, '> 1', `link bytes ${(100 * (bOn.link / bOff.link)).toFixed(1)}% of references off`)];
+}
+
 export function runAfterRestart(): BenchResult[] {
   const fileBytes = sizeArg('RCOPY_BENCH_DUP_FILE', 4 * MiB);
   const copies = Number(process.env.RCOPY_BENCH_DUP_COPIES ?? 24);
@@ -81,27 +100,12 @@ export function runAfterRestart(): BenchResult[] {
       const d = (k: string): number => (after[k] as number) - (before[k] as number);
       return { seconds, logical: d('logicalBytes'), link: d('dataBytes') + d('referenceWireBytes') };
     };
-    const on: Bytes[] = [];
-    const off: Bytes[] = [];
-    for (let i = 0; i < runs; i++) {
-      on.push(round(true));
-      off.push(round(false));
-    }
-    const bOn = best(on);
-    const bOff = best(off);
-    console.log(`  duplicate-heavy pull right after a restart of both controllers (${copies} copies of a ${mb(fileBytes)} file sent before it, link ${bandwidth}):`);
-    console.log(line('references on ', on));
-    console.log(line('references off', off));
-    return [
-      result(
-        `duplicate-heavy pull right after a restart of both controllers, ${mb(bOn.logical)} logical over ${bandwidth} (${mb(bOn.link)} vs ${mb(bOff.link)} on the link)`,
-        bOn.seconds,
-        'references off',
-        bOff.seconds,
-        '> 1',
-        `link bytes ${(100 * (bOn.link / bOff.link)).toFixed(1)}% of references off`,
-      ),
-    ];
+    return onAgainstOff(
+      runs,
+      round,
+      `duplicate-heavy pull right after a restart of both controllers (${copies} copies of a ${mb(fileBytes)} file sent before it, link ${bandwidth})`,
+      (on, off) => `duplicate-heavy pull right after a restart of both controllers, ${mb(on.logical)} logical over ${bandwidth} (${mb(on.link)} vs ${mb(off.link)} on the link)`,
+    );
   } finally {
     h.cleanup();
   }
@@ -129,27 +133,12 @@ export function runResyncCopies(): BenchResult[] {
       checkEqual(h, `the resync (references ${refs ? 'on' : 'off'})`);
       return { seconds, logical: rs.logicalBytes, link: rs.dataBytes + (rs.referenceWireBytes ?? 0) };
     };
-    const on: Bytes[] = [];
-    const off: Bytes[] = [];
-    for (let i = 0; i < runs; i++) {
-      on.push(round(true));
-      off.push(round(false));
-    }
-    const bOn = best(on);
-    const bOff = best(off);
-    console.log(`  resync whose ${mb(bytes)} of changed tracks are copies of tracks the S-VOL holds unchanged (link ${bandwidth}):`);
-    console.log(line('references on ', on));
-    console.log(line('references off', off));
-    return [
-      result(
-        `resync of ${mb(bOn.logical)} of changed tracks that are copies of unchanged ones, over ${bandwidth} (${mb(bOn.link)} vs ${mb(bOff.link)} on the link)`,
-        bOn.seconds,
-        'references off',
-        bOff.seconds,
-        '> 1',
-        `link bytes ${(100 * (bOn.link / bOff.link)).toFixed(1)}% of references off`,
-      ),
-    ];
+    return onAgainstOff(
+      runs,
+      round,
+      `resync whose ${mb(bytes)} of changed tracks are copies of tracks the S-VOL holds unchanged (link ${bandwidth})`,
+      (on, off) => `resync of ${mb(on.logical)} of changed tracks that are copies of unchanged ones, over ${bandwidth} (${mb(on.link)} vs ${mb(off.link)} on the link)`,
+    );
   } finally {
     h.cleanup();
   }
