@@ -57,7 +57,7 @@ export function encodeBatch(entries: JournalAppendEntry[], seqs: number[], sizes
       seg.bufs.push(Buffer.concat([h, e.data, ZERO.subarray(0, pad)])); // one buffer, fewer iovecs
     else seg.bufs.push(h, e.data, ZERO.subarray(0, pad)); // header, data and padding in one writev, no copy
     seg.len += sizes[i]!;
-    newIdx.push({ seq: s, pos: pl.pos, len: e.data.length, ts, bf: batchFirst, alloc: pl.alloc });
+    newIdx.push({ seq: s, pos: pl.pos, len: e.data.length, ts, bf: batchFirst, alloc: pl.alloc, vol: e.volumeId, off: e.offset });
   }
   return { segments, newIdx };
 }

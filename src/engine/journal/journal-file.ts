@@ -248,6 +248,15 @@ export class JournalFile {
     return this.readPicked(pick, opts.blockCrcs ?? 0, opts.dataCrc);
   }
 
+  /** What the records from `fromSeq` on wrote, [volume id, byte offset, length] in seq order, from
+   *  the index (no data is read): what a reference index must forget (references/index-keeper.ts). */
+  touched(fromSeq: number): Array<[number, number, number]> {
+    this.assertOpen();
+    const out: Array<[number, number, number]> = [];
+    for (const e of this.index.from(fromSeq)) out.push([e.vol, e.off, e.len]);
+    return out;
+  }
+
   /** The entries of `pick` (in seq order), read and checked; stops at one released meanwhile. */
   private readPicked(pick: IndexEntry[], block: number, dataCrc = false): Promise<JournalEntry[]> {
     return readEntries(this.source, pick, block, dataCrc);

@@ -63,7 +63,7 @@ export interface ScanResult {
 
 /** What lies at a place the recovery scan looks at. */
 type Examined =
-  | { t: 'rec'; seq: number; len: number; kind: number; epoch: number; bf: number; ts: number; batchEnd: boolean }
+  | { t: 'rec'; seq: number; len: number; kind: number; epoch: number; bf: number; ts: number; batchEnd: boolean; vol: number; off: number }
   /** free space: zeros, the middle of an older record, a whole record of an earlier lap or session */
   | { t: 'end'; why: string }
   /** a record header of this journal at this place that is not whole and valid. `next`: its seq
@@ -165,7 +165,7 @@ class RecoveryScan {
 
   /** Takes a whole data record; a batch's records join the index (or the salvage) at its end. */
   private accept(r: Extract<Examined, { t: 'rec' }>, size: number, alloc: number): void {
-    const e: IndexEntry = { seq: r.seq, pos: this.pos, len: r.len, ts: r.ts, bf: r.bf, alloc };
+    const e: IndexEntry = { seq: r.seq, pos: this.pos, len: r.len, ts: r.ts, bf: r.bf, alloc, vol: r.vol, off: r.off };
     this.expectSeq = -1;
     this.prevEpoch = r.epoch;
     this.batchFirst = r.bf;
@@ -273,7 +273,7 @@ class RecoveryScan {
     }
     if (seq <= prev) return { t: 'end', why: `a record of an earlier lap (seq ${seq})` };
     if (epoch < prevEpoch || epoch > this.hdr.epoch) return { t: 'end', why: `a record left by an earlier session (seq ${seq})` };
-    return { t: 'rec', seq, len, kind, epoch, bf: getU64(h, 24), ts: getU64(h, 32), batchEnd: h.readUInt16LE(70) === 1 };
+    return { t: 'rec', seq, len, kind, epoch, bf: getU64(h, 24), ts: getU64(h, 32), batchEnd: h.readUInt16LE(70) === 1, vol: h.readUInt32LE(56), off: getU64(h, 40) };
   }
 
   /** The whole record that continues the chain after a bad one at `from`: within the longest

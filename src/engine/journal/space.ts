@@ -15,6 +15,9 @@ export interface IndexEntry {
   len: number;
   ts: number;
   bf: number; // batchFirst
+  /** the volume id and byte offset the record's data was written to (what it touched, without reading it) */
+  vol: number;
+  off: number;
   /** ring bytes this record holds: its own size plus any end-of-ring gap skipped just before it */
   alloc: number;
 }

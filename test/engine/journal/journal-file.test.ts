@@ -90,6 +90,11 @@ for (const direct of [false, true])
             [...live.keys()],
           );
           for (const e of got) checkEntry(e, live.get(e.seq));
+          // what the records touched comes from the index (built by appends and by a reopen's recovery) alike
+          assert.deepEqual(
+            j.touched(oldest),
+            got.map((e) => [e.volumeId, e.offset, e.data.length]),
+          );
         }
         const st = j.stats();
         assert.equal(st.entries, live.size);

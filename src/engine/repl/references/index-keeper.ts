@@ -83,16 +83,7 @@ export class ReferenceIndexes {
     const key = idx.stateKey;
     const ok = await checkCandidates(cands, {
       volumes,
-      touchedAfter: async () => {
-        const out: Array<[number, number, number]> = [];
-        for (let from = after + 1; from <= j.lastSeq;) {
-          const es = await j.read(from, { maxBytes: 16 * 1024 * 1024 });
-          if (!es.length) break;
-          for (const e of es) out.push([e.volumeId, e.offset, e.data.length]);
-          from = es[es.length - 1]!.seq + 1;
-        }
-        return out;
-      },
+      touchedAfter: async () => j.touched(after + 1),
     });
     if (idx.upTo !== after || idx.stateKey !== key) {
       // the stream moved on meanwhile: what was checked is a candidate again
