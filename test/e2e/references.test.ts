@@ -149,7 +149,10 @@ homeTest('resync: a track the S-VOL holds elsewhere is copied locally; a stale o
   await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--seed', '4', '--offset', '24M', '--length', '2M');
   await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--seed', '5', '--offset', '56M', '--length', '64k');
   await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--seed', '6', '--offset', '60M', '--length', '64k');
-  await h.ok('link', 'set', 'A', 'B', '--bandwidth', '4MB/s');
+  // slow enough that the first four groups (16 MiB) keep every worker busy for 16 s: the group of
+  // 20M and 21M is compared only after the scribble below, even on a loaded machine (at 4MB/s two
+  // CLI calls under a load of 14 took longer than those groups, and c2 was found before it changed)
+  await h.ok('link', 'set', 'A', 'B', '--bandwidth', '1MB/s');
   await h.ok('pair', 'resync', 'B:v', '--no-wait');
   // once the S-VOL's tracks are hashed, c2's copy at 60M changes under the reference
   await waitFor(async () => (await h.ok('pair', 'show', 'B:v', '--json')).resync?.phase === 'copying', 20_000, 20);

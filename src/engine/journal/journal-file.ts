@@ -233,7 +233,7 @@ export class JournalFile {
    *  but at least one when there is one. Each is checked against its crc; a bad one throws.
    *  `blockCrcs`: a block size; each entry also gets the crc32 of each of its whole blocks, which
    *  check the record too (combined), so a reader that needs them pays for one pass, not two. */
-  async read(fromSeq: number, opts: { maxBytes?: number; maxEntries?: number; blockCrcs?: number; dataCrc?: boolean } = {}): Promise<JournalEntry[]> {
+  async read(fromSeq: number, opts: { maxBytes?: number; maxEntries?: number; blockCrcs?: number; dataCrc?: boolean; alloc?: (n: number) => Buffer } = {}): Promise<JournalEntry[]> {
     this.assertOpen();
     const maxBytes = opts.maxBytes ?? DEFAULT_READ_BYTES;
     const maxEntries = opts.maxEntries ?? Infinity;
@@ -245,7 +245,7 @@ export class JournalFile {
       pick.push(e);
       bytes += e.len;
     }
-    return this.readPicked(pick, opts.blockCrcs ?? 0, opts.dataCrc);
+    return readEntries(this.source, pick, opts.blockCrcs ?? 0, opts.dataCrc, opts.alloc);
   }
 
   /** What the records from `fromSeq` on wrote, [volume id, byte offset, length] in seq order, from

@@ -19,8 +19,9 @@ export interface RecordSource {
 
 /** The entries of `pick` (in seq order), read and checked; stops at one released meanwhile.
  *  `block` > 0: each entry also gets the crc32 of each of its whole blocks; `dataCrc`: the crc32
- *  of its data (what a pull sends, so the secondary's restore journal need not compute it). */
-export async function readEntries(src: RecordSource, pick: IndexEntry[], block: number, dataCrc = false): Promise<JournalEntry[]> {
+ *  of its data (what a pull sends, so the secondary's restore journal need not compute it).
+ *  `alloc` gives the buffer each run of records is read into (a pool's, for a pull). */
+export async function readEntries(src: RecordSource, pick: IndexEntry[], block: number, dataCrc = false, alloc: (n: number) => Buffer = Buffer.allocUnsafe): Promise<JournalEntry[]> {
   const runs: IndexEntry[][] = [];
   for (const e of pick) {
     const run = runs[runs.length - 1];
@@ -28,7 +29,7 @@ export async function readEntries(src: RecordSource, pick: IndexEntry[], block: 
     if (run && last && last.pos + recordSize(last.len) === e.pos) run.push(e);
     else runs.push([e]);
   }
-  const out = await Promise.all(runs.map((run) => readRun(src, run, block, dataCrc)));
+  const out = await Promise.all(runs.map((run) => readRun(src, run, block, dataCrc, alloc)));
   const result: JournalEntry[] = [];
   for (const part of out) {
     for (const r of part) {
@@ -39,10 +40,10 @@ export async function readEntries(src: RecordSource, pick: IndexEntry[], block: 
   return result;
 }
 
-async function readRun(src: RecordSource, run: IndexEntry[], block: number, dataCrc: boolean): Promise<Array<JournalEntry | null>> {
+async function readRun(src: RecordSource, run: IndexEntry[], block: number, dataCrc: boolean, alloc: (n: number) => Buffer): Promise<Array<JournalEntry | null>> {
   const first = run[0]!;
   const last = run[run.length - 1]!;
-  const buf = Buffer.allocUnsafe(last.pos + REC_HDR + last.len - first.pos);
+  const buf = alloc(last.pos + REC_HDR + last.len - first.pos);
   const got = await readFully(src.fh(), buf, first.pos);
   return run.map((e) => {
     const at = e.pos - first.pos;

@@ -23,6 +23,7 @@
  */
 import { E, type RcopyError, storageError, withPath } from '../../errors.js';
 import type { Volume } from '../array/volume.js';
+import { trackBuffers } from '../util/buffer-pool.js';
 import { ReferenceSettings } from './references/settings.js';
 import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes } from './references/wire.js';
 import type { Parts } from './parts.js';
@@ -366,6 +367,10 @@ export class PullManager {
       if (el > 0) s.bytesPerSecond = Math.round(0.7 * s.bytesPerSecond + 0.3 * (counts.logicalBytes / el));
       // appended: what a suspension meanwhile restores is a consistent prefix either way
       const restoring = still() ? this.restorer.chainRestore(journal, batch) : Promise.resolve(0);
+      // the batch's data (views of the payload) is on the restore journal and, once this restore
+      // has ended, on the S-VOLs or no longer wanted: the payload goes back to the pool for the next reply
+      const giveBack = (): void => trackBuffers.give(payload);
+      restoring.then(giveBack, giveBack);
       if (wait || sync) await restoring;
       else restoring.catch(() => undefined);
       if (sync) {

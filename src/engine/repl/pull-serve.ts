@@ -6,6 +6,7 @@
  */
 import { E } from '../../errors.js';
 import { type JournalFile, type JournalEntry } from '../journal/journal-file.js';
+import { trackBuffers } from '../util/buffer-pool.js';
 import { ReferenceIndexes } from './references/index-keeper.js';
 import { BLOCK } from './references/wire.js';
 import type { PairState } from './pair-state.js';
@@ -51,7 +52,15 @@ export class PullServer {
    * Answers a pull: entries after `after`, and frees what the secondary restored. With `refs`, an
    * entry's blocks that the secondary already holds travel as references (references/content-index.ts).
    */
-  async servePull(journal: string, after: number, restored: number, maxBytes: number, from: string, refs = false): Promise<{ entries: PullReplyEntry[]; payload: Buffer[]; info: PrimaryInfo }> {
+  /** The reply's `written` gives the batch's read buffers back to the pool once the socket is done with them. */
+  async servePull(
+    journal: string,
+    after: number,
+    restored: number,
+    maxBytes: number,
+    from: string,
+    refs = false,
+  ): Promise<{ entries: PullReplyEntry[]; payload: Buffer[]; info: PrimaryInfo; written: () => void }> {
     const row = this.records.journalRow(journal);
     if (row.role !== 'master') throw E.state(`journal ${this.site.name}:${journal} is not a master journal`, 'pull from the journal that the P-VOLs use');
     await this.site.delay('serve-pull'); // the states this reply reports are read after it
@@ -75,7 +84,7 @@ export class PullServer {
       const enc = idx.encode(entries, names);
       withCrcs(enc.entries, entries);
       this.refIndexes.afterPull(journal, idx, entries.length);
-      return { entries: enc.entries, payload: enc.payload, info: this.primaryInfo(journal) };
+      return { entries: enc.entries, payload: enc.payload, info: this.primaryInfo(journal), written: () => giveBack(entries) };
     }
     this.refIndexes.forget(journal);
     const meta: PullReplyEntry[] = [];
@@ -85,7 +94,7 @@ export class PullServer {
       bufs.push(e.data);
     }
     // the entries' data go out back to back as they are (no joined copy of the batch)
-    return { entries: meta, payload: bufs, info: this.primaryInfo(journal) };
+    return { entries: meta, payload: bufs, info: this.primaryInfo(journal), written: () => giveBack(entries) };
   }
 
   /**
@@ -103,11 +112,11 @@ export class PullServer {
       const oldest = j.stats().oldestSeq;
       if (got && got.length && oldest !== null && oldest <= got[0]!.seq) entries = got;
     }
-    entries ??= await j.read(after + 1, { maxBytes, blockCrcs, dataCrc: true });
+    entries ??= await j.read(after + 1, { maxBytes, blockCrcs, dataCrc: true, alloc: pooled });
     if (entries.length) {
       const next = entries[entries.length - 1]!.seq;
       if (next < j.lastSeq) {
-        const p = j.read(next + 1, { maxBytes, blockCrcs, dataCrc: true });
+        const p = j.read(next + 1, { maxBytes, blockCrcs, dataCrc: true, alloc: pooled });
         p.catch(() => undefined);
         this.ahead.set(journal, { after: next, maxBytes, blockCrcs, entries: p });
       }
@@ -152,6 +161,16 @@ export class PullServer {
   ack(journal: string, restored: number): void {
     this.waiters.releaseWaiters(journal, restored);
   }
+}
+
+/** Journal reads of a pull go into the pool's buffers (a fresh 16 MiB buffer per pull is work for
+ *  the garbage collector on the data path: buffer-pool.ts). */
+const pooled = (n: number): Buffer => trackBuffers.take(n);
+
+/** Gives a served batch's read buffers back (each run of records was read into one; the pool
+ *  ignores a buffer it did not make and one it holds already). */
+function giveBack(entries: JournalEntry[]): void {
+  for (const e of entries) trackBuffers.give(Buffer.from(e.data.buffer, 0, e.data.buffer.byteLength));
 }
 
 /** Each reply entry gets the crc32 of its entry's data (the secondary's restore journal combines

@@ -270,7 +270,7 @@ export const handlers: Handlers = {
   // ---------------------------------------------------------------- peer methods (primary side)
   'repl.pull': async (ctx, p) => {
     const r = await svc(ctx).r.serve.servePull(str(p, 'journal'), int(p, 'after'), int(p, 'restored'), int(p, 'maxBytes', 1, 256 * 1024 * 1024), checkName('array', str(p, 'from')), bool(p, 'refs'));
-    return { result: { entries: r.entries, info: r.info }, payload: r.payload };
+    return { result: { entries: r.entries, info: r.info }, payload: r.payload, written: r.written };
   },
   'repl.readEntryData': async (ctx, p) => {
     const data = await svc(ctx).r.serve.readEntryData(str(p, 'journal'), int(p, 'seq', 1), int(p, 'offset'), int(p, 'length', 1, 64 * 1024 * 1024));
