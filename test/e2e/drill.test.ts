@@ -135,8 +135,10 @@ homeTest('split, resync, takeover and delete name a running drill and end it onl
   assert.equal((await h.ok('drill', 'show', 'B:g', '--json')).bytesWritten, 256 * 1024);
   assert.equal((await h.ok('io', 'checksum', 'B:v', '--json')).sha256, sv);
   assert.notEqual((await h.ok('io', 'checksum', 'B:v@g', '--json')).sha256, sv);
-  // (pair takeover and pair delete ask for --yes in any case; with it they end the drill like split)
-  await h.fails(1, /ERR_RCOPY_STATE.*running drill \(B:g\).*ends it.*--yes/s, 'pair', 'split', 'B:v');
+  // in a script, each of the four commands that would end it names it and needs --yes
+  await h.fails(1, /ERR_RCOPY_STATE.*group g1 has a running drill \(B:g\): pair split ends it.*--yes/s, 'pair', 'split', 'B:v');
+  await h.fails(2, /ERR_RCOPY_USAGE.*group g1 has a running drill \(B:g\): pair takeover ends it.*refusing without confirmation.*--yes/s, 'pair', 'takeover', 'B:v');
+  await h.fails(2, /ERR_RCOPY_USAGE.*group g1 has a running drill \(B:g\): pair delete ends it.*refusing without confirmation.*--yes/s, 'pair', 'delete', 'A:v');
   assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).state, 'PAIR', 'nothing changed');
   await h.ok('pair', 'resync', 'B:v'); // already PAIR: a re-run, the drill stays
   await h.ok('pair', 'split', 'B:v', '--yes');
