@@ -124,6 +124,35 @@ homeTest('kill -9 of the secondary during a drill: the view and the replication 
   await h.ok('drill', 'stop', 'B:k9', '--result', 'pass');
 });
 
+homeTest('kill -9 right after the drill is recorded: the drill runs after the restart, its view at its seq, replication goes on', { timeout: 300_000 }, async (h) => {
+  await twoSites(h, { vols: ['x', 'y'], size: '16M', durability: 'none' });
+  const base = (await h.ok('pair', 'show', 'B:x', '--json')).secondary.restoredSeq as number;
+  const load = h.run(['workload', 'run', 'A:x', 'A:y', '--pattern', 'seq', '--bs', '4k', '--depth', '1', '--stamp', '--bytes', '8M', '--rate', '1MB/s', '--seed', '6']);
+  await waitFor(async () => (await h.ok('pair', 'show', 'B:x', '--json')).secondary.restoredSeq > base + 100, 60_000);
+  // durable at drill-recorded: the row (running, its seq; usable time 0, no RPO yet) and the
+  // S-VOLs at exactly that seq; no view files, no event, no reply to the command
+  let started: { code: number } = { code: 0 };
+  await armFault(h, 'B', 'drill-recorded', async () => (started = await h.run(['drill', 'start', '--group', 'g1', '--name', 'r1'])));
+  assert.notEqual(started.code, 0, 'the command got no reply');
+  await h.ok('array', 'start', 'B');
+  const [d] = await h.ok('drill', 'list', 'B', '--json');
+  assert.deepEqual([d.name, d.state, d.usableMs, d.rpoSeconds], ['r1', 'running', 0, null]);
+  assert.ok(d.seq > base + 100, `seq ${d.seq}`);
+  assert.doesNotMatch((await h.run(['events', 'B', '--json'])).stdout, /drill r1 started/);
+
+  const r = await load;
+  assert.equal(r.code, 0, r.stderr);
+  await h.ok('pair', 'wait', '--group', 'g1', '--state', 'PAIR', '--drained', '--timeout', '120s');
+  await assertEqual(h, 'A:x', 'B:x');
+  await assertEqual(h, 'A:y', 'B:y');
+  const k = d.seq - base;
+  assert.ok(k < 2048, 'the S-VOLs moved on after the drill');
+  assert.ok((await readRef(h, 'B:x@r1', '16M')).equals(modelAt(pImage(h, 'x'), k)), 'B:x@r1 equals the model at the drill seq');
+  assert.ok((await readRef(h, 'B:y@r1', '16M')).equals(modelAt(pImage(h, 'y'), k)), 'B:y@r1 equals the model at the drill seq');
+  await h.ok('drill', 'stop', 'B:r1', '--result', 'pass');
+  assert.deepEqual(fs.readdirSync(path.join(arrayDirOf(h, 'B'), 'drills')), []);
+});
+
 homeTest('split, resync, takeover and delete name a running drill and end it only with --yes; --max-size ends a drill, never the replication', { timeout: 300_000 }, async (h) => {
   await twoSites(h, { size: '16M', durability: 'none' });
   await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '1M', '--seed', '1');
