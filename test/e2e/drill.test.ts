@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { arrayDirOf, homeTest, waitFor, type TestHome } from '../helpers.js';
+import { arrayDirOf, homeTest, waitFor } from '../helpers.js';
 import { modelAt, pImage, prefixOf, readRef, sha256 } from './drill-model.js';
-import { assertEqual, twoSites } from './sites.js';
+import { armFault, assertEqual, twoSites } from './sites.js';
 
 const WRITES = 3072; // 12 MiB of 4 KiB writes
 
@@ -73,17 +73,6 @@ homeTest('a drill shows the group at one seq, takes writes, and stays put while 
   assert.equal(row.bytesWritten, 100 * 1024);
   assert.match(await h.ok('drill', 'list', 'B', '--format', 'csv'), /^name,ref,array,group,/);
 });
-
-/** Restarts an array's controller with a crash point armed (only that process has it). */
-async function armFault(h: TestHome, array: string, point: string, then: () => Promise<unknown>): Promise<void> {
-  await h.ok('array', 'stop', array);
-  const r = await h.run(['array', 'start', array], { env: { RCOPY_FAULT: `${array}:${point}` } });
-  assert.equal(r.code, 0, r.stderr);
-  await then();
-  const log = path.join(arrayDirOf(h, array), 'controller.log');
-  await waitFor(() => fs.readFileSync(log, 'utf8').includes(`fault point ${point}`), 60_000);
-  await waitFor(async () => !(await h.ok('array', 'status', array, '--json')).running, 30_000);
-}
 
 homeTest('kill -9 of the secondary during a drill: the view and the replication both survive', { timeout: 300_000 }, async (h) => {
   await twoSites(h, { vols: ['x', 'y'], size: '16M', durability: 'none' });
