@@ -1,10 +1,12 @@
 /**
  * Prompts on a real terminal (tmux) for missing arguments: names are chosen from lists, values are
- * checked as typed and asked again on error, the flow goes on after a bad answer.
+ * checked as typed and asked again on error, the flow goes on after a bad answer; a question
+ * about a command that would end a running drill names the drill.
  */
 import assert from 'node:assert/strict';
 import { homeTest } from '../helpers.js';
 import { inTerminal, skipNoTmux } from './cli-terminal.js';
+import { twoSites } from './sites.js';
 
 homeTest('volume create: a size that is not a multiple of the track size is asked again, then the flow goes on', { skip: skipNoTmux }, async (h) => {
   await h.ok('array', 'create', 'A');
@@ -71,4 +73,47 @@ homeTest('link down with no arguments: both arrays are chosen from lists; journa
     assert.equal(code, 0, screen);
     assert.match(screen, /created journal B:j1 \(8(\.00)? MiB\)/);
   });
+});
+
+/** A terminal wide enough that a question stays on one line. */
+const WIDE = { cols: 400, rows: 40 };
+
+homeTest('pair takeover, delete and split at a terminal name the running drill they would end; no keeps it, yes ends it', { skip: skipNoTmux, timeout: 180_000 }, async (h) => {
+  await twoSites(h, { size: '4M', durability: 'none' });
+  await h.ok('drill', 'start', 'B:v', '--name', 'g');
+  for (const args of [
+    ['pair', 'takeover', 'B:v'],
+    ['pair', 'delete', 'A:v'],
+  ]) {
+    await inTerminal(
+      h,
+      args,
+      async (t) => {
+        await t.waitFor(/Journal group g1 has a running drill \(B:g\): pair (takeover|delete) ends it \(its views and their space go, its record stays\)\. \(y\/N\)/);
+        t.type('n');
+        t.keys('Enter');
+        const { code, screen } = await t.exit();
+        assert.equal(code, 2, screen);
+        assert.match(screen, /cancelled/);
+      },
+      WIDE,
+    );
+  }
+  assert.equal((await h.ok('drill', 'show', 'B:g', '--json')).state, 'running', 'no: the drill runs on');
+  assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).state, 'PAIR');
+  await inTerminal(
+    h,
+    ['pair', 'split', 'B:v'],
+    async (t) => {
+      await t.waitFor(/Journal group g1 has a running drill \(B:g\): pair split ends it \(its views and their space go, its record stays\)\. Go on\? \(y\/N\)/);
+      t.type('y');
+      t.keys('Enter');
+      const { code, screen } = await t.exit();
+      assert.equal(code, 0, screen);
+    },
+    WIDE,
+  );
+  const d = await h.ok('drill', 'show', 'B:g', '--json');
+  assert.deepEqual([d.state, d.note], ['stopped', 'ended by pair split']);
+  assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).state, 'SSUS');
 });

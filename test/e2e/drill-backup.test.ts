@@ -34,10 +34,20 @@ homeTest("a backup of a drill's view holds the view, not the S-VOL, and restores
   await h.fails(2, /ERR_RCOPY_USAGE/, 'backup', 'create', 'B:v@d1', '--to', 'B:bk', '--incremental');
   await h.fails(2, /ERR_RCOPY_NOT_FOUND/, 'backup', 'create', 'B:v@nope', '--to', 'B:bk');
   assert.equal((await h.ok('backup', 'list', 'B', '--json')).length, 1);
+  // listed by its source, the view's name, with or without the array; a view never recorded is not found
+  for (const src of ['v@d1', 'B:v@d1'])
+    assert.deepEqual(
+      (await h.ok('backup', 'list', 'B', '--source', src, '--json')).map((x: { id: string }) => x.id),
+      [b.id],
+    );
+  assert.deepEqual(await h.ok('backup', 'list', 'B', '--source', 'v', '--json'), []);
+  await h.fails(2, /ERR_RCOPY_NOT_FOUND.*drill 'B:nope'/, 'backup', 'list', 'B', '--source', 'v@nope');
+  await h.fails(2, /ERR_RCOPY_NOT_FOUND.*'B:w@d1'/, 'backup', 'list', 'B', '--source', 'w@d1');
   assert.equal((await h.ok('backup', 'verify', b.id, '--json')).ok, true);
 
   // the drill ends; its backup stays and restores the view's content, not the S-VOL's
   await h.ok('drill', 'stop', 'B:d1', '--result', 'pass');
+  assert.equal((await h.ok('backup', 'list', 'B', '--source', 'v@d1', '--json')).length, 1, 'listed by the view after the drill too');
   await h.ok('backup', 'restore', b.id, '--to', 'B:r', '--yes');
   assert.equal((await h.ok('io', 'checksum', 'B:r', '--json')).sha256, sha(expect), 'the restore is the view');
   assert.notEqual((await h.ok('io', 'checksum', 'B:v', '--json')).sha256, sha(expect), 'the S-VOL is not the view');

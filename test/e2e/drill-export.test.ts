@@ -1,14 +1,16 @@
 /**
  * A drill's view as an NBD export: qemu-io writes through NBD into the view (its overlay), never
  * the S-VOL or the P-VOL; replication goes on (S == P once drained); the export survives a
- * controller restart; drill stop ends the export first.
+ * controller restart; drill stop ends the export first; an export whose view went while the
+ * controller was down is dropped when it starts.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { homeTest, waitFor } from '../helpers.js';
+import path from 'node:path';
+import { arrayDirOf, homeTest, waitFor } from '../helpers.js';
 import { exportUri, needs, tool, toolOk } from './nbd-helpers.js';
-import { assertEqual, twoSites } from './sites.js';
+import { armFault, assertEqual, twoSites } from './sites.js';
 
 const SIZE = 4 * 1024 * 1024;
 const sha = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
@@ -79,4 +81,29 @@ homeTest('a drill that reaches --max-size through its NBD export ends, and so do
   await h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', '0x33', '--length', '1M');
   await h.ok('pair', 'wait', '--group', 'g1', '--state', 'PAIR', '--drained', '--timeout', '120s');
   await assertEqual(h, 'A:v', 'B:v');
+});
+
+homeTest('an export whose drill ended as the controller was killed is dropped at the next start, and the log says why', { timeout: 300_000 }, async (h) => {
+  await twoSites(h, { size: '4M', durability: 'none' });
+  await h.ok('drill', 'start', 'B:v', '--name', 'd3', '--max-size', '256k');
+  await exportUri(h, 'B:v@d3');
+  assert.equal((await h.ok('export', 'list', 'B', '--json'))[0]?.volume, 'v@d3');
+  // a restore past --max-size ends the drill; killed once its record says stopped, before its export ends
+  await armFault(h, 'B', 'drill-stop-recorded', () => h.ok('io', 'write', 'A:v', '--offset', '0', '--pattern', '0x44', '--length', '1M'));
+  await h.ok('array', 'start', 'B');
+  assert.deepEqual(await h.ok('export', 'list', 'B', '--json'), [], 'the export of the gone view is dropped');
+  const log = fs.readFileSync(path.join(arrayDirOf(h, 'B'), 'controller.log'), 'utf8');
+  assert.match(log, /NBD export 'v@d3' dropped: its drill view v@d3 no longer exists/);
+  const d = await h.ok('drill', 'show', 'B:d3', '--json');
+  assert.deepEqual([d.state, d.stopReason], ['stopped', 'limit']);
+  assert.deepEqual(fs.readdirSync(path.join(arrayDirOf(h, 'B'), 'drills')), [], 'its files are gone too');
+  // replication went on through it all; a new export of the name is refused (no such view)
+  await h.ok('pair', 'wait', '--group', 'g1', '--state', 'PAIR', '--drained', '--timeout', '120s');
+  await assertEqual(h, 'A:v', 'B:v');
+  await h.fails(2, /ERR_RCOPY_NOT_FOUND/, 'export', 'start', 'B:v@d3');
+  // and the drop is kept: another restart does not log it again
+  await h.ok('array', 'stop', 'B');
+  await h.ok('array', 'start', 'B');
+  assert.deepEqual(await h.ok('export', 'list', 'B', '--json'), []);
+  assert.equal(fs.readFileSync(path.join(arrayDirOf(h, 'B'), 'controller.log'), 'utf8').match(/NBD export 'v@d3' dropped/g)?.length, 1);
 });

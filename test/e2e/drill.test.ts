@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { arrayDirOf, homeTest, waitFor, type TestHome } from '../helpers.js';
+import { arrayDirOf, homeTest, waitFor } from '../helpers.js';
 import { modelAt, pImage, prefixOf, readRef, sha256 } from './drill-model.js';
-import { assertEqual, twoSites } from './sites.js';
+import { armFault, assertEqual, twoSites } from './sites.js';
 
 const WRITES = 3072; // 12 MiB of 4 KiB writes
 
@@ -74,17 +74,6 @@ homeTest('a drill shows the group at one seq, takes writes, and stays put while 
   assert.match(await h.ok('drill', 'list', 'B', '--format', 'csv'), /^name,ref,array,group,/);
 });
 
-/** Restarts an array's controller with a crash point armed (only that process has it). */
-async function armFault(h: TestHome, array: string, point: string, then: () => Promise<unknown>): Promise<void> {
-  await h.ok('array', 'stop', array);
-  const r = await h.run(['array', 'start', array], { env: { RCOPY_FAULT: `${array}:${point}` } });
-  assert.equal(r.code, 0, r.stderr);
-  await then();
-  const log = path.join(arrayDirOf(h, array), 'controller.log');
-  await waitFor(() => fs.readFileSync(log, 'utf8').includes(`fault point ${point}`), 60_000);
-  await waitFor(async () => !(await h.ok('array', 'status', array, '--json')).running, 30_000);
-}
-
 homeTest('kill -9 of the secondary during a drill: the view and the replication both survive', { timeout: 300_000 }, async (h) => {
   await twoSites(h, { vols: ['x', 'y'], size: '16M', durability: 'none' });
   const base = (await h.ok('pair', 'show', 'B:x', '--json')).secondary.restoredSeq as number;
@@ -124,6 +113,35 @@ homeTest('kill -9 of the secondary during a drill: the view and the replication 
   await h.ok('drill', 'stop', 'B:k9', '--result', 'pass');
 });
 
+homeTest('kill -9 right after the drill is recorded: the drill runs after the restart, its view at its seq, replication goes on', { timeout: 300_000 }, async (h) => {
+  await twoSites(h, { vols: ['x', 'y'], size: '16M', durability: 'none' });
+  const base = (await h.ok('pair', 'show', 'B:x', '--json')).secondary.restoredSeq as number;
+  const load = h.run(['workload', 'run', 'A:x', 'A:y', '--pattern', 'seq', '--bs', '4k', '--depth', '1', '--stamp', '--bytes', '8M', '--rate', '1MB/s', '--seed', '6']);
+  await waitFor(async () => (await h.ok('pair', 'show', 'B:x', '--json')).secondary.restoredSeq > base + 100, 60_000);
+  // durable at drill-recorded: the row (running, its seq; usable time 0, no RPO yet) and the
+  // S-VOLs at exactly that seq; no view files, no event, no reply to the command
+  let started: { code: number } = { code: 0 };
+  await armFault(h, 'B', 'drill-recorded', async () => (started = await h.run(['drill', 'start', '--group', 'g1', '--name', 'r1'])));
+  assert.notEqual(started.code, 0, 'the command got no reply');
+  await h.ok('array', 'start', 'B');
+  const [d] = await h.ok('drill', 'list', 'B', '--json');
+  assert.deepEqual([d.name, d.state, d.usableMs, d.rpoSeconds], ['r1', 'running', 0, null]);
+  assert.ok(d.seq > base + 100, `seq ${d.seq}`);
+  assert.doesNotMatch((await h.run(['events', 'B', '--json'])).stdout, /drill r1 started/);
+
+  const r = await load;
+  assert.equal(r.code, 0, r.stderr);
+  await h.ok('pair', 'wait', '--group', 'g1', '--state', 'PAIR', '--drained', '--timeout', '120s');
+  await assertEqual(h, 'A:x', 'B:x');
+  await assertEqual(h, 'A:y', 'B:y');
+  const k = d.seq - base;
+  assert.ok(k < 2048, 'the S-VOLs moved on after the drill');
+  assert.ok((await readRef(h, 'B:x@r1', '16M')).equals(modelAt(pImage(h, 'x'), k)), 'B:x@r1 equals the model at the drill seq');
+  assert.ok((await readRef(h, 'B:y@r1', '16M')).equals(modelAt(pImage(h, 'y'), k)), 'B:y@r1 equals the model at the drill seq');
+  await h.ok('drill', 'stop', 'B:r1', '--result', 'pass');
+  assert.deepEqual(fs.readdirSync(path.join(arrayDirOf(h, 'B'), 'drills')), []);
+});
+
 homeTest('split, resync, takeover and delete name a running drill and end it only with --yes; --max-size ends a drill, never the replication', { timeout: 300_000 }, async (h) => {
   await twoSites(h, { size: '16M', durability: 'none' });
   await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '1M', '--seed', '1');
@@ -135,8 +153,10 @@ homeTest('split, resync, takeover and delete name a running drill and end it onl
   assert.equal((await h.ok('drill', 'show', 'B:g', '--json')).bytesWritten, 256 * 1024);
   assert.equal((await h.ok('io', 'checksum', 'B:v', '--json')).sha256, sv);
   assert.notEqual((await h.ok('io', 'checksum', 'B:v@g', '--json')).sha256, sv);
-  // (pair takeover and pair delete ask for --yes in any case; with it they end the drill like split)
-  await h.fails(1, /ERR_RCOPY_STATE.*running drill \(B:g\).*ends it.*--yes/s, 'pair', 'split', 'B:v');
+  // in a script, each of the four commands that would end it names it and needs --yes
+  await h.fails(1, /ERR_RCOPY_STATE.*group g1 has a running drill \(B:g\): pair split ends it.*--yes/s, 'pair', 'split', 'B:v');
+  await h.fails(2, /ERR_RCOPY_USAGE.*group g1 has a running drill \(B:g\): pair takeover ends it.*refusing without confirmation.*--yes/s, 'pair', 'takeover', 'B:v');
+  await h.fails(2, /ERR_RCOPY_USAGE.*group g1 has a running drill \(B:g\): pair delete ends it.*refusing without confirmation.*--yes/s, 'pair', 'delete', 'A:v');
   assert.equal((await h.ok('pair', 'show', 'B:v', '--json')).state, 'PAIR', 'nothing changed');
   await h.ok('pair', 'resync', 'B:v'); // already PAIR: a re-run, the drill stays
   await h.ok('pair', 'split', 'B:v', '--yes');

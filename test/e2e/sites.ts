@@ -1,6 +1,8 @@
 /** Two-site setups shared by the replication tests. */
 import assert from 'node:assert/strict';
-import { waitFor, type TestHome } from '../helpers.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { arrayDirOf, waitFor, type TestHome } from '../helpers.js';
 
 export async function twoSites(h: TestHome, opts: { size?: string; journal?: string; mode?: string; blockade?: string; vols?: string[]; durability?: string } = {}): Promise<void> {
   const size = opts.size ?? '64M';
@@ -59,4 +61,15 @@ export async function resyncToEqual(h: TestHome, pvol: string, svol: string): Pr
   await h.ok('pair', 'resync', svol);
   await h.ok('pair', 'wait', svol, '--drained', '--timeout', '60s');
   await assertEqual(h, pvol, svol);
+}
+
+/** Restarts an array's controller with a crash point armed (only that process has it), runs `then`, and waits until the controller has killed itself there. */
+export async function armFault(h: TestHome, array: string, point: string, then: () => Promise<unknown>): Promise<void> {
+  await h.ok('array', 'stop', array);
+  const r = await h.run(['array', 'start', array], { env: { RCOPY_FAULT: `${array}:${point}` } });
+  assert.equal(r.code, 0, r.stderr);
+  await then();
+  const log = path.join(arrayDirOf(h, array), 'controller.log');
+  await waitFor(() => fs.readFileSync(log, 'utf8').includes(`fault point ${point}`), 60_000);
+  await waitFor(async () => !(await h.ok('array', 'status', array, '--json')).running, 30_000);
 }

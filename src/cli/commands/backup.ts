@@ -104,7 +104,8 @@ export async function create(ctx: CliContext, [srcArg]: Args, opts: CommandOpts)
 export async function list(ctx: CliContext, [arrayArg]: Args, opts: CommandOpts): Promise<Output> {
   const array = await pickArray(ctx, arrayArg as string | undefined);
   const params: ParamsOf<'backup.list'> = {};
-  if (opts.source !== undefined) params.source = String(opts.source).includes(':') ? parseVolRef(String(opts.source)).name : checkName('volume', String(opts.source));
+  // ARRAY:VOLUME or VOLUME, or a drill's view (VOLUME@DRILL), as `backup create` takes it
+  if (opts.source !== undefined) params.source = parseVolOrViewRef(String(opts.source).includes(':') ? String(opts.source) : `${array}:${String(opts.source)}`).name;
   const l = await call(ctx, array, 'backup.list', params);
   return { data: l, table: listRows(l), text: l.length ? undefined : `no backups on ${array} (rcopy backup create ${array}:VOLUME --to ${array}:BACKUP-VOLUME)` };
 }

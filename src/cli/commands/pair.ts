@@ -15,6 +15,7 @@ import { confirm, need, type Choice } from '../ui.js';
 import { progress } from '../render/progress.js';
 import { onInterrupt } from '../interrupt.js';
 import { arrayNames, call, remoteNames, volumeChoices } from './common.js';
+import { drillNotes, endDrillsAsked } from './pair-drills.js';
 import { arrayDir, isArrayDir } from '../../engine/array/home.js';
 
 const arrayExists = (ctx: CliContext, name: string): boolean => isArrayDir(arrayDir(name, ctx.home));
@@ -256,7 +257,7 @@ function primaryStateOf(r: PairOpResult): string {
 
 export async function split(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const t = await one(ctx, ref as string | undefined, opts.group);
-  const r = await call(ctx, t.sArray, 'pair.split', { id: t.id, rw: !!opts.rw, yes: !!opts.yes });
+  const r = await call(ctx, t.sArray, 'pair.split', { id: t.id, rw: !!opts.rw, yes: await endDrillsAsked(ctx, t, 'pair split') });
   const ps = r.pairs;
   return {
     data: r,
@@ -273,7 +274,8 @@ export async function resync(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   if (!opts.swap && matches('PAIR', before)) {
     return { data: { pairs: [before.s], already: true, tracksCopied: 0 }, text: `already PAIR: ${before.s?.pvol} -> ${before.s?.svol} (nothing to resync)` };
   }
-  const r = await call(ctx, t.sArray, 'pair.resync', { id: t.id, swap: !!opts.swap, yes: !!opts.yes, ...(typeof opts.references === 'boolean' ? { references: opts.references } : {}) });
+  const yes = await endDrillsAsked(ctx, t, 'pair resync');
+  const r = await call(ctx, t.sArray, 'pair.resync', { id: t.id, swap: !!opts.swap, yes, ...(typeof opts.references === 'boolean' ? { references: opts.references } : {}) });
   // the group's pairs, as the secondary that started the resync describes them
   const described = (Array.isArray(r.pairs) ? r.pairs : []) as Array<{ id?: unknown; pvol?: unknown; svol?: unknown; group?: string }>;
   const targets =
@@ -342,10 +344,11 @@ export async function takeover(ctx: CliContext, [ref]: Args, opts: CommandOpts):
   const v = await views(ctx, t);
   await confirm(
     ctx,
-    `Take over ${t.id} on ${t.sArray}? The S-VOL becomes writable; writes the primary makes from now on are lost when you resync with --swap.`,
+    `Take over ${t.id} on ${t.sArray}? The S-VOL becomes writable; writes the primary makes from now on are lost when you resync with --swap.${await drillNotes(ctx, [t], 'pair takeover')}`,
     v.p ? `primary state ${v.p.state}, ${v.p.journalEntries ?? 0} journal entries not yet here` : 'the primary is not reachable',
   );
-  const r = await call(ctx, t.sArray, 'pair.takeover', { id: t.id, yes: !!opts.yes });
+  // confirmed (asked, or --yes): a running drill of the group ends too, as the question said
+  const r = await call(ctx, t.sArray, 'pair.takeover', { id: t.id, yes: true });
   if (opts.swap) {
     // takeover and reversal in one step: the S-VOL's side becomes the primary, the old P-VOL its copy
     const back = await resync(ctx, [ref], { ...opts, swap: true, wait: true });
@@ -375,13 +378,18 @@ export async function revert(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
 
 export async function remove(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
-  await confirm(ctx, `Delete ${targets.length} pair(s): ${targets.map((t) => t.id).join(', ')}? Replication stops; the volumes keep their data.`);
+  const notes = await drillNotes(
+    ctx,
+    targets.filter((t) => arrayExists(ctx, t.sArray)),
+    'pair delete',
+  );
+  await confirm(ctx, `Delete ${targets.length} pair(s): ${targets.map((t) => t.id).join(', ')}? Replication stops; the volumes keep their data.${notes}`);
   const out = [];
   for (const t of targets) {
     // an orphan whose secondary array is gone is deleted from the primary's side (with --force)
     const gone = !arrayExists(ctx, t.sArray);
     if (gone && !opts.force) throw E.peer(`the array ${t.sArray} of ${t.id}'s secondary side is gone`, `delete this side alone: rcopy pair delete ${t.id} --force`);
-    out.push(await call(ctx, gone ? t.pArray : t.sArray, 'pair.delete', { id: t.id, force: !!opts.force, yes: !!opts.yes }));
+    out.push(await call(ctx, gone ? t.pArray : t.sArray, 'pair.delete', { id: t.id, force: !!opts.force, yes: true }));
   }
   return { data: out, text: out.map((o) => `deleted pair ${o.deleted}${o.remote !== 'deleted' ? ` (the other side: ${o.remote})` : ''}`).join('\n') };
 }

@@ -20,7 +20,9 @@ export function registerBackup(program: Command): void {
     'rcopy backup create siteB:db-copy --to siteB:db-bk --incremental --keep 7',
   );
   example(
-    dataOpts(backup.command('list').argument('[array]').description("list an array's backups")).option('--source <volume>', 'only the backups of this source volume').action(act(backupMod, 'list')),
+    dataOpts(backup.command('list').argument('[array]').description("list an array's backups"))
+      .option('--source <volume>', "only the backups of this source volume, or of a drill's view (VOLUME@DRILL)")
+      .action(act(backupMod, 'list')),
     'rcopy backup list siteB --source db-copy',
   );
   example(

@@ -106,7 +106,7 @@ export function registerRepl(program: Command): void {
     dataOpts(p.command('split').argument('[pair]', 'either volume').description('planned suspension of the journal group (PSUS/SSUS)'))
       .option('--group <name>', 'a group')
       .option('--rw', 'make the S-VOL writable')
-      .option('-y, --yes', 'end a running drill of the group')
+      .option('-y, --yes', 'end a running drill of the group without asking')
       .action(act(pair, 'split')),
     'rcopy pair split siteB:db',
     'rcopy pair split --group payroll --rw',
@@ -118,7 +118,7 @@ export function registerRepl(program: Command): void {
       .option('--references', "compare track hashes and send references for tracks the S-VOL holds (default: the group's setting)")
       .option('--no-references', 'send every changed track as data')
       .option('--no-wait', 'start it and return')
-      .option('-y, --yes', 'end a running drill of the group')
+      .option('-y, --yes', 'end a running drill of the group without asking')
       .option('--timeout <d>', 'give up waiting after this long (default 1h)', durationArg('--timeout'))
       .action(act(pair, 'resync')),
     'rcopy pair resync siteB:db',
@@ -128,7 +128,7 @@ export function registerRepl(program: Command): void {
     dataOpts(p.command('takeover').argument('[pair]', 'either volume').description('make the S-VOL the writable one (SSWS); with --swap also reverse the direction (like horctakeover)'))
       .option('--group <name>', 'a group')
       .option('--swap', 'then resync --swap: the secondary becomes the primary, and the old primary its copy')
-      .option('-y, --yes', 'do not ask')
+      .option('-y, --yes', 'do not ask (a running drill of the group ends too)')
       .action(act(pair, 'takeover')),
     'rcopy pair takeover siteB:db --yes',
     'rcopy pair takeover siteB:db --swap --yes',
@@ -144,7 +144,7 @@ export function registerRepl(program: Command): void {
     dataOpts(p.command('delete').argument('[pair]', 'either volume').description('dissolve a pair (the volumes keep their data)'))
       .option('--group <name>', 'every pair of a group')
       .option('--force', 'delete this side even if the peer cannot be reached')
-      .option('-y, --yes', 'do not ask')
+      .option('-y, --yes', 'do not ask (a running drill of the group ends too)')
       .action(act(pair, 'remove')),
     'rcopy pair delete siteB:db --yes',
   );

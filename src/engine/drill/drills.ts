@@ -200,6 +200,10 @@ export class Drills {
         usableMs: 0,
         maxSize: opts.maxSize ?? null,
       });
+      // a kill here (crash point drill-recorded; test: drill.test.ts) leaves durable: the row (running,
+      // seq N, usableMs 0, no RPO) and the S-VOLs at exactly N (restores held); no files, no event,
+      // no reply. The restart loads the row before the next batch and opens empty logs: the view
+      // shows the S-VOLs at N, and the restores go on keeping tracks for it.
       this.parts.site.fault('drill-recorded');
       return this.open(row);
     });

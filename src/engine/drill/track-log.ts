@@ -11,29 +11,45 @@
  * file there (a torn tail is a call that never resolved: a keep whose restore write never
  * started, or a view write that was never acknowledged). The index (track -> record) is rebuilt by
  * that scan: the file is its own map.
+ *
+ * Compaction (last-wins logs: an overlay whose tracks are written again and again): when the dead
+ * records (replaced by a later one of their track) pass both the live bytes and COMPACT_FLOOR, the
+ * live records are copied, in file order, to FILE.compact, made durable, and renamed over the file
+ * (the directory synced). The file is whole before and after the rename; a FILE.compact left by a
+ * crash is removed at open. So an overlay holds at most about twice the distinct tracks written
+ * (plus the floor), whatever the number of rewrites. Reads that began on the old file finish on it.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { crc32 } from '../util/crc32.js';
 import { NOFOLLOW, fileMode } from '../array/home.js';
 
 const MAGIC = 0x314c4452; // 'RDL1'
 const HDR = 512;
 const pad = (n: number): number => Math.ceil(n / HDR) * HDR;
+/** Dead bytes a last-wins log may hold before it is compacted (and never more than its live bytes beyond that). */
+export const COMPACT_FLOOR = 1 << 20;
+const recBytes = (len: number): number => HDR + pad(len);
 
 export type LogWins = 'first' | 'last';
 
 export class TrackLog {
   private index = new Map<number, { at: number; len: number }>();
   private size = 0;
+  /** Bytes of the records in the index (the rest of the file is dead: replaced records). */
+  private live = 0;
+  /** Reads in flight (a compaction closes the old file once they are done). */
+  private readonly reading = new Set<Promise<unknown>>();
 
   private constructor(
     readonly file: string,
-    private readonly fh: fsp.FileHandle,
+    private fh: fsp.FileHandle,
     private readonly wins: LogWins,
   ) {}
 
   static async open(file: string, wins: LogWins): Promise<TrackLog> {
+    await fsp.rm(`${file}.compact`, { force: true });
     const fh = await fsp.open(file, fs.constants.O_RDWR | fs.constants.O_CREAT | NOFOLLOW, fileMode());
     const log = new TrackLog(file, fh, wins);
     try {
@@ -58,11 +74,19 @@ export class TrackLog {
       const data = Buffer.alloc(len);
       await this.fh.read(data, 0, len, at);
       if (crc32(data) !== hdr.readUInt32LE(12)) break;
-      if (this.wins === 'last' || !this.index.has(track)) this.index.set(track, { at, len });
+      if (this.wins === 'last' || !this.index.has(track)) this.place(track, { at, len });
       pos = at + pad(len);
     }
     this.size = pos;
     if (pos < fileSize) await this.fh.truncate(pos);
+  }
+
+  /** Indexes a record, counting the live bytes (a replaced record becomes dead). */
+  private place(track: number, p: { at: number; len: number }): void {
+    const old = this.index.get(track);
+    if (old) this.live -= recBytes(old.len);
+    this.index.set(track, p);
+    this.live += recBytes(p.len);
   }
 
   has(track: number): boolean {
@@ -111,21 +135,75 @@ export class TrackLog {
     }
     await this.fh.datasync();
     this.size = pos;
-    for (const [t, p] of places) this.index.set(t, p);
+    for (const [t, p] of places) this.place(t, p);
+    if (this.size - this.live > Math.max(this.live, COMPACT_FLOOR)) await this.compact();
+  }
+
+  /** Copies the live records to a new file and renames it over this one (see the file's comment). */
+  private async compact(): Promise<void> {
+    const tmp = `${this.file}.compact`;
+    const fh = await fsp.open(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | NOFOLLOW, fileMode());
+    const index = new Map<number, { at: number; len: number }>();
+    let pos = 0;
+    try {
+      const recs = [...this.index].sort((a, b) => a[1].at - b[1].at);
+      for (let i = 0; i < recs.length;) {
+        // up to 4 MiB of records per read and write
+        const batch: typeof recs = [];
+        let n = 0;
+        for (; i < recs.length && (n === 0 || n + recBytes(recs[i]![1].len) <= 4 << 20); i++) {
+          batch.push(recs[i]!);
+          n += recBytes(recs[i]![1].len);
+        }
+        const bufs = await Promise.all(batch.map(([, p]) => this.readAll(this.fh, p.at - HDR, recBytes(p.len))));
+        const { bytesWritten } = await fh.writev(bufs, pos);
+        if (bytesWritten !== n) throw new Error(`short write to ${tmp}`);
+        for (const [t, p] of batch) {
+          index.set(t, { at: pos + HDR, len: p.len });
+          pos += recBytes(p.len);
+        }
+      }
+      await fh.datasync();
+      await fsp.rename(tmp, this.file);
+    } catch {
+      // not compacted: the log stays whole as it was (the append that asked is durable)
+      await fh.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      return;
+    }
+    const old = this.fh;
+    this.fh = fh;
+    this.index = index;
+    this.size = this.live = pos;
+    await Promise.allSettled([...this.reading]);
+    await old.close().catch(() => undefined);
+    // the rename made durable before the next append counts on it
+    await syncDir(path.dirname(this.file));
+  }
+
+  private async readAll(fh: fsp.FileHandle, at: number, len: number): Promise<Buffer> {
+    const data = Buffer.alloc(len);
+    let done = 0;
+    while (done < len) {
+      const { bytesRead } = await fh.read(data, done, len - done, at + done);
+      if (!bytesRead) throw new Error(`short read of ${this.file}`);
+      done += bytesRead;
+    }
+    return data;
   }
 
   /** The track's content held here, or null. */
   async read(track: number): Promise<Buffer | null> {
     const p = this.index.get(track);
     if (!p) return null;
-    const data = Buffer.alloc(p.len);
-    let done = 0;
-    while (done < p.len) {
-      const { bytesRead } = await this.fh.read(data, done, p.len - done, p.at + done);
-      if (!bytesRead) throw new Error(`short read of ${this.file}`);
-      done += bytesRead;
+    // the file and place as of now: a compaction meanwhile closes this file only after this read
+    const r = this.readAll(this.fh, p.at, p.len);
+    this.reading.add(r);
+    try {
+      return await r;
+    } finally {
+      this.reading.delete(r);
     }
-    return data;
   }
 
   async close(): Promise<void> {
@@ -135,5 +213,14 @@ export class TrackLog {
   async destroy(): Promise<void> {
     await this.close();
     await fsp.rm(this.file, { force: true });
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const d = await fsp.open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
   }
 }

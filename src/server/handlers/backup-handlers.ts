@@ -4,7 +4,7 @@ import { E } from '../../errors.js';
 import type { Emit, HandlerContext, Handlers, Params, Service } from '../handlers.js';
 import { bool, int, optInt, optNum, optStr, str } from '../validate.js';
 import { jobs } from './jobs-handlers.js';
-import { viewBackupSource } from './drill-handlers.js';
+import { recordedView, viewBackupSource } from './drill-handlers.js';
 
 export class BackupService implements Service {
   readonly name = 'backup';
@@ -87,7 +87,8 @@ export const handlers: Handlers = {
 
   'backup.list': async (ctx, p) => {
     const source = optStr(p, 'source');
-    if (source !== undefined) ctx.array.volume(source);
+    // a plain volume of the array, or a drill's view (VOL@DRILL), running or not: its backups outlive it
+    if (source !== undefined && !recordedView(ctx, source)) ctx.array.volume(source);
     return mgr(ctx).list(source);
   },
 

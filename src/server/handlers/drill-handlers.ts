@@ -117,6 +117,18 @@ export function viewBackupSource(ctx: HandlerContext, name: string): { source: V
   return { source: viewSource(view, name, svc(ctx).drills.show(v.drill).id), hold: (fn) => view.hold(fn) };
 }
 
+/**
+ * Checks a name of a view `VOL@DRILL` that may be gone (a backup's source outlives its drill): the
+ * drill is recorded on this array (running or stopped) and viewed VOL. Returns false for a plain volume name.
+ */
+export function recordedView(ctx: HandlerContext, name: string): boolean {
+  const v = splitViewName(name);
+  if (!v) return false;
+  const d = svc(ctx).drills.show(v.drill);
+  if (!d.volumes.includes(v.vol)) throw E.notFound('volume in drill', `${ctx.array.name}:${name}`, `drill ${v.drill} viewed ${d.volumes.join(', ')}`);
+  return true;
+}
+
 /** Writes into a view, within its drill's --max-size. */
 export function writeView(ctx: HandlerContext, name: string, offset: number, data: Buffer): Promise<void> {
   const v = splitViewName(name)!;
