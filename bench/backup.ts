@@ -8,7 +8,9 @@
  * of each counts and every round's ratio is printed. The arrays use `--durability none` (cp does not fsync
  * either); pass `--durability fsync` to include the final flush of the backup volume.
  * rcopy figures are the time of the `rcopy backup create` command (process start and the call to
- * the controller included); the controller's own copy time is printed alongside.
+ * the controller included); the controller's own copy time is printed alongside, and so is the time
+ * of one bare CLI round trip right after (`rcopy volume show`: a process start, a call, a reply),
+ * the part of any command that does not depend on the backup (row "floor: one CLI round trip").
  *   node dist/bench/backup.js [--size 4G] [--durability none|fsync]     (or BACKUP_SIZE=512M)
  */
 import { spawnSync } from 'node:child_process';
@@ -77,6 +79,7 @@ function main(): void {
     const fulls: number[] = [];
     const incs: number[] = [];
     const ctl: Array<[number, number]> = [];
+    const trips: number[] = [];
     let inc: any = null;
     for (let i = 0; i < rounds; i++) {
       cps.push(cpRun());
@@ -89,9 +92,11 @@ function main(): void {
         }),
       );
       ctl.push([inc.seconds, full.seconds]);
+      trips.push(time(() => h.json('volume', 'show', 'b:src')));
       console.log(
         `  incremental: ${inc.tracksCopied} tracks, ${(inc.bytesCopied / MiB).toFixed(1)} MiB in ${incs[i]!.toFixed(3)} s (controller ${inc.seconds} s): ` +
-          `${((100 * incs[i]!) / fulls[i]!).toFixed(2)}% of this round's full (controller ${((100 * inc.seconds) / full.seconds).toFixed(2)}%)`,
+          `${((100 * incs[i]!) / fulls[i]!).toFixed(2)}% of this round's full (controller ${((100 * inc.seconds) / full.seconds).toFixed(2)}%); ` +
+          `a bare CLI round trip right after ${trips[i]!.toFixed(3)} s (${((100 * trips[i]!) / fulls[i]!).toFixed(2)}%)`,
       );
     }
     const cpBest = Math.min(...cps);
@@ -108,6 +113,17 @@ function main(): void {
         '>= 33.3 (at most 3% of a full)',
         `best ${((100 * incBest) / fullBest).toFixed(2)}% of a full; rounds ${incs.map((x, i) => `${((100 * x) / fulls[i]!).toFixed(2)}%`).join(', ')}; ` +
           `in the controller ${ctl.map(([x, y]) => `${((100 * x) / y).toFixed(2)}%`).join(', ')}`,
+      ),
+    );
+    const tripBest = Math.min(...trips);
+    results.push(
+      result(
+        'floor: one CLI round trip (rcopy volume show) vs full backup',
+        tripBest,
+        'full backup',
+        fullBest,
+        undefined,
+        `best ${((100 * tripBest) / fullBest).toFixed(2)}% of a full; rounds ${trips.map((x, i) => `${((100 * x) / fulls[i]!).toFixed(2)}%`).join(', ')}`,
       ),
     );
     report(results);

@@ -79,6 +79,8 @@ export class ActiveCopy {
     const t0 = performance.now();
     let lastReport = 0;
     const worker = async (): Promise<void> => {
+      // this worker's buffers, reused batch after batch (a batch's I/O has ended before the next)
+      const bufs = { data: Buffer.allocUnsafe(this.chunkTracks * ts), old: Buffer.allocUnsafe(this.chunkTracks * ts) };
       while (!this.failure) {
         if (this.plan.rate) {
           // pace before claiming, so tracks not yet claimed are left to copy-on-write
@@ -86,13 +88,9 @@ export class ActiveCopy {
           if (wait > 1) await new Promise((r) => setTimeout(r, wait));
           if (this.failure) break;
         }
-        const t = this.plan.todo.nextSet(this.cursor);
-        if (t < 0) break;
-        const e = this.plan.todo.nextClear(t);
-        const last = Math.min(e < 0 ? this.plan.tracks - 1 : e - 1, t + this.chunkTracks - 1);
-        this.cursor = last + 1;
-        this.claimed += last - t + 1;
-        await this.claim(t, last);
+        const runs = this.nextBatch();
+        if (runs.length === 0) break;
+        await this.claim(runs, bufs);
         const now = performance.now();
         if (onProgress && now - lastReport > 200) {
           lastReport = now;
@@ -119,7 +117,7 @@ export class ActiveCopy {
         let e = t;
         while (e + 1 <= last && e + 1 - t < this.chunkTracks && this.plan.todo.get(e + 1)) e++;
         this.stats.cowTracks += e - t + 1;
-        waits.push(this.claim(t, e));
+        waits.push(this.claim([[t, e]]));
         t = e + 1;
       } else {
         const p = this.inflight.get(t);
@@ -131,61 +129,110 @@ export class ActiveCopy {
     await Promise.allSettled(waits);
   }
 
-  private async claim(first: number, last: number): Promise<void> {
-    this.plan.todo.clearRange(first, last);
-    const p = this.copyRun(first, last).catch((err: Error) => {
+  /**
+   * The next runs of tracks to copy, up to chunkTracks tracks in all: one run where the tracks to
+   * copy are contiguous (a full backup), several where they are scattered (an incremental after
+   * random writes), so that a batch reads them all at once and saves their old content in one write.
+   */
+  private nextBatch(): Array<[number, number]> {
+    const runs: Array<[number, number]> = [];
+    let left = this.chunkTracks;
+    while (left > 0) {
+      const t = this.plan.todo.nextSet(this.cursor);
+      if (t < 0) break;
+      const e = this.plan.todo.nextClear(t);
+      const last = Math.min(e < 0 ? this.plan.tracks - 1 : e - 1, t + left - 1);
+      this.cursor = last + 1;
+      runs.push([t, last]);
+      left -= last - t + 1;
+    }
+    for (const [a, b] of runs) this.claimed += b - a + 1;
+    return runs;
+  }
+
+  private async claim(runs: Array<[number, number]>, bufs?: Buffers): Promise<void> {
+    for (const [a, b] of runs) this.plan.todo.clearRange(a, b);
+    const p = this.copyBatch(runs, bufs).catch((err: Error) => {
       this.abort(err);
     });
-    for (let t = first; t <= last; t++) this.inflight.set(t, p);
+    for (const [a, b] of runs) for (let t = a; t <= b; t++) this.inflight.set(t, p);
     try {
       await p;
     } finally {
-      for (let t = first; t <= last; t++) if (this.inflight.get(t) === p) this.inflight.delete(t);
+      for (const [a, b] of runs) for (let t = a; t <= b; t++) if (this.inflight.get(t) === p) this.inflight.delete(t);
     }
   }
 
-  private async copyRun(first: number, last: number): Promise<void> {
+  /** Copies the runs of one batch: every read at once, the old tracks saved in one append, then
+   *  the writes. `bufs` (a worker's) is used when given, else fresh buffers (copy-on-write). */
+  private async copyBatch(runs: Array<[number, number]>, bufs?: Buffers): Promise<void> {
     const { source, target, undo, sums } = this.plan;
     const ts = source.trackSize;
-    const n = last - first + 1;
-    const off = first * ts;
-    const len = n * ts;
-    let anySrc = false;
-    for (let t = first; t <= last && !anySrc; t++) anySrc = source.isAllocated(t);
-    const data = anySrc ? await source.read(off, len) : Buffer.alloc(len);
-    const write = new Array<boolean>(n).fill(true);
-    if (undo) {
-      let anyTgt = false;
-      for (let t = first; t <= last && !anyTgt; t++) anyTgt = target.isAllocated(t);
-      const old = anyTgt ? await target.read(off, len) : Buffer.alloc(len);
-      let saved = 0;
-      for (let i = 0; i < n; i++) {
-        const o = old.subarray(i * ts, (i + 1) * ts);
-        if (o.equals(data.subarray(i * ts, (i + 1) * ts))) {
-          write[i] = false;
-          continue;
-        }
-        if (await undo.save(first + i, o)) saved++; // `old` is this run's own buffer
+    const n = runs.reduce((k, [a, b]) => k + b - a + 1, 0);
+    const data = bufs ? bufs.data.subarray(0, n * ts) : Buffer.allocUnsafe(n * ts);
+    const old = undo ? (bufs ? bufs.old.subarray(0, n * ts) : Buffer.allocUnsafe(n * ts)) : null;
+    // where each run's tracks sit in the batch's buffers
+    const at: number[] = [];
+    const reads: Array<Promise<unknown>> = [];
+    let k = 0;
+    for (const [a, b] of runs) {
+      at.push(k);
+      const len = (b - a + 1) * ts;
+      const into = data.subarray(k * ts, k * ts + len);
+      reads.push(anyAllocated(source, a, b) ? source.read(a * ts, len, into) : Promise.resolve(into.fill(0)));
+      if (old) {
+        const oi = old.subarray(k * ts, k * ts + len);
+        reads.push(anyAllocated(target, a, b) ? target.read(a * ts, len, oi) : Promise.resolve(oi.fill(0)));
       }
+      k += b - a + 1;
+    }
+    await Promise.all(reads);
+    const write = new Array<boolean>(n).fill(true);
+    if (undo && old) {
+      const saves: Array<[number, Buffer]> = [];
+      runs.forEach(([a, b], r) => {
+        for (let t = a; t <= b; t++) {
+          const i = at[r]! + t - a;
+          const o = old.subarray(i * ts, (i + 1) * ts);
+          if (o.equals(data.subarray(i * ts, (i + 1) * ts))) write[i] = false;
+          else saves.push([t, o]);
+        }
+      });
+      const saved = await undo.saveMany(saves); // `old` is not reused before this resolves
       if (saved > 0) {
         this.stats.undoTracks += saved;
         if (this.plan.durable) await undo.sync();
       }
     }
-    for (let i = 0; i < n; i++) sums.set(first + i, trackHash(data.subarray(i * ts, (i + 1) * ts)));
-    for (let i = 0; i < n;) {
-      if (!write[i]) {
-        this.stats.tracksUnchanged++;
-        i++;
-        continue;
+    const writes: Array<Promise<void>> = [];
+    runs.forEach(([a, b], r) => {
+      for (let t = a; t <= b; t++) sums.set(t, trackHash(data.subarray((at[r]! + t - a) * ts, (at[r]! + t - a + 1) * ts)));
+      for (let t = a; t <= b;) {
+        const i = at[r]! + t - a;
+        if (!write[i]) {
+          this.stats.tracksUnchanged++;
+          t++;
+          continue;
+        }
+        let e = t;
+        while (e + 1 <= b && write[i + e + 1 - t]) e++;
+        writes.push(this.plan.writeTarget(t * ts, data.subarray(i * ts, (i + e - t + 1) * ts)));
+        this.stats.tracksCopied += e - t + 1;
+        this.stats.bytesCopied += (e - t + 1) * ts;
+        t = e + 1;
       }
-      let j = i;
-      while (j + 1 < n && write[j + 1]) j++;
-      await this.plan.writeTarget(off + i * ts, i === 0 && j === n - 1 ? data : data.subarray(i * ts, (j + 1) * ts));
-      this.stats.tracksCopied += j - i + 1;
-      this.stats.bytesCopied += (j - i + 1) * ts;
-      i = j + 1;
-    }
+    });
+    await Promise.all(writes);
     this.processed += n;
   }
+}
+
+interface Buffers {
+  data: Buffer;
+  old: Buffer;
+}
+
+function anyAllocated(v: Volume, first: number, last: number): boolean {
+  for (let t = first; t <= last; t++) if (v.isAllocated(t)) return true;
+  return false;
 }

@@ -124,7 +124,12 @@ export async function takePointInTime(array: StorageArray, c: Chain, source: Vol
   return { copy, todo };
 }
 
-/** Completion, in this order: data, then digests, then the catalogue, then the change bitmap. */
+/**
+ * Completion, in this order: data, then digests, then the catalogue, then the change bitmap. The
+ * bits cleared need not be durable for any backup to be right (a crash before they are leaves them
+ * set: the next incremental reads those tracks again and finds them unchanged), so the command does
+ * not wait for their fsync: `cleared` resolves once it is done (stop() and close() wait for it).
+ */
 export async function completeBackup(
   ctx: CreationContext,
   c: Chain,
@@ -133,13 +138,13 @@ export async function completeBackup(
   prep: Preparation,
   copy: ActiveCopy,
   done: { counts: CopyCounts; pointInTime: number },
-): Promise<void> {
+): Promise<{ cleared: Promise<void> }> {
   const tracks = source.tracks;
   await ctx.array.commit();
   await prep.sums.save(ctx.file(`chain-${c.id}.sums`), ctx.array.durability === 'fsync');
   const checksum = prep.sums.root();
   ctx.catalogue.markGood(rowId, source.id, { finished: Date.now(), pointInTime: done.pointInTime, checksum, counts: done.counts });
   for (let t = c.changed.nextSet(0); t >= 0; t = c.changed.nextSet(t + 1)) if (t >= tracks || !copy.writtenSince.get(t)) c.changed.clear(t);
-  await c.changed.flush();
   await prep.undo?.close();
+  return { cleared: c.changed.flush() };
 }

@@ -10,8 +10,8 @@
  * Track digest file (backups/chain-N.sums): 32 bytes per track, the digest of what the backup volume
  * holds in that track; 32 zero bytes stand for "an all-zero track". Written after the data it
  * describes is on the backup volume: whole (temp + rename) by a full backup, and by an incremental
- * only the digests of the tracks it copied, in place (its cost follows the changed tracks, not the
- * volume). A crash in that write can leave some of those digests old: the tracks' change bits are
+ * in place, in one write of the span from the first to the last digest it changed (the entries in
+ * between are written with the bytes they hold already). A crash in that write can leave some of those digests old: the tracks' change bits are
  * still set (they are cleared only once the backup is good), so the next backup copies and digests
  * them again, and no good backup's checksum was computed from them.
  */
@@ -70,21 +70,23 @@ export class TrackSums {
     this.changed?.add(t);
   }
 
-  /** SHA-256 over all track digests (zero entries replaced by the digest of a zero track). */
+  /** SHA-256 over all track digests (zero entries replaced by the digest of a zero track), in one
+   *  update: the entries are scanned as words (not one Buffer call per track, which cost more than
+   *  the hash for a 4 GiB volume) and a copy with its zero entries replaced is hashed when any is. */
   root(): string {
-    const h = crypto.createHash('sha256');
     const z = zeroTrackHash(this.trackSize);
-    const empty = Buffer.alloc(DIGEST);
-    let runStart = 0;
-    for (let t = 0; t < this.tracks; t++) {
-      if (this.buf.compare(empty, 0, DIGEST, t * DIGEST, (t + 1) * DIGEST) === 0) {
-        if (t > runStart) h.update(this.buf.subarray(runStart * DIGEST, t * DIGEST));
-        h.update(z);
-        runStart = t + 1;
-      }
+    const n = this.tracks * (DIGEST / 4);
+    const w = this.buf.byteOffset % 4 === 0 ? new Uint32Array(this.buf.buffer, this.buf.byteOffset, n) : new Uint32Array(new Uint8Array(this.buf.subarray(0, n * 4)).buffer);
+    let out: Buffer | null = null;
+    for (let i = 0; i < n; i += DIGEST / 4) {
+      if ((w[i]! | w[i + 1]! | w[i + 2]! | w[i + 3]! | w[i + 4]! | w[i + 5]! | w[i + 6]! | w[i + 7]!) !== 0) continue;
+      out ??= Buffer.from(this.buf.subarray(0, this.tracks * DIGEST));
+      z.copy(out, i * 4);
     }
-    if (this.tracks > runStart) h.update(this.buf.subarray(runStart * DIGEST, this.tracks * DIGEST));
-    return h.digest('hex');
+    return crypto
+      .createHash('sha256')
+      .update(out ?? this.buf.subarray(0, this.tracks * DIGEST))
+      .digest('hex');
   }
 
   /** Tracks whose digest differs from other's (zero entries compared as zero-track digests). */
@@ -128,17 +130,24 @@ export class TrackSums {
     this.changed?.clear();
   }
 
-  /** The runs of changed digests, written in place (see the header: what a crash here leaves). */
+  /**
+   * The changed digests, written in place in one write: the span from the first to the last of
+   * them. The entries in between that did not change are the bytes the file already holds (this
+   * buffer was loaded from it), so writing them again changes nothing, even torn; one write costs
+   * less than one per run of changed tracks (655 of them after 1% of 4 GiB changed). See the
+   * header for what a crash here leaves.
+   */
   private async saveChanged(file: string, durable: boolean): Promise<void> {
-    const ts = [...this.changed!].sort((a, b) => a - b);
+    if (this.changed!.size === 0) return;
+    let lo = this.tracks;
+    let hi = -1;
+    for (const t of this.changed!) {
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
     const fh = await fsp.open(file, fs.constants.O_WRONLY | NOFOLLOW);
     try {
-      for (let i = 0; i < ts.length;) {
-        let j = i;
-        while (j + 1 < ts.length && ts[j + 1] === ts[j]! + 1) j++;
-        await pwriteAll(fh, this.buf.subarray(ts[i]! * DIGEST, (ts[j]! + 1) * DIGEST), ts[i]! * DIGEST);
-        i = j + 1;
-      }
+      await pwriteAll(fh, this.buf.subarray(lo * DIGEST, (hi + 1) * DIGEST), lo * DIGEST);
       if (durable) await fh.datasync();
     } finally {
       await fh.close();

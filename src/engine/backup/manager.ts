@@ -222,7 +222,9 @@ export class BackupManager {
         unwatch();
         c.active = null;
       }
-      await completeBackup(this.ctx, c, source, rowId, prep, copy, { counts: stats, pointInTime });
+      const { cleared } = await completeBackup(this.ctx, c, source, rowId, prep, copy, { counts: stats, pointInTime });
+      // a failed write leaves the bits set on disk (the next flush writes them again): only said
+      this.track(cleared).catch((e: Error) => this.log(`backup ${formatBackupId(rowId)}: writing its cleared change bits failed: ${e.message}`));
       if (opts.keep !== undefined) {
         const good = this.catalogue.goodRows(c.id);
         for (const old of good.slice(0, Math.max(0, good.length - opts.keep))) await this.dropGeneration(c, old);

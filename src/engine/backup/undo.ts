@@ -125,19 +125,28 @@ export class UndoFile {
   /** Appends the content of a track unless one is already saved (`data` must not change until it
    *  resolves). Not durable until sync(). */
   async save(track: number, data: Buffer): Promise<boolean> {
-    if (this.index.has(track)) return false;
-    if (data.length !== this.trackSize) throw E.integrity(`undo record of ${data.length} bytes, expected ${this.trackSize}`);
-    // header and data go out together (writev): the track is not copied into a record buffer
-    const hdr = Buffer.allocUnsafe(REC_HDR);
-    hdr.writeUInt32LE(REC_MAGIC, 4);
-    hdr.writeUInt32LE(track, 8);
-    hdr.writeUInt32LE(data.length, 12);
-    hdr.writeUInt32LE(crc32(data, crc32(hdr.subarray(4))), 0);
+    return (await this.saveMany([[track, data]])) === 1;
+  }
+
+  /** Appends the content of several tracks, those not saved already, in one write; how many were
+   *  appended. Headers and data go out together (writev): no track is copied into a record buffer. */
+  async saveMany(tracks: ReadonlyArray<readonly [number, Buffer]>): Promise<number> {
+    const iov: Buffer[] = [];
     const pos = this.end;
-    this.end += REC_HDR + data.length;
-    this.index.set(track, pos + REC_HDR);
-    await pwriteAll(this.fh, [hdr, data], pos);
-    return true;
+    for (const [track, data] of tracks) {
+      if (this.index.has(track)) continue;
+      if (data.length !== this.trackSize) throw E.integrity(`undo record of ${data.length} bytes, expected ${this.trackSize}`);
+      const hdr = Buffer.allocUnsafe(REC_HDR);
+      hdr.writeUInt32LE(REC_MAGIC, 4);
+      hdr.writeUInt32LE(track, 8);
+      hdr.writeUInt32LE(data.length, 12);
+      hdr.writeUInt32LE(crc32(data, crc32(hdr.subarray(4))), 0);
+      this.index.set(track, this.end + REC_HDR);
+      this.end += REC_HDR + data.length;
+      iov.push(hdr, data);
+    }
+    if (iov.length > 0) await pwriteAll(this.fh, iov, pos);
+    return iov.length / 2;
   }
 
   /** Makes every append that completed before the call durable; concurrent callers share an fsync. */

@@ -23,7 +23,13 @@ export function viewSource(view: VolumeView, name: string, drillId: number): Vol
     tracks,
     alloc: { runs: () => (tracks ? [[0, tracks - 1]] : []) },
     isAllocated: () => true,
-    read: (offset, length) => view.read(offset, length),
+    // Volume.read fills `into` when given (a backup's copy reuses its buffers)
+    read: async (offset, length, into) => {
+      const data = await view.read(offset, length);
+      if (!into) return data;
+      data.copy(into);
+      return into;
+    },
   };
   return part as unknown as Volume;
 }

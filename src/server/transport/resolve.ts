@@ -7,7 +7,6 @@ import { existingArrayDir } from '../../engine/array/home.js';
 import { E, RcopyError } from '../../errors.js';
 import type { RpcClient } from '../protocol.js';
 import { getRemote, type RemoteEntry } from './remotes.js';
-import { connectRemote } from './tcp-client.js';
 
 export type Whereabouts = { dir: string; remote?: undefined } | { remote: RemoteEntry; dir?: undefined };
 
@@ -29,6 +28,8 @@ export function knownArray(name: string, home: string): void {
 
 /** Connects to a remote array and checks it is the array of that name. */
 export async function connectRemoteArray(r: RemoteEntry, timeoutMs = 5000): Promise<RpcClient> {
+  // loaded here: TLS costs a command on a local array about 15 ms of its start
+  const { connectRemote } = await import('./tcp-client.js');
   const { client, name } = await connectRemote(r, timeoutMs);
   if (name !== r.name) {
     client.close();
