@@ -17,6 +17,16 @@ import type { PeerCaller } from '../peer.js';
 import type { PairRow } from '../repl-store.js';
 import type { Hint } from './index-keeper.js';
 import { ZERO_HASH, trackHash, type TrackIndex } from './track-hashes.js';
+import { trackBuffers } from '../../util/buffer-pool.js';
+
+type Kind = 'equal' | 'zero' | 'ref' | 'data';
+
+let zeroTrack = Buffer.alloc(0);
+/** n zero bytes (one shared buffer: writes only read it). */
+function zeros(n: number): Buffer {
+  if (zeroTrack.length < n) zeroTrack = Buffer.alloc(n);
+  return zeroTrack.subarray(0, n);
+}
 
 /** The primary's hashes of the tracks of several runs, and its hints: where the S-VOL held each
  *  track's blocks (runs of [offset, length], offset -1 for zeros), from its content index. */
@@ -95,26 +105,31 @@ export async function copyGroupWithReferences(
 ): Promise<void> {
   const ts = vol.trackSize;
   const { hashes, hints } = primary;
-  const plans: Array<{ a: number; off: number; len: number; buf: Buffer; kind: Array<'equal' | 'zero' | 'ref' | 'data'> }> = [];
+  // each track's content to write (none for an equal one): a track found on the S-VOL, zeros, or
+  // (once the reply is in) a view of the primary's data, which goes to the volume without a copy
+  const plans: Array<{ a: number; off: number; len: number; kind: Kind[]; src: Array<Buffer | null> }> = [];
   const wanted: Array<[number, number]> = [];
-  const into: Array<{ plan: number; at: number }> = [];
+  const into: Array<{ plan: number; i: number }> = [];
   for (let g = 0; g < group.length; g++) {
     const [a, b] = group[g]!;
     const off = a * ts;
     const len = Math.min((b + 1) * ts, vol.size) - off;
-    const plan = { a, off, len, buf: Buffer.alloc(len), kind: [] as Array<'equal' | 'zero' | 'ref' | 'data'> };
+    const plan = { a, off, len, kind: [] as Kind[], src: [] as Array<Buffer | null> };
     for (let i = 0; i <= b - a; i++) {
       const x = a + i;
       const ph = hashes[g]![i]!;
       const at = i * ts;
       const n = Math.min(ts, len - at);
+      let got: Buffer | null = null;
       if (ph === index.hashOf(x)) plan.kind.push('equal');
-      else if (ph === ZERO_HASH) plan.kind.push('zero');
-      else {
+      else if (ph === ZERO_HASH) {
+        plan.kind.push('zero');
+        got = zeros(n);
+      } else {
         // a changed track that holds it, else the places the primary's index names (any block the
         // S-VOL held); each checked against the hash
         const src = index.find(ph, x);
-        let got = src === undefined ? null : await vol.read(src * ts, n);
+        got = src === undefined ? null : await vol.read(src * ts, n);
         if (got && trackHash(got) !== ph) {
           st.staleReferences++;
           got = null;
@@ -128,11 +143,9 @@ export async function copyGroupWithReferences(
             got = null;
           }
         }
-        if (got) {
-          got.copy(plan.buf, at);
-          plan.kind.push('ref');
-        } else plan.kind.push('data');
+        plan.kind.push(got ? 'ref' : 'data');
       }
+      plan.src.push(got);
     }
     for (let i = 0; i < plan.kind.length;) {
       if (plan.kind[i] !== 'data') {
@@ -142,15 +155,14 @@ export async function copyGroupWithReferences(
       let j = i;
       while (j + 1 < plan.kind.length && plan.kind[j + 1] === 'data') j++;
       wanted.push([off + i * ts, Math.min(len, (j + 1) * ts) - i * ts]);
-      into.push({ plan: plans.length, at: i * ts });
+      into.push({ plan: plans.length, i });
       i = j + 1;
     }
     plans.push(plan);
   }
-  if (wanted.length) {
-    const datas = await readRuns(wanted);
-    datas.forEach((d, k) => d.copy(plans[into[k]!.plan]!.buf, into[k]!.at));
-  }
+  // a run of data tracks is one view of the reply, written as it came
+  const datas = wanted.length ? await readRuns(wanted) : [];
+  datas.forEach((d, k) => (plans[into[k]!.plan]!.src[into[k]!.i] = d));
   const written: number[] = [];
   for (const pl of plans) pl.kind.forEach((k, i) => k !== 'equal' && written.push(pl.a + i));
   await saved;
@@ -158,19 +170,10 @@ export async function copyGroupWithReferences(
   if (keeper && written.length) await keeper.save(vol, written);
   live();
   const writes: VolumeWrite[] = [];
-  for (const pl of plans) {
-    for (let i = 0; i < pl.kind.length;) {
-      if (pl.kind[i] === 'equal') {
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j + 1 < pl.kind.length && pl.kind[j + 1] !== 'equal') j++;
-      writes.push({ vol, offset: pl.off + i * ts, data: pl.buf.subarray(i * ts, Math.min(pl.len, (j + 1) * ts)) });
-      i = j + 1;
-    }
-  }
+  for (const pl of plans) for (let i = 0; i < pl.kind.length; i++) if (pl.src[i]) writes.push({ vol, offset: pl.off + i * ts, data: pl.src[i]! });
   await array.writeMany(writes, 'resync');
+  // the volume writes have ended and nothing else holds the reply
+  if (datas.length) trackBuffers.give(datas[0]);
   plans.forEach((pl, g) => {
     pl.kind.forEach((k, i) => {
       const n = Math.min(ts, pl.len - i * ts);
