@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StorageArray } from '../../../src/engine/array/array.js';
 import { BackupManager, parseBackupId } from '../../../src/engine/backup/manager.js';
-import { imageChecksum } from '../../../src/engine/backup/image.js';
+import { TrackSums, imageChecksum, trackHash } from '../../../src/engine/backup/image.js';
 import { UndoFile } from '../../../src/engine/backup/undo.js';
 import { Rng } from '../../../src/engine/array/workload.js';
 import { RcopyError } from '../../../src/errors.js';
@@ -183,4 +183,45 @@ test('an incremental writes the digests of the tracks it copied in place, and th
     assert.equal(v.ok, false);
     assert.deepEqual(v.badOffsets, [41 * TS]);
   });
+});
+
+test('digests: the root of a map with zero entries and of an unaligned buffer, a span written in place, several undo records in one append', async () => {
+  const ts = 4096;
+  // tracks 2-4 and 7 never written (zero entries): the root is the checksum of the image
+  const img = rnd(41, 10 * ts);
+  img.fill(0, 2 * ts, 5 * ts);
+  img.fill(0, 7 * ts, 8 * ts);
+  const sums = new TrackSums(10, ts);
+  for (const t of [0, 1, 5, 6, 8, 9]) sums.set(t, trackHash(img.subarray(t * ts, (t + 1) * ts)));
+  assert.equal(sums.root(), imageChecksum(img, ts));
+  const raw = Buffer.alloc(sums.buf.length + 3);
+  sums.buf.copy(raw, 3);
+  assert.equal(new TrackSums(10, ts, raw.subarray(3)).root(), imageChecksum(img, ts), 'a buffer at an odd offset');
+  const dir = tmpDir('rcopy-sums-');
+  try {
+    const f = path.join(dir, 'chain-1.sums');
+    await sums.save(f, false);
+    const loaded = (await TrackSums.load(f, 10, ts))!;
+    loaded.set(1, trackHash(rnd(42, ts)));
+    loaded.set(8, trackHash(rnd(43, ts)));
+    await loaded.save(f, true); // in place: the span 1..8, the entries between unchanged
+    assert.deepEqual(fs.readFileSync(f), loaded.buf);
+    assert.equal((await TrackSums.load(f, 10, ts))!.root(), loaded.root());
+    const u = await UndoFile.open(path.join(dir, 'x.undo'), ts, { create: true });
+    assert.equal(
+      await u.saveMany([
+        [5, Buffer.alloc(ts, 5)],
+        [1, Buffer.alloc(ts, 1)],
+        [5, Buffer.alloc(ts, 6)],
+      ]),
+      2,
+    );
+    assert.equal(await u.saveMany([[1, Buffer.alloc(ts, 7)]]), 0, 'a track saved already');
+    await u.close();
+    const v = await UndoFile.open(path.join(dir, 'x.undo'), ts);
+    assert.deepEqual([(await v.read(5))[0], (await v.read(1))[ts - 1], v.count], [5, 1, 2]);
+    await v.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
