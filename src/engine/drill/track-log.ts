@@ -37,6 +37,19 @@ const recBytes = (len: number): number => HDR + pad(len);
 
 export type LogWins = 'first' | 'last';
 
+/** A run of consecutive tracks to keep: its first track, the track size, and how to read its data. */
+export interface KeepRun {
+  first: number;
+  trackSize: number;
+  read: () => Promise<Buffer>;
+}
+
+/** A promise whose rejection is handled later (awaited), never reported as unhandled meanwhile. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 export class TrackLog {
   private index = new Map<number, { at: number; len: number }>();
   private size = 0;
@@ -138,29 +151,40 @@ export class TrackLog {
 
   /**
    * A keep store's append: runs of consecutive whole tracks (none held yet, each of trackSize
-   * bytes but a volume's short last one), one record per run, as one durable step.
+   * bytes but a volume's short last one), one record per run, as one durable step (one fdatasync
+   * at the end). A run's data is read (`read`) while the run before it is written.
    */
-  async appendRuns(runs: ReadonlyArray<{ first: number; trackSize: number; data: Buffer }>): Promise<void> {
+  async appendRuns(runs: ReadonlyArray<KeepRun>): Promise<void> {
     if (this.wins !== 'first') throw new Error('runs are for a keep store');
     if (!runs.length) return;
-    const bufs: Buffer[] = [];
     const places: Array<[number, { at: number; len: number }]> = [];
     let pos = this.size;
-    for (const { first, trackSize, data } of runs) {
-      const count = Math.ceil(data.length / trackSize);
-      const h = Buffer.alloc(HDR);
-      h.writeUInt32LE(MAGIC, 0);
-      h.writeUInt32LE(first, 4);
-      h.writeUInt32LE(data.length, 8);
-      h.writeUInt32LE(crc32(data), 12);
-      h.writeUInt32LE(count, 16);
-      h.writeUInt32LE(trackSize, 20);
-      bufs.push(h, data);
-      if (pad(data.length) > data.length) bufs.push(Buffer.alloc(pad(data.length) - data.length));
-      for (let i = 0; i < count; i++) places.push([first + i, { at: pos + HDR + i * trackSize, len: Math.min(trackSize, data.length - i * trackSize) }]);
-      pos += HDR + pad(data.length);
+    let next: Promise<Buffer> | null = quiet(runs[0]!.read());
+    try {
+      for (let r = 0; r < runs.length; r++) {
+        const { first, trackSize } = runs[r]!;
+        const data = await next!;
+        next = r + 1 < runs.length ? quiet(runs[r + 1]!.read()) : null;
+        const count = Math.ceil(data.length / trackSize);
+        const h = Buffer.alloc(HDR);
+        h.writeUInt32LE(MAGIC, 0);
+        h.writeUInt32LE(first, 4);
+        h.writeUInt32LE(data.length, 8);
+        h.writeUInt32LE(crc32(data), 12);
+        h.writeUInt32LE(count, 16);
+        h.writeUInt32LE(trackSize, 20);
+        const bufs = [h, data];
+        if (pad(data.length) > data.length) bufs.push(Buffer.alloc(pad(data.length) - data.length));
+        await pwriteMaybeDirect(this.fh, this.direct, bufs, pos);
+        for (let i = 0; i < count; i++) places.push([first + i, { at: pos + HDR + i * trackSize, len: Math.min(trackSize, data.length - i * trackSize) }]);
+        pos += HDR + pad(data.length);
+      }
+      await this.fh.datasync();
+    } catch (e) {
+      await next?.catch(() => undefined);
+      await this.fh.truncate(this.size).catch(() => undefined);
+      throw e;
     }
-    await this.writeDurably(bufs);
     this.size = pos;
     for (const [t, p] of places) if (!this.index.has(t)) this.place(t, p);
   }

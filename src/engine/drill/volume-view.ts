@@ -23,7 +23,7 @@ import { TrackLog } from './track-log.js';
 export type Locked = <T>(fn: () => Promise<T>) => Promise<T>;
 
 /** The most bytes of consecutive tracks kept as one read and one record. */
-const MAX_RUN = 16 * 1024 * 1024;
+const MAX_RUN = 4 * 1024 * 1024;
 
 /** Runs async steps one after another. */
 export class Mutex {
@@ -118,14 +118,14 @@ export class VolumeView {
 
   /**
    * Keeps the S-VOL's content of the tracks the view still shares, durably, before they change:
-   * each run of consecutive tracks read with one read and written as one record, one fdatasync.
+   * each run of consecutive tracks (up to 4 MiB) read with one read, while the run before it is
+   * written as one record; one fdatasync.
    */
   keepTracks(tracks: Iterable<number>): Promise<number> {
     return this.keeper.run(async () => {
       const runs = this.sharedRuns(tracks);
       if (!runs.length) return 0;
-      const datas = await Promise.all(runs.map((r) => this.vol.read(r[0] * this.vol.trackSize, this.runBytes(r))));
-      await this.keep.appendRuns(runs.map((r, i) => ({ first: r[0], trackSize: this.vol.trackSize, data: datas[i]! })));
+      await this.keep.appendRuns(runs.map((r) => ({ first: r[0], trackSize: this.vol.trackSize, read: () => this.vol.read(r[0] * this.vol.trackSize, this.runBytes(r)) })));
       return runs.reduce((n, [a, b]) => n + b - a, 0);
     });
   }

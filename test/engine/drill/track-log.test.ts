@@ -102,8 +102,8 @@ test('a keep store takes runs of consecutive tracks as one record each: every tr
     const run1 = Buffer.concat([4, 5, 6, 7].map((t) => track(t, TS)));
     const run2 = Buffer.concat([track(8, TS), track(0x98, TS), track(10, 1000)]);
     await log.appendRuns([
-      { first: 4, trackSize: TS, data: run1 },
-      { first: 8, trackSize: TS, data: run2 },
+      { first: 4, trackSize: TS, read: async () => run1 },
+      { first: 8, trackSize: TS, read: async () => run2 },
     ]);
     const whole = log.bytes;
     assert.equal(whole, 512 + TS + (512 + 4 * TS) + (512 + 2 * TS + 1024), 'one header per run, padded to 512');
@@ -121,7 +121,7 @@ test('a keep store takes runs of consecutive tracks as one record each: every tr
       for (const [t, b] of want) assert.deepEqual(await l.read(t), b, `${what}: track ${t}`);
     };
     await check(log, 'as written');
-    await log.appendRuns([{ first: 11, trackSize: TS, data: Buffer.concat([track(11, TS), track(12, TS)]) }]);
+    await log.appendRuns([{ first: 11, trackSize: TS, read: async () => Buffer.concat([track(11, TS), track(12, TS)]) }]);
     await log.close();
     fs.truncateSync(file, whole + 512 + TS); // torn: half of the last run
     const again = await TrackLog.open(file, 'first');
