@@ -280,7 +280,7 @@ export class Drills {
       for (let t = Math.floor(w.offset / v.trackSize); t <= Math.floor((w.offset + w.data.length - 1) / v.trackSize); t++) set.add(t);
       sets.set(v, set);
     }
-    const byView = new Map<VolumeView, number[]>([...sets].map(([v, s]) => [v, [...s]]));
+    const byView = sets;
     if (!byView.size || d.ended) return;
     const cost = [...byView].reduce((n, [v, ts]) => n + v.keepCost(ts), 0);
     if (d.row.maxSize !== null && cost > 0 && this.bytes(d) + cost > d.row.maxSize) {

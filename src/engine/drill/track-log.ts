@@ -3,9 +3,11 @@
  * tracks a restore overwrote, first record of a track wins) and its overlay (the view's own writes,
  * last record of a track wins).
  *
- * File layout (append-only), one record per track:
- *   header of 512 bytes: u32 magic 'RDL1' | u32 track | u32 length | u32 crc32(data) | zeros,
- *   then the data, padded with zeros to a multiple of 512.
+ * File layout (append-only), one record per track or per run of consecutive tracks:
+ *   header of 512 bytes: u32 magic 'RDL1' | u32 track | u32 length | u32 crc32(data) | u32 count |
+ *   u32 track size | zeros, then the data, padded with zeros to a multiple of 512. count 0 (or 1)
+ *   is one track of `length` bytes; count n > 1 is tracks track..track+n-1, each of `track size`
+ *   bytes but the last (a keep store writes a batch's consecutive tracks as one run: appendRuns).
  * append() writes its records in one write and fdatasyncs once: the records of one call are
  * durable together before it resolves. open() scans to the first short or bad record and cuts the
  * file there (a torn tail is a call that never resolved: a keep whose restore write never
@@ -24,6 +26,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from '../util/crc32.js';
 import { NOFOLLOW, fileMode } from '../array/home.js';
+import { DirectFile, pwriteMaybeDirect } from '../util/file-io.js';
 
 const MAGIC = 0x314c4452; // 'RDL1'
 const HDR = 512;
@@ -34,6 +37,19 @@ const recBytes = (len: number): number => HDR + pad(len);
 
 export type LogWins = 'first' | 'last';
 
+/** A run of consecutive tracks to keep: its first track, the track size, and how to read its data. */
+export interface KeepRun {
+  first: number;
+  trackSize: number;
+  read: () => Promise<Buffer>;
+}
+
+/** A promise whose rejection is handled later (awaited), never reported as unhandled meanwhile. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 export class TrackLog {
   private index = new Map<number, { at: number; len: number }>();
   private size = 0;
@@ -41,12 +57,16 @@ export class TrackLog {
   private live = 0;
   /** Reads in flight (a compaction closes the old file once they are done). */
   private readonly reading = new Set<Promise<unknown>>();
+  /** O_DIRECT writes of a keep store (first wins: never compacted, so the file stays the same). */
+  private readonly direct: DirectFile | null;
 
   private constructor(
     readonly file: string,
     private fh: fsp.FileHandle,
     private readonly wins: LogWins,
-  ) {}
+  ) {
+    this.direct = wins === 'first' ? new DirectFile(file) : null;
+  }
 
   static async open(file: string, wins: LogWins): Promise<TrackLog> {
     await fsp.rm(`${file}.compact`, { force: true });
@@ -62,10 +82,10 @@ export class TrackLog {
   }
 
   private async scan(fileSize: number): Promise<void> {
-    const hdr = Buffer.alloc(16);
+    const hdr = Buffer.alloc(24);
     let pos = 0;
     while (pos + HDR <= fileSize) {
-      await this.fh.read(hdr, 0, 16, pos);
+      await this.fh.read(hdr, 0, 24, pos);
       if (hdr.readUInt32LE(0) !== MAGIC) break;
       const track = hdr.readUInt32LE(4);
       const len = hdr.readUInt32LE(8);
@@ -74,7 +94,9 @@ export class TrackLog {
       const data = Buffer.alloc(len);
       await this.fh.read(data, 0, len, at);
       if (crc32(data) !== hdr.readUInt32LE(12)) break;
-      if (this.wins === 'last' || !this.index.has(track)) this.place(track, { at, len });
+      const count = hdr.readUInt32LE(16) || 1;
+      const ts = count > 1 ? hdr.readUInt32LE(20) : len;
+      for (let i = 0; i < count; i++) if (this.wins === 'last' || !this.index.has(track + i)) this.place(track + i, { at: at + i * ts, len: Math.min(ts, len - i * ts) });
       pos = at + pad(len);
     }
     this.size = pos;
@@ -121,22 +143,65 @@ export class TrackLog {
       places.push([track, { at: pos + HDR, len: data.length }]);
       pos += HDR + pad(data.length);
     }
-    let off = this.size;
-    for (let i = 0; i < bufs.length;) {
-      const batch = bufs.slice(i, i + 512);
-      const { bytesWritten } = await this.fh.writev(batch, off);
-      const want = batch.reduce((n, b) => n + b.length, 0);
-      if (bytesWritten !== want) {
-        await this.fh.truncate(this.size);
-        throw new Error(`short write to ${this.file}`);
-      }
-      off += want;
-      i += 512;
-    }
-    await this.fh.datasync();
+    await this.writeDurably(bufs);
     this.size = pos;
     for (const [t, p] of places) this.place(t, p);
     if (this.size - this.live > Math.max(this.live, COMPACT_FLOOR)) await this.compact();
+  }
+
+  /**
+   * A keep store's append: runs of consecutive whole tracks (none held yet, each of trackSize
+   * bytes but a volume's short last one), one record per run, as one durable step (one fdatasync
+   * at the end). A run's data is read (`read`) while the run before it is written.
+   */
+  async appendRuns(runs: ReadonlyArray<KeepRun>): Promise<void> {
+    if (this.wins !== 'first') throw new Error('runs are for a keep store');
+    if (!runs.length) return;
+    const places: Array<[number, { at: number; len: number }]> = [];
+    let pos = this.size;
+    let next: Promise<Buffer> | null = quiet(runs[0]!.read());
+    try {
+      for (let r = 0; r < runs.length; r++) {
+        const { first, trackSize } = runs[r]!;
+        const data = await next!;
+        next = r + 1 < runs.length ? quiet(runs[r + 1]!.read()) : null;
+        const count = Math.ceil(data.length / trackSize);
+        const h = Buffer.alloc(HDR);
+        h.writeUInt32LE(MAGIC, 0);
+        h.writeUInt32LE(first, 4);
+        h.writeUInt32LE(data.length, 8);
+        h.writeUInt32LE(crc32(data), 12);
+        h.writeUInt32LE(count, 16);
+        h.writeUInt32LE(trackSize, 20);
+        const bufs = [h, data];
+        if (pad(data.length) > data.length) bufs.push(Buffer.alloc(pad(data.length) - data.length));
+        await pwriteMaybeDirect(this.fh, this.direct, bufs, pos);
+        for (let i = 0; i < count; i++) places.push([first + i, { at: pos + HDR + i * trackSize, len: Math.min(trackSize, data.length - i * trackSize) }]);
+        pos += HDR + pad(data.length);
+      }
+      await this.fh.datasync();
+    } catch (e) {
+      await next?.catch(() => undefined);
+      await this.fh.truncate(this.size).catch(() => undefined);
+      throw e;
+    }
+    this.size = pos;
+    for (const [t, p] of places) if (!this.index.has(t)) this.place(t, p);
+  }
+
+  /**
+   * Writes buffers at the end of the file and fdatasyncs; a failed write is cut off again. A keep
+   * store writes around the page cache (O_DIRECT, file-io.ts: its records are 512-aligned), as
+   * the restore's own S-VOL writes do: nothing reads kept tracks back soon.
+   */
+  private async writeDurably(bufs: Buffer[]): Promise<void> {
+    try {
+      await pwriteMaybeDirect(this.fh, this.direct, bufs, this.size);
+    } catch (e) {
+      await this.fh.truncate(this.size).catch(() => undefined);
+      throw e;
+    }
+    await this.fh.datasync();
   }
 
   /** Copies the live records to a new file and renames it over this one (see the file's comment). */
@@ -207,6 +272,7 @@ export class TrackLog {
   }
 
   async close(): Promise<void> {
+    await this.direct?.close().catch(() => undefined);
     await this.fh.close().catch(() => undefined);
   }
 

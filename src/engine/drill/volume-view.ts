@@ -22,6 +22,9 @@ import { TrackLog } from './track-log.js';
 
 export type Locked = <T>(fn: () => Promise<T>) => Promise<T>;
 
+/** The most bytes of consecutive tracks kept as one read and one record. */
+const MAX_RUN = 4 * 1024 * 1024;
+
 /** Runs async steps one after another. */
 export class Mutex {
   private chain: Promise<unknown> = Promise.resolve();
@@ -92,19 +95,38 @@ export class VolumeView {
     return out;
   }
 
-  /** Bytes keepTracks(tracks) would add. */
-  keepCost(tracks: number[]): number {
-    return this.shared(tracks).reduce((n, t) => n + 512 + Math.ceil(this.trackLen(t) / 512) * 512, 0);
+  /** Of these tracks, those the view still shares, as runs of consecutive tracks [first, end). */
+  private sharedRuns(tracks: Iterable<number>): Array<[number, number]> {
+    const ts = this.shared(tracks).sort((a, b) => a - b);
+    const runs: Array<[number, number]> = [];
+    for (const t of ts) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === t && (t - last[0]) * this.vol.trackSize < MAX_RUN) last[1] = t + 1;
+      else runs.push([t, t + 1]);
+    }
+    return runs;
   }
 
-  /** Keeps the S-VOL's content of the tracks the view still shares, durably, before they change. */
-  keepTracks(tracks: number[]): Promise<number> {
+  private runBytes([a, b]: [number, number]): number {
+    return Math.min(b * this.vol.trackSize, this.vol.size) - a * this.vol.trackSize;
+  }
+
+  /** Bytes keepTracks(tracks) would add: one 512-byte header per run of consecutive tracks. */
+  keepCost(tracks: Iterable<number>): number {
+    return this.sharedRuns(tracks).reduce((n, r) => n + 512 + Math.ceil(this.runBytes(r) / 512) * 512, 0);
+  }
+
+  /**
+   * Keeps the S-VOL's content of the tracks the view still shares, durably, before they change:
+   * each run of consecutive tracks (up to 4 MiB) read with one read, while the run before it is
+   * written as one record; one fdatasync.
+   */
+  keepTracks(tracks: Iterable<number>): Promise<number> {
     return this.keeper.run(async () => {
-      const todo = this.shared(tracks);
-      if (!todo.length) return 0;
-      const datas = await Promise.all(todo.map((t) => this.vol.read(t * this.vol.trackSize, this.trackLen(t))));
-      await this.keep.append(todo.map((t, i) => ({ track: t, data: datas[i]! })));
-      return todo.length;
+      const runs = this.sharedRuns(tracks);
+      if (!runs.length) return 0;
+      await this.keep.appendRuns(runs.map((r) => ({ first: r[0], trackSize: this.vol.trackSize, read: () => this.vol.read(r[0] * this.vol.trackSize, this.runBytes(r)) })));
+      return runs.reduce((n, [a, b]) => n + b - a, 0);
     });
   }
 

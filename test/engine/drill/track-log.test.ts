@@ -91,3 +91,42 @@ test('an overlay written again and again stays bounded by its distinct tracks (c
     await again.destroy();
   });
 });
+
+test('a keep store takes runs of consecutive tracks as one record each: every track readable, across a reopen, a torn run cut whole', async () => {
+  await withDir('rcopy-tracklog-', async (dir) => {
+    const file = path.join(dir, 'v.keep');
+    const TS = 4096;
+    const log = await TrackLog.open(file, 'first');
+    await log.append([{ track: 9, data: track(0x99, TS) }]);
+    // tracks 4..7, and 8..10 of which 10 is a volume's short last track (1000 bytes); 9 is held already
+    const run1 = Buffer.concat([4, 5, 6, 7].map((t) => track(t, TS)));
+    const run2 = Buffer.concat([track(8, TS), track(0x98, TS), track(10, 1000)]);
+    await log.appendRuns([
+      { first: 4, trackSize: TS, read: async () => run1 },
+      { first: 8, trackSize: TS, read: async () => run2 },
+    ]);
+    const whole = log.bytes;
+    assert.equal(whole, 512 + TS + (512 + 4 * TS) + (512 + 2 * TS + 1024), 'one header per run, padded to 512');
+    const want = new Map<number, Buffer>([
+      [4, track(4, TS)],
+      [5, track(5, TS)],
+      [6, track(6, TS)],
+      [7, track(7, TS)],
+      [8, track(8, TS)],
+      [9, track(0x99, TS)],
+      [10, track(10, 1000)],
+    ]);
+    const check = async (l: TrackLog, what: string): Promise<void> => {
+      assert.equal(l.tracks, want.size, what);
+      for (const [t, b] of want) assert.deepEqual(await l.read(t), b, `${what}: track ${t}`);
+    };
+    await check(log, 'as written');
+    await log.appendRuns([{ first: 11, trackSize: TS, read: async () => Buffer.concat([track(11, TS), track(12, TS)]) }]);
+    await log.close();
+    fs.truncateSync(file, whole + 512 + TS); // torn: half of the last run
+    const again = await TrackLog.open(file, 'first');
+    assert.deepEqual([again.has(11), again.has(12)], [false, false], 'a torn run is cut whole: none of its tracks is kept');
+    await check(again, 'after a reopen');
+    await again.close();
+  });
+});
