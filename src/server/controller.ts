@@ -180,12 +180,15 @@ export class Controller implements HandlerContext {
     await this.array.close();
     if (this.sockPath) fs.rmSync(this.sockPath, { force: true });
     fs.rmSync(sockPathFile(this.array.dir), { force: true });
+    // the last line of the log before the pid file goes: `array stop` returns once the pid file is
+    // gone, and a script that then moves or removes the array's directory must find it complete (a
+    // test home removed right after the stop failed with ENOTEMPTY: controller.log written again)
+    this.log('stopped');
     try {
       if (fs.readFileSync(pidFile(this.array.dir), 'utf8').trim() === String(process.pid)) fs.rmSync(pidFile(this.array.dir));
     } catch {
       /* gone already */
     }
-    this.log('stopped');
     this.stoppedFlag = true;
     for (const w of this.stopWaiters) w();
   }

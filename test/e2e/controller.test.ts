@@ -42,6 +42,9 @@ homeTest('controllers started at the same moment for one array: exactly one runs
     await h.ok('io', 'write', 'B:v', '--pattern', '0x5a', '--length', '64k');
     if (round === 5) {
       await h.ok('array', 'stop', 'B');
+      // once the stop has returned the controller writes nothing more: its log is complete
+      const log = fs.readFileSync(path.join(dir, 'controller.log'), 'utf8').trimEnd().split('\n');
+      assert.match(log[log.length - 1]!, /\[B\] stopped$/, 'the last line is written before the stop returns');
       await Promise.all(exited);
     } else {
       for (const k of kids) if (k.pid !== running[0]!.pid) await exited[kids.indexOf(k)];
