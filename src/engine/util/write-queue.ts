@@ -20,8 +20,8 @@ import { pwriteAll } from './file-io.js';
 
 /** Writes in flight at once (the bytes go to the page cache: CPU-bound, two cores are enough). */
 const DEPTH = 2;
-/** The most bytes one merged writev carries. */
-const MERGE_MAX = 4 * 1024 * 1024;
+/** The most bytes one merged writev carries (one call: the fewer hand-overs, the better). */
+const MERGE_MAX = 2 * 1024 * 1024;
 /** The most buffers one merged writev carries (well under IOV_MAX). */
 const MERGE_BUFS = 256;
 
@@ -69,6 +69,7 @@ export class WriteQueue {
         this.fh,
         batch.map((q) => q.data),
         batch[0]!.pos,
+        MERGE_MAX,
       );
     } catch {
       for (const q of batch) await pwriteAll(this.fh, q.data, q.pos).then(q.resolve, q.reject);
