@@ -40,6 +40,9 @@ export class WriteQueue {
   /** Waiting writes by their start. */
   private readonly byPos = new Map<number, Queued>();
 
+  /** Positional write calls made, and writes they carried (a merged call carries several). */
+  readonly stats = { calls: 0, writes: 0 };
+
   constructor(private readonly fh: fsp.FileHandle) {}
 
   /** Writes data at pos (all of it). */
@@ -54,6 +57,8 @@ export class WriteQueue {
 
   private async run(batch: Queued[]): Promise<void> {
     this.running += 1;
+    this.stats.calls += 1;
+    this.stats.writes += batch.length;
     try {
       if (batch.length === 1) await pwriteAll(this.fh, batch[0]!.data, batch[0]!.pos);
       else await this.writeMerged(batch);

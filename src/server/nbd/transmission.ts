@@ -30,7 +30,8 @@ const MAX_INFLIGHT = 64;
 /**
  * The payload buffers of large WRITEs come from a pool of the connection (buffer-pool.ts) and go
  * back once their write has completed (the write path keeps no reference to a host write's data
- * after it resolves: the journal and the volume copy it into their files). A fresh buffer per
+ * after it resolves: the journal and the volume copy it into their files). They are shared memory,
+ * so a P-VOL's journal computes their crc32 on a worker thread (crc-offload.ts). A fresh buffer per
  * request cost more than the copy into it — page faults on new memory and garbage collection:
  * bench/nbd.ts, profiled with --cpu-prof. At most POOL_BYTES are kept per connection; payloads up
  * to SMALL come straight from the socket's chunks.
@@ -142,7 +143,7 @@ async function serve(be: Backend, st: Negotiated, out: Replier, r: Request, payl
 export function transmission(sock: net.Socket, reader: SocketReader, be: Backend, st: Negotiated, direct: DirectInput | null): Promise<void> {
   return new Promise<void>((resolve) => {
     const out = new Replier(sock, st);
-    const pool = new BufferPool(POOL_BYTES, SMALL + 1);
+    const pool = new BufferPool(POOL_BYTES, SMALL + 1, true);
     const waiting: Array<[Request, Buffer | null]> = [];
     let inflight = 0;
     let ending = false;
