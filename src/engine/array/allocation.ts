@@ -23,15 +23,21 @@ export function openAllocationMap(file: string, tracks: number): Promise<TrackBi
 }
 
 /**
- * Marks the tracks of several ranges ([offset, length]) allocated, with one write of the map for
- * all the fresh ones; resolves once the map pages holding them are written.
+ * Marks the tracks of several ranges ([offset, length]) allocated, and writes the map pages that
+ * hold the fresh ones before it returns (synchronously: TrackBitmap.setAndWrite); throws the
+ * write's error, naming the file.
  */
-export async function allocate(map: TrackBitmap, trackSize: number, ranges: Iterable<readonly [number, number]>, file: string): Promise<void> {
+export function allocate(map: TrackBitmap, trackSize: number, ranges: Iterable<readonly [number, number]>, file: string): void {
   let fresh: number[] | null = null;
   for (const [offset, length] of ranges) {
     if (length <= 0) continue;
     const last = Math.floor((offset + length - 1) / trackSize);
     for (let t = Math.floor(offset / trackSize); t <= last; t++) if (!map.get(t)) (fresh ??= []).push(t);
   }
-  if (fresh) await map.setAndWrite(fresh).catch((e) => Promise.reject(withPath(e, file)));
+  if (!fresh) return;
+  try {
+    map.setAndWrite(fresh);
+  } catch (e) {
+    throw withPath(e, file);
+  }
 }

@@ -10,6 +10,7 @@ import { E, withPath } from '../../errors.js';
 import type { TrackBitmap } from '../repl/track-bitmap.js';
 import { allocate, allocationMapPath, openAllocationMap } from './allocation.js';
 import { DirectFile, pwriteMaybeDirect } from '../util/file-io.js';
+import { WriteQueue } from '../util/write-queue.js';
 import { NOFOLLOW, fileMode, mkdirMode } from './home.js';
 
 export interface VolumeInfo {
@@ -36,7 +37,11 @@ export class Volume {
     readonly alloc: TrackBitmap,
   ) {
     this.direct = new DirectFile(imagePath);
+    this.buffered = new WriteQueue(fh);
   }
+
+  /** Buffered writes, adjacent ones that wait merged into one writev (write-queue.ts). */
+  private readonly buffered: WriteQueue;
 
   /** O_DIRECT handle for bulk writes (restores, copies) that skip the page cache. */
   private readonly direct: DirectFile;
@@ -90,8 +95,8 @@ export class Volume {
    * Marks the tracks of several ranges ([offset, length]) allocated, with one write of the map for
    * all the fresh ones (writeMany marks a whole batch at once instead of one map write per write).
    */
-  async allocate(ranges: Iterable<readonly [number, number]>): Promise<void> {
-    await allocate(this.alloc, this.trackSize, ranges, allocationMapPath(this.imagePath));
+  allocate(ranges: Iterable<readonly [number, number]>): void {
+    allocate(this.alloc, this.trackSize, ranges, allocationMapPath(this.imagePath));
   }
 
   /**
@@ -103,10 +108,11 @@ export class Volume {
   async write(offset: number, data: Buffer, logged = false, direct = false): Promise<void> {
     this.checkRange(offset, data.length);
     if (data.length === 0) return;
-    await this.allocate([[offset, data.length]]);
+    this.allocate([[offset, data.length]]);
     this.markDirty(logged);
     try {
-      await pwriteMaybeDirect(this.fh, direct ? this.direct : null, data, offset);
+      if (direct) await pwriteMaybeDirect(this.fh, this.direct, data, offset);
+      else await this.buffered.write(offset, data);
     } catch (e) {
       throw withPath(e, this.imagePath); // ENOSPC on a sparse image, EIO: the error names the file
     }

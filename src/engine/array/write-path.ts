@@ -249,7 +249,7 @@ async function writeOrdered(writes: ReadonlyArray<VolumeWrite>, logged: boolean[
   let inFlight = 0;
   // the allocation map first, once per volume for the whole list
   const vols = new Set(writes.map((w) => w.vol));
-  for (const v of vols) await v.allocate(writes.filter((w) => w.vol === v).map((w) => [w.offset, w.data.length] as const));
+  for (const v of vols) v.allocate(writes.filter((w) => w.vol === v).map((w) => [w.offset, w.data.length] as const));
   const all: Promise<void>[] = [];
   let first: unknown = null;
   for (let i = 0; i < writes.length; i++) {

@@ -11,12 +11,17 @@
  *     pending batch is in (records are placed one after another from the head).
  *   - A batch is all or nothing (a batch of the journal, layout.ts): when its append fails, every
  *     write in it fails before its volume write.
+ *   - Records whose data is in shared memory (an NBD connection's payloads) get their data's crc32
+ *     from a worker thread, started when they are queued; their batch is appended once all are in.
  */
 import type { JournalFile } from '../journal/journal-file.js';
+import { crc32Many, offloadable } from '../util/crc-offload.js';
 import type { JournalAppendEntry } from '../journal/layout.js';
 
 interface Batch {
   entries: JournalAppendEntry[];
+  /** The crcs of entries in shared memory, computed on a worker while the batch waits (crc-offload.ts). */
+  crcs: Array<Promise<void>>;
   run: Promise<{ firstSeq: number; lastSeq: number }>;
 }
 
@@ -41,6 +46,10 @@ export class MasterAppender {
     const b = this.open ?? this.openBatch();
     const at = b.entries.length;
     for (const e of entries) b.entries.push(e);
+    if (entries.some((e) => offloadable(e.data))) {
+      const crcs = crc32Many(entries.map((e) => e.data)).then((c) => entries.forEach((e, i) => (e.dataCrc = c[i])));
+      b.crcs.push(crcs);
+    }
     const n = entries.length;
     return b.run.then((r) => ({ firstSeq: r.firstSeq + at, lastSeq: r.firstSeq + at + n - 1 }));
   }
@@ -51,9 +60,10 @@ export class MasterAppender {
   }
 
   private openBatch(): Batch {
-    const b: Batch = { entries: [], run: Promise.resolve({ firstSeq: 0, lastSeq: 0 }) };
-    b.run = this.chain.then(() => {
+    const b: Batch = { entries: [], crcs: [], run: Promise.resolve({ firstSeq: 0, lastSeq: 0 }) };
+    b.run = this.chain.then(async () => {
       if (this.open === b) this.open = null;
+      await Promise.all(b.crcs);
       return this.journal.append(b.entries);
     });
     b.run.then(

@@ -12,6 +12,8 @@
  *   - Every page on disk is written whole with its crc; the file is created whole (temp + rename).
  *   - A change marks its page dirty; flush() writes only dirty pages (a snapshot taken when it starts)
  *     and fsyncs. setAndPersist() returns once its bits are on disk; concurrent callers share a flush.
+ *   - Pages are written synchronously (setAndWrite, flush; only the fsync is asynchronous), so a
+ *     page on file is never older than one written before it.
  *   - On any doubt when opening (bad header crc, bad page, short file) every bit is taken as set and
  *     `recovery.recoveredAllSet` says so: safe for differential and allocation maps. A map that
  *     records progress must therefore store "still to do" bits, never "done" bits.
@@ -378,17 +380,13 @@ export class TrackBitmap {
     this.dirty.clear();
     this.inflight = new Set(pages);
     try {
+      // written at once, like setAndWrite's: page writes land in the order their pages were encoded
       for (let i = 0; i < pages.length;) {
         let j = i + 1;
         while (j < pages.length && pages[j] === pages[j - 1]! + 1) j++;
         const buf = Buffer.allocUnsafe((j - i) * PAGE);
         for (let k = i; k < j; k++) this.encodePage(pages[k]!, buf.subarray((k - i) * PAGE, (k - i + 1) * PAGE));
-        let done = 0;
-        while (done < buf.length) {
-          const { bytesWritten } = await fh.write(buf, done, buf.length - done, PAGE * (1 + pages[i]!) + done);
-          if (bytesWritten <= 0) throw new InternalError('bitmap write wrote nothing');
-          done += bytesWritten;
-        }
+        writeAllSync(fh.fd, buf, PAGE * (1 + pages[i]!));
         i = j;
       }
       if (pages.length > 0) await fh.datasync();
@@ -413,41 +411,36 @@ export class TrackBitmap {
     if (needFlush) await this.flush();
   }
 
-  private writeChain: Promise<void> = Promise.resolve();
-  /** The next write of setAndWrite() not started yet: later callers add their pages to it. */
-  private queued: { pages: Set<number>; run: Promise<void> } | null = null;
+  /** One page buffer for setAndWrite (written synchronously, so never shared by two writes). */
+  private pageBuf: Buffer | null = null;
 
   /**
-   * Sets the bits and writes their pages to the file without fsync: safe against a killed
-   * process (the page cache survives it); flush() later makes them durable. Calls are serialised
-   * so a page written later always carries every bit set before it. Callers that arrive while a
-   * write runs share the next one (a page is encoded when it is written, with every bit set by
-   * then): concurrent host writes into fresh tracks cost one map write, not one each.
+   * Sets the bits and writes their pages to the file before it returns, without fsync: safe
+   * against a killed process (the page cache survives it); flush() later makes them durable.
+   * The write is synchronous (pwrite of a 4 KiB page into the page cache, microseconds): a host
+   * write into fresh tracks of a volume needs its allocation bits written before its data, and a
+   * round trip through the thread pool per map write cost more of the controller's main thread
+   * than the volume writes themselves (bench/nbd.ts, profiled). Every page write of this map is
+   * synchronous (flush()'s too), so they land in the order their pages were encoded: a page on
+   * file always carries every bit set before it was written. Throws the write's error.
    */
-  setAndWrite(tracks: Iterable<number> | number): Promise<void> {
+  setAndWrite(tracks: Iterable<number> | number): void {
     const fh = this.requireFile();
-    const pages = new Set<number>();
+    let last = -1;
     for (const t of typeof tracks === 'number' ? [tracks] : tracks) {
       this.set(t);
-      pages.add(Math.floor((t >>> 5) / PAGE_WORDS));
+      const p = Math.floor((t >>> 5) / PAGE_WORDS);
+      if (p === last) continue;
+      if (last >= 0) this.writePageSync(fh, last);
+      last = p;
     }
-    if (this.queued) {
-      for (const p of pages) this.queued.pages.add(p);
-      return this.queued.run;
-    }
-    const q = { pages, run: Promise.resolve() };
-    q.run = this.writeChain.then(async () => {
-      if (this.queued === q) this.queued = null;
-      for (const p of q.pages) {
-        const buf = Buffer.allocUnsafe(PAGE);
-        this.encodePage(p, buf);
-        let done = 0;
-        while (done < buf.length) done += (await fh.write(buf, done, buf.length - done, PAGE * (1 + p) + done)).bytesWritten;
-      }
-    });
-    this.queued = q;
-    this.writeChain = q.run.catch(() => undefined);
-    return q.run;
+    if (last >= 0) this.writePageSync(fh, last);
+  }
+
+  private writePageSync(fh: fsp.FileHandle, p: number): void {
+    const buf = (this.pageBuf ??= Buffer.allocUnsafe(PAGE));
+    this.encodePage(p, buf);
+    writeAllSync(fh.fd, buf, PAGE * (1 + p));
   }
 
   /** Flushes dirty pages and closes the file. */
@@ -457,5 +450,14 @@ export class TrackBitmap {
     const fh = this.fh;
     this.fh = null;
     await fh.close();
+  }
+}
+
+/** Writes all of buf at pos (positional, synchronous). */
+function writeAllSync(fd: number, buf: Buffer, pos: number): void {
+  for (let done = 0; done < buf.length;) {
+    const n = fs.writeSync(fd, buf, done, buf.length - done, pos + done);
+    if (n <= 0) throw new InternalError('bitmap write wrote nothing');
+    done += n;
   }
 }

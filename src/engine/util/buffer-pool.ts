@@ -15,15 +15,20 @@
 const MAX = 64 * 1024 * 1024;
 
 export class BufferPool {
-  private readonly free = new Map<number, ArrayBuffer[]>();
-  private readonly mine = new WeakSet<ArrayBuffer>();
-  private readonly idle = new WeakSet<ArrayBuffer>();
+  private readonly free = new Map<number, ArrayBufferLike[]>();
+  private readonly mine = new WeakSet<ArrayBufferLike>();
+  private readonly idle = new WeakSet<ArrayBufferLike>();
   private keptBytes = 0;
 
-  /** keep: at most this many bytes of idle buffers are kept for reuse; min: smaller sizes are not pooled. */
+  /**
+   * keep: at most this many bytes of idle buffers are kept for reuse; min: smaller sizes are not
+   * pooled; shared: pooled buffers are SharedArrayBuffer memory (a worker can read them:
+   * crc-offload.ts).
+   */
   constructor(
     private readonly keep = 128 * 1024 * 1024,
     private readonly min = 1024 * 1024,
+    private readonly shared = false,
   ) {}
 
   /** A buffer of n bytes (its contents are whatever was there before). */
@@ -35,7 +40,7 @@ export class BufferPool {
       this.idle.delete(ab);
       this.keptBytes -= size;
     } else {
-      ab = new ArrayBuffer(size);
+      ab = this.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
       this.mine.add(ab);
     }
     return Buffer.from(ab, 0, n);
@@ -44,7 +49,7 @@ export class BufferPool {
   /** Gives back a buffer from take() (or a view of it that starts at its first byte). */
   give(b: Buffer | undefined): void {
     if (!b || b.byteOffset !== 0) return;
-    const ab = b.buffer as ArrayBuffer;
+    const ab = b.buffer;
     if (!this.mine.has(ab) || this.idle.has(ab) || this.keptBytes + ab.byteLength > this.keep) return;
     let list = this.free.get(ab.byteLength);
     if (!list) this.free.set(ab.byteLength, (list = []));

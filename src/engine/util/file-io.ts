@@ -15,9 +15,9 @@ export const IO_CHUNK = 512 * 1024;
 /** Pieces of one pwriteAll in flight at once. */
 const IO_DEPTH = 4;
 
-/** Writes `data` (one buffer, or several back to back) at `pos`, all of it, in pieces of IO_CHUNK. */
-export async function pwriteAll(fh: fsp.FileHandle, data: Buffer | readonly Buffer[], pos: number): Promise<void> {
-  const pieces = cut(Array.isArray(data) ? (data as readonly Buffer[]) : [data as Buffer], pos, IO_CHUNK);
+/** Writes `data` (one buffer, or several back to back) at `pos`, all of it, in pieces of `chunk` bytes (IO_CHUNK). */
+export async function pwriteAll(fh: fsp.FileHandle, data: Buffer | readonly Buffer[], pos: number, chunk = IO_CHUNK): Promise<void> {
+  const pieces = cut(Array.isArray(data) ? (data as readonly Buffer[]) : [data as Buffer], pos, chunk);
   if (pieces.length === 1) return writePiece(fh, pieces[0]!.bufs, pieces[0]!.pos);
   await forEachLimit(pieces.length, IO_DEPTH, (i) => writePiece(fh, pieces[i]!.bufs, pieces[i]!.pos));
 }

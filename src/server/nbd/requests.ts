@@ -4,12 +4,12 @@
  */
 import type { BufferPool } from '../../engine/util/buffer-pool.js';
 import type { ByteSink } from './direct.js';
+import type { Cookie } from './replies.js';
 import { CMD, CMD_FLAG, MAX_REQUEST, NBD_ERR, REQUEST_MAGIC } from './wire.js';
 
-export interface Request {
+export interface Request extends Cookie {
   flags: number;
   type: number;
-  cookie: Buffer;
   offset: number;
   length: number;
 }
@@ -41,7 +41,14 @@ export class NbdError extends Error {
 
 function parseRequest(h: Buffer): Request | null {
   if (h.readUInt32BE(0) !== REQUEST_MAGIC) return null;
-  return { flags: h.readUInt16BE(4), type: h.readUInt16BE(6), cookie: Buffer.from(h.subarray(8, 16)), offset: Number(h.readBigUInt64BE(16)), length: h.readUInt32BE(24) };
+  return {
+    flags: h.readUInt16BE(4),
+    type: h.readUInt16BE(6),
+    cookieHi: h.readUInt32BE(8),
+    cookieLo: h.readUInt32BE(12),
+    offset: h.readUInt32BE(16) * 2 ** 32 + h.readUInt32BE(20),
+    length: h.readUInt32BE(24),
+  };
 }
 
 /** Why a request is refused before it runs (its payload is read and dropped first), or null. */

@@ -7,7 +7,8 @@ import { BufferPool } from '../../engine/util/buffer-pool.js';
 import type net from 'node:net';
 import { RcopyError } from '../../errors.js';
 import type { Negotiated } from './handshake.js';
-import { BASE_ALLOCATION_ID, CMD, CMD_FLAG, NBD_ERR, REPLY_FLAG_DONE, REPLY_TYPE, SIMPLE_REPLY_MAGIC, STATE_HOLE, STATE_ZERO, STRUCTURED_REPLY_MAGIC, type SocketReader } from './wire.js';
+import { CMD, CMD_FLAG, NBD_ERR, STATE_HOLE, STATE_ZERO, type SocketReader } from './wire.js';
+import { Replier } from './replies.js';
 import { feed, type DirectInput } from './direct.js';
 import { NbdError, RequestReader, SMALL, type Request } from './requests.js';
 
@@ -29,7 +30,8 @@ const MAX_INFLIGHT = 64;
 /**
  * The payload buffers of large WRITEs come from a pool of the connection (buffer-pool.ts) and go
  * back once their write has completed (the write path keeps no reference to a host write's data
- * after it resolves: the journal and the volume copy it into their files). A fresh buffer per
+ * after it resolves: the journal and the volume copy it into their files). They are shared memory,
+ * so a P-VOL's journal computes their crc32 on a worker thread (crc-offload.ts). A fresh buffer per
  * request cost more than the copy into it — page faults on new memory and garbage collection:
  * bench/nbd.ts, profiled with --cpu-prof. At most POOL_BYTES are kept per connection; payloads up
  * to SMALL come straight from the socket's chunks.
@@ -50,80 +52,6 @@ export function errnoOf(e: unknown): number {
   }
   if ((e as NodeJS.ErrnoException)?.code === 'ENOSPC' || (e as NodeJS.ErrnoException)?.code === 'EDQUOT') return NBD_ERR.ENOSPC;
   return NBD_ERR.EIO;
-}
-
-class Replier {
-  constructor(
-    private readonly sock: net.Socket,
-    private readonly st: Negotiated,
-  ) {}
-
-  private chunk(cookie: Buffer, flags: number, type: number, payload: Buffer[]): void {
-    const h = Buffer.alloc(20);
-    h.writeUInt32BE(STRUCTURED_REPLY_MAGIC, 0);
-    h.writeUInt16BE(flags, 4);
-    h.writeUInt16BE(type, 6);
-    cookie.copy(h, 8);
-    h.writeUInt32BE(
-      payload.reduce((n, b) => n + b.length, 0),
-      16,
-    );
-    this.send([h, ...payload]);
-  }
-
-  private corked = false;
-
-  /**
-   * Replies that complete in one turn of the event loop (a journal batch ends many writes at
-   * once) go out together: the socket is corked until the turn's end, one writev for all.
-   */
-  private send(bufs: Buffer[]): void {
-    if (this.sock.destroyed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.sock.cork();
-      setImmediate(() => {
-        this.corked = false;
-        this.sock.uncork();
-      });
-    }
-    for (const b of bufs) this.sock.write(b);
-  }
-
-  private simple(cookie: Buffer, errno: number, data?: Buffer): void {
-    const h = Buffer.alloc(16);
-    h.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
-    h.writeUInt32BE(errno, 4);
-    cookie.copy(h, 8);
-    this.send(data ? [h, data] : [h]);
-  }
-
-  ok(cookie: Buffer): void {
-    if (this.st.structured) this.chunk(cookie, REPLY_FLAG_DONE, REPLY_TYPE.NONE, []);
-    else this.simple(cookie, 0);
-  }
-
-  error(cookie: Buffer, errno: number, message: string): void {
-    if (!this.st.structured) return this.simple(cookie, errno);
-    const m = Buffer.from(message.slice(0, 200), 'utf8');
-    const b = Buffer.alloc(6);
-    b.writeUInt32BE(errno, 0);
-    b.writeUInt16BE(m.length, 4);
-    this.chunk(cookie, REPLY_FLAG_DONE, REPLY_TYPE.ERROR, [b, m]);
-  }
-
-  data(cookie: Buffer, offset: number, data: Buffer): void {
-    if (!this.st.structured) return this.simple(cookie, 0, data);
-    const o = Buffer.alloc(8);
-    o.writeBigUInt64BE(BigInt(offset));
-    this.chunk(cookie, REPLY_FLAG_DONE, REPLY_TYPE.OFFSET_DATA, [o, data]);
-  }
-
-  status(cookie: Buffer, extents: Buffer): void {
-    const id = Buffer.alloc(4);
-    id.writeUInt32BE(BASE_ALLOCATION_ID);
-    this.chunk(cookie, REPLY_FLAG_DONE, REPLY_TYPE.BLOCK_STATUS, [id, extents]);
-  }
 }
 
 /** The base:allocation extents of [offset, offset+length): unallocated tracks read as zeros. */
@@ -173,33 +101,33 @@ async function serve(be: Backend, st: Negotiated, out: Replier, r: Request, payl
       checkRange(be, r, NBD_ERR.EINVAL);
       const data = await be.read(r.offset, r.length);
       be.counted(r.length, 0);
-      return out.data(r.cookie, r.offset, data);
+      return out.data(r, r.offset, data);
     }
     case CMD.WRITE:
       checkRange(be, r, NBD_ERR.ENOSPC);
       await be.write(r.offset, payload!, (r.flags & CMD_FLAG.FUA) !== 0);
       be.counted(0, r.length);
-      return out.ok(r.cookie);
+      return out.ok(r);
     case CMD.FLUSH:
       await be.flush();
-      return out.ok(r.cookie);
+      return out.ok(r);
     case CMD.TRIM:
       // a hint the server may ignore: the data stays (and so does the replica's)
       checkRange(be, r, NBD_ERR.EINVAL);
       if (r.flags & CMD_FLAG.FUA) await be.flush();
-      return out.ok(r.cookie);
+      return out.ok(r);
     case CMD.CACHE:
       checkRange(be, r, NBD_ERR.EINVAL);
-      return out.ok(r.cookie);
+      return out.ok(r);
     case CMD.WRITE_ZEROES:
       checkRange(be, r, NBD_ERR.ENOSPC);
       await writeZeroes(be, r);
-      return out.ok(r.cookie);
+      return out.ok(r);
     case CMD.BLOCK_STATUS:
       if (!st.structured || !st.allocationContext) throw new NbdError(NBD_ERR.EINVAL, 'no meta context was negotiated');
       if (r.length === 0) throw new NbdError(NBD_ERR.EINVAL, 'BLOCK_STATUS of length 0');
       checkRange(be, r, NBD_ERR.EINVAL);
-      return out.status(r.cookie, allocationExtents(be, r.offset, r.length, (r.flags & CMD_FLAG.REQ_ONE) !== 0));
+      return out.status(r, allocationExtents(be, r.offset, r.length, (r.flags & CMD_FLAG.REQ_ONE) !== 0));
     default:
       throw new NbdError(NBD_ERR.EINVAL, `unknown command ${r.type}`);
   }
@@ -215,7 +143,7 @@ async function serve(be: Backend, st: Negotiated, out: Replier, r: Request, payl
 export function transmission(sock: net.Socket, reader: SocketReader, be: Backend, st: Negotiated, direct: DirectInput | null): Promise<void> {
   return new Promise<void>((resolve) => {
     const out = new Replier(sock, st);
-    const pool = new BufferPool(POOL_BYTES, SMALL + 1);
+    const pool = new BufferPool(POOL_BYTES, SMALL + 1, true);
     const waiting: Array<[Request, Buffer | null]> = [];
     let inflight = 0;
     let ending = false;
@@ -225,19 +153,24 @@ export function transmission(sock: net.Socket, reader: SocketReader, be: Backend
     };
     const run = (r: Request, payload: Buffer | null): void => {
       inflight += 1;
-      void serve(be, st, out, r, payload)
-        .catch((e: unknown) => out.error(r.cookie, errnoOf(e), (e as Error).message))
-        .finally(() => {
-          inflight -= 1;
-          if (payload && payload.length > SMALL) pool.give(payload);
-          const next = waiting.shift();
-          if (next) run(...next);
-          else if (paused && !ending) {
-            paused = false;
-            sock.resume();
-          }
-          finish();
-        });
+      const ended = (): void => {
+        inflight -= 1;
+        if (payload && payload.length > SMALL) pool.give(payload);
+        const next = waiting.shift();
+        if (next) run(...next);
+        else if (paused && !ending) {
+          paused = false;
+          sock.resume();
+        }
+        finish();
+      };
+      serve(be, st, out, r, payload).then(ended, (e: unknown) => {
+        try {
+          out.error(r, errnoOf(e), (e as Error).message);
+        } finally {
+          ended();
+        }
+      });
     };
     const end = (): void => {
       if (ending) return;
@@ -249,7 +182,7 @@ export function transmission(sock: net.Socket, reader: SocketReader, be: Backend
     };
     const onRequest = (r: Request, payload: Buffer | null, bad: NbdError | null): void => {
       if (r.type === CMD.DISC) return end();
-      if (bad) return out.error(r.cookie, bad.errno, bad.message);
+      if (bad) return out.error(r, bad.errno, bad.message);
       if (inflight < MAX_INFLIGHT) return run(r, payload);
       waiting.push([r, payload]);
       if (!paused) {

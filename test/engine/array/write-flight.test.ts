@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { StorageArray } from '../../../src/engine/array/array.js';
+import { allocationMapPath } from '../../../src/engine/array/allocation.js';
+import { TrackBitmap } from '../../../src/engine/repl/track-bitmap.js';
 import { rng, withDir } from '../../helpers.js';
 
 const KiB = 1024;
@@ -64,5 +66,34 @@ test('overlapping writes in flight land in the order they were written; locked()
     assert.ok((barrierSaw as Buffer).equals(barrierWant as Buffer), 'locked() ran with every earlier write on the volume and no later one');
     assert.ok((await a.read('v', 0, 2 * MiB)).equals(model), 'the volume is the writes applied in order');
     assert.equal(a.volume('v').alloc.count(), (2 * MiB) / a.trackSize);
+  });
+});
+
+test('the allocation bits of every acknowledged write are in the map file already, without a commit (a killed controller keeps them)', async () => {
+  await withDir('rcopy-flight-', async (dir) => {
+    const a = await StorageArray.create(path.join(dir, 'A'), { name: 'A', durability: 'fsync' });
+    try {
+      // two map pages (32640 tracks each); writes into fresh tracks of both, side by side
+      await a.createVolume('big', 3 * 1024 * MiB);
+      const ts = a.trackSize;
+      const tracks = [0, 1, 5, 32639, 32640, 40000, 3, 40001];
+      await Promise.all(tracks.map((t) => a.write('big', t * ts + 100, Buffer.alloc(ts, 1), 'host', { sync: false })));
+      const vol = a.volume('big');
+      const onFile = await TrackBitmap.openFile(allocationMapPath(vol.imagePath), vol.tracks);
+      try {
+        assert.equal(onFile.recoveredAllSet, false);
+        // each write covers its track and the next (it starts 100 bytes in)
+        const want = new Set(tracks.flatMap((t) => [t, t + 1]));
+        assert.deepEqual(
+          [...want].filter((t) => !onFile.get(t)),
+          [],
+        );
+        assert.equal(onFile.count(), want.size);
+      } finally {
+        await onFile.close();
+      }
+    } finally {
+      await a.close();
+    }
   });
 });
