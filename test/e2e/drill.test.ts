@@ -179,3 +179,26 @@ homeTest('split, resync, takeover and delete name a running drill and end it onl
   assert.match((await h.run(['events', 'B', '--json'])).stdout, /"event":"drill small stopped \(limit\): kept tracks and overlay reached --max-size/, 'an event says so');
   await h.fails(2, /ERR_RCOPY_NOT_FOUND/, 'io', 'write', 'B:v@small', '--pattern', '1', '--length', '4k');
 });
+
+homeTest('a drill whose view files are gone after the restores passed its seq ends as lost, never shows the S-VOL of now', { timeout: 300_000 }, async (h) => {
+  await twoSites(h, { size: '16M', durability: 'none' });
+  await h.ok('io', 'write', 'A:v', '--pattern', '0x11', '--length', '1M');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await h.ok('drill', 'start', 'B:v', '--name', 'gone');
+  // the restores go past the drill's seq, keeping the overwritten track for the view
+  await h.ok('io', 'write', 'A:v', '--pattern', '0x22', '--length', '64k');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await h.ok('array', 'stop', 'B');
+  const drills = path.join(arrayDirOf(h, 'B'), 'drills');
+  const [id] = fs.readdirSync(drills);
+  const dir = path.join(drills, id!);
+  for (const f of fs.readdirSync(dir)) if (f.startsWith('v.')) fs.rmSync(path.join(dir, f));
+  await h.ok('array', 'start', 'B');
+  // (opened empty, B:v@gone would read 0x22 where the drill's point in time holds 0x11)
+  await h.fails(2, /ERR_RCOPY_NOT_FOUND: no running drill 'B:gone'/, 'io', 'read', 'B:v@gone', '--length', '4k');
+  const [row] = await h.ok('drill', 'list', 'B', '--json');
+  assert.equal(row.state, 'stopped');
+  assert.equal(row.stopReason, 'error');
+  assert.match(row.note, /view lost: the files of v@gone are gone and the S-VOLs were restored past seq/);
+  await assertEqual(h, 'A:v', 'B:v');
+});

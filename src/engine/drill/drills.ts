@@ -88,6 +88,7 @@ export class Drills {
     for (const j of this.parts.records.rs.journals()) if (j.role === 'restore') this.dirtyUpto.set(j.name, this.parts.journals.journal(j.name).lastSeq);
     for (const row of this.store.running()) {
       try {
+        this.checkViewFiles(row);
         await this.open(row);
       } catch (e) {
         this.parts.site.log(`drill ${row.name}: its view cannot be opened: ${(e as Error).message}`);
@@ -97,6 +98,19 @@ export class Drills {
     const keep = new Set([...this.running.values()].map((d) => String(d.row.id)));
     for (const f of fs.existsSync(this.dir) ? await fsp.readdir(this.dir) : []) if (!keep.has(f)) await fsp.rm(path.join(this.dir, f), { recursive: true, force: true });
     this.loaded = true;
+  }
+
+  /**
+   * A running drill's view files must still be there once restores have gone past its seq: opened
+   * empty, the view would silently show the S-VOL as it is now. They may be missing only when the
+   * controller died between recording the drill and creating them (crash point drill-recorded), when
+   * restores were held and the S-VOLs are still at the drill's seq.
+   */
+  private checkViewFiles(row: DrillRow): void {
+    const missing = row.volumes.filter((v) => Object.values(VolumeView.files(this.dirOf(row), v)).some((f) => !fs.existsSync(f)));
+    if (!missing.length) return;
+    const restored = this.parts.records.journalRow(row.journal).restoredSeq;
+    if (restored !== row.seq) throw new Error(`the files of ${missing.map((v) => `${v}@${row.name}`).join(', ')} are gone and the S-VOLs were restored past seq ${row.seq} (to ${restored})`);
   }
 
   private async open(row: DrillRow): Promise<Running> {
