@@ -22,7 +22,8 @@
  *   - the high-water mark is 80% of the journal (PFUL): the time above it is exact;
  *   - with `pull` (what `--verify` compares with a real pair pulling at a fixed interval), writes go
  *     in the secondary's pull rounds instead (rounds.ts), and a record's space is freed by the first
- *     request after its restore; outages are not modelled then.
+ *     request after its restore (or, with `freeAt: 'restore'`, the usage counts what is written and
+ *     not yet restored: a record leaves it `restoreMs` after its arrival); outages are not modelled then.
  */
 import { PagedTable } from '../traces/paged-table.js';
 import { PullRounds } from './rounds.js';
@@ -52,7 +53,7 @@ export interface SimParams {
   /** Stop at the overflow (a search that only asks whether the journal overflows). */
   stopAtOverflow?: boolean;
   /** The secondary pulls in rounds at this fixed interval (rounds.ts) instead of the continuous link. */
-  pull?: { intervalMs: number; batchBytes: number; aheadMs?: number; restoreMs?: number; dataOnlyWire?: boolean };
+  pull?: { intervalMs: number; batchBytes: number; aheadMs?: number; restoreMs?: number; dataOnlyWire?: boolean; freeAt?: 'request' | 'restore'; jitter?: () => number };
 }
 
 export interface SimResult {
@@ -159,7 +160,22 @@ class JournalQueue {
     this.rounds = pull ? new PullRounds({ ...pull, latencyMs: p.latencyMs, msPerByte: this.msPerByte }, first, n) : null;
     this.releaseMs = p.latencyMs;
     this.relAt = pull ? new Float64Array(n).fill(Infinity) : null;
+    if (pull?.freeAt === 'restore') {
+      const rel = this.relAt!;
+      const restoreMs = pull.restoreMs ?? 0;
+      this.onArrive = (j, at) => {
+        this.arrive(j, at);
+        rel[j] = at + restoreMs;
+      };
+      this.onRelease = () => undefined;
+    }
   }
+
+  /** What the rounds tell of a write's arrival and release (freed by a request, by default). */
+  private onArrive = (j: number, at: number): void => this.arrive(j, at);
+  private onRelease = (j: number, at: number): void => {
+    this.relAt![j] = at;
+  };
 
   /** Write j arrives on the secondary at `at`. */
   private readonly arrive = (j: number, at: number): void => {
@@ -169,9 +185,7 @@ class JournalQueue {
 
   /** The pull rounds that start before t, writes [0, i) made. */
   private roundsUntil(t: number, i: number): void {
-    const rel = this.relAt;
-    if (this.rounds && rel && this.overflowAt === null)
-      this.rounds.runUntil(t, i, { times: this.log.times, wire: this.wb, lengths: this.log.lengths, count: this.log.length }, this.arrive, (j, at) => (rel[j] = at));
+    if (this.rounds && this.overflowAt === null) this.rounds.runUntil(t, i, { times: this.log.times, wire: this.wb, lengths: this.log.lengths, count: this.log.length }, this.onArrive, this.onRelease);
   }
 
   run(): SimResult {
