@@ -180,7 +180,7 @@ test('a trace mixing more devices than the parser keeps keys of names each recor
   const lines: string[] = [];
   for (let i = 0; i < 200; i++) {
     const d = i < 100 ? i % 20 : (i * 7) % 20;
-    lines.push(`${128166410318060999 + i * 10000},h${d},${d % 3},Write,${i * 4096},4096,1`);
+    lines.push(`${12816641031806 + i}0000,h${d},${d % 3},Write,${i * 4096},4096,1`);
   }
   const r = await read(lines.join('\n') + '\n', 'msr');
   assert.equal(r.recs.length, 200);
