@@ -49,6 +49,17 @@ export interface Absorbed {
   atLeast: boolean;
 }
 
+/** A run without outages (noting its state before `at`) and its writes' arrivals, for longestOutage. */
+export interface OutageFree {
+  result: SimResult;
+  arrivals: Float64Array;
+}
+
+export function outageFree(log: WriteLog, p: SimParams, at: number, scratch: Float64Array): OutageFree {
+  const result = simulate(log, { ...p, outages: [], samples: 0, stopAtOverflow: true, noteIdleBefore: at }, scratch);
+  return { result, arrivals: Float64Array.from(scratch.subarray(0, log.length)) };
+}
+
 /**
  * The longest outage starting at `start` (default: the busiest hour) that does not overflow. Each
  * try starts from the state of the run without an outage at its last write before the outage that
@@ -56,15 +67,15 @@ export interface Absorbed {
  * every write still in the journal arrived as in that run (the rest is that run, which does not
  * overflow).
  */
-export function longestOutage(log: WriteLog, p: SimParams, start?: number, scratch?: Float64Array): Absorbed | null {
+export function longestOutage(log: WriteLog, p: SimParams, start?: number, scratch?: Float64Array, run?: OutageFree): Absorbed | null {
   const n = log.length;
   if (n === 0) return null;
   const at = start ?? busiestHour(log)!.start;
   const buf = scratch ?? new Float64Array(n);
-  const base = simulate(log, { ...p, outages: [], samples: 0, stopAtOverflow: true, noteIdleBefore: at }, buf);
-  if (base.overflow) return { ms: 0, start: at, atLeast: false };
-  const arrivals = Float64Array.from(buf.subarray(0, n));
-  const from = base.idleAt;
+  const base = run ?? outageFree(log, p, at, buf);
+  if (base.result.overflow) return { ms: 0, start: at, atLeast: false };
+  const arrivals = base.arrivals;
+  const from = base.result.idleAt;
   const overflows = (ms: number): boolean => {
     // (an overflow in an earlier try marked the writes in the journal as never arriving)
     if (from) buf.set(arrivals.subarray(from.rel, from.index), from.rel);
