@@ -6,7 +6,8 @@
  * it (Alibaba, Tencent, FIU, CloudPhysics, Systor '17): lines per second of the reader alone.
  * Target (issue 22): >= 1,000,000 lines/s including the simulation. The machine's load average is
  * printed before and after: on a loaded machine the absolute rate says little, the ratios to
- * `wc -l` and to the import (same file, same run) say more.
+ * `wc -l` and to the import (same file, same run) and the rate per second of the process's CPU
+ * time (user + system: GC threads included) say more.
  * Usage: node dist/bench/stats-simulate.js [lines]
  */
 import { execFileSync } from 'node:child_process';
@@ -69,13 +70,18 @@ try {
   execFileSync('wc', ['-l', path]);
   const wc = secs(t);
   t = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   const r = await readWrites(path, { format: 'msr' });
   const read = secs(t);
   const sim = simulation(r.log, { bandwidth: 12.5e6, journal: 2 ** 30, rpoMs: 300_000, latencyMs: 20, trackSize: 65536 });
   const all = secs(t);
+  const cpuUsed = process.cpuUsage(cpu0);
+  const cpu = (cpuUsed.user + cpuUsed.system) / 1e6; // (a loaded machine stretches the wall time, much less the CPU time)
   if (r.counters.lines !== lines || r.counters.malformed !== 0) throw new Error(`bad read: ${JSON.stringify(r.counters)}`);
   console.log(`trace: ${lines.toLocaleString('en')} MSR lines, ${r.log.length.toLocaleString('en')} writes; peak journal ${(sim.result.peak.share * 100).toFixed(1)}%`);
-  console.log(`rcopy stats simulate: ${all.toFixed(2)} s (read ${read.toFixed(2)} s, simulation ${(all - read).toFixed(2)} s), ${rate(lines, all)}`);
+  console.log(
+    `rcopy stats simulate: ${all.toFixed(2)} s (read ${read.toFixed(2)} s, simulation ${(all - read).toFixed(2)} s), ${rate(lines, all)}; CPU ${cpu.toFixed(2)} s: ${rate(lines, cpu)} of CPU time`,
+  );
   console.log(`wc -l (peer):         ${wc.toFixed(2)} s, ${rate(lines, wc)}`);
   t = process.hrtime.bigint();
   await importTrace(path, { format: 'msr', intervalMs: 60_000, trackSize: 65536 });

@@ -1,8 +1,8 @@
 /**
  * `rcopy stats simulate --verify` on the MSR samples in test/fixtures: the trace replayed (time
  * compressed) into a scratch pair of real arrays with their controllers, over a shaped link; the
- * lag p99 measured there agrees with the simulation within 20% and the journal peak within a factor
- * (see assertAgree: the issue's 10% is not reliably met), and a journal too small overflows in both. The scratch home is gone afterwards. The assertions use the
+ * peak journal usage measured there agrees with the simulation's range within 10% below and 15% above
+ * (see assertAgree), the lag p99 within 20%, and a journal too small overflows in both. The scratch home is gone afterwards. The assertions use the
  * figures as the command reports them (--json), and check the tolerance themselves.
  */
 import assert from 'node:assert/strict';
@@ -17,25 +17,42 @@ const WDEV = join(TRACES, 'wdev_1.csv');
 
 interface Figures {
   peak: number;
+  peakRange: [number, number];
+  space: number;
   lagP99: number;
   overflow: boolean;
 }
 
 /**
- * The lag p99 and the overflow agree as issue 22 asks (20%, yes/no). The peak journal does not
- * reliably agree within the issue's 10% on this machine: a peak is the maximum of a sampled
- * process, and one restore that a loaded machine delays holds a round's bytes one round longer
- * (measured on hm_0 at 8x: measured/predicted 0.81-1.43 at load 5-12, while the lag p99 stayed
- * within 0.89-1.00). So the test holds the peak to a factor that catches a broken model (2x off)
- * and checks that the command judges the 10% itself, as it reports.
+ * Issue 22's agreement: the peak journal usage within 10%, lag p99 within 20%, overflow yes/no.
+ * The peak journal is the bytes of records written and not yet restored on the secondary, counted
+ * from the journals' own seqs, as the simulation counts it, and judged by the command within 10% of
+ * the range the simulation predicts over the pull rounds' phases. Measured on hm_0 at 8x in 15
+ * runs at load 2-16 on 2 cores: measured / predicted 0.87-1.18 (1.00 in 7), every one within 10% of
+ * the range but one at +9.99% above its top: which writes of a burst a round takes is not repeated
+ * from run to run, and the range (varied round waits) does not always hold the other groupings a
+ * loaded machine makes (a restore or a reply late by tens of ms). So the test holds the peak to
+ * -10% below the range and +15% above it, and checks that the command judges the 10% itself.
+ * The master journal's space in use (sampled) is shown beside it, not judged: it is freed only by
+ * the first request after a restore, and whether a large batch's restore (36-62 ms for ~900 KiB
+ * here) ends before the next request 20 ms later decides whether the batch is held one more round
+ * (hm_0 at 8x: +0% to +43% over the prediction). It is held to a factor that catches a broken model.
  */
 function assertAgree(v: { predicted: Figures; measured: Figures; samples: { resolutionMs: number }; agree: { peak: boolean; lagP99: boolean; all: boolean } }, what: string): void {
   const p = v.predicted;
   const m = v.measured;
+  const r = (a: number, b: number): string => (a / b).toFixed(3);
+  console.log(
+    `# ${what}: peak predicted ${p.peak} (${p.peakRange.join('-')}) measured ${m.peak} (${r(m.peak, p.peak)}); space ${p.space} ${m.space} (${r(m.space, p.space)}); lag p99 ${r(m.lagP99, p.lagP99)}`,
+  );
   assert.equal(m.overflow, p.overflow, `${what}: overflow predicted ${p.overflow}, measured ${m.overflow}`);
   assert.ok(p.peak > 64 * 1024, `${what}: the journal holds something (${p.peak})`);
-  assert.ok(m.peak >= 0.5 * p.peak && m.peak <= 1.6 * p.peak, `${what}: peak journal predicted ${p.peak}, measured ${m.peak}`);
-  assert.equal(v.agree.peak, Math.abs(m.peak - p.peak) <= 0.1 * p.peak, `${what}: the command judges the peak by 10%`);
+  const [lo, hi] = p.peakRange;
+  assert.ok(lo <= p.peak && p.peak <= hi && hi <= 1.25 * lo, `${what}: the predicted range holds the prediction and is narrow (${lo}-${hi})`);
+  assert.ok(m.peak >= 0.9 * lo && m.peak <= 1.15 * hi, `${what}: peak journal predicted ${p.peak} (${lo}-${hi}), measured ${m.peak}`);
+  assert.equal(v.agree.peak, m.peak >= 0.9 * lo && m.peak <= 1.1 * hi, `${what}: the command judges the peak by 10% of the range`);
+  assert.ok(p.space >= p.peak && m.space >= 0.9 * m.peak, `${what}: the space held is at least the usage (predicted ${p.space} >= ${p.peak}, measured ${m.space} >= ${m.peak})`);
+  assert.ok(m.space >= 0.5 * p.space && m.space <= 1.6 * p.space, `${what}: space held predicted ${p.space}, measured ${m.space}`);
   assert.ok(p.lagP99 > 0, `${what}: a lag to compare`);
   assert.ok(Math.abs(m.lagP99 - p.lagP99) <= 0.2 * p.lagP99 + v.samples.resolutionMs, `${what}: lag p99 predicted ${p.lagP99}, measured ${m.lagP99}`);
   assert.equal(v.agree.lagP99, true);

@@ -19,7 +19,7 @@ import { E } from '../../errors.js';
 import { ensureHome } from '../../engine/array/home.js';
 import { MAX_RECORD_DATA } from '../../engine/journal/layout.js';
 import type { WriteLog } from '../../engine/stats/simulate/writes.js';
-import { agreement, restoreDelay, figuresOf, measuredFigures, predictReplay, replaySchedule, type Agreement, type Figures, type ReplaySamples } from '../../engine/stats/simulate/replay.js';
+import { agreement, restoreDelay, measuredFigures, predictReplay, replaySchedule, type Agreement, type Figures, type ReplaySamples } from '../../engine/stats/simulate/replay.js';
 import type { ParamsOf } from '../../server/methods.js';
 import type { RpcClient } from '../../server/protocol.js';
 import type { CliContext } from '../context.js';
@@ -77,9 +77,10 @@ export async function verifyReplay(ctx: CliContext, log: WriteLog, o: VerifyOpti
       aheadMs: run.writeMs + run.samples.resolutionMs,
       restoreMs: restoreDelay(run.samples),
     };
-    const model = { ...link, pullIntervalMs: roundMs, journal: capacity, trackSize: o.trackSize };
-    const pred = figuresOf(predictReplay(run.samples, model));
-    const scheduled = figuresOf(predictReplay({ ...run.samples, acks: schedule.times.slice(0, schedule.length) }, model));
+    // a round's length varies by a request's round trip and by how late the shaper's timer fires: ±2 median round trips
+    const model = { ...link, pullIntervalMs: roundMs, journal: capacity, trackSize: o.trackSize, jitterMs: 2 * run.samples.resolutionMs };
+    const pred = predictReplay(run.samples, model);
+    const scheduled = predictReplay({ ...run.samples, acks: schedule.times.slice(0, schedule.length) }, model);
     const meas = measuredFigures(run.samples);
     const agree = agreement(pred, meas, run.samples.resolutionMs);
     const k = (f: Figures): Figures => ({ ...f, lagP99: f.lagP99 * o.speedup, lagP50: f.lagP50 * o.speedup, lagMax: f.lagMax * o.speedup });
@@ -141,29 +142,30 @@ async function replay(sctx: CliContext, schedule: WriteLog): Promise<Run> {
   const restored: Array<[number, number]> = [];
   const took: number[] = [];
   let done = false;
-  const sampler = (array: string, read: (c: RpcClient) => Promise<number>, into: Array<[number, number]>) =>
+  // each read gives values for `into` (one series each), sampled at the middle of its round trip
+  const sampler = (array: string, read: (c: RpcClient) => Promise<number[]>, into: Array<Array<[number, number]>>) =>
     withArray(sctx, array, async (c) => {
       while (!done) {
         const a = performance.now();
         const v = await read(c);
         const b = performance.now();
-        into.push([(a + b) / 2, v]);
+        into.forEach((series, k) => series.push([(a + b) / 2, v[k]!]));
         took.push(b - a);
         await sleep(5);
       }
     });
-  // the master journal's usage; on the secondary, the last seq in its restore journal (what has
-  // arrived: the simulation's lag is the age of the oldest write not yet there)
+  // the master journal's space in use; on the secondary, the last seq in its restore journal (what
+  // has arrived: the simulation's lag is the age of the oldest write not yet there) and the
+  // restored seq (the journal usage counts a write until then)
   const sampling = Promise.all([
-    sampler('vp', async (c) => (await c.call('journal.show', { name: 'j1' })).result.used, usage),
+    sampler('vp', async (c) => [(await c.call('journal.show', { name: 'j1' })).result.used], [usage]),
     sampler(
       'vs',
       async (c) => {
         const st = (await c.call('pull.status', { journal: 'j2' })).result;
-        restored.push([performance.now(), st.restoredSeq]);
-        return st.pulledSeq;
+        return [st.pulledSeq, st.restoredSeq];
       },
-      arrived,
+      [arrived, restored],
     ),
   ]);
   const acks = new Float64Array(n);

@@ -22,17 +22,14 @@
  *   - the high-water mark is 80% of the journal (PFUL): the time above it is exact;
  *   - with `pull` (what `--verify` compares with a real pair pulling at a fixed interval), writes go
  *     in the secondary's pull rounds instead (rounds.ts), and a record's space is freed by the first
- *     request after its restore; outages are not modelled then.
+ *     request after its restore (or, with `freeAt: 'restore'`, the usage counts what is written and
+ *     not yet restored: a record leaves it `restoreMs` after its arrival); outages are not modelled then.
  */
+export { lagFigures, sendEnd, type Outage } from './lag.js';
 import { PagedTable } from '../traces/paged-table.js';
+import { lagFigures, sendEnd, type LagFigures, type Outage } from './lag.js';
 import { PullRounds } from './rounds.js';
 import type { WriteLog } from './writes.js';
-
-export interface Outage {
-  /** ms, epoch. */
-  start: number;
-  end: number;
-}
 
 export interface SimParams {
   /** Link rate, bytes per second. */
@@ -51,8 +48,21 @@ export interface SimParams {
   samples?: number;
   /** Stop at the overflow (a search that only asks whether the journal overflows). */
   stopAtOverflow?: boolean;
+  /**
+   * Without `pull`: start at write `index` with writes [rel, index) in the journal, their arrivals in
+   * `scratch` (as a run without outages left them at a write that found the link idle: `idleAt`).
+   */
+  from?: { index: number; rel: number };
+  /** Without `pull`: note the last write made at or before this time that finds the link idle (SimResult.idleAt). */
+  noteIdleBefore?: number;
+  /**
+   * Without `pull`: stop (no overflow) at the first write made at or after `after` that finds the
+   * link idle and every write still in the journal arrived when it did in `arrivals`, those of the
+   * run without outages: from there on the run is that one. Only for a caller that knows it does not overflow.
+   */
+  couple?: { after: number; arrivals: Float64Array };
   /** The secondary pulls in rounds at this fixed interval (rounds.ts) instead of the continuous link. */
-  pull?: { intervalMs: number; batchBytes: number; aheadMs?: number; restoreMs?: number; dataOnlyWire?: boolean };
+  pull?: { intervalMs: number; batchBytes: number; aheadMs?: number; restoreMs?: number; dataOnlyWire?: boolean; freeAt?: 'request' | 'restore'; jitter?: () => number };
 }
 
 export interface SimResult {
@@ -70,9 +80,11 @@ export interface SimResult {
   overHighWaterMs: number;
   firstOverHighWater: number | null;
   overflow: null | { at: number; resyncTracks: number; resyncBytes: number; resyncMs: number };
-  lag: { p50: number; p90: number; p99: number; max: number; withinRpo: number; samples: number };
+  lag: LagFigures;
   /** For a chart: the highest journal usage and lag in each of TIMELINE_BUCKETS equal parts of the trace's span. */
   timeline: { start: number; step: number; usage: number[]; lag: number[] };
+  /** With `noteIdleBefore`: the write it asks for and the first write not yet released then. */
+  idleAt?: { index: number; rel: number };
 }
 
 /** Parts of the trace's span the timeline has. */
@@ -87,20 +99,6 @@ export function simulate(log: WriteLog, p: SimParams, scratch?: Float64Array): S
   return new JournalQueue(log, p, scratch).run();
 }
 
-/** The link's send of `bytes` starting at `s` (ms): when it ends, outages paused. */
-export function sendEnd(s: number, ms: number, outages: Outage[]): number {
-  let left = ms;
-  for (const o of outages) {
-    if (o.end <= s) continue;
-    if (s >= o.start) s = o.end;
-    else if (s + left > o.start) {
-      left -= o.start - s;
-      s = o.end;
-    } else break;
-  }
-  return s + left;
-}
-
 class JournalQueue {
   private readonly arr: Float64Array; // arrival time of each write (Infinity: never, after an overflow)
   private readonly jb: Float64Array; // journal bytes of each write
@@ -113,8 +111,10 @@ class JournalQueue {
   private firstOver: number | null = null;
   private peak = 0;
   private peakAt = 0;
-  private rel = 0; // first write not yet released
-  private ak = 0; // first write not yet arrived (for the lag samples)
+  private rel: number; // first write not yet released
+  private ak: number; // first write not yet arrived (for the lag samples)
+  private readonly from: number;
+  private idleAt: { index: number; rel: number } | undefined;
   private sent = -Infinity; // when the link is free
   private maxLag = 0;
   private overflowAt: number | null = null;
@@ -146,7 +146,11 @@ class JournalQueue {
     this.msPerByte = 1000 / p.bandwidth;
     this.hw = HIGH_WATER * p.journal;
     const n = log.length;
-    const first = n > 0 ? log.times[0]! : 0;
+    const from = p.pull ? undefined : p.from;
+    this.from = from ? from.index : 0;
+    this.rel = this.ak = from ? from.rel : 0;
+    for (let k = this.rel; k < this.from; k++) this.usage += this.jb[k]!;
+    const first = n > this.from ? log.times[this.from]! : 0;
     this.spanEnd = n > 0 ? log.times[n - 1]! : 0;
     const samples = p.samples ?? 100_000;
     this.lags = new Float64Array(samples);
@@ -159,7 +163,22 @@ class JournalQueue {
     this.rounds = pull ? new PullRounds({ ...pull, latencyMs: p.latencyMs, msPerByte: this.msPerByte }, first, n) : null;
     this.releaseMs = p.latencyMs;
     this.relAt = pull ? new Float64Array(n).fill(Infinity) : null;
+    if (pull?.freeAt === 'restore') {
+      const rel = this.relAt!;
+      const restoreMs = pull.restoreMs ?? 0;
+      this.onArrive = (j, at) => {
+        this.arrive(j, at);
+        rel[j] = at + restoreMs;
+      };
+      this.onRelease = () => undefined;
+    }
   }
+
+  /** What the rounds tell of a write's arrival and release (freed by a request, by default). */
+  private onArrive = (j: number, at: number): void => this.arrive(j, at);
+  private onRelease = (j: number, at: number): void => {
+    this.relAt![j] = at;
+  };
 
   /** Write j arrives on the secondary at `at`. */
   private readonly arrive = (j: number, at: number): void => {
@@ -169,20 +188,33 @@ class JournalQueue {
 
   /** The pull rounds that start before t, writes [0, i) made. */
   private roundsUntil(t: number, i: number): void {
-    const rel = this.relAt;
-    if (this.rounds && rel && this.overflowAt === null)
-      this.rounds.runUntil(t, i, { times: this.log.times, wire: this.wb, lengths: this.log.lengths, count: this.log.length }, this.arrive, (j, at) => (rel[j] = at));
+    if (this.rounds && this.overflowAt === null) this.rounds.runUntil(t, i, { times: this.log.times, wire: this.wb, lengths: this.log.lengths, count: this.log.length }, this.onArrive, this.onRelease);
   }
 
   run(): SimResult {
     const { log } = this;
     const stop = this.p.stopAtOverflow === true;
-    for (let i = 0; i < log.length; i++) {
+    const couple = this.rounds ? undefined : this.p.couple;
+    const after = couple ? couple.after : Infinity;
+    const note = this.rounds ? -Infinity : (this.p.noteIdleBefore ?? -Infinity);
+    for (let i = this.from; i < log.length; i++) {
+      const t = log.times[i]!;
+      if ((t >= after || t <= note) && this.sent <= t && this.overflowAt === null) {
+        if (t <= note) this.idleAt = { index: i, rel: this.rel };
+        else if (this.coupled(t, i, couple!.arrivals)) return this.result(t); // the rest is the run without outages
+      }
       this.write(i);
       if (stop && this.overflowAt !== null) break;
     }
     const end = this.drain();
     return this.result(end);
+  }
+
+  /** Whether every write still in the journal at t (writes [0, i) made) arrived when it did in `arrivals`. */
+  private coupled(t: number, i: number, arrivals: Float64Array): boolean {
+    this.releaseUpTo(t, i);
+    for (let k = this.rel; k < i; k++) if (this.arr[k] !== arrivals[k]) return false;
+    return true;
   }
 
   /** Write i arrives at the journal. */
@@ -322,7 +354,7 @@ class JournalQueue {
   }
 
   private firstNotArrived(): number {
-    for (let k = 0; k < this.log.length; k++) if (this.arr[k] === Infinity) return k;
+    for (let k = this.from; k < this.log.length; k++) if (this.arr[k] === Infinity) return k;
     return -1;
   }
 
@@ -354,17 +386,7 @@ class JournalQueue {
       overflow,
       lag: lagFigures(this.lags.subarray(0, this.nLags), this.maxLag, this.p.rpoMs),
       timeline: this.timeline(),
+      idleAt: this.idleAt,
     };
   }
-}
-
-/** Percentiles (nearest rank) and the share within the RPO of the lag samples. */
-export function lagFigures(samples: Float64Array, max: number, rpoMs: number): SimResult['lag'] {
-  const n = samples.length;
-  if (n === 0) return { p50: 0, p90: 0, p99: 0, max, withinRpo: max <= rpoMs ? 1 : 0, samples: 0 };
-  const s = Float64Array.from(samples).sort();
-  const pct = (q: number) => s[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
-  let within = 0;
-  for (let i = 0; i < n; i++) if (s[i]! <= rpoMs) within++;
-  return { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: Math.max(max, s[n - 1]!), withinRpo: within / n, samples: n };
 }

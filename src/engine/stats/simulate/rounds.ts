@@ -28,6 +28,8 @@ export interface RoundParams {
   aheadMs?: number;
   /** From a batch's arrival to its restore on the secondary (0: at once). */
   restoreMs?: number;
+  /** Added to each wait of the interval (ms, may be negative): a request's varying round trip (none: every round alike). */
+  jitter?: () => number;
 }
 
 export class PullRounds {
@@ -73,7 +75,9 @@ export class PullRounds {
       if (j >= made || times[j]! > c) {
         // nothing to take: skip the empty rounds up to the next write (or t)
         const until = j < made ? Math.min(t, times[j]!) : t;
-        this.next = c + Math.max(1, Math.ceil((until - c) / idle)) * idle;
+        // (with jitter one round at a time, each its own wait)
+        if (p.jitter && until < Infinity) this.next = c + Math.max(p.latencyMs, idle + p.jitter());
+        else this.next = c + Math.max(1, Math.ceil((until - c) / idle)) * idle;
         continue;
       }
       let data = 0;
@@ -94,7 +98,7 @@ export class PullRounds {
       // more waiting than taken (the batch was full, or a write was being made): ask again at once
       // (the writes still to come are known: `times` holds them all)
       const asks = j < w.count && times[j]! <= c + ahead;
-      this.next = asks ? Math.min(c + ahead, end) : end + p.intervalMs;
+      this.next = asks ? Math.min(c + ahead, end) : end + Math.max(0, p.intervalMs + (p.jitter?.() ?? 0));
     }
   }
 }

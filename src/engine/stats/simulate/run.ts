@@ -53,9 +53,11 @@ export function simulation(log: WriteLog, o: SimulateOptions): Simulation {
     outages: o.outage ? [{ start: o.outage.start, end: o.outage.start + o.outage.ms }] : [],
   };
   const scratch = new Float64Array(log.length);
-  const result = simulate(log, p, scratch);
   const busy = busiestHour(log);
-  const absorbs = busy ? longestOutage(log, { ...p, outages: [] }, busy.start, scratch) : null;
+  // without an --outage, the simulation is also the outage-free run the outage search starts from
+  const result = simulate(log, busy && !o.outage ? { ...p, noteIdleBefore: busy.start } : p, scratch);
+  const base = busy && !o.outage ? { result, arrivals: Float64Array.from(scratch) } : undefined;
+  const absorbs = busy ? longestOutage(log, { ...p, outages: [] }, busy.start, scratch, base) : null;
   let solve: Simulation['solve'] = null;
   if (o.solve) {
     const always = solveBandwidth(log, p, 1, scratch);

@@ -49,16 +49,40 @@ export interface Absorbed {
   atLeast: boolean;
 }
 
-/** The longest outage starting at `start` (default: the busiest hour) that does not overflow. */
-export function longestOutage(log: WriteLog, p: SimParams, start?: number, scratch?: Float64Array): Absorbed | null {
+/** A run without outages (noting its state before `at`) and its writes' arrivals, for longestOutage. */
+export interface OutageFree {
+  result: SimResult;
+  arrivals: Float64Array;
+}
+
+export function outageFree(log: WriteLog, p: SimParams, at: number, scratch: Float64Array): OutageFree {
+  const result = simulate(log, { ...p, outages: [], samples: 0, stopAtOverflow: true, noteIdleBefore: at }, scratch);
+  return { result, arrivals: Float64Array.from(scratch.subarray(0, log.length)) };
+}
+
+/**
+ * The longest outage starting at `start` (default: the busiest hour) that does not overflow. Each
+ * try starts from the state of the run without an outage at its last write before the outage that
+ * found the link idle, and stops at the first write after the outage where the link is idle and
+ * every write still in the journal arrived as in that run (the rest is that run, which does not
+ * overflow).
+ */
+export function longestOutage(log: WriteLog, p: SimParams, start?: number, scratch?: Float64Array, run?: OutageFree): Absorbed | null {
   const n = log.length;
   if (n === 0) return null;
   const at = start ?? busiestHour(log)!.start;
   const buf = scratch ?? new Float64Array(n);
-  const overflows = (ms: number) => simulate(log, { ...p, outages: [{ start: at, end: at + ms }], samples: 0, stopAtOverflow: true }, buf).overflow !== null;
+  const base = run ?? outageFree(log, p, at, buf);
+  if (base.result.overflow) return { ms: 0, start: at, atLeast: false };
+  const arrivals = base.arrivals;
+  const from = base.result.idleAt;
+  const overflows = (ms: number): boolean => {
+    // (an overflow in an earlier try marked the writes in the journal as never arriving)
+    if (from) buf.set(arrivals.subarray(from.rel, from.index), from.rel);
+    return simulate(log, { ...p, outages: [{ start: at, end: at + ms }], samples: 0, stopAtOverflow: true, from, couple: { after: at + ms, arrivals } }, buf).overflow !== null;
+  };
   const hi0 = Math.max(log.times[n - 1]! - at, 1);
   if (!overflows(hi0)) return { ms: hi0, start: at, atLeast: true };
-  if (overflows(0)) return { ms: 0, start: at, atLeast: false };
   let lo = 0,
     hi = hi0;
   const eps = Math.max(100, hi0 / 2000);

@@ -38,6 +38,9 @@ export { badTrace, MAX_DEVICE_NAME, MAX_LINE, MAX_RECORD, TRACE_FORMATS, type Tr
 /** Times beyond this (ms, either sign) are not dates. */
 const MAX_TIME = 8.64e15;
 
+/** Raw device keys TraceParser.device compares bytes with before it makes a string. */
+const KEYS_KEPT = 8;
+
 export class TraceParser implements RecordTarget {
   readonly devices: string[] = [];
   readonly counters: TraceCounters = { lines: 0, writes: 0, reads: 0, other: 0, malformed: 0 };
@@ -46,9 +49,9 @@ export class TraceParser implements RecordTarget {
   private readonly sink: TraceSink;
   private readonly parser: LineParser;
   private readonly byName = new Map<string, number>();
-  private lastKey: Buffer = Buffer.alloc(256);
-  private lastKeyLen = -1;
-  private lastDev = -1;
+  /** The raw keys of the devices last seen (a trace that mixes a few devices finds them here without a string). */
+  private readonly keys: Array<{ key: Buffer; len: number; dev: number }> = [];
+  private nextKey = 0;
   /** The start of a line that has no newline yet, in the pieces it came in. */
   private carry: Buffer[] = [];
   private carryLen = 0;
@@ -164,18 +167,20 @@ export class TraceParser implements RecordTarget {
       this.refused = `device name longer than ${MAX_DEVICE_NAME} bytes`;
       return -1;
     }
-    if (n === this.lastKeyLen) {
-      const k = this.lastKey;
+    const keys = this.keys;
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j]!;
+      if (k.len !== n) continue;
       let i = 0;
-      while (i < n && k[i] === b[s + i]) i++;
-      if (i === n) return this.lastDev;
+      while (i < n && k.key[i] === b[s + i]) i++;
+      if (i === n) return k.dev;
     }
     const id = this.deviceNamed(name(b.toString('utf8', s, e)));
-    if (n <= this.lastKey.length) {
-      b.copy(this.lastKey, 0, s, e);
-      this.lastKeyLen = n;
-    } else this.lastKeyLen = -1;
-    this.lastDev = id;
+    const slot = keys.length < KEYS_KEPT ? { key: Buffer.alloc(MAX_DEVICE_NAME), len: 0, dev: 0 } : keys[this.nextKey++ % KEYS_KEPT]!;
+    if (keys.length < KEYS_KEPT) keys.push(slot);
+    b.copy(slot.key, 0, s, e);
+    slot.len = n;
+    slot.dev = id;
     return id;
   }
 

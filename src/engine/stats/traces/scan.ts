@@ -107,5 +107,8 @@ export function uintScaled(b: Buffer, end: number, k: number): number {
   for (let i = s; i < split; i++) hi = hi * 10 + (b[i]! - ZERO);
   for (let i = split; i < cur.p; i++) lo = lo * 10 + (b[i]! - ZERO);
   if (hi > Number.MAX_SAFE_INTEGER) return -1;
-  return hi + lo / 10 ** (cur.p - split);
+  return hi + lo / (POW10[cur.p - split] ?? 10 ** (cur.p - split));
 }
+
+/** 10^0 .. 10^22 (exact as doubles), for uintScaled. */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);

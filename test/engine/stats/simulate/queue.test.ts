@@ -123,3 +123,25 @@ test('busiest hour, longest outage absorbed there, least bandwidth for the RPO',
   assert.equal(table[0]![0]!.met, true);
   assert.equal(table[1]![0]!.met, false);
 });
+
+test('the longest outage found with its shortcuts (start and stop where the journal is empty) is the one whole runs find', () => {
+  // bursts over an hour, the link busy at times: whole runs of the simulation around the answer
+  const l = new WriteLog();
+  let x = 7;
+  let t = 0;
+  for (let i = 0; i < 20_000; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    t += (x & 0x3ff) * ((x >>> 12) % 8 === 0 ? 3 : 0.2);
+    l.add(t, 0, ((x >>> 8) % 1000) * 4096, 512 << ((x >>> 20) & 3));
+  }
+  const p = { ...base, bandwidth: 2_000_000, journal: 4 << 20, latencyMs: 5 };
+  const whole = (ms: number, at: number) => simulate(l, { ...p, outages: [{ start: at, end: at + ms }], samples: 0 }).overflow !== null;
+  for (const at of [l.times[0]!, l.times[9000]!, l.times[15000]!]) {
+    const a = longestOutage(l, p, at)!;
+    assert.equal(a.atLeast, false);
+    assert.ok(a.ms > 0);
+    const eps = Math.max(100, (l.times[l.length - 1]! - at) / 2000);
+    assert.equal(whole(a.ms, at), false, `an outage of ${a.ms} ms at ${at} is absorbed`);
+    assert.equal(whole(a.ms + eps, at), true, `one of ${a.ms + eps} ms is not`);
+  }
+});

@@ -143,3 +143,30 @@ test("with dataOnlyWire the link carries the data only, as rcopy's shaper counts
   assert.equal(r.lag.max, 920);
   assert.equal(simulate(log([[0, 920]]), { ...base, pull: { intervalMs: 100, batchBytes: 1 << 24 } }).lag.max, 1000);
 });
+
+test("freeAt 'restore' counts a record until its restore, not until the request after it", () => {
+  // A (0) arrives at 1,000 and is restored 30 ms later; B is made at 1,050: freed at its restore,
+  // A no longer counts then (peak 1,024); freed by a request, A waits for the round at 1,100
+  const writes = log([
+    [0, 920],
+    [1050, 420],
+  ]);
+  const pull = { intervalMs: 100, batchBytes: 1 << 24, restoreMs: 30 };
+  assert.equal(simulate(writes, { ...base, pull: { ...pull, freeAt: 'restore' } }).peak.bytes, 1024);
+  assert.equal(simulate(writes, { ...base, pull }).peak.bytes, 1024 + 512);
+  // restored only at 1,060: A still counts when B is made
+  assert.equal(simulate(writes, { ...base, pull: { ...pull, restoreMs: 60, freeAt: 'restore' } }).peak.bytes, 1024 + 512);
+});
+
+test('jitter lengthens (or shortens) each wait of the interval, idle rounds one at a time', () => {
+  // A at 0 arrives at 1,000; rounds then every 100 + 10 ms: 1,110, 1,220, 1,330 takes B (made at
+  // 1,300), 500 ms on the wire: B's lag 530 (without jitter: the round at 1,300 takes it, lag 500)
+  const writes = log([
+    [0, 920],
+    [1300, 420],
+  ]);
+  const pull = { intervalMs: 100, batchBytes: 1 << 24 };
+  assert.equal(simulate(writes, { ...base, pull: { ...pull, jitter: () => 10 } }).lag.max, 1000);
+  assert.equal(simulate(writes, { ...base, samples: 10_000, pull: { ...pull, jitter: () => 10 } }).end - 1830, 110);
+  assert.equal(simulate(writes, { ...base, pull }).end, 1800 + 100);
+});

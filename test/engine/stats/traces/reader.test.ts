@@ -174,3 +174,19 @@ test('lines split across chunks are parsed whole', () => {
   assert.deepEqual(recs, [512, 1024, 1536]);
   assert.equal(p.counters.malformed, 0);
 });
+
+test('a trace mixing more devices than the parser keeps keys of names each record right', async () => {
+  // 20 devices in turn, then back and forth: the raw keys kept are overwritten in turn
+  const lines: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    const d = i < 100 ? i % 20 : (i * 7) % 20;
+    lines.push(`${12816641031806 + i}0000,h${d},${d % 3},Write,${i * 4096},4096,1`);
+  }
+  const r = await read(lines.join('\n') + '\n', 'msr');
+  assert.equal(r.recs.length, 200);
+  assert.equal(r.devices.length, 20);
+  for (let i = 0; i < 200; i++) {
+    const d = i < 100 ? i % 20 : (i * 7) % 20;
+    assert.equal(r.recs[i]!.device, `h${d}_${d % 3}`, `record ${i}`);
+  }
+});
