@@ -8,18 +8,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arrayDirOf, homeTest, waitFor } from '../helpers.js';
+import { alive, arrayDirOf, homeTest, waitFor } from '../helpers.js';
 
 const CONTROLLER_JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/server/controller.js');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 homeTest('controllers started at the same moment for one array: exactly one runs, and it answers', { timeout: 300_000 }, async (h) => {
   await h.ok('array', 'create', 'B', '--durability', 'none');

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CREATE_FLAGS, NOFOLLOW, fileMode } from '../array/home.js';
-import { pwriteAll } from '../util/file-io.js';
+import { pwriteAll, syncDir } from '../util/file-io.js';
 import type { UndoFile } from './undo.js';
 import type { Volume } from '../array/volume.js';
 
@@ -153,15 +153,6 @@ export class TrackSums {
       await fh.close();
     }
     this.changed!.clear();
-  }
-}
-
-export async function syncDir(dir: string): Promise<void> {
-  const d = await fsp.open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
   }
 }
 

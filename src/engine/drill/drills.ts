@@ -286,15 +286,14 @@ export class Drills {
   }
 
   private async keep(d: Running, writes: ReadonlyArray<VolumeWrite>): Promise<void> {
-    const sets = new Map<VolumeView, Set<number>>();
+    const byView = new Map<VolumeView, Set<number>>();
     for (const w of writes) {
       const v = d.views.get(w.vol.name);
       if (!v || !w.data.length || v.vol !== w.vol) continue;
-      const set = sets.get(v) ?? new Set<number>();
+      const set = byView.get(v) ?? new Set<number>();
       for (let t = Math.floor(w.offset / v.trackSize); t <= Math.floor((w.offset + w.data.length - 1) / v.trackSize); t++) set.add(t);
-      sets.set(v, set);
+      byView.set(v, set);
     }
-    const byView = sets;
     if (!byView.size || d.ended) return;
     const cost = [...byView].reduce((n, [v, ts]) => n + v.keepCost(ts), 0);
     if (d.row.maxSize !== null && cost > 0 && this.bytes(d) + cost > d.row.maxSize) {

@@ -26,7 +26,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from '../util/crc32.js';
 import { NOFOLLOW, fileMode } from '../array/home.js';
-import { DirectFile, pwriteMaybeDirect } from '../util/file-io.js';
+import { DirectFile, pwriteMaybeDirect, syncDir } from '../util/file-io.js';
 
 const MAGIC = 0x314c4452; // 'RDL1'
 const HDR = 512;
@@ -279,14 +279,5 @@ export class TrackLog {
   async destroy(): Promise<void> {
     await this.close();
     await fsp.rm(this.file, { force: true });
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const d = await fsp.open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
   }
 }

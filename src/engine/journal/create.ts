@@ -10,7 +10,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { E } from '../../errors.js';
 import { formatBytes } from '../../units.js';
-import { pwriteAll } from '../util/file-io.js';
+import { pwriteAll, syncDir } from '../util/file-io.js';
 import { ALIGN, DATA_START, type HeaderState, SLOT, ZERO, encodeSlot } from './layout.js';
 
 const CREATING = '.creating';
@@ -72,13 +72,4 @@ export async function removeCreateLeftovers(dir: string): Promise<string[]> {
     gone.push(n);
   }
   return gone;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const d = await fsp.open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
 }

@@ -245,7 +245,7 @@ export class JournalFile {
       pick.push(e);
       bytes += e.len;
     }
-    return readEntries(this.source, pick, opts.blockCrcs ?? 0, opts.dataCrc, opts.alloc);
+    return this.readPicked(pick, opts.blockCrcs ?? 0, opts.dataCrc, opts.alloc);
   }
 
   /** What the records from `fromSeq` on wrote, [volume id, byte offset, length] in seq order, from
@@ -258,8 +258,8 @@ export class JournalFile {
   }
 
   /** The entries of `pick` (in seq order), read and checked; stops at one released meanwhile. */
-  private readPicked(pick: IndexEntry[], block: number, dataCrc = false): Promise<JournalEntry[]> {
-    return readEntries(this.source, pick, block, dataCrc);
+  private readPicked(pick: IndexEntry[], block: number, dataCrc = false, alloc?: (n: number) => Buffer): Promise<JournalEntry[]> {
+    return readEntries(this.source, pick, block, dataCrc, alloc);
   }
 
   /** What reading records back needs (read.ts). */

@@ -51,8 +51,8 @@ export class PullServer {
   /**
    * Answers a pull: entries after `after`, and frees what the secondary restored. With `refs`, an
    * entry's blocks that the secondary already holds travel as references (references/content-index.ts).
+   * The reply's `written` gives the batch's read buffers back to the pool once the socket is done with them.
    */
-  /** The reply's `written` gives the batch's read buffers back to the pool once the socket is done with them. */
   async servePull(
     journal: string,
     after: number,

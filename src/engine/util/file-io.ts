@@ -151,3 +151,13 @@ export async function pwriteMaybeDirect(fh: fsp.FileHandle, direct: DirectFile |
   if (direct && (await direct.write(data, pos))) return;
   await pwriteAll(fh, data, pos);
 }
+
+/** Makes a directory's entries durable (a file created, renamed or removed in it). */
+export async function syncDir(dir: string): Promise<void> {
+  const d = await fsp.open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
