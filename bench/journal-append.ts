@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { JournalFile } from '../src/engine/journal/journal-file.js';
+import { record } from './lib.js';
 
 const MiB = 1024 * 1024;
 const COUNT = 512;
@@ -63,6 +64,15 @@ async function main(): Promise<void> {
     show(`dd ${COUNT} MiB over a file + fsync:`, ddo, o);
     show(`journal ${COUNT} x 1 MiB append + sync:`, jr, j);
     console.log(`ratio journal/dd (new file):      ${(j / d).toFixed(2)}  (1.00 = raw write speed, lower is faster)`);
+    record({
+      name: `journal append, ${COUNT} x 1 MiB + sync`,
+      rcopy: `${j.toFixed(3)} s`,
+      peer: `dd into a new file + fsync ${d.toFixed(3)} s (over a file ${o.toFixed(3)} s)`,
+      ratio: (d / j).toFixed(2),
+      target: '',
+      met: null,
+      note: `rounds ${jr.map((x, i) => (dd[i]! / x).toFixed(2)).join(', ')}`,
+    });
     console.log(`ratio journal/dd (overwrite):     ${(j / o).toFixed(2)}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

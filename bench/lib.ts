@@ -89,10 +89,44 @@ export function report(results: BenchResult[]): void {
   for (const r of rows) console.log(line(head.map((h) => String(r[h]))));
 }
 
-export function result(name: string, rcopy: number, peerName: string, peer: number, target?: string, note?: string): BenchResult {
+/** A row timed against a peer; `met` judges a target that is not about the ratio (bytes, say). */
+export function result(name: string, rcopy: number, peerName: string, peer: number, target?: string, note?: string, met?: boolean): BenchResult {
   const r = { name, rcopy, peer, peerName, ratio: peer / rcopy, target, note };
   console.log(`  ${name}: rcopy ${rcopy.toFixed(3)} s, ${peerName} ${peer.toFixed(3)} s, ratio ${(peer / rcopy).toFixed(2)}${target ? ` (target ${target})` : ''}`);
+  record({ name, rcopy: secs(rcopy), peer: `${peerName} ${secs(peer)}`, ratio: (peer / rcopy).toFixed(2), target: target ?? '', met: met ?? judge(target, peer / rcopy), note: note ?? '' });
   return r;
+}
+
+/** One row of the table `npm run bench` writes (bench/run.ts): every figure as it is shown. */
+export interface BenchRow {
+  name: string;
+  rcopy: string;
+  peer: string;
+  ratio: string;
+  target: string;
+  met: boolean | null; // null: informational, or a target the figure does not judge
+  note: string;
+}
+
+const secs = (s: number): string => (s < 10 ? `${s.toFixed(3)} s` : `${s.toFixed(1)} s`);
+
+/** Whether a ratio meets a target written as '>= 0.80', '> 1', '<= 3' (its first number); null if none. */
+export function judge(target: string | undefined, value: number): boolean | null {
+  const m = /^\s*(>=|>|<=|<)\s*([\d.]+)/.exec(target ?? '');
+  if (!m) return null;
+  const t = Number(m[2]);
+  return m[1] === '>=' ? value >= t : m[1] === '>' ? value > t : m[1] === '<=' ? value <= t : value < t;
+}
+
+/**
+ * Adds a row to the run's table: bench/run.ts sets RCOPY_BENCH_RESULTS (a JSON-lines file) and
+ * RCOPY_BENCH_GROUP; a bench run on its own only prints. The load average is taken here, at the
+ * moment the figure is known.
+ */
+export function record(row: BenchRow): void {
+  const file = process.env.RCOPY_BENCH_RESULTS;
+  if (!file) return;
+  fs.appendFileSync(file, `${JSON.stringify({ group: process.env.RCOPY_BENCH_GROUP ?? '', load: Number(os.loadavg()[0]!.toFixed(1)), ...row })}\n`);
 }
 
 export function sizeArg(name: string, dflt: number): number {

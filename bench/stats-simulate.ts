@@ -19,6 +19,7 @@ import { simulation } from '../src/engine/stats/simulate/run.js';
 import { readTrace, type TraceFormat } from '../src/engine/stats/traces/reader.js';
 import { importTrace } from '../src/engine/stats/traces/import.js';
 import { asAlibaba, asCloudPhysics, asFiu, asSystor, asTencent, type LayoutRec } from '../test/engine/stats/traces/layouts.js';
+import { record } from './lib.js';
 
 const lines = Number(process.argv[2] ?? 10_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'rcopy-bench-simulate-'));
@@ -88,6 +89,15 @@ try {
   const imp = secs(t);
   console.log(`stats import (peer):  ${imp.toFixed(2)} s, ${rate(lines, imp)}`);
   console.log(`ratio simulate / wc -l time: ${(all / wc).toFixed(1)}x; simulate / import: ${(all / imp).toFixed(2)}x; target >= 1,000,000 lines/s: ${lines / all >= 1e6 ? 'met' : 'NOT met'}`);
+  record({
+    name: `stats simulate, ${(lines / 1e6).toFixed(0)} M MSR lines (read + simulation + outage search)`,
+    rcopy: `${all.toFixed(2)} s (read ${read.toFixed(2)}, simulation ${(all - read).toFixed(2)}; CPU ${cpu.toFixed(2)} s)`,
+    peer: `stats import ${imp.toFixed(2)} s; wc -l ${wc.toFixed(2)} s`,
+    ratio: `${(lines / all / 1e6).toFixed(2)} M lines/s`,
+    target: '>= 1 M lines/s',
+    met: lines / all >= 1e6,
+    note: `lines/s, not a ratio; ${(lines / cpu / 1e6).toFixed(2)} M lines per CPU-second`,
+  });
   console.log(`load average (1 min) before ${load0.toFixed(1)}, after ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`);
   rmSync(path);
   const n = Math.min(2_000_000, lines);
@@ -106,6 +116,15 @@ try {
     const s = secs(t);
     if (c.counters.malformed !== 0) throw new Error(`${format}: ${JSON.stringify(c.counters.firstMalformed)}`);
     console.log(`read ${format.padEnd(12)} ${n.toLocaleString('en')} lines: ${s.toFixed(2)} s, ${rate(c.counters.lines, s)}${c.counters.lines / s >= 1e6 ? '' : ' (below 1,000,000)'}`);
+    record({
+      name: `read a ${format} trace, ${(n / 1e6).toFixed(0)} M lines`,
+      rcopy: `${s.toFixed(2)} s`,
+      peer: '',
+      ratio: `${(c.counters.lines / s / 1e6).toFixed(2)} M lines/s`,
+      target: '>= 1 M lines/s',
+      met: c.counters.lines / s >= 1e6,
+      note: 'lines/s',
+    });
     rmSync(p);
   }
 } finally {
