@@ -90,6 +90,11 @@ function oneRound(wsize: number, vsize: number, src: string, big: string, round:
     const rs = time(() => h.rcopy('pair', 'resync', 'B:big'));
     // the floor under any command: one CLI process that asks both controllers about the pair
     const floor = time(() => h.rcopy('pair', 'show', 'B:big'));
+    // the fixed cost of a resync: split and resync with nothing changed (the command, both sides'
+    // durable state changes, the group switch), against a bare process start
+    h.rcopy('pair', 'split', 'B:big');
+    const fixed = time(() => h.rcopy('pair', 'resync', 'B:big'));
+    const nodeStart = time(() => sh(process.execPath, ['-e', '0']));
     const sImg = h.json('volume', 'show', 'B:big').path as string;
     h.rcopy('array', 'stop', '--all');
     // the floor under a resync that keeps a consistent image (bench/resync-floor.ts): the same
@@ -105,6 +110,9 @@ function oneRound(wsize: number, vsize: number, src: string, big: string, round:
     out.cliFloor = { peer: out.resync.peer, rcopy: floor };
     out.resyncFloor = { peer: out.resync.peer, rcopy: bare };
     out.resyncVsFloor = { peer: bare, rcopy: rs };
+    out.resyncFixed = { peer: nodeStart, rcopy: fixed };
+    // the copy alone: the resync less its fixed cost, against the bare resync less its process start
+    out.resyncCopyVsFloor = { peer: Math.max(1e-3, bare - nodeStart), rcopy: Math.max(1e-3, rs - fixed) };
     for (const pct of morePcts()) out[`resync${pct}`] = resyncAgainstFloor(h, img, sImg, vsize, pct, round);
   } finally {
     h.cleanup();
@@ -198,6 +206,8 @@ export function runReplication(): BenchResult[] {
     'informational: the most a resync that keeps the image can reach',
   );
   addVsFloor('resyncVsFloor', `resync after 1% of ${vs} changed against the bare resync`, 'bare resync', '>= 0.80');
+  add('resyncFixed', 'resync with nothing changed: the fixed cost of the command (CLI, both sides made durable, group switch)', 'a bare node process start', '', 'informational');
+  addVsFloor('resyncCopyVsFloor', `resync after 1% of ${vs}, less the fixed cost above (the copy itself), against the bare resync less its process start`, 'bare resync less a node start', '');
   for (const pct of morePcts()) addVsFloor(`resync${pct}`, `resync after ${pct}% of the tracks of ${vs} changed against the bare copy of the same tracks`, 'bare resync', '>= 0.80');
   add('cliFloor', '`rcopy pair show`: one CLI round trip, the floor under any command', 'the same rsync', '', 'informational: the most any command can reach');
   return out;
