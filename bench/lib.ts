@@ -21,6 +21,8 @@ export interface BenchResult {
   ratio: number; // peer time / rcopy time (1 = as fast as the peer; >1 faster)
   target?: string;
   note?: string;
+  /** What rcopy and peer are in, ' s' (seconds) unless said: a row of ratios says 'x' (a slowdown factor). */
+  unit?: string;
 }
 
 export class BenchHome {
@@ -76,8 +78,8 @@ export function randomFile(file: string, bytes: number): void {
 export function report(results: BenchResult[]): void {
   const rows = results.map((r) => ({
     benchmark: r.name,
-    rcopy: `${r.rcopy.toFixed(3)} s`,
-    peer: `${r.peerName} ${r.peer.toFixed(3)} s`,
+    rcopy: `${r.rcopy.toFixed(3)}${r.unit ?? ' s'}`,
+    peer: `${r.peerName} ${r.peer.toFixed(3)}${r.unit ?? ' s'}`,
     ratio: r.ratio.toFixed(2),
     target: r.target ?? '',
     note: r.note ?? '',
@@ -89,11 +91,15 @@ export function report(results: BenchResult[]): void {
   for (const r of rows) console.log(line(head.map((h) => String(r[h]))));
 }
 
-/** A row timed against a peer; `met` judges a target that is not about the ratio (bytes, say). */
-export function result(name: string, rcopy: number, peerName: string, peer: number, target?: string, note?: string, met?: boolean): BenchResult {
-  const r = { name, rcopy, peer, peerName, ratio: peer / rcopy, target, note };
-  console.log(`  ${name}: rcopy ${rcopy.toFixed(3)} s, ${peerName} ${peer.toFixed(3)} s, ratio ${(peer / rcopy).toFixed(2)}${target ? ` (target ${target})` : ''}`);
-  record({ name, rcopy: secs(rcopy), peer: `${peerName} ${secs(peer)}`, ratio: (peer / rcopy).toFixed(2), target: target ?? '', met: met ?? judge(target, peer / rcopy), note: note ?? '' });
+/**
+ * A row timed against a peer; `met` judges a target that is not about the ratio (bytes, say).
+ * `unit`: what rcopy and peer are in, ' s' (seconds) unless said: a row of ratios says 'x' (a slowdown factor).
+ */
+export function result(name: string, rcopy: number, peerName: string, peer: number, target?: string, note?: string, met?: boolean, unit = ' s'): BenchResult {
+  const r = { name, rcopy, peer, peerName, ratio: peer / rcopy, target, note, unit };
+  console.log(`  ${name}: rcopy ${rcopy.toFixed(3)}${unit}, ${peerName} ${peer.toFixed(3)}${unit}, ratio ${(peer / rcopy).toFixed(2)}${target ? ` (target ${target})` : ''}`);
+  const fmt = (v: number): string => (unit === ' s' ? secs(v) : `${v.toFixed(3)}${unit}`);
+  record({ name, rcopy: fmt(rcopy), peer: `${peerName} ${fmt(peer)}`, ratio: (peer / rcopy).toFixed(2), target: target ?? '', met: met ?? judge(target, peer / rcopy), note: note ?? '' });
   return r;
 }
 
