@@ -205,7 +205,7 @@ export const PARAMS = {
     fence: f.oneOf(['never', 'data']).nullish(),
     base: f.optInt(0),
   }),
-  'repl.primaryDelete': z.object({ pair: f.str() }),
+  'repl.primaryDelete': z.object({ pair: f.str(), guard: f.bool(), yes: f.bool() }),
   'repl.primarySplit': journalName,
   'repl.primaryFinishSplit': z.object({ journal: f.str(), restored: f.int() }),
   'repl.primarySuspend': z.object({ journal: f.str(), state: f.oneOf(['PSUS', 'PSUE']), reason: f.str() }),

@@ -11,7 +11,7 @@ import { E } from '../../errors.js';
 import { checkName, formatBytes, parseSize } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import { iso, type Output } from '../render/output.js';
-import { confirm, need } from '../ui.js';
+import { need } from '../ui.js';
 import type { ResultOf } from '../../server/methods.js';
 import { arrayChoices, pickArray } from './common.js';
 import path from 'node:path';
@@ -138,11 +138,8 @@ export async function remove(ctx: CliContext, [nameArg]: Args, opts: CommandOpts
   if (!isArrayDir(dir)) throw E.notAnArray(dir);
   const info = peekArray(dir);
   // refused while a pair (either side) or an export uses it, before asking anything
-  const { releaseOrRefuse, usesOf } = await import('./safe-delete.js');
-  const uses = await usesOf(ctx, { array: name });
-  if (uses.length && !opts.force) await releaseOrRefuse(ctx, { array: name }, false);
-  await confirm(ctx, `Delete array ${name} and its ${info.volumes} volume(s)? Their data is lost.${uses.length ? ` First: ${uses.map((u) => u.what).join(', ')} end.` : ''}`);
-  const released = await releaseOrRefuse(ctx, { array: name }, !!opts.force);
+  const { askAndRelease } = await import('./safe-delete.js');
+  const released = await askAndRelease(ctx, { array: name }, !!opts.force, `Delete array ${name} and its ${info.volumes} volume(s)? Their data is lost.`, 'array delete');
   await stopOne(dir, name);
   deleteArrayFiles(name, ctx.home);
   return { data: { deleted: name, released }, text: [...released, `deleted array ${name}`].join('\n') };

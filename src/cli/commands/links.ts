@@ -7,7 +7,7 @@ import type { LinkRow } from '../../engine/repl/repl-store.js';
 import type { JournalInfo, ParamsOf } from '../../server/methods.js';
 import { iso, type Output } from '../render/output.js';
 import { journalRows, linkText, pullText } from '../render/journals.js';
-import { confirm, need, needSize, type Choice } from '../ui.js';
+import { need, needSize, type Choice } from '../ui.js';
 import { arrayChoices, arrayNames, call, pickArray } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
@@ -81,12 +81,8 @@ export async function journalShow(ctx: CliContext, [ref]: Args): Promise<Output>
 export async function journalDelete(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = await pickJournal(ctx, ref as string | undefined);
   knownArray(j.array, ctx.home);
-  const { releaseOrRefuse, usesOf } = await import('./safe-delete.js');
-  const t = { array: j.array, journal: j.name };
-  const uses = await usesOf(ctx, t);
-  if (uses.length && !opts.force) await releaseOrRefuse(ctx, t, false);
-  await confirm(ctx, `Delete journal ${j.array}:${j.name}?${uses.length ? ` First: ${uses.map((u) => u.what).join(', ')} end.` : ''}`);
-  const released = await releaseOrRefuse(ctx, t, !!opts.force);
+  const { askAndRelease } = await import('./safe-delete.js');
+  const released = await askAndRelease(ctx, { array: j.array, journal: j.name }, !!opts.force, `Delete journal ${j.array}:${j.name}?`, 'journal delete');
   const r = await call(ctx, j.array, 'journal.delete', { name: j.name });
   return { data: { ...r, released }, text: [...released, `deleted journal ${j.array}:${j.name}`].join('\n') };
 }

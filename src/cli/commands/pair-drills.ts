@@ -1,8 +1,8 @@
 /**
- * What a command that changes a journal group (pair split, resync, takeover, delete) does to the
- * group's running drill, said the same way for all four: the sentence the controller refuses with
- * (server/handlers/drill-handlers.ts, guard). takeover and delete always ask (or need --yes): their
- * question names the drill. split and resync ask at a terminal when a drill would end; in a script
+ * What a command that changes a journal group (pair split, resync, takeover, delete, and a journal,
+ * volume or array delete --force, which deletes the pairs first) does to the group's running drill,
+ * said the same way for all: the sentence the controller refuses with (server/handlers/drill-handlers.ts,
+ * guard). takeover and the deletes always ask (or need --yes): their question names the drill. split and resync ask at a terminal when a drill would end; in a script
  * the controller refuses with that sentence unless --yes.
  */
 import { parseVolRef } from '../../units.js';
@@ -10,7 +10,7 @@ import type { CliContext } from '../context.js';
 import { confirm } from '../ui.js';
 import { call } from './common.js';
 
-export type GroupCommand = 'pair split' | 'pair resync' | 'pair takeover' | 'pair delete';
+export type GroupCommand = 'pair split' | 'pair resync' | 'pair takeover' | 'pair delete' | 'journal delete' | 'volume delete' | 'array delete';
 
 /** The group and its running drills (ARRAY:NAME), or null when none would end. */
 export interface GroupDrills {
@@ -44,15 +44,21 @@ export function drillSentence(d: GroupDrills, what: GroupCommand): string {
   return `journal group ${d.group} has a running drill (${d.names.join(', ')}): ${what} ends it (its views and their space go, its record stays)`;
 }
 
+/** The sentence as a question's own sentence: capitalised, with its full stop and a space before it. */
+export function drillNote(d: GroupDrills, what: GroupCommand): string {
+  const s = drillSentence(d, what);
+  return ` ${s[0]!.toUpperCase()}${s.slice(1)}.`;
+}
+
 /** The sentences for the drills of several pairs (one per group), to add to a question; '' when none. */
 export async function drillNotes(ctx: CliContext, targets: Array<{ id: string; sArray: string }>, what: GroupCommand): Promise<string> {
   if (ctx.yes) return '';
   const seen = new Map<string, string>();
   for (const t of targets) {
     const d = await drillsEnded(ctx, t, what);
-    if (d && !seen.has(`${t.sArray}:${d.group}`)) seen.set(`${t.sArray}:${d.group}`, drillSentence(d, what));
+    if (d && !seen.has(`${t.sArray}:${d.group}`)) seen.set(`${t.sArray}:${d.group}`, drillNote(d, what));
   }
-  return [...seen.values()].map((s) => ` ${s[0]!.toUpperCase()}${s.slice(1)}.`).join('');
+  return [...seen.values()].join('');
 }
 
 /**

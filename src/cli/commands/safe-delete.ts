@@ -4,11 +4,16 @@
  * and the command that ends it; `--force` ends them in this order: exports stopped (hosts
  * disconnected), collections stopped, pairs deleted on both sides (the peer's side first, then
  * this one's; a peer that cannot be reached keeps an orphan that `pair delete --force` removes).
+ * A pair whose secondary's group has a running drill ends that drill with it: the question names
+ * the drill (in a script, the refusal without --yes does), and the output says it ended.
  */
 import { E } from '../../errors.js';
+import { parseVolRef } from '../../units.js';
 import type { ObjectUse } from '../../server/methods.js';
 import type { CliContext } from '../context.js';
+import { confirm } from '../ui.js';
 import { call } from './common.js';
+import { drillNote, drillsEnded, type GroupCommand, type GroupDrills } from './pair-drills.js';
 
 export type Target = { array: string; volume?: string; journal?: string };
 
@@ -58,4 +63,31 @@ export async function releaseOrRefuse(ctx: CliContext, t: Target, force: boolean
     }
   }
   return done;
+}
+
+/** The running drills (one entry per secondary's group) that deleting the pairs among `uses` ends. */
+async function drillsOfUses(ctx: CliContext, t: Target, uses: ObjectUse[], what: GroupCommand): Promise<GroupDrills[]> {
+  const out = new Map<string, GroupDrills>();
+  for (const u of uses.filter((x) => x.kind === 'pair')) {
+    const p = await call(ctx, t.array, 'pair.show', { id: u.id }).catch(() => null);
+    if (!p) continue;
+    const sArray = parseVolRef(p.svol).array;
+    const d = await drillsEnded(ctx, { id: u.id, sArray }, what);
+    if (d) out.set(`${sArray}:${d.group}`, d);
+  }
+  return [...out.values()];
+}
+
+/**
+ * A delete's steps before the object goes: refused while in use without force; the question (or,
+ * in a script, the refusal without --yes) names what ends first, the running drills of the pairs'
+ * groups included; then every use ended (force). Returns one line per use and drill ended.
+ */
+export async function askAndRelease(ctx: CliContext, t: Target, force: boolean, question: string, what: GroupCommand): Promise<string[]> {
+  const uses = await usesOf(ctx, t);
+  if (uses.length && !force) await releaseOrRefuse(ctx, t, false);
+  const drills = uses.length ? await drillsOfUses(ctx, t, uses, what) : [];
+  await confirm(ctx, `${question}${uses.length ? ` First: ${uses.map((u) => u.what).join(', ')} end.` : ''}${drills.map((d) => drillNote(d, what)).join('')}`);
+  const released = await releaseOrRefuse(ctx, t, force);
+  return [...released, ...drills.map((d) => `ended drill ${d.names.join(', ')} (journal group ${d.group}: its views and their space are gone, its record stays)`)];
 }

@@ -4,7 +4,7 @@ import { checkName, formatBytes, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import { iso, type Output } from '../render/output.js';
 import { volumeRows } from '../render/volumes.js';
-import { confirm, need, needSize } from '../ui.js';
+import { need, needSize } from '../ui.js';
 import { arrayChoices, call, pickArray, pickVolume } from './common.js';
 
 type Args = Array<string | string[] | undefined>;
@@ -47,12 +47,8 @@ export async function show(ctx: CliContext, [refArg]: Args): Promise<Output> {
 export async function remove(ctx: CliContext, [refArg]: Args, opts: CommandOpts): Promise<Output> {
   const v = await pickVolume(ctx, refArg as string | undefined, 'Delete which volume?');
   const info = await call(ctx, v.array, 'volume.show', { name: v.name });
-  const { releaseOrRefuse, usesOf } = await import('./safe-delete.js');
-  const t = { array: v.array, volume: v.name };
-  const uses = await usesOf(ctx, t);
-  if (uses.length && !opts.force) await releaseOrRefuse(ctx, t, false);
-  await confirm(ctx, `Delete volume ${v.ref}? ${formatBytes(info.allocatedBytes)} of written data is lost.${uses.length ? ` First: ${uses.map((u) => u.what).join(', ')} end.` : ''}`);
-  const released = await releaseOrRefuse(ctx, t, !!opts.force);
+  const { askAndRelease } = await import('./safe-delete.js');
+  const released = await askAndRelease(ctx, { array: v.array, volume: v.name }, !!opts.force, `Delete volume ${v.ref}? ${formatBytes(info.allocatedBytes)} of written data is lost.`, 'volume delete');
   await call(ctx, v.array, 'volume.delete', { name: v.name });
   return { data: { deleted: v.ref, released }, text: [...released, `deleted ${v.ref}`].join('\n') };
 }

@@ -3,7 +3,7 @@
  * its side (primaryCreate) and then starts the initial copy; `pair delete` removes both sides (or
  * this side alone with --force when the peer cannot be reached).
  */
-import { E } from '../../errors.js';
+import { E, RcopyError } from '../../errors.js';
 import { parseVolRef } from '../../units.js';
 import { SUSPENDED, type PairState } from './pair-state.js';
 import type { PairRow } from './repl-store.js';
@@ -196,14 +196,20 @@ export class PairLifecycle extends PairCommand {
     return { id, state: a.nocopy ? 'PAIR' : 'COPY', lastSeq: this.journals.journal(a.pjournal).lastSeq };
   }
 
-  async delete(id: string, force: boolean): Promise<Record<string, unknown>> {
+  /**
+   * Deletes the pair on both sides, the other side's first. That side runs its group guards
+   * (`guard`: a running drill of a secondary's group is named and refused, or ended with `yes`);
+   * its refusal stops the delete even with `force`, which only covers a peer that cannot be reached.
+   */
+  async delete(id: string, force: boolean, yes = false): Promise<Record<string, unknown>> {
     const p = this.records.pair(id);
     await this.copies.abort(id);
     let remote = 'deleted';
     try {
       const peer = await this.links.peer(p.remoteArray);
-      await peer.call('repl.primaryDelete', { pair: id });
+      await peer.call('repl.primaryDelete', { pair: id, guard: true, yes });
     } catch (e) {
+      if (e instanceof RcopyError && e.code === 'ERR_RCOPY_STATE') throw e; // the other side refused (a running drill): nothing changed
       if (!force) throw E.fromPeer(e, `cannot reach ${p.remoteArray} to delete its side of ${id}: ${(e as Error).message}`, 'bring the peer back, or delete this side alone with --force');
       remote = `not reached (${(e as Error).message})`;
     }

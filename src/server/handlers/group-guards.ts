@@ -1,6 +1,6 @@
 /**
  * Checks before a command changes a journal group on this side (pair split, resync, takeover,
- * delete): a feature with work on the group (a running drill, handlers/drill-handlers.ts) refuses
+ * delete, and a delete asked for by the pair's primary: repl.primaryDelete with `guard`): a feature with work on the group (a running drill, handlers/drill-handlers.ts) refuses
  * and says what would happen, or, with `yes`, ends that work first.
  */
 import type { HandlerContext } from '../handlers.js';
@@ -20,6 +20,11 @@ export function groupGuards(ctx: HandlerContext): GroupGuard[] {
 /** Runs the guards for the pair `p.id` (params `id` and `yes`); returns the id. */
 export async function guarded(ctx: HandlerContext, p: Params, what: string): Promise<string> {
   const id = str(p, 'id');
-  for (const g of groupGuards(ctx)) await g(id, bool(p, 'yes'), what);
+  await guardPair(ctx, id, bool(p, 'yes'), what);
   return id;
+}
+
+/** Runs the guards for pair `id` (a delete that the pair's other side asks for: repl.primaryDelete). */
+export async function guardPair(ctx: HandlerContext, id: string, yes: boolean, what: string): Promise<void> {
+  for (const g of groupGuards(ctx)) await g(id, yes, what);
 }

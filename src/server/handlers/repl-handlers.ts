@@ -10,7 +10,7 @@ import type { PullManager } from '../../engine/repl/pull-loop.js';
 import { Replicator, type PeerCaller } from '../../engine/repl/replicator.js';
 import { checkName } from '../../units.js';
 import type { HandlerContext, Handlers, Service } from '../handlers.js';
-import { guarded } from './group-guards.js';
+import { guardPair, guarded } from './group-guards.js';
 import type { JournalInfo, PairDetail, PairOpResult, PairView, Results } from '../methods.js';
 import { bool, int, num, oneOf, optInt, optNum, optStr, str } from '../validate.js';
 
@@ -214,7 +214,7 @@ export const handlers: Handlers = {
     const detail: PairDetail = { ...withRate(s, pairView(s.r.view.describe(pr))), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.records.rs.events(pr.id, 10) };
     return detail;
   },
-  'pair.delete': async (ctx, p) => deleted(await svc(ctx).r.lifecycle.delete(await guarded(ctx, p, 'pair delete'), bool(p, 'force'))),
+  'pair.delete': async (ctx, p) => deleted(await svc(ctx).r.lifecycle.delete(await guarded(ctx, p, 'pair delete'), bool(p, 'force'), bool(p, 'yes'))),
   'pair.split': async (ctx, p) => opResult(await svc(ctx).r.splits.split(await guarded(ctx, p, 'pair split'), bool(p, 'rw'))),
   'pair.resync': async (ctx, p) => {
     const s = svc(ctx);
@@ -363,7 +363,12 @@ export const handlers: Handlers = {
       fence: oneOf(p, 'fence', ['never', 'data'] as const, 'never'),
       base: optInt(p, 'base', 0) ?? 0,
     }),
-  'repl.primaryDelete': async (ctx, p) => svc(ctx).r.lifecycle.primaryDelete(str(p, 'pair')),
+  'repl.primaryDelete': async (ctx, p) => {
+    // asked by the other side's pair delete (`guard`): a running drill of this side's group is
+    // named and refused, or ended with `yes`, as this side's own pair delete does
+    if (bool(p, 'guard')) await guardPair(ctx, str(p, 'pair'), bool(p, 'yes'), 'pair delete');
+    return svc(ctx).r.lifecycle.primaryDelete(str(p, 'pair'));
+  },
   'repl.primarySplit': async (ctx, p) => svc(ctx).r.splits.primarySplit(str(p, 'journal')),
   'repl.primaryFinishSplit': async (ctx, p) => {
     await svc(ctx).r.splits.primaryFinishSplit(str(p, 'journal'), int(p, 'restored'));
