@@ -27,6 +27,7 @@ import path from 'node:path';
 import { crc32 } from '../util/crc32.js';
 import { NOFOLLOW, fileMode } from '../array/home.js';
 import { DirectFile, pwriteMaybeDirect, syncDir } from '../util/file-io.js';
+import { trackBuffers } from '../util/buffer-pool.js';
 
 const MAGIC = 0x314c4452; // 'RDL1'
 const HDR = 512;
@@ -37,7 +38,7 @@ const recBytes = (len: number): number => HDR + pad(len);
 
 export type LogWins = 'first' | 'last';
 
-/** A run of consecutive tracks to keep: its first track, the track size, and how to read its data. */
+/** A run of consecutive tracks to keep: its first track, the track size, and how to read its data (a buffer of trackBuffers or its own: given back once written). */
 export interface KeepRun {
   first: number;
   trackSize: number;
@@ -176,6 +177,7 @@ export class TrackLog {
         const bufs = [h, data];
         if (pad(data.length) > data.length) bufs.push(Buffer.alloc(pad(data.length) - data.length));
         await pwriteMaybeDirect(this.fh, this.direct, bufs, pos);
+        trackBuffers.give(data);
         for (let i = 0; i < count; i++) places.push([first + i, { at: pos + HDR + i * trackSize, len: Math.min(trackSize, data.length - i * trackSize) }]);
         pos += HDR + pad(data.length);
       }
