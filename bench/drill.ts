@@ -8,13 +8,15 @@
  *           shared with the view, so each one is kept first (read from the S-VOL, written to the
  *           keep store, one fdatasync per batch);
  *   steady  a further drain with that drill still running: every track is kept already, nothing
- *           to copy (the steady state of an untouched drill).
+ *           to copy (the steady state of an untouched drill);
+ *   after   a plain drain again once the drill has stopped: the steady state's peer, next to it in
+ *           time (the plain drain before the drill was the slower of the two in most rounds, loaded).
  * Then, in the same round on the same disk, the design's floor (bench/drill-floor.ts, one bare
  * process): the same bytes appended to a journal and written onto an S-VOL image, durable as the
  * arrays make them, without the keep, with it, and with it overlapped with the batch before. The rows: the worst case against the plain drain
  * (target: under 25% slower, ratio >= 0.75), the floor's own ratio, rcopy's worst-case ratio
  * against the floor's (the median round with its own figures, best of each side beside it), and
- * the steady state against the plain drain (about 1). Every round's ratios are printed, with the
+ * the steady state against the plain drain after it (about 1). Every round's ratios are printed, with the
  * secondary controller's CPU seconds per drain.
  * RCOPY_BENCH_ROUNDS (default 3), size RCOPY_BENCH_WRITE (default 1G).
  */
@@ -25,6 +27,8 @@ import { BenchHome, GiB, ROOT, randomFile, report, result, sizeArg, time, type B
 
 interface Round {
   plain: number;
+  /** a plain drain again once the drill has stopped: the peer of the steady state, next to it in time */
+  after: number;
   worst: number;
   steady: number;
   floorPlain: number;
@@ -32,7 +36,7 @@ interface Round {
   /** the floor with each batch's keep run while the batch before it is written (the best schedule) */
   floorOverlap: number;
   /** the secondary controller's CPU seconds in each drain */
-  cpu: { plain: number; worst: number; steady: number };
+  cpu: { plain: number; worst: number; steady: number; after: number };
 }
 
 /** utime + stime of a process, in seconds (Linux; 0 elsewhere). */
@@ -78,8 +82,9 @@ function rcopyRound(h: BenchHome, wsize: number, src: string): Omit<Round, 'floo
   const worst = drain();
   const steady = drain();
   h.rcopy('drill', 'stop', 'B:bench');
+  const after = drain();
   h.rcopy('array', 'stop', '--all');
-  return { plain: plain.s, worst: worst.s, steady: steady.s, cpu: { plain: plain.cpu, worst: worst.cpu, steady: steady.cpu } };
+  return { plain: plain.s, worst: worst.s, steady: steady.s, after: after.s, cpu: { plain: plain.cpu, worst: worst.cpu, steady: steady.cpu, after: after.cpu } };
 }
 
 function oneRound(wsize: number, src: string): Round {
@@ -111,9 +116,9 @@ export function runDrill(): BenchResult[] {
       const r = oneRound(wsize, src);
       rows.push(r);
       console.log(
-        `  round ${i + 1}: rcopy plain ${f2(r.plain)}s, worst ${f2(r.worst)}s (${f2(r.plain / r.worst)}), steady ${f2(r.steady)}s (${f2(r.plain / r.steady)}); ` +
+        `  round ${i + 1}: rcopy plain ${f2(r.plain)}s, worst ${f2(r.worst)}s (${f2(r.plain / r.worst)}), steady ${f2(r.steady)}s, plain after it ${f2(r.after)}s (${f2(r.after / r.steady)}); ` +
           `floor plain ${f2(r.floorPlain)}s, drill ${f2(r.floorDrill)}s (${f2(r.floorPlain / r.floorDrill)}), overlapped ${f2(r.floorOverlap)}s (${f2(r.floorPlain / r.floorOverlap)}); rcopy/floor ${f2(r.plain / r.worst / (r.floorPlain / r.floorDrill))}; ` +
-          `secondary CPU ${f2(r.cpu.plain)}/${f2(r.cpu.worst)}/${f2(r.cpu.steady)}s`,
+          `secondary CPU plain/worst/steady/after ${f2(r.cpu.plain)}/${f2(r.cpu.worst)}/${f2(r.cpu.steady)}/${f2(r.cpu.after)}s`,
       );
     }
   } finally {
@@ -166,8 +171,8 @@ function drillRows(rows: Round[], w: string): BenchResult[] {
     row(
       `pull + restore of ${w} with the drill still running, steady state (every track kept already)`,
       (r) => r.steady,
-      'the same without a drill',
-      (r) => r.plain,
+      'the same once the drill stopped',
+      (r) => r.after,
       '>= 0.90',
     ),
   ];
