@@ -19,11 +19,13 @@ export function verifyText(v: Verification): string[] {
     row('space held', formatBytes(p.space), formatBytes(m.space), pct(m.space, p.space), null),
     row('lag p99', ms(p.lagP99), ms(m.lagP99), pct(m.lagP99, p.lagP99), v.agree.lagP99),
     row('overflow', p.overflow ? 'yes' : 'no', m.overflow ? 'yes' : 'no', '', v.agree.overflow),
-    `          lags in the trace's time (measured x ${v.speedup}); predicted: the simulation of the writes as the replay made them, pulled in rounds of ${v.link.roundMs.toFixed(1)}ms`,
-    `          (the interval and a request's round trip), asking ahead after a write made within ${v.link.aheadMs.toFixed(1)}ms (a write's and a request's time),`,
+    `          lags in the trace's time (measured x ${v.speedup}); predicted: the simulation of the writes as the replay made them, in pull rounds that wait ${v.link.roundMs.toFixed(1)}ms`,
+    v.link.waits.used
+      ? `          beyond the wire (the median of ${v.link.waits.count} real rounds' waits, measured: p10 ${v.link.waits.p10.toFixed(1)}ms, p90 ${v.link.waits.p90.toFixed(1)}ms), asking ahead after a write made within ${v.link.aheadMs.toFixed(1)}ms,`
+      : `          (the interval and a request's round trip: only ${v.link.waits.count} real rounds' waits measured), asking ahead after a write made within ${v.link.aheadMs.toFixed(1)}ms,`,
     `          restores ${v.link.restoreMs.toFixed(1)}ms after the arrival (median, sampled); for the writes as due: peak ${formatBytes(v.scheduled.peak)}, lag p99 ${ms(v.scheduled.lagP99)}`,
     `          peak journal: records written and not yet restored, counted from the journals' seqs; predicted ${formatBytes(p.peakRange[0])} to ${formatBytes(p.peakRange[1])}`,
-    `          over the pull rounds' phases (which writes of a burst a round takes: 128 simulations, each round's wait varied ±2 round trips); space held: the master journal's`,
+    `          over the pull rounds' phases (which writes of a burst a round takes: 128 simulations, each round waiting ${v.link.waits.used ? 'one of the measured waits' : 'the interval ±2 round trips'}); space held: the master journal's`,
     `          space in use (sampled), freed only by the first request after the restore: a restore later than the next request holds a batch a round longer`,
     ...(v.predicted.lagP99 / v.speedup < 20 * v.link.roundMs
       ? [`caution   the replay's lag p99 (${ms(v.predicted.lagP99 / v.speedup)} real) is within 20 pull rounds: per-round costs the model leaves out weigh; use a smaller --speedup`]
