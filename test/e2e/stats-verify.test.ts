@@ -32,7 +32,10 @@ interface Figures {
  * machine), and on hm_0 at 8x the real pair itself peaks at either about 2.01 MB or 2.30 MB
  * (lag p99 about 5.6 s or 6.4 s): so both are predicted as ranges over simulations whose rounds
  * wait as the real ones did (their waits measured in the same run), and the measured figures are
- * held to 10% and 20% of those ranges, as the command judges them (checked here too).
+ * held to 10% and 20% of those ranges, as the command judges them (checked here too). The ranges
+ * are held to 1.5x (their low end to their high), a sanity bound, not the agreement: with the
+ * waits of a loaded machine they came out 1.07-1.40x on hm_0 (the modes and some spread), and the
+ * real pair's own peaks over 20 runs spread 1.18x (2.01 to 2.37 MB).
  * The master journal's space in use (sampled) is shown beside it, not judged: it is freed only by
  * the first request after a restore, and whether a large batch's restore (36-62 ms for ~900 KiB
  * here) ends before the next request 20 ms later decides whether the batch is held one more round
@@ -53,13 +56,13 @@ function assertAgree(
   assert.equal(m.overflow, p.overflow, `${what}: overflow predicted ${p.overflow}, measured ${m.overflow}`);
   assert.ok(p.peak > 64 * 1024, `${what}: the journal holds something (${p.peak})`);
   const [lo, hi] = p.peakRange;
-  assert.ok(lo <= p.peak && p.peak <= hi && hi <= 1.25 * lo, `${what}: the predicted range holds the prediction and is narrow (${lo}-${hi})`);
+  assert.ok(lo <= p.peak && p.peak <= hi && hi <= 1.5 * lo, `${what}: the predicted range holds the prediction and is narrow (${lo}-${hi})`);
   assert.ok(m.peak >= 0.9 * lo && m.peak <= 1.1 * hi, `${what}: peak journal predicted ${p.peak} (${lo}-${hi}), measured ${m.peak}`);
   assert.equal(v.agree.peak, true);
   assert.ok(p.space >= p.peak && m.space >= 0.9 * m.peak, `${what}: the space held is at least the usage (predicted ${p.space} >= ${p.peak}, measured ${m.space} >= ${m.peak})`);
   assert.ok(m.space >= 0.5 * p.space && m.space <= 1.6 * p.space, `${what}: space held predicted ${p.space}, measured ${m.space}`);
   const [llo, lhi] = p.lagP99Range;
-  assert.ok(p.lagP99 > 0 && llo <= p.lagP99 && p.lagP99 <= lhi && lhi <= 1.3 * llo, `${what}: a lag to compare, its range holds it and is narrow (${llo}-${lhi})`);
+  assert.ok(p.lagP99 > 0 && llo <= p.lagP99 && p.lagP99 <= lhi && lhi <= 1.5 * llo, `${what}: a lag to compare, its range holds it and is narrow (${llo}-${lhi})`);
   const res = v.samples.resolutionMs;
   assert.ok(m.lagP99 >= 0.8 * llo - res && m.lagP99 <= 1.2 * lhi + res, `${what}: lag p99 predicted ${p.lagP99} (${llo}-${lhi}), measured ${m.lagP99}`);
   assert.equal(v.agree.lagP99, true);
