@@ -60,7 +60,8 @@ function assertAgree(
   assert.ok(m.peak >= 0.9 * lo && m.peak <= 1.1 * hi, `${what}: peak journal predicted ${p.peak} (${lo}-${hi}), measured ${m.peak}`);
   assert.equal(v.agree.peak, true);
   assert.ok(p.space >= p.peak && m.space >= 0.9 * m.peak, `${what}: the space held is at least the usage (predicted ${p.space} >= ${p.peak}, measured ${m.space} >= ${m.peak})`);
-  assert.ok(m.space >= 0.5 * p.space && m.space <= 1.6 * p.space, `${what}: space held predicted ${p.space}, measured ${m.space}`);
+  // (the central simulation's space; a run in another phase holds more: against the peak range's top then)
+  assert.ok(m.space >= 0.5 * p.space && m.space <= 1.6 * Math.max(p.space, hi), `${what}: space held predicted ${p.space} (peak up to ${hi}), measured ${m.space}`);
   const [llo, lhi] = p.lagP99Range;
   assert.ok(p.lagP99 > 0 && llo <= p.lagP99 && p.lagP99 <= lhi && lhi <= 1.5 * llo, `${what}: a lag to compare, its range holds it and is narrow (${llo}-${lhi})`);
   const res = v.samples.resolutionMs;
