@@ -11,6 +11,16 @@ import { homeTest, TRACES } from '../helpers.js';
 
 const WDEV = join(TRACES, 'wdev_1.csv');
 
+/** A cell of --solve's table of bandwidth x journal (--json). */
+interface Cell {
+  bandwidth: number;
+  journal: number;
+  withinRpo: number;
+  lagMax: number;
+  overflow: boolean;
+  met: boolean;
+}
+
 /** The writes of an MSR CSV file, counted here without rcopy's reader (ms: epoch ms). */
 function msrWrites(file: string): Array<{ len: number; off: number; ms: number }> {
   return readFileSync(file, 'utf8')
@@ -64,14 +74,14 @@ homeTest('a journal smaller than the busiest burst overflows: PFUS with its time
   // the table of bandwidth x journal (1/4x to 4x the journal given): the cell of the given link and journal is the plain
   // run's, a cell is met exactly when it never overflows and the lag stays within the RPO, and the least bandwidth meets it
   const plain = (await h.ok('stats', 'simulate', 'S:g', '--trace', WDEV, '--format', 'msr', '--bandwidth', '8kb/s', '--journal', '64k', '--rpo', '1m', '--json')).result;
-  const cells = s.table.flat();
-  assert.deepEqual([...new Set(cells.map((c: any) => c.journal))], [16384, 32768, 65536, 131072, 262144]);
-  const given = cells.find((c: any) => c.bandwidth === 1000 && c.journal === 65536);
+  const cells: Cell[] = s.table.flat();
+  assert.deepEqual([...new Set(cells.map((c) => c.journal))], [16384, 32768, 65536, 131072, 262144]);
+  const given = cells.find((c) => c.bandwidth === 1000 && c.journal === 65536)!;
   assert.deepEqual([given.overflow, given.lagMax], [plain.overflow !== null, plain.lag.max]);
   assert.ok(Math.abs(given.withinRpo - plain.lag.withinRpo) < 1e-3, `${given.withinRpo} ${plain.lag.withinRpo} (the table takes fewer lag samples)`);
   for (const c of cells) assert.equal(c.met, !c.overflow && c.lagMax <= 60_000, JSON.stringify(c));
   // (the table's bandwidths are round: the least one at or above the solved one meets the RPO)
-  const above = cells.filter((c: any) => c.journal === 65536 && c.bandwidth >= s.always).sort((a: any, b: any) => a.bandwidth - b.bandwidth)[0];
+  const above = cells.filter((c) => c.journal === 65536 && c.bandwidth >= s.always).sort((a, b) => a.bandwidth - b.bandwidth)[0];
   assert.equal(above?.met, true, JSON.stringify(above));
 });
 
