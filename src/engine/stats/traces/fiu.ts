@@ -99,6 +99,11 @@ function value(b: Buffer, s: number, e: number): number {
   return v;
 }
 
+/** Whether the decimal digits b[s, e) are above 2^53 - 1 (15 digits or fewer never are). */
+function tooBig(b: Buffer, s: number, e: number): boolean {
+  return e - s > 15 && value(b, s, e) > Number.MAX_SAFE_INTEGER;
+}
+
 /** The first 13 hex digits (52 bits) of b[s, e); -1 if not hex or shorter. */
 function digest52(b: Buffer, s: number, e: number): number {
   if (e - s < 13) return -1;
@@ -144,7 +149,7 @@ export class FiuLines implements LineParser {
     if (hi > Number.MAX_SAFE_INTEGER) return false;
     const time = hi + value(b, split, p) / POW10[p - split]!;
     let q = sp(b, p, e);
-    if (q === p || (p = digits(b, q, e)) === q || value(b, q, p) > Number.MAX_SAFE_INTEGER) return false; // pid
+    if (q === p || (p = digits(b, q, e)) === q || tooBig(b, q, p)) return false; // pid
     if ((q = sp(b, p, e)) === p) return false;
     p = q;
     while (p < e && b[p] !== SPACE && b[p] !== TAB) p++; // process
@@ -157,14 +162,16 @@ export class FiuLines implements LineParser {
     const w = op === 87 || op === 119 ? 1 : op === 82 || op === 114 ? 0 : -1;
     if (w < 0 || (p = sp(b, q + 1, e)) === q + 1) return false;
     const ks = p; // major minor: the device
-    if ((q = digits(b, p, e)) === p || value(b, p, q) > Number.MAX_SAFE_INTEGER || (p = sp(b, q, e)) === q) return false;
-    if ((q = digits(b, p, e)) === p || value(b, p, q) > Number.MAX_SAFE_INTEGER) return false;
+    if ((q = digits(b, p, e)) === p || tooBig(b, p, q) || (p = sp(b, q, e)) === q) return false;
+    if ((q = digits(b, p, e)) === p || tooBig(b, p, q)) return false;
     const ke = q;
     if ((p = sp(b, q, e)) === q) return false;
-    const hs = p;
+    // the md5: its first 13 hex digits (no space among them), then the rest of the token
+    const h = p + 13 <= e ? digest52(b, p, p + 13) : -1;
+    if (h < 0) return false;
+    p += 13;
     while (p < e && b[p] !== SPACE && b[p] !== TAB) p++;
-    const h = digest52(b, hs, p);
-    if (h < 0 || sp(b, p, e) !== e) return false;
+    if (sp(b, p, e) !== e) return false;
     const dev = this.t.device(b, ks, ke, (raw) => raw.split(/\s+/).join('_'));
     if (dev < 0 || !this.t.record(time, dev, w === 1, lba * 512, size * 512)) return false;
     if (w === 1) {
