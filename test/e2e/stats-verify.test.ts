@@ -34,8 +34,8 @@ interface Figures {
  * wait as the real ones did (their waits measured in the same run), and the measured figures are
  * held to 10% and 20% of those ranges, as the command judges them (checked here too). The ranges
  * are held to 1.5x (their low end to their high), a sanity bound, not the agreement: with the
- * waits of a loaded machine they came out 1.07-1.40x on hm_0 (the modes and some spread), and the
- * real pair's own peaks over 20 runs spread 1.18x (2.01 to 2.37 MB).
+ * waits of a loaded machine they came out 1.00-1.40x on hm_0 (the modes and some spread) in 17 runs
+ * at load 4-8, where the real pair's own peaks spread 1.24x (1.91 to 2.37 MB).
  * The master journal's space in use (sampled) is shown beside it, not judged: it is freed only by
  * the first request after a restore, and whether a large batch's restore (36-62 ms for ~900 KiB
  * here) ends before the next request 20 ms later decides whether the batch is held one more round
