@@ -3,7 +3,8 @@
  * directory, reads its writes and runs the journal simulation (100 Mb/s, 1 GiB journal, 20 ms, with
  * the busiest hour's absorbed outage) and prints lines per second for the whole; as a peer, times
  * `wc -l` on the same file and prints the ratio. Then 2 million lines in each trace layout added with
- * it (Alibaba, Tencent, FIU, CloudPhysics, Systor '17): lines per second of the reader alone.
+ * it (Alibaba, Tencent, FIU, CloudPhysics, Systor '17): lines per second of the reader alone, of
+ * wall and of CPU time.
  * Target (issue 22): >= 1,000,000 lines/s including the simulation. The machine's load average is
  * printed before and after: on a loaded machine the absolute rate says little, the ratios to
  * `wc -l` and to the import (same file, same run) and the rate per second of the process's CPU
@@ -112,18 +113,23 @@ try {
     const p = join(dir, format);
     layout(p, n, as);
     t = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     const c = await readTrace(p, { format }, () => undefined);
     const s = secs(t);
+    const cu = process.cpuUsage(c0);
+    const cs = (cu.user + cu.system) / 1e6;
     if (c.counters.malformed !== 0) throw new Error(`${format}: ${JSON.stringify(c.counters.firstMalformed)}`);
-    console.log(`read ${format.padEnd(12)} ${n.toLocaleString('en')} lines: ${s.toFixed(2)} s, ${rate(c.counters.lines, s)}${c.counters.lines / s >= 1e6 ? '' : ' (below 1,000,000)'}`);
+    console.log(
+      `read ${format.padEnd(12)} ${n.toLocaleString('en')} lines: ${s.toFixed(2)} s, ${rate(c.counters.lines, s)}${c.counters.lines / s >= 1e6 ? '' : ' (below 1,000,000)'}; CPU ${cs.toFixed(2)} s: ${rate(c.counters.lines, cs)} of CPU time`,
+    );
     record({
       name: `read a ${format} trace, ${(n / 1e6).toFixed(0)} M lines`,
-      rcopy: `${s.toFixed(2)} s`,
+      rcopy: `${s.toFixed(2)} s (CPU ${cs.toFixed(2)} s)`,
       peer: '',
       ratio: `${(c.counters.lines / s / 1e6).toFixed(2)} M lines/s`,
       target: '>= 1 M lines/s',
       met: c.counters.lines / s >= 1e6,
-      note: 'lines/s',
+      note: `lines/s of wall time; ${(c.counters.lines / cs / 1e6).toFixed(2)} M lines per CPU-second`,
     });
     rmSync(p);
   }

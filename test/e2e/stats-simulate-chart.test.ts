@@ -104,7 +104,7 @@ homeTest('the simulation chart: round ticks with grid lines, no overlapping labe
 });
 
 homeTest(
-  'the HTML page is self-contained and a real browser renders it without console errors',
+  'the HTML pages (simulation and report) are self-contained and a real browser renders them without console errors',
   { skip: hasChromium ? false : 'chromium is not installed (.ci/run installs it)', timeout: 180_000 },
   async (h) => {
     await h.ok('array', 'create', 'S', '--durability', 'none');
@@ -115,27 +115,37 @@ homeTest(
     assert.ok(html.startsWith('<!doctype html>'));
     assert.ok(!/<script|src=|href=|url\(/i.test(html), 'nothing fetched, no script');
     for (const k of ['peak journal usage', 'overflow (PFUS)', 'lag p50 / p90 / p99 / max', 'least bandwidth', 'Assumptions']) assert.ok(html.includes(k), k);
-    const shot = join(dir, 'shot.png');
-    const r = spawnSync(
-      'chromium',
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--hide-scrollbars',
-        `--user-data-dir=${join(dir, 'profile')}`,
-        '--enable-logging=stderr',
-        '--v=0',
-        '--window-size=1040,1100',
-        `--screenshot=${shot}`,
-        `file://${page}`,
-      ],
-      { encoding: 'utf8', timeout: 150_000 },
-    );
-    assert.equal(r.status, 0, r.stderr);
-    const consoleErrors = r.stderr.split('\n').filter((l) => /CONSOLE|Uncaught|Failed to load resource/i.test(l));
-    assert.deepEqual(consoleErrors, []);
-    const px = nonWhitePixels(readFileSync(shot));
-    assert.ok(px.nonWhite > px.total * 0.02, `the screenshot has drawing: ${px.nonWhite} of ${px.total} pixels`);
+    // the report's page (stats report --chart x.html) too
+    await h.ok('stats', 'import', 'S:hm', '--trace', HM, '--format', 'msr', '--interval', '1m', '--track-size', '64k');
+    const report = join(dir, 'report.html');
+    await h.ok('stats', 'report', 'S:hm', '--window', '1m', '--resync-time', '5m', '--path-speed', '1Gb/s', '--chart', report);
+    const rhtml = readFileSync(report, 'utf8');
+    assert.ok(rhtml.startsWith('<!doctype html>') && rhtml.includes('<svg'));
+    assert.ok(!/<script|src=|href=|url\(/i.test(rhtml), 'nothing fetched, no script');
+    for (const k of ['peak', '95th percentile', 'distinct', 'required', 'paths']) assert.ok(rhtml.includes(`<th>${k}`), k);
+    for (const [i, url] of [page, report].entries()) {
+      const shot = join(dir, `shot${i}.png`);
+      const r = spawnSync(
+        'chromium',
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--hide-scrollbars',
+          `--user-data-dir=${join(dir, 'profile')}`,
+          '--enable-logging=stderr',
+          '--v=0',
+          '--window-size=1040,1100',
+          `--screenshot=${shot}`,
+          `file://${url}`,
+        ],
+        { encoding: 'utf8', timeout: 150_000 },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const consoleErrors = r.stderr.split('\n').filter((l) => /CONSOLE|Uncaught|Failed to load resource/i.test(l));
+      assert.deepEqual(consoleErrors, [], url);
+      const px = nonWhitePixels(readFileSync(shot));
+      assert.ok(px.nonWhite > px.total * 0.02, `the screenshot of ${url} has drawing: ${px.nonWhite} of ${px.total} pixels`);
+    }
   },
 );

@@ -11,13 +11,23 @@ import { homeTest, TRACES } from '../helpers.js';
 
 const WDEV = join(TRACES, 'wdev_1.csv');
 
-/** The writes of an MSR CSV file, counted here without rcopy's reader. */
-function msrWrites(file: string): Array<{ len: number; off: number }> {
+/** A cell of --solve's table of bandwidth x journal (--json). */
+interface Cell {
+  bandwidth: number;
+  journal: number;
+  withinRpo: number;
+  lagMax: number;
+  overflow: boolean;
+  met: boolean;
+}
+
+/** The writes of an MSR CSV file, counted here without rcopy's reader (ms: epoch ms). */
+function msrWrites(file: string): Array<{ len: number; off: number; ms: number }> {
   return readFileSync(file, 'utf8')
     .split('\n')
     .map((l) => l.split(','))
     .filter((f) => f[3] === 'Write')
-    .map((f) => ({ off: Number(f[4]), len: Number(f[5]) }));
+    .map((f) => ({ off: Number(f[4]), len: Number(f[5]), ms: Number(BigInt(f[0]!) / 10_000n) - 11_644_473_600_000 }));
 }
 
 homeTest('stats simulate on wdev_1: every byte with 80-byte headers padded to 512, distinct tracks, no overflow on a big journal', async (h) => {
@@ -61,6 +71,18 @@ homeTest('a journal smaller than the busiest burst overflows: PFUS with its time
   assert.ok(met.overflow === null && met.lag.max <= 60_000);
   const under = await at(s.always * 0.98);
   assert.ok(under.overflow !== null || under.lag.max > 60_000);
+  // the table of bandwidth x journal (1/4x to 4x the journal given): the cell of the given link and journal is the plain
+  // run's, a cell is met exactly when it never overflows and the lag stays within the RPO, and the least bandwidth meets it
+  const plain = (await h.ok('stats', 'simulate', 'S:g', '--trace', WDEV, '--format', 'msr', '--bandwidth', '8kb/s', '--journal', '64k', '--rpo', '1m', '--json')).result;
+  const cells: Cell[] = s.table.flat();
+  assert.deepEqual([...new Set(cells.map((c) => c.journal))], [16384, 32768, 65536, 131072, 262144]);
+  const given = cells.find((c) => c.bandwidth === 1000 && c.journal === 65536)!;
+  assert.deepEqual([given.overflow, given.lagMax], [plain.overflow !== null, plain.lag.max]);
+  assert.ok(Math.abs(given.withinRpo - plain.lag.withinRpo) < 1e-3, `${given.withinRpo} ${plain.lag.withinRpo} (the table takes fewer lag samples)`);
+  for (const c of cells) assert.equal(c.met, !c.overflow && c.lagMax <= 60_000, JSON.stringify(c));
+  // (the table's bandwidths are round: the least one at or above the solved one meets the RPO)
+  const above = cells.filter((c) => c.journal === 65536 && c.bandwidth >= s.always).sort((a, b) => a.bandwidth - b.bandwidth)[0];
+  assert.equal(above?.met, true, JSON.stringify(above));
 });
 
 homeTest('from the collection: the writes of an imported trace, at their average size', async (h) => {
@@ -129,4 +151,25 @@ homeTest('the new formats through the CLI: a gzipped FIU trace simulated with it
   const imp = await h.ok('stats', 'import', 'S:cbs', '--trace', join(dir, 'cbs.csv'), '--format', 'tencent', '--json');
   assert.equal(imp.writes, 1055);
   assert.equal(imp.malformed, 0);
+});
+
+homeTest('--outage: the journal holds every write made while the link is down, the lag grows to the outage', async (h) => {
+  await h.ok('array', 'create', 'S', '--durability', 'none');
+  const base = ['stats', 'simulate', 'S:g', '--trace', WDEV, '--format', 'msr', '--bandwidth', '100Mb/s', '--journal', '64G', '--rpo', '5m', '--json'];
+  const start = Date.parse('2007-02-23T10:00:00Z');
+  const end = start + 2 * 3600_000;
+  const down = await h.ok(...base, '--outage', '2h@2007-02-23T10:00Z');
+  assert.deepEqual([down.params.outage.start, down.params.outage.ms], [start, 2 * 3600_000]);
+  // counted here: each write's records (80-byte header, padded to 512) made while the link is down
+  const during = msrWrites(WDEV).filter((w) => w.ms >= start && w.ms < end);
+  assert.ok(during.length > 10, `writes in the outage: ${during.length}`);
+  const held = during.reduce((n, w) => n + Math.ceil((80 + w.len) / 512) * 512, 0);
+  // at 100 Mb/s the journal is empty when the link goes down and drains at once after it
+  assert.equal(down.result.peak.bytes, held, 'the peak is what was written during the outage');
+  assert.ok(down.result.peak.at >= start && down.result.peak.at < end);
+  const firstLag = end - during[0]!.ms;
+  assert.ok(Math.abs(down.result.lag.max - firstLag) < 1000, `lag max ${down.result.lag.max} vs the first write's wait ${firstLag}`);
+  assert.ok(down.result.lag.withinRpo < 1);
+  const up = await h.ok(...base);
+  assert.ok(up.result.peak.bytes < held / 2 && up.result.lag.withinRpo === 1, 'without the outage the journal stays small');
 });

@@ -19,7 +19,19 @@ import { E } from '../../errors.js';
 import { ensureHome } from '../../engine/array/home.js';
 import { MAX_RECORD_DATA } from '../../engine/journal/layout.js';
 import type { WriteLog } from '../../engine/stats/simulate/writes.js';
-import { agreement, restoreDelay, measuredFigures, predictReplay, replaySchedule, type Agreement, type Figures, type ReplaySamples } from '../../engine/stats/simulate/replay.js';
+import {
+  agreement,
+  median,
+  MIN_WAITS,
+  restoreDelay,
+  roundWaits,
+  measuredFigures,
+  predictReplay,
+  replaySchedule,
+  type Agreement,
+  type Figures,
+  type ReplaySamples,
+} from '../../engine/stats/simulate/replay.js';
 import type { ParamsOf } from '../../server/methods.js';
 import type { RpcClient } from '../../server/protocol.js';
 import type { CliContext } from '../context.js';
@@ -40,8 +52,11 @@ export interface VerifyOptions {
 
 export interface Verification {
   speedup: number;
-  /** The replay's link: bytes per real second, ms; a pull round as modelled (the interval and a request). */
-  link: { bandwidth: number; latencyMs: number; pullIntervalMs: number; roundMs: number; aheadMs: number; restoreMs: number };
+  /**
+   * The replay's link: bytes per real second, ms; a round's wait beyond the wire as modelled (roundMs: the median of the
+   * measured waits, or without enough of them the interval and a request) and the measured waits' count and spread.
+   */
+  link: { bandwidth: number; latencyMs: number; pullIntervalMs: number; roundMs: number; waits: { count: number; p10: number; p90: number; used: boolean }; aheadMs: number; restoreMs: number };
   journalCapacity: number;
   writes: number;
   replaySeconds: number;
@@ -56,6 +71,11 @@ export interface Verification {
 }
 
 const ARRAYS = ['vp', 'vs'] as const;
+
+const quantile = (a: number[], q: number): number => {
+  const b = [...a].sort((x, y) => x - y);
+  return b.length ? b[Math.min(b.length - 1, Math.floor(q * b.length))]! : 0;
+};
 const DAY_MS = 86_400_000;
 
 /** Replays `log` into a scratch pair and compares what it measured with the simulation. */
@@ -67,23 +87,34 @@ export async function verifyReplay(ctx: CliContext, log: WriteLog, o: VerifyOpti
     const capacity = await scratchPair(sctx, o);
     const schedule = replaySchedule(log, o.speedup, o.volumeSize);
     const run = await replay(sctx, schedule);
-    // a round costs the interval plus one request to a controller (the samplers' median round trip)
-    const roundMs = o.pullIntervalMs + run.samples.resolutionMs;
+    const bandwidth = o.bandwidth * o.speedup;
+    const latencyMs = Math.round(o.latencyMs / o.speedup);
+    // what the real rounds waited beyond the wire; too few measured: the interval plus one request to a controller (the samplers' median round trip)
+    const waits = roundWaits(run.samples, bandwidth, latencyMs, o.pullIntervalMs);
+    const measuredWaits = waits.length >= MIN_WAITS;
+    const roundMs = measuredWaits ? median(waits) : o.pullIntervalMs + run.samples.resolutionMs;
     const link = {
-      bandwidth: o.bandwidth * o.speedup,
-      latencyMs: Math.round(o.latencyMs / o.speedup),
+      bandwidth,
+      latencyMs,
       pullIntervalMs: o.pullIntervalMs,
       roundMs,
+      waits: { count: waits.length, p10: quantile(waits, 0.1), p90: quantile(waits, 0.9), used: measuredWaits },
       aheadMs: run.writeMs + run.samples.resolutionMs,
       restoreMs: restoreDelay(run.samples),
     };
-    // a round's length varies by a request's round trip and by how late the shaper's timer fires: ±2 median round trips
-    const model = { ...link, pullIntervalMs: roundMs, journal: capacity, trackSize: o.trackSize, jitterMs: 2 * run.samples.resolutionMs };
+    // without measured waits, a round's length varies by a request's round trip and by how late the shaper's timer fires: ±2 median round trips
+    const model = { ...link, pullIntervalMs: roundMs, waits, journal: capacity, trackSize: o.trackSize, jitterMs: 2 * run.samples.resolutionMs };
     const pred = predictReplay(run.samples, model);
-    const scheduled = predictReplay({ ...run.samples, acks: schedule.times.slice(0, schedule.length) }, model);
+    const scheduled = predictReplay({ ...run.samples, made: schedule.times.slice(0, schedule.length) }, model);
     const meas = measuredFigures(run.samples);
     const agree = agreement(pred, meas, run.samples.resolutionMs);
-    const k = (f: Figures): Figures => ({ ...f, lagP99: f.lagP99 * o.speedup, lagP50: f.lagP50 * o.speedup, lagMax: f.lagMax * o.speedup });
+    const k = (f: Figures): Figures => ({
+      ...f,
+      lagP99: f.lagP99 * o.speedup,
+      lagP99Range: [f.lagP99Range[0] * o.speedup, f.lagP99Range[1] * o.speedup],
+      lagP50: f.lagP50 * o.speedup,
+      lagMax: f.lagMax * o.speedup,
+    });
     return {
       speedup: o.speedup,
       link,
@@ -168,21 +199,20 @@ async function replay(sctx: CliContext, schedule: WriteLog): Promise<Run> {
       [arrived, restored],
     ),
   ]);
-  const acks = new Float64Array(n);
+  const made = new Float64Array(n);
   const late = { last: 0, max: 0 };
   const writeMs: number[] = [];
   const t0 = performance.now() + 50;
   try {
-    await withArray(sctx, 'vp', (c) => writeAll(c, schedule, t0, acks, late, writeMs));
+    await withArray(sctx, 'vp', (c) => writeAll(c, schedule, t0, made, late, writeMs));
     await sleep(20);
   } finally {
     done = true;
     await sampling;
   }
   const state = (await call(sctx, 'vp', 'pair.list')).find((p) => p.role === 'P')?.state;
-  const median = (a: number[]): number => (a.sort((x, y) => x - y), a.length ? a[Math.floor(a.length / 2)]! : 0);
   const samples: ReplaySamples = {
-    acks,
+    made,
     lengths: schedule.lengths.slice(0, n),
     seq0,
     usage,
@@ -194,8 +224,8 @@ async function replay(sctx: CliContext, schedule: WriteLog): Promise<Run> {
   return { samples, writeMs: median(writeMs), seconds: (performance.now() - t0) / 1000, late };
 }
 
-/** Each write at t0 + its time, in 4 MiB host writes (one journal record each). */
-async function writeAll(c: RpcClient, s: WriteLog, t0: number, acks: Float64Array, late: { last: number; max: number }, took: number[]): Promise<void> {
+/** Each write at t0 + its time, in 4 MiB host writes (one journal record each); `made` gets the middle of the last one's call. */
+async function writeAll(c: RpcClient, s: WriteLog, t0: number, made: Float64Array, late: { last: number; max: number }, took: number[]): Promise<void> {
   let most = 0;
   for (let i = 0; i < s.length; i++) most = Math.max(most, s.lengths[i]!);
   const data = randomBytes(Math.min(most, MAX_RECORD_DATA));
@@ -207,11 +237,16 @@ async function writeAll(c: RpcClient, s: WriteLog, t0: number, acks: Float64Arra
     late.last = Math.max(0, now - due);
     late.max = Math.max(late.max, late.last);
     const len = s.lengths[i]!;
+    let sent = now;
     for (let pos = 0; pos < len; pos += MAX_RECORD_DATA) {
       const part = Math.min(MAX_RECORD_DATA, len - pos);
+      sent = performance.now();
       await c.call('io.write', { volume: 'v', offset: s.offsets[i]! + pos, sync: false }, { payload: data.subarray(0, part) });
     }
-    acks[i] = performance.now();
-    took.push(acks[i]! - now);
+    const answered = performance.now();
+    // the last record entered the journal during its call: taken at the call's middle (the answer
+    // comes back late by the reply's path, on a loaded machine several ms for a few writes in ten)
+    made[i] = (sent + answered) / 2;
+    took.push(answered - now);
   }
 }

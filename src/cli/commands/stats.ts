@@ -289,8 +289,11 @@ export async function report(ctx: CliContext, [ref]: Args, opts: CommandOpts): P
   const seconds = (performance.now() - t0) / 1000;
   let chart: string | null = null;
   if (opts.chart) {
+    const title = chartTitle(r, rep);
     const { chartSvg } = await import('../render/chart.js');
-    chart = writeOutputFile(opts.chart, '--chart', chartSvg(rep, { title: chartTitle(r, rep), link: ropts.bandwidth }));
+    const { reportHtml } = await import('../render/report-html.js');
+    const page = /\.html?$/i.test(String(opts.chart));
+    chart = writeOutputFile(opts.chart, '--chart', page ? reportHtml(rep, title, { link: ropts.bandwidth, resyncTimeMs: ropts.resyncTimeMs }) : chartSvg(rep, { title, link: ropts.bandwidth }));
   }
   const data = { array: r.array, group: r.group, ...rep, chart, seconds: Math.round(seconds * 1000) / 1000 };
   return reportOutput(ctx, r, rep, ropts, chart, data, !!opts.summary);

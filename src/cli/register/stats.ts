@@ -76,7 +76,7 @@ export function registerStats(program: Command): void {
       .option('--bandwidth <rate>', 'available bandwidth -> the resync time')
       .option('--path-speed <rate>', 'speed of one path -> the number of paths')
       .option('--overhead <pct>', 'protocol overhead added to every figure, e.g. 10%')
-      .option('--chart <file.svg>', 'also write the chart as an SVG file')
+      .option('--chart <file>', 'also write the chart: x.html (a page with the chart and the summary table) or x.svg')
       .option('--summary', 'only the summary: span, peak, 95th percentile, saving and the sizing asked for (no table, no chart)')
       .action(act(statsMod, 'report')),
     'rcopy stats report siteA:oltp --window 10m --resync-time 5m --path-speed 1Gb/s --overhead 10%',

@@ -103,6 +103,7 @@ export class TraceParser implements RecordTarget {
       this.carryLen = 0;
       this.line(c, 0, c.length);
     }
+    this.parser.end?.();
   }
 
   /** Keeps chunk[start..] as the start of the next line (a copy: the caller may reuse the chunk). */

@@ -66,4 +66,6 @@ export interface RecordTarget {
 export interface LineParser {
   /** Parses the non-blank line b[s, e) (without its newline), the scan cursor at s; false if malformed. */
   line(b: Buffer, s: number, e: number): boolean;
+  /** The input has ended (after its last line): work the parser deferred is done now. */
+  end?(): void;
 }

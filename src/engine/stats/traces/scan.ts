@@ -54,9 +54,11 @@ export function udec(b: Buffer, end: number): number {
 
 export function spaces(b: Buffer, end: number): number {
   const s = cur.p;
-  let c = 0;
-  while (cur.p < end && ((c = b[cur.p]!) === SPACE || c === TAB)) cur.p++;
-  return cur.p - s;
+  let p = s,
+    c = 0;
+  while (p < end && ((c = b[p]!) === SPACE || c === TAB)) p++;
+  cur.p = p;
+  return p - s;
 }
 
 /** Advances cur.p to the next `ch` (or end); returns its position. */
@@ -98,16 +100,18 @@ export function rwLetter(b: Buffer): number {
  */
 export function uintScaled(b: Buffer, end: number, k: number): number {
   const s = cur.p;
-  let c = 0;
-  while (cur.p < end && (c = b[cur.p]!) >= ZERO && c <= NINE) cur.p++;
-  if (cur.p === s) return -1;
-  const split = Math.max(s, cur.p - k);
+  let p = s,
+    c = 0;
+  while (p < end && (c = b[p]!) >= ZERO && c <= NINE) p++;
+  cur.p = p;
+  if (p === s) return -1;
+  const split = p - k > s ? p - k : s;
   let hi = 0,
     lo = 0;
   for (let i = s; i < split; i++) hi = hi * 10 + (b[i]! - ZERO);
-  for (let i = split; i < cur.p; i++) lo = lo * 10 + (b[i]! - ZERO);
+  for (let i = split; i < p; i++) lo = lo * 10 + (b[i]! - ZERO);
   if (hi > Number.MAX_SAFE_INTEGER) return -1;
-  return hi + lo / (POW10[cur.p - split] ?? 10 ** (cur.p - split));
+  return hi + lo / (POW10[p - split] ?? 10 ** (p - split));
 }
 
 /** 10^0 .. 10^22 (exact as doubles), for uintScaled. */
