@@ -23,6 +23,7 @@ import {
   agreement,
   median,
   MIN_WAITS,
+  quantile,
   restoreDelay,
   roundWaits,
   measuredFigures,
@@ -72,10 +73,6 @@ export interface Verification {
 
 const ARRAYS = ['vp', 'vs'] as const;
 
-const quantile = (a: number[], q: number): number => {
-  const b = [...a].sort((x, y) => x - y);
-  return b.length ? b[Math.min(b.length - 1, Math.floor(q * b.length))]! : 0;
-};
 const DAY_MS = 86_400_000;
 
 /** Replays `log` into a scratch pair and compares what it measured with the simulation. */

@@ -139,8 +139,7 @@ export function restoreDelay(s: ReplaySamples): number {
   const r = releases(last, s.restored);
   const d: number[] = [];
   for (let i = 0; i < last.length; i++) if (r[i]! >= a[i]! && r[i]! < Infinity) d.push(r[i]! - a[i]!);
-  d.sort((x, y) => x - y);
-  return d.length ? d[Math.floor(d.length / 2)]! : 0;
+  return median(d);
 }
 
 /** Fewer measured round waits than this: the simulated rounds wait the interval and a request's round trip, varied by ±`jitterMs`. */
@@ -197,10 +196,15 @@ export interface ReplayLink {
 /** Simulations the ranges of the peak and of lag p99 are taken over. */
 const PHASES = 128;
 
+/** The value at rank floor(q * n) of a list sorted up (0 if empty). */
+export function quantile(a: readonly number[], q: number): number {
+  const b = [...a].sort((x, y) => x - y);
+  return b.length ? b[Math.min(b.length - 1, Math.floor(q * b.length))]! : 0;
+}
+
 /** The median of a list (0 if empty). */
 export function median(a: readonly number[]): number {
-  const b = [...a].sort((x, y) => x - y);
-  return b.length ? b[Math.floor(b.length / 2)]! : 0;
+  return quantile(a, 0.5);
 }
 
 /**

@@ -15,7 +15,7 @@
  * looked up and added in turn, as before; the counters are final once the parser's `end()` ran.
  */
 import type { LineParser, RecordTarget } from './records.js';
-import { NINE, SPACE, TAB, ZERO } from './scan.js';
+import { NINE, POW10, SPACE, TAB, ZERO } from './scan.js';
 
 /** The most distinct digests kept (a table of 2^24 slots of 8 bytes: 128 MiB at most). */
 export const MAX_DIGESTS = 8_000_000;
@@ -74,9 +74,6 @@ class DigestSet {
     return false;
   }
 }
-
-/** 10^0 .. 10^22 (exact as doubles). */
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /** Past the spaces and tabs from p. */
 function sp(b: Buffer, p: number, e: number): number {

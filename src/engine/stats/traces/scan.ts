@@ -114,5 +114,5 @@ export function uintScaled(b: Buffer, end: number, k: number): number {
   return hi + lo / (POW10[p - split] ?? 10 ** (p - split));
 }
 
-/** 10^0 .. 10^22 (exact as doubles), for uintScaled. */
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+/** 10^0 .. 10^22 (exact as doubles), for uintScaled and the FIU reader. */
+export const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
