@@ -23,7 +23,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BenchHome, GiB, ROOT, randomFile, report, result, sizeArg, time, type BenchResult } from './lib.js';
+import { BenchHome, GiB, ROOT, medianRound, randomFile, report, sizeArg, time, type BenchResult } from './lib.js';
 
 interface Round {
   plain: number;
@@ -128,15 +128,17 @@ export function runDrill(): BenchResult[] {
   return drillRows(rows, w);
 }
 
-/** The rows against a peer of the same round: the median round (the lower one of an even count) with its own figures, and the best of each side beside it. */
+/** The rows against a peer of the same round: the median round with its own figures (lib.ts medianRound). */
 function drillRows(rows: Round[], w: string): BenchResult[] {
   type Side = (r: Round) => number;
-  const row = (name: string, mine: Side, peerName: string, peer: Side, target: string, unit = ' s'): BenchResult => {
-    const ratio = (r: Round): number => peer(r) / mine(r);
-    const at = [...rows].sort((a, b) => ratio(a) - ratio(b))[Math.floor((rows.length - 1) / 2)]!;
-    const best = Math.min(...rows.map(peer)) / Math.min(...rows.map(mine));
-    return result(`${name}, the median round`, mine(at), peerName, peer(at), target, `rounds: ${rows.map((r) => f2(ratio(r))).join(' ')}; best of each side: ${f2(best)}`, undefined, unit);
-  };
+  const row = (name: string, mine: Side, peerName: string, peer: Side, target: string, unit = ' s'): BenchResult =>
+    medianRound(
+      `${name}, the median round`,
+      rows.map((r) => ({ rcopy: mine(r), peer: peer(r) })),
+      peerName,
+      target,
+      unit,
+    );
   return [
     row(
       `pull + restore of ${w} with an untouched drill, worst case (every overwritten track kept first)`,

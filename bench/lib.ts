@@ -103,6 +103,20 @@ export function result(name: string, rcopy: number, peerName: string, peer: numb
   return r;
 }
 
+/**
+ * A row against a peer measured in the same round: the round whose own ratio is the median (the
+ * lower one of an even count) with its own figures, every round's ratio and the best of each side
+ * beside it. The best time of each side would pair a lucky peer round (a floor varies more than
+ * rcopy from round to round) with another round's rcopy time.
+ */
+export function medianRound(name: string, rounds: ReadonlyArray<{ rcopy: number; peer: number }>, peerName: string, target: string, unit = ' s'): BenchResult {
+  const ratio = (r: { rcopy: number; peer: number }): number => r.peer / r.rcopy;
+  const at = [...rounds].sort((a, b) => ratio(a) - ratio(b))[Math.floor((rounds.length - 1) / 2)]!;
+  const best = Math.min(...rounds.map((r) => r.peer)) / Math.min(...rounds.map((r) => r.rcopy));
+  const note = `rounds: ${rounds.map((r) => ratio(r).toFixed(2)).join(' ')}; best of each side: ${best.toFixed(2)}`;
+  return result(name, at.rcopy, peerName, at.peer, target, note, undefined, unit);
+}
+
 /** One row of the table `npm run bench` writes (bench/run.ts): every figure as it is shown. */
 export interface BenchRow {
   name: string;

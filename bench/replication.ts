@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { workloadBlocks } from './resync-floor.js';
-import { BenchHome, GiB, ROOT, have, randomFile, result, report, sh, sizeArg, time, type BenchResult } from './lib.js';
+import { BenchHome, GiB, ROOT, have, medianRound, randomFile, result, report, sh, sizeArg, time, type BenchResult } from './lib.js';
 
 interface Round {
   [name: string]: { rcopy: number; peer: number };
@@ -183,12 +183,16 @@ export function runReplication(): BenchResult[] {
   const add = (k: string, name: string, peer: string, target: string, note = ''): void => {
     out.push(result(name, best(k, 'rcopy'), peer, best(k, 'peer'), target, [note, perRound(k)].filter(Boolean).join('; ')));
   };
-  // against a floor measured in the same round: the round whose own ratio is the median (the lower
-  // one of an even count), with its own times. The best time of each side would pair a lucky floor
-  // round with another round's rcopy time, and the floor varies more than rcopy from round to round
+  // against a floor measured in the same round: the median round (lib.ts medianRound)
   const addVsFloor = (k: string, name: string, peer: string, target: string): void => {
-    const at = rows.map((r) => r[k]!).sort((a, b) => a.peer / a.rcopy - b.peer / b.rcopy)[Math.floor((rows.length - 1) / 2)]!;
-    out.push(result(`${name}, the median round against its own floor`, at.rcopy, peer, at.peer, target, `${perRound(k)}; best of each side: ${(best(k, 'peer') / best(k, 'rcopy')).toFixed(2)}`));
+    out.push(
+      medianRound(
+        `${name}, the median round against its own floor`,
+        rows.map((r) => r[k]!),
+        peer,
+        target,
+      ),
+    );
   };
   add('hostWrites', `host writes (${w}) to an async P-VOL, journal absorbs them`, 'dd conv=fsync', '>= 0.50');
   add('pvolSync', `the P-VOL's own copy of those writes made durable (sync, after them)`, 'the same dd', '', 'informational: timed apart, before the floors and the pull');
