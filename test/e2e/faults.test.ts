@@ -267,6 +267,7 @@ homeTest('the secondary learns of PFUS at once, and pair resync is not refused a
   const t0 = Date.now();
   await h.ok('pair', 'wait', 'B:v', '--state', 'PFUS', '--timeout', '30s');
   assert.ok(Date.now() - t0 < 10_000, `the secondary took ${Date.now() - t0} ms to learn of PFUS`);
+  await h.ok('array', 'start', 'B');
   await h.ok('pull', 'start', 'B:j2');
   await h.ok('pair', 'resync', 'B:v');
   await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
@@ -322,6 +323,31 @@ homeTest('kill -9 of the secondary between recording a restore and freeing its e
   await waitDead(h, 'B');
   await h.ok('array', 'start', 'B');
   await h.ok('io', 'write', 'A:v', '--offset', '4M', '--pattern', '0x15', '--length', '64k');
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
+  await assertEqual(h, 'A:v', 'B:v');
+});
+
+homeTest('kill -9 of the primary after a split: writes made while suspended are not undone by the restart', async (h) => {
+  await twoSites(h, { size: '8M' });
+  // the secondary dies after the split's drain restored the entry and before it told the primary:
+  // the entry stays in the master journal (unreleased) while the P-VOL is suspended
+  await armFault(h, 'B', 'split-drained-before-finish');
+  await h.ok('pull', 'stop', 'B:j2'); // only the split's drain pulls the entry
+  await h.ok('io', 'write', 'A:v', '--pattern', '0x41', '--length', '128k');
+  await h.run(['pair', 'split', 'B:v']);
+  await waitFault(h, 'B', 'split-drained-before-finish');
+  await waitDead(h, 'B');
+  assert.equal((await show(h, 'A:v')).primary.state, 'PSUS');
+  assert.equal((await h.ok('journal', 'show', 'A:j1', '--json')).entries, 1, 'the split entry is still in the master journal');
+  // not journaled (the pair is suspended): only the differential bitmap and the volume
+  await h.ok('io', 'write', 'A:v', '--pattern', '0x42', '--length', '128k');
+  const want = (await sums(h, 'A:v'))[0];
+  process.kill((await h.ok('array', 'status', 'A', '--json')).pid, 'SIGKILL');
+  await waitDead(h, 'A');
+  await h.ok('array', 'start', 'A');
+  assert.equal((await sums(h, 'A:v'))[0], want, 'the restart re-applied the older journal entry over the newer write');
+  await h.ok('pull', 'start', 'B:j2');
+  await h.ok('pair', 'resync', 'B:v');
   await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
   await assertEqual(h, 'A:v', 'B:v');
 });

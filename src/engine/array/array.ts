@@ -97,6 +97,11 @@ export class StorageArray {
     return this.writePath.syncHooks;
   }
 
+  /** Guards of write-ahead logs, run before a write no hook logged (write-path.ts). */
+  get unloggedGuards(): WritePath['unloggedGuards'] {
+    return this.writePath.unloggedGuards;
+  }
+
   static async create(dir: string, opts: CreateArrayOptions): Promise<StorageArray> {
     checkName('array', opts.name);
     const trackSize = opts.trackSize ?? 64 * 1024;

@@ -83,6 +83,12 @@ export class WritePath {
   readonly hooks: WriteHook[] = [];
   /** Sync hooks: make other durable parts (journals) durable with the volumes, once per batch. */
   readonly syncHooks: Array<() => Promise<void>> = [];
+  /**
+   * Guards of write-ahead logs: for a volume about to take a write no hook logged, each returns
+   * what must run first (with no write in flight) so that a restart does not re-apply an older
+   * logged write over it, or null (repl/journals.ts unloggedGuard).
+   */
+  readonly unloggedGuards: Array<(vol: Volume) => (() => Promise<void>) | null> = [];
   private readonly syncer = new GroupSync(() => this.syncAll());
   private lockChain: Promise<unknown> = Promise.resolve();
   /** Volume writes started under the lock and not ended yet (write()). */
@@ -106,6 +112,11 @@ export class WritePath {
       const ctx: WriteContext = { logged: false, before: [], settle: [] };
       try {
         await this.runHooks(vol, offset, data, origin, after, ctx);
+        if (!ctx.logged) {
+          const guards = this.guardsFor(vol);
+          if (guards.length) await this.drain();
+          for (const g of guards) await g();
+        }
       } catch (e) {
         await this.drain();
         await settle([ctx], e);
@@ -142,12 +153,17 @@ export class WritePath {
     const after = await this.locked(async () => {
       const after: Array<() => Promise<void>> = [];
       const ctxs: WriteContext[] = [];
+      // taken before the hooks: what they log now is not on the volumes yet, so not covered
+      const guards = new Map<Volume, Array<() => Promise<void>>>();
+      for (const w of writes) if (!guards.has(w.vol)) guards.set(w.vol, this.guardsFor(w.vol));
       try {
         for (const w of writes) {
           const ctx: WriteContext = { logged: false, before: [], settle: [] };
           ctxs.push(ctx);
           await this.runHooks(w.vol, w.offset, w.data, origin, after, ctx);
         }
+        const unlogged = new Set(writes.filter((_, i) => !ctxs[i]!.logged).map((w) => w.vol));
+        for (const v of unlogged) for (const g of guards.get(v)!) await g();
         await Promise.all(ctxs.flatMap((c) => c.before));
         await writeOrdered(
           writes,
@@ -163,6 +179,16 @@ export class WritePath {
       return after;
     });
     for (const f of after) await f();
+  }
+
+  /** What must run before an unlogged write to `vol` (unloggedGuards). */
+  private guardsFor(vol: Volume): Array<() => Promise<void>> {
+    const out: Array<() => Promise<void>> = [];
+    for (const f of this.unloggedGuards) {
+      const g = f(vol);
+      if (g) out.push(g);
+    }
+    return out;
   }
 
   /**

@@ -124,6 +124,7 @@ export class JournalFile {
       j.index = new RecordIndex(found.idx, found.used);
       j.head = found.head;
       j.salvage = found.salvage;
+      j.index.noteVolumes(found.salvage);
       j.damaged = found.damaged;
       j.hdr.lastSeq = found.lastSeq;
       j.recovery = found.recovery;
@@ -301,6 +302,27 @@ export class JournalFile {
   /** durableSeq of the header: what this journal logs held every entry up to it durably. */
   get durableSeq(): number {
     return Math.max(this.hdr.durableSeq, this.durable);
+  }
+
+  /** Whether a restart would re-apply (redo) a record that wrote to volume `volumeId`. */
+  redoPending(volumeId: number): boolean {
+    return this.index.lastSeqOf(volumeId) > this.durableSeq;
+  }
+
+  /**
+   * Records in the header that what this journal logs holds every entry up to `upto` durably (the
+   * caller made it so: the volumes were fsynced after those writes landed), so a restart
+   * re-applies none of them. For a volume about to take a write this journal does not log.
+   */
+  markDurable(upto: number): Promise<void> {
+    return this.underHeaderLock(async () => {
+      this.assertOpen();
+      const d = Math.min(upto, this.hdr.lastSeq);
+      if (d <= this.durableSeq) return;
+      // in memory only once the header says so: a failed write leaves the guard armed
+      this.takeHeader(await this.persistHeader({ durableSeq: d }));
+      this.durable = d;
+    });
   }
 
   /**

@@ -70,11 +70,24 @@ export class RecordIndex {
   used: number;
   /** data bytes of live records */
   bytesPending = 0;
+  /** Per volume id, the highest seq of a record that wrote to it (released ones too, until clear()). */
+  private readonly lastByVol = new Map<number, number>();
 
   constructor(entries: IndexEntry[] = [], used = 0) {
     this.idx = entries;
     this.used = used;
     for (const e of entries) this.bytesPending += e.len;
+    this.noteVolumes(entries);
+  }
+
+  /** Records which volumes these records wrote to (lastSeqOf); push() does it for appended ones. */
+  noteVolumes(entries: Iterable<IndexEntry>): void {
+    for (const e of entries) if (e.seq > (this.lastByVol.get(e.vol) ?? 0)) this.lastByVol.set(e.vol, e.seq);
+  }
+
+  /** The highest seq of a record that wrote to volume `vol` since the last clear(), or 0. */
+  lastSeqOf(vol: number): number {
+    return this.lastByVol.get(vol) ?? 0;
   }
 
   /** Number of live records. */
@@ -101,6 +114,7 @@ export class RecordIndex {
       this.idx.push(e);
       this.bytesPending += e.len;
     }
+    this.noteVolumes(entries);
   }
 
   /** The live records with seq >= fromSeq, in order. */
@@ -132,6 +146,7 @@ export class RecordIndex {
   clear(): void {
     this.used = 0;
     this.bytesPending = 0;
+    this.lastByVol.clear();
     this.dropFront(this.idx.length - this.start);
   }
 

@@ -171,6 +171,28 @@ export class Journals {
     }
   }
 
+  /**
+   * Before a write to `vol` that no master journal logs (a suspended P-VOL's, a writable S-VOL's,
+   * a volume whose pair was deleted): an entry for `vol` that a master journal would re-apply at
+   * start (after its durableSeq: a split keeps unreleased entries) would then put older data over
+   * that write. Returns what makes those entries durable on the volumes and records it, or null
+   * when there is none (the common case: one map lookup per open journal). The write path runs it
+   * with no write in flight; what it captures now is what it covers.
+   */
+  unloggedGuard(vol: Volume): (() => Promise<void>) | null {
+    let pending: Array<[JournalFile, number]> | null = null;
+    for (const [name, jf] of this.open) {
+      if (!jf.redoPending(vol.id) || this.records.journalRow(name).role !== 'master') continue;
+      (pending ??= []).push([jf, jf.lastSeq]);
+    }
+    if (!pending) return null;
+    const todo = pending;
+    return async () => {
+      await this.site.array.checkpoint();
+      for (const [jf, upto] of todo) await jf.markDurable(upto);
+    };
+  }
+
   /** A commit makes master journals durable with the volumes; restore journals are staging only
    *  (the primary keeps each entry until it is reported restored), so they are not synced. */
   async syncMasters(): Promise<void> {

@@ -114,6 +114,7 @@ export class Replicator {
     await this.integrity.recoverDamagedJournals();
     array.writeHooks.push((vol, off, data, origin, ctx) => this.writes.onWrite(vol, off, data, origin, ctx));
     array.syncHooks.push(() => this.journals.syncMasters());
+    array.unloggedGuards.push((vol) => this.journals.unloggedGuard(vol));
     array.usageProviders.push((vol) => this.view.usesOf(vol));
   }
 

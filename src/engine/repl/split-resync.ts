@@ -32,6 +32,7 @@ export class SplitResync extends PairCommand {
       const already = pstates.find((st) => st !== 'PSUS' && SUSPENDED.has(st));
       const drained = await this.pulls.drain(p.localJournal, result.splitSeq, 30_000).catch(() => false);
       const restored = this.records.journalRow(p.localJournal).restoredSeq;
+      this.site.fault('split-drained-before-finish'); // restored, the primary not told: it keeps the entries
       await peer.call('repl.primaryFinishSplit', { journal: p.remoteJournal, restored }).catch(() => undefined);
       const to = already ? (MIRROR[already] ?? 'PSUE') : 'SSUS';
       const why = already ? `split asked while the primary was ${already}` : drained ? 'split' : 'split (not fully drained: the rest is in the bitmaps)';

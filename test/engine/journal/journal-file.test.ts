@@ -563,3 +563,48 @@ test('a batch whose write fails leaves nothing that a later recovery takes for d
     }
   });
 });
+
+test('markDurable: a restart re-applies only what follows it; redoPending tells which volumes a restart would write', async () => {
+  await withDir('rcopy-jdur-', async (dir) => {
+    const file = path.join(dir, 'j.jnl');
+    const j = await JournalFile.create(file, 1 * MiB);
+    const rec = (volumeId: number, fill: number) => ({ volumeId, offset: 0, data: Buffer.alloc(4 * KiB, fill) });
+    await j.append([rec(1, 1)]);
+    await j.append([rec(2, 2)]);
+    await j.append([rec(1, 3)]);
+    await j.sync();
+    assert.deepEqual(
+      [1, 2, 3].map((v) => j.redoPending(v)),
+      [true, true, false],
+    );
+    await j.markDurable(2);
+    assert.equal(j.durableSeq, 2);
+    assert.deepEqual(
+      [1, 2].map((v) => j.redoPending(v)),
+      [true, false],
+      'volume 1 still has seq 3 to re-apply, volume 2 none',
+    );
+    await j.markDurable(1); // never lowers it
+    assert.equal(j.durableSeq, 2);
+    // a crash now: the file as it is, without the clean close's header
+    const crashed = fs.readFileSync(file);
+    await j.close();
+    fs.writeFileSync(file, crashed);
+    const k = await JournalFile.open(file);
+    try {
+      assert.equal(k.durableSeq, 2, 'the header holds what markDurable recorded');
+      const redo: number[] = [];
+      await k.redo(async (batch) => void redo.push(...batch.map((e) => e.seq)));
+      assert.deepEqual(redo, [3]);
+      assert.deepEqual(
+        [1, 2].map((v) => k.redoPending(v)),
+        [true, false],
+        'rebuilt from the records found at open',
+      );
+      await k.reset();
+      assert.equal(k.redoPending(1), false, 'a reset leaves nothing to re-apply');
+    } finally {
+      await k.close();
+    }
+  });
+});
