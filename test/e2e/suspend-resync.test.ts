@@ -71,6 +71,11 @@ homeTest('journal full under a stopped pull: PFUL warning, PFUS, no host write r
   assert.ok(p2.primary.changedTracks >= 20 * 8, 'journal entries were folded into the bitmap, not dropped');
   await h.ok('pull', 'start', 'B:j2');
   await h.ok('pair', 'wait', 'B:v', '--state', 'PFUS', '--timeout', '20s');
+  // waiting for PAIR now is hopeless (no auto-resync): it fails at once, not at its timeout
+  const hopeless = await h.run(['pair', 'wait', 'B:v', '--drained', '--timeout', '10m', '--json']);
+  assert.notEqual(hopeless.code, 0);
+  assert.equal(hopeless.json().error.code, 'ERR_RCOPY_STATE', hopeless.stderr);
+  assert.match(hopeless.json().error.message, /B:v is PFUS .*does not return to a journaling state by itself/);
   await h.ok('pair', 'resync', 'B:v');
   await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
   await assertEqual(h, 'A:v', 'B:v');

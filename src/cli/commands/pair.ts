@@ -196,7 +196,7 @@ async function waitFor(
   needDrained: boolean,
   timeoutMs: number,
   showProgress: boolean,
-  failIf?: (v: PairViews) => RcopyError | null,
+  failIf?: (v: PairViews) => RcopyError | null | Promise<RcopyError | null>,
 ): Promise<PairViews[]> {
   const t0 = Date.now();
   // tracks are shown as bytes, in the unit of every other size and rate
@@ -207,7 +207,7 @@ async function waitFor(
       const vs = await Promise.all(targets.map((t) => views(ctx, t)));
       if (vs.every((v, i) => matches(state, v, targets[i]!.side) && (!needDrained || drained(v)))) return vs;
       for (const v of vs) {
-        const err = failIf?.(v);
+        const err = await failIf?.(v);
         if (err) throw err;
       }
       const copying = vs.find((v) => v.s?.state === 'COPY')?.s;
@@ -230,13 +230,35 @@ async function waitFor(
   }
 }
 
+/**
+ * Waiting for a journaling state (PAIR, COPY, PFUL) is hopeless once the group is suspended by an
+ * error (PSUE, PFUS) and its journal does not resync by itself: the wait fails then, as CCI's
+ * pairevtwait does on PSUE, instead of running out its timeout. The journal's auto-resync setting
+ * is asked once, when such a state is first seen.
+ */
+function errorSuspended(ctx: CliContext): (v: PairViews) => Promise<RcopyError | null> {
+  const auto = new Map<string, boolean>();
+  return async (v) => {
+    const side = v.s ?? v.p;
+    const st = side?.state;
+    if (!side || (st !== 'PSUE' && st !== 'PFUS')) return null;
+    const s = v.s;
+    const key = s ? `${s.array}:${s.journal}` : '';
+    if (s && !auto.has(key)) auto.set(key, !!(await call(ctx, s.array, 'journal.show', { name: s.journal }).catch(() => null))?.autoResync);
+    if (s && auto.get(key)) return null;
+    const ref = s?.volume ?? side.volume;
+    return E.state(`${ref} is ${st} (${side.reason}): it does not return to a journaling state by itself`, `rcopy pair resync ${ref}, or create the journal with --auto-resync`);
+  };
+}
+
 export async function wait(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
   const state = String(opts.state ?? 'PAIR').toUpperCase();
   if (!['COPY', 'PAIR', 'PFUL', 'PSUS', 'SSUS', 'PSUE', 'PFUS', 'SSWS'].includes(state)) throw E.badInput(`unknown state '${opts.state}'`, 'use PAIR, COPY, PSUS, SSUS, PSUE, PFUS, PFUL or SSWS');
   const timeoutMs = parseDuration(opts.timeout ?? '5m');
   const t0 = Date.now();
-  const vs = await waitFor(ctx, targets, state, !!opts.drained, timeoutMs, true);
+  const hopeless = ['PAIR', 'COPY', 'PFUL'].includes(state) ? errorSuspended(ctx) : undefined;
+  const vs = await waitFor(ctx, targets, state, !!opts.drained, timeoutMs, true, hopeless);
   const secs = (Date.now() - t0) / 1000;
   return {
     data: {
