@@ -28,8 +28,9 @@ homeTest('a restored seq changed under a stopped secondary suspends the group in
   const v = await h.ok('pair', 'show', 'B:v', '--json');
   assert.equal(v.secondary.state, 'PSUE', 'the group does not replicate on with a restored seq it cannot trust');
   assert.match(v.secondary.reason, /journals row 'j2'/);
-  const drained = await h.run(['pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '3s']);
-  assert.equal(drained.code, 5, 'never PAIR with --drained success');
+  const drained = await h.run(['pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '3s', '--json']);
+  assert.equal(drained.code, 1, 'never PAIR with --drained success: PSUE does not come back by itself, the wait fails at once');
+  assert.equal(drained.json().error.code, 'ERR_RCOPY_STATE');
   const chk = await h.run(['array', 'check', 'B', '--json']);
   assert.equal(chk.code, 3);
   assert.ok(chk.json().findings.some((f: any) => /j2/.test(f.what)));
