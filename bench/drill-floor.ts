@@ -31,6 +31,7 @@ import { randomFillSync } from 'node:crypto';
 import { DirectFile, pwriteMaybeDirect } from '../src/engine/util/file-io.js';
 import { forEachLimit } from '../src/engine/util/parallel.js';
 import { PULL_BATCH } from '../src/engine/repl/restore.js';
+import { journalBytesFor } from './lib.js';
 
 const HDR = 512;
 const RUN = 4 * 1024 * 1024;
@@ -128,7 +129,7 @@ async function main(dir: string, bytes: number, order: string[]): Promise<void> 
   const keepFile = path.join(dir, 'floor.keep');
   for (const f of [svolFile, jFile]) {
     fs.writeFileSync(f, '');
-    fs.truncateSync(f, f === jFile ? Math.ceil((bytes * 1.25) / HDR) * HDR + HDR * 2 : bytes);
+    fs.truncateSync(f, f === jFile ? Math.ceil(journalBytesFor(bytes) / HDR) * HDR + HDR * 2 : bytes);
   }
   const data = [Buffer.allocUnsafe(PULL_BATCH), Buffer.allocUnsafe(PULL_BATCH)];
   for (const d of data) randomFillSync(d);
@@ -138,7 +139,7 @@ async function main(dir: string, bytes: number, order: string[]): Promise<void> 
   const floor = new Floor(svol, journal, jslot, fs.statSync(jFile).size);
   const out: Record<string, number> = {};
   try {
-    // not timed: the S-VOL written, and the journal (a ring of 1.25 times the data, sparse) all round
+    // not timed: the S-VOL written, and the journal (a ring of 1.25 times the data plus two batches, sparse) all round
     await floor.pass(bytes, data, null);
     await floor.pass(bytes, data, null);
     for (const mode of order) {

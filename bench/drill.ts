@@ -23,7 +23,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BenchHome, GiB, ROOT, medianRound, randomFile, report, sizeArg, time, type BenchResult } from './lib.js';
+import { BenchHome, GiB, ROOT, journalBytesFor, medianRound, randomFile, report, sizeArg, time, type BenchResult } from './lib.js';
 
 interface Round {
   plain: number;
@@ -52,7 +52,7 @@ function cpuOf(pid: number): number {
 
 function rcopyRound(h: BenchHome, wsize: number, src: string): Omit<Round, 'floorPlain' | 'floorDrill' | 'floorOverlap'> {
   for (const a of ['A', 'B']) h.rcopy('array', 'create', a);
-  const jsize = `${Math.ceil((wsize * 1.25) / (1024 * 1024))}M`;
+  const jsize = `${Math.ceil(journalBytesFor(wsize) / (1024 * 1024))}M`;
   const vsize = `${Math.ceil(wsize / (1024 * 1024))}M`;
   h.rcopy('volume', 'create', 'A:w', '--size', vsize);
   h.rcopy('volume', 'create', 'B:w', '--size', vsize);
@@ -71,7 +71,7 @@ function rcopyRound(h: BenchHome, wsize: number, src: string): Omit<Round, 'floo
     });
     return { s, cpu: cpuOf(pid) - c0 };
   };
-  // untimed: the S-VOL written, and both journals (rings of 1.25 times the data, sparse when
+  // untimed: the S-VOL written, and both journals (rings of 1.25 times the data plus two batches, sparse when
   // made) written all round, so every timed drain overwrites written blocks
   drain();
   drain();

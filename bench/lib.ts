@@ -52,6 +52,15 @@ export class BenchHome {
 }
 
 /** Seconds taken by fn. */
+/**
+ * The journal ring for a bench that writes `bytes`: 1.25 times the data, plus two pull batches
+ * (16 MiB each). A batch the secondary holds when its pull stops stays in the primary's journal,
+ * so with small writes 1.25x alone filled the journal (PFUS) and a drained wait never ended.
+ */
+export function journalBytesFor(bytes: number): number {
+  return Math.ceil(bytes * 1.25) + 2 * 16 * MiB;
+}
+
 export function time(fn: () => void): number {
   const t0 = performance.now();
   fn();

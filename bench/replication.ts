@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { workloadBlocks } from './resync-floor.js';
-import { BenchHome, GiB, ROOT, have, medianRound, randomFile, result, report, sh, sizeArg, time, type BenchResult } from './lib.js';
+import { BenchHome, GiB, ROOT, have, journalBytesFor, medianRound, randomFile, result, report, sh, sizeArg, time, type BenchResult } from './lib.js';
 
 interface Round {
   [name: string]: { rcopy: number; peer: number };
@@ -28,7 +28,7 @@ function oneRound(wsize: number, vsize: number, src: string, big: string, round:
   const h = new BenchHome();
   try {
     for (const a of ['A', 'B']) h.rcopy('array', 'create', a);
-    const jsize = `${Math.ceil((wsize * 1.25) / (1024 * 1024))}M`;
+    const jsize = `${Math.ceil(journalBytesFor(wsize) / (1024 * 1024))}M`;
     h.rcopy('volume', 'create', 'A:w', '--size', `${Math.ceil(wsize / GiB)}G`);
     h.rcopy('volume', 'create', 'B:w', '--size', `${Math.ceil(wsize / GiB)}G`);
     h.rcopy('journal', 'create', 'A:j1', '--size', jsize);
