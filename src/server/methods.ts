@@ -132,7 +132,7 @@ export const PARAMS = {
 
   // ---------------------------------------------------------------- journals and links
   'journal.create': z.object({ name: f.str(), size: f.int(1), ...journalOptions }),
-  'journal.set': z.object({ name: f.str(), ...journalOptions, references: f.bool() }),
+  'journal.set': z.object({ name: f.str(), ...journalOptions, references: z.union([z.boolean(), z.literal('auto')], { error: "must be true, false or 'auto'" }).nullish() }),
   'journal.list': none,
   'journal.show': z.object({ name: f.str() }),
   'journal.delete': z.object({ name: f.str() }),

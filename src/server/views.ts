@@ -92,4 +92,6 @@ export interface JournalInfo {
   overflowWatchMs: number;
   autoResync: boolean;
   references?: boolean;
+  /** on, off or auto (references/settings.ts); `references` is what applies now. */
+  referencesMode?: 'on' | 'off' | 'auto';
 }

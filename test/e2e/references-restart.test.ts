@@ -47,7 +47,7 @@ async function drained(h: TestHome): Promise<void> {
 }
 
 homeTest('references survive a clean stop of both controllers: copies of what the S-VOL holds travel as references', async (h) => {
-  await twoSites(h, { size: '64M' });
+  await twoSites(h, { size: '64M', references: 'on' });
   const f = randomFile(h, 'f.bin', MiB);
   await h.ok('io', 'write', 'A:v', '--file', f, '--offset', '0');
   await drained(h);
@@ -70,7 +70,7 @@ homeTest('references survive a clean stop of both controllers: copies of what th
 });
 
 homeTest('kill -9 of the primary with an index file older than the S-VOL: places overwritten since are never used, the others are', async (h) => {
-  await twoSites(h, { size: '64M' });
+  await twoSites(h, { size: '64M', references: 'on' });
   const f = randomFile(h, 'f.bin', MiB);
   const g = randomFile(h, 'g.bin', MiB);
   const k = randomFile(h, 'k.bin', MiB);
@@ -99,7 +99,7 @@ homeTest('kill -9 of the primary with an index file older than the S-VOL: places
 });
 
 homeTest('references survive a split and a resync; a resync rebuilds changed tracks from unchanged blocks of the S-VOL', async (h) => {
-  await twoSites(h, { size: '64M' });
+  await twoSites(h, { size: '64M', references: 'on' });
   const f = randomFile(h, 'f.bin', 2 * MiB);
   await h.ok('io', 'write', 'A:v', '--file', f, '--offset', '0');
   await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--seed', '7', '--offset', '4M', '--length', '2M');

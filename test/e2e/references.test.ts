@@ -31,7 +31,7 @@ async function scribble(h: TestHome, ref: string, offset: number, length: number
 }
 
 homeTest('a file written to 16 places and zero blocks travel as references; S == P; --no-references sends data', async (h) => {
-  await twoSites(h, { size: '64M' });
+  await twoSites(h, { size: '64M', references: 'on' });
   const f = randomFile(h, 'clone.bin', MiB);
   for (let i = 0; i < 16; i++) await h.ok('io', 'write', 'A:v', '--file', f, '--offset', `${i * 3}M`);
   await h.ok('io', 'write', 'A:v', '--pattern', 'zero', '--offset', '52M', '--length', '4M');
@@ -71,6 +71,38 @@ homeTest('a file written to 16 places and zero blocks travel as references; S ==
   await assertEqual(h, 'A:v', 'B:v');
 });
 
+homeTest('references auto (the default): data between arrays of one host on an unshaped link, references once the link has a bandwidth', async (h) => {
+  await twoSites(h, { size: '64M' });
+  const j0 = await h.ok('journal', 'show', 'B:j2', '--json');
+  assert.deepEqual([j0.referencesMode, j0.references], ['auto', false]);
+  const f = randomFile(h, 'clone.bin', MiB);
+  for (let i = 0; i < 4; i++) await h.ok('io', 'write', 'A:v', '--file', f, '--offset', `${i * 2}M`);
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+  const local = await h.ok('pull', 'status', 'B:j2', '--json');
+  assert.equal(local.references, false);
+  assert.equal(local.referenceBytes, 0, 'an unshaped local link: every copy travels as data');
+  assert.equal(local.dataBytes, local.logicalBytes);
+  // a link with a bandwidth is what limits: the same setting sends references
+  await h.ok('link', 'set', 'A', 'B', '--bandwidth', '200MB/s');
+  assert.equal((await h.ok('journal', 'show', 'B:j2', '--json')).references, true);
+  for (let i = 4; i < 8; i++) await h.ok('io', 'write', 'A:v', '--file', f, '--offset', `${i * 2}M`);
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
+  const shaped = await h.ok('pull', 'status', 'B:j2', '--json');
+  assert.equal(shaped.references, true);
+  assert.ok(shaped.referenceBytes - local.referenceBytes >= 3 * MiB, `copies of a block the S-VOL holds go as references (${shaped.referenceBytes} bytes)`);
+  await assertEqual(h, 'A:v', 'B:v');
+  // on and off decide whatever the link; auto again follows it
+  await h.ok('link', 'set', 'A', 'B', '--bandwidth', 'unlimited');
+  const on = await h.ok('journal', 'set', 'B:j2', '--references', 'on', '--json');
+  assert.deepEqual([on.referencesMode, on.references], ['on', true]);
+  const auto = await h.ok('journal', 'set', 'B:j2', '--references', 'auto', '--json');
+  assert.deepEqual([auto.referencesMode, auto.references], ['auto', false]);
+  const bad = await h.run(['journal', 'set', 'B:j2', '--references', 'maybe', '--json']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.json().error.code, 'ERR_RCOPY_BAD_INPUT');
+  assert.equal((await h.ok('journal', 'show', 'B:j2', '--json')).referencesMode, 'auto', 'a refused setting changes nothing');
+});
+
 homeTest('pair create --no-references: every pulled byte is data', async (h) => {
   await h.ok('array', 'create', 'A', '--durability', 'none');
   await h.ok('array', 'create', 'B', '--durability', 'none');
@@ -92,7 +124,7 @@ homeTest('pair create --no-references: every pulled byte is data', async (h) => 
 });
 
 homeTest('resync after writing back identical data skips those tracks; --no-references copies them', async (h) => {
-  await twoSites(h, { size: '64M' });
+  await twoSites(h, { size: '64M', references: 'on' });
   await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--seed', '1', '--length', '8M');
   await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
   await h.ok('pair', 'split', 'B:v');
@@ -133,7 +165,7 @@ homeTest('resync after writing back identical data skips those tracks; --no-refe
 });
 
 homeTest('resync: a track the S-VOL holds elsewhere is copied locally; a stale one is detected and sent as data', async (h) => {
-  await twoSites(h, { size: '64M' });
+  await twoSites(h, { size: '64M', references: 'on' });
   const c1 = randomFile(h, 'c1.bin', 65536);
   const c2 = randomFile(h, 'c2.bin', 65536);
   // the secondary holds c1 at 56M and c2 at 60M
@@ -169,7 +201,7 @@ homeTest('resync: a track the S-VOL holds elsewhere is copied locally; a stale o
 });
 
 homeTest('pull: a stale reference (the S-VOL block changed under it) is detected and repaired with data', async (h) => {
-  await twoSites(h, { size: '64M' });
+  await twoSites(h, { size: '64M', references: 'on' });
   const c = randomFile(h, 'c.bin', 256 * 1024);
   await h.ok('io', 'write', 'A:v', '--file', c, '--offset', '10M');
   await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
@@ -196,7 +228,7 @@ homeTest('pull: a stale reference (the S-VOL block changed under it) is detected
 });
 
 homeTest('cascade A -> B -> C: C gets references from B', async (h) => {
-  await threeSites(h);
+  await threeSites(h, { references: 'on' });
   const f = randomFile(h, 'clone.bin', MiB);
   for (let i = 0; i < 8; i++) await h.ok('io', 'write', 'A:v', '--file', f, '--offset', `${i * 2}M`);
   await h.ok('io', 'write', 'A:v', '--pattern', 'zero', '--offset', '20M', '--length', '2M');

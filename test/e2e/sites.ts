@@ -4,7 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { arrayDirOf, waitFor, type TestHome } from '../helpers.js';
 
-export async function twoSites(h: TestHome, opts: { size?: string; journal?: string; mode?: string; blockade?: string; vols?: string[]; durability?: string } = {}): Promise<void> {
+/** A -> B with pairs of `vols` in group g1 (journals A:j1, B:j2), PAIR; `references` sets B:j2's (default auto). */
+export async function twoSites(
+  h: TestHome,
+  opts: { size?: string; journal?: string; mode?: string; blockade?: string; vols?: string[]; durability?: string; references?: 'on' | 'off' | 'auto' } = {},
+): Promise<void> {
   const size = opts.size ?? '64M';
   const vols = opts.vols ?? ['v'];
   await h.ok('array', 'create', 'A', '--durability', opts.durability ?? 'fsync');
@@ -16,6 +20,7 @@ export async function twoSites(h: TestHome, opts: { size?: string; journal?: str
   await h.ok('journal', 'create', 'A:j1', '--size', opts.journal ?? '64M', '--blockade-watch', opts.blockade ?? '60s');
   await h.ok('journal', 'create', 'B:j2', '--size', opts.journal ?? '64M', '--blockade-watch', opts.blockade ?? '60s');
   await h.ok('link', 'add', 'A', 'B');
+  if (opts.references) await h.ok('journal', 'set', 'B:j2', '--references', opts.references);
   for (const v of vols) await h.ok('pair', 'create', `A:${v}`, `B:${v}`, '--journal', 'A:j1,B:j2', '--mode', opts.mode ?? 'async', '--group', 'g1');
   for (const v of vols) await h.ok('pair', 'wait', `B:${v}`, '--state', 'PAIR', '--timeout', '60s');
 }
@@ -32,13 +37,14 @@ export async function assertEqual(h: TestHome, a: string, b: string, msg?: strin
 }
 
 /** A -> B (twoSites) and B -> C: B's S-VOL is the P-VOL of the second pair (a cascade), 32 MiB volumes. */
-export async function threeSites(h: TestHome): Promise<void> {
-  await twoSites(h, { size: '32M', durability: 'none' });
+export async function threeSites(h: TestHome, opts: { references?: 'on' | 'off' | 'auto' } = {}): Promise<void> {
+  await twoSites(h, { size: '32M', durability: 'none', references: opts.references });
   await h.ok('array', 'create', 'C', '--durability', 'none');
   await h.ok('volume', 'create', 'C:v', '--size', '32M');
   await h.ok('journal', 'create', 'B:j3', '--size', '64M');
   await h.ok('journal', 'create', 'C:j4', '--size', '64M');
   await h.ok('link', 'add', 'B', 'C');
+  if (opts.references) await h.ok('journal', 'set', 'C:j4', '--references', opts.references);
   await h.ok('pair', 'create', 'B:v', 'C:v', '--journal', 'B:j3,C:j4', '--wait', '--timeout', '60s');
 }
 

@@ -32,6 +32,9 @@ async function equal(h: Host, p: string, s: string): Promise<void> {
 
 homeTest('TCP+TLS async pair: workload, kill -9 of the secondary then of the primary, ends equal', async (h0) => {
   const { a, b } = await pairOver(h0, 'tls');
+  // the primary is a remote of the secondary's home: references' auto setting sends them
+  const j = await b.home.ok('journal', 'show', 'B:j2', '--json');
+  assert.deepEqual([j.referencesMode, j.references], ['auto', true]);
   await h0.ok('pull', 'start', 'B:j2', '--interval', '100ms');
   const load = h0.run(['workload', 'run', 'A:v', '--pattern', 'random', '--bs', '64k', '--rate', '4MB/s', '--duration', '8s', '--json']);
   await sleep(2500);

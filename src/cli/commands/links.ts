@@ -57,8 +57,8 @@ export async function journalSet(ctx: CliContext, [ref]: Args, opts: CommandOpts
   if (opts.overflowWatch) params.overflowWatchMs = parseDuration(opts.overflowWatch);
   if (opts.autoResync !== undefined) params.autoResync = opts.autoResync === true || opts.autoResync === 'on' || opts.autoResync === 'true';
   if (opts.references !== undefined) {
-    if (!['on', 'off', 'true', 'false'].includes(String(opts.references))) throw E.badInput(`invalid --references '${opts.references}'`, 'use on or off');
-    params.references = opts.references === 'on' || opts.references === 'true';
+    if (!['on', 'off', 'auto', 'true', 'false'].includes(String(opts.references))) throw E.badInput(`invalid --references '${opts.references}'`, 'use on, off or auto');
+    params.references = opts.references === 'auto' ? 'auto' : opts.references === 'on' || opts.references === 'true';
   }
   const info = await call(ctx, j.array, 'journal.set', params);
   return { data: info };

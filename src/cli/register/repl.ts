@@ -24,7 +24,10 @@ export function registerRepl(program: Command): void {
       .option('--blockade-watch <d>', 'path-blockade watch time', durationArg('--blockade-watch'))
       .option('--overflow-watch <d>', 'data-overflow watch time', durationArg('--overflow-watch'))
       .option('--auto-resync <on|off>', 'resync by itself after a link failure')
-      .option('--references <on|off>', 'send references instead of data for blocks the secondary holds (set on the restore journal)')
+      .option(
+        '--references <on|off|auto>',
+        'send references instead of data for blocks the secondary holds (set on the restore journal; auto, the default: where the link limits, a remote peer or a set bandwidth)',
+      )
       .action(act(links, 'journalSet')),
     'rcopy journal set siteB:j2 --blockade-watch 1s',
   );
@@ -81,7 +84,7 @@ export function registerRepl(program: Command): void {
       )
       .option('--group <name>', 'name of the journal group (consistency group)')
       .option('--nocopy', 'skip the initial copy (the volumes are known to be equal)')
-      .option('--no-references', 'always send data, never references to blocks the secondary holds')
+      .option('--no-references', 'always send data, never references to blocks the secondary holds (default: auto, references where the link limits: a remote peer or a set bandwidth)')
       .option('--wait', 'wait until the initial copy is done (PAIR)')
       .option('--timeout <d>', 'with --wait (default 10m)', durationArg('--timeout'))
       .action(act(pair, 'create')),
@@ -154,7 +157,7 @@ export function registerRepl(program: Command): void {
     const c = dataOpts(pull.command(verb).argument('<journal>', 'the restore journal, ARRAY:JOURNAL'));
     if (verb === 'start') {
       c.option('--interval <d>', "fixed interval (default: adaptive, chosen from the primary's journal state)", durationArg('--interval'));
-      c.option('--references', 'send references instead of data for blocks the secondary holds (the default)');
+      c.option('--references', 'send references instead of data for blocks the secondary holds, on any link (default: auto, where the link limits)');
       c.option('--no-references', 'always send data (kept for the journal group)');
     }
     c.description({ start: 'start pulling (persistent: resumes after a restart)', stop: 'stop pulling', status: 'counters, rates, sequence numbers', once: 'one pull and restore now' }[verb]).action(

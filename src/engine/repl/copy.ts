@@ -11,7 +11,7 @@
  * Every copy and resync reports logical, data, reference and equal bytes (statsOf).
  */
 import { E, type RcopyError, storageError } from '../../errors.js';
-import { ReferenceSettings } from './references/settings.js';
+import { ReferenceSettings, linkFactsOf } from './references/settings.js';
 import { savings } from './references/wire.js';
 import type { PairRow } from './repl-store.js';
 import type { Parts } from './parts.js';
@@ -36,7 +36,7 @@ export class CopyManager {
   constructor(private readonly parts: Pick<Parts, 'site' | 'records' | 'files' | 'links'>) {
     this.site = parts.site;
     this.records = parts.records;
-    this.references = new ReferenceSettings(parts.records.rs.store);
+    this.references = new ReferenceSettings(parts.records.rs.store, (j) => linkFactsOf(parts, j));
     this.groupSwitch = new GroupSwitch(parts, (id) => this.statsOf(id));
   }
 

@@ -24,7 +24,7 @@
 import { E, type RcopyError, storageError, withPath } from '../../errors.js';
 import type { Volume } from '../array/volume.js';
 import { trackBuffers } from '../util/buffer-pool.js';
-import { ReferenceSettings } from './references/settings.js';
+import { ReferenceSettings, linkFactsOf } from './references/settings.js';
 import { addCounts, emptyCounts, reconstruct, savings, segsWireBytes } from './references/wire.js';
 import type { Parts } from './parts.js';
 import { PULL_BATCH, Restorer } from './restore.js';
@@ -78,7 +78,7 @@ export class PullManager {
     this.journals = parts.journals;
     this.files = parts.files;
     this.links = parts.links;
-    this.references = new ReferenceSettings(parts.records.rs.store);
+    this.references = new ReferenceSettings(parts.records.rs.store, (j) => linkFactsOf(parts, j));
     this.reconciler = new Reconciler(parts);
     this.restorer = new Restorer(parts, (journal, state, reason) => this.suspendSecondary(journal, state, reason));
   }

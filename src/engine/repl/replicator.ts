@@ -66,13 +66,14 @@ export class Replicator {
   readonly takeovers: Takeover;
   readonly verifier: Verifier;
 
-  constructor(array: StorageArray, peers: PeerGetter, log: (msg: string) => void) {
+  constructor(array: StorageArray, peers: PeerGetter, log: (msg: string) => void, opts: { peerIsRemote?: (name: string) => boolean } = {}) {
     const site: Site = {
       array,
       name: array.name,
       log,
       fault: (point) => faultPoint(array.name, point, logFile(array.dir)),
       delay: (point) => faultDelay(array.name, point, logFile(array.dir)),
+      peerIsRemote: opts.peerIsRemote ?? (() => false),
     };
     this.site = site;
     const records = (this.records = new GroupRecords(site));

@@ -9,4 +9,6 @@ export interface Site {
   fault(point: string): void;
   /** A delay point for tests (fault.ts): RCOPY_DELAY=ARRAY:POINT:MS holds this step. */
   delay(point: string): Promise<void>;
+  /** Whether a peer array is reached over TCP (another host) rather than on this host. */
+  peerIsRemote(name: string): boolean;
 }

@@ -9,10 +9,34 @@ import type { CopyManager } from '../../engine/repl/copy.js';
 import type { PullManager } from '../../engine/repl/pull-loop.js';
 import { Replicator, type PeerCaller } from '../../engine/repl/replicator.js';
 import { checkName } from '../../units.js';
+import { whereIs } from '../transport/resolve.js';
 import type { HandlerContext, Handlers, Service } from '../handlers.js';
 import { guardPair, guarded } from './group-guards.js';
 import type { JournalInfo, PairDetail, PairOpResult, PairView, Results } from '../methods.js';
 import { bool, int, num, oneOf, optInt, optNum, optStr, str } from '../validate.js';
+
+/** A journal's view with whether its group sends references now, and the setting that decides it. */
+function referencesView(s: ReplService, name: string): JournalInfo {
+  return { ...journalView(s.r.journals.journalInfo(name)), references: s.pulls.references.enabled(name), referencesMode: s.pulls.references.mode(name) };
+}
+
+/** Whether a peer array is a remote of this home (TCP), asked at most every 5 s per name. An array
+ *  not known here counts as remote (references stay on where nothing says the link is local). */
+function remoteTeller(home: string): (name: string) => boolean {
+  const seen = new Map<string, { remote: boolean; at: number }>();
+  return (name) => {
+    const c = seen.get(name);
+    if (c && Date.now() - c.at < 5000) return c.remote;
+    let remote = true;
+    try {
+      remote = whereIs(name, home).remote !== undefined;
+    } catch {
+      /* not known here */
+    }
+    seen.set(name, { remote, at: Date.now() });
+    return remote;
+  };
+}
 
 export class ReplService implements Service {
   readonly name = 'replication';
@@ -28,6 +52,7 @@ export class ReplService implements Service {
       ctx.array,
       (name) => ctx.peers.get(name) as Promise<PeerCaller>,
       (m) => ctx.log(m),
+      { peerIsRemote: remoteTeller(ctx.home) },
     );
     this.pulls = this.r.pulls;
     this.copies = this.r.copies;
@@ -132,14 +157,14 @@ export const handlers: Handlers = {
     if (o !== undefined) patch.overflowWatchMs = o;
     if (p.autoResync !== undefined) patch.autoResync = bool(p, 'autoResync');
     s.r.journals.setJournalOptions(str(p, 'name'), patch);
-    if (p.references !== undefined) s.pulls.references.set(str(p, 'name'), bool(p, 'references'));
-    return { ...journalView(s.r.journals.journalInfo(str(p, 'name'))), references: s.pulls.references.enabled(str(p, 'name')) };
+    if (p.references !== undefined && p.references !== null) s.pulls.references.set(str(p, 'name'), p.references === 'auto' ? 'auto' : bool(p, 'references'));
+    return referencesView(s, str(p, 'name'));
   },
   'journal.list': async (ctx) => {
     const s = svc(ctx);
     return s.r.records.rs.journals().map((j) => journalView(s.r.journals.journalInfo(j.name)));
   },
-  'journal.show': async (ctx, p) => ({ ...journalView(svc(ctx).r.journals.journalInfo(str(p, 'name'))), references: svc(ctx).pulls.references.enabled(str(p, 'name')) }),
+  'journal.show': async (ctx, p) => referencesView(svc(ctx), str(p, 'name')),
   'journal.delete': async (ctx, p) => {
     await svc(ctx).r.journals.deleteJournal(str(p, 'name'));
     svc(ctx).pulls.forget(str(p, 'name'));
