@@ -232,9 +232,9 @@ async function waitFor(
 
 /**
  * Waiting for a journaling state (PAIR, COPY, PFUL) is hopeless once the group is suspended by an
- * error (PSUE, PFUS) and its journal does not resync by itself: the wait fails then, as CCI's
- * pairevtwait does on PSUE, instead of running out its timeout. The journal's auto-resync setting
- * is asked once, when such a state is first seen.
+ * error and nothing resyncs it by itself (PFUS; PSUE unless its journal has auto-resync, which
+ * brings a PSUE group back once its link is up): the wait fails then, as CCI's pairevtwait does on
+ * PSUE, instead of running out its timeout. The auto-resync setting is asked once per journal.
  */
 function errorSuspended(ctx: CliContext): (v: PairViews) => Promise<RcopyError | null> {
   const auto = new Map<string, boolean>();
@@ -244,8 +244,9 @@ function errorSuspended(ctx: CliContext): (v: PairViews) => Promise<RcopyError |
     if (!side || (st !== 'PSUE' && st !== 'PFUS')) return null;
     const s = v.s;
     const key = s ? `${s.array}:${s.journal}` : '';
-    if (s && !auto.has(key)) auto.set(key, !!(await call(ctx, s.array, 'journal.show', { name: s.journal }).catch(() => null))?.autoResync);
-    if (s && auto.get(key)) return null;
+    // auto-resync brings a PSUE group back once its link is up (never a PFUS one)
+    if (s && st === 'PSUE' && !auto.has(key)) auto.set(key, !!(await call(ctx, s.array, 'journal.show', { name: s.journal }).catch(() => null))?.autoResync);
+    if (s && st === 'PSUE' && auto.get(key)) return null;
     const ref = s?.volume ?? side.volume;
     return E.state(`${ref} is ${st} (${side.reason}): it does not return to a journaling state by itself`, `rcopy pair resync ${ref}, or create the journal with --auto-resync`);
   };
