@@ -11,6 +11,7 @@ const MODULES: Array<() => Promise<HandlerModule>> = [
   () => import('./handlers/stats-handlers.js'),
   () => import('./handlers/backup-handlers.js'),
   () => import('./handlers/repl-handlers.js'),
+  () => import('./handlers/track-read-handlers.js'),
   () => import('./handlers/drill-handlers.js'),
   () => import('./handlers/export-handlers.js'),
   () => import('./transport/service.js'),

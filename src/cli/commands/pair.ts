@@ -1,35 +1,25 @@
 /** rcopy pair create|list|show|wait|split|resync|takeover|revert|delete */
 import { E, RcopyError } from '../../errors.js';
 import { knownArray } from '../../server/transport/resolve.js';
-import { formatBytes, formatDuration, formatRate, parseDuration, parseVolRef } from '../../units.js';
+import { formatBytes, formatRate, parseDuration, parseVolRef } from '../../units.js';
 import type { CliContext, CommandOpts } from '../context.js';
 import type { CopyStats } from '../../engine/repl/copy-stats.js';
-import type { PairDetail, PairOpResult, ParamsOf } from '../../server/methods.js';
-
-/** Both sides' views of a pair; a side that could not be reached is null. */
-type PairViews = { p: PairDetail | null; s: PairDetail | null };
+import type { PairOpResult, ParamsOf } from '../../server/methods.js';
 import { iso, type Output } from '../render/output.js';
 import { pairListRows, pairListTable, pairShowData, pairShowText, withExports, type PairSides } from '../render/pairs.js';
 import type { ExportView } from '../../server/nbd/types.js';
 import { confirm, need, type Choice } from '../ui.js';
-import { progress } from '../render/progress.js';
 import { onInterrupt } from '../interrupt.js';
 import { arrayNames, call, remoteNames, volumeChoices } from './common.js';
 import { drillNotes, endDrillsAsked } from './pair-drills.js';
+import { copyStopped, errorSuspended, matches, views, waitFor, type PairTarget, type PairViews } from './pair-wait.js';
+
+export type { PairTarget } from './pair-wait.js';
 import { arrayDir, isArrayDir } from '../../engine/array/home.js';
 
 const arrayExists = (ctx: CliContext, name: string): boolean => isArrayDir(arrayDir(name, ctx.home));
 
 type Args = Array<string | string[] | undefined>;
-
-export interface PairTarget {
-  id: string;
-  /** The array that drives the pair (its secondary side). */
-  sArray: string;
-  pArray: string;
-  /** The side the user named (its volume), or null for a group. */
-  side?: 'P' | 'S' | null;
-}
 
 /** Finds the pairs named by a volume (either side) or by --group. */
 export async function resolvePairs(ctx: CliContext, ref: string | undefined, group: string | undefined): Promise<PairTarget[]> {
@@ -61,19 +51,6 @@ export async function resolvePairs(ctx: CliContext, ref: string | undefined, gro
 async function one(ctx: CliContext, ref: string | undefined, group: string | undefined): Promise<PairTarget> {
   const ps = await resolvePairs(ctx, ref, group);
   return ps[0]!;
-}
-
-/** Both sides' views of a pair; a side that cannot be reached is null. */
-async function views(ctx: CliContext, t: PairTarget): Promise<PairViews> {
-  const get = async (a: string): Promise<PairDetail | null> => {
-    try {
-      return await call(ctx, a, 'pair.show', { id: t.id });
-    } catch {
-      return null;
-    }
-  };
-  const [p, s] = await Promise.all([get(t.pArray), get(t.sArray)]);
-  return { p, s };
 }
 
 export async function create(ctx: CliContext, [pvolArg, svolArg]: Args, opts: CommandOpts): Promise<Output> {
@@ -167,91 +144,6 @@ export async function show(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pro
  * PAIR means both sides are PAIR. Any other state is looked for on the side the user named (its
  * volume's side; PSUS and SSUS are the two faces of a split), or on either side for a group.
  */
-function matches(state: string, v: PairViews, side?: 'P' | 'S' | null): boolean {
-  const ps = v.p?.state;
-  const ss = v.s?.state;
-  if (state === 'PAIR') return ps === 'PAIR' && ss === 'PAIR';
-  const same = (x: string | undefined): boolean => x === state || (state === 'SSUS' && x === 'PSUS') || (state === 'PSUS' && x === 'SSUS');
-  if (side === 'P') return same(ps);
-  if (side === 'S') return same(ss);
-  return same(ps) || same(ss);
-}
-
-function drained(v: PairViews): boolean {
-  return !!v.p && !!v.s && v.s.restoredSeq! >= v.p.lastSeq! && (v.s.journalEntries ?? 0) === 0;
-}
-
-/** A copy or resync that stopped: the secondary left COPY for a suspended state. */
-function copyStopped(v: PairViews): RcopyError | null {
-  const s = v.s;
-  const st = s?.state;
-  if (!s || !st || st === 'COPY' || st === 'PAIR' || st === 'PFUL') return null;
-  return E.resyncFailed(`copy of ${s.id} stopped: ${st} (${s.reason})`, `fix the cause, then rcopy pair resync ${s.id} again${s.imageTracks ? `, or rcopy pair revert ${s.id}` : ''}`);
-}
-
-async function waitFor(
-  ctx: CliContext,
-  targets: PairTarget[],
-  state: string,
-  needDrained: boolean,
-  timeoutMs: number,
-  showProgress: boolean,
-  failIf?: (v: PairViews) => RcopyError | null | Promise<RcopyError | null>,
-): Promise<PairViews[]> {
-  const t0 = Date.now();
-  // tracks are shown as bytes, in the unit of every other size and rate
-  const trackSize = showProgress && ctx.progress ? (await call(ctx, targets[0]!.sArray, 'array.info').catch(() => null))?.trackSize : undefined;
-  const prog = showProgress ? await progress(ctx, `waiting for ${state}`, 'tracks', trackSize) : null;
-  try {
-    for (;;) {
-      const vs = await Promise.all(targets.map((t) => views(ctx, t)));
-      if (vs.every((v, i) => matches(state, v, targets[i]!.side) && (!needDrained || drained(v)))) return vs;
-      for (const v of vs) {
-        const err = await failIf?.(v);
-        if (err) throw err;
-      }
-      const copying = vs.find((v) => v.s?.state === 'COPY')?.s;
-      if (prog && copying)
-        prog.update(
-          copying.copyDone,
-          copying.copyTotal || undefined,
-          copying.copyDone === 0 && copying.resyncing ? 'saving the consistent image' : copying.resyncing ? 'resync: copying' : 'initial copy: copying',
-        );
-      if (Date.now() - t0 > timeoutMs) {
-        const now = vs.map((v, i) => `${targets[i]!.id}: ${v.p?.state ?? '?'}/${v.s?.state ?? '?'}${needDrained && v.p && v.s ? ` (restored ${v.s.restoredSeq} of ${v.p.lastSeq})` : ''}`).join(', ');
-        throw E.timeout(`timed out after ${formatDuration(timeoutMs)} waiting for ${state}${needDrained ? ' and an empty journal' : ''}: ${now}`);
-      }
-      // short waits first (a small resync is over in a fraction of a second), then less often
-      const el = Date.now() - t0;
-      await new Promise((r) => setTimeout(r, el < 1000 ? 10 : el < 3000 ? 40 : 150));
-    }
-  } finally {
-    prog?.stop();
-  }
-}
-
-/**
- * Waiting for a journaling state (PAIR, COPY, PFUL) is hopeless once the group is suspended by an
- * error and nothing resyncs it by itself (PFUS; PSUE unless its journal has auto-resync, which
- * brings a PSUE group back once its link is up): the wait fails then, as CCI's pairevtwait does on
- * PSUE, instead of running out its timeout. The auto-resync setting is asked once per journal.
- */
-function errorSuspended(ctx: CliContext): (v: PairViews) => Promise<RcopyError | null> {
-  const auto = new Map<string, boolean>();
-  return async (v) => {
-    const side = v.s ?? v.p;
-    const st = side?.state;
-    if (!side || (st !== 'PSUE' && st !== 'PFUS')) return null;
-    const s = v.s;
-    const key = s ? `${s.array}:${s.journal}` : '';
-    // auto-resync brings a PSUE group back once its link is up (never a PFUS one)
-    if (s && st === 'PSUE' && !auto.has(key)) auto.set(key, !!(await call(ctx, s.array, 'journal.show', { name: s.journal }).catch(() => null))?.autoResync);
-    if (s && st === 'PSUE' && auto.get(key)) return null;
-    const ref = s?.volume ?? side.volume;
-    return E.state(`${ref} is ${st} (${side.reason}): it does not return to a journaling state by itself`, `rcopy pair resync ${ref}, or create the journal with --auto-resync`);
-  };
-}
-
 export async function wait(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
   const state = String(opts.state ?? 'PAIR').toUpperCase();

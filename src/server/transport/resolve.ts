@@ -21,6 +21,24 @@ export function whereIs(name: string, home: string): Whereabouts {
   }
 }
 
+/** Whether a peer array is a remote of this home (TCP), asked at most every 5 s per name. An array
+ *  not known here counts as remote (references stay on where nothing says the link is local). */
+export function remoteTeller(home: string): (name: string) => boolean {
+  const seen = new Map<string, { remote: boolean; at: number }>();
+  return (name) => {
+    const c = seen.get(name);
+    if (c && Date.now() - c.at < 5000) return c.remote;
+    let remote = true;
+    try {
+      remote = whereIs(name, home).remote !== undefined;
+    } catch {
+      /* not known here */
+    }
+    seen.set(name, { remote, at: Date.now() });
+    return remote;
+  };
+}
+
 /** Throws ERR_RCOPY_NO_ARRAY unless the name is a local array or a remote of this home. */
 export function knownArray(name: string, home: string): void {
   whereIs(name, home);
