@@ -28,6 +28,8 @@ export interface RoundParams {
   aheadMs?: number;
   /** From a batch's arrival to its restore on the secondary (0: at once). */
   restoreMs?: number;
+  /** Instead: from a batch's arrival to its restore, by the batch's data bytes (ms). */
+  restoreDelay?: (bytes: number) => number;
   /** Added to each wait of the interval (ms, may be negative): a request's varying round trip (none: every round alike). */
   jitter?: () => number;
 }
@@ -40,7 +42,10 @@ export class PullRounds {
   pending = 0;
   /** First write taken and not yet released. */
   private unreleased = 0;
-  private readonly arrival: Float64Array;
+  /** When each write taken was restored on the secondary. */
+  private readonly restored: Float64Array;
+  /** When the last batch taken is restored. */
+  private lastRestored = -Infinity;
 
   constructor(
     private readonly p: RoundParams,
@@ -48,29 +53,30 @@ export class PullRounds {
     writes: number,
   ) {
     this.next = first;
-    this.arrival = new Float64Array(writes);
+    this.restored = new Float64Array(writes);
   }
 
   /**
    * Runs the rounds that start before t (writes [pending, made) were made by then; `times` has all
    * `count` writes' times);
-   * `arrive(j, at)` is told each write's arrival, `release(j, at)` when its space is freed.
+   * `arrive(j, at, restored)` is told each write's arrival and restore, `release(j, at)` when its space is freed.
    */
   runUntil(
     t: number,
     made: number,
     w: { times: Float64Array; wire: Float64Array; lengths: Uint32Array; count: number },
-    arrive: (j: number, at: number) => void,
+    arrive: (j: number, at: number, restored: number) => void,
     release: (j: number, at: number) => void,
   ): void {
     const p = this.p;
     const idle = p.latencyMs + p.intervalMs;
     const ahead = p.aheadMs ?? 0;
     const restore = p.restoreMs ?? 0;
+    const delay = p.restoreDelay;
     const times = w.times;
     while (this.next < t) {
       const c = this.next;
-      while (this.unreleased < this.pending && this.arrival[this.unreleased]! + restore <= c) release(this.unreleased++, c);
+      while (this.unreleased < this.pending && this.restored[this.unreleased]! <= c) release(this.unreleased++, c);
       let j = this.pending;
       if (j >= made || times[j]! > c) {
         // nothing to take: skip the empty rounds up to the next write (or t)
@@ -90,9 +96,10 @@ export class PullRounds {
       const start = Math.max(this.wireFree, c);
       this.wireFree = start + bytes * p.msPerByte;
       const end = Math.max(c + p.latencyMs, this.wireFree);
+      const restored = (this.lastRestored = Math.max(this.lastRestored, end + (delay ? delay(data) : restore)));
       for (let k = this.pending; k < j; k++) {
-        this.arrival[k] = end;
-        arrive(k, end);
+        this.restored[k] = restored;
+        arrive(k, end, restored);
       }
       this.pending = j;
       // more waiting than taken (the batch was full, or a write was being made): ask again at once
