@@ -34,8 +34,8 @@ export function verifyText(v: Verification): string[] {
       : `          (the interval and a request's round trip: only ${v.link.waits.count} real rounds' waits measured), asking ahead after a write made within ${v.link.aheadMs.toFixed(1)}ms,`,
     `          restores a batch after the delay sampled for batches of about its size (median of all ${v.link.restoreMs.toFixed(1)}ms); for the writes as due: peak ${formatBytes(v.scheduled.peak)}, lag p99 ${ms(v.scheduled.lagP99)}`,
     `          peak journal: records written and not yet restored, counted from the journals' seqs; predicted: the least and the most of 128 simulations whose`,
-    `          every round waits ${v.link.waits.used ? 'one of the measured waits' : 'the interval ±2 round trips'} (which writes of a burst a round takes is not repeated from run to run; central: peak ${formatBytes(p.peak)},`,
-    `          lag p99 ${ms(p.lagP99)}); space held: the master journal's`,
+    `          every round waits ${v.link.waits.used ? 'one of the measured waits' : 'the interval ±2 round trips'} and every batch restores after one of the delays sampled for its size`,
+    `          (which writes of a burst a round takes is not repeated from run to run; central: peak ${formatBytes(p.peak)}, lag p99 ${ms(p.lagP99)}); space held: the master journal's`,
     `          space in use (sampled), freed only by the first request after the restore: a restore later than the next request holds a batch a round longer`,
     ...(v.predicted.lagP99 / v.speedup < 20 * v.link.roundMs
       ? [`caution   the replay's lag p99 (${ms(v.predicted.lagP99 / v.speedup)} real) is within 20 pull rounds: per-round costs the model leaves out weigh; use a smaller --speedup`]
