@@ -5,9 +5,12 @@
  * write), and ends when the link shaper lets it (link-shaper.ts: one latency after c, or when the
  * wire has carried the batch, the wire being busy with earlier batches until `wireFree`). The next
  * round starts `intervalMs` after the end; a round with nothing to take lasts one latency. The
- * batch is restorable on the secondary at the round's end; its journal space on the primary is
- * restored `restoreMs` after that, and its journal space on the primary is freed by the first
- * request that starts after it was restored (the request reports the restored seq).
+ * batch is restorable on the secondary at the round's end and restored `restoreMs` after that (or
+ * `restoreDelay` of its data: on a loaded machine a batch of 1 MB takes 20-50 ms, one of 100 KB a
+ * few); its journal space on the primary is freed by the first request that starts after it was
+ * restored (the request reports the restored seq). Writes are released in order: a small batch
+ * restored sooner than the large one before it is freed with it (the secondary restores one batch
+ * at a time, in order).
  *
  * Asking ahead (pull-loop.ts): when the primary's reply says more is waiting than it sent (a write
  * was made while it read the batch: modelled as a write made within `aheadMs` after the round's
@@ -44,8 +47,6 @@ export class PullRounds {
   private unreleased = 0;
   /** When each write taken was restored on the secondary. */
   private readonly restored: Float64Array;
-  /** When the last batch taken is restored. */
-  private lastRestored = -Infinity;
 
   constructor(
     private readonly p: RoundParams,
@@ -96,7 +97,7 @@ export class PullRounds {
       const start = Math.max(this.wireFree, c);
       this.wireFree = start + bytes * p.msPerByte;
       const end = Math.max(c + p.latencyMs, this.wireFree);
-      const restored = (this.lastRestored = Math.max(this.lastRestored, end + (delay ? delay(data) : restore)));
+      const restored = end + (delay ? delay(data) : restore);
       for (let k = this.pending; k < j; k++) {
         this.restored[k] = restored;
         arrive(k, end, restored);

@@ -186,9 +186,9 @@ test('restoreDelay: a batch restores after the delay of its own data', () => {
   assert.equal(simulate(writes, { ...base, pull: { ...pull, restoreMs: 9.2 } }).peak.bytes, 1024);
 });
 
-test('restoreDelay: batches restore one at a time, a small one never before the large one ahead of it', () => {
+test('restoreDelay: a small batch restored sooner than the large one before it is released with it, in order', () => {
   // B (made at 0.5) is taken by a request asked ahead at 1 (aheadMs), arrives at 920 + 92 = 1,012
-  // and would be restored at once, but A (restored 920 + 200 = 1,120) goes first: C, made at
+  // and its own delay is 0, but A (restored 920 + 200 = 1,120) is released first: C, made at
   // 1,100, finds A and B still there
   const writes = log([
     [0, 920],
@@ -199,6 +199,8 @@ test('restoreDelay: batches restore one at a time, a small one never before the 
   const r = simulate(writes, { ...base, samples: 1000, pull });
   assert.equal(r.peak.bytes, 1024 + 512 + 512);
   assert.equal(r.lag.max, 1011.5, 'B arrives at 1,012');
+  // A restored at once too: B and A are gone when C is made
+  assert.equal(simulate(writes, { ...base, pull: { ...pull, restoreDelay: () => 0 } }).peak.bytes, 1024 + 512);
   // freed by requests instead: the round at 1,112 (after B's) reports both restored only after 1,120
   assert.equal(simulate(writes, { ...base, pull: { ...pull, freeAt: 'request' } }).peak.bytes, 1024 + 512 + 512);
 });
