@@ -28,16 +28,16 @@ interface Figures {
  * Issue 22's agreement: the peak journal usage within 10%, lag p99 within 20%, overflow yes/no.
  * The peak journal is the bytes of records written and not yet restored on the secondary, counted
  * from the journals' own seqs, as the simulation counts it. Which writes of a burst a pull round
- * takes is not repeated from run to run (the real rounds' waits vary by tens of ms on a loaded
- * machine), and on hm_0 at 8x the real pair itself peaks at either about 2.01 MB or 2.30 MB
- * (lag p99 about 5.6 s or 6.4 s): so both are predicted as ranges over simulations whose rounds
- * wait as the real ones did (their waits measured in the same run), and the measured figures are
- * held to 10% and 20% of those ranges, as the command judges them (checked here too). The ranges
- * are held to 1.5x (their low end to their high), a sanity bound, not the agreement: with the
- * waits of a loaded machine they came out 1.00-1.40x on hm_0 (the modes and some spread) in 17 runs
- * at load 4-8, where the real pair's own peaks spread 1.24x (1.91 to 2.37 MB).
+ * takes is not repeated from run to run: on hm_0 at 8x, the request that falls into the 12-write
+ * burst at 16 s (trace time 2 min) takes its first 1-3 writes in some runs and most of it in others,
+ * and the rounds after it follow: the real pair peaks at 2.01 MB or at 2.2-2.30 MB (lag p99 about
+ * 5.6 s or 6.4 s). The simulation gives both (its rounds wait as the real ones did, each batch
+ * restores as one of its size did), so both are predicted as ranges over its simulations, and the
+ * measured figures are held to 10% and 20% of the ranges' middle, as the command judges them
+ * (checked here too). The ranges are held to 1.25x (their low end to their high): hm_0's two
+ * outcomes are 1.15x apart.
  * The master journal's space in use (sampled) is shown beside it, not judged: it is freed only by
- * the first request after a restore, and whether a large batch's restore (36-62 ms for ~900 KiB
+ * the first request after a restore, and whether a large batch's restore (20-50 ms for ~1 MB
  * here) ends before the next request 20 ms later decides whether the batch is held one more round
  * (hm_0 at 8x: +0% to +43% over the prediction). It is held to a factor that catches a broken model.
  */
@@ -49,23 +49,25 @@ function assertAgree(
   const m = v.measured;
   const r = (a: number, b: number): string => (a / b).toFixed(3);
   console.log(
-    `# ${what}: peak predicted ${p.peak} (${p.peakRange.join('-')}) measured ${m.peak} (${r(m.peak, p.peakRange[0])} of the low end, ${r(m.peak, p.peakRange[1])} of the high); ` +
-      `lag p99 predicted ${Math.round(p.lagP99)} (${p.lagP99Range.map(Math.round).join('-')}) measured ${Math.round(m.lagP99)} (${r(m.lagP99, p.lagP99Range[0])}, ${r(m.lagP99, p.lagP99Range[1])}); ` +
+    `# ${what}: peak predicted ${p.peak} (${p.peakRange.join('-')}) measured ${m.peak} (${r(m.peak, p.peakRange[0])} of the low end, ${r(m.peak, p.peakRange[1])} of the high, ${r(2 * m.peak, p.peakRange[0] + p.peakRange[1])} of the middle); ` +
+      `lag p99 predicted ${Math.round(p.lagP99)} (${p.lagP99Range.map(Math.round).join('-')}) measured ${Math.round(m.lagP99)} (${r(m.lagP99, p.lagP99Range[0])}, ${r(m.lagP99, p.lagP99Range[1])}, ${r(2 * m.lagP99, p.lagP99Range[0] + p.lagP99Range[1])}); ` +
       `space ${p.space} ${m.space} (${r(m.space, p.space)}); round waits measured ${v.link.waits.count}${v.link.waits.used ? '' : ' (too few: not used)'}`,
   );
   assert.equal(m.overflow, p.overflow, `${what}: overflow predicted ${p.overflow}, measured ${m.overflow}`);
   assert.ok(p.peak > 64 * 1024, `${what}: the journal holds something (${p.peak})`);
   const [lo, hi] = p.peakRange;
-  assert.ok(lo <= p.peak && p.peak <= hi && hi <= 1.5 * lo, `${what}: the predicted range holds the prediction and is narrow (${lo}-${hi})`);
-  assert.ok(m.peak >= 0.9 * lo && m.peak <= 1.1 * hi, `${what}: peak journal predicted ${p.peak} (${lo}-${hi}), measured ${m.peak}`);
+  assert.ok(lo <= p.peak && p.peak <= hi && hi <= 1.25 * lo, `${what}: the predicted range holds the prediction and is narrow (${lo}-${hi})`);
+  const mid = (lo + hi) / 2;
+  assert.ok(Math.abs(m.peak - mid) <= 0.1 * mid, `${what}: peak journal predicted ${p.peak} (${lo}-${hi}), measured ${m.peak}`);
   assert.equal(v.agree.peak, true);
   assert.ok(p.space >= p.peak && m.space >= 0.9 * m.peak, `${what}: the space held is at least the usage (predicted ${p.space} >= ${p.peak}, measured ${m.space} >= ${m.peak})`);
   // (the central simulation's space; a run in another phase holds more: against the peak range's top then)
   assert.ok(m.space >= 0.5 * p.space && m.space <= 1.6 * Math.max(p.space, hi), `${what}: space held predicted ${p.space} (peak up to ${hi}), measured ${m.space}`);
   const [llo, lhi] = p.lagP99Range;
-  assert.ok(p.lagP99 > 0 && llo <= p.lagP99 && p.lagP99 <= lhi && lhi <= 1.5 * llo, `${what}: a lag to compare, its range holds it and is narrow (${llo}-${lhi})`);
+  assert.ok(p.lagP99 > 0 && llo <= p.lagP99 && p.lagP99 <= lhi && lhi <= 1.25 * llo, `${what}: a lag to compare, its range holds it and is narrow (${llo}-${lhi})`);
   const res = v.samples.resolutionMs;
-  assert.ok(m.lagP99 >= 0.8 * llo - res && m.lagP99 <= 1.2 * lhi + res, `${what}: lag p99 predicted ${p.lagP99} (${llo}-${lhi}), measured ${m.lagP99}`);
+  const lmid = (llo + lhi) / 2;
+  assert.ok(Math.abs(m.lagP99 - lmid) <= 0.2 * lmid + res, `${what}: lag p99 predicted ${p.lagP99} (${llo}-${lhi}), measured ${m.lagP99}`);
   assert.equal(v.agree.lagP99, true);
   assert.equal(v.agree.all, true);
 }

@@ -25,6 +25,7 @@ import {
   MIN_WAITS,
   quantile,
   restoreDelay,
+  restoreDelays,
   roundWaits,
   measuredFigures,
   predictReplay,
@@ -100,7 +101,7 @@ export async function verifyReplay(ctx: CliContext, log: WriteLog, o: VerifyOpti
       restoreMs: restoreDelay(run.samples),
     };
     // without measured waits, a round's length varies by a request's round trip and by how late the shaper's timer fires: ±2 median round trips
-    const model = { ...link, pullIntervalMs: roundMs, waits, journal: capacity, trackSize: o.trackSize, jitterMs: 2 * run.samples.resolutionMs };
+    const model = { ...link, pullIntervalMs: roundMs, waits, restores: restoreDelays(run.samples), journal: capacity, trackSize: o.trackSize, jitterMs: 2 * run.samples.resolutionMs };
     const pred = predictReplay(run.samples, model);
     const scheduled = predictReplay({ ...run.samples, made: schedule.times.slice(0, schedule.length) }, model);
     const meas = measuredFigures(run.samples);

@@ -23,12 +23,12 @@
  *   - with `pull` (what `--verify` compares with a real pair pulling at a fixed interval), writes go
  *     in the secondary's pull rounds instead (rounds.ts), and a record's space is freed by the first
  *     request after its restore (or, with `freeAt: 'restore'`, the usage counts what is written and
- *     not yet restored: a record leaves it `restoreMs` after its arrival); outages are not modelled then.
+ *     not yet restored: a record leaves it when the rounds restore its batch); outages are not modelled then.
  */
 export { lagFigures, sendEnd, type Outage } from './lag.js';
 import { PagedTable } from '../traces/paged-table.js';
 import { lagFigures, sendEnd, type LagFigures, type Outage } from './lag.js';
-import { PullRounds } from './rounds.js';
+import { PullRounds, type RoundParams } from './rounds.js';
 import type { WriteLog } from './writes.js';
 
 export interface SimParams {
@@ -62,7 +62,7 @@ export interface SimParams {
    */
   couple?: { after: number; arrivals: Float64Array };
   /** The secondary pulls in rounds at this fixed interval (rounds.ts) instead of the continuous link. */
-  pull?: { intervalMs: number; batchBytes: number; aheadMs?: number; restoreMs?: number; dataOnlyWire?: boolean; freeAt?: 'request' | 'restore'; jitter?: () => number };
+  pull?: Omit<RoundParams, 'latencyMs' | 'msPerByte'> & { dataOnlyWire?: boolean; freeAt?: 'request' | 'restore' };
 }
 
 export interface SimResult {
@@ -165,17 +165,16 @@ class JournalQueue {
     this.relAt = pull ? new Float64Array(n).fill(Infinity) : null;
     if (pull?.freeAt === 'restore') {
       const rel = this.relAt!;
-      const restoreMs = pull.restoreMs ?? 0;
-      this.onArrive = (j, at) => {
+      this.onArrive = (j, at, restored) => {
         this.arrive(j, at);
-        rel[j] = at + restoreMs;
+        rel[j] = restored;
       };
       this.onRelease = () => undefined;
     }
   }
 
   /** What the rounds tell of a write's arrival and release (freed by a request, by default). */
-  private onArrive = (j: number, at: number): void => this.arrive(j, at);
+  private onArrive = (j: number, at: number, _restored: number): void => this.arrive(j, at);
   private onRelease = (j: number, at: number): void => {
     this.relAt![j] = at;
   };

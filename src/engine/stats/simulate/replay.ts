@@ -142,6 +142,61 @@ export function restoreDelay(s: ReplaySamples): number {
   return median(d);
 }
 
+/**
+ * Each sampled arrival's data and restore delay, [bytes, ms], by data up: the writes first seen
+ * arrived at one sample are a batch (or several: one sample apart at most), its delay from that
+ * sample to the first restored seq that covers its last write. The secondary restores a batch of
+ * 1 MB in 20-50 ms on a loaded machine, one of 100 KB in a few ms (hm_0 at 8x): the simulation
+ * restores each batch after a delay measured for a batch of about its size (restoreModel).
+ */
+export function restoreDelays(s: ReplaySamples): Array<[number, number]> {
+  const last = lastSeqs(s);
+  const a = releases(last, s.arrived);
+  const r = releases(last, s.restored);
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < last.length && a[i]! < Infinity;) {
+    const t = a[i]!;
+    let data = 0;
+    for (; i < last.length && a[i] === t; i++) data += s.lengths[i]!;
+    if (r[i - 1]! < Infinity) out.push([data, Math.max(0, r[i - 1]! - t)]);
+  }
+  return out.sort((x, y) => x[0] - y[0]);
+}
+
+/**
+ * A batch's restore delay for the simulation, from the measured ones (restoreDelays, by data up):
+ * `pick` chooses among those of the batches within NEAR of its data (none: the nearest in size). Without measured ones: `fallback`.
+ */
+/** Batches within this factor of each other's data restore alike (restoreModel). */
+const NEAR = 1.25;
+
+export function restoreModel(measured: ReadonlyArray<[number, number]>, pick: (delays: number[]) => number, fallback: number): (bytes: number) => number {
+  if (!measured.length) return () => fallback;
+  const sizes = measured.map((m) => m[0]);
+  const at = (b: number): number => {
+    let lo = 0;
+    let hi = sizes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sizes[mid]! < b) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return (bytes) => {
+    let i = at(bytes / NEAR);
+    let j = at(NEAR * bytes + 1);
+    if (i === j) {
+      // none within a factor of 2: the nearest in size (by ratio)
+      const k = i >= sizes.length || (i > 0 && bytes / sizes[i - 1]! < sizes[i]! / bytes) ? i - 1 : i;
+      [i, j] = [k, k + 1];
+    }
+    const d: number[] = [];
+    for (let k = i; k < j; k++) d.push(measured[k]![1]);
+    return pick(d);
+  };
+}
+
 /** Fewer measured round waits than this: the simulated rounds wait the interval and a request's round trip, varied by ±`jitterMs`. */
 export const MIN_WAITS = 8;
 
@@ -186,6 +241,8 @@ export interface ReplayLink {
   aheadMs: number;
   /** From a write's arrival on the secondary to its restore (restoreDelay). */
   restoreMs: number;
+  /** The measured batches' restore delays (restoreDelays): with them, each batch restores after one of a batch of about its size. */
+  restores?: Array<[number, number]>;
   trackSize: number;
   /** The real rounds' waits beyond the wire (roundWaits): with MIN_WAITS or more, the simulated rounds wait as these did. */
   waits?: number[];
@@ -195,6 +252,20 @@ export interface ReplayLink {
 
 /** Simulations the ranges of the peak and of lag p99 are taken over. */
 const PHASES = 128;
+
+/** A measured wait longer than this many times their median is a stall, not drawn (usualWaits). */
+const STALL = 3;
+
+/**
+ * The measured waits a simulated round draws from: without the stalls (longer than STALL x the
+ * median: the machine or the sampler held up, once in a run; hm_0 at 8x under load: one wait of
+ * 500 ms among 22 of 15-41 ms). Drawn in every round of every simulation, one would move each
+ * round's phase and the ranges would hold what no real run does (1.97-2.54 MB against 2.01 and 2.30).
+ */
+export function usualWaits(waits: readonly number[]): number[] {
+  const m = median(waits);
+  return waits.filter((w) => w <= STALL * m);
+}
 
 /** The value at rank floor(q * n) of a list sorted up (0 if empty). */
 export function quantile(a: readonly number[], q: number): number {
@@ -213,21 +284,33 @@ export function median(a: readonly number[]): number {
  * and the peak journal usage with each record counted until its restore (after an overflow: the
  * space, as measured).
  *
- * The rounds wait the median of the measured waits (roundWaits; too few of them: `pullIntervalMs`).
+ * The rounds wait the median of the measured waits (roundWaits without the stalls, usualWaits; too
+ * few of them: `pullIntervalMs`), and each batch is restored after the delay measured for batches of
+ * about its size (restoreDelays, restoreModel: their median; none measured: `restoreMs`).
  * The peak's range: which writes of a burst a round takes depends on where the rounds before it
  * stand (their phase), and a burst taken in other rounds leaves another peak. A real round's wait
  * varies (on a loaded machine by tens of ms: a restore or a timer late), so the phase is not
  * repeated from run to run: the range is the least and the most peak of PHASES simulations whose
- * every round waits one of the measured waits, drawn at random (seeded), besides the central one
- * (too few measured waits: `pullIntervalMs` ± `jitterMs`, uniform). The phase decides the lag as
- * well (a burst split over two rounds waits one round longer): lag p99 has its range over the same
- * simulations.
+ * every round waits one of the measured waits and every batch restores after one of the measured
+ * delays, drawn at random (seeded), besides the central one (too few measured waits:
+ * `pullIntervalMs` ± `jitterMs`, uniform). On hm_0 at 8x the phase at one burst decides between two
+ * outcomes: a request that falls into the first ~5 ms of the 12 writes at 16 s takes 1-3 of them,
+ * the next rounds take 495-528 and 529-676 (1 MB, restored 20-50 ms after its arrival, while the
+ * burst 838-860 is made): 2.20-2.30 MB; a later one takes most of the burst, then 504-574 and
+ * 575-726: 2.01 MB. The phase decides the lag as well (a burst split over two rounds waits one
+ * round longer): lag p99 has its range over the same simulations.
  */
 export function predictReplay(s: Pick<ReplaySamples, 'made' | 'lengths'>, link: ReplayLink): Figures {
   const log = new WriteLog();
   for (let i = 0; i < s.made.length; i++) log.add(s.made[i]!, 0, 0, s.lengths[i]!);
-  const waits = link.waits && link.waits.length >= MIN_WAITS ? link.waits : null;
+  const waits = link.waits && link.waits.length >= MIN_WAITS ? usualWaits(link.waits) : null;
   const intervalMs = waits ? median(waits) : link.pullIntervalMs;
+  let x = 0x9e3779b9;
+  const uniform = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  // a batch restores after the delay measured for batches of about its size: their median (central run) or one drawn
+  const restores = link.restores?.length ? link.restores : null;
+  const central = restores ? restoreModel(restores, median, link.restoreMs) : undefined;
+  const drawn = restores ? restoreModel(restores, (d) => d[Math.floor(uniform() * d.length)]!, link.restoreMs) : undefined;
   const run = (freeAt: 'request' | 'restore', jitter?: () => number, lags = false): SimResult =>
     simulate(log, {
       bandwidth: link.bandwidth,
@@ -237,15 +320,13 @@ export function predictReplay(s: Pick<ReplaySamples, 'made' | 'lengths'>, link: 
       trackSize: link.trackSize,
       rpoMs: Infinity,
       samples: freeAt === 'request' || lags ? undefined : 0,
-      pull: { intervalMs, batchBytes: PULL_BATCH_BYTES, aheadMs: link.aheadMs, restoreMs: link.restoreMs, dataOnlyWire: true, freeAt, jitter },
+      pull: { intervalMs, batchBytes: PULL_BATCH_BYTES, aheadMs: link.aheadMs, restoreMs: link.restoreMs, restoreDelay: jitter ? drawn : central, dataOnlyWire: true, freeAt, jitter },
     });
   const r = run('request');
   const overflow = r.overflow !== null;
   const peak = overflow ? r.peak.bytes : run('restore').peak.bytes;
   const range: [number, number] = [peak, peak];
   const lagRange: [number, number] = [r.lag.p99, r.lag.p99];
-  let x = 0x9e3779b9;
-  const uniform = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const jitterMs = link.jitterMs ?? 0;
   const jitter = waits ? () => waits[Math.floor(uniform() * waits.length)]! - intervalMs : jitterMs > 0 ? () => (uniform() * 2 - 1) * jitterMs : null;
   for (let k = 0; k < PHASES && !overflow && jitter; k++) {
@@ -270,18 +351,26 @@ export interface Agreement {
   all: boolean;
 }
 
+/** The middle of a predicted range: what a measured figure is judged against (agreement). */
+export function middle([lo, hi]: readonly [number, number]): number {
+  return (lo + hi) / 2;
+}
+
 /**
  * Whether measured agrees with predicted. Before an overflow only: after it the pair is suspended
  * and the figures are those of a bitmap, not of a journal. The peak journal is within 10% of the
- * predicted range and lag p99 within 20% of its range (see predictReplay); the lag may differ by
- * the measurement's resolution besides (a lag is known only at the samples).
+ * middle of the predicted range and lag p99 within 20% of the middle of its range (see
+ * predictReplay: the range holds the outcomes of the rounds' phases, and its middle is the value
+ * nearest to all of them: on hm_0 at 8x the real pair peaks at one of two values 1.15x apart, both
+ * within 7% of the middle); the lag may differ by the measurement's resolution besides (a lag is
+ * known only at the samples).
  */
 export function agreement(pred: Figures, meas: Figures, resolutionMs: number): Agreement {
   const overflow = pred.overflow === meas.overflow;
   const both = pred.overflow && meas.overflow;
-  const [lo, hi] = pred.peakRange;
-  const peak = both || (meas.peak >= (1 - PEAK_TOLERANCE) * lo && meas.peak <= (1 + PEAK_TOLERANCE) * hi);
-  const [llo, lhi] = pred.lagP99Range;
-  const lagP99 = both || (meas.lagP99 >= (1 - LAG_TOLERANCE) * llo - resolutionMs && meas.lagP99 <= (1 + LAG_TOLERANCE) * lhi + resolutionMs);
+  const mp = middle(pred.peakRange);
+  const peak = both || Math.abs(meas.peak - mp) <= PEAK_TOLERANCE * mp;
+  const ml = middle(pred.lagP99Range);
+  const lagP99 = both || Math.abs(meas.lagP99 - ml) <= LAG_TOLERANCE * ml + resolutionMs;
   return { peak, lagP99, overflow, all: peak && lagP99 && overflow };
 }

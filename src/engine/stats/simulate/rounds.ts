@@ -5,9 +5,12 @@
  * write), and ends when the link shaper lets it (link-shaper.ts: one latency after c, or when the
  * wire has carried the batch, the wire being busy with earlier batches until `wireFree`). The next
  * round starts `intervalMs` after the end; a round with nothing to take lasts one latency. The
- * batch is restorable on the secondary at the round's end; its journal space on the primary is
- * restored `restoreMs` after that, and its journal space on the primary is freed by the first
- * request that starts after it was restored (the request reports the restored seq).
+ * batch is restorable on the secondary at the round's end and restored `restoreMs` after that (or
+ * `restoreDelay` of its data: on a loaded machine a batch of 1 MB takes 20-50 ms, one of 100 KB a
+ * few); its journal space on the primary is freed by the first request that starts after it was
+ * restored (the request reports the restored seq). Writes are released in order: a small batch
+ * restored sooner than the large one before it is freed with it (the secondary restores one batch
+ * at a time, in order).
  *
  * Asking ahead (pull-loop.ts): when the primary's reply says more is waiting than it sent (a write
  * was made while it read the batch: modelled as a write made within `aheadMs` after the round's
@@ -28,6 +31,8 @@ export interface RoundParams {
   aheadMs?: number;
   /** From a batch's arrival to its restore on the secondary (0: at once). */
   restoreMs?: number;
+  /** Instead: from a batch's arrival to its restore, by the batch's data bytes (ms). */
+  restoreDelay?: (bytes: number) => number;
   /** Added to each wait of the interval (ms, may be negative): a request's varying round trip (none: every round alike). */
   jitter?: () => number;
 }
@@ -40,7 +45,8 @@ export class PullRounds {
   pending = 0;
   /** First write taken and not yet released. */
   private unreleased = 0;
-  private readonly arrival: Float64Array;
+  /** When each write taken was restored on the secondary. */
+  private readonly restored: Float64Array;
 
   constructor(
     private readonly p: RoundParams,
@@ -48,29 +54,30 @@ export class PullRounds {
     writes: number,
   ) {
     this.next = first;
-    this.arrival = new Float64Array(writes);
+    this.restored = new Float64Array(writes);
   }
 
   /**
    * Runs the rounds that start before t (writes [pending, made) were made by then; `times` has all
    * `count` writes' times);
-   * `arrive(j, at)` is told each write's arrival, `release(j, at)` when its space is freed.
+   * `arrive(j, at, restored)` is told each write's arrival and restore, `release(j, at)` when its space is freed.
    */
   runUntil(
     t: number,
     made: number,
     w: { times: Float64Array; wire: Float64Array; lengths: Uint32Array; count: number },
-    arrive: (j: number, at: number) => void,
+    arrive: (j: number, at: number, restored: number) => void,
     release: (j: number, at: number) => void,
   ): void {
     const p = this.p;
     const idle = p.latencyMs + p.intervalMs;
     const ahead = p.aheadMs ?? 0;
     const restore = p.restoreMs ?? 0;
+    const delay = p.restoreDelay;
     const times = w.times;
     while (this.next < t) {
       const c = this.next;
-      while (this.unreleased < this.pending && this.arrival[this.unreleased]! + restore <= c) release(this.unreleased++, c);
+      while (this.unreleased < this.pending && this.restored[this.unreleased]! <= c) release(this.unreleased++, c);
       let j = this.pending;
       if (j >= made || times[j]! > c) {
         // nothing to take: skip the empty rounds up to the next write (or t)
@@ -90,9 +97,10 @@ export class PullRounds {
       const start = Math.max(this.wireFree, c);
       this.wireFree = start + bytes * p.msPerByte;
       const end = Math.max(c + p.latencyMs, this.wireFree);
+      const restored = end + (delay ? delay(data) : restore);
       for (let k = this.pending; k < j; k++) {
-        this.arrival[k] = end;
-        arrive(k, end);
+        this.restored[k] = restored;
+        arrive(k, end, restored);
       }
       this.pending = j;
       // more waiting than taken (the batch was full, or a write was being made): ask again at once

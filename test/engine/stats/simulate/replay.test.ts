@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agreement, heldPeak, measuredFigures, roundWaits, type Figures, type ReplaySamples } from '../../../../src/engine/stats/simulate/replay.js';
+import { agreement, heldPeak, measuredFigures, restoreDelays, restoreModel, roundWaits, usualWaits, type Figures, type ReplaySamples } from '../../../../src/engine/stats/simulate/replay.js';
 
 function samples(over: Partial<ReplaySamples> = {}): ReplaySamples {
   // three writes of 920 bytes (1,024 in the journal each), seqs 11, 12, 13, acknowledged at 0, 10, 20
@@ -80,7 +80,7 @@ test('roundWaits: batches in a row give what each round waited beyond the wire; 
   assert.deepEqual(roundWaits(s, 1_000_000, 30, 20), [10]);
 });
 
-test('agreement: the peak within 10% of the predicted range, lag p99 within 20% of its range', () => {
+test('agreement: the peak within 10% of the middle of the predicted range, lag p99 within 20% of its middle', () => {
   const fig = (peak: number, lag: number, range: [number, number] = [peak, peak], lagRange: [number, number] = [lag, lag]): Figures => ({
     peak,
     peakRange: range,
@@ -91,11 +91,63 @@ test('agreement: the peak within 10% of the predicted range, lag p99 within 20% 
     lagMax: lag,
     overflow: false,
   });
+  // middles 2,150 (10%: 1,935 to 2,365) and 5,500 (20%: 4,400 to 6,600)
   const pred = fig(2000, 5000, [2000, 2300], [5000, 6000]);
-  assert.equal(agreement(pred, fig(2530, 7200), 0).all, true);
-  assert.equal(agreement(pred, fig(2531, 5000), 0).peak, false);
-  assert.equal(agreement(pred, fig(1799, 5000), 0).peak, false);
-  assert.equal(agreement(pred, fig(2000, 7201), 0).lagP99, false);
-  assert.equal(agreement(pred, fig(2000, 7210), 10).lagP99, true, 'the sampling resolution besides');
-  assert.equal(agreement(pred, fig(2000, 3999), 0).lagP99, false);
+  assert.equal(agreement(pred, fig(2000, 5000), 0).all, true, 'both ends of a range 1.15x wide agree');
+  assert.equal(agreement(pred, fig(2300, 6000), 0).all, true);
+  assert.equal(agreement(pred, fig(2365, 6600), 0).all, true);
+  assert.equal(agreement(pred, fig(1935, 4400), 0).all, true);
+  assert.equal(agreement(pred, fig(2366, 5000), 0).peak, false);
+  assert.equal(agreement(pred, fig(1934, 5000), 0).peak, false);
+  assert.equal(agreement(pred, fig(2000, 6601), 0).lagP99, false);
+  assert.equal(agreement(pred, fig(2000, 6610), 10).lagP99, true, 'the sampling resolution besides');
+  assert.equal(agreement(pred, fig(2000, 4399), 0).lagP99, false);
+  // a range wider than 1.1 / 0.9 leaves its ends out
+  assert.equal(agreement(fig(2000, 5000, [2000, 2500]), fig(2000, 5000), 0).peak, false);
+});
+
+test('restoreDelays: each sampled arrival with its data and the time until the restored seq covers it, by data up', () => {
+  // writes 11 and 12 arrive at 12 (1,840 bytes), restored at 20; write 13 arrives at 30, restored at 31
+  const s = samples({
+    arrived: [
+      [12, 12],
+      [30, 13],
+    ],
+    restored: [
+      [12, 10],
+      [20, 12],
+      [31, 13],
+    ],
+  });
+  assert.deepEqual(restoreDelays(s), [
+    [920, 1],
+    [1840, 8],
+  ]);
+  // not yet restored when sampling ended: left out
+  assert.deepEqual(restoreDelays({ ...s, restored: [[20, 12]] }), [[1840, 8]]);
+});
+
+test('restoreModel: a batch restores as those within 1.25x of its data did, else as the nearest in size', () => {
+  const measured: Array<[number, number]> = [
+    [1000, 1],
+    [1100, 3],
+    [100_000, 7],
+    [1_000_000, 35],
+    [1_200_000, 20],
+  ];
+  const all = (d: number[]): number => d.reduce((a, b) => a * 100 + b, 0); // which delays were offered, in order
+  const m = restoreModel(measured, all, 99);
+  assert.equal(m(1000), 103, '1,000 and 1,100');
+  assert.equal(m(1300), 3, '1,100 only (1,000 is more than 1.25x off)');
+  assert.equal(m(1_000_000), 3520);
+  assert.equal(m(800_000), 35, 'exactly 1.25x');
+  assert.equal(m(700_000), 35, 'none within 1.25x: the nearest by ratio (1.43x against 7x)');
+  assert.equal(m(10), 1);
+  assert.equal(m(1e9), 20);
+  assert.equal(restoreModel([], all, 99)(1000), 99, 'nothing measured: the fallback');
+});
+
+test('usualWaits: a wait more than 3x the median is a stall, not drawn', () => {
+  assert.deepEqual(usualWaits([20, 22, 24, 25, 75, 80, 500]), [20, 22, 24, 25, 75]);
+  assert.deepEqual(usualWaits([15, 17, 20, 24, 41]), [15, 17, 20, 24, 41]);
 });

@@ -170,3 +170,37 @@ test('jitter lengthens (or shortens) each wait of the interval, idle rounds one 
   assert.equal(simulate(writes, { ...base, samples: 10_000, pull: { ...pull, jitter: () => 10 } }).end - 1830, 110);
   assert.equal(simulate(writes, { ...base, pull }).end, 1800 + 100);
 });
+
+test('restoreDelay: a batch restores after the delay of its own data', () => {
+  // A (920 B) arrives at 920 and is restored 92 ms later (1,012): B, made at 950, finds it still
+  // there (1,024 + 512); the round at 1,020 takes B (ends at 1,112, restored 9.2 ms later), so C,
+  // made at 1,125, finds B gone. With one delay for all batches, that of the small one (9.2 ms), A
+  // would be gone at 929.2, before B: the peak would be A's alone
+  const writes = log([
+    [0, 920],
+    [950, 92],
+    [1125, 92],
+  ]);
+  const pull = { intervalMs: 100, batchBytes: 1 << 24, dataOnlyWire: true, freeAt: 'restore' as const };
+  assert.equal(simulate(writes, { ...base, pull: { ...pull, restoreDelay: (b: number) => b / 10 } }).peak.bytes, 1024 + 512);
+  assert.equal(simulate(writes, { ...base, pull: { ...pull, restoreMs: 9.2 } }).peak.bytes, 1024);
+});
+
+test('restoreDelay: a small batch restored sooner than the large one before it is released with it, in order', () => {
+  // B (made at 0.5) is taken by a request asked ahead at 1 (aheadMs), arrives at 920 + 92 = 1,012
+  // and its own delay is 0, but A (restored 920 + 200 = 1,120) is released first: C, made at
+  // 1,100, finds A and B still there
+  const writes = log([
+    [0, 920],
+    [0.5, 92],
+    [1100, 92],
+  ]);
+  const pull = { intervalMs: 100, batchBytes: 1 << 24, dataOnlyWire: true, freeAt: 'restore' as const, aheadMs: 1, restoreDelay: (b: number) => (b > 500 ? 200 : 0) };
+  const r = simulate(writes, { ...base, samples: 1000, pull });
+  assert.equal(r.peak.bytes, 1024 + 512 + 512);
+  assert.equal(r.lag.max, 1011.5, 'B arrives at 1,012');
+  // A restored at once too: B and A are gone when C is made
+  assert.equal(simulate(writes, { ...base, pull: { ...pull, restoreDelay: () => 0 } }).peak.bytes, 1024 + 512);
+  // freed by requests instead: the round at 1,112 (after B's) reports both restored only after 1,120
+  assert.equal(simulate(writes, { ...base, pull: { ...pull, freeAt: 'request' } }).peak.bytes, 1024 + 512 + 512);
+});
