@@ -20,7 +20,9 @@ async function waitPair(ctx: CliContext, sArray: string, pArray: string, id: str
   for (;;) {
     const [s, p] = await Promise.all([call(ctx, sArray, 'pair.show', { id }), call(ctx, pArray, 'pair.show', { id })]);
     if (s.state === 'PAIR' && p.state === 'PAIR') return;
-    if (s.state !== 'COPY') throw E.resyncFailed(`the repair's resync of ${id} stopped: ${s.state} (${s.reason})`, `fix the cause, then rcopy pair resync ${id}`);
+    // the two sides are asked at once: the secondary may be PAIR a moment before the answer of the
+    // primary says so (or after: the primary switches first); only a suspension ends the wait
+    if (s.state !== 'COPY' && s.state !== 'PAIR') throw E.resyncFailed(`the repair's resync of ${id} stopped: ${s.state} (${s.reason})`, `fix the cause, then rcopy pair resync ${id}`);
     if (Date.now() - t0 > timeoutMs) throw E.timeout(`timed out after ${formatDuration(timeoutMs)} waiting for the repair's resync of ${id}`);
     await new Promise((r) => setTimeout(r, 100));
   }
