@@ -33,6 +33,10 @@ export async function views(ctx: CliContext, t: PairTarget): Promise<PairViews> 
   return { p, s };
 }
 
+/**
+ * PAIR means both sides are PAIR. Any other state is looked for on the side the user named (its
+ * volume's side; PSUS and SSUS are the two faces of a split), or on either side for a group.
+ */
 export function matches(state: string, v: PairViews, side?: 'P' | 'S' | null): boolean {
   const ps = v.p?.state;
   const ss = v.s?.state;

@@ -140,10 +140,6 @@ export async function show(ctx: CliContext, [ref]: Args, opts: CommandOpts): Pro
   return { data, text: pairShowText(data, p, s) };
 }
 
-/**
- * PAIR means both sides are PAIR. Any other state is looked for on the side the user named (its
- * volume's side; PSUS and SSUS are the two faces of a split), or on either side for a group.
- */
 export async function wait(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const targets = await resolvePairs(ctx, ref as string | undefined, opts.group);
   const state = String(opts.state ?? 'PAIR').toUpperCase();

@@ -11,7 +11,7 @@
  * Every copy and resync reports logical, data, reference and equal bytes (statsOf).
  */
 import { E, type RcopyError, storageError } from '../../errors.js';
-import { ReferenceSettings, linkFactsOf } from './references/settings.js';
+import type { ReferenceSettings } from './references/settings.js';
 import { savings } from './references/wire.js';
 import type { PairRow } from './repl-store.js';
 import type { Parts } from './parts.js';
@@ -26,17 +26,19 @@ export class CopyManager {
   private stats = new Map<string, CopyStats>();
   /** Per journal group: references on/off for the resync that `pair resync` started. */
   private override = new Map<string, boolean>();
-  readonly references: ReferenceSettings;
   /** Ends a group's copy as one (group-switch.ts). */
   readonly groupSwitch: GroupSwitch;
 
   private readonly site: Site;
   private readonly records: GroupRecords;
 
-  constructor(private readonly parts: Pick<Parts, 'site' | 'records' | 'files' | 'links'>) {
+  constructor(
+    private readonly parts: Pick<Parts, 'site' | 'records' | 'files' | 'links'>,
+    /** The journal groups' references setting (the pull manager's: one owner). */
+    readonly references: ReferenceSettings,
+  ) {
     this.site = parts.site;
     this.records = parts.records;
-    this.references = new ReferenceSettings(parts.records.rs.store, (j) => linkFactsOf(parts, j));
     this.groupSwitch = new GroupSwitch(parts, (id) => this.statsOf(id));
   }
 

@@ -86,7 +86,7 @@ export class Replicator {
     this.integrity = new Integrity(site, records, journals, files, this.suspension);
     this.view = new PairView(site, records, journals, files);
     this.pulls = new PullManager({ site, records, journals, files, links });
-    this.copies = new CopyManager({ site, records, files, links });
+    this.copies = new CopyManager({ site, records, files, links }, this.pulls.references);
     const cmd = { site, records, journals, files, links, suspension: this.suspension, serve: this.serve, view: this.view };
     this.lifecycle = new PairLifecycle(cmd, this.pulls, this.copies);
     this.splits = new SplitResync(cmd, this.pulls, this.copies);

@@ -9,7 +9,7 @@
  * session 11), and saves only link bytes. `auto` uses them where the link is what limits: a peer
  * reached over TCP, or a link with a bandwidth set (`link set --bandwidth`); between two arrays of
  * one host on an unshaped link the data goes as it is, as rsync copies whole files between local
- * paths. `pair create --references on|off`, `pull start --references|--no-references` and
+ * paths. `pair create --no-references`, `pull start --references|--no-references` and
  * `journal set ARRAY:J --references on|off|auto` choose.
  */
 import type { ManagementStore } from '../../array/mgmt-store.js';

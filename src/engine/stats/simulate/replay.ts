@@ -163,13 +163,13 @@ export function restoreDelays(s: ReplaySamples): Array<[number, number]> {
   return out.sort((x, y) => x[0] - y[0]);
 }
 
+/** Batches within this factor of each other's data restore alike (restoreModel). */
+const NEAR = 1.25;
+
 /**
  * A batch's restore delay for the simulation, from the measured ones (restoreDelays, by data up):
  * `pick` chooses among those of the batches within NEAR of its data (none: the nearest in size). Without measured ones: `fallback`.
  */
-/** Batches within this factor of each other's data restore alike (restoreModel). */
-const NEAR = 1.25;
-
 export function restoreModel(measured: ReadonlyArray<[number, number]>, pick: (delays: number[]) => number, fallback: number): (bytes: number) => number {
   if (!measured.length) return () => fallback;
   const sizes = measured.map((m) => m[0]);
@@ -187,7 +187,7 @@ export function restoreModel(measured: ReadonlyArray<[number, number]>, pick: (d
     let i = at(bytes / NEAR);
     let j = at(NEAR * bytes + 1);
     if (i === j) {
-      // none within a factor of 2: the nearest in size (by ratio)
+      // none within a factor of NEAR: the nearest in size (by ratio)
       const k = i >= sizes.length || (i > 0 && bytes / sizes[i - 1]! < sizes[i]! / bytes) ? i - 1 : i;
       [i, j] = [k, k + 1];
     }
