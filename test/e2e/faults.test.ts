@@ -351,3 +351,19 @@ homeTest('kill -9 of the primary after a split: writes made while suspended are 
   await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
   await assertEqual(h, 'A:v', 'B:v');
 });
+
+homeTest('pair wait --drained after a resync returns only once the kept image is dropped: a drill or verify can start at once', async (h) => {
+  await twoSites(h, { size: '8M' });
+  await h.ok('io', 'write', 'A:v', '--pattern', '0x51', '--length', '1M');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await h.ok('pair', 'split', 'B:v');
+  await h.ok('io', 'write', 'A:v', '--pattern', '0x52', '--length', '256k');
+  // the secondary holds the step that drops the kept image once the restore passed the copy's end
+  await armDelay(h, 'B', 'drop-image:3000');
+  await h.ok('pair', 'resync', 'B:v');
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '60s');
+  assert.equal((await show(h, 'B:v')).consistentFromSeq, undefined, 'drained while the S-VOL was still only consistent from a later seq');
+  await h.ok('drill', 'start', 'B:v', '--name', 'now');
+  await h.ok('drill', 'stop', 'B:now');
+  await assertEqual(h, 'A:v', 'B:v');
+});

@@ -47,8 +47,12 @@ export function matches(state: string, v: PairViews, side?: 'P' | 'S' | null): b
   return same(ps) || same(ss);
 }
 
+/**
+ * Drained: the secondary restored everything the primary journaled, and a resync's kept image is
+ * gone (the S-VOL is consistent at its newest point, so a drill or a verify can start at once).
+ */
 function drained(v: PairViews): boolean {
-  return !!v.p && !!v.s && v.s.restoredSeq! >= v.p.lastSeq! && (v.s.journalEntries ?? 0) === 0;
+  return !!v.p && !!v.s && v.s.restoredSeq! >= v.p.lastSeq! && (v.s.journalEntries ?? 0) === 0 && v.s.consistentFromSeq === undefined;
 }
 
 /** A copy or resync that stopped: the secondary left COPY for a suspended state. */
@@ -113,9 +117,15 @@ export function errorSuspended(ctx: CliContext): (v: PairViews) => Promise<Rcopy
     const st = side?.state;
     if (!side || (st !== 'PSUE' && st !== 'PFUS')) return null;
     const s = v.s;
-    const key = s ? `${s.array}:${s.journal}` : '';
+    // a view names its journal ARRAY:NAME; journal.show wants the name within the array
+    const key = s?.journal ?? '';
+    const name = key.slice(key.indexOf(':') + 1);
     // auto-resync brings a PSUE group back once its link is up (never a PFUS one)
-    if (s && st === 'PSUE' && !auto.has(key)) auto.set(key, !!(await call(ctx, s.array, 'journal.show', { name: s.journal }).catch(() => null))?.autoResync);
+    if (s && st === 'PSUE' && !auto.has(key)) {
+      const info = await call(ctx, s.array, 'journal.show', { name }).catch(() => null);
+      if (!info) return null; // not known now: the wait goes on (its timeout still holds)
+      auto.set(key, info.autoResync);
+    }
     if (s && st === 'PSUE' && auto.get(key)) return null;
     const ref = s?.volume ?? side.volume;
     return E.state(`${ref} is ${st} (${side.reason}): it does not return to a journaling state by itself`, `rcopy pair resync ${ref}, or create the journal with --auto-resync`);

@@ -223,6 +223,7 @@ export class Restorer {
     const restored = this.records.journalRow(journal).restoredSeq;
     for (const p of this.records.groupPairs(journal)) {
       if (p.role === 'S' && p.splitSeq !== null && restored >= p.splitSeq && p.state !== 'COPY') {
+        await this.site.delay('drop-image');
         await this.files.dropImage(p);
         const b = await this.files.bitmap(p);
         b.clearAll();
