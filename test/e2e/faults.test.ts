@@ -367,3 +367,23 @@ homeTest('pair wait --drained after a resync returns only once the kept image is
   await h.ok('drill', 'stop', 'B:now');
   await assertEqual(h, 'A:v', 'B:v');
 });
+
+homeTest('a resync with the pull stopped drops its kept image at the switch: pair wait --drained returns, a drill can start', async (h) => {
+  await twoSites(h, { size: '8M' });
+  await h.ok('io', 'write', 'A:v', '--pattern', '0x61', '--length', '1M');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await h.ok('pull', 'stop', 'B:j2');
+  await h.ok('pair', 'split', 'B:v');
+  await h.ok('io', 'write', 'A:v', '--offset', '2M', '--pattern', '0x62', '--length', '256k');
+  await h.ok('pair', 'resync', 'B:v');
+  // no pull round runs to drop the image: the switch itself does, the restore being past its end
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '30s');
+  assert.equal((await show(h, 'B:v')).consistentFromSeq, undefined);
+  await assertEqual(h, 'A:v', 'B:v');
+  await h.ok('drill', 'start', 'B:v', '--name', 'stopped');
+  await h.ok('drill', 'stop', 'B:stopped');
+  await h.ok('pull', 'start', 'B:j2');
+  await h.ok('io', 'write', 'A:v', '--offset', '4M', '--pattern', '0x63', '--length', '64k');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await assertEqual(h, 'A:v', 'B:v');
+});

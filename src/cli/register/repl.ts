@@ -100,7 +100,7 @@ export function registerRepl(program: Command): void {
     dataOpts(p.command('wait').argument('[pair]', 'either volume').description('wait until a pair or group reaches a state (exit 5 on timeout)'))
       .option('--group <name>', 'every pair of a group')
       .option('--state <state>', 'PAIR, COPY, PSUS, SSUS, PSUE, PFUS, PFUL, SSWS', 'PAIR')
-      .option('--drained', 'also wait until the secondary restored everything the primary journaled')
+      .option('--drained', "also wait until the secondary restored everything the primary journaled (after a resync: past the copy's end, its kept image dropped)")
       .option('--timeout <d>', 'give up after this long', durationArg('--timeout'), '5m')
       .action(act(pair, 'wait')),
     'rcopy pair wait siteB:db --state PAIR --drained --timeout 2m',

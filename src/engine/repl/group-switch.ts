@@ -29,6 +29,11 @@ export class GroupSwitch {
   }
 
   private finishing = new Map<string, Promise<void>>();
+  /**
+   * After a switch: drops the kept images the restore has passed already (the restorer's; set by
+   * the replicator). The pull loop does it after each round too, but a stopped pull runs none.
+   */
+  afterSwitch: (journal: string) => Promise<void> = async () => undefined;
 
   /**
    * When every copying pair of the group has its data here (copied), the group switches to the
@@ -78,6 +83,8 @@ export class GroupSwitch {
       b.clearAll();
       await b.flush();
     }
+    // (a failure here only leaves the drop to the next restore round)
+    if (images.size) await this.afterSwitch(journal).catch((e: Error) => this.site.log(`dropping the kept images after the switch failed: ${e.message}`));
     for (const x of now) {
       const st = this.statsOf(x.id);
       this.site.log(

@@ -92,6 +92,7 @@ export class Replicator {
     this.splits = new SplitResync(cmd, this.pulls, this.copies);
     this.takeovers = new Takeover(cmd, this.pulls, this.copies);
     this.pulls.copying = (j) => this.copies.groupCopying(j);
+    this.copies.groupSwitch.afterSwitch = (j) => this.pulls.restorer.dropImages(j);
     this.verifier = new Verifier({ site, records, links }, this.pulls.restorer);
   }
 
