@@ -157,7 +157,7 @@ export class StorageArray {
     store.ensureSchema('volumes', VOLUME_DDL);
     const rows = store.db.prepare('SELECT id, name, size, created FROM volumes ORDER BY id').all() as Array<{ id: number; name: string; size: number; created: number }>;
     for (const r of rows) {
-      a.volumes.set(r.name, await Volume.open(dir, r.id, r.name, r.size, a.trackSize, r.created));
+      a.volumes.set(r.name, a.withWriteback(await Volume.open(dir, r.id, r.name, r.size, a.trackSize, r.created)));
     }
     await a.keepReserve();
     return a;
@@ -230,7 +230,7 @@ export class StorageArray {
     const created = Date.now();
     const info = this.store.db.prepare('INSERT INTO volumes(name, size, created) VALUES (?, ?, ?)').run(name, size, created);
     try {
-      const v = await Volume.create(this.dir, Number(info.lastInsertRowid), name, size, this.trackSize, created);
+      const v = this.withWriteback(await Volume.create(this.dir, Number(info.lastInsertRowid), name, size, this.trackSize, created));
       this.volumes.set(name, v);
       return v.info();
     } catch (e) {
@@ -283,6 +283,12 @@ export class StorageArray {
 
   async read(volName: string, offset: number, length: number): Promise<Buffer> {
     return this.volume(volName).read(offset, length);
+  }
+
+  /** A volume's early writeback (util/writeback.ts) runs while commits fsync its writes. */
+  private withWriteback(v: Volume): Volume {
+    v.writeback.enabled = () => this.durability === 'fsync';
+    return v;
   }
 
   /** Makes everything written so far durable, if the array's durability asks for it. */

@@ -11,6 +11,7 @@ import type { TrackBitmap } from '../repl/track-bitmap.js';
 import { allocate, allocationMapPath, openAllocationMap } from './allocation.js';
 import { DirectFile, pwriteMaybeDirect } from '../util/file-io.js';
 import { WriteQueue } from '../util/write-queue.js';
+import { Writeback } from '../util/writeback.js';
 import { NOFOLLOW, fileMode, mkdirMode } from './home.js';
 
 export interface VolumeInfo {
@@ -38,7 +39,11 @@ export class Volume {
   ) {
     this.direct = new DirectFile(imagePath);
     this.buffered = new WriteQueue(fh);
+    this.writeback = new Writeback(fh);
   }
+
+  /** Starts the disk on buffered writes as they come (writeback.ts), ahead of the next sync; the array enables it. */
+  readonly writeback: Writeback;
 
   /** Buffered writes, adjacent ones that wait merged into one writev (write-queue.ts). */
   private readonly buffered: WriteQueue;
@@ -112,7 +117,11 @@ export class Volume {
     this.markDirty(logged);
     try {
       if (direct) await pwriteMaybeDirect(this.fh, this.direct, data, offset);
-      else await this.buffered.write(offset, data);
+      else {
+        await this.buffered.write(offset, data);
+        // a logged write's durable copy is its journal's: the volume waits for the checkpoint
+        if (!logged) this.writeback.wrote(data.length);
+      }
     } catch (e) {
       throw withPath(e, this.imagePath); // ENOSPC on a sparse image, EIO: the error names the file
     }
@@ -188,6 +197,7 @@ export class Volume {
   /** Closes the image. Logged writes need no fsync here: their journal keeps them until a checkpoint. */
   async close(): Promise<void> {
     await this.alloc.flush();
+    await this.writeback.idle();
     await this.direct.close();
     await this.fh.close();
   }

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { E, InternalError } from '../../errors.js';
 import { DirectFile, pwriteAll, pwriteMaybeDirect } from '../util/file-io.js';
+import { Writeback } from '../util/writeback.js';
 import { encodeBatch } from './append.js';
 import { createJournalFile, removeCreateLeftovers } from './create.js';
 import {
@@ -70,6 +71,8 @@ export class JournalFile {
   private hfh: fsp.FileHandle | null = null;
   /** The records' O_DIRECT handle, for appends that ask for it. */
   private dio: DirectFile | null = null;
+  /** Starts the disk on buffered appends as they come (writeback.ts), ahead of the next sync; the owner enables it. */
+  readonly writeback: Writeback;
 
   private constructor(
     readonly path: string,
@@ -79,6 +82,7 @@ export class JournalFile {
     recovery: JournalRecovery,
   ) {
     this.recovery = recovery;
+    this.writeback = new Writeback(fh);
   }
 
   get capacity(): number {
@@ -173,6 +177,7 @@ export class JournalFile {
     try {
       const dio = direct ? (this.dio ??= new DirectFile(this.path)) : null;
       await Promise.all(segments.map((sg) => pwriteMaybeDirect(this.fh, dio, sg.bufs, sg.pos)));
+      if (!dio) this.writeback.wrote(plan.used);
     } catch (err) {
       // Part of the batch may be on disk. When this journal numbers its own records, their seqs
       // are never given out again: what is left of the batch then reads as an earlier lap to the
@@ -440,6 +445,7 @@ export class JournalFile {
       /* the header keeps what it said: the next open re-applies more, and checks less */
     }
     this.closed = true;
+    await this.writeback.idle();
     await this.hfh?.close();
     await this.dio?.close();
     await this.fh.close();

@@ -34,6 +34,8 @@ export class Journals {
    * seq up to which the volumes are then durable, so a restart re-applies only what comes after.
    */
   walHook(jf: JournalFile): void {
+    // a commit fsyncs the journal when the array's durability asks for it: start the disk early then
+    jf.writeback.enabled = () => this.site.array.durability === 'fsync';
     jf.beforeDrop = async (how) => {
       let upto = 0;
       await this.site.array.checkpoint({ barrier: how !== 'reset', mark: () => (upto = jf.lastSeq) });
