@@ -171,7 +171,7 @@ export class Volume {
     this.dirty = false;
     this.loggedDirty = false;
     try {
-      await Promise.all([this.fh.datasync(), this.alloc.flush()]);
+      await Promise.all([this.writeback.datasync(), this.alloc.flush()]);
     } catch (e) {
       this.dirty = true;
       this.loggedDirty ||= logged;

@@ -231,7 +231,7 @@ export class JournalFile {
     this.assertOpen();
     await this.appendQueue;
     const upto = this.written;
-    await this.fh.datasync();
+    await this.writeback.datasync();
     if (upto > this.synced) this.synced = upto;
   }
 
@@ -390,7 +390,7 @@ export class JournalFile {
         this.assertOpen();
         const to = Math.max(seq, this.hdr.releasedSeq);
         await pwriteAll(this.fh, [Buffer.alloc(ALIGN)], this.head);
-        await this.fh.datasync();
+        await this.writeback.datasync();
         this.written = this.synced = this.durable = to;
         this.takeHeader(await this.persistHeader({ tail: this.head, releasedSeq: to, lastSeq: to, tailBatchFirst: 0 }));
         this.hdr.lastSeq = to;
@@ -437,7 +437,7 @@ export class JournalFile {
       await this.appendQueue;
       await this.underHeaderLock(async () => {
         const upto = this.written;
-        await this.fh.datasync();
+        await this.writeback.datasync();
         if (upto > this.synced) this.synced = upto;
         this.takeHeader(await this.persistHeader({}));
       });

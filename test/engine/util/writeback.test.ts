@@ -63,3 +63,50 @@ test('early writeback is only a hint: a failing fdatasync (closed file) is swall
     await wb.idle();
   });
 });
+
+test("an early fdatasync's failure is thrown by the owner's next datasync(), once, even when that one succeeds", async () => {
+  // A disk that refuses a page cannot be had in a test without a device mapper; the kernel's rule
+  // that this guards against (a write-back error is reported once per open file, to whichever
+  // fsync sees it first) is stood in for by a file whose first fdatasync fails.
+  let calls = 0;
+  const file = {
+    datasync: async (): Promise<void> => {
+      calls += 1;
+      if (calls === 1) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    },
+  };
+  const wb = new Writeback(file);
+  wb.enabled = () => true;
+  wb.wrote(WRITEBACK_BYTES); // the early one: fails
+  await wb.idle();
+  await assert.rejects(wb.datasync(), /EIO/, 'the commit after it must fail');
+  assert.equal(calls, 2, 'the owner still ran its own fdatasync');
+  await wb.datasync(); // reported once
+  assert.equal(calls, 3);
+});
+
+test("the owner's datasync() waits for an early fdatasync in flight before its own", async () => {
+  const order: string[] = [];
+  let release!: () => void;
+  let first = true;
+  const file = {
+    datasync: (): Promise<void> => {
+      if (first) {
+        first = false;
+        order.push('early start');
+        return new Promise<void>((res) => (release = () => (order.push('early end'), res())));
+      }
+      order.push('own');
+      return Promise.resolve();
+    },
+  };
+  const wb = new Writeback(file);
+  wb.enabled = () => true;
+  wb.wrote(WRITEBACK_BYTES);
+  const own = wb.datasync();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(order, ['early start']);
+  release();
+  await own;
+  assert.deepEqual(order, ['early start', 'early end', 'own']);
+});
