@@ -16,7 +16,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { DIRECT_ALIGN, DirectFile, pwriteMaybeDirect } from '../util/file-io.js';
+import { DIRECT_ALIGN, DirectFile, alignedBuffer, pwriteMaybeDirect } from '../util/file-io.js';
 import { crc32 } from '../util/crc32.js';
 import { NOFOLLOW, fileMode } from '../array/home.js';
 import type { Volume } from '../array/volume.js';
@@ -97,36 +97,58 @@ export class ConsistentImage {
       read?.();
       return;
     }
-    const bufs: Buffer[] = [];
-    let pos = this.size;
-    const datas = await Promise.all(
-      todo.map((t) => {
-        const off = t * vol.trackSize;
-        const len = Math.min(vol.trackSize, vol.size - off);
-        return vol.isAllocated(t) ? vol.read(off, len) : Promise.resolve(Buffer.alloc(len));
-      }),
-    );
-    const places: Array<[number, { at: number; len: number }]> = [];
-    for (let k = 0; k < todo.length; k++) {
-      const t = todo[k]!;
-      const data = datas[k]!;
-      const len = data.length;
-      seen?.(t, data);
-      const h = Buffer.alloc(HDR);
-      h.writeUInt32LE(MAGIC, 0);
-      h.writeUInt32LE(t, 4);
-      h.writeUInt32LE(len, 8);
-      h.writeUInt32LE(crc32(data), 12);
-      bufs.push(h, data);
-      if (pad(len) > len) bufs.push(Buffer.alloc(pad(len) - len));
-      places.push([t, { at: pos + HDR, len }]);
-      pos += HDR + pad(len);
+    // the records are laid out in one page-aligned buffer: each track is read straight into its
+    // place and the whole goes to the disk from there (no per-track buffers, no staging copy)
+    const lens = todo.map((t) => Math.min(vol.trackSize, vol.size - t * vol.trackSize));
+    let total = 0;
+    for (const len of lens) total += HDR + pad(len);
+    const wave = this.takeWave(total);
+    try {
+      const places: Array<[number, { at: number; len: number }]> = [];
+      let at = 0;
+      await Promise.all(
+        todo.map((t, k) => {
+          const len = lens[k]!;
+          const data = wave.subarray(at + HDR, at + HDR + len);
+          places.push([t, { at: this.size + at + HDR, len }]);
+          at += HDR + pad(len);
+          return vol.isAllocated(t) ? vol.read(t * vol.trackSize, len, data) : Promise.resolve(data.fill(0));
+        }),
+      );
+      for (let k = 0; k < todo.length; k++) {
+        const [t, { at: dataAt, len }] = places[k]!;
+        const h = dataAt - this.size - HDR;
+        const data = wave.subarray(h + HDR, h + HDR + len);
+        seen?.(t, data);
+        wave.fill(0, h, h + HDR);
+        wave.writeUInt32LE(MAGIC, h);
+        wave.writeUInt32LE(t, h + 4);
+        wave.writeUInt32LE(len, h + 8);
+        wave.writeUInt32LE(crc32(data), h + 12);
+        wave.fill(0, h + HDR + len, h + HDR + pad(len));
+      }
+      read?.();
+      await pwriteMaybeDirect(this.fh, this.direct, wave.subarray(0, total), this.size);
+      await this.fh.datasync();
+      this.size += total;
+      for (const [t, p] of places) this.index.set(t, p);
+    } finally {
+      this.giveWave(wave);
     }
-    read?.();
-    await pwriteMaybeDirect(this.fh, this.direct, bufs, this.size);
-    await this.fh.datasync();
-    this.size = pos;
-    for (const [t, p] of places) this.index.set(t, p);
+  }
+
+  /** The buffer one save lays its records out in: kept for the next save of this image. */
+  private wave: Buffer | null = null;
+  private takeWave(n: number): Buffer {
+    const w = this.wave;
+    if (w && w.length >= n) {
+      this.wave = null;
+      return w;
+    }
+    return alignedBuffer(n);
+  }
+  private giveWave(w: Buffer): void {
+    if (!this.wave || this.wave.length < w.length) this.wave = w;
   }
 
   /** Writes every saved track back through `write`; returns the number of tracks restored. */
@@ -140,11 +162,13 @@ export class ConsistentImage {
   }
 
   async close(): Promise<void> {
+    this.wave = null;
     await this.direct.close();
     await this.fh.close();
   }
 
   async destroy(): Promise<void> {
+    this.wave = null;
     await this.direct.close().catch(() => undefined);
     await this.fh.close().catch(() => undefined);
     await fsp.rm(this.file, { force: true });

@@ -66,7 +66,8 @@ async function writePiece(fh: fsp.FileHandle, bufs: Buffer[], pos: number): Prom
  * S-VOL, and the restore journal. They skip the kernel's copy into fresh page-cache pages, which
  * is what makes buffered bulk writes slow (the README's benchmark table has the figures). The
  * data goes through aligned staging slabs (a WebAssembly memory, whose base is page-aligned,
- * which a Node Buffer's is not); the copy into them is a plain memcpy.
+ * which a Node Buffer's is not); the copy into them is a plain memcpy, and data that already sits
+ * in aligned memory (alignedBuffer) skips it.
  * Writes that are not aligned to DIRECT_ALIGN, files on file systems without O_DIRECT (tmpfs), and
  * RCOPY_DIRECT_IO=off use the page cache as before. Direct and buffered writes of one file stay
  * coherent: the kernel writes back and drops cached pages of the range before a direct write.
@@ -94,6 +95,23 @@ class SlabPool {
 }
 let slabs: SlabPool | null = null;
 
+/** Memory that starts on a page boundary (alignedBuffer's): its aligned parts go to O_DIRECT as they are. */
+const aligned = new WeakSet<ArrayBufferLike>();
+
+/**
+ * A buffer of `size` bytes whose memory starts on a page boundary (a WebAssembly memory's), for
+ * data that is written with O_DIRECT: parts of it at offsets and lengths that are multiples of
+ * DIRECT_ALIGN go to the disk without the copy into a staging slab. Zeroed when made.
+ */
+export function alignedBuffer(size: number): Buffer {
+  const pages = Math.max(1, Math.ceil(size / 65536));
+  const mem = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  aligned.add(mem.buffer);
+  return Buffer.from(mem.buffer, 0, size);
+}
+
+const isAligned = (b: Buffer): boolean => aligned.has(b.buffer) && b.byteOffset % DIRECT_ALIGN === 0 && b.length % DIRECT_ALIGN === 0;
+
 /** A second handle on a file, opened with O_DIRECT on first use; off for good after any refusal. */
 export class DirectFile {
   private fh: Promise<fsp.FileHandle | null> | null = null;
@@ -119,6 +137,10 @@ export class DirectFile {
     }
     try {
       const pieces = cut(bufs, pos, DIRECT_CHUNK);
+      if (bufs.every(isAligned)) {
+        await forEachLimit(pieces.length, DIRECT_DEPTH, (i) => writePiece(fh, pieces[i]!.bufs, pieces[i]!.pos));
+        return true;
+      }
       const pool = (slabs ??= new SlabPool());
       await forEachLimit(pieces.length, DIRECT_DEPTH, async (i) => {
         const p = pieces[i]!;
