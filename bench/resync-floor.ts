@@ -41,6 +41,7 @@ async function main(pPath: string, sPath: string, imgPath: string, tracks: numbe
   const img = await fsp.open(imgPath, 'w+');
   const imgDirect = new DirectFile(imgPath);
   const sDirect = new DirectFile(sPath);
+  const t0 = performance.now();
   // 1. the consistent image: old content of every track, durable before any track is overwritten
   const rec = HDR + bs;
   const image = Buffer.alloc(tracks.length * rec);
@@ -50,6 +51,7 @@ async function main(pPath: string, sPath: string, imgPath: string, tracks: numbe
   });
   await pwriteMaybeDirect(img, imgDirect, image, 0);
   await img.datasync();
+  const t1 = performance.now();
   // 2. the new content from the P-VOL, written over the old, durable
   await forEachLimit(tracks.length, 16, async (i) => {
     const buf = Buffer.allocUnsafe(bs);
@@ -57,6 +59,7 @@ async function main(pPath: string, sPath: string, imgPath: string, tracks: numbe
     await pwriteMaybeDirect(s, sDirect, buf, tracks[i]! * bs);
   });
   await s.datasync();
+  if (process.env.FLOOR_TIMES) console.error(`floor: image ${Math.round(t1 - t0)} ms, copy ${Math.round(performance.now() - t1)} ms`);
   await Promise.all([imgDirect.close(), sDirect.close()]);
   await Promise.all([p.close(), s.close(), img.close()]);
 }

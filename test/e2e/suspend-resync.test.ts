@@ -24,6 +24,11 @@ homeTest('planned split: PSUS/SSUS, writes tracked in the bitmap, resync copies 
   assert.equal(r.tracksCopied, 10, 'resync copies only the changed tracks');
   await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '30s');
   await assertEqual(h, 'A:v', 'B:v');
+  // the resync's consistent image: the tracks it saved and when it was durable, within the resync
+  const st = (await h.ok('pair', 'show', 'B:v', '--json')).resync;
+  assert.equal(st.imageTracks, 10);
+  assert.ok(typeof st.imageMs === 'number' && st.imageMs >= 0 && st.imageMs <= st.finishedAt - st.startedAt, JSON.stringify(st));
+  assert.match(await h.ok('pair', 'show', 'B:v'), /its consistent image: 10 tracks saved, durable after /);
   // a resync of a pair in PAIR has nothing to do: it succeeds and says so (a runbook's re-run)
   assert.match(await h.ok('pair', 'resync', 'B:v'), /already PAIR/);
 });

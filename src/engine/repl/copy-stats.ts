@@ -19,6 +19,9 @@ export interface CopyStats extends TransferCounts {
   savedPct: number;
   startedAt: number;
   finishedAt: number | null;
+  /** A resync: the tracks saved to the consistent image, and ms from the start until it was durable. */
+  imageTracks?: number;
+  imageMs?: number | null;
 }
 
 /** Fresh counters for a copy of `bytes` in tracks of `trackSize`. */

@@ -34,6 +34,9 @@ export const DEPTH = 4;
 const HASH_GROUP_BYTES = 4 * 1024 * 1024;
 /** The consistent image is saved in waves of this many bytes, one fsync each. */
 const IMAGE_WAVE_BYTES = 64 * 1024 * 1024;
+/** Requests to the primary (of up to RUN_BYTES each) read ahead of the S-VOL writes: while the
+ *  image is saved, and while the groups before are written. */
+const READ_AHEAD = 8;
 
 type Runs = Array<[number, number]>;
 
@@ -55,6 +58,12 @@ export class TrackCopy {
   /** Runs of at most RUN_BYTES, taken in order by the workers. */
   private pieces: Runs = [];
   private next = 0;
+  /** Without references: the groups of pieces, their reads (started READ_AHEAD ahead of the
+   *  groups written), and how many groups are written. */
+  private groups: Array<{ group: Runs; n: number }> = [];
+  private reads: Array<Promise<Buffer[]>> = [];
+  private nextGroup = 0;
+  private written = 0;
   /** With references: groups of pieces, and the primary's hashes of each (asked for at once). */
   private hashed: Array<{ group: Runs; n: number }> = [];
   private hashesOf: Array<Promise<PrimaryHashes>> = [];
@@ -92,10 +101,13 @@ export class TrackCopy {
         if (this.t.abort) throw E.aborted('copy stopped');
         return primaryHashes(this.links, this.p, this.peer, this.vol, this.hashed[g]!.group, this.st);
       });
+    } else {
+      while (this.next < this.pieces.length) this.groups.push(this.takeGroup(perRun));
+      this.readAhead();
     }
     // every worker ends before this copy ends (a rejected Promise.all would let the others write
     // on behind a revert's back)
-    const ends = await Promise.allSettled(Array.from({ length: DEPTH }, () => this.worker(perRun)));
+    const ends = await Promise.allSettled(Array.from({ length: DEPTH }, () => this.worker()));
     const failed = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
     if (failed) throw failed.reason;
     await this.ready;
@@ -145,11 +157,14 @@ export class TrackCopy {
       if (keeper) {
         const tracks: number[] = [];
         for (const [a, b] of todo.runs()) for (let x = a; x <= b; x++) if (!keeper.has(x)) tracks.push(x);
+        this.st.imageTracks = tracks.length;
+        this.st.imageMs = null;
         const perWave = Math.max(1, Math.floor(IMAGE_WAVE_BYTES / vol.trackSize));
         for (let w = 0; w < tracks.length; w += perWave) {
           const last = w + perWave >= tracks.length;
           await keeper.save(vol, tracks.slice(w, w + perWave), { seen, read: last ? lastRead : undefined });
         }
+        this.st.imageMs = Date.now() - this.st.startedAt;
       }
       lastRead();
     })();
@@ -174,9 +189,9 @@ export class TrackCopy {
     if (!cur || cur.state !== 'COPY') throw E.aborted(`pair left COPY (${cur?.state ?? 'deleted'})`);
   }
 
-  private async worker(perRun: number): Promise<void> {
+  private async worker(): Promise<void> {
     const live = (): void => this.live();
-    while (this.index ? this.nextHashed < this.hashed.length : this.next < this.pieces.length) {
+    while (this.index ? this.nextHashed < this.hashed.length : this.nextGroup < this.groups.length) {
       live();
       this.links.checkLink(this.p.remoteArray);
       if (this.index) {
@@ -186,31 +201,42 @@ export class TrackCopy {
         await copyGroupWithReferences(this.site.array, this.vol, this.hashed[g]!.group, hashes, this.index, this.keeper, this.saved, this.st, (runs) => this.readRuns(runs), live);
         this.progress(this.hashed[g]!.n);
       } else {
-        await this.copyGroup(this.takeGroup(perRun));
+        await this.copyGroup(this.nextGroup++);
       }
     }
   }
 
-  /** Runs up to RUN_BYTES together: one request, one save in the image, then the writes. */
-  private async copyGroup({ group, n }: { group: Runs; n: number }): Promise<void> {
-    const { vol, keeper } = this;
-    const ts = vol.trackSize;
-    const runs = group.map(([a, b]): [number, number] => [a * ts, Math.min((b + 1) * ts, vol.size) - a * ts]);
-    const datas = await this.readRuns(runs);
+  /** Starts the reads of the groups up to READ_AHEAD past the last one written (memory stays bounded). */
+  private readAhead(): void {
+    const ts = this.vol.trackSize;
+    while (this.reads.length < this.groups.length && this.reads.length < this.written + READ_AHEAD && !this.t.abort) {
+      const runs = this.groups[this.reads.length]!.group.map(([a, b]): [number, number] => [a * ts, Math.min((b + 1) * ts, this.vol.size) - a * ts]);
+      const read = this.readRuns(runs);
+      read.catch(() => undefined); // surfaces in the worker that writes the group
+      this.reads.push(read);
+    }
+  }
+
+  /** Group g (runs up to RUN_BYTES together): one request, read ahead; the writes once the image is durable. */
+  private async copyGroup(g: number): Promise<void> {
+    const { vol } = this;
+    const { group, n } = this.groups[g]!;
+    this.readAhead();
+    const read = this.reads[g];
+    if (!read) throw E.aborted('copy stopped');
+    const datas = await read;
     await this.ready;
     this.live();
-    if (keeper) {
-      const tracks: number[] = [];
-      for (const [a, b] of group) for (let x = a; x <= b; x++) tracks.push(x);
-      await keeper.save(vol, tracks);
-    }
-    this.live();
+    const ts = vol.trackSize;
+    // the image holds every track of the copy (saved before `ready`), so nothing is saved here
     await this.site.array.writeMany(
-      runs.map(([offset], i) => ({ vol, offset, data: datas[i]! })),
+      group.map(([a], i) => ({ vol, offset: a * ts, data: datas[i]! })),
       this.p.resyncing ? 'resync' : 'copy',
     );
     // the volume writes have ended and nothing else holds the received payload
     trackBuffers.give(datas[0]);
+    this.written++;
+    this.readAhead();
     this.st.dataTracks += n;
     this.progress(n);
   }
