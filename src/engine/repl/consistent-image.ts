@@ -74,6 +74,7 @@ export class ConsistentImage {
     }
     // a file of the first layout keeps growing in it: appends stay buffered (unaligned)
     this.size = pos;
+    this.syncedSize = pos;
     await this.fh.truncate(pos);
   }
 
@@ -88,13 +89,16 @@ export class ConsistentImage {
   /**
    * Saves the current content of the given tracks of vol (those not saved yet), durably.
    * `seen` gets each saved track's content (a resync with references hashes it from there), and
-   * `read` is called once all of it is read, before it is written.
+   * `read` is called once all of it is read, before it is written. `sync: false` leaves the
+   * fdatasync to the next save that syncs: the tracks count as saved only from then on, and the
+   * caller overwrites none of them before (a resync saves its image in waves, one sync at the end).
    */
-  async save(vol: Volume, tracks: number[], opts: { seen?: (track: number, data: Buffer) => void; read?: () => void } = {}): Promise<void> {
-    const { seen, read } = opts;
-    const todo = tracks.filter((t) => !this.index.has(t));
+  async save(vol: Volume, tracks: number[], opts: { seen?: (track: number, data: Buffer) => void; read?: () => void; sync?: boolean } = {}): Promise<void> {
+    const { seen, read, sync = true } = opts;
+    const todo = tracks.filter((t) => !this.index.has(t) && !this.pendingTracks.has(t));
     if (!todo.length) {
       read?.();
+      if (sync && this.pending.length) await this.syncPending([]);
       return;
     }
     // the records are laid out in one page-aligned buffer: each track is read straight into its
@@ -128,13 +132,47 @@ export class ConsistentImage {
         wave.fill(0, h + HDR + len, h + HDR + pad(len));
       }
       read?.();
-      await pwriteMaybeDirect(this.fh, this.direct, wave.subarray(0, total), this.size);
-      await this.fh.datasync();
+      try {
+        await pwriteMaybeDirect(this.fh, this.direct, wave.subarray(0, total), this.size);
+      } catch (e) {
+        this.dropPending();
+        throw e;
+      }
       this.size += total;
-      for (const [t, p] of places) this.index.set(t, p);
+      if (sync) await this.syncPending(places);
+      else {
+        this.pending.push(...places);
+        for (const [t] of places) this.pendingTracks.add(t);
+      }
     } finally {
       this.giveWave(wave);
     }
+  }
+
+  /** Records written by saves that did not sync: not yet in the index (nor trusted). */
+  private pending: Array<[number, { at: number; len: number }]> = [];
+  private readonly pendingTracks = new Set<number>();
+  /** The file's length at the last fdatasync: what a failed save falls back to. */
+  private syncedSize = 0;
+
+  private async syncPending(places: Array<[number, { at: number; len: number }]>): Promise<void> {
+    try {
+      await this.fh.datasync();
+    } catch (e) {
+      this.dropPending();
+      throw e;
+    }
+    for (const [t, p] of [...this.pending, ...places]) this.index.set(t, p);
+    this.pending = [];
+    this.pendingTracks.clear();
+    this.syncedSize = this.size;
+  }
+
+  /** A save failed: the records not yet synced are forgotten, and the next save writes over them. */
+  private dropPending(): void {
+    this.pending = [];
+    this.pendingTracks.clear();
+    this.size = this.syncedSize;
   }
 
   /** The buffer one save lays its records out in: kept for the next save of this image. */

@@ -1,9 +1,9 @@
 /**
  * One run of a pair's copy on the secondary (an initial copy or a resync): the tracks to copy, the
- * consistent image saved first, then four workers that read runs of tracks from the primary and
- * write them to the S-VOL. The stages overlap: the image is saved (in waves of 64 MiB, one fsync
- * each) while the first requests to the primary are under way, and no track is written before the
- * whole image is durable (`ready`). With references, the S-VOL's changed tracks are hashed from the
+ * consistent image saved first, then four workers that write runs of tracks read from the primary
+ * (up to READ_AHEAD requests ahead) to the S-VOL. The stages overlap: the image is saved (in waves
+ * of 64 MiB, one fsync after the last) while the first requests to the primary are under way, and
+ * no track is written before the whole image is durable (`ready`). With references, the S-VOL's changed tracks are hashed from the
  * reads of the image save and compared with the primary's hashes (references/resync-copy.ts).
  *
  * Every worker re-checks, after each await and right before it writes, that the copy was not
@@ -32,7 +32,7 @@ const RUN_BYTES = 4 * 1024 * 1024;
 export const DEPTH = 4;
 /** With references: the tracks whose hashes one request asks the primary for. */
 const HASH_GROUP_BYTES = 4 * 1024 * 1024;
-/** The consistent image is saved in waves of this many bytes, one fsync each. */
+/** The consistent image is saved in waves of this many bytes (memory stays bounded), one fsync after the last. */
 const IMAGE_WAVE_BYTES = 64 * 1024 * 1024;
 /** Requests to the primary (of up to RUN_BYTES each) read ahead of the S-VOL writes: while the
  *  image is saved, and while the groups before are written. */
@@ -162,7 +162,7 @@ export class TrackCopy {
         const perWave = Math.max(1, Math.floor(IMAGE_WAVE_BYTES / vol.trackSize));
         for (let w = 0; w < tracks.length; w += perWave) {
           const last = w + perWave >= tracks.length;
-          await keeper.save(vol, tracks.slice(w, w + perWave), { seen, read: last ? lastRead : undefined });
+          await keeper.save(vol, tracks.slice(w, w + perWave), { seen, read: last ? lastRead : undefined, sync: last });
         }
         this.st.imageMs = Date.now() - this.st.startedAt;
       }

@@ -34,6 +34,27 @@ async function withVolume(fn: (x: { v: Volume; ts: number; before: Buffer; file:
   });
 }
 
+test('image keeper: saves that do not sync count once a later save syncs, and a revert then puts every track back', async () => {
+  await withVolume(async ({ v, ts, before, file }) => {
+    const k = await ConsistentImage.open(file);
+    await k.save(v, [0, 1, 2], { sync: false });
+    await k.save(v, [2, 3, 4], { sync: false }); // 2 is written already (not synced): only 3 and 4
+    assert.equal(k.tracks, 0, 'nothing counts as saved before a sync');
+    assert.equal(k.has(1), false);
+    assert.equal(fs.statSync(file).size, 5 * (512 + ts));
+    await k.save(v, [4, 6]); // syncs: every record written so far counts
+    assert.equal(k.tracks, 6);
+    for (const t of [0, 1, 2, 3, 4, 6]) assert.ok(k.has(t), `track ${t}`);
+    await k.save(v, [0], { sync: false });
+    await k.save(v, []); // nothing new, but a sync of nothing pending is harmless
+    assert.equal(k.tracks, 6);
+    for (const t of [0, 1, 2, 3, 4, 6]) await v.write(t * ts, Buffer.alloc(ts, 0xdd));
+    assert.equal(await k.revert((off, d) => v.write(off, d), ts), 6);
+    assert.ok((await v.read(0, 32 * ts)).equals(before));
+    await k.destroy();
+  });
+});
+
 test('image keeper: saved tracks are put back exactly by revert, after a reopen, and a track is saved once', async () => {
   await withVolume(async ({ v, ts, before, file }) => {
     const k = await ConsistentImage.open(file);
