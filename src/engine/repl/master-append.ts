@@ -12,7 +12,8 @@
  *   - A batch is all or nothing (a batch of the journal, layout.ts): when its append fails, every
  *     write in it fails before its volume write.
  *   - Records whose data is in shared memory (an NBD connection's payloads) get their data's crc32
- *     from a worker thread, started when they are queued; their batch is appended once all are in.
+ *     from a worker thread, started when they are queued, when crc32 is zlib's (crc-offload.ts; with
+ *     the native crc32 the batch's encoding computes it); their batch is appended once all are in.
  */
 import type { JournalFile } from '../journal/journal-file.js';
 import { crc32Many, offloadable } from '../util/crc-offload.js';

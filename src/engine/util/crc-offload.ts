@@ -5,17 +5,26 @@
  * it was the largest single cost of an NBD copy into a P-VOL (bench/nbd.ts profiled with perf:
  * crc32_z 15% of the controller's CPU, all of it on the main thread that serves every connection).
  *
+ * Only with zlib's crc32. With the native SIMD one (crc32.ts) every crc is done at once on the
+ * caller's thread: it costs the main thread less than the messages to and from the worker did
+ * (2 GiB by nbdcopy into a P-VOL: the controller's user CPU 1.4-1.6 s against 2.5-3.1 s with
+ * zlib's on the worker, the main thread no busier; bench/HISTORY.md, session 13).
+ *
  * Invariants:
  *   - The result is crc32() of the data (util/crc32.ts, the same function runs on the worker).
  *   - Data that is not in shared memory, or short, is done at once on the caller's thread; so is
- *     everything after the worker failed to start or died (it is not started again).
+ *     everything after the worker failed to start or died (it is not started again), and
+ *     everything when crc32 is the native one.
  *   - The caller keeps the data unchanged until the promise settles (the worker reads it).
  */
 import type { Worker } from 'node:worker_threads';
-import { crc32 } from './crc32.js';
+import { crc32, crc32Backend } from './crc32.js';
 
 /** Below this many bytes a crc is cheaper than the message to the worker. */
 const MIN_OFFLOAD = 32 * 1024;
+
+/** Whether crcs go to the worker at all (not with the native crc32). */
+const OFFLOAD = crc32Backend !== 'native';
 
 interface Pending {
   resolve: (crcs: number[]) => void;
@@ -54,7 +63,7 @@ async function start(): Promise<Worker | null> {
 
 /** Whether crc32Many() does this buffer's crc on the worker. */
 export function offloadable(b: Buffer): boolean {
-  return !dead && b.length >= MIN_OFFLOAD && b.buffer instanceof SharedArrayBuffer;
+  return OFFLOAD && !dead && b.length >= MIN_OFFLOAD && b.buffer instanceof SharedArrayBuffer;
 }
 
 /** crc32 of each buffer: the ones in shared memory on the worker, in one message; the rest here. */

@@ -10,20 +10,29 @@ import fsp from 'node:fs/promises';
 import { InternalError } from '../../errors.js';
 import { forEachLimit } from './parallel.js';
 
-/** The largest single write call. */
+/** The largest single write call (give or take IO_SLACK). */
 export const IO_CHUNK = 512 * 1024;
+/**
+ * A rest this short after the last whole piece goes with that piece instead of alone: a master
+ * journal's batch of two 256 KiB NBD writes is 513 KiB with its headers, and its last KiB cost a
+ * call of its own (and a hand-over to the thread pool) for every batch.
+ */
+export const IO_SLACK = 64 * 1024;
 /** Pieces of one pwriteAll in flight at once. */
 const IO_DEPTH = 4;
 
 /** Writes `data` (one buffer, or several back to back) at `pos`, all of it, in pieces of `chunk` bytes (IO_CHUNK). */
 export async function pwriteAll(fh: fsp.FileHandle, data: Buffer | readonly Buffer[], pos: number, chunk = IO_CHUNK): Promise<void> {
-  const pieces = cut(Array.isArray(data) ? (data as readonly Buffer[]) : [data as Buffer], pos, chunk);
+  const pieces = cut(Array.isArray(data) ? (data as readonly Buffer[]) : [data as Buffer], pos, chunk, IO_SLACK);
   if (pieces.length === 1) return writePiece(fh, pieces[0]!.bufs, pieces[0]!.pos);
   await forEachLimit(pieces.length, IO_DEPTH, (i) => writePiece(fh, pieces[i]!.bufs, pieces[i]!.pos));
 }
 
-/** Splits the buffers into pieces of at most `chunk` bytes, each with its file position. */
-function cut(bufs: readonly Buffer[], pos: number, chunk: number): Array<{ bufs: Buffer[]; pos: number }> {
+/**
+ * Splits the buffers into pieces of at most `chunk` bytes, each with its file position; a last rest
+ * of at most `slack` bytes joins the piece before it (pieces then go up to chunk + slack bytes).
+ */
+export function cut(bufs: readonly Buffer[], pos: number, chunk: number, slack = 0): Array<{ bufs: Buffer[]; pos: number }> {
   const out: Array<{ bufs: Buffer[]; pos: number }> = [];
   let cur: Buffer[] = [];
   let curLen = 0;
@@ -43,7 +52,9 @@ function cut(bufs: readonly Buffer[], pos: number, chunk: number): Array<{ bufs:
       }
     }
   }
-  if (curLen > 0 || out.length === 0) out.push({ bufs: cur, pos: at });
+  const last = out[out.length - 1];
+  if (last && curLen > 0 && curLen <= slack) last.bufs.push(...cur);
+  else if (curLen > 0 || out.length === 0) out.push({ bufs: cur, pos: at });
   return out;
 }
 

@@ -31,7 +31,7 @@ const MAX_INFLIGHT = 64;
  * The payload buffers of large WRITEs come from a pool of the connection (buffer-pool.ts) and go
  * back once their write has completed (the write path keeps no reference to a host write's data
  * after it resolves: the journal and the volume copy it into their files). They are shared memory,
- * so a P-VOL's journal computes their crc32 on a worker thread (crc-offload.ts). A fresh buffer per
+ * so with zlib's crc32 a P-VOL's journal computes their crc32 on a worker thread (crc-offload.ts). A fresh buffer per
  * request cost more than the copy into it — page faults on new memory and garbage collection:
  * bench/nbd.ts, profiled with --cpu-prof. At most POOL_BYTES are kept per connection; payloads up
  * to SMALL come straight from the socket's chunks.

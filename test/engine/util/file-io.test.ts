@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { DIRECT_ALIGN, DirectFile, IO_CHUNK, alignedBuffer, pwriteAll } from '../../../src/engine/util/file-io.js';
+import { DIRECT_ALIGN, DirectFile, IO_CHUNK, IO_SLACK, alignedBuffer, cut, pwriteAll } from '../../../src/engine/util/file-io.js';
 import { mapAhead } from '../../../src/engine/util/parallel.js';
 import { rng, withDir } from '../../helpers.js';
 
@@ -141,4 +141,37 @@ test('mapAhead: starts the calls in order, never more than depth at once, and a 
   }
   assert.deepEqual(started, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assert.equal(most, 3);
+});
+
+test('cut: pieces of the chunk size at their positions, a short last rest joined to the piece before it', () => {
+  const sizes = (bufs: Buffer[], chunk: number, slack: number): Array<[number, number]> => cut(bufs, 1000, chunk, slack).map((p) => [p.pos, p.bufs.reduce((n, b) => n + b.length, 0)]);
+  const rec = Buffer.alloc(256 * 1024 + 512);
+  // a master journal's batch of two 256 KiB NBD writes: one call, not 512 KiB and 1 KiB
+  assert.deepEqual(sizes([rec, rec], IO_CHUNK, IO_SLACK), [[1000, 2 * rec.length]]);
+  assert.deepEqual(sizes([rec, rec], IO_CHUNK, 0), [
+    [1000, IO_CHUNK],
+    [1000 + IO_CHUNK, 2 * rec.length - IO_CHUNK],
+  ]);
+  // a longer rest stays a piece of its own
+  assert.deepEqual(sizes([Buffer.alloc(IO_CHUNK + IO_SLACK + 1)], IO_CHUNK, IO_SLACK), [
+    [1000, IO_CHUNK],
+    [1000 + IO_CHUNK, IO_SLACK + 1],
+  ]);
+  assert.deepEqual(sizes([Buffer.alloc(2 * IO_CHUNK + 5)], IO_CHUNK, IO_SLACK), [
+    [1000, IO_CHUNK],
+    [1000 + IO_CHUNK, IO_CHUNK + 5],
+  ]);
+  assert.deepEqual(sizes([], IO_CHUNK, IO_SLACK), [[1000, 0]]);
+  // the bytes are the same bytes, in order
+  const r = rng(3);
+  for (let i = 0; i < 50; i++) {
+    const bufs = Array.from({ length: 1 + Math.floor(r() * 6) }, (_, k) => Buffer.alloc(Math.floor(r() * IO_CHUNK), (i + k) % 256));
+    const pieces = cut(bufs, 0, IO_CHUNK, IO_SLACK);
+    assert.ok(Buffer.concat(pieces.flatMap((p) => p.bufs)).equals(Buffer.concat(bufs)));
+    let at = 0;
+    for (const p of pieces) {
+      assert.equal(p.pos, at);
+      at += p.bufs.reduce((n, b) => n + b.length, 0);
+    }
+  }
 });
