@@ -163,6 +163,7 @@ export const PARAMS = {
   'pair.takeover': z.object({ id: f.str(), yes: f.bool() }),
   'pair.revert': pairId,
   'pair.cancel': pairId,
+  'pair.await': z.object({ id: f.str(), from: f.str(), timeoutMs: f.int(0, 10_000) }),
   'pull.start': z.object({ journal: f.str(), intervalMs: f.optInt(1), references: f.bool() }),
   'pull.stop': journalName,
   'pull.status': journalName,
@@ -278,6 +279,7 @@ export interface Results {
   'pair.takeover': PairOpResult;
   'pair.revert': PairOpResult;
   'pair.cancel': PairOpResult;
+  'pair.await': { state: PairState | null };
   'pull.start': PullStats;
   'pull.stop': PullStats;
   'pull.status': PullStats;

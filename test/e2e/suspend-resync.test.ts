@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { sleep, waitFor, homeTest } from '../helpers.js';
 import { assertEqual, sums, twoSites } from './sites.js';
+import { RpcClient } from '../../src/server/protocol.js';
 
 homeTest('planned split: PSUS/SSUS, writes tracked in the bitmap, resync copies only them, equal', async (h) => {
   await twoSites(h, { size: '64M' });
@@ -156,7 +157,21 @@ homeTest('an interrupted resync and pair revert give back exactly the image of t
   const mid = await h.ok('pair', 'show', 'B:v', '--json');
   assert.equal(mid.secondary.state, 'COPY');
   assert.ok(mid.secondary.copyDone > 0 && mid.secondary.copyDone < mid.secondary.copyTotal, 'part way');
-  await h.ok('link', 'down', 'A', 'B');
+  // pair.await (what the CLI's waits ask a copying secondary): runs out while the copy goes on,
+  // answers at once for a pair it does not hold, and answers with the state the copy left COPY for
+  const c = await RpcClient.connect((await h.ok('array', 'status', 'B', '--json')).socket, 'B');
+  try {
+    assert.equal((await c.call('pair.await', { id: 'A:v', from: 'COPY', timeoutMs: 200 })).result.state, 'COPY');
+    assert.equal((await c.call('pair.await', { id: 'X:none', from: 'COPY', timeoutMs: 10_000 })).result.state, null);
+    await assert.rejects(c.call('pair.await', { id: 'A:v', from: 'COPY', timeoutMs: 60_000 }), { code: 'ERR_RCOPY_BAD_REQUEST' });
+    const left = c.call('pair.await', { id: 'A:v', from: 'COPY', timeoutMs: 10_000 });
+    await h.ok('link', 'down', 'A', 'B');
+    let st = (await left).result.state;
+    while (st === 'COPY') st = (await c.call('pair.await', { id: 'A:v', from: 'COPY', timeoutMs: 10_000 })).result.state;
+    assert.equal(st, 'PSUE');
+  } finally {
+    c.close();
+  }
   await h.ok('pair', 'wait', 'B:v', '--state', 'PSUE', '--timeout', '20s');
   assert.notEqual((await sums(h, 'B:v'))[0], image, 'the S-VOL is part way');
   await h.ok('pair', 'revert', 'B:v', '--yes');

@@ -95,13 +95,33 @@ export async function waitFor(
         const now = vs.map((v, i) => `${targets[i]!.id}: ${v.p?.state ?? '?'}/${v.s?.state ?? '?'}${needDrained && v.p && v.s ? ` (restored ${v.s.restoredSeq} of ${v.p.lastSeq})` : ''}`).join(', ');
         throw E.timeout(`timed out after ${formatDuration(timeoutMs)} waiting for ${state}${needDrained ? ' and an empty journal' : ''}: ${now}`);
       }
-      // short waits first (a small resync is over in a fraction of a second), then less often
-      const el = Date.now() - t0;
-      await new Promise((r) => setTimeout(r, el < 1000 ? 10 : el < 3000 ? 40 : 150));
+      await pause(ctx, state, vs, targets, Date.now() - t0, timeoutMs, prog !== null && ctx.progress);
     }
   } finally {
     prog?.stop();
   }
+}
+
+/**
+ * Until the next look at both sides. While a secondary copies (COPY) and the wait is for another
+ * state, its controller is asked to answer once the copy's state changes (pair.await): no polling
+ * of both controllers while they copy, and no delay after. Otherwise short waits first (a group
+ * switch is over in a moment), then less often.
+ */
+async function pause(ctx: CliContext, state: string, vs: PairViews[], targets: PairTarget[], elapsedMs: number, timeoutMs: number, bar: boolean): Promise<void> {
+  const i = state === 'COPY' ? -1 : vs.findIndex((v) => v.s?.state === 'COPY');
+  if (i >= 0) {
+    const t = targets[i]!;
+    const waitMs = Math.max(0, Math.min(bar ? 250 : 1000, timeoutMs - elapsedMs));
+    if (
+      await call(ctx, t.sArray, 'pair.await', { id: t.id, from: 'COPY', timeoutMs: waitMs }).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+  }
+  await new Promise((r) => setTimeout(r, elapsedMs < 1000 ? 10 : elapsedMs < 3000 ? 40 : 150));
 }
 
 /**

@@ -219,6 +219,19 @@ export const handlers: Handlers = {
     const detail: PairDetail = { ...withRate(s, pairView(s.r.view.describe(pr))), pull, resync: pr.role === 'S' ? s.copies.statsOf(pr.id) : undefined, events: s.r.records.rs.events(pr.id, 10) };
     return detail;
   },
+  // a wait that needs no polling from afar: returns once this side's row of the pair is no longer
+  // in state `from` (or is gone), or after timeoutMs (at most 10 s); the CLI then looks at both sides
+  'pair.await': async (ctx, p) => {
+    const rs = svc(ctx).r.records.rs;
+    const id = str(p, 'id');
+    const from = str(p, 'from');
+    const until = Date.now() + int(p, 'timeoutMs', 0, 10_000);
+    for (;;) {
+      const state = rs.pair(id)?.state ?? null;
+      if (state !== from || Date.now() >= until) return { state };
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  },
   'pair.delete': async (ctx, p) => deleted(await svc(ctx).r.lifecycle.delete(await guarded(ctx, p, 'pair delete'), bool(p, 'force'), bool(p, 'yes'))),
   'pair.split': async (ctx, p) => opResult(await svc(ctx).r.splits.split(await guarded(ctx, p, 'pair split'), bool(p, 'rw'))),
   'pair.resync': async (ctx, p) => {
