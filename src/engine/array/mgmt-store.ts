@@ -1,13 +1,14 @@
 /**
  * The management store: the array's own region for configuration and management information,
  * kept apart from every volume (an SQLite database in the array directory, WAL mode).
- * Feature modules declare their tables with ensureSchema(); statements are prepared once.
+ * Feature modules declare their tables with ensureSchema(); statements are prepared once (stmt()).
  */
 import Database from 'better-sqlite3';
-import type { Database as Db } from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
 import { E } from '../../errors.js';
 
 export const STORE_MAGIC = 'rcopy-array-v1';
+const STMTS_KEPT = 256;
 
 export class ManagementStore {
   readonly db: Db;
@@ -46,6 +47,23 @@ export class ManagementStore {
       }
     }
     return s;
+  }
+
+  private readonly stmts = new Map<string, Statement>();
+
+  /**
+   * The prepared statement of `sql`, prepared on first use and kept: preparing costs more than
+   * running most of these statements (a copy's checks and `pair.await` ask for a pair's row often).
+   * At most STMTS_KEPT are kept (statements built from a patch's keys vary).
+   */
+  stmt(sql: string): Statement {
+    let st = this.stmts.get(sql);
+    if (!st) {
+      if (this.stmts.size >= STMTS_KEPT) this.stmts.clear();
+      st = this.db.prepare(sql);
+      this.stmts.set(sql, st);
+    }
+    return st;
   }
 
   /** Runs the DDL once per process for a feature; idempotent (use IF NOT EXISTS). */

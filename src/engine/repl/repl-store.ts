@@ -238,23 +238,23 @@ export class ReplStore {
   verify(opts: { fill?: boolean } = {}): StoreFinding[] {
     const fill = opts.fill !== false;
     const out: StoreFinding[] = [];
-    for (const r of this.store.db.prepare('SELECT * FROM journals').all() as Row[]) {
+    for (const r of this.store.stmt('SELECT * FROM journals').all() as Row[]) {
       const j = journalOf(r);
       const f = (problem: string, suspendable = true) => out.push({ table: 'journals', row: String(r.name), problem, suspendable, journal: String(r.name) });
       if (j.role !== null && j.role !== 'master' && j.role !== 'restore') f(`role '${String(j.role)}' is not master, restore or empty`, false);
       else if (!Number.isSafeInteger(j.size) || j.size <= 0) f(`size ${String(j.size)} is not a size`, false);
       else if (!Number.isSafeInteger(j.restoredSeq) || j.restoredSeq < 0) f(`restored_seq ${String(j.restoredSeq)} is not a sequence number`);
       else if (r.crc === null || r.crc === undefined) {
-        if (fill) this.store.db.prepare('UPDATE journals SET crc = ? WHERE name = ?').run(rowCrc(j), j.name);
+        if (fill) this.store.stmt('UPDATE journals SET crc = ? WHERE name = ?').run(rowCrc(j), j.name);
       } else if (r.crc !== rowCrc(j)) f('the row does not match its checksum (changed outside rcopy)');
     }
-    for (const r of this.store.db.prepare('SELECT * FROM pairs').all() as Row[]) {
+    for (const r of this.store.stmt('SELECT * FROM pairs').all() as Row[]) {
       const p = pairOf(r);
       const f = (problem: string, suspendable = true) => out.push({ table: 'pairs', row: String(r.id), problem, suspendable, journal: typeof r.local_journal === 'string' ? r.local_journal : null });
       if (p.role !== 'P' && p.role !== 'S') f(`role '${String(p.role)}' is not P or S`, false);
       else if (!STATES.has(p.state)) f(`state '${String(p.state)}' is not a pair state`);
       else if (r.crc === null || r.crc === undefined) {
-        if (fill) this.store.db.prepare('UPDATE pairs SET crc = ? WHERE id = ?').run(rowCrc(p), p.id);
+        if (fill) this.store.stmt('UPDATE pairs SET crc = ? WHERE id = ?').run(rowCrc(p), p.id);
       } else if (r.crc !== rowCrc(p)) f('the row does not match its checksum (changed outside rcopy)');
     }
     return out;
@@ -264,31 +264,31 @@ export class ReplStore {
   reseal(table: 'pairs' | 'journals', key: string): void {
     if (table === 'pairs') {
       const p = this.pair(key);
-      if (p) this.store.db.prepare('UPDATE pairs SET crc = ? WHERE id = ?').run(rowCrc(p), key);
+      if (p) this.store.stmt('UPDATE pairs SET crc = ? WHERE id = ?').run(rowCrc(p), key);
     } else {
       const j = this.journal(key);
-      if (j) this.store.db.prepare('UPDATE journals SET crc = ? WHERE name = ?').run(rowCrc(j), key);
+      if (j) this.store.stmt('UPDATE journals SET crc = ? WHERE name = ?').run(rowCrc(j), key);
     }
   }
 
   /** A pair row whose state is not a state at all: rewritten as PSUE so the group can be resynced. */
   forceSuspended(id: string, reason: string): void {
-    this.store.db.prepare("UPDATE pairs SET state = 'PSUE', reason = ? WHERE id = ?").run(reason, id);
+    this.store.stmt("UPDATE pairs SET state = 'PSUE', reason = ? WHERE id = ?").run(reason, id);
     this.reseal('pairs', id);
   }
 
   journals(): JournalRow[] {
-    return (this.store.db.prepare('SELECT * FROM journals ORDER BY name').all() as Row[]).map(journalOf);
+    return (this.store.stmt('SELECT * FROM journals ORDER BY name').all() as Row[]).map(journalOf);
   }
 
   journal(name: string): JournalRow | undefined {
-    const r = this.store.db.prepare('SELECT * FROM journals WHERE name = ?').get(name) as Row | undefined;
+    const r = this.store.stmt('SELECT * FROM journals WHERE name = ?').get(name) as Row | undefined;
     return r ? journalOf(r) : undefined;
   }
 
   addJournal(j: JournalRow): void {
     const cols = Object.keys(JOURNAL_COLS) as Array<keyof JournalRow>;
-    this.store.db.prepare(`INSERT INTO journals (${cols.map((c) => JOURNAL_COLS[c]).join(',')}, crc) VALUES (${cols.map(() => '?').join(',')}, ?)`).run(...cols.map((c) => sqlValue(j[c])), rowCrc(j));
+    this.store.stmt(`INSERT INTO journals (${cols.map((c) => JOURNAL_COLS[c]).join(',')}, crc) VALUES (${cols.map(() => '?').join(',')}, ?)`).run(...cols.map((c) => sqlValue(j[c])), rowCrc(j));
   }
 
   /** Changes a journal row and its checksum in one statement. */
@@ -298,12 +298,12 @@ export class ReplStore {
     const cur = this.journal(name);
     if (!cur) return;
     const crc = rowCrc({ ...cur, ...patch });
-    this.store.db.prepare(`UPDATE journals SET ${keys.map((k) => `${JOURNAL_COLS[k]} = ?`).join(', ')}, crc = ? WHERE name = ?`).run(...keys.map((k) => sqlValue(patch[k])), crc, name);
+    this.store.stmt(`UPDATE journals SET ${keys.map((k) => `${JOURNAL_COLS[k]} = ?`).join(', ')}, crc = ? WHERE name = ?`).run(...keys.map((k) => sqlValue(patch[k])), crc, name);
   }
 
   deleteJournal(name: string): void {
     this.store.tx(() => {
-      this.store.db.prepare('DELETE FROM journals WHERE name = ?').run(name);
+      this.store.stmt('DELETE FROM journals WHERE name = ?').run(name);
       this.store.deleteMeta(pullCountersKey(name));
     });
   }
@@ -319,17 +319,17 @@ export class ReplStore {
   }
 
   pairs(): PairRow[] {
-    return (this.store.db.prepare('SELECT * FROM pairs ORDER BY id').all() as Row[]).map(pairOf);
+    return (this.store.stmt('SELECT * FROM pairs ORDER BY id').all() as Row[]).map(pairOf);
   }
 
   pair(id: string): PairRow | undefined {
-    const r = this.store.db.prepare('SELECT * FROM pairs WHERE id = ?').get(id) as Row | undefined;
+    const r = this.store.stmt('SELECT * FROM pairs WHERE id = ?').get(id) as Row | undefined;
     return r ? pairOf(r) : undefined;
   }
 
   addPair(p: PairRow): void {
     const cols = Object.keys(PAIR_COLS) as Array<keyof PairRow>;
-    this.store.db.prepare(`INSERT INTO pairs (${cols.map((c) => PAIR_COLS[c]).join(',')}, crc) VALUES (${cols.map(() => '?').join(',')}, ?)`).run(...cols.map((c) => sqlValue(p[c])), rowCrc(p));
+    this.store.stmt(`INSERT INTO pairs (${cols.map((c) => PAIR_COLS[c]).join(',')}, crc) VALUES (${cols.map(() => '?').join(',')}, ?)`).run(...cols.map((c) => sqlValue(p[c])), rowCrc(p));
   }
 
   /** Changes a pair row and its checksum in one statement. */
@@ -339,12 +339,12 @@ export class ReplStore {
     const cur = this.pair(id);
     if (!cur) return;
     const crc = rowCrc({ ...cur, ...patch });
-    this.store.db.prepare(`UPDATE pairs SET ${keys.map((k) => `${PAIR_COLS[k]} = ?`).join(', ')}, crc = ? WHERE id = ?`).run(...keys.map((k) => sqlValue(patch[k])), crc, id);
+    this.store.stmt(`UPDATE pairs SET ${keys.map((k) => `${PAIR_COLS[k]} = ?`).join(', ')}, crc = ? WHERE id = ?`).run(...keys.map((k) => sqlValue(patch[k])), crc, id);
   }
 
   deletePair(id: string): void {
     this.store.tx(() => {
-      this.store.db.prepare('DELETE FROM pairs WHERE id = ?').run(id);
+      this.store.stmt('DELETE FROM pairs WHERE id = ?').run(id);
       this.store.deleteMeta(copyStatsKey(id));
     });
   }
@@ -360,7 +360,7 @@ export class ReplStore {
   }
 
   links(): LinkRow[] {
-    return (this.store.db.prepare('SELECT * FROM links ORDER BY peer').all() as Row[]).map((r) => ({
+    return (this.store.stmt('SELECT * FROM links ORDER BY peer').all() as Row[]).map((r) => ({
       peer: r.peer,
       bandwidth: r.bandwidth,
       latencyMs: r.latency_ms,
@@ -382,11 +382,11 @@ export class ReplStore {
   }
 
   event(pair: string | null, event: string): void {
-    this.store.db.prepare('INSERT INTO repl_events (time, pair, event) VALUES (?, ?, ?)').run(Date.now(), pair, event);
+    this.store.stmt('INSERT INTO repl_events (time, pair, event) VALUES (?, ?, ?)').run(Date.now(), pair, event);
   }
 
   events(pair: string, limit = 20): Array<{ time: number; event: string }> {
-    return (this.store.db.prepare('SELECT time, event FROM repl_events WHERE pair = ? ORDER BY id DESC LIMIT ?').all(pair, limit) as Row[]).map((r) => ({ time: r.time, event: r.event }));
+    return (this.store.stmt('SELECT time, event FROM repl_events WHERE pair = ? ORDER BY id DESC LIMIT ?').all(pair, limit) as Row[]).map((r) => ({ time: r.time, event: r.event }));
   }
 }
 
