@@ -387,3 +387,34 @@ homeTest('a resync with the pull stopped drops its kept image at the switch: pai
   await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
   await assertEqual(h, 'A:v', 'B:v');
 });
+
+homeTest('a resync writes a track once its old content is durable, while it still saves the rest of the image: kill -9 then, and revert gives back the split image', async (h) => {
+  await twoSites(h, { size: '160M' });
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '21');
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await h.ok('pair', 'split', 'B:v');
+  const [image] = await sums(h, 'B:v');
+  // 150 MiB changed: the image is saved in three waves of at most 64 MiB
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '150M', '--seed', '22');
+  await armDelay(h, 'B', 'image-wave:30000');
+  await h.ok('pair', 'resync', 'B:v', '--no-wait');
+  // the first wave is durable and the second is held: the tracks of the first are written meanwhile
+  await waitFor(
+    async () => {
+      const st = (await show(h, 'B:v')).resync;
+      return st?.dataTracks > 0 && st.imageMs === null;
+    },
+    60_000,
+    50,
+  );
+  process.kill((await h.ok('array', 'status', 'B', '--json')).pid, 'SIGKILL');
+  await waitDead(h, 'B');
+  await h.ok('array', 'start', 'B');
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PSUE', '--timeout', '60s');
+  assert.notEqual((await sums(h, 'B:v'))[0], image, 'the copy had overwritten tracks before the kill');
+  await h.ok('pair', 'revert', 'B:v', '--yes');
+  assert.equal((await sums(h, 'B:v'))[0], image, 'revert gives back the image of the split');
+  await h.ok('pair', 'resync', 'B:v');
+  await h.ok('pair', 'wait', 'B:v', '--state', 'PAIR', '--drained', '--timeout', '120s');
+  await assertEqual(h, 'A:v', 'B:v');
+});

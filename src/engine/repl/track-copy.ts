@@ -1,9 +1,10 @@
 /**
  * One run of a pair's copy on the secondary (an initial copy or a resync): the tracks to copy, the
  * consistent image saved first, then four workers that write runs of tracks read from the primary
- * (up to READ_AHEAD requests ahead) to the S-VOL. The stages overlap: the image is saved (in waves
- * of 64 MiB, one fsync after the last) while the first requests to the primary are under way, and
- * no track is written before the whole image is durable (`ready`). With references, the S-VOL's changed tracks are hashed from the
+ * (up to READ_AHEAD requests ahead) to the S-VOL. The stages overlap: the image is saved in waves
+ * of 64 MiB in track order while the first requests to the primary are under way, and no track is
+ * written before its old content is durable in the image (without references: its wave synced;
+ * with references: the whole image, `ready`). With references, the S-VOL's changed tracks are hashed from the
  * reads of the image save and compared with the primary's hashes (references/resync-copy.ts).
  *
  * Every worker re-checks, after each await and right before it writes, that the copy was not
@@ -143,10 +144,13 @@ export class TrackCopy {
   }
 
   /**
-   * The consistent image first, in waves (one fsync each): `saved` once it is all durable. With
-   * references, `indexed` once the hashes of the S-VOL's changed tracks are known (from the reads
-   * of the last wave, before its write; tracks saved by an earlier run are read again). A worker
-   * waits for `indexed` before it compares hashes and for `saved` before it writes to the S-VOL.
+   * The consistent image first, in waves in track order: `saved` once it is all durable. Without
+   * references each wave is synced and its tracks may be overwritten from then on (`through`):
+   * the copy writes while the image's later waves are saved. With references, one fsync after the
+   * last wave, and `indexed` once the hashes of the S-VOL's changed tracks are known (from the
+   * reads of the last wave, before its write; tracks saved by an earlier run are read again); a
+   * worker waits for `indexed` before it compares hashes and for `saved` before it writes (a
+   * track may be copied from another changed track's old content).
    */
   private startImage(): void {
     const { keeper, index, vol, todo } = this;
@@ -162,10 +166,15 @@ export class TrackCopy {
         const perWave = Math.max(1, Math.floor(IMAGE_WAVE_BYTES / vol.trackSize));
         for (let w = 0; w < tracks.length; w += perWave) {
           const last = w + perWave >= tracks.length;
-          await keeper.save(vol, tracks.slice(w, w + perWave), { seen, read: last ? lastRead : undefined, sync: last });
+          // without references a wave's tracks may be overwritten once it is durable: each syncs
+          const wave = tracks.slice(w, w + perWave);
+          await keeper.save(vol, wave, { seen, read: last ? lastRead : undefined, sync: last || !index });
+          if (!index) this.passThrough(wave[wave.length - 1]!);
+          if (!last) await this.site.delay('image-wave'); // tests: the copy goes on while the rest is saved
         }
         this.st.imageMs = Date.now() - this.st.startedAt;
       }
+      this.passThrough(Number.POSITIVE_INFINITY);
       lastRead();
     })();
     this.indexed = (async (): Promise<void> => {
@@ -180,6 +189,26 @@ export class TrackCopy {
       },
       () => undefined,
     );
+  }
+
+  /** Every track of the copy up to this one has its old content durable in the image (or had it before this copy). */
+  private savedThrough = -1;
+  private throughWaiters: Array<{ track: number; go: () => void }> = [];
+
+  /** Resolves once `track` may be overwritten: the image wave that holds its old content is durable. */
+  private through(track: number): Promise<void> {
+    if (this.savedThrough >= track) return Promise.resolve();
+    return new Promise((go) => this.throughWaiters.push({ track, go }));
+  }
+
+  private passThrough(track: number): void {
+    this.savedThrough = track;
+    const still: typeof this.throughWaiters = [];
+    for (const w of this.throughWaiters) {
+      if (w.track <= track) w.go();
+      else still.push(w);
+    }
+    this.throughWaiters = still;
   }
 
   /** Stops a worker that must not go on: the copy was stopped or the pair left COPY. */
@@ -225,7 +254,9 @@ export class TrackCopy {
     const read = this.reads[g];
     if (!read) throw E.aborted('copy stopped');
     const datas = await read;
-    await this.ready;
+    // a track is overwritten only once its old content is durable in the image (a failed save
+    // rejects `saved`, which ends the wait too)
+    await Promise.race([this.saved, this.through(group[group.length - 1]![1])]);
     this.live();
     const ts = vol.trackSize;
     // the image holds every track of the copy (saved before `ready`), so nothing is saved here
