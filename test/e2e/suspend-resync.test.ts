@@ -187,16 +187,18 @@ homeTest('kill -9 while suspended and during a resync still ends equal', async (
   await twoSites(h, { size: '64M' });
   await h.ok('pair', 'split', 'B:v');
   await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '12M', '--seed', '11');
+  const gone = (a: string): Promise<void> => waitFor(async () => !(await h.run(['array', 'status', a, '--json'])).json().running, 30_000, 50);
   for (const a of ['A', 'B']) process.kill((await h.ok('array', 'status', a, '--json')).pid, 'SIGKILL');
-  await sleep(300);
+  await Promise.all([gone('A'), gone('B')]);
   const s = await h.ok('pair', 'show', 'A:v', '--json'); // restarts both
   assert.equal(s.primary.state, 'PSUS');
   assert.equal(s.primary.changedTracks, 192, 'the bitmap survived the kill');
   await h.ok('link', 'set', 'A', 'B', '--bandwidth', '4MB/s');
   await h.ok('pair', 'resync', 'B:v', '--no-wait');
-  await sleep(1200);
+  // part way: some tracks written (12 MiB take about 3 s at 4 MB/s)
+  await waitFor(async () => ((await h.ok('pair', 'show', 'B:v', '--json')).resync?.dataTracks ?? 0) > 0, 60_000, 50);
   process.kill((await h.ok('array', 'status', 'B', '--json')).pid, 'SIGKILL');
-  await sleep(300);
+  await gone('B');
   await h.ok('array', 'start', 'B');
   await h.ok('link', 'set', 'A', 'B', '--bandwidth', 'unlimited');
   // a restarted controller does not resume a resync by itself: it waits in PSUE, and the

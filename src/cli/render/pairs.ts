@@ -126,7 +126,8 @@ export function pairShowText(data: ReturnType<typeof pairShowData>, p: PairDetai
       );
     } else lines.push(`  last ${r.kind === 'resync' ? 'resync (references off)' : 'initial copy'}: logical ${formatBytes(r.logicalBytes)}, data ${formatBytes(r.dataBytes)}`);
     const took = r.finishedAt ? ` of ${formatDuration(r.finishedAt - r.startedAt)}` : '';
-    if (r.imageTracks) lines.push(`  its consistent image: ${r.imageTracks} tracks saved, durable ${r.imageMs === null || r.imageMs === undefined ? '(not yet)' : `after ${formatDuration(r.imageMs)}${took}`}`);
+    if (r.imageTracks)
+      lines.push(`  its consistent image: ${r.imageTracks} tracks saved, durable ${r.imageMs === null || r.imageMs === undefined ? '(not yet)' : `after ${formatDuration(r.imageMs)}${took}`}`);
   }
   lines.push(`  next: ${(s ?? p)!.hint}`);
   return lines.join('\n');

@@ -98,7 +98,10 @@ test('DirectFile: data in page-aligned memory (alignedBuffer) lands exactly, alo
     const r = rng(13);
     const wave = alignedBuffer(6 * 1024 * 1024 + 3 * DIRECT_ALIGN);
     assert.equal(wave.length, 6 * 1024 * 1024 + 3 * DIRECT_ALIGN);
-    assert.ok(wave.every((b) => b === 0), 'made zeroed');
+    assert.ok(
+      wave.every((b) => b === 0),
+      'made zeroed',
+    );
     try {
       for (let i = 0; i < 30; i++) {
         const from = DIRECT_ALIGN * Math.floor(r() * 64);
