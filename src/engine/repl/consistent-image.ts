@@ -88,10 +88,12 @@ export class ConsistentImage {
 
   /**
    * Saves the current content of the given tracks of vol (those not saved yet), durably.
-   * `seen` gets each saved track's content (a resync with references hashes it from there), and
+   * `seen` gets each saved track's content (a resync with references hashes it from there; a view
+   * that is valid only during the call: the buffer is reused), and
    * `read` is called once all of it is read, before it is written. `sync: false` leaves the
    * fdatasync to the next save that syncs: the tracks count as saved only from then on, and the
-   * caller overwrites none of them before (a resync saves its image in waves, one sync at the end).
+   * caller overwrites none of them before (a resync with references saves its image in waves, one
+   * sync at the end).
    */
   async save(vol: Volume, tracks: number[], opts: { seen?: (track: number, data: Buffer) => void; read?: () => void; sync?: boolean } = {}): Promise<void> {
     const { seen, read, sync = true } = opts;
