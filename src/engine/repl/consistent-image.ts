@@ -106,25 +106,21 @@ export class ConsistentImage {
     // the records are laid out in one page-aligned buffer: each track is read straight into its
     // place and the whole goes to the disk from there (no per-track buffers, no staging copy)
     const lens = todo.map((t) => Math.min(vol.trackSize, vol.size - t * vol.trackSize));
+    const offs: number[] = []; // where each record's header starts in the buffer
     let total = 0;
-    for (const len of lens) total += HDR + pad(len);
+    for (const len of lens) {
+      offs.push(total);
+      total += HDR + pad(len);
+    }
     const wave = this.takeWave(total);
+    const dataOf = (k: number): Buffer => wave.subarray(offs[k]! + HDR, offs[k]! + HDR + lens[k]!);
     try {
-      const places: Array<[number, { at: number; len: number }]> = [];
-      let at = 0;
-      await Promise.all(
-        todo.map((t, k) => {
-          const len = lens[k]!;
-          const data = wave.subarray(at + HDR, at + HDR + len);
-          places.push([t, { at: this.size + at + HDR, len }]);
-          at += HDR + pad(len);
-          return vol.isAllocated(t) ? vol.read(t * vol.trackSize, len, data) : Promise.resolve(data.fill(0));
-        }),
-      );
+      await Promise.all(todo.map((t, k) => (vol.isAllocated(t) ? vol.read(t * vol.trackSize, lens[k]!, dataOf(k)) : Promise.resolve(dataOf(k).fill(0)))));
       for (let k = 0; k < todo.length; k++) {
-        const [t, { at: dataAt, len }] = places[k]!;
-        const h = dataAt - this.size - HDR;
-        const data = wave.subarray(h + HDR, h + HDR + len);
+        const t = todo[k]!;
+        const h = offs[k]!;
+        const len = lens[k]!;
+        const data = dataOf(k);
         seen?.(t, data);
         wave.fill(0, h, h + HDR);
         wave.writeUInt32LE(MAGIC, h);
@@ -133,6 +129,7 @@ export class ConsistentImage {
         wave.writeUInt32LE(crc32(data), h + 12);
         wave.fill(0, h + HDR + len, h + HDR + pad(len));
       }
+      const places = todo.map((t, k): [number, { at: number; len: number }] => [t, { at: this.size + offs[k]! + HDR, len: lens[k]! }]);
       read?.();
       try {
         await pwriteMaybeDirect(this.fh, this.direct, wave.subarray(0, total), this.size);
