@@ -30,6 +30,14 @@ async function armDelay(h: TestHome, array: string, ...points: string[]): Promis
   assert.equal(r.code, 0, r.stderr);
 }
 
+/** 8 MiB of random data (seed) on A:v, drained to B:v, then a split: returns the split image's checksum. */
+async function splitAfterData(h: TestHome, seed: number): Promise<string> {
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', String(seed));
+  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
+  await h.ok('pair', 'split', 'B:v');
+  return (await sums(h, 'B:v'))[0]!;
+}
+
 /** Waits until an array's controller log holds a line. */
 async function waitLog(h: TestHome, array: string, text: string, timeoutMs = 60_000): Promise<void> {
   const log = path.join(arrayDirOf(h, array), 'controller.log');
@@ -83,10 +91,7 @@ homeTest('a journal group resyncs as one: cut short, every S-VOL keeps the split
 
 homeTest('pair revert during a running resync stops the copy first and gives back the image exactly', async (h) => {
   await twoSites(h, { size: '64M' });
-  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '5');
-  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
-  await h.ok('pair', 'split', 'B:v');
-  const [image] = await sums(h, 'B:v');
+  const image = await splitAfterData(h, 5);
   await resyncUnderWay(h, 'B:v', 6);
   const r = await h.ok('pair', 'revert', 'B:v', '--yes', '--json');
   assert.ok(r.tracksRestored > 0);
@@ -390,10 +395,7 @@ homeTest('a resync with the pull stopped drops its kept image at the switch: pai
 
 homeTest('a resync writes a track once its old content is durable, while it still saves the rest of the image: kill -9 then, and revert gives back the split image', async (h) => {
   await twoSites(h, { size: '160M' });
-  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '8M', '--seed', '21');
-  await h.ok('pair', 'wait', 'B:v', '--drained', '--timeout', '60s');
-  await h.ok('pair', 'split', 'B:v');
-  const [image] = await sums(h, 'B:v');
+  const image = await splitAfterData(h, 21);
   // 150 MiB changed: the image is saved in three waves of at most 64 MiB
   await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '150M', '--seed', '22');
   await armDelay(h, 'B', 'image-wave:30000');
