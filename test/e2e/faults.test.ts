@@ -396,8 +396,8 @@ homeTest('a resync with the pull stopped drops its kept image at the switch: pai
 homeTest('a resync writes a track once its old content is durable, while it still saves the rest of the image: kill -9 then, and revert gives back the split image', async (h) => {
   await twoSites(h, { size: '160M' });
   const image = await splitAfterData(h, 21);
-  // 150 MiB changed: the image is saved in three waves of at most 64 MiB
-  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '150M', '--seed', '22');
+  // 40 MiB changed: the image is saved in five waves of at most 8 MiB
+  await h.ok('io', 'write', 'A:v', '--pattern', 'random', '--length', '40M', '--seed', '22');
   await armDelay(h, 'B', 'image-wave:30000');
   await h.ok('pair', 'resync', 'B:v', '--no-wait');
   // the first wave is durable and the second is held: the tracks of the first are written meanwhile

@@ -133,9 +133,15 @@ export class Volume {
     else this.dirty = true;
   }
 
-  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
+  /**
+   * Reads length bytes at offset. `direct`: a read of data nobody reads again soon (the old content
+   * of a track a resync saves in the consistent image) goes around the page cache when `into` is
+   * aligned memory (file-io.ts DirectFile.read).
+   */
+  async read(offset: number, length: number, into?: Buffer, direct = false): Promise<Buffer> {
     this.checkRange(offset, length);
     const buf = into ?? Buffer.allocUnsafe(length);
+    if (direct && (await this.direct.read(buf.subarray(0, length), offset).catch((e) => Promise.reject(withPath(e, this.imagePath))))) return buf;
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done).catch((e) => Promise.reject(withPath(e, this.imagePath)));

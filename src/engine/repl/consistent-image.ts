@@ -27,6 +27,35 @@ const MAGIC_V1 = 0x5243494b; // 'RCIK': 16-byte headers, no padding
 const HDR_V1 = 16;
 const pad = (n: number): number => Math.ceil(n / DIRECT_ALIGN) * DIRECT_ALIGN;
 
+/** A wave of records laid out in an aligned buffer by fill(), not yet in the file (append()). */
+export interface FilledWave {
+  buf: Buffer;
+  total: number;
+  tracks: number[];
+  lens: number[];
+  offs: number[];
+}
+
+/**
+ * The buffers waves are laid out in, kept for the next wave (of any image: a resync reads one
+ * wave while it writes the one before, so two are kept, of at most KEPT_BYTES each: a copy's wave
+ * is 8 MiB, track-copy.ts). Fresh ones are page-aligned memory outside V8's heap, which V8 counts
+ * as external memory: a fresh one per wave was a garbage collection every few waves.
+ */
+const spareWaves: Buffer[] = [];
+const KEPT_WAVES = 2;
+const KEPT_BYTES = 16 * 1024 * 1024;
+function takeWave(n: number): Buffer {
+  const i = spareWaves.findIndex((w) => w.length >= n);
+  return i >= 0 ? spareWaves.splice(i, 1)[0]! : alignedBuffer(n);
+}
+function giveWave(w: Buffer): void {
+  if (w.length > KEPT_BYTES || spareWaves.includes(w)) return;
+  spareWaves.push(w);
+  spareWaves.sort((a, b) => b.length - a.length);
+  spareWaves.length = Math.min(spareWaves.length, KEPT_WAVES);
+}
+
 export class ConsistentImage {
   /** track → where its saved data starts in the file, and its length */
   private index = new Map<number, { at: number; len: number }>();
@@ -87,24 +116,30 @@ export class ConsistentImage {
   }
 
   /**
-   * Saves the current content of the given tracks of vol (those not saved yet), durably.
-   * `seen` gets each saved track's content (a resync with references hashes it from there; a view
-   * that is valid only during the call: the buffer is reused), and
-   * `read` is called once all of it is read, before it is written. `sync: false` leaves the
-   * fdatasync to the next save that syncs: the tracks count as saved only from then on, and the
-   * caller overwrites none of them before (a resync with references saves its image in waves, one
-   * sync at the end).
+   * Saves the current content of the given tracks of vol (those not saved yet), durably: fill()
+   * then append(). `seen` gets each saved track's content (a resync with references hashes it
+   * from there; a view that is valid only during the call: the buffer is reused), and `read` is
+   * called once all of it is read, before it is written. `sync: false` leaves the fdatasync to
+   * the next save that syncs: the tracks count as saved only from then on, and the caller
+   * overwrites none of them before (a resync with references saves its image in waves, one sync
+   * at the end).
    */
   async save(vol: Volume, tracks: number[], opts: { seen?: (track: number, data: Buffer) => void; read?: () => void; sync?: boolean } = {}): Promise<void> {
-    const { seen, read, sync = true } = opts;
-    const todo = tracks.filter((t) => !this.index.has(t) && !this.pendingTracks.has(t));
-    if (!todo.length) {
-      read?.();
-      if (sync && this.pending.length) await this.syncPending([]);
-      return;
-    }
-    // the records are laid out in one page-aligned buffer: each track is read straight into its
-    // place and the whole goes to the disk from there (no per-track buffers, no staging copy)
+    const wave = await this.fill(vol, tracks, opts.seen);
+    opts.read?.();
+    await this.append(wave, opts.sync ?? true);
+  }
+
+  /**
+   * Reads the current content of the given tracks (those not saved, pending or in another filled
+   * wave) and lays their records out in one page-aligned buffer: each track is read straight into
+   * its place, and append() writes the whole from there (no per-track buffers, no staging copy).
+   * Nothing is in the file yet; null when there is nothing to save. A wave can be filled while the
+   * one before is appended (a resync reads ahead); appends go one at a time, in order.
+   */
+  async fill(vol: Volume, tracks: number[], seen?: (track: number, data: Buffer) => void): Promise<FilledWave | null> {
+    const todo = tracks.filter((t) => !this.index.has(t) && !this.pendingTracks.has(t) && !this.claimed.has(t));
+    if (!todo.length) return null;
     const lens = todo.map((t) => Math.min(vol.trackSize, vol.size - t * vol.trackSize));
     const offs: number[] = []; // where each record's header starts in the buffer
     let total = 0;
@@ -112,41 +147,67 @@ export class ConsistentImage {
       offs.push(total);
       total += HDR + pad(len);
     }
-    const wave = this.takeWave(total);
-    const dataOf = (k: number): Buffer => wave.subarray(offs[k]! + HDR, offs[k]! + HDR + lens[k]!);
+    const buf = takeWave(total);
+    const w: FilledWave = { buf, total, tracks: todo, lens, offs };
+    for (const t of todo) this.claimed.add(t);
+    const dataOf = (k: number): Buffer => buf.subarray(offs[k]! + HDR, offs[k]! + HDR + lens[k]!);
     try {
-      await Promise.all(todo.map((t, k) => (vol.isAllocated(t) ? vol.read(t * vol.trackSize, lens[k]!, dataOf(k)) : Promise.resolve(dataOf(k).fill(0)))));
+      await Promise.all(todo.map((t, k) => (vol.isAllocated(t) ? vol.read(t * vol.trackSize, lens[k]!, dataOf(k), true) : Promise.resolve(dataOf(k).fill(0)))));
       for (let k = 0; k < todo.length; k++) {
-        const t = todo[k]!;
         const h = offs[k]!;
         const len = lens[k]!;
         const data = dataOf(k);
-        seen?.(t, data);
-        wave.fill(0, h, h + HDR);
-        wave.writeUInt32LE(MAGIC, h);
-        wave.writeUInt32LE(t, h + 4);
-        wave.writeUInt32LE(len, h + 8);
-        wave.writeUInt32LE(crc32(data), h + 12);
-        wave.fill(0, h + HDR + len, h + HDR + pad(len));
+        seen?.(todo[k]!, data);
+        buf.fill(0, h, h + HDR);
+        buf.writeUInt32LE(MAGIC, h);
+        buf.writeUInt32LE(todo[k]!, h + 4);
+        buf.writeUInt32LE(len, h + 8);
+        buf.writeUInt32LE(crc32(data), h + 12);
+        buf.fill(0, h + HDR + len, h + HDR + pad(len));
       }
-      const places = todo.map((t, k): [number, { at: number; len: number }] => [t, { at: this.size + offs[k]! + HDR, len: lens[k]! }]);
-      read?.();
+    } catch (e) {
+      this.discard(w);
+      throw e;
+    }
+    return w;
+  }
+
+  /**
+   * Writes a filled wave at the end of the file; with `sync`, fdatasyncs (this wave's and earlier
+   * unsynced records count as saved from then on). null: only the sync.
+   */
+  async append(w: FilledWave | null, sync: boolean): Promise<void> {
+    if (!w) {
+      if (sync && this.pending.length) await this.syncPending([]);
+      return;
+    }
+    try {
+      const places = w.tracks.map((t, k): [number, { at: number; len: number }] => [t, { at: this.size + w.offs[k]! + HDR, len: w.lens[k]! }]);
       try {
-        await pwriteMaybeDirect(this.fh, this.direct, wave.subarray(0, total), this.size);
+        await pwriteMaybeDirect(this.fh, this.direct, w.buf.subarray(0, w.total), this.size);
       } catch (e) {
         this.dropPending();
         throw e;
       }
-      this.size += total;
+      this.size += w.total;
       if (sync) await this.syncPending(places);
       else {
         this.pending.push(...places);
         for (const [t] of places) this.pendingTracks.add(t);
       }
     } finally {
-      this.giveWave(wave);
+      this.discard(w);
     }
   }
+
+  /** A filled wave done with (appended, or not to be): its tracks and its buffer are free again. */
+  discard(w: FilledWave): void {
+    for (const t of w.tracks) this.claimed.delete(t);
+    giveWave(w.buf);
+  }
+
+  /** Tracks in filled waves not appended yet. */
+  private readonly claimed = new Set<number>();
 
   /** Records written by saves that did not sync: not yet in the index (nor trusted). */
   private pending: Array<[number, { at: number; len: number }]> = [];
@@ -174,20 +235,6 @@ export class ConsistentImage {
     this.size = this.syncedSize;
   }
 
-  /** The buffer one save lays its records out in: kept for the next save of this image. */
-  private wave: Buffer | null = null;
-  private takeWave(n: number): Buffer {
-    const w = this.wave;
-    if (w && w.length >= n) {
-      this.wave = null;
-      return w;
-    }
-    return alignedBuffer(n);
-  }
-  private giveWave(w: Buffer): void {
-    if (!this.wave || this.wave.length < w.length) this.wave = w;
-  }
-
   /** Writes every saved track back through `write`; returns the number of tracks restored. */
   async revert(write: (offset: number, data: Buffer) => Promise<void>, trackSize: number): Promise<number> {
     for (const [track, { at, len }] of this.index) {
@@ -199,13 +246,11 @@ export class ConsistentImage {
   }
 
   async close(): Promise<void> {
-    this.wave = null;
     await this.direct.close();
     await this.fh.close();
   }
 
   async destroy(): Promise<void> {
-    this.wave = null;
     await this.direct.close().catch(() => undefined);
     await this.fh.close().catch(() => undefined);
     await fsp.rm(this.file, { force: true });

@@ -47,8 +47,18 @@ export class GroupRecords {
     return this.pairCache;
   }
 
+  /** Called after every change of the pair records (invalidate): waiters on a pair's state. */
+  private readonly watchers = new Set<() => void>();
+
   invalidate(): void {
     this.pairCache = null;
+    for (const w of [...this.watchers]) w();
+  }
+
+  /** Calls fn after each change of the pair records until the returned function is called. */
+  watch(fn: () => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
   }
 
   pair(id: string): PairRow {

@@ -2,7 +2,7 @@
  * One run of a pair's copy on the secondary (an initial copy or a resync): the tracks to copy, the
  * consistent image saved first, then four workers that write runs of tracks read from the primary
  * (up to READ_AHEAD requests ahead) to the S-VOL. The stages overlap: the image is saved in waves
- * of 64 MiB in track order while the first requests to the primary are under way, and no track is
+ * of 8 MiB in track order while the first requests to the primary are under way, and no track is
  * written before its old content is durable in the image (without references: its wave synced;
  * with references: the whole image, `ready`). With references, the S-VOL's changed tracks are hashed from the
  * reads of the image save and compared with the primary's hashes (references/resync-copy.ts).
@@ -15,7 +15,7 @@ import { E } from '../../errors.js';
 import { mapAhead } from '../util/parallel.js';
 import { TrackBitmap } from './track-bitmap.js';
 import type { Volume } from '../array/volume.js';
-import type { ConsistentImage } from './consistent-image.js';
+import type { ConsistentImage, FilledWave } from './consistent-image.js';
 import type { CopyStats } from './copy-stats.js';
 import type { GroupRecords } from './group-records.js';
 import type { Links } from './links.js';
@@ -33,8 +33,13 @@ const RUN_BYTES = 4 * 1024 * 1024;
 export const DEPTH = 4;
 /** With references: the tracks whose hashes one request asks the primary for. */
 const HASH_GROUP_BYTES = 4 * 1024 * 1024;
-/** The consistent image is saved in waves of this many bytes (memory stays bounded), one fsync after the last. */
-const IMAGE_WAVE_BYTES = 64 * 1024 * 1024;
+/**
+ * The consistent image is saved in waves of this many bytes, in track order, each read while the
+ * one before is written (two wave buffers). Without references each wave is synced and its tracks
+ * may be overwritten from then on: small waves let the copy follow the image closely (a 1% resync
+ * of 4 GiB is five waves, not one). bench/HISTORY.md (session 14) has the sizes measured.
+ */
+const IMAGE_WAVE_BYTES = 8 * 1024 * 1024;
 /** Requests to the primary (of up to RUN_BYTES each) read ahead of the S-VOL writes: while the
  *  image is saved, and while the groups before are written. */
 const READ_AHEAD = 8;
@@ -164,13 +169,33 @@ export class TrackCopy {
         this.st.imageTracks = tracks.length;
         this.st.imageMs = null;
         const perWave = Math.max(1, Math.floor(IMAGE_WAVE_BYTES / vol.trackSize));
-        for (let w = 0; w < tracks.length; w += perWave) {
-          const last = w + perWave >= tracks.length;
-          // without references a wave's tracks may be overwritten once it is durable: each syncs
-          const wave = tracks.slice(w, w + perWave);
-          await keeper.save(vol, wave, { seen, read: last ? lastRead : undefined, sync: last || !index });
-          if (!index) this.passThrough(wave[wave.length - 1]!);
-          if (!last) await this.site.delay('image-wave'); // tests: the copy goes on while the rest is saved
+        const waves: number[][] = [];
+        for (let w = 0; w < tracks.length; w += perWave) waves.push(tracks.slice(w, w + perWave));
+        // each wave is read while the one before is written and synced (two buffers)
+        const fill = (k: number): Promise<FilledWave | null> => {
+          const f = keeper.fill(vol, waves[k]!, seen);
+          f.catch(() => undefined); // awaited in turn below, or given back after a failure
+          return f;
+        };
+        let next: Promise<FilledWave | null> | null = waves.length ? fill(0) : null;
+        try {
+          for (let k = 0; k < waves.length; k++) {
+            const last = k === waves.length - 1;
+            const filled = await next!;
+            next = last ? null : fill(k + 1);
+            if (last) lastRead();
+            // without references a wave's tracks may be overwritten once it is durable: each syncs
+            await keeper.append(filled, last || !index);
+            if (!index) this.passThrough(waves[k]![waves[k]!.length - 1]!);
+            if (!last) await this.site.delay('image-wave'); // tests: the copy goes on while the rest is saved
+          }
+        } finally {
+          // a wave read ahead of a failed write goes back unwritten
+          if (next)
+            void next.then(
+              (w) => w && keeper.discard(w),
+              () => undefined,
+            );
         }
         this.st.imageMs = Date.now() - this.st.startedAt;
       }

@@ -12,6 +12,11 @@
  * simply collected. Sizes are rounded up to a power of two from `min` to MAX; others are plain
  * allocations that give() ignores, as it ignores a buffer it did not make or holds already.
  */
+import { alignedBuffer } from './file-io.js';
+
+/** What a pool's buffers are: plain memory, shared with workers, or page-aligned (O_DIRECT as they are). */
+export type PoolMemory = 'plain' | 'shared' | 'aligned';
+
 const MAX = 64 * 1024 * 1024;
 
 export class BufferPool {
@@ -22,13 +27,14 @@ export class BufferPool {
 
   /**
    * keep: at most this many bytes of idle buffers are kept for reuse; min: smaller sizes are not
-   * pooled; shared: pooled buffers are SharedArrayBuffer memory (a worker can read them:
-   * crc-offload.ts).
+   * pooled; memory: 'shared' buffers are SharedArrayBuffer memory (a worker can read them:
+   * crc-offload.ts), 'aligned' ones start on a page boundary (file-io.ts alignedBuffer: a track
+   * received into one goes to an S-VOL with O_DIRECT without the copy into a staging slab).
    */
   constructor(
     private readonly keep = 128 * 1024 * 1024,
     private readonly min = 1024 * 1024,
-    private readonly shared = false,
+    private readonly memory: PoolMemory = 'plain',
   ) {}
 
   /** A buffer of n bytes (its contents are whatever was there before). */
@@ -40,7 +46,7 @@ export class BufferPool {
       this.idle.delete(ab);
       this.keptBytes -= size;
     } else {
-      ab = this.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
+      ab = this.memory === 'shared' ? new SharedArrayBuffer(size) : this.memory === 'aligned' ? alignedBuffer(size).buffer : new ArrayBuffer(size);
       this.mine.add(ab);
     }
     return Buffer.from(ab, 0, n);
@@ -64,5 +70,5 @@ export class BufferPool {
   }
 }
 
-/** The process's pool for track data on the replication path. */
-export const trackBuffers = new BufferPool();
+/** The process's pool for track data on the replication path (page-aligned: see the constructor). */
+export const trackBuffers = new BufferPool(undefined, undefined, 'aligned');

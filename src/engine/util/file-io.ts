@@ -85,6 +85,8 @@ async function writePiece(fh: fsp.FileHandle, bufs: Buffer[], pos: number): Prom
  */
 export const DIRECT_ALIGN = 512;
 const DIRECT_CHUNK = 1024 * 1024;
+/** The largest write of aligned memory (no staging slab): one call, one thread-pool job. */
+const ALIGNED_CHUNK = 8 * 1024 * 1024;
 const DIRECT_SLABS = 16;
 const DIRECT_DEPTH = 4;
 
@@ -147,11 +149,14 @@ export class DirectFile {
       return false;
     }
     try {
-      const pieces = cut(bufs, pos, DIRECT_CHUNK);
       if (bufs.every(isAligned)) {
+        // no staging: big pieces, each one hand-over to the thread pool (a consistent image's wave
+        // is one or two, not one per MiB queued behind the copy's own reads and writes)
+        const pieces = cut(bufs, pos, ALIGNED_CHUNK);
         await forEachLimit(pieces.length, DIRECT_DEPTH, (i) => writePiece(fh, pieces[i]!.bufs, pieces[i]!.pos));
         return true;
       }
+      const pieces = cut(bufs, pos, DIRECT_CHUNK);
       const pool = (slabs ??= new SlabPool());
       await forEachLimit(pieces.length, DIRECT_DEPTH, async (i) => {
         const p = pieces[i]!;
@@ -170,6 +175,35 @@ export class DirectFile {
       this.off = true; // the file system took the open but not the write
       return false;
     }
+  }
+
+  /**
+   * Reads `into.length` bytes at pos with O_DIRECT when it can: `into` must be aligned memory
+   * (alignedBuffer's) at an aligned offset and length. Returns false (nothing read) when it cannot;
+   * the caller reads through the page cache instead. A range with dirty cached pages is written
+   * back by the kernel before the direct read, so the read sees every earlier write.
+   */
+  async read(into: Buffer, pos: number): Promise<boolean> {
+    if (this.off || into.length === 0 || pos % DIRECT_ALIGN !== 0 || !isAligned(into)) return false;
+    const fh = await (this.fh ??= fsp.open(this.path, fs.constants.O_RDWR | fs.constants.O_DIRECT).catch(() => null));
+    if (!fh) {
+      this.off = true;
+      return false;
+    }
+    let done = 0;
+    try {
+      while (done < into.length) {
+        const { bytesRead } = await fh.read(into, done, into.length - done, pos + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL' || done > 0) throw e;
+      this.off = true;
+      return false;
+    }
+    into.fill(0, done); // past the end of the file: zeros, as a sparse image reads
+    return true;
   }
 
   async close(): Promise<void> {

@@ -222,14 +222,28 @@ export const handlers: Handlers = {
   // a wait that needs no polling from afar: returns once this side's row of the pair is no longer
   // in state `from` (or is gone), or after timeoutMs (at most 10 s); the CLI then looks at both sides
   'pair.await': async (ctx, p) => {
-    const rs = svc(ctx).r.records.rs;
+    const records = svc(ctx).r.records;
     const id = str(p, 'id');
     const from = str(p, 'from');
     const until = Date.now() + int(p, 'timeoutMs', 0, 10_000);
-    for (;;) {
-      const state = rs.pair(id)?.state ?? null;
-      if (state !== from || Date.now() >= until) return { state };
-      await new Promise((r) => setTimeout(r, 5));
+    // woken by every change of the pair records (GroupRecords.invalidate), and every 250 ms besides
+    let wake: () => void = () => undefined;
+    const unwatch = records.watch(() => wake());
+    try {
+      for (;;) {
+        const state = records.rs.pair(id)?.state ?? null;
+        const left = until - Date.now();
+        if (state !== from || left <= 0) return { state };
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, Math.min(250, left));
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+      }
+    } finally {
+      unwatch();
     }
   },
   'pair.delete': async (ctx, p) => deleted(await svc(ctx).r.lifecycle.delete(await guarded(ctx, p, 'pair delete'), bool(p, 'force'), bool(p, 'yes'))),

@@ -143,7 +143,7 @@ async function serve(be: Backend, st: Negotiated, out: Replier, r: Request, payl
 export function transmission(sock: net.Socket, reader: SocketReader, be: Backend, st: Negotiated, direct: DirectInput | null): Promise<void> {
   return new Promise<void>((resolve) => {
     const out = new Replier(sock, st);
-    const pool = new BufferPool(POOL_BYTES, SMALL + 1, true);
+    const pool = new BufferPool(POOL_BYTES, SMALL + 1, 'shared');
     const waiting: Array<[Request, Buffer | null]> = [];
     let inflight = 0;
     let ending = false;

@@ -132,3 +132,32 @@ test('image keeper: a file of the first layout (16-byte headers) is read, and gr
     await again.close();
   });
 });
+
+test('image keeper: a wave is filled while the one before is appended; tracks of a filled wave are not filled twice, a discarded wave saves nothing, and appends in order give back every track', async () => {
+  await withVolume(async ({ v, ts, before, file }) => {
+    const k = await ConsistentImage.open(file);
+    const w1 = await k.fill(v, [0, 1, 2, 3]);
+    // the next wave is read before the first is written: a track of the first is left out
+    const pending = k.fill(v, [3, 4, 5, 6]);
+    await k.append(w1, true);
+    const w2 = await pending;
+    assert.deepEqual(w2?.tracks, [4, 5, 6]);
+    assert.equal(k.tracks, 4, 'the first wave counts once synced; the second is not written yet');
+    assert.equal(await k.fill(v, [0, 1, 2, 3]), null, 'nothing new to fill');
+    // a wave filled and then given back (the copy stopped): its tracks can be filled again
+    const w3 = await k.fill(v, [8, 10]);
+    k.discard(w3!);
+    assert.equal(k.has(8), false);
+    await k.append(w2, false);
+    assert.equal(k.tracks, 4, 'an append without a sync does not count yet');
+    await k.append(await k.fill(v, [8, 10]), true);
+    assert.equal(k.tracks, 9);
+    assert.equal(fs.statSync(file).size, 9 * (512 + ts));
+    await k.close();
+    for (const t of [0, 1, 2, 3, 4, 5, 6, 8, 10]) await v.write(t * ts, Buffer.alloc(ts, 0x33));
+    const again = await ConsistentImage.open(file);
+    assert.equal(await again.revert((off, d) => v.write(off, d), ts), 9);
+    assert.ok((await v.read(0, 32 * ts)).equals(before));
+    await again.destroy();
+  });
+});

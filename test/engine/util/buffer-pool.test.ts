@@ -57,3 +57,35 @@ test('sizes from `min` up are pooled (an NBD connection pools WRITE payloads ove
   pool.give(big);
   assert.equal(pool.take(65 * 1024 + 3).buffer, big.buffer);
 });
+
+test("an 'aligned' pool (the replication path's trackBuffers) gives page-aligned memory: its track-sized views go to O_DIRECT as they are", async () => {
+  const { DirectFile } = await import('../../../src/engine/util/file-io.js');
+  const { trackBuffers } = await import('../../../src/engine/util/buffer-pool.js');
+  const { withDir } = await import('../../helpers.js');
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  await withDir('rcopy-pool-', async (dir) => {
+    const file = path.join(dir, 'f.bin');
+    const data = Buffer.alloc(4 * MiB);
+    for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i);
+    fs.writeFileSync(file, data);
+    const direct = new DirectFile(file);
+    // O_DIRECT where the file system has it (not tmpfs) and it is not switched off
+    const supported = process.env.RCOPY_DIRECT_IO !== 'off' && typeof fs.constants.O_DIRECT === 'number' && fs.statfsSync(dir).type !== 0x01021994;
+    try {
+      for (const pool of [new BufferPool(undefined, undefined, 'aligned'), trackBuffers]) {
+        const b = pool.take(3 * MiB);
+        // DirectFile.read takes only aligned memory (an ordinary Buffer is refused: false)
+        const ok = await direct.read(b.subarray(64 * 1024, 128 * 1024), 64 * 1024);
+        if (supported) assert.equal(ok, true, 'a track view of a pooled buffer went direct');
+        if (ok) assert.ok(b.subarray(64 * 1024, 128 * 1024).equals(data.subarray(64 * 1024, 128 * 1024)));
+        pool.give(b);
+        assert.equal(pool.take(4 * MiB).buffer, b.buffer, 'reused like any pooled buffer');
+      }
+      const plain = new BufferPool().take(2 * MiB);
+      assert.equal(await direct.read(plain.subarray(0, 512), 0), false, "a plain pool's memory is not aligned");
+    } finally {
+      await direct.close();
+    }
+  });
+});

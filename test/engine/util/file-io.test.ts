@@ -122,6 +122,55 @@ test('DirectFile: data in page-aligned memory (alignedBuffer) lands exactly, alo
   });
 });
 
+test('DirectFile.read: aligned reads into aligned memory give the bytes written by any path (dirty cached pages included), zeros past the end; other reads are left to the caller', async () => {
+  await withDir('rcopy-fileio-', async (dir) => {
+    const file = path.join(dir, 'r.bin');
+    const fh = await fsp.open(file, 'w+');
+    const size = 4 * 1024 * 1024;
+    const model = Buffer.alloc(size);
+    const r = rng(17);
+    for (let i = 0; i < size; i += 4) model.writeUInt32LE((r() * 2 ** 32) >>> 0, i);
+    // written through the page cache and not synced: the direct read must still see them
+    await pwriteAll(fh, model, 0);
+    const direct = new DirectFile(file);
+    const into = alignedBuffer(1024 * 1024);
+    const supported = await fsp.open(file, fs.constants.O_RDONLY | (fs.constants.O_DIRECT ?? 0)).then(
+      async (h) => (await h.close(), true),
+      () => false,
+    );
+    try {
+      let wentDirect = 0;
+      for (let i = 0; i < 20; i++) {
+        const len = DIRECT_ALIGN * (1 + Math.floor(r() * 2047));
+        const pos = DIRECT_ALIGN * Math.floor(r() * ((size - len) / DIRECT_ALIGN));
+        const view = into.subarray(0, len);
+        view.fill(0xaa);
+        if (await direct.read(view, pos)) {
+          wentDirect++;
+          assert.ok(view.equals(model.subarray(pos, pos + len)), `read ${i} at ${pos}+${len}`);
+        }
+      }
+      if (supported && process.env.RCOPY_DIRECT_IO !== 'off') assert.equal(wentDirect, 20, 'every aligned read went direct');
+      // a read that runs past the end of the file: the rest is zeros (as a sparse image reads)
+      const tail = into.subarray(0, 2 * DIRECT_ALIGN).fill(0xaa);
+      if (await direct.read(tail, size - DIRECT_ALIGN)) {
+        assert.ok(tail.subarray(0, DIRECT_ALIGN).equals(model.subarray(size - DIRECT_ALIGN)));
+        assert.ok(tail.subarray(DIRECT_ALIGN).every((b) => b === 0));
+      }
+      // an ordinary buffer, an unaligned position or length: false, and nothing read
+      const plain = Buffer.alloc(DIRECT_ALIGN, 0x55);
+      assert.equal(await direct.read(plain, 0), false);
+      assert.ok(plain.every((b) => b === 0x55));
+      assert.equal(await direct.read(into.subarray(0, DIRECT_ALIGN), 100), false);
+      assert.equal(await direct.read(into.subarray(0, 1000), 0), false);
+      assert.equal(await direct.read(into.subarray(100, 100 + DIRECT_ALIGN), 0), false);
+    } finally {
+      await direct.close();
+      await fh.close();
+    }
+  });
+});
+
 test('mapAhead: starts the calls in order, never more than depth at once, and a failure surfaces where it is awaited', async () => {
   const started: number[] = [];
   let running = 0;
