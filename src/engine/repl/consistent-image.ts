@@ -152,7 +152,11 @@ export class ConsistentImage {
     for (const t of todo) this.claimed.add(t);
     const dataOf = (k: number): Buffer => buf.subarray(offs[k]! + HDR, offs[k]! + HDR + lens[k]!);
     try {
-      await Promise.all(todo.map((t, k) => (vol.isAllocated(t) ? vol.read(t * vol.trackSize, lens[k]!, dataOf(k), true) : Promise.resolve(dataOf(k).fill(0)))));
+      // every read ends before the buffer can go back (a failed one must not leave others writing
+      // into a buffer the next wave takes)
+      const reads = await Promise.allSettled(todo.map((t, k) => (vol.isAllocated(t) ? vol.read(t * vol.trackSize, lens[k]!, dataOf(k), true) : Promise.resolve(dataOf(k).fill(0)))));
+      const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       for (let k = 0; k < todo.length; k++) {
         const h = offs[k]!;
         const len = lens[k]!;

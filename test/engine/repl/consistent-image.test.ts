@@ -161,3 +161,28 @@ test('image keeper: a wave is filled while the one before is appended; tracks of
     await again.destroy();
   });
 });
+
+test('image keeper: a fill whose read fails ends only after its other reads have ended, so no late read writes into a wave buffer given back', async () => {
+  await withDir('rcopy-keeper-', async (dir) => {
+    const ts = 64 * 1024;
+    let ended = 0;
+    // a volume whose track 0 fails at once while the others take a while
+    const vol = {
+      trackSize: ts,
+      size: 8 * ts,
+      isAllocated: () => true,
+      read: async (off: number, len: number, into: Buffer): Promise<Buffer> => {
+        if (off === 0) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+        await new Promise((r) => setTimeout(r, 30));
+        into.fill(0xab, 0, len);
+        ended++;
+        return into;
+      },
+    } as unknown as Volume;
+    const k = await ConsistentImage.open(path.join(dir, 'img'));
+    await assert.rejects(k.fill(vol, [0, 1, 2, 3]), { code: 'EIO' });
+    assert.equal(ended, 3, 'every other read had ended when the fill failed');
+    assert.deepEqual((await k.fill(vol, [1, 2]))?.tracks, [1, 2], 'the failed wave gave its tracks back');
+    await k.destroy();
+  });
+});
