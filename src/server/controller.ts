@@ -15,6 +15,7 @@ import { StorageArray } from '../engine/array/array.js';
 import { PRIVATE_ACCESS, STORE_FILE, fileMode, fixMode, setArrayAccess } from '../engine/array/home.js';
 import { appendLog, livePid, lockFile, logFile, openLog, pidFile, recordSocket, sockPathFile, socketPath } from '../engine/array/controller-process.js';
 import { lockController, type ControllerLock } from '../engine/array/controller-lock.js';
+import { requestBuffers } from '../engine/util/buffer-pool.js';
 import { FrameDecoder, encodeFrame, isPayload, writeFrame, type Frame, type Payload } from './protocol.js';
 import type { Handler, HandlerContext, Service } from './handlers.js';
 import type { Method } from './methods.js';
@@ -102,7 +103,7 @@ export class Controller implements HandlerContext {
   private serveSocket(sock: net.Socket, first: Buffer | null, origin: 'unix' | 'tcp'): void {
     this.sockets.add(sock);
     sock.setNoDelay(true);
-    const dec = new FrameDecoder();
+    const dec = new FrameDecoder(requestBuffers);
     // work a request started for this client (a workload, a backup) stops when the client is gone
     const gone = new AbortController();
     const onChunk = (chunk: Buffer): void => {

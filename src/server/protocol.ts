@@ -9,7 +9,7 @@
  * Frames over MAX_FRAME are refused: a peer cannot make us allocate without bound.
  */
 import net from 'node:net';
-import { trackBuffers } from '../engine/util/buffer-pool.js';
+import { type BufferPool, trackBuffers } from '../engine/util/buffer-pool.js';
 import { E, RcopyError, type RcopyErrorJSON } from '../errors.js';
 import type { Method, ParamsOf, ResultOf } from './methods.js';
 
@@ -67,6 +67,9 @@ export function encodeFrame(header: unknown, payload?: Payload | null): Buffer[]
 const SCRATCH = 64 * 1024;
 
 export class FrameDecoder {
+  /** `payloads`: where a payload's buffer comes from (a controller's requests: requestBuffers). */
+  constructor(private readonly payloads: BufferPool = trackBuffers) {}
+
   private chunks: Buffer[] = [];
   private size = 0;
   private cur: { header: Record<string, unknown>; payload: Buffer; filled: number } | null = null;
@@ -106,7 +109,7 @@ export class FrameDecoder {
           out.push({ header, payload: this.take(pl) });
           continue;
         }
-        this.cur = { header, payload: trackBuffers.take(pl), filled: 0 };
+        this.cur = { header, payload: this.payloads.take(pl), filled: 0 };
         input.unshift(...this.chunks);
         this.chunks = [];
         this.size = 0;

@@ -70,5 +70,17 @@ export class BufferPool {
   }
 }
 
-/** The process's pool for track data on the replication path (page-aligned: see the constructor). */
+/**
+ * The process's pool for track data on the replication path: the primary's reads, and the replies
+ * a secondary's copy and pulls receive (page-aligned: see the constructor). Their owners give them
+ * back, so few are ever made.
+ */
 export const trackBuffers = new BufferPool(undefined, undefined, 'aligned');
+
+/**
+ * Payloads of requests a controller receives (`io write` chunks, a sync pair's pushed writes):
+ * plain memory. Nobody gives them back (they are collected), and a fresh aligned buffer (a
+ * WebAssembly memory) costs far more to make and to collect: 1 GiB of `io write` in 4 MiB chunks
+ * into aligned buffers took 3.7 s against 2.8 s (bench/HISTORY.md, session 14).
+ */
+export const requestBuffers = new BufferPool();
