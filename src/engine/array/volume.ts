@@ -9,7 +9,7 @@ import path from 'node:path';
 import { E, withPath } from '../../errors.js';
 import type { TrackBitmap } from '../repl/track-bitmap.js';
 import { allocate, allocationMapPath, openAllocationMap } from './allocation.js';
-import { DirectFile, pwriteMaybeDirect } from '../util/file-io.js';
+import { DirectFile, pwriteMaybeDirect, readFully } from '../util/file-io.js';
 import { WriteQueue } from '../util/write-queue.js';
 import { Writeback } from '../util/writeback.js';
 import { NOFOLLOW, fileMode, mkdirMode } from './home.js';
@@ -141,16 +141,11 @@ export class Volume {
   async read(offset: number, length: number, into?: Buffer, direct = false): Promise<Buffer> {
     this.checkRange(offset, length);
     const buf = into ?? Buffer.allocUnsafe(length);
-    if (direct && (await this.direct.read(buf.subarray(0, length), offset).catch((e) => Promise.reject(withPath(e, this.imagePath))))) return buf;
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done).catch((e) => Promise.reject(withPath(e, this.imagePath)));
-      if (bytesRead === 0) {
-        buf.fill(0, done, length);
-        break;
-      }
-      done += bytesRead;
-    }
+    const want = buf.subarray(0, length);
+    const named = (e: unknown): Promise<never> => Promise.reject(withPath(e, this.imagePath));
+    if (direct && (await this.direct.read(want, offset).catch(named))) return buf;
+    const done = await readFully(this.fh, want, offset).catch(named);
+    want.fill(0, done); // past the end of the image: zeros
     return buf;
   }
 

@@ -10,25 +10,11 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { E, InternalError } from '../../errors.js';
-import { DirectFile, pwriteAll, pwriteMaybeDirect } from '../util/file-io.js';
+import { DirectFile, pwriteAll, pwriteMaybeDirect, readFully } from '../util/file-io.js';
 import { Writeback } from '../util/writeback.js';
 import { encodeBatch } from './append.js';
 import { createJournalFile, removeCreateLeftovers } from './create.js';
-import {
-  ALIGN,
-  DATA_START,
-  DEFAULT_READ_BYTES,
-  type HeaderState,
-  type JournalAppendEntry,
-  type JournalEntry,
-  MAX_RECORD_DATA,
-  SLOT,
-  TWO32,
-  decodeSlot,
-  encodeSlot,
-  readFully,
-  recordSize,
-} from './layout.js';
+import { ALIGN, DATA_START, DEFAULT_READ_BYTES, type HeaderState, type JournalAppendEntry, type JournalEntry, MAX_RECORD_DATA, SLOT, TWO32, decodeSlot, encodeSlot, recordSize } from './layout.js';
 import { type RecordSource, readEntries } from './read.js';
 import { type JournalDamage, type JournalRecovery, scanRecords } from './recovery.js';
 import { type IndexEntry, RecordIndex, planPlacement } from './space.js';

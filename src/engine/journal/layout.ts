@@ -53,7 +53,6 @@
  *     with O_DSYNC, so making the header durable does not flush the records.
  *   - appends are not fsynced; sync() makes everything appended before it durable.
  */
-import type fsp from 'node:fs/promises';
 import { combineOp, crc32, crc32Combine, crc32Tail } from '../util/crc32.js';
 
 export interface JournalEntry {
@@ -108,17 +107,6 @@ export function getU64(b: Buffer, off: number): number {
 
 export function recordSize(dataLength: number): number {
   return Math.ceil((REC_HDR + dataLength) / ALIGN) * ALIGN;
-}
-
-/** Reads until `buf` is full or the file ends; the number of bytes read. */
-export async function readFully(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<number> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await fh.read(buf, done, buf.length - done, pos + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
 }
 
 /** What a header slot holds (see the layout above). */

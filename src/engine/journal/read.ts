@@ -6,7 +6,8 @@
  */
 import type fsp from 'node:fs/promises';
 import { E } from '../../errors.js';
-import { REC_HDR, readFully, readRecord, recordSize, type JournalEntry } from './layout.js';
+import { REC_HDR, readRecord, recordSize, type JournalEntry } from './layout.js';
+import { readFully } from '../util/file-io.js';
 import type { IndexEntry } from './space.js';
 
 /** The journal as the reader sees it; each value is read at the moment it is needed. */

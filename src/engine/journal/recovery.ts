@@ -11,7 +11,8 @@
  */
 import type fsp from 'node:fs/promises';
 import { crc32 } from '../util/crc32.js';
-import { ALIGN, DATA_START, type HeaderState, KIND_DATA, KIND_WRAP, MAX_RECORD_DATA, REC_HDR, REC_MAGIC, getU64, readFully, recordSize } from './layout.js';
+import { ALIGN, DATA_START, type HeaderState, KIND_DATA, KIND_WRAP, MAX_RECORD_DATA, REC_HDR, REC_MAGIC, getU64, recordSize } from './layout.js';
+import { readFully } from '../util/file-io.js';
 import type { IndexEntry } from './space.js';
 
 /** A damaged or unreadable record that recovery found. */

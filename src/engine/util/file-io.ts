@@ -58,6 +58,17 @@ export function cut(bufs: readonly Buffer[], pos: number, chunk: number, slack =
   return out;
 }
 
+/** Reads until `buf` is full or the file ends; the number of bytes read. */
+export async function readFully(fh: fsp.FileHandle, buf: Buffer, pos: number): Promise<number> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await fh.read(buf, done, buf.length - done, pos + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
 async function writePiece(fh: fsp.FileHandle, bufs: Buffer[], pos: number): Promise<void> {
   let rest = bufs;
   while (rest.length > 0) {
@@ -143,11 +154,8 @@ export class DirectFile {
     let len = 0;
     for (const b of bufs) len += b.length;
     if (len === 0 || pos % DIRECT_ALIGN !== 0 || len % DIRECT_ALIGN !== 0) return false;
-    const fh = await (this.fh ??= fsp.open(this.path, fs.constants.O_RDWR | fs.constants.O_DIRECT).catch(() => null));
-    if (!fh) {
-      this.off = true;
-      return false;
-    }
+    const fh = await this.handle();
+    if (!fh) return false;
     try {
       if (bufs.every(isAligned)) {
         // no staging: big pieces, each one hand-over to the thread pool (a consistent image's wave
@@ -185,25 +193,25 @@ export class DirectFile {
    */
   async read(into: Buffer, pos: number): Promise<boolean> {
     if (this.off || into.length === 0 || pos % DIRECT_ALIGN !== 0 || !isAligned(into)) return false;
-    const fh = await (this.fh ??= fsp.open(this.path, fs.constants.O_RDWR | fs.constants.O_DIRECT).catch(() => null));
-    if (!fh) {
-      this.off = true;
-      return false;
-    }
-    let done = 0;
+    const fh = await this.handle();
+    if (!fh) return false;
+    let done: number;
     try {
-      while (done < into.length) {
-        const { bytesRead } = await fh.read(into, done, into.length - done, pos + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
+      done = await readFully(fh, into, pos);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EINVAL' || done > 0) throw e;
-      this.off = true;
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+      this.off = true; // the file system took the open but not the read: the caller reads it all again
       return false;
     }
     into.fill(0, done); // past the end of the file: zeros, as a sparse image reads
     return true;
+  }
+
+  /** The O_DIRECT handle, opened on first use; null (and off for good) when the open is refused. */
+  private async handle(): Promise<fsp.FileHandle | null> {
+    const fh = await (this.fh ??= fsp.open(this.path, fs.constants.O_RDWR | fs.constants.O_DIRECT).catch(() => null));
+    if (!fh) this.off = true;
+    return fh;
   }
 
   async close(): Promise<void> {
