@@ -35,7 +35,7 @@ export class BenchHome {
     return { ...process.env, RCOPY_HOME: path.join(this.dir, 'home'), NO_COLOR: '1', CI: 'true' };
   }
   rcopy(...args: string[]): string {
-    const r = spawnSync(process.execPath, [BIN, ...args], { env: this.env, encoding: 'utf8', maxBuffer: 64 * MiB });
+    const r = spawnSync(BIN, args, { env: this.env, encoding: 'utf8', maxBuffer: 64 * MiB });
     if (r.status !== 0) throw new Error(`rcopy ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout}`);
     return r.stdout;
   }

@@ -87,7 +87,8 @@ export class TestHome {
   run(args: string[], opts: RcopyRunOptions = {}): Promise<RunResult> {
     const env: NodeJS.ProcessEnv = { ...this.env, ...opts.env };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-    const rcopy = [process.execPath, BIN, ...args];
+    // as a user runs it: bin/rcopy itself, which starts from the startup snapshot when it can
+    const rcopy = [BIN, ...args];
     const argv = opts.umask === undefined ? rcopy : ['sh', '-c', `umask ${opts.umask}; exec "$0" "$@"`, ...rcopy];
     return runProcess(argv, { env, input: opts.input, timeoutMs: opts.timeoutMs, label: `rcopy ${args.join(' ')}` });
   }

@@ -11,10 +11,10 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Command, CommanderError } from 'commander';
 import { RcopyError } from '../../errors.js';
 import { newProgram } from '../program-factory.js';
+import { selfCommand } from '../start.js';
 import { parseDuration } from '../../units.js';
 import { LIMITS, runbookError, type JsonCheck, type Runbook, type Scalar, type Step } from './model.js';
 import { expand, showCommand, substitute, wordTooLong } from './words.js';
@@ -44,8 +44,6 @@ export function checkNesting(file: string, chain: string[] = runbookChain()): vo
     'a runbook that runs itself (or a chain that comes back to itself) never ends; run the inner runbook on its own',
   );
 }
-
-const BIN = fileURLToPath(new URL('../../../../bin/rcopy', import.meta.url));
 
 export interface StepResult {
   index: number;
@@ -183,7 +181,8 @@ interface ChildResult {
 
 function runChild(args: string[], timeoutMs: number | undefined, env: NodeJS.ProcessEnv): Promise<ChildResult> {
   return new Promise((resolveP) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, argv] = selfCommand(args);
+    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
