@@ -7,6 +7,7 @@
 // own file under dist/ (computed when it runs), and packages with native parts (better-sqlite3)
 // are required from node_modules when first used. If the snapshot cannot be built, this says why
 // and exits 0: bin/rcopy then starts from the module files, as `node bin/rcopy` always does.
+// RCOPY_KEEP_BUNDLE=1 keeps the bundled script (dist/rcopy-snapshot.cjs) to read.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { isBuiltin } from 'node:module';
@@ -68,10 +69,8 @@ try {
 } catch (e) {
   fail(`esbuild is not installed: ${e.message}`);
 }
-const banner = [
-  // the URL of a bundled module's file under the package root (known at run time: snapshot.ts)
-  'var __rcopyMetaUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(globalThis.__rcopyRoot ?? require("node:path").dirname(__dirname), rel)).href;',
-].join('\n');
+// the URL of a bundled module's file under the package root (known at run time: snapshot.ts)
+const banner = 'var __rcopyMetaUrl = (rel) => require("node:url").pathToFileURL(require("node:path").join(globalThis.__rcopyRoot ?? require("node:path").dirname(__dirname), rel)).href;';
 try {
   await esbuild.build({
     entryPoints: [path.join(DIST, 'src', 'cli', 'snapshot.js')],

@@ -2,17 +2,16 @@
  * The command line: every command is declared here or in a module under ./register/ (one per
  * command group). Declarations are light; each action loads its command module lazily.
  */
-import fs from 'node:fs';
 import { Command } from 'commander';
 import { setProgramFactory } from './program-factory.js';
+import { packageVersion } from './start.js';
 import { registerCore } from './register/core.js';
 import { REGISTERS } from './register/index.js';
 
 export function buildProgram(): Command {
-  const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   const program = new Command('rcopy')
     .description('Simulated disk arrays on image files: remote copy through journals, suspension and resync, backups, link sizing')
-    .version(pkg.version)
+    .version(packageVersion())
     .option('--no-color', 'no colours (also NO_COLOR=1)')
     .option('--no-pager', 'never page long output on a terminal (also RCOPY_PAGER=cat)')
     .showHelpAfterError('(run with --help for usage)')

@@ -23,12 +23,11 @@ v8.startupSnapshot.setDeserializeMainFunction(() => {
   const i = process.execArgv.findIndex((a) => a === '--snapshot-blob' || a.startsWith('--snapshot-blob='));
   const arg = process.execArgv[i] ?? '';
   const blob = path.resolve(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (process.execArgv[i + 1] ?? 'dist/rcopy.blob'));
-  startedFrom.how = 'snapshot';
   startedFrom.blob = blob;
-  startedFrom.root = path.dirname(path.dirname(blob));
-  globalThis.__rcopyRoot = startedFrom.root; // where import.meta.url of the bundled modules points (scripts/snapshot.mjs)
+  const root = path.dirname(path.dirname(blob));
+  globalThis.__rcopyRoot = root; // where import.meta.url of the bundled modules points (scripts/snapshot.mjs)
   // packages with native parts are loaded from node_modules when first used (scripts/snapshot.mjs)
-  globalThis.__rcopyRequire = createRequire(path.join(startedFrom.root, 'dist', 'src', 'cli', 'main.js'));
+  globalThis.__rcopyRequire = createRequire(path.join(root, 'dist', 'src', 'cli', 'main.js'));
   // argv: [node, ...the command line] (bin/rcopy puts `--` before it)
   start(process.argv.slice(1), async () => runCli).catch((e: unknown) => {
     process.stderr.write(`rcopy: ${(e as Error).stack ?? String(e)}\n`);

@@ -10,8 +10,13 @@ type RunCli = (argv: string[]) => Promise<void>;
 
 /** The root of the installed package (where bin/, dist/ and package.json are). */
 export function packageRoot(): string {
-  // computed when asked: in the snapshot, this module's place is known only once it runs
-  return startedFrom.root || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  // computed when asked: in the snapshot, import.meta.url is this file's URL only once it runs
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+}
+
+/** rcopy's version, from its package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** The command that runs this CLI again with `args` (runbooks run their steps so): the same node,
@@ -21,8 +26,8 @@ export function selfCommand(args: string[]): [string, string[]] {
   return [process.execPath, [path.join(packageRoot(), 'bin', 'rcopy'), ...args]];
 }
 
-/** How this process started: 'modules' (dist/src/cli/main.js) or 'snapshot' (dist/rcopy.blob). */
-export const startedFrom: { how: 'modules' | 'snapshot'; root: string; blob: string | null } = { how: 'modules', root: '', blob: null };
+/** How this process started: from the startup snapshot `blob`, or (null) from the module files. */
+export const startedFrom: { blob: string | null } = { blob: null };
 
 /** Runs one command line; `loadRun` gives the command-line module (loaded late where that is cheaper). */
 export async function start(argv: string[], loadRun: () => Promise<RunCli>): Promise<void> {
@@ -34,10 +39,9 @@ export async function start(argv: string[], loadRun: () => Promise<RunCli>): Pro
       throw e;
     });
   }
-  if (process.env.RCOPY_STARTUP_TRACE === '1') process.stderr.write(`rcopy: started from ${startedFrom.how === 'snapshot' ? `the startup snapshot ${startedFrom.blob}` : 'the module files'}\n`);
+  if (process.env.RCOPY_STARTUP_TRACE === '1') process.stderr.write(`rcopy: started from ${startedFrom.blob ? `the startup snapshot ${startedFrom.blob}` : 'the module files'}\n`);
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-    const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
-    process.stdout.write(`${pkg.version}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return;
   }
   if (argv.includes('--no-color') || (process.env.NO_COLOR ?? '') !== '') {
