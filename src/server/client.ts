@@ -14,6 +14,19 @@ import { connectRemoteArray, whereIs, type Whereabouts } from './transport/resol
 const CONTROLLER_JS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'controller.js');
 
 /**
+ * V8 flags every controller runs with. --interrupt-budget: how much bytecode a function runs
+ * between V8's checks whether to optimize it with TurboFan (default 66 KiB, optimized after 3).
+ * A controller's jobs are mostly short bursts: a resync after 1% of 4 GiB runs its per-track
+ * code about 650 times in 0.2 s, and with the default the secondary spent about as much CPU
+ * compiling and deoptimizing that code (TurboFan took 100-170 ms per resync, on a background
+ * thread that competes for the same two cores) as doing the resync. 16x the default: the
+ * secondary's CPU for a first resync fell from about 250 to 135 ms; code that runs for seconds
+ * (pull, restore, NBD, workloads) is still optimized within its first fraction of a second.
+ * bench/HISTORY.md (session 16) has the measurements.
+ */
+const CONTROLLER_V8_FLAGS = ['--interrupt-budget=1081344'];
+
+/**
  * Connects to the controller of an array directory, or null when none answers. Before it connects
  * it checks that the socket and its directory are the current user's (checkSocket): a socket that
  * another user could have put there is refused (ERR_RCOPY_UNSAFE_SOCKET), never talked to.
@@ -35,7 +48,7 @@ export async function startController(dir: string, home: string, label: string):
   const log = openLog(dir);
   // RCOPY_CONTROLLER_NODE_ARGS: extra node flags for the controller (e.g. --cpu-prof for profiling)
   const nodeArgs = (process.env.RCOPY_CONTROLLER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, CONTROLLER_JS, dir, home], {
+  const child = spawn(process.execPath, [...CONTROLLER_V8_FLAGS, ...nodeArgs, CONTROLLER_JS, dir, home], {
     detached: true,
     stdio: ['ignore', log, log],
     // more threads for file I/O: copies, resyncs and saves issue many positional reads at once
