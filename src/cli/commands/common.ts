@@ -4,7 +4,7 @@ import { knownArray } from '../../server/transport/resolve.js';
 import { listRemotes } from '../../server/transport/remotes.js';
 import { connectArray } from '../../server/client.js';
 import type { Method, ResultOf } from '../../server/methods.js';
-import type { CallArgs, CallOptions, RpcClient } from '../../server/protocol.js';
+import type { CallArgs, RpcClient } from '../../server/protocol.js';
 import { checkName, formatBytes, parseVolRef } from '../../units.js';
 import type { CliContext } from '../context.js';
 import type { VolumeInfo } from '../../engine/array/volume.js';
@@ -12,9 +12,6 @@ import { need, type Choice } from '../ui.js';
 import path from 'node:path';
 
 /** Calls one method on an array's controller (starting it if needed); typed by the contract. */
-export async function call<M extends Method>(ctx: CliContext, array: string, method: M, ...args: CallArgs<M>): Promise<ResultOf<M>>;
-/** shim: the explicit result type of src/cli/commands/stats.ts's calls (house-stats); removed at merge */
-export async function call<T>(ctx: CliContext, array: string, method: Method, params?: object, opts?: CallOptions): Promise<T>;
 export async function call<M extends Method>(ctx: CliContext, array: string, method: M, ...args: CallArgs<M>): Promise<ResultOf<M>> {
   const c = await connectArray(array, ctx.home);
   try {

@@ -52,7 +52,7 @@ export async function journalCreate(ctx: CliContext, [ref]: Args, opts: CommandO
 export async function journalSet(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const j = journalRef(ref as string);
   knownArray(j.array, ctx.home);
-  const params: Record<string, unknown> = { name: j.name };
+  const params: ParamsOf<'journal.set'> = { name: j.name };
   if (opts.blockadeWatch) params.blockadeWatchMs = parseDuration(opts.blockadeWatch);
   if (opts.overflowWatch) params.overflowWatchMs = parseDuration(opts.overflowWatch);
   if (opts.autoResync !== undefined) params.autoResync = opts.autoResync === true || opts.autoResync === 'on' || opts.autoResync === 'true';

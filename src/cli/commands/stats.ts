@@ -39,8 +39,7 @@ export function parseGroupRef(ref: string): { array: string; group: string } {
 /** The groups of an array, read from its store by the engine (read-only, no controller needed). */
 const groupsOf = (ctx: CliContext, array: string): GroupInfo[] => listGroups(existingArrayDir(array, ctx.home));
 
-const volumesOf = async (ctx: CliContext, array: string): Promise<Map<string, number>> =>
-  new Map((await call<Array<{ name: string; size: number }>>(ctx, array, 'volume.list')).map((v) => [v.name, v.size]));
+const volumesOf = async (ctx: CliContext, array: string): Promise<Map<string, number>> => new Map((await call(ctx, array, 'volume.list')).map((v) => [v.name, v.size]));
 
 // ---------------------------------------------------------------- define
 
@@ -75,7 +74,7 @@ export async function define(ctx: CliContext, [refArg]: Args, opts: CommandOpts)
     const datasets = (opts.dataset ?? []).map((d: string) => parseDataSetSpec(d));
     groups = [{ name: r.group, intervalMs, volumes, datasets }];
   }
-  const infos = await call<GroupInfo[]>(ctx, array, 'stats.define', { groups });
+  const infos = await call(ctx, array, 'stats.define', { groups });
   return { data: infos.map((g) => groupJson(array, g, false)), text: definedText(array, infos) };
 }
 
@@ -113,7 +112,7 @@ async function pickGroup(ctx: CliContext, ref: string | undefined): Promise<{ ar
 export async function start(ctx: CliContext, [ref]: Args, opts: CommandOpts): Promise<Output> {
   const r = await pickGroup(ctx, ref as string | undefined);
   const intervalMs = opts.interval !== undefined ? parseDuration(opts.interval, { option: '--interval' }) : undefined;
-  const g = await call<GroupInfo>(ctx, r.array, 'stats.start', { group: r.group, intervalMs });
+  const g = await call(ctx, r.array, 'stats.start', { group: r.group, intervalMs });
   return { data: groupJson(r.array, g, true), text: collectingText(r, g) };
 }
 
