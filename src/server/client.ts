@@ -46,7 +46,8 @@ export async function startController(dir: string, home: string, label: string):
   const existing = await tryConnect(dir, label);
   if (existing) return existing;
   const log = openLog(dir);
-  // RCOPY_CONTROLLER_NODE_ARGS: extra node flags for the controller (e.g. --cpu-prof for profiling)
+  // RCOPY_CONTROLLER_NODE_ARGS: extra node flags for the controller (e.g. --cpu-prof for profiling);
+  // they come after CONTROLLER_V8_FLAGS, so a flag given again there wins (A/B runs of the budget)
   const nodeArgs = (process.env.RCOPY_CONTROLLER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...CONTROLLER_V8_FLAGS, ...nodeArgs, CONTROLLER_JS, dir, home], {
     detached: true,
